@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Maps shared by every entry point of the tracing object. */
+#ifndef INOTRACE_MAPS_BPF_H
+#define INOTRACE_MAPS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "inotrace/events.h"
+
+/* Live events. Userspace sizes it (bpf_map__set_max_entries) before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 * 1024 * 1024);
+} events SEC(".maps");
+
+/* Per-CPU counters of what could not be delivered (enum inotrace_counter). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, INOTRACE_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* State carried from a syscall's entry to its exit, per thread. */
+enum pending_kind { PENDING_ADD = 1, PENDING_RM = 2, PENDING_INIT = 3 };
+
+struct pending_call {
+	__u32 kind;
+	__s32 fd;
+	__u32 req_mask;      /* add: mask argument; init: flags */
+	__u32 idr_next;      /* add: group's idr_next before the call */
+	__u8 have_idr_next;
+	__u8 selected;      /* init: the caller passes the filters */
+	__u8 _pad[6];
+	__u64 group;         /* group resolved at entry (0 if none) */
+	__u64 user_path;     /* add: user pointer to the path string */
+	/* rm: the mark as it was before removal */
+	__s32 wd;
+	__u32 dev;
+	__u64 ino;
+	__u32 mask;
+	__u32 _pad2;
+	__u64 inode;         /* rm: struct inode * for the dentry walk at exit */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, struct pending_call);
+} pending SEC(".maps");
+
+/* Instance identity: group pointer -> creation sequence. Group pointers are reused after free,
+ * so each inotify_init overwrites the entry; LRU so stale entries of freed groups age out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} group_seqs SEC(".maps");
+
+/* Scratch space for building variable-length records (too big for the 512-byte stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct inotrace_watch_event);
+} watch_scratch SEC(".maps");
+
+static __always_inline void count(enum inotrace_counter which)
+{
+	__u32 key = which;
+	__u64 *v = bpf_map_lookup_elem(&counters, &key);
+	if (v)
+		*v += 1; /* per-CPU slot: no atomics needed */
+}
+
+#endif /* INOTRACE_MAPS_BPF_H */

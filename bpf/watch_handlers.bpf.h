@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one set of handlers every backend calls. Entry points (tracepoint today; fentry/kprobe as
+ * thin wrappers) only gather their arguments and call these.
+ */
+#ifndef INOTRACE_WATCH_HANDLERS_BPF_H
+#define INOTRACE_WATCH_HANDLERS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include "inotrace/events.h"
+#include "maps.bpf.h"
+#include "inotify_read.bpf.h"
+#include "target_path.bpf.h"
+#include "task_filter.bpf.h"
+
+/* Bumped for each instance created while tracing; 0 means "existed before". */
+__u64 next_group_seq = 0;
+
+static __always_inline __u64 group_seq(struct fsnotify_group *group)
+{
+	__u64 key = (__u64)group;
+	__u64 *seq = bpf_map_lookup_elem(&group_seqs, &key);
+	return seq ? *seq : 0;
+}
+
+static __always_inline struct inotrace_watch_event *watch_event_begin(__u16 type)
+{
+	__u32 zero = 0;
+	struct inotrace_watch_event *e = bpf_map_lookup_elem(&watch_scratch, &zero);
+	if (!e)
+		return NULL;
+	e->hdr.type = type;
+	e->hdr.flags = 0;
+	e->hdr.ts_ns = bpf_ktime_get_ns();
+	fill_task(&e->task);
+	e->group = 0;
+	e->group_seq = 0;
+	e->ino = 0;
+	e->dev = 0;
+	e->fd = -1;
+	e->wd = -1;
+	e->mask = 0;
+	e->req_mask = 0;
+	e->err = 0;
+	e->reason = INOTRACE_REASON_NONE;
+	e->path_kind = INOTRACE_PATH_NONE;
+	e->path_len = 0;
+	e->_pad1 = 0;
+	e->ucount.watches = -1;
+	e->ucount.max_watches = -1;
+	e->ucount.uid = (__u32)-1;
+	e->ucount.userns_ino = 0;
+	return e;
+}
+
+static __always_inline void watch_event_submit(struct inotrace_watch_event *e)
+{
+	__u32 len = e->path_len;
+	if (len > INOTRACE_PATH_MAX)
+		len = INOTRACE_PATH_MAX;
+	__u32 size = INOTRACE_WATCH_EVENT_FIXED + len;
+	e->hdr.size = size;
+	if (bpf_ringbuf_output(&events, e, size, 0))
+		count(INOTRACE_CNT_RINGBUF_DROPS);
+}
+
+static __always_inline void set_user_path(struct inotrace_watch_event *e, const char *upath)
+{
+	if (!upath)
+		return;
+	long n = bpf_probe_read_user_str(e->path, INOTRACE_PATH_MAX, upath);
+	if (n > 0) {
+		e->path_len = n;
+		e->path_kind = INOTRACE_PATH_USER;
+		if (n == INOTRACE_PATH_MAX)
+			e->hdr.flags |= INOTRACE_F_PATH_TRUNCATED;
+	}
+}
+
+static __always_inline void set_target(struct inotrace_watch_event *e, struct fsnotify_mark *mark)
+{
+	struct inode *inode = mark_inode(mark);
+	if (!inode)
+		return;
+	e->ino = BPF_CORE_READ(inode, i_ino);
+	e->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	e->mask = mark_user_mask(mark);
+}
+
+/*
+ * inotify_add_watch returned `ret` for `fd`. idr_next_before is the group's idr_next when the
+ * call began: idr_alloc_cyclic hands out ids >= idr_next, updates return older wds, so
+ * `ret >= idr_next_before` means a new watch (KERNEL.md §6.2).
+ */
+static __always_inline void handle_add_result(int fd, const char *upath, __u32 req_mask,
+					      bool have_idr_next, __u32 idr_next_before, long ret)
+{
+	struct inotrace_watch_event *e = watch_event_begin(INOTRACE_REC_ADD);
+	if (!e)
+		return;
+	e->fd = fd;
+	e->req_mask = req_mask;
+	set_user_path(e, upath);
+
+	struct fsnotify_group *group = group_of_fd(fd);
+	if (group) {
+		e->group = (__u64)group;
+		e->group_seq = group_seq(group);
+		read_ucount(group, ucount_watches_index(), &e->ucount);
+	}
+	if (ret < 0) {
+		e->hdr.type = INOTRACE_REC_ADD_FAILED;
+		e->err = -ret;
+		watch_event_submit(e);
+		return;
+	}
+	e->wd = ret;
+	if (!group)
+		count(INOTRACE_CNT_GROUP_UNRESOLVED);
+	if (have_idr_next && (__u32)ret < idr_next_before)
+		e->hdr.type = INOTRACE_REC_UPDATE;
+	struct fsnotify_mark *mark = mark_of_wd(group, ret);
+	if (mark)
+		set_target(e, mark);
+	else
+		e->hdr.flags |= INOTRACE_F_MARK_GONE;
+	watch_event_submit(e);
+}
+
+/* Removal of a watch whose target was captured before it went away. */
+static __always_inline void handle_removal(struct pending_call *pc, __u8 reason)
+{
+	struct inotrace_watch_event *e = watch_event_begin(INOTRACE_REC_REMOVE);
+	if (!e)
+		return;
+	struct fsnotify_group *group = (void *)pc->group;
+	e->fd = pc->fd;
+	e->wd = pc->wd;
+	e->ino = pc->ino;
+	e->dev = pc->dev;
+	e->mask = pc->mask;
+	e->reason = reason;
+	e->group = pc->group;
+	e->group_seq = group_seq(group);
+	read_ucount(group, ucount_watches_index(), &e->ucount);
+	/* The inode is still pinned here: the mark's connector drops its reference only after an
+	 * SRCU grace period, so the dentry walk reads live objects. */
+	struct path_result r = {};
+	inode_path((struct inode *)pc->inode, e->path, &r);
+	e->path_kind = r.kind;
+	e->path_len = r.len;
+	e->hdr.flags |= r.flags;
+	watch_event_submit(e);
+}
+
+/* Snapshot of the mark behind (fd, wd) before inotify_rm_watch destroys it. */
+static __always_inline bool capture_mark(struct pending_call *pc, int fd, __s32 wd)
+{
+	struct fsnotify_group *group = group_of_fd(fd);
+	struct fsnotify_mark *mark = mark_of_wd(group, wd);
+	struct inode *inode = mark_inode(mark);
+	if (!inode)
+		return false;
+	pc->fd = fd;
+	pc->wd = wd;
+	pc->group = (__u64)group;
+	pc->inode = (__u64)inode;
+	pc->ino = BPF_CORE_READ(inode, i_ino);
+	pc->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	pc->mask = mark_user_mask(mark);
+	return true;
+}
+
+/* The calling task's own ucounts (cred->ucounts, 5.14+), for init failures where no group
+ * exists yet: tells max_user_instances apart from RLIMIT_NOFILE for EMFILE. */
+struct cred___ucounts {
+	struct ucounts *ucounts;
+} __attribute__((preserve_access_index));
+
+static __always_inline void read_task_ucount(__u32 which, struct inotrace_ucount *out)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct cred___ucounts *cred = (void *)BPF_CORE_READ(task, cred);
+	if (!bpf_core_field_exists(cred->ucounts))
+		return;
+	struct ucounts *uc = BPF_CORE_READ(cred, ucounts);
+	if (!uc)
+		return;
+	out->uid = BPF_CORE_READ(uc, uid.val);
+	struct user_namespace *ns = BPF_CORE_READ(uc, ns);
+	out->userns_ino = BPF_CORE_READ(ns, ns.inum);
+	out->watches = ucounts_value(uc, which);
+	out->max_watches = userns_ucount_max(ns, which);
+}
+
+/* inotify_init/init1 returned `ret`. Every new instance gets its sequence number (pointers are
+ * reused), but only `selected` tasks produce a record. */
+static __always_inline void handle_init_result(__u32 flags, long ret, bool selected)
+{
+	struct inotrace_instance_event e = {};
+	e.hdr.size = sizeof(e);
+	e.hdr.ts_ns = bpf_ktime_get_ns();
+	fill_task(&e.task);
+	e.init_flags = flags;
+	e.fd = -1;
+	read_ucount(NULL, 0, &e.ucount);
+	if (ret < 0) {
+		e.hdr.type = INOTRACE_REC_INIT_FAILED;
+		e.err = -ret;
+		read_task_ucount(ucount_instances_index(), &e.ucount);
+	} else {
+		struct fsnotify_group *group = group_of_fd(ret);
+		e.hdr.type = INOTRACE_REC_INSTANCE_CREATE;
+		e.fd = ret;
+		if (group) {
+			__u64 key = (__u64)group;
+			__u64 seq = __sync_fetch_and_add(&next_group_seq, 1) + 1;
+			bpf_map_update_elem(&group_seqs, &key, &seq, BPF_ANY);
+			e.group = key;
+			e.group_seq = seq;
+			read_ucount(group, ucount_instances_index(), &e.ucount);
+		} else {
+			count(INOTRACE_CNT_GROUP_UNRESOLVED);
+		}
+	}
+	if (!selected)
+		return;
+	if (bpf_ringbuf_output(&events, &e, sizeof(e), 0))
+		count(INOTRACE_CNT_RINGBUF_DROPS);
+}
+
+#endif /* INOTRACE_WATCH_HANDLERS_BPF_H */

@@ -1,0 +1,136 @@
+#include "cmd/trace.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <tuple>
+
+#include "cmd/stop_signal.h"
+#include "events/names.h"
+#include "output/event_json.h"
+#include "output/event_text.h"
+#include "util/error.h"
+#include "util/wall_clock.h"
+
+namespace inotrace {
+
+namespace {
+
+// Makes a relative path given to inotify_add_watch absolute with the caller's cwd, read now
+// (the syscall has just returned; if the thread is gone the path stays relative and says so).
+void absolutize(Event& ev) {
+  if (ev.path_source != PathSource::Syscall || ev.path.empty() || ev.path[0] == '/') return;
+  char buf[4096];
+  for (uint32_t id : {ev.task.tid, ev.task.pid}) {
+    ssize_t n = readlink(fmt::format("/proc/{}/cwd", id).c_str(), buf, sizeof(buf));
+    if (n > 0) {
+      std::string cwd(buf, n);
+      ev.path = cwd == "/" ? "/" + ev.path : cwd + "/" + ev.path;
+      return;
+    }
+  }
+  ev.path_source = PathSource::SyscallRelative;
+}
+
+// Paths of watches added while tracing, so a removal names its target as the watcher did.
+class KnownPaths {
+ public:
+  void on_event(Event& ev) {
+    auto key = std::make_tuple(ev.instance.group, ev.instance.seq, ev.wd);
+    if (ev.type == EventType::Add || ev.type == EventType::Update) {
+      if (!ev.path.empty()) paths_[key] = {ev.path, ev.path_source};
+    } else if (ev.type == EventType::Remove) {
+      auto it = paths_.find(key);
+      if (it != paths_.end()) {
+        ev.path = it->second.first;
+        ev.path_source = it->second.second;
+        paths_.erase(it);
+      }
+    }
+  }
+
+ private:
+  std::map<std::tuple<uint64_t, uint64_t, int32_t>, std::pair<std::string, PathSource>> paths_;
+};
+
+struct Summary {
+  std::map<EventType, uint64_t> by_type;
+  uint64_t total = 0;
+  std::string line(const TracerCounters& c, std::string_view backend, double seconds) const {
+    std::vector<std::string> parts;
+    for (const auto& [t, n] : by_type) parts.push_back(fmt::format("{} {}", event_type_name(t), n));
+    uint64_t lost = c.ringbuf_drops + c.pending_full + c.decode_errors;
+    return fmt::format(
+        "inotrace: {} events{}; {} lost (ring buffer full {}, untracked syscalls {}, undecodable {}); "
+        "backend {}; {:.1f} s",
+        total, parts.empty() ? "" : fmt::format(" ({})", fmt::join(parts, ", ")), lost,
+        c.ringbuf_drops, c.pending_full, c.decode_errors, backend, seconds);
+  }
+};
+
+}  // namespace
+
+int run_trace(const TraceCommandOptions& opts) {
+  FILE* out = stdout;
+  if (!opts.output_path.empty()) {
+    out = fopen(opts.output_path.c_str(), "w");
+    if (!out) throw Error(fmt::format("cannot open {} for writing: {}", opts.output_path, strerror(errno)));
+  }
+  TracerOptions topts = opts.tracer;
+  topts.log = [](const std::string& s) { fmt::print(stderr, "inotrace: {}\n", s); };
+  Tracer tracer(topts);
+  std::string backend(backend_name(tracer.backend()));
+
+  install_stop_signals();
+  WallClock clock;
+  uint64_t start = WallClock::monotonic_now_ns();
+  uint64_t deadline = opts.duration_s > 0 ? start + (uint64_t)(opts.duration_s * 1e9) : 0;
+  fmt::print(stderr, "inotrace: tracing inotify watches (backend {}){}; Ctrl-C to stop\n", backend,
+             opts.duration_s > 0 ? fmt::format(" for {} s", opts.duration_s) : "");
+  if (!opts.json) fmt::print(out, "{}\n", text_header());
+
+  KnownPaths known;
+  Summary summary;
+  bool write_failed = false;
+  Tracer::Callback on_event = [&](const Event& raw) {
+    Event ev = raw;
+    absolutize(ev);
+    known.on_event(ev);
+    summary.by_type[ev.type]++;
+    summary.total++;
+    std::string line = opts.json ? event_to_json(ev, clock, backend).dump() : event_to_text(ev, clock);
+    line += '\n';
+    if (fwrite(line.data(), 1, line.size(), out) != line.size()) write_failed = true;
+  };
+
+  while (!stop_requested() && !write_failed) {
+    int timeout = 100;
+    if (deadline) {
+      uint64_t now = WallClock::monotonic_now_ns();
+      if (now >= deadline) break;
+      timeout = (int)std::min<uint64_t>(100, (deadline - now) / 1000000 + 1);
+    }
+    if (tracer.poll(timeout, on_event) > 0 && fflush(out) != 0) write_failed = true;
+  }
+  tracer.drain(on_event);
+  fflush(out);
+  if (out != stdout) fclose(out);
+
+  double secs = (WallClock::monotonic_now_ns() - start) / 1e9;
+  auto counters = tracer.counters();
+  fmt::print(stderr, "{}\n", summary.line(counters, backend, secs));
+  if (counters.decode_errors)
+    fmt::print(stderr, "inotrace: last undecodable record: {}\n", tracer.last_decode_error());
+  if (write_failed) {
+    fmt::print(stderr, "inotrace: error: writing the output failed: {}\n", strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace inotrace

@@ -1,0 +1,131 @@
+#include "events/decode.h"
+
+#include <fmt/format.h>
+
+#include <cstring>
+
+namespace inotrace {
+
+std::string InstanceId::str() const { return fmt::format("{:x}:{}", group, seq); }
+
+std::string KernelDev::str() const { return fmt::format("{}:{}", major(), minor()); }
+
+KernelDev KernelDev::from_st_dev(uint64_t st_dev) {
+  // glibc's major()/minor() encoding of st_dev -> the kernel's MKDEV.
+  uint32_t maj = ((st_dev >> 32) & 0xfffff000u) | ((st_dev >> 8) & 0xfffu);
+  uint32_t min = ((st_dev >> 12) & 0xffffff00u) | (st_dev & 0xffu);
+  return KernelDev{(maj << 20) | (min & 0xfffff)};
+}
+
+std::string bounded_cstring(const char* data, size_t len) {
+  const void* nul = std::memchr(data, '\0', len);
+  return std::string(data, nul ? static_cast<const char*>(nul) - data : len);
+}
+
+std::string join_leaf_first_components(const char* data, size_t len) {
+  std::vector<std::string_view> parts;
+  size_t pos = 0;
+  while (pos < len) {
+    const void* nul = std::memchr(data + pos, '\0', len - pos);
+    size_t end = nul ? static_cast<const char*>(nul) - data : len;
+    parts.emplace_back(data + pos, end - pos);
+    pos = end + 1;
+  }
+  if (parts.empty()) return "/";
+  std::string out;
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+    out += '/';
+    out += *it;
+  }
+  return out;
+}
+
+namespace {
+
+TaskInfo task_of(const inotrace_task& t) {
+  return TaskInfo{t.pid, t.tid, t.uid, t.cgroup_id, bounded_cstring(t.comm, sizeof(t.comm))};
+}
+
+UcountInfo ucount_of(const inotrace_ucount& u) {
+  return UcountInfo{u.watches, u.max_watches, u.uid, u.userns_ino};
+}
+
+bool known_type(uint16_t type) {
+  return type >= INOTRACE_REC_ADD && type <= INOTRACE_REC_INIT_FAILED;
+}
+
+void set_path(Event& ev, uint8_t kind, const char* tail, size_t len) {
+  switch (kind) {
+    case INOTRACE_PATH_USER:
+      ev.path = bounded_cstring(tail, len);
+      ev.path_source = PathSource::Syscall;
+      break;
+    case INOTRACE_PATH_DENTRY:
+      ev.path = join_leaf_first_components(tail, len);
+      ev.path_source = PathSource::Dentry;
+      break;
+    case INOTRACE_PATH_KERNFS:
+      ev.path = join_leaf_first_components(tail, len);
+      ev.path_source = PathSource::Kernfs;
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
+std::optional<Event> decode_event(const void* data, size_t size, DecodeError* error) {
+  auto fail = [&](std::string msg) -> std::optional<Event> {
+    if (error) error->message = std::move(msg);
+    return std::nullopt;
+  };
+  if (size < sizeof(inotrace_hdr)) return fail(fmt::format("record of {} bytes is shorter than its header", size));
+  inotrace_hdr hdr;
+  std::memcpy(&hdr, data, sizeof(hdr));
+  if (hdr.size > size) return fail(fmt::format("record claims {} bytes but {} arrived", hdr.size, size));
+  if (!known_type(hdr.type)) return fail(fmt::format("unknown record type {}", hdr.type));
+
+  Event ev;
+  ev.type = static_cast<EventType>(hdr.type);
+  ev.ts_mono_ns = hdr.ts_ns;
+  ev.flags = hdr.flags;
+
+  if (ev.is_watch_event()) {
+    if (hdr.size < INOTRACE_WATCH_EVENT_FIXED)
+      return fail(fmt::format("watch record of {} bytes is shorter than {}", hdr.size, INOTRACE_WATCH_EVENT_FIXED));
+    inotrace_watch_event w;  // fixed part only; the tail is read in place
+    std::memcpy(&w, data, INOTRACE_WATCH_EVENT_FIXED);
+    size_t tail_avail = hdr.size - INOTRACE_WATCH_EVENT_FIXED;
+    if (w.path_len > tail_avail)
+      return fail(fmt::format("path of {} bytes overruns a {}-byte record", w.path_len, hdr.size));
+    if (w.reason > INOTRACE_REASON_UNKNOWN) return fail(fmt::format("unknown removal reason {}", w.reason));
+    ev.task = task_of(w.task);
+    ev.instance = InstanceId{w.group, w.group_seq};
+    ev.fd = w.fd;
+    ev.wd = w.wd;
+    ev.ino = w.ino;
+    ev.dev = KernelDev{w.dev};
+    ev.mask = w.mask;
+    ev.req_mask = w.req_mask;
+    ev.err = w.err;
+    ev.reason = static_cast<Reason>(w.reason);
+    ev.ucount = ucount_of(w.ucount);
+    set_path(ev, w.path_kind, static_cast<const char*>(data) + INOTRACE_WATCH_EVENT_FIXED, w.path_len);
+    return ev;
+  }
+
+  if (hdr.size < sizeof(inotrace_instance_event))
+    return fail(fmt::format("instance record of {} bytes is shorter than {}", hdr.size, sizeof(inotrace_instance_event)));
+  inotrace_instance_event in;
+  std::memcpy(&in, data, sizeof(in));
+  ev.task = task_of(in.task);
+  ev.instance = InstanceId{in.group, in.group_seq};
+  ev.fd = in.fd;
+  ev.err = in.err;
+  ev.req_mask = in.init_flags;
+  ev.ucount = ucount_of(in.ucount);
+  return ev;
+}
+
+}  // namespace inotrace

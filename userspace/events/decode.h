@@ -1,0 +1,29 @@
+// Raw ring-buffer / iterator records -> Event. Validates every size against the ABI, since a
+// record that does not parse must be reported, never guessed at.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "events/event.h"
+
+namespace inotrace {
+
+struct DecodeError {
+  std::string message;
+};
+
+// Decodes one live event record (inotrace_watch_event or inotrace_instance_event).
+// Returns nullopt and fills *error for malformed input.
+std::optional<Event> decode_event(const void* data, size_t size, DecodeError* error);
+
+// Joins leaf-first, NUL-terminated components (INOTRACE_PATH_DENTRY / _KERNFS) into
+// "/root/.../leaf". An empty list is the filesystem's root: "/".
+std::string join_leaf_first_components(const char* data, size_t len);
+
+// Reads a NUL-terminated string of at most len bytes (the user-path tail).
+std::string bounded_cstring(const char* data, size_t len);
+
+}  // namespace inotrace

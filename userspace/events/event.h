@@ -1,0 +1,103 @@
+// A decoded inotrace record: what every consumer (printers, the watch table) works with.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "inotrace/events.h"
+
+namespace inotrace {
+
+enum class EventType : uint16_t {
+  Add = INOTRACE_REC_ADD,
+  Update = INOTRACE_REC_UPDATE,
+  AddFailed = INOTRACE_REC_ADD_FAILED,
+  Remove = INOTRACE_REC_REMOVE,
+  InstanceCreate = INOTRACE_REC_INSTANCE_CREATE,
+  InstanceDestroy = INOTRACE_REC_INSTANCE_DESTROY,
+  InitFailed = INOTRACE_REC_INIT_FAILED,
+};
+
+enum class Reason : uint8_t {
+  None = INOTRACE_REASON_NONE,
+  RmWatch = INOTRACE_REASON_RM_WATCH,
+  InodeDeleted = INOTRACE_REASON_INODE_DELETED,
+  Unmount = INOTRACE_REASON_UNMOUNT,
+  InstanceClosed = INOTRACE_REASON_INSTANCE_CLOSED,
+  Oneshot = INOTRACE_REASON_ONESHOT,
+  Unknown = INOTRACE_REASON_UNKNOWN,
+};
+
+// Where the event's path came from.
+enum class PathSource : uint8_t {
+  None,     // no path known
+  Syscall,  // the string passed to inotify_add_watch (absolute, or made absolute with the cwd)
+  SyscallRelative,  // relative string whose cwd could not be read (process gone)
+  Dentry,   // kernel dentry walk: path inside the target's filesystem
+  Kernfs,   // kernfs node names (cgroup/sysfs): path inside that filesystem
+  Mount,    // in-filesystem path joined with a mount point of that filesystem
+  FileHandle,  // open_by_handle_at + readlink (procfs snapshot source)
+};
+
+// An inotify instance: the fsnotify_group pointer plus a creation sequence, since pointers are
+// reused after free. seq 0 means "created before tracing began".
+struct InstanceId {
+  uint64_t group = 0;
+  uint64_t seq = 0;
+  bool operator==(const InstanceId&) const = default;
+  std::string str() const;
+};
+
+// Linux kernel dev_t (major << 20 | minor), as in fdinfo's sdev; not st_dev.
+struct KernelDev {
+  uint32_t raw = 0;
+  uint32_t major() const { return raw >> 20; }
+  uint32_t minor() const { return raw & 0xfffff; }
+  std::string str() const;  // "major:minor"
+  bool operator==(const KernelDev&) const = default;
+  static KernelDev from_st_dev(uint64_t st_dev);
+};
+
+struct TaskInfo {
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  uint32_t uid = 0;
+  uint64_t cgroup_id = 0;
+  std::string comm;
+};
+
+// The (user namespace, uid) a watch or instance is charged to, with its count and limit.
+struct UcountInfo {
+  int64_t count = -1;  // watches (or instances, on instance events); -1 unknown
+  int64_t max = -1;
+  uint32_t uid = UINT32_MAX;
+  uint32_t userns_ino = 0;
+  bool known() const { return count >= 0; }
+};
+
+struct Event {
+  EventType type = EventType::Add;
+  uint64_t ts_mono_ns = 0;
+  uint32_t flags = 0;  // INOTRACE_F_*
+  TaskInfo task;
+  InstanceId instance;
+  int32_t fd = -1;
+  int32_t wd = -1;
+  uint64_t ino = 0;
+  KernelDev dev;
+  uint32_t mask = 0;      // watch mask after the operation
+  uint32_t req_mask = 0;  // mask argument (add) or init1 flags (instance events)
+  int32_t err = 0;        // positive errno
+  Reason reason = Reason::None;
+  UcountInfo ucount;
+  std::string path;  // raw bytes; may be invalid UTF-8 or contain newlines
+  PathSource path_source = PathSource::None;
+  bool from_snapshot = false;  // synthesised by reconciliation, not seen by a hook
+
+  bool is_watch_event() const {
+    return type == EventType::Add || type == EventType::Update || type == EventType::AddFailed ||
+           type == EventType::Remove;
+  }
+};
+
+}  // namespace inotrace

@@ -1,0 +1,104 @@
+#include "loader/backend.h"
+
+#include <fmt/format.h>
+
+#include <fmt/ranges.h>
+
+#include <algorithm>
+
+#include "util/error.h"
+
+namespace inotrace {
+
+std::string_view backend_name(Backend b) {
+  switch (b) {
+    case Backend::Fentry: return "fentry";
+    case Backend::Kprobe: return "kprobe";
+    case Backend::Tracepoint: return "tracepoint";
+  }
+  return "?";
+}
+
+std::optional<Backend> parse_backend(std::string_view s) {
+  for (Backend b : {Backend::Fentry, Backend::Kprobe, Backend::Tracepoint})
+    if (s == backend_name(b)) return b;
+  return std::nullopt;
+}
+
+std::vector<std::string> backend_requirements(Backend b) {
+  switch (b) {
+    case Backend::Fentry:
+    case Backend::Kprobe:
+      return {"inotify_update_watch", "inotify_freeing_mark"};
+    case Backend::Tracepoint:
+      return {"sys_enter_inotify_add_watch", "sys_exit_inotify_add_watch",
+              "sys_enter_inotify_rm_watch", "sys_exit_inotify_rm_watch",
+              "sys_enter_inotify_init1", "sys_exit_inotify_init1"};
+  }
+  return {};
+}
+
+namespace {
+
+bool probe_backend(Backend b, FeatureProber& prober, std::vector<ProbeOutcome>& log,
+                   std::string& failure) {
+  for (const auto& what : backend_requirements(b)) {
+    ProbeOutcome o = b == Backend::Fentry   ? prober.fentry(what)
+                     : b == Backend::Kprobe ? prober.kprobe(what)
+                                            : prober.syscall_tracepoint(what);
+    log.push_back(o);
+    if (!o.ok) {
+      failure = fmt::format("{}: {}", o.probe, o.detail);
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+BackendChoice choose_backend(std::optional<Backend> forced, FeatureProber& prober,
+                             const std::vector<Backend>& implemented) {
+  BackendChoice choice;
+  std::vector<std::string> failures;
+  auto is_implemented = [&](Backend b) {
+    return std::find(implemented.begin(), implemented.end(), b) != implemented.end();
+  };
+  // Every backend is probed, so the user learns what the kernel offers even when this build
+  // lacks an entry point for it.
+  for (Backend b : {Backend::Fentry, Backend::Kprobe, Backend::Tracepoint}) {
+    std::string failure;
+    if (!probe_backend(b, prober, choice.probes, failure))
+      failures.push_back(fmt::format("{} ({})", backend_name(b), failure));
+    else if (!is_implemented(b))
+      failures.push_back(fmt::format("{} (kernel supports it, not built into this inotrace)", backend_name(b)));
+    else
+      choice.available.push_back(b);
+  }
+  auto names = [&] {
+    std::string s;
+    for (Backend b : choice.available) s += (s.empty() ? "" : ", ") + std::string(backend_name(b));
+    return s.empty() ? std::string("none") : s;
+  };
+  if (forced) {
+    if (std::find(choice.available.begin(), choice.available.end(), *forced) == choice.available.end()) {
+      std::string detail;
+      for (const auto& f : failures)
+        if (f.starts_with(backend_name(*forced))) detail = f;
+      throw Error(fmt::format("backend {} is not available: {}; available here: {}",
+                              backend_name(*forced), detail, names()));
+    }
+    choice.backend = *forced;
+    choice.why = fmt::format("forced with --backend; available here: {}", names());
+    return choice;
+  }
+  if (choice.available.empty())
+    throw Error(fmt::format("no tracing backend works on this kernel: {}", fmt::join(failures, "; ")));
+  choice.backend = choice.available.front();
+  choice.why = failures.empty()
+                   ? fmt::format("preferred backend; available here: {}", names())
+                   : fmt::format("best available; not usable: {}", fmt::join(failures, "; "));
+  return choice;
+}
+
+}  // namespace inotrace

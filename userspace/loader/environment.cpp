@@ -1,0 +1,102 @@
+#include "loader/environment.h"
+
+#include <fmt/format.h>
+#include <linux/capability.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace inotrace {
+
+namespace {
+
+constexpr int kCapPerfmon = 38;
+constexpr int kCapBpf = 39;
+
+bool has_cap(const __user_cap_data_struct data[2], int cap) {
+  return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+bool exists(const std::string& p) {
+  struct stat st;
+  return stat(p.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+std::vector<std::string> missing_capabilities() {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (syscall(SYS_capget, &hdr, data) != 0) return {"(capget failed: cannot read capabilities)"};
+  if (has_cap(data, CAP_SYS_ADMIN)) return {};
+  std::vector<std::string> missing;
+  if (!has_cap(data, kCapBpf)) missing.push_back("CAP_BPF");
+  if (!has_cap(data, kCapPerfmon)) missing.push_back("CAP_PERFMON");
+  return missing;
+}
+
+std::optional<std::string> find_kernel_btf(const std::string& custom, std::string* error) {
+  if (!custom.empty()) {
+    if (access(custom.c_str(), R_OK) == 0) return custom;
+    *error = fmt::format("cannot read BTF file {}: {}", custom, strerror(errno));
+    return std::nullopt;
+  }
+  const std::string sys = "/sys/kernel/btf/vmlinux";
+  if (access(sys.c_str(), R_OK) == 0) return sys;
+  *error = fmt::format(
+      "kernel BTF not found at {} ({}): this kernel was built without CONFIG_DEBUG_INFO_BTF; "
+      "pass --btf FILE with BTF for this exact kernel", sys, strerror(errno));
+  return std::nullopt;
+}
+
+std::optional<std::string> ensure_tracefs(std::string* error, bool* mounted_now) {
+  *mounted_now = false;
+  for (const char* root : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"})
+    if (exists(std::string(root) + "/events")) return std::string(root);
+  const std::string root = "/sys/kernel/tracing";
+  if (mount("tracefs", root.c_str(), "tracefs", 0, nullptr) == 0 && exists(root + "/events")) {
+    *mounted_now = true;
+    return root;
+  }
+  *error = fmt::format(
+      "tracefs is not mounted and mounting it at {} failed ({}); mount it with "
+      "`mount -t tracefs tracefs {}`", root, strerror(errno), root);
+  return std::nullopt;
+}
+
+std::optional<std::string> read_small_file(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return std::nullopt;
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+std::optional<long long> read_long_file(const std::string& path) {
+  auto text = read_small_file(path);
+  if (!text) return std::nullopt;
+  try {
+    return std::stoll(*text);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+bool write_long_file(const std::string& path, long long value, std::string* error) {
+  std::ofstream f(path);
+  f << value << '\n';
+  f.flush();
+  if (!f) {
+    if (error) *error = fmt::format("cannot write {} to {}", value, path);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace inotrace

@@ -1,0 +1,120 @@
+#include "loader/kernel_prober.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+#include <linux/bpf.h>
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "loader/environment.h"
+
+namespace inotrace {
+
+namespace {
+
+// r0 = 0; exit
+const bpf_insn kReturnZero[] = {
+    {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+    {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+};
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::string errstr(int err) { return strerror(err < 0 ? -err : err); }
+
+int load_trivial(bpf_prog_type type, bpf_prog_load_opts* opts) {
+  return bpf_prog_load(type, "inotrace_probe", "GPL", kReturnZero, 2, opts);
+}
+
+int perf_event_open(perf_event_attr* attr) {
+  return (int)syscall(SYS_perf_event_open, attr, -1 /* pid */, 0 /* cpu */, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+}  // namespace
+
+KernelProber::KernelProber(const Kallsyms& syms, std::string btf_path, std::string tracefs)
+    : syms_(syms), btf_path_(std::move(btf_path)), tracefs_(std::move(tracefs)) {
+  btf_ = btf__parse(btf_path_.c_str(), nullptr);
+  if (!btf_) btf_error_ = fmt::format("cannot parse BTF {}: {}", btf_path_, errstr(errno));
+}
+
+KernelProber::~KernelProber() { btf__free(btf_); }
+
+ProbeOutcome KernelProber::fentry(const std::string& func) {
+  ProbeOutcome o{fmt::format("fentry {}", func)};
+  if (!btf_) return o.detail = btf_error_, o;
+  int id = btf__find_by_name_kind(btf_, func.c_str(), BTF_KIND_FUNC);
+  if (id < 0) return o.detail = "not in kernel BTF (inlined or absent)", o;
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY,
+              .attach_btf_id = (__u32)id);
+  Fd prog(load_trivial(BPF_PROG_TYPE_TRACING, &opts));
+  if (prog.get() < 0) return o.detail = fmt::format("load: {}", errstr(errno)), o;
+  Fd link(bpf_raw_tracepoint_open(nullptr, prog.get()));
+  if (link.get() < 0) return o.detail = fmt::format("attach: {}", errstr(errno)), o;
+  o.ok = true;
+  o.detail = "attached";
+  return o;
+}
+
+ProbeOutcome KernelProber::kprobe(const std::string& func) {
+  ProbeOutcome o{fmt::format("kprobe {}", func)};
+  auto sym = syms_.entry(func);
+  if (!sym) return o.detail = "not in /proc/kallsyms (inlined or absent)", o;
+  o.probe = fmt::format("kprobe {}", sym->name);
+  auto type = read_long_file("/sys/bus/event_source/devices/kprobe/type");
+  if (!type) return o.detail = "no kprobe PMU (kernel built without CONFIG_KPROBES?)", o;
+  perf_event_attr attr{};
+  attr.size = sizeof(attr);
+  attr.type = (uint32_t)*type;
+  attr.config1 = reinterpret_cast<uint64_t>(sym->name.c_str());  // kprobe_func
+  attr.config2 = 0;                                               // offset
+  Fd pfd(perf_event_open(&attr));
+  if (pfd.get() < 0) return o.detail = fmt::format("perf_event_open: {}", errstr(errno)), o;
+  Fd prog(load_trivial(BPF_PROG_TYPE_KPROBE, nullptr));
+  if (prog.get() < 0) return o.detail = fmt::format("load: {}", errstr(errno)), o;
+  if (ioctl(pfd.get(), PERF_EVENT_IOC_SET_BPF, prog.get()) < 0)
+    return o.detail = fmt::format("attach: {}", errstr(errno)), o;
+  o.ok = true;
+  o.detail = "attached";
+  return o;
+}
+
+ProbeOutcome KernelProber::syscall_tracepoint(const std::string& name) {
+  ProbeOutcome o{fmt::format("tracepoint syscalls/{}", name)};
+  auto id = read_long_file(fmt::format("{}/events/syscalls/{}/id", tracefs_, name));
+  if (!id) return o.detail = "no such tracepoint (kernel without CONFIG_FTRACE_SYSCALLS?)", o;
+  perf_event_attr attr{};
+  attr.size = sizeof(attr);
+  attr.type = PERF_TYPE_TRACEPOINT;
+  attr.config = (uint64_t)*id;
+  Fd pfd(perf_event_open(&attr));
+  if (pfd.get() < 0) return o.detail = fmt::format("perf_event_open: {}", errstr(errno)), o;
+  Fd prog(load_trivial(BPF_PROG_TYPE_TRACEPOINT, nullptr));
+  if (prog.get() < 0) return o.detail = fmt::format("load: {}", errstr(errno)), o;
+  if (ioctl(pfd.get(), PERF_EVENT_IOC_SET_BPF, prog.get()) < 0)
+    return o.detail = fmt::format("attach: {}", errstr(errno)), o;
+  o.ok = true;
+  o.detail = "attached";
+  return o;
+}
+
+}  // namespace inotrace

@@ -1,0 +1,31 @@
+// FeatureProber against the running kernel: each probe really loads a two-instruction BPF
+// program and attaches it where the backend would (the approach of libbpf-tools'
+// fentry_can_attach), then detaches.
+#pragma once
+
+#include <string>
+
+#include "loader/backend.h"
+#include "loader/kallsyms.h"
+
+struct btf;
+
+namespace inotrace {
+
+class KernelProber : public FeatureProber {
+ public:
+  KernelProber(const Kallsyms& syms, std::string btf_path, std::string tracefs);
+  ~KernelProber() override;
+  ProbeOutcome fentry(const std::string& func) override;
+  ProbeOutcome kprobe(const std::string& func) override;
+  ProbeOutcome syscall_tracepoint(const std::string& name) override;
+
+ private:
+  const Kallsyms& syms_;
+  std::string btf_path_;
+  std::string tracefs_;
+  struct btf* btf_ = nullptr;
+  std::string btf_error_;
+};
+
+}  // namespace inotrace

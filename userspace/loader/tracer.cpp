@@ -1,0 +1,240 @@
+#include "loader/tracer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "events/decode.h"
+#include "inotrace_bpf.skel.h"
+#include "loader/environment.h"
+#include "loader/kallsyms.h"
+#include "loader/kernel_prober.h"
+#include "util/error.h"
+
+namespace inotrace {
+
+namespace {
+
+// libbpf reports through one global callback. Keep its last lines for error messages; print
+// everything when verbose.
+std::mutex g_libbpf_mu;
+bool g_libbpf_verbose = false;
+std::vector<std::string> g_libbpf_tail;
+
+int libbpf_print(enum libbpf_print_level level, const char* fmt_str, va_list args) {
+  char buf[1024];
+  vsnprintf(buf, sizeof(buf), fmt_str, args);
+  std::lock_guard lock(g_libbpf_mu);
+  if (g_libbpf_verbose && level != LIBBPF_DEBUG) fputs(buf, stderr);
+  if (level == LIBBPF_DEBUG) return 0;
+  g_libbpf_tail.emplace_back(buf);
+  if (g_libbpf_tail.size() > 8) g_libbpf_tail.erase(g_libbpf_tail.begin());
+  return 0;
+}
+
+std::string libbpf_tail() {
+  std::lock_guard lock(g_libbpf_mu);
+  std::string s;
+  for (auto line : g_libbpf_tail) {
+    while (!line.empty() && line.back() == '\n') line.pop_back();
+    if (!line.empty()) s = line;  // the last non-empty line says most
+  }
+  return s;
+}
+
+std::string_view program_backend_prefix(Backend b) {
+  switch (b) {
+    case Backend::Fentry: return "fe_";
+    case Backend::Kprobe: return "kp_";
+    case Backend::Tracepoint: return "tp_";
+  }
+  return "";
+}
+
+// Programs a kernel may legitimately lack (inotify_init is absent on arm64/riscv).
+bool optional_program(std::string_view name) { return name == "tp_enter_init" || name == "tp_exit_init"; }
+
+}  // namespace
+
+uint32_t checked_ringbuf_size(uint64_t bytes) {
+  long page = sysconf(_SC_PAGESIZE);
+  if (bytes < (uint64_t)page || bytes > (1ull << 30) || (bytes & (bytes - 1)))
+    throw Error(fmt::format("ring buffer size {} must be a power of two between {} and 1 GiB", bytes, page));
+  return (uint32_t)bytes;
+}
+
+struct Tracer::Impl {
+  inotrace_bpf* skel = nullptr;
+  ring_buffer* rb = nullptr;
+  std::vector<bpf_link*> links;
+  BackendChoice choice;
+  const Callback* cb = nullptr;
+  uint64_t decode_errors = 0;
+  std::string last_decode_error;
+
+  ~Impl() {
+    ring_buffer__free(rb);
+    for (auto* l : links) bpf_link__destroy(l);
+    inotrace_bpf__destroy(skel);
+  }
+
+  static int on_record(void* ctx, void* data, size_t size) {
+    auto* self = static_cast<Impl*>(ctx);
+    DecodeError err;
+    auto ev = decode_event(data, size, &err);
+    if (!ev) {
+      self->decode_errors++;
+      self->last_decode_error = err.message;
+      return 0;
+    }
+    (*self->cb)(*ev);
+    return 0;
+  }
+};
+
+Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
+  auto log = [&](const std::string& s) {
+    if (opts.log) opts.log(s);
+  };
+  {
+    std::lock_guard lock(g_libbpf_mu);
+    g_libbpf_verbose = opts.verbose;
+  }
+  libbpf_set_print(libbpf_print);
+
+  auto missing = missing_capabilities();
+  if (!missing.empty())
+    throw Error(fmt::format(
+        "missing privileges: {} (run as root, or grant them: setcap "
+        "cap_bpf,cap_perfmon,cap_syslog,cap_dac_read_search+ep inotrace)",
+        fmt::join(missing, ", ")));
+
+  std::string err;
+  auto btf = find_kernel_btf(opts.btf_path, &err);
+  if (!btf) throw Error(err);
+
+  bool mounted = false;
+  auto tracefs = ensure_tracefs(&err, &mounted);
+  if (!tracefs) throw Error(err);
+  if (mounted) log(fmt::format("mounted tracefs at {}", *tracefs));
+
+  Kallsyms syms = Kallsyms::load({"inotify_release", "inotify_freeing_mark", "inotify_update_watch"});
+  if (syms.addresses_hidden())
+    throw Error(fmt::format(
+        "kernel symbol addresses in /proc/kallsyms read as 0 (kernel.kptr_restrict={}): inotrace "
+        "needs CAP_SYSLOG to identify inotify objects",
+        read_small_file("/proc/sys/kernel/kptr_restrict").value_or("?").substr(0, 1)));
+  auto release = syms.entry("inotify_release");
+  auto freeing = syms.entry("inotify_freeing_mark");
+  if (!release || !freeing)
+    throw Error("inotify_release / inotify_freeing_mark not found in /proc/kallsyms: is this "
+                "kernel built with CONFIG_INOTIFY_USER?");
+
+  KernelProber prober(syms, *btf, *tracefs);
+  impl_->choice = choose_backend(opts.backend, prober, {Backend::Tracepoint});
+  if (opts.verbose)
+    for (const auto& p : impl_->choice.probes)
+      log(fmt::format("probe {:<45} {}", p.probe, p.ok ? "ok" : "FAILED: " + p.detail));
+  log(fmt::format("backend {}: {}", backend_name(impl_->choice.backend), impl_->choice.why));
+
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+  if (!opts.btf_path.empty()) open_opts.btf_custom_path = opts.btf_path.c_str();
+  impl_->skel = inotrace_bpf__open_opts(&open_opts);
+  if (!impl_->skel) throw Error(fmt::format("cannot open the BPF object: {}", strerror(errno)));
+  auto* skel = impl_->skel;
+
+  auto* ro = skel->rodata;
+  ro->inotify_release_addr = release->addr;
+  ro->inotify_freeing_mark_addr = freeing->addr;
+  if (opts.filters.pid) ro->filter_pid = *opts.filters.pid;
+  if (opts.filters.uid) ro->filter_uid_enabled = true, ro->filter_uid = *opts.filters.uid;
+  if (opts.filters.cgroup_id) ro->filter_cgroup_id = *opts.filters.cgroup_id;
+  if (opts.filters.comm) {
+    if (opts.filters.comm->size() >= INOTRACE_COMM_LEN)
+      throw Error(fmt::format("--comm '{}' is longer than the kernel's {}-byte comm", *opts.filters.comm,
+                              INOTRACE_COMM_LEN - 1));
+    ro->filter_comm_enabled = true;
+    std::memset((void*)ro->filter_comm, 0, sizeof(ro->filter_comm));
+    std::memcpy((void*)ro->filter_comm, opts.filters.comm->data(), opts.filters.comm->size());
+  }
+  bpf_map__set_max_entries(skel->maps.events, checked_ringbuf_size(opts.ringbuf_bytes));
+
+  std::string_view prefix = program_backend_prefix(impl_->choice.backend);
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel->obj) {
+    std::string_view name = bpf_program__name(prog);
+    bpf_program__set_autoload(prog, name.starts_with(prefix));
+  }
+  if (int e = inotrace_bpf__load(skel))
+    throw Error(fmt::format("loading the BPF programs failed: {} (libbpf: {}); run with -v for the verifier log",
+                            strerror(-e), libbpf_tail()));
+
+  bpf_object__for_each_program(prog, skel->obj) {
+    std::string_view name = bpf_program__name(prog);
+    if (!bpf_program__autoload(prog)) continue;
+    bpf_link* link = bpf_program__attach(prog);
+    if (!link) {
+      int e = errno;
+      if (optional_program(name)) {
+        log(fmt::format("attach {}: skipped ({})", name, strerror(e)));
+        continue;
+      }
+      throw Error(fmt::format("attaching {} failed: {} (libbpf: {})", name, strerror(e), libbpf_tail()));
+    }
+    impl_->links.push_back(link);
+    if (opts.verbose) log(fmt::format("attach {:<45} ok", name));
+  }
+
+  impl_->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), Impl::on_record, impl_.get(), nullptr);
+  if (!impl_->rb) throw Error(fmt::format("cannot open the ring buffer: {}", strerror(errno)));
+}
+
+Tracer::~Tracer() = default;
+
+Backend Tracer::backend() const { return impl_->choice.backend; }
+const BackendChoice& Tracer::choice() const { return impl_->choice; }
+const std::string& Tracer::last_decode_error() const { return impl_->last_decode_error; }
+
+int Tracer::poll(int timeout_ms, const Callback& cb) {
+  impl_->cb = &cb;
+  int n = ring_buffer__poll(impl_->rb, timeout_ms);
+  impl_->cb = nullptr;
+  if (n == -EINTR) return 0;
+  if (n < 0) throw Error(fmt::format("reading the ring buffer failed: {}", strerror(-n)));
+  return n;
+}
+
+int Tracer::drain(const Callback& cb) {
+  impl_->cb = &cb;
+  int n = ring_buffer__consume(impl_->rb);
+  impl_->cb = nullptr;
+  return n < 0 ? 0 : n;
+}
+
+TracerCounters Tracer::counters() const {
+  TracerCounters c;
+  c.decode_errors = impl_->decode_errors;
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return c;
+  std::vector<uint64_t> values(ncpu);
+  auto sum = [&](uint32_t key) {
+    uint64_t total = 0;
+    if (bpf_map_lookup_elem(bpf_map__fd(impl_->skel->maps.counters), &key, values.data()) == 0)
+      for (auto v : values) total += v;
+    return total;
+  };
+  c.ringbuf_drops = sum(INOTRACE_CNT_RINGBUF_DROPS);
+  c.pending_full = sum(INOTRACE_CNT_PENDING_FULL);
+  c.group_unresolved = sum(INOTRACE_CNT_GROUP_UNRESOLVED);
+  return c;
+}
+
+}  // namespace inotrace

@@ -1,0 +1,67 @@
+// A live tracing session: checks the host, chooses a backend by trial attach, loads the CO-RE
+// object with the user's filters, attaches it and streams decoded events from the ring buffer.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "events/event.h"
+#include "loader/backend.h"
+
+namespace inotrace {
+
+struct TraceFilters {
+  std::optional<uint32_t> pid;  // tgid
+  std::optional<uint32_t> uid;
+  std::optional<uint64_t> cgroup_id;
+  std::optional<std::string> comm;  // exact, as in /proc/PID/comm (15 bytes max)
+};
+
+struct TracerOptions {
+  TraceFilters filters;
+  std::optional<Backend> backend;     // nullopt = auto
+  uint32_t ringbuf_bytes = 8u << 20;  // power of two, multiple of the page size
+  std::string btf_path;               // empty = /sys/kernel/btf/vmlinux
+  // Receives progress and diagnostics (backend choice, each probe's outcome with verbose).
+  std::function<void(const std::string&)> log;
+  bool verbose = false;
+};
+
+struct TracerCounters {
+  uint64_t ringbuf_drops = 0;    // records lost because the ring buffer was full
+  uint64_t pending_full = 0;     // syscalls not tracked because the per-thread map was full
+  uint64_t group_unresolved = 0; // fds that did not lead to an inotify instance
+  uint64_t decode_errors = 0;    // records that failed ABI validation in userspace
+};
+
+class Tracer {
+ public:
+  using Callback = std::function<void(const Event&)>;
+
+  explicit Tracer(const TracerOptions& opts);  // throws inotrace::Error with one clear line
+  ~Tracer();
+  Tracer(const Tracer&) = delete;
+  Tracer& operator=(const Tracer&) = delete;
+
+  Backend backend() const;
+  const BackendChoice& choice() const;
+  // Waits up to timeout_ms, hands every decoded event to cb; returns events handled.
+  int poll(int timeout_ms, const Callback& cb);
+  // Hands over what is already buffered, without waiting.
+  int drain(const Callback& cb);
+  TracerCounters counters() const;
+  // Most recent decode error, for diagnostics.
+  const std::string& last_decode_error() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Validates a ring-buffer size given by the user; throws Error on a bad one.
+uint32_t checked_ringbuf_size(uint64_t bytes);
+
+}  // namespace inotrace

@@ -1,0 +1,17 @@
+// Event -> one NDJSON object (schema: docs/JSON.md, "trace events").
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "events/event.h"
+#include "util/wall_clock.h"
+
+namespace inotrace {
+
+nlohmann::json event_to_json(const Event& ev, const WallClock& clock, std::string_view backend);
+
+// Puts `path` (and `path_b64` with the exact bytes when they are not valid UTF-8) into obj.
+void put_path(nlohmann::json& obj, std::string_view key, const std::string& path);
+
+}  // namespace inotrace

@@ -1,0 +1,14 @@
+// Event -> one aligned text line for `inotrace trace`.
+#pragma once
+
+#include <string>
+
+#include "events/event.h"
+#include "util/wall_clock.h"
+
+namespace inotrace {
+
+std::string text_header();
+std::string event_to_text(const Event& ev, const WallClock& clock);
+
+}  // namespace inotrace

@@ -1,0 +1,18 @@
+// Byte strings from the kernel (paths) are arbitrary: no NUL, anything else allowed. These
+// helpers make them safe for JSON (valid UTF-8, plus the exact bytes in base64 when needed) and
+// for one-line text output.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace inotrace {
+
+bool is_valid_utf8(std::string_view s);
+// Replaces each invalid UTF-8 sequence with U+FFFD.
+std::string sanitize_utf8(std::string_view s);
+std::string base64_encode(std::string_view bytes);
+// For a single text line: \n \t \r \\ and other control / invalid bytes as \xNN escapes.
+std::string escape_for_text(std::string_view s);
+
+}  // namespace inotrace

@@ -1,0 +1,26 @@
+// Event timestamps are CLOCK_MONOTONIC (bpf_ktime_get_ns); users want wall-clock time.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace inotrace {
+
+class WallClock {
+ public:
+  WallClock();  // samples the realtime - monotonic offset now
+  explicit WallClock(int64_t offset_ns) : offset_ns_(offset_ns) {}
+  int64_t to_realtime_ns(uint64_t mono_ns) const { return (int64_t)mono_ns + offset_ns_; }
+  // "2026-11-27T03:16:06.123456789Z"
+  std::string rfc3339(uint64_t mono_ns) const;
+  // "03:16:06.123456" (local time of day, microseconds) for text columns
+  std::string time_of_day(uint64_t mono_ns) const;
+  static uint64_t monotonic_now_ns();
+
+ private:
+  int64_t offset_ns_;
+};
+
+std::string format_rfc3339_utc(int64_t realtime_ns);
+
+}  // namespace inotrace
