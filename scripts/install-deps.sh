@@ -10,7 +10,7 @@ PKGS=(
   prometheus-cpp-dev libcivetweb-dev
   # tests and the kernel-matrix harness
   inotify-tools busybox-static qemu-system-x86 cpio xz-utils zstd e2fsprogs util-linux
-  kmod procps tmux
+  kmod procps tmux jq
   # benchmarks and plots
   hyperfine librsvg2-bin
 )

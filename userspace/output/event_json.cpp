@@ -5,7 +5,7 @@
 
 namespace inotrace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 void put_path(json& obj, std::string_view key, const std::string& path) {
   std::string k(key);
@@ -32,7 +32,7 @@ json event_to_json(const Event& ev, const WallClock& clock, std::string_view bac
   bool failed = ev.type == EventType::AddFailed || ev.type == EventType::InitFailed;
   if (ev.is_watch_event()) {
     bool has_target = ev.type != EventType::AddFailed && ev.dev.raw != 0;
-    j["wd"] = ev.wd > 0 ? json(ev.wd) : json(nullptr);
+    j["wd"] = ev.wd > 0 && ev.type != EventType::AddFailed ? json(ev.wd) : json(nullptr);
     j["ino"] = has_target ? json(ev.ino) : json(nullptr);
     j["dev"] = has_target ? json(ev.dev.str()) : json(nullptr);
     j["mask"] = mask_names(ev.type == EventType::AddFailed ? ev.req_mask : ev.mask);

@@ -9,9 +9,9 @@
 
 namespace inotrace {
 
-nlohmann::json event_to_json(const Event& ev, const WallClock& clock, std::string_view backend);
+nlohmann::ordered_json event_to_json(const Event& ev, const WallClock& clock, std::string_view backend);
 
 // Puts `path` (and `path_b64` with the exact bytes when they are not valid UTF-8) into obj.
-void put_path(nlohmann::json& obj, std::string_view key, const std::string& path);
+void put_path(nlohmann::ordered_json& obj, std::string_view key, const std::string& path);
 
 }  // namespace inotrace

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# e2e: `inotrace trace` as a user runs it, against a real client (inotifywait), plus every
+# user-facing error. Needs root; exits 77 (CTest: skipped) otherwise, saying why.
+set -uo pipefail
+INOTRACE=${1:?usage: trace_cli_test.sh path/to/inotrace}
+if [[ $(id -u) != 0 ]]; then echo "SKIPPED e2e.trace_cli: needs root"; exit 77; fi
+for tool in inotifywait jq setpriv unshare; do
+  command -v $tool >/dev/null || { echo "FAIL: $tool not installed (scripts/install-deps.sh)"; exit 1; }
+done
+
+work=$(mktemp -d /tmp/inotrace-e2e.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+fails=0
+check() {  # check <description> <command...>
+  local what=$1; shift
+  if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fails=$((fails + 1)); fi
+}
+
+# Starts inotrace in the background and waits until it is attached.
+start_trace() {  # start_trace <stderr-file> <args...>
+  local err=$1; shift
+  "$INOTRACE" trace "$@" 2>"$err" &
+  trace_pid=$!
+  pids+=("$trace_pid")
+  for _ in $(seq 100); do grep -q "Ctrl-C to stop" "$err" && return 0; sleep 0.1; done
+  echo "inotrace did not start:"; cat "$err"; return 1
+}
+
+watch_with_inotifywait() {  # runs inotifywait -m on $1 for a moment, prints its pid
+  inotifywait -m -q "$1" >/dev/null 2>&1 &
+  local p=$!
+  sleep 0.5
+  kill "$p"; wait "$p" 2>/dev/null
+  echo "$p"
+}
+
+target="$work/watched dir"
+mkdir -p "$target"
+ino=$(stat -c %i "$target")
+dev=$(stat -c '%Hd:%Ld' "$target")
+
+# --- JSON mode ---------------------------------------------------------------------------------
+start_trace "$work/json.err" --json -o "$work/events.ndjson" --comm inotifywait || exit 1
+iw_pid=$(watch_with_inotifywait "$target")
+kill -TERM "$trace_pid"; wait "$trace_pid"; rc=$?
+check "trace --json exits 0 on SIGTERM" test "$rc" = 0
+check "summary printed on SIGTERM" grep -q "^inotrace: .* events" "$work/json.err"
+add=$(jq -c "select(.event == \"add\" and .pid == $iw_pid)" "$work/events.ndjson")
+echo "  add: $add"
+check "add event from inotifywait pid $iw_pid" test -n "$add"
+check "add: wd 1"              test "$(jq -r .wd <<<"$add")" = 1
+check "add: ino $ino"          test "$(jq -r .ino <<<"$add")" = "$ino"
+check "add: dev $dev"          test "$(jq -r .dev <<<"$add")" = "$dev"
+check "add: path"              test "$(jq -r .path <<<"$add")" = "$target"
+check "add: comm"              test "$(jq -r .comm <<<"$add")" = inotifywait
+check "add: mask names"        test "$(jq -r '.mask | index("IN_MODIFY") != null' <<<"$add")" = true
+check "add: user_watches"      test "$(jq -r '.user_watches >= 1' <<<"$add")" = true
+check "add: max_user_watches"  test "$(jq -r .max_user_watches <<<"$add")" = "$(cat /proc/sys/fs/inotify/max_user_watches)"
+check "add: RFC 3339 ts with ns" grep -qE '"ts":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z"' "$work/events.ndjson"
+check "instance_create precedes the add" \
+  test "$(jq -r "select(.pid == $iw_pid) | .event" "$work/events.ndjson" | head -1)" = instance_create
+check "every line is one JSON object" jq -e . "$work/events.ndjson" >/dev/null
+
+# --- text mode -------------------------------------------------------------------------------------
+start_trace "$work/text.err" --comm inotifywait -o "$work/events.txt" || exit 1
+iw_pid=$(watch_with_inotifywait "$target")
+kill -INT "$trace_pid"; wait "$trace_pid"
+echo "  text: $(grep -E " add " "$work/events.txt")"
+check "text: header" grep -q "^TIME .*EVENT .*PID .*COMM .*WD .*DEV:INO .*MASK .*PATH" "$work/events.txt"
+check "text: add line with pid, wd, dev:ino, path" \
+  grep -qE "add +$iw_pid +inotifywait +1 +$dev:$ino +IN_ALL_EVENTS +$target" "$work/events.txt"
+
+# --- user-facing errors ------------------------------------------------------------------------
+out=$("$INOTRACE" trace --bogus-flag 2>&1); rc=$?
+check "unknown flag: usage error (exit $rc)" test "$rc" != 0
+check "unknown flag: names the flag" grep -q "bogus-flag" <<<"$out"
+
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$INOTRACE" trace --duration 1 2>&1); rc=$?
+echo "  not root: $out"
+check "not root: exit 1" test "$rc" = 1
+check "not root: names missing capabilities" grep -q "missing privileges: CAP_BPF, CAP_PERFMON" <<<"$out"
+
+out=$("$INOTRACE" trace --backend fentry --duration 0.5 2>&1); rc=$?
+echo "  forced backend: $out"
+if [[ $rc == 0 ]]; then  # a kernel with trampolines (the VM matrix)
+  check "forced fentry runs with fentry" grep -q "backend fentry: forced" <<<"$out"
+else
+  check "forced unavailable backend: exit 1" test "$rc" = 1
+  check "forced unavailable backend: lists what works" grep -q "available here: tracepoint" <<<"$out"
+fi
+
+out=$(unshare -m sh -c "mount -t tmpfs none /sys/kernel/btf && '$INOTRACE' trace --duration 1" 2>&1); rc=$?
+echo "  no BTF: $out"
+check "no BTF: exit 1" test "$rc" = 1
+check "no BTF: clear error" grep -q "kernel BTF not found at /sys/kernel/btf/vmlinux" <<<"$out"
+
+cp /sys/kernel/btf/vmlinux "$work/vmlinux.btf"
+out=$(unshare -m sh -c "umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug/tracing 2>/dev/null; '$INOTRACE' trace --duration 0.5" 2>&1); rc=$?
+echo "  tracefs unmounted: $(grep tracefs <<<"$out")"
+check "tracefs unmounted: inotrace mounts it and runs" test "$rc" = 0
+check "tracefs unmounted: says so" grep -q "mounted tracefs at /sys/kernel/tracing" <<<"$out"
+
+out=$(unshare -m sh -c "umount /sys/kernel/tracing 2>/dev/null; mount -t tmpfs -o ro none /sys/kernel; '$INOTRACE' trace --btf '$work/vmlinux.btf' --duration 0.5" 2>&1); rc=$?
+echo "  tracefs unmountable: $out"
+check "tracefs cannot be mounted: exit 1" test "$rc" = 1
+check "tracefs cannot be mounted: says how to fix" grep -q "tracefs is not mounted and mounting it" <<<"$out"
+
+out=$("$INOTRACE" trace --ringbuf-size 1000 2>&1); rc=$?
+check "bad ring buffer size: exit 1 with reason" test "$rc" = 1 -a -n "$(grep 'power of two' <<<"$out")"
+
+out=$("$INOTRACE" trace -o /nonexistent-dir/x 2>&1); rc=$?
+check "unwritable output: exit 1 with reason" test "$rc" = 1 -a -n "$(grep 'cannot open /nonexistent-dir/x' <<<"$out")"
+
+echo "e2e.trace_cli: $fails failure(s)"
+exit $((fails > 0))

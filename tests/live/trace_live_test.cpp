@@ -1,0 +1,276 @@
+// Live tier: the real BPF programs attached to the running kernel. Each test performs known
+// inotify operations and asserts the exact fields of the events they produce.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <memory>
+
+#include "loader/environment.h"
+#include "support/live_support.h"
+
+namespace inotrace::testing {
+namespace {
+
+constexpr const char* kMaxWatches = "/proc/sys/fs/inotify/max_user_watches";
+constexpr const char* kMaxInstances = "/proc/sys/fs/inotify/max_user_instances";
+
+class TraceLive : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (geteuid() != 0) return;
+    tracer_ = std::make_unique<Tracer>(test_tracer_options(getpid()));
+  }
+  static void TearDownTestSuite() { tracer_.reset(); }
+
+  void SetUp() override {
+    INOTRACE_REQUIRE_ROOT();
+    ASSERT_TRUE(tracer_);
+    log_ = std::make_unique<EventLog>(*tracer_);
+    log_->drain();
+    fd_ = inotify_init1(IN_CLOEXEC);
+    ASSERT_GE(fd_, 0);
+  }
+  void TearDown() override {
+    if (fd_ >= 0) close(fd_);
+  }
+
+  std::optional<Event> wait_type(EventType t, int wd = -1) {
+    return log_->wait_for([&](const Event& e) { return e.type == t && (wd < 0 || e.wd == wd); });
+  }
+
+  static std::unique_ptr<Tracer> tracer_;
+  std::unique_ptr<EventLog> log_;
+  int fd_ = -1;
+  TempDir dir_;
+};
+
+std::unique_ptr<Tracer> TraceLive::tracer_;
+
+TEST_F(TraceLive, InstanceCreateCarriesFdAndInstance) {
+  auto ev = wait_type(EventType::InstanceCreate);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->fd, fd_);
+  EXPECT_NE(ev->instance.group, 0u);
+  EXPECT_GT(ev->instance.seq, 0u);
+  EXPECT_EQ(ev->task.pid, (uint32_t)getpid());
+  EXPECT_EQ(ev->task.tid, (uint32_t)syscall(SYS_gettid));
+  EXPECT_EQ(ev->req_mask, (uint32_t)IN_CLOEXEC);
+  EXPECT_GE(ev->ucount.count, 1);  // this instance counts against root's max_user_instances
+  EXPECT_EQ(ev->ucount.max, *read_long_file(kMaxInstances));
+}
+
+TEST_F(TraceLive, NewWatchHasExactWdInoDevMaskPath) {
+  std::string d = dir_.mkdir("watched");
+  int wd = inotify_add_watch(fd_, d.c_str(), IN_MODIFY | IN_CREATE);
+  ASSERT_GT(wd, 0);
+  auto ev = wait_type(EventType::Add, wd);
+  ASSERT_TRUE(ev) << "no add event for wd " << wd;
+  Target t = stat_target(d);
+  EXPECT_EQ(ev->wd, wd);
+  EXPECT_EQ(ev->ino, t.ino);
+  EXPECT_EQ(ev->dev, t.dev) << ev->dev.str() << " vs " << t.dev.str();
+  EXPECT_EQ(ev->mask, (uint32_t)(IN_MODIFY | IN_CREATE));
+  EXPECT_EQ(ev->req_mask, (uint32_t)(IN_MODIFY | IN_CREATE));
+  EXPECT_EQ(ev->path, d);
+  EXPECT_EQ(ev->path_source, PathSource::Syscall);
+  EXPECT_EQ(ev->fd, fd_);
+  EXPECT_EQ(ev->task.pid, (uint32_t)getpid());
+  EXPECT_EQ(ev->task.uid, 0u);
+  EXPECT_GE(ev->ucount.count, 1);
+  EXPECT_EQ(ev->ucount.max, *read_long_file(kMaxWatches));
+  EXPECT_EQ(ev->ucount.uid, 0u);
+
+  auto create = wait_type(EventType::InstanceCreate);
+  ASSERT_TRUE(create);
+  EXPECT_EQ(ev->instance, create->instance) << "add and instance_create name the same instance";
+}
+
+TEST_F(TraceLive, MaskAddUpdatesTheSameWatch) {
+  std::string a = dir_.mkdir("a"), b = dir_.mkdir("b");
+  int wd_a = inotify_add_watch(fd_, a.c_str(), IN_MODIFY);
+  int wd_b = inotify_add_watch(fd_, b.c_str(), IN_MODIFY);
+  ASSERT_GT(wd_b, wd_a);
+  // Update the older watch while a newer one exists: new-vs-update must not be fooled.
+  int wd_a2 = inotify_add_watch(fd_, a.c_str(), IN_ATTRIB | IN_MASK_ADD);
+  ASSERT_EQ(wd_a2, wd_a);
+  auto upd = wait_type(EventType::Update, wd_a);
+  ASSERT_TRUE(upd);
+  EXPECT_EQ(upd->mask, (uint32_t)(IN_MODIFY | IN_ATTRIB));
+  EXPECT_EQ(upd->ino, stat_target(a).ino);
+  // Without IN_MASK_ADD the mask is replaced.
+  ASSERT_EQ(inotify_add_watch(fd_, b.c_str(), IN_DELETE_SELF), wd_b);
+  auto repl = wait_type(EventType::Update, wd_b);
+  ASSERT_TRUE(repl);
+  EXPECT_EQ(repl->mask, (uint32_t)IN_DELETE_SELF);
+  auto adds = log_->collect([](const Event& e) { return e.type == EventType::Add; }, std::chrono::milliseconds(100));
+  EXPECT_EQ(adds.size(), 2u) << "exactly two new watches";
+}
+
+TEST_F(TraceLive, MaskCreateOnWatchedInodeFailsWithEexist) {
+  std::string d = dir_.mkdir("mc");
+  ASSERT_GT(inotify_add_watch(fd_, d.c_str(), IN_MODIFY), 0);
+  errno = 0;
+  ASSERT_EQ(inotify_add_watch(fd_, d.c_str(), IN_MODIFY | IN_MASK_CREATE), -1);
+  ASSERT_EQ(errno, EEXIST);
+  auto ev = wait_type(EventType::AddFailed);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->err, EEXIST);
+  EXPECT_EQ(ev->req_mask, (uint32_t)(IN_MODIFY | IN_MASK_CREATE));
+  EXPECT_EQ(ev->path, d);
+  EXPECT_EQ(ev->fd, fd_);
+}
+
+TEST_F(TraceLive, EnospcWhenUserWatchLimitIsReached) {
+  std::string first = dir_.mkdir("first"), second = dir_.mkdir("second");
+  ASSERT_GT(inotify_add_watch(fd_, first.c_str(), IN_MODIFY), 0);  // root now holds >= 1 watch
+  {
+    SysctlGuard limit(kMaxWatches, 1);
+    errno = 0;
+    ASSERT_EQ(inotify_add_watch(fd_, second.c_str(), IN_MODIFY), -1);
+    ASSERT_EQ(errno, ENOSPC);
+  }
+  auto ev = wait_type(EventType::AddFailed);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->err, ENOSPC);
+  EXPECT_EQ(ev->path, second);
+  EXPECT_EQ(ev->ucount.max, 1) << "the limit in force at the moment of the failure";
+  EXPECT_GE(ev->ucount.count, 1);
+}
+
+TEST_F(TraceLive, RmWatchIsARemovalWithReasonRmWatch) {
+  std::string d = dir_.mkdir("rm-me");
+  int wd = inotify_add_watch(fd_, d.c_str(), IN_MODIFY | IN_ONLYDIR);
+  ASSERT_GT(wd, 0);
+  ASSERT_EQ(inotify_rm_watch(fd_, wd), 0);
+  auto add = wait_type(EventType::Add, wd);
+  auto rm = wait_type(EventType::Remove, wd);
+  ASSERT_TRUE(add && rm);
+  Target t = stat_target(d);
+  EXPECT_EQ(rm->reason, Reason::RmWatch);
+  EXPECT_EQ(rm->ino, t.ino);
+  EXPECT_EQ(rm->dev, t.dev);
+  EXPECT_EQ(rm->mask, (uint32_t)IN_MODIFY);
+  EXPECT_EQ(rm->instance, add->instance);
+  EXPECT_EQ(rm->path_source, PathSource::Dentry);
+  EXPECT_TRUE(d.ends_with(rm->path)) << rm->path << " is the path inside the filesystem";
+  // A failing rm_watch (unknown wd) removes nothing.
+  ASSERT_EQ(inotify_rm_watch(fd_, wd), -1);
+  auto extra = log_->collect([&](const Event& e) { return e.type == EventType::Remove; }, std::chrono::milliseconds(200));
+  EXPECT_EQ(extra.size(), 1u);
+}
+
+TEST_F(TraceLive, Init1FailureWithEmfileAtMaxUserInstances) {
+  // fd_ already counts as one of root's instances.
+  int fd2;
+  {
+    SysctlGuard limit(kMaxInstances, 1);
+    errno = 0;
+    fd2 = inotify_init1(IN_NONBLOCK);
+    int err = errno;
+    if (fd2 >= 0) close(fd2);
+    ASSERT_EQ(fd2, -1);
+    ASSERT_EQ(err, EMFILE);
+  }
+  auto ev = wait_type(EventType::InitFailed);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->err, EMFILE);
+  EXPECT_EQ(ev->req_mask, (uint32_t)IN_NONBLOCK);
+  EXPECT_EQ(ev->ucount.max, 1);
+  EXPECT_GE(ev->ucount.count, 1);
+}
+
+TEST_F(TraceLive, HostilePathsArriveByteExact) {
+  const std::vector<std::string> names = {"with space", "new\nline", "\xc3\xbc" "n" "\xc3\xaf" "c" "\xc3\xb6" "d" "\xc3\xa9 \xe2\x9c\x93",
+                                          "bad\xff\xfeutf8", "quote\"back\\slash"};
+  for (const auto& n : names) {
+    std::string p = dir_.mkdir(n);
+    int wd = inotify_add_watch(fd_, p.c_str(), IN_MODIFY);
+    ASSERT_GT(wd, 0) << n;
+    auto ev = wait_type(EventType::Add, wd);
+    ASSERT_TRUE(ev) << n;
+    EXPECT_EQ(ev->path, p);
+    EXPECT_EQ(ev->ino, stat_target(p).ino);
+  }
+}
+
+TEST_F(TraceLive, LongPathIsCapturedWhole) {
+  // A path near PATH_MAX through many nested directories.
+  std::string p = dir_.path();
+  std::string comp(200, 'x');
+  while (p.size() + comp.size() + 1 < 4000) {
+    p += "/" + comp;
+    ASSERT_EQ(mkdir(p.c_str(), 0755), 0);
+  }
+  int wd = inotify_add_watch(fd_, p.c_str(), IN_MODIFY);
+  ASSERT_GT(wd, 0);
+  auto ev = wait_type(EventType::Add, wd);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->path, p);
+  EXPECT_EQ(ev->path.size(), p.size());
+}
+
+TEST_F(TraceLive, RelativePathIsMadeAbsoluteWithTheCwd) {
+  std::string d = dir_.mkdir("rel");
+  char old[4096];
+  ASSERT_TRUE(getcwd(old, sizeof(old)));
+  ASSERT_EQ(chdir(dir_.path().c_str()), 0);
+  int wd = inotify_add_watch(fd_, "rel", IN_MODIFY);
+  ASSERT_EQ(chdir(old), 0);
+  ASSERT_GT(wd, 0);
+  auto ev = wait_type(EventType::Add, wd);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->path, "rel") << "the decoder keeps the syscall's string; trace makes it absolute";
+}
+
+TEST_F(TraceLive, PidFilterHidesOtherProcesses) {
+  std::string d = dir_.mkdir("child");
+  pid_t child = fork();
+  if (child == 0) {
+    int fd = inotify_init1(0);
+    _exit(inotify_add_watch(fd, d.c_str(), IN_MODIFY) > 0 ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  auto seen = log_->collect([&](const Event& e) { return e.task.pid == (uint32_t)child; });
+  EXPECT_TRUE(seen.empty()) << "events of pid " << child << " leaked through --pid " << getpid();
+}
+
+// A real client: inotifywait, traced with a comm filter (its pid is unknown before it starts).
+TEST(TraceLiveClient, InotifywaitAddIsSeenWithItsPidAndPath) {
+  INOTRACE_REQUIRE_ROOT();
+  if (system("command -v inotifywait >/dev/null") != 0) GTEST_SKIP() << "SKIPPED: inotifywait (inotify-tools) not installed";
+  TempDir dir;
+  auto opts = test_tracer_options();
+  opts.filters.comm = "inotifywait";
+  Tracer tracer(opts);
+  EventLog log(tracer);
+  pid_t child = fork();
+  if (child == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execlp("inotifywait", "inotifywait", "-m", "-e", "create,delete", dir.path().c_str(), (char*)nullptr);
+    _exit(127);
+  }
+  auto ev = log.wait_for([&](const Event& e) { return e.type == EventType::Add && e.task.pid == (uint32_t)child; },
+                         std::chrono::seconds(5));
+  kill(child, SIGTERM);
+  waitpid(child, nullptr, 0);
+  ASSERT_TRUE(ev) << "no add from inotifywait pid " << child;
+  Target t = stat_target(dir.path());
+  EXPECT_EQ(ev->path, dir.path());
+  EXPECT_EQ(ev->wd, 1);
+  EXPECT_EQ(ev->ino, t.ino);
+  EXPECT_EQ(ev->dev, t.dev);
+  EXPECT_EQ(ev->mask, (uint32_t)(IN_CREATE | IN_DELETE));
+  EXPECT_EQ(ev->task.comm, "inotifywait");
+}
+
+}  // namespace
+}  // namespace inotrace::testing

@@ -1,0 +1,85 @@
+// Helpers for the root-only test tiers: temporary directories, sysctl limits restored even
+// when a test fails, and waiting for events from a real Tracer.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "events/event.h"
+#include "loader/tracer.h"
+
+namespace inotrace::testing {
+
+// Skips (by name, visibly) when the process cannot load BPF. CI runs as root, so there the
+// live tier always runs.
+#define INOTRACE_REQUIRE_ROOT()                                                         \
+  do {                                                                                  \
+    if (geteuid() != 0) GTEST_SKIP() << "SKIPPED (live tier): needs root to load BPF";  \
+  } while (0)
+
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "inotrace-test");
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string sub(const std::string& name) const { return path_ + "/" + name; }
+  // mkdir of path()/name, returns the full path.
+  std::string mkdir(const std::string& name) const;
+  std::string touch(const std::string& name) const;
+
+ private:
+  std::string path_;
+};
+
+// Sets a /proc/sys value for the guard's lifetime and restores the old one in the destructor
+// (which runs when an ASSERT fails, since gtest returns from the test body).
+class SysctlGuard {
+ public:
+  SysctlGuard(std::string path, long long value);
+  ~SysctlGuard();
+  long long old_value() const { return old_; }
+
+ private:
+  std::string path_;
+  long long old_;
+};
+
+struct Target {
+  uint64_t ino;
+  KernelDev dev;
+};
+Target stat_target(const std::string& path);
+
+// Pulls events from a tracer into a list and waits for ones matching a predicate.
+class EventLog {
+ public:
+  explicit EventLog(Tracer& t) : tracer_(t) {}
+  void drain();  // forget what is buffered now
+  // Waits up to `timeout` for an event matching pred (among those seen since the last
+  // clear); returns it.
+  std::optional<Event> wait_for(const std::function<bool(const Event&)>& pred,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(3));
+  // Collects for `window`, then returns every event matching pred.
+  std::vector<Event> collect(const std::function<bool(const Event&)>& pred,
+                             std::chrono::milliseconds window = std::chrono::milliseconds(300));
+  const std::vector<Event>& all() const { return events_; }
+  void clear() { events_.clear(); }
+
+ private:
+  void poll_once(int timeout_ms);
+  Tracer& tracer_;
+  std::vector<Event> events_;
+};
+
+// Tracer options for tests: quiet, pid filter if given.
+TracerOptions test_tracer_options(std::optional<uint32_t> pid = std::nullopt);
+
+std::string read_sysctl_string(const std::string& path);
+
+}  // namespace inotrace::testing

@@ -1,0 +1,128 @@
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "events/decode.h"
+
+namespace inotrace {
+namespace {
+
+std::vector<char> watch_record(uint16_t type, uint8_t kind, const std::string& tail) {
+  inotrace_watch_event w{};
+  w.hdr.type = type;
+  w.hdr.ts_ns = 777;
+  w.hdr.flags = INOTRACE_F_PATH_UNLINKED;
+  w.task.pid = 10;
+  w.task.tid = 11;
+  w.task.uid = 1000;
+  w.task.cgroup_id = 5;
+  std::memcpy(w.task.comm, "kubelet\0garbage", 16);
+  w.group = 0xabc;
+  w.group_seq = 2;
+  w.ino = 0x123456789ull;
+  w.dev = (254u << 20) | 3;
+  w.fd = 4;
+  w.wd = 7;
+  w.mask = 0x2;
+  w.req_mask = 0x20000002;
+  w.reason = INOTRACE_REASON_RM_WATCH;
+  w.path_kind = kind;
+  w.path_len = tail.size();
+  w.ucount = {3, 8192, 1000, 4026531837u};
+  std::memcpy(w.path, tail.data(), tail.size());
+  w.hdr.size = INOTRACE_WATCH_EVENT_FIXED + tail.size();
+  std::vector<char> buf(w.hdr.size);
+  std::memcpy(buf.data(), &w, buf.size());
+  return buf;
+}
+
+TEST(Decode, WatchRecordFields) {
+  auto raw = watch_record(INOTRACE_REC_REMOVE, INOTRACE_PATH_USER, std::string("/tmp/x\0", 7));
+  DecodeError err;
+  auto ev = decode_event(raw.data(), raw.size(), &err);
+  ASSERT_TRUE(ev) << err.message;
+  EXPECT_EQ(ev->type, EventType::Remove);
+  EXPECT_EQ(ev->ts_mono_ns, 777u);
+  EXPECT_EQ(ev->flags, INOTRACE_F_PATH_UNLINKED);
+  EXPECT_EQ(ev->task.comm, "kubelet");
+  EXPECT_EQ(ev->task.uid, 1000u);
+  EXPECT_EQ(ev->instance, (InstanceId{0xabc, 2}));
+  EXPECT_EQ(ev->ino, 0x123456789ull);
+  EXPECT_EQ(ev->dev.str(), "254:3");
+  EXPECT_EQ(ev->wd, 7);
+  EXPECT_EQ(ev->reason, Reason::RmWatch);
+  EXPECT_EQ(ev->path, "/tmp/x");
+  EXPECT_EQ(ev->path_source, PathSource::Syscall);
+  EXPECT_EQ(ev->ucount.count, 3);
+  EXPECT_EQ(ev->ucount.max, 8192);
+}
+
+TEST(Decode, DentryComponentsAreReversed) {
+  auto raw = watch_record(INOTRACE_REC_REMOVE, INOTRACE_PATH_DENTRY, std::string("leaf\0mid\0top\0", 13));
+  auto ev = decode_event(raw.data(), raw.size(), nullptr);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->path, "/top/mid/leaf");
+  EXPECT_EQ(ev->path_source, PathSource::Dentry);
+  auto root = watch_record(INOTRACE_REC_REMOVE, INOTRACE_PATH_DENTRY, "");
+  EXPECT_EQ(decode_event(root.data(), root.size(), nullptr)->path, "/") << "no components: the fs root";
+}
+
+TEST(Decode, UserPathWithoutNulIsBoundedByLength) {
+  auto raw = watch_record(INOTRACE_REC_ADD, INOTRACE_PATH_USER, "abc");
+  EXPECT_EQ(decode_event(raw.data(), raw.size(), nullptr)->path, "abc");
+}
+
+TEST(Decode, RejectsMalformedRecords) {
+  DecodeError err;
+  char tiny[8] = {};
+  EXPECT_FALSE(decode_event(tiny, sizeof(tiny), &err));
+  EXPECT_NE(err.message.find("shorter than its header"), std::string::npos);
+
+  auto raw = watch_record(INOTRACE_REC_ADD, INOTRACE_PATH_USER, "abc");
+  EXPECT_FALSE(decode_event(raw.data(), raw.size() - 1, &err)) << "size larger than delivered";
+
+  auto over = watch_record(INOTRACE_REC_ADD, INOTRACE_PATH_USER, "abc");
+  reinterpret_cast<inotrace_watch_event*>(over.data())->path_len = 100;
+  EXPECT_FALSE(decode_event(over.data(), over.size(), &err));
+  EXPECT_NE(err.message.find("overruns"), std::string::npos);
+
+  auto bad_type = watch_record(99, INOTRACE_PATH_USER, "abc");
+  EXPECT_FALSE(decode_event(bad_type.data(), bad_type.size(), &err));
+  EXPECT_NE(err.message.find("unknown record type 99"), std::string::npos);
+
+  auto bad_reason = watch_record(INOTRACE_REC_REMOVE, INOTRACE_PATH_USER, "abc");
+  reinterpret_cast<inotrace_watch_event*>(bad_reason.data())->reason = 200;
+  EXPECT_FALSE(decode_event(bad_reason.data(), bad_reason.size(), &err));
+
+  inotrace_instance_event in{};
+  in.hdr.type = INOTRACE_REC_INSTANCE_CREATE;
+  in.hdr.size = sizeof(in) - 8;
+  EXPECT_FALSE(decode_event(&in, sizeof(in), &err)) << "instance record too short";
+}
+
+TEST(Decode, InstanceRecord) {
+  inotrace_instance_event in{};
+  in.hdr.type = INOTRACE_REC_INIT_FAILED;
+  in.hdr.size = sizeof(in);
+  in.err = 24;
+  in.init_flags = 04000;
+  in.fd = -1;
+  in.ucount = {128, 128, 0, 1};
+  auto ev = decode_event(&in, sizeof(in), nullptr);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->type, EventType::InitFailed);
+  EXPECT_EQ(ev->err, 24);
+  EXPECT_EQ(ev->req_mask, 04000u);
+  EXPECT_EQ(ev->ucount.count, 128);
+}
+
+TEST(Decode, AbiSizesAreStable) {
+  EXPECT_EQ(sizeof(inotrace_hdr), 16u);
+  EXPECT_EQ(offsetof(inotrace_watch_event, path), (size_t)INOTRACE_WATCH_EVENT_FIXED);
+  EXPECT_EQ(offsetof(inotrace_watch_event, ucount), 104u);
+  EXPECT_EQ(sizeof(inotrace_instance_event), 112u);
+}
+
+}  // namespace
+}  // namespace inotrace

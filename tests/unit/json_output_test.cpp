@@ -1,0 +1,125 @@
+#include <gtest/gtest.h>
+#include <sys/inotify.h>
+
+#include "output/event_json.h"
+#include "util/text_encoding.h"
+
+namespace inotrace {
+namespace {
+
+Event sample_add(std::string path) {
+  Event e;
+  e.type = EventType::Add;
+  e.ts_mono_ns = 1000;
+  e.task = TaskInfo{42, 43, 0, 7, "kubelet"};
+  e.instance = InstanceId{0xffff888012345678ull, 3};
+  e.fd = 5;
+  e.wd = 9;
+  e.ino = 1ull << 40;  // 64-bit inode numbers survive
+  e.dev = KernelDev{(254u << 20) | 1};
+  e.mask = IN_MODIFY | IN_ONESHOT;
+  e.req_mask = IN_MODIFY | IN_ONESHOT;
+  e.ucount = UcountInfo{10, 8192, 0, 4026531837u};
+  e.path = std::move(path);
+  e.path_source = PathSource::Syscall;
+  return e;
+}
+
+nlohmann::ordered_json roundtrip(const Event& e) {
+  WallClock clock(0);
+  std::string line = event_to_json(e, clock, "tracepoint").dump();
+  EXPECT_EQ(line.find('\n'), std::string::npos) << "NDJSON: one line per event";
+  return nlohmann::ordered_json::parse(line);
+}
+
+TEST(JsonOutput, SchemaFieldsOfAnAdd) {
+  auto j = roundtrip(sample_add("/var/lib/kubelet/pods/x"));
+  EXPECT_EQ(j["event"], "add");
+  EXPECT_EQ(j["pid"], 42);
+  EXPECT_EQ(j["tid"], 43);
+  EXPECT_EQ(j["comm"], "kubelet");
+  EXPECT_EQ(j["uid"], 0);
+  EXPECT_EQ(j["cgroup_id"], 7);
+  EXPECT_EQ(j["instance"], "ffff888012345678:3");
+  EXPECT_EQ(j["fd"], 5);
+  EXPECT_EQ(j["wd"], 9);
+  EXPECT_EQ(j["ino"], 1ull << 40);
+  EXPECT_EQ(j["dev"], "254:1");
+  EXPECT_EQ(j["mask"], nlohmann::ordered_json::array({"IN_MODIFY", "IN_ONESHOT"}));
+  EXPECT_EQ(j["path"], "/var/lib/kubelet/pods/x");
+  EXPECT_EQ(j["path_source"], "syscall");
+  EXPECT_EQ(j["user_watches"], 10);
+  EXPECT_EQ(j["max_user_watches"], 8192);
+  EXPECT_EQ(j["backend"], "tracepoint");
+  EXPECT_FALSE(j.contains("errno"));
+  EXPECT_FALSE(j.contains("reason"));
+  EXPECT_EQ(j["ts"], "1970-01-01T00:00:00.000001000Z");
+}
+
+TEST(JsonOutput, FailureHasErrnoNameAndRemovalHasReason) {
+  Event f = sample_add("/x");
+  f.type = EventType::AddFailed;
+  f.err = ENOSPC;
+  EXPECT_EQ(roundtrip(f)["errno"], "ENOSPC");
+  EXPECT_TRUE(roundtrip(f)["wd"].is_null());
+  Event r = sample_add("/x");
+  r.type = EventType::Remove;
+  r.reason = Reason::RmWatch;
+  EXPECT_EQ(roundtrip(r)["reason"], "rm_watch");
+}
+
+TEST(JsonOutput, NewlineQuoteBackslashAreEscapedAndRoundTrip) {
+  std::string hostile = "/tmp/a\nb\"c\\d\te\x01";
+  auto j = roundtrip(sample_add(hostile));
+  EXPECT_EQ(j["path"].get<std::string>(), hostile);
+  EXPECT_FALSE(j.contains("path_b64"));
+}
+
+TEST(JsonOutput, InvalidUtf8IsReplacedAndKeptExactlyInBase64) {
+  std::string hostile = "/tmp/bad\xff\xfe/\xc3(";
+  auto j = roundtrip(sample_add(hostile));
+  EXPECT_EQ(j["path"].get<std::string>(), "/tmp/bad\xef\xbf\xbd\xef\xbf\xbd/\xef\xbf\xbd(");
+  EXPECT_EQ(j["path_b64"].get<std::string>(), base64_encode(hostile));
+}
+
+TEST(JsonOutput, PathOf4095Bytes) {
+  std::string p = "/" + std::string(4094, 'p');
+  ASSERT_EQ(p.size(), 4095u);
+  auto j = roundtrip(sample_add(p));
+  EXPECT_EQ(j["path"].get<std::string>(), p);
+}
+
+TEST(JsonOutput, InstanceEvents) {
+  Event e;
+  e.type = EventType::InitFailed;
+  e.err = EMFILE;
+  e.req_mask = IN_NONBLOCK;
+  e.ucount = UcountInfo{128, 128, 0, 1};
+  auto j = roundtrip(e);
+  EXPECT_EQ(j["event"], "init_failed");
+  EXPECT_EQ(j["errno"], "EMFILE");
+  EXPECT_EQ(j["flags"], "IN_NONBLOCK");
+  EXPECT_EQ(j["user_instances"], 128);
+  EXPECT_EQ(j["max_user_instances"], 128);
+  EXPECT_TRUE(j["instance"].is_null());
+}
+
+TEST(TextEncoding, Utf8Validation) {
+  EXPECT_TRUE(is_valid_utf8("plain"));
+  EXPECT_TRUE(is_valid_utf8("\xe2\x9c\x93"));
+  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // > U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("\xe2\x9c"));          // truncated
+}
+
+TEST(TextEncoding, Base64) {
+  EXPECT_EQ(base64_encode(""), "");
+  EXPECT_EQ(base64_encode("f"), "Zg==");
+  EXPECT_EQ(base64_encode("fo"), "Zm8=");
+  EXPECT_EQ(base64_encode("foo"), "Zm9v");
+  EXPECT_EQ(base64_encode("\xff\xfe"), "//4=");
+}
+
+}  // namespace
+}  // namespace inotrace

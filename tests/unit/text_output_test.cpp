@@ -1,0 +1,47 @@
+#include <gtest/gtest.h>
+#include <sys/inotify.h>
+
+#include "output/event_text.h"
+#include "util/text_encoding.h"
+
+namespace inotrace {
+namespace {
+
+TEST(TextOutput, OneLineEvenForHostilePaths) {
+  Event e;
+  e.type = EventType::Add;
+  e.task = TaskInfo{1, 1, 0, 0, "x"};
+  e.wd = 1;
+  e.dev = KernelDev{(8u << 20) | 1};
+  e.ino = 12;
+  e.mask = IN_ALL_EVENTS;
+  e.path = "/a\nb\xff";
+  std::string line = event_to_text(e, WallClock(0));
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  EXPECT_NE(line.find("/a\\nb\\xff"), std::string::npos) << line;
+  EXPECT_NE(line.find("8:1:12"), std::string::npos) << line;
+  EXPECT_NE(line.find("IN_ALL_EVENTS"), std::string::npos) << line;
+}
+
+TEST(TextOutput, ColumnsAlignWithTheHeader) {
+  Event e;
+  e.type = EventType::Remove;
+  e.task = TaskInfo{123, 123, 0, 0, "inotifywait"};
+  e.wd = 3;
+  e.reason = Reason::RmWatch;
+  e.dev = KernelDev{(254u << 20)};
+  e.ino = 99;
+  e.mask = IN_MODIFY;
+  e.path = "/tmp/x";
+  std::string head = text_header(), line = event_to_text(e, WallClock(0));
+  EXPECT_EQ(head.find("PATH"), line.find("/tmp/x"));
+  EXPECT_NE(line.find("rm_watch"), std::string::npos);
+}
+
+TEST(TextOutput, EscapesControlBytes) {
+  EXPECT_EQ(escape_for_text("a\tb\\c\x7f"), "a\\tb\\\\c\\x7f");
+  EXPECT_EQ(escape_for_text("\xe2\x9c\x93"), "\xe2\x9c\x93");
+}
+
+}  // namespace
+}  // namespace inotrace
