@@ -63,7 +63,10 @@ enum inotrace_path_kind {
 #define INOTRACE_F_MARK_GONE      (1u << 1) /* add succeeded but the mark vanished before exit */
 #define INOTRACE_F_PATH_UNLINKED  (1u << 2) /* dentry walk met an unhashed (deleted) dentry */
 #define INOTRACE_F_NO_DENTRY      (1u << 3) /* the inode has no dentry alias */
-#define INOTRACE_F_IN_OTHER_NS    (1u << 4) /* reserved */
+/* Snapshot instance record flags */
+#define INOTRACE_F_SNAP_DUPLICATE (1u << 8)  /* instance already walked through another fd */
+#define INOTRACE_F_SNAP_TRUNCATED (1u << 9)  /* not every mark was walked */
+#define INOTRACE_F_SNAP_RACE      (1u << 10) /* marks_list changed under the walk */
 
 struct inotrace_hdr {
 	__u16 type;   /* enum inotrace_rec_type */

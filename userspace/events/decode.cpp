@@ -129,3 +129,44 @@ std::optional<Event> decode_event(const void* data, size_t size, DecodeError* er
 }
 
 }  // namespace inotrace
+
+namespace inotrace {
+
+std::optional<inotrace_snap_instance> decode_snap_instance(const void* data, size_t size, DecodeError* error) {
+  inotrace_snap_instance rec;
+  if (size < sizeof(rec)) {
+    if (error) error->message = fmt::format("snapshot instance record of {} bytes, expected {}", size, sizeof(rec));
+    return std::nullopt;
+  }
+  std::memcpy(&rec, data, sizeof(rec));
+  if (rec.hdr.type != INOTRACE_REC_SNAP_INSTANCE || rec.hdr.size != sizeof(rec)) {
+    if (error) error->message = fmt::format("bad snapshot instance record (type {}, size {})", rec.hdr.type, rec.hdr.size);
+    return std::nullopt;
+  }
+  return rec;
+}
+
+std::optional<inotrace_snap_watch> decode_snap_watch(const void* data, size_t size, std::string* path,
+                                                      DecodeError* error) {
+  inotrace_snap_watch w;
+  auto fail = [&](std::string m) -> std::optional<inotrace_snap_watch> {
+    if (error) error->message = std::move(m);
+    return std::nullopt;
+  };
+  if (size < INOTRACE_SNAP_WATCH_FIXED) return fail(fmt::format("snapshot watch record of {} bytes", size));
+  std::memcpy(&w, data, INOTRACE_SNAP_WATCH_FIXED);
+  if (w.hdr.type != INOTRACE_REC_SNAP_WATCH) return fail(fmt::format("unexpected record type {}", w.hdr.type));
+  if (w.hdr.size > size || w.hdr.size < INOTRACE_SNAP_WATCH_FIXED ||
+      w.path_len > w.hdr.size - INOTRACE_SNAP_WATCH_FIXED)
+    return fail(fmt::format("snapshot watch record sizes inconsistent ({} / {} / path {})", w.hdr.size, size, w.path_len));
+  const char* tail = static_cast<const char*>(data) + INOTRACE_SNAP_WATCH_FIXED;
+  if (path) {
+    if (w.path_kind == INOTRACE_PATH_DENTRY || w.path_kind == INOTRACE_PATH_KERNFS)
+      *path = join_leaf_first_components(tail, w.path_len);
+    else
+      path->clear();
+  }
+  return w;
+}
+
+}  // namespace inotrace

@@ -27,3 +27,13 @@ std::string join_leaf_first_components(const char* data, size_t len);
 std::string bounded_cstring(const char* data, size_t len);
 
 }  // namespace inotrace
+
+namespace inotrace {
+
+// Iterator records (snapshot), validated like live events.
+std::optional<inotrace_snap_instance> decode_snap_instance(const void* data, size_t size, DecodeError* error);
+// Fills the fixed part and, in *path, the tail as a joined path (leaf-first components).
+std::optional<inotrace_snap_watch> decode_snap_watch(const void* data, size_t size, std::string* path,
+                                                      DecodeError* error);
+
+}  // namespace inotrace

@@ -7,9 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdarg>
 #include <cstring>
-#include <mutex>
 #include <vector>
 
 #include "events/decode.h"
@@ -17,38 +15,12 @@
 #include "loader/environment.h"
 #include "loader/kallsyms.h"
 #include "loader/kernel_prober.h"
+#include "loader/preflight.h"
 #include "util/error.h"
 
 namespace inotrace {
 
 namespace {
-
-// libbpf reports through one global callback. Keep its last lines for error messages; print
-// everything when verbose.
-std::mutex g_libbpf_mu;
-bool g_libbpf_verbose = false;
-std::vector<std::string> g_libbpf_tail;
-
-int libbpf_print(enum libbpf_print_level level, const char* fmt_str, va_list args) {
-  char buf[1024];
-  vsnprintf(buf, sizeof(buf), fmt_str, args);
-  std::lock_guard lock(g_libbpf_mu);
-  if (g_libbpf_verbose && level != LIBBPF_DEBUG) fputs(buf, stderr);
-  if (level == LIBBPF_DEBUG) return 0;
-  g_libbpf_tail.emplace_back(buf);
-  if (g_libbpf_tail.size() > 8) g_libbpf_tail.erase(g_libbpf_tail.begin());
-  return 0;
-}
-
-std::string libbpf_tail() {
-  std::lock_guard lock(g_libbpf_mu);
-  std::string s;
-  for (auto line : g_libbpf_tail) {
-    while (!line.empty() && line.back() == '\n') line.pop_back();
-    if (!line.empty()) s = line;  // the last non-empty line says most
-  }
-  return s;
-}
 
 std::string_view program_backend_prefix(Backend b) {
   switch (b) {
@@ -104,41 +76,16 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   auto log = [&](const std::string& s) {
     if (opts.log) opts.log(s);
   };
-  {
-    std::lock_guard lock(g_libbpf_mu);
-    g_libbpf_verbose = opts.verbose;
-  }
-  libbpf_set_print(libbpf_print);
-
-  auto missing = missing_capabilities();
-  if (!missing.empty())
-    throw Error(fmt::format(
-        "missing privileges: {} (run as root, or grant them: setcap "
-        "cap_bpf,cap_perfmon,cap_syslog,cap_dac_read_search+ep inotrace)",
-        fmt::join(missing, ", ")));
+  init_libbpf_logging(opts.verbose);
+  KernelFacts facts = preflight(opts.btf_path);
 
   std::string err;
-  auto btf = find_kernel_btf(opts.btf_path, &err);
-  if (!btf) throw Error(err);
-
   bool mounted = false;
   auto tracefs = ensure_tracefs(&err, &mounted);
   if (!tracefs) throw Error(err);
   if (mounted) log(fmt::format("mounted tracefs at {}", *tracefs));
 
-  Kallsyms syms = Kallsyms::load({"inotify_release", "inotify_freeing_mark", "inotify_update_watch"});
-  if (syms.addresses_hidden())
-    throw Error(fmt::format(
-        "kernel symbol addresses in /proc/kallsyms read as 0 (kernel.kptr_restrict={}): inotrace "
-        "needs CAP_SYSLOG to identify inotify objects",
-        read_small_file("/proc/sys/kernel/kptr_restrict").value_or("?").substr(0, 1)));
-  auto release = syms.entry("inotify_release");
-  auto freeing = syms.entry("inotify_freeing_mark");
-  if (!release || !freeing)
-    throw Error("inotify_release / inotify_freeing_mark not found in /proc/kallsyms: is this "
-                "kernel built with CONFIG_INOTIFY_USER?");
-
-  KernelProber prober(syms, *btf, *tracefs);
+  KernelProber prober(facts.syms, facts.btf_path, *tracefs);
   impl_->choice = choose_backend(opts.backend, prober, {Backend::Tracepoint});
   if (opts.verbose)
     for (const auto& p : impl_->choice.probes)
@@ -152,8 +99,8 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   auto* skel = impl_->skel;
 
   auto* ro = skel->rodata;
-  ro->inotify_release_addr = release->addr;
-  ro->inotify_freeing_mark_addr = freeing->addr;
+  ro->inotify_release_addr = facts.inotify_release;
+  ro->inotify_freeing_mark_addr = facts.inotify_freeing_mark;
   if (opts.filters.pid) ro->filter_pid = *opts.filters.pid;
   if (opts.filters.uid) ro->filter_uid_enabled = true, ro->filter_uid = *opts.filters.uid;
   if (opts.filters.cgroup_id) ro->filter_cgroup_id = *opts.filters.cgroup_id;
@@ -175,7 +122,7 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   }
   if (int e = inotrace_bpf__load(skel))
     throw Error(fmt::format("loading the BPF programs failed: {} (libbpf: {}); run with -v for the verifier log",
-                            strerror(-e), libbpf_tail()));
+                            strerror(-e), last_libbpf_message()));
 
   bpf_object__for_each_program(prog, skel->obj) {
     std::string_view name = bpf_program__name(prog);
@@ -187,7 +134,7 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
         log(fmt::format("attach {}: skipped ({})", name, strerror(e)));
         continue;
       }
-      throw Error(fmt::format("attaching {} failed: {} (libbpf: {})", name, strerror(e), libbpf_tail()));
+      throw Error(fmt::format("attaching {} failed: {} (libbpf: {})", name, strerror(e), last_libbpf_message()));
     }
     impl_->links.push_back(link);
     if (opts.verbose) log(fmt::format("attach {:<45} ok", name));

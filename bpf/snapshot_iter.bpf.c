@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Snapshot of every inotify watch on the machine, from the kernel's own structures:
+ * an iter/task_file program (5.8+) visits every open file of every process. For each inotify
+ * file it writes one inotrace_snap_instance record (who holds which instance) to the
+ * iterator's seq_file; the first time it meets an instance it walks the instance's marks and
+ * sends one inotrace_snap_watch record per watch through a ring buffer (a seq_file write is
+ * limited to its 32 KiB buffer per object; an instance can hold a million watches).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include "inotrace/events.h"
+#include "inotify_read.bpf.h"
+#include "target_path.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by userspace before each run (in .bss, so one loaded object serves every run). */
+bool with_paths = true;
+/* Marks walked per instance. Kernels without bpf_loop (< 5.17) walk at most
+ * INOTRACE_SNAP_UNROLLED_MARKS and flag the instance truncated; userspace completes it from
+ * fdinfo. */
+__u32 max_marks = 8u << 20;
+#define INOTRACE_SNAP_UNROLLED_MARKS 128
+/* Bumped before each run: an instance is walked once per run. */
+__u64 run_id = 0;
+__u64 ringbuf_drops = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 32 * 1024 * 1024);
+} snap_watches SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);   /* group */
+	__type(value, __u64); /* run_id */
+} walked SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct inotrace_snap_watch);
+} snap_scratch SEC(".maps");
+
+struct walk_ctx {
+	struct fsnotify_group *group;
+	void *head;
+	void *pos;
+	__u32 n;
+	__u32 flags;
+};
+
+/* One mark: returns 1 to stop the walk. */
+static __always_inline long emit_mark(struct walk_ctx *c)
+{
+	void *pos = c->pos;
+	if (!pos || pos == c->head)
+		return 1;
+	if (c->n >= max_marks) {
+		c->flags |= INOTRACE_F_SNAP_TRUNCATED;
+		return 1;
+	}
+	void *next = BPF_CORE_READ((struct list_head *)pos, next);
+	if (next == pos) { /* list_del_init'd under us: the mark is being destroyed */
+		c->flags |= INOTRACE_F_SNAP_RACE;
+		return 1;
+	}
+	struct fsnotify_mark *mark = pos - bpf_core_field_offset(struct fsnotify_mark, g_list);
+	c->pos = next;
+	c->n++;
+
+	__s32 wd = BPF_CORE_READ((struct inotify_inode_mark *)mark, wd);
+	if (wd <= 0)
+		return 0; /* being removed (wd is -1 after inotify_remove_from_idr) */
+	struct inode *inode = mark_inode(mark);
+	if (!inode)
+		return 0;
+	__u32 zero = 0;
+	struct inotrace_snap_watch *w = bpf_map_lookup_elem(&snap_scratch, &zero);
+	if (!w)
+		return 1;
+	w->hdr.type = INOTRACE_REC_SNAP_WATCH;
+	w->hdr.flags = 0;
+	w->hdr.ts_ns = 0;
+	w->group = (__u64)c->group;
+	w->ino = BPF_CORE_READ(inode, i_ino);
+	w->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	w->wd = wd;
+	w->mask = mark_user_mask(mark);
+	w->_pad0 = 0;
+	w->path_kind = INOTRACE_PATH_NONE;
+	w->path_len = 0;
+	if (with_paths) {
+		struct path_result r = {};
+		inode_path(inode, w->path, &r);
+		w->path_kind = r.kind;
+		w->path_len = r.len;
+		w->hdr.flags |= r.flags;
+	}
+	__u32 len = w->path_len;
+	if (len > INOTRACE_PATH_MAX)
+		len = INOTRACE_PATH_MAX;
+	__u32 size = INOTRACE_SNAP_WATCH_FIXED + len;
+	w->hdr.size = size;
+	if (bpf_ringbuf_output(&snap_watches, w, size, 0))
+		__sync_fetch_and_add(&ringbuf_drops, 1);
+	return 0;
+}
+
+static long walk_cb(__u32 index, struct walk_ctx *c)
+{
+	return emit_mark(c);
+}
+
+static __always_inline void walk_marks(struct walk_ctx *c)
+{
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop)) {
+		bpf_loop(1 << 23 /* BPF_MAX_LOOPS */, walk_cb, c, 0);
+		return;
+	}
+	for (int i = 0; i < INOTRACE_SNAP_UNROLLED_MARKS; i++)
+		if (emit_mark(c))
+			return;
+	if (c->pos != c->head)
+		c->flags |= INOTRACE_F_SNAP_TRUNCATED;
+}
+
+SEC("iter/task_file")
+int snapshot_files(struct bpf_iter__task_file *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	if (!task || !file)
+		return 0;
+	struct fsnotify_group *group = group_of_file(file);
+	if (!group)
+		return 0;
+
+	struct inotrace_snap_instance rec = {};
+	rec.hdr.type = INOTRACE_REC_SNAP_INSTANCE;
+	rec.hdr.size = sizeof(rec);
+	rec.pid = BPF_CORE_READ(task, tgid);
+	rec.fd = ctx->fd;
+	rec.group = (__u64)group;
+	BPF_CORE_READ_STR_INTO(&rec.comm, task, comm);
+	rec.uid = BPF_CORE_READ(task, cred, uid.val);
+	read_ucount(group, ucount_watches_index(), &rec.ucount);
+
+	__u64 key = (__u64)group;
+	__u64 *seen = bpf_map_lookup_elem(&walked, &key);
+	if (seen && *seen == run_id) {
+		rec.hdr.flags |= INOTRACE_F_SNAP_DUPLICATE;
+	} else {
+		__u64 id = run_id;
+		bpf_map_update_elem(&walked, &key, &id, BPF_ANY);
+		struct walk_ctx c = {};
+		c.group = group;
+		c.head = (void *)group + bpf_core_field_offset(struct fsnotify_group, marks_list);
+		c.pos = BPF_CORE_READ(group, marks_list.next);
+		walk_marks(&c);
+		rec.nr_marks = c.n;
+		rec.hdr.flags |= c.flags;
+	}
+	bpf_seq_write(seq, &rec, sizeof(rec));
+	return 0;
+}

@@ -1,0 +1,87 @@
+#include "loader/preflight.h"
+
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cstdarg>
+#include <mutex>
+#include <vector>
+
+#include "loader/environment.h"
+#include "util/error.h"
+
+namespace inotrace {
+
+namespace {
+
+std::mutex g_mu;
+bool g_verbose = false;
+std::string g_last;
+
+int libbpf_print(enum libbpf_print_level level, const char* fmt_str, va_list args) {
+  if (level == LIBBPF_DEBUG) return 0;
+  char buf[1024];
+  vsnprintf(buf, sizeof(buf), fmt_str, args);
+  std::lock_guard lock(g_mu);
+  if (g_verbose) fputs(buf, stderr);
+  std::string line(buf);
+  while (!line.empty() && line.back() == '\n') line.pop_back();
+  if (!line.empty()) g_last = line;
+  return 0;
+}
+
+// Functions whose addresses or names inotrace needs from kallsyms.
+const std::vector<std::string> kSymbols = {
+    "inotify_release", "inotify_freeing_mark", "inotify_update_watch", "fsnotify_add_mark_locked",
+    "fsnotify_destroy_group", "__fsnotify_inode_delete", "fsnotify_sb_delete",
+    "inotify_handle_inode_event", "inotify_handle_event", "do_inotify_init",
+};
+
+}  // namespace
+
+void init_libbpf_logging(bool verbose) {
+  {
+    std::lock_guard lock(g_mu);
+    g_verbose = verbose;
+  }
+  libbpf_set_print(libbpf_print);
+}
+
+std::string last_libbpf_message() {
+  std::lock_guard lock(g_mu);
+  return g_last;
+}
+
+KernelFacts preflight(const std::string& custom_btf) {
+  auto missing = missing_capabilities();
+  if (!missing.empty())
+    throw Error(fmt::format(
+        "missing privileges: {} (run as root, or grant them: setcap "
+        "cap_bpf,cap_perfmon,cap_syslog,cap_dac_read_search+ep inotrace)",
+        fmt::join(missing, ", ")));
+
+  KernelFacts facts;
+  std::string err;
+  auto btf = find_kernel_btf(custom_btf, &err);
+  if (!btf) throw Error(err);
+  facts.btf_path = *btf;
+  facts.custom_btf = custom_btf;
+
+  facts.syms = Kallsyms::load(kSymbols);
+  if (facts.syms.addresses_hidden())
+    throw Error(fmt::format(
+        "kernel symbol addresses in /proc/kallsyms read as 0 (kernel.kptr_restrict={}): inotrace "
+        "needs CAP_SYSLOG to identify inotify objects",
+        read_small_file("/proc/sys/kernel/kptr_restrict").value_or("?").substr(0, 1)));
+  auto release = facts.syms.entry("inotify_release");
+  auto freeing = facts.syms.entry("inotify_freeing_mark");
+  if (!release || !freeing)
+    throw Error("inotify_release / inotify_freeing_mark not found in /proc/kallsyms: is this "
+                "kernel built with CONFIG_INOTIFY_USER?");
+  facts.inotify_release = release->addr;
+  facts.inotify_freeing_mark = freeing->addr;
+  return facts;
+}
+
+}  // namespace inotrace

@@ -1,0 +1,172 @@
+#include "snapshot/iter_source.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <unordered_map>
+
+#include "events/decode.h"
+#include "inotrace_iter.skel.h"
+#include "util/error.h"
+#include "util/wall_clock.h"
+
+namespace inotrace {
+
+struct IterSource::Impl {
+  inotrace_iter* skel = nullptr;
+  ring_buffer* rb = nullptr;
+  // Filled by the ring-buffer callback (only ever on the consumer thread while it runs).
+  std::vector<std::pair<inotrace_snap_watch, std::string>> watches;
+  uint64_t undecodable = 0;
+  std::string last_error;
+
+  ~Impl() {
+    ring_buffer__free(rb);
+    inotrace_iter__destroy(skel);
+  }
+
+  static int on_watch(void* ctx, void* data, size_t size) {
+    auto* self = static_cast<Impl*>(ctx);
+    std::string path;
+    DecodeError err;
+    auto w = decode_snap_watch(data, size, &path, &err);
+    if (!w) {
+      self->undecodable++;
+      self->last_error = err.message;
+      return 0;
+    }
+    self->watches.emplace_back(*w, std::move(path));
+    return 0;
+  }
+};
+
+IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
+    : impl_(std::make_unique<Impl>()) {
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+  if (!facts.custom_btf.empty()) open_opts.btf_custom_path = facts.custom_btf.c_str();
+  impl_->skel = inotrace_iter__open_opts(&open_opts);
+  if (!impl_->skel) throw Error(fmt::format("cannot open the snapshot iterator: {}", strerror(errno)));
+  auto* skel = impl_->skel;
+  skel->rodata->inotify_release_addr = facts.inotify_release;
+  skel->rodata->inotify_freeing_mark_addr = facts.inotify_freeing_mark;
+  bpf_map__set_max_entries(skel->maps.snap_watches, opts.ringbuf_bytes);
+  if (int e = inotrace_iter__load(skel))
+    throw Error(fmt::format("loading the snapshot iterator failed: {} (libbpf: {}); BPF iterators need "
+                            "Linux 5.8+ with BTF; use --source procfs",
+                            strerror(-e), last_libbpf_message()));
+  impl_->rb = ring_buffer__new(bpf_map__fd(skel->maps.snap_watches), Impl::on_watch, impl_.get(), nullptr);
+  if (!impl_->rb) throw Error(fmt::format("cannot open the snapshot ring buffer: {}", strerror(errno)));
+}
+
+IterSource::~IterSource() = default;
+
+Snapshot IterSource::take(bool with_paths) {
+  auto* skel = impl_->skel;
+  skel->data->with_paths = with_paths;
+  skel->bss->run_id++;
+  skel->bss->ringbuf_drops = 0;
+  impl_->watches.clear();
+  impl_->undecodable = 0;
+
+  Snapshot snap;
+  snap.source = "iterator";
+  snap.taken_mono_ns = WallClock::monotonic_now_ns();
+
+  bpf_link* link = bpf_program__attach_iter(skel->progs.snapshot_files, nullptr);
+  if (!link) throw Error(fmt::format("attaching the snapshot iterator failed: {}", strerror(errno)));
+  int iter_fd = bpf_iter_create(bpf_link__fd(link));
+  if (iter_fd < 0) {
+    int e = errno;
+    bpf_link__destroy(link);
+    throw Error(fmt::format("creating the snapshot iterator failed: {}", strerror(e)));
+  }
+
+  // Watch records arrive through the ring buffer while read() drives the iteration: drain it
+  // concurrently so a big instance does not overflow it.
+  std::atomic<bool> done{false};
+  std::thread consumer([&] {
+    while (!done.load(std::memory_order_acquire)) ring_buffer__poll(impl_->rb, 5);
+    ring_buffer__consume(impl_->rb);
+  });
+
+  std::vector<inotrace_snap_instance> holders;
+  std::string pending;
+  char buf[16384];
+  int read_error = 0;
+  while (true) {
+    ssize_t n = read(iter_fd, buf, sizeof(buf));
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      read_error = errno;
+      break;
+    }
+    pending.append(buf, n);
+    size_t off = 0;
+    for (; off + sizeof(inotrace_snap_instance) <= pending.size(); off += sizeof(inotrace_snap_instance)) {
+      DecodeError err;
+      auto rec = decode_snap_instance(pending.data() + off, sizeof(inotrace_snap_instance), &err);
+      if (rec) holders.push_back(*rec);
+      else snap.warnings.push_back(err.message);
+    }
+    pending.erase(0, off);
+  }
+  done.store(true, std::memory_order_release);
+  consumer.join();
+  close(iter_fd);
+  bpf_link__destroy(link);
+  if (read_error) throw Error(fmt::format("reading the snapshot iterator failed: {}", strerror(read_error)));
+
+  // Group the records by instance.
+  std::unordered_map<uint64_t, size_t> index;
+  for (const auto& h : holders) {
+    auto [it, inserted] = index.try_emplace(h.group, snap.instances.size());
+    if (inserted) {
+      SnapInstance inst;
+      inst.group = h.group;
+      inst.id = fmt::format("{:x}", h.group);
+      snap.instances.push_back(std::move(inst));
+    }
+    SnapInstance& inst = snap.instances[it->second];
+    inst.holders.push_back(Holder{h.pid, h.fd, bounded_cstring(h.comm, sizeof(h.comm)), h.uid, 0});
+    if (!(h.hdr.flags & INOTRACE_F_SNAP_DUPLICATE)) {
+      inst.ucount = UcountInfo{h.ucount.watches, h.ucount.max_watches, h.ucount.uid, h.ucount.userns_ino};
+      if (h.hdr.flags & (INOTRACE_F_SNAP_TRUNCATED | INOTRACE_F_SNAP_RACE)) inst.truncated = true;
+    }
+  }
+  for (auto& [w, path] : impl_->watches) {
+    auto it = index.find(w.group);
+    if (it == index.end()) continue;  // cannot happen: a walk follows its instance record
+    SnapWatch sw;
+    sw.wd = w.wd;
+    sw.ino = w.ino;
+    sw.dev = KernelDev{w.dev};
+    sw.mask = w.mask;
+    sw.kernel_flags = w.hdr.flags;
+    if (w.path_kind == INOTRACE_PATH_DENTRY) sw.fs_path_source = PathSource::Dentry;
+    if (w.path_kind == INOTRACE_PATH_KERNFS) sw.fs_path_source = PathSource::Kernfs;
+    sw.fs_path = std::move(path);
+    snap.instances[it->second].watches.push_back(std::move(sw));
+  }
+  if (uint64_t drops = skel->bss->ringbuf_drops) {
+    snap.warnings.push_back(fmt::format("{} watch records lost: snapshot ring buffer full", drops));
+    for (auto& inst : snap.instances) inst.truncated = true;  // which ones is unknown
+  }
+  if (impl_->undecodable)
+    snap.warnings.push_back(fmt::format("{} undecodable watch records (last: {})", impl_->undecodable, impl_->last_error));
+  return snap;
+}
+
+size_t Snapshot::watch_count() const {
+  size_t n = 0;
+  for (const auto& i : instances) n += i.watches.size();
+  return n;
+}
+
+}  // namespace inotrace

@@ -1,0 +1,34 @@
+// Snapshot source A: the BPF iterator (bpf/snapshot_iter.bpf.c). Loads once, runs many times
+// (the reconciler takes one per interval).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "loader/preflight.h"
+#include "snapshot/snapshot.h"
+
+namespace inotrace {
+
+struct IterSourceOptions {
+  uint32_t ringbuf_bytes = 32u << 20;  // watch records in flight; drained by a thread
+};
+
+class IterSource {
+ public:
+  // Throws inotrace::Error when the kernel cannot load the iterator (e.g. < 5.8).
+  IterSource(const KernelFacts& facts, const IterSourceOptions& opts = {});
+  ~IterSource();
+  IterSource(const IterSource&) = delete;
+  IterSource& operator=(const IterSource&) = delete;
+
+  // Every instance and watch now. Instances whose marks could not all be read (ring buffer
+  // full, kernel without bpf_loop) come back with truncated = true.
+  Snapshot take(bool with_paths);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace inotrace

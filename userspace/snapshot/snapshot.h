@@ -1,0 +1,53 @@
+// The kernel's current truth about inotify: every instance, who holds it, and its watches.
+// Produced by the BPF iterator (snapshot/iter_source) or by /proc fdinfo (snapshot/procfs_source).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "events/event.h"
+
+namespace inotrace {
+
+// One (process, fd) that refers to an instance. fork/dup/SCM_RIGHTS share one instance.
+struct Holder {
+  uint32_t pid = 0;
+  int32_t fd = -1;
+  std::string comm;
+  uint32_t uid = 0;        // the process's uid
+  uint64_t mnt_ns = 0;     // its mount namespace (inode of /proc/PID/ns/mnt), 0 if unknown
+};
+
+struct SnapWatch {
+  int32_t wd = 0;
+  uint64_t ino = 0;
+  KernelDev dev;
+  uint32_t mask = 0;        // as fdinfo prints it (IN_* | IN_ONESHOT | IN_EXCL_UNLINK)
+  std::string fs_path;      // path inside the target's filesystem (iterator), "" if unknown
+  PathSource fs_path_source = PathSource::None;  // Dentry | Kernfs | None
+  uint32_t kernel_flags = 0;  // INOTRACE_F_PATH_* from the dentry walk
+  // Filled by the PathResolver:
+  std::string path;         // absolute path as the watcher sees it, or "" (see path_note)
+  PathSource path_source = PathSource::None;
+  std::string path_note;    // why there is no path: "unlinked", "not mounted in any namespace", ...
+};
+
+struct SnapInstance {
+  uint64_t group = 0;       // fsnotify_group pointer (iterator); 0 for procfs
+  std::string id;           // stable within a snapshot: group hex, or "pid:fd" of the first holder
+  std::vector<Holder> holders;
+  UcountInfo ucount;        // the user this instance's watches count against
+  std::vector<SnapWatch> watches;
+  bool truncated = false;   // not every watch could be read
+};
+
+struct Snapshot {
+  std::string source;       // "iterator" | "procfs"
+  uint64_t taken_mono_ns = 0;
+  std::vector<SnapInstance> instances;
+  std::vector<std::string> warnings;  // what was skipped and why
+  size_t watch_count() const;
+};
+
+}  // namespace inotrace
