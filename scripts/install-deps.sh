@@ -7,7 +7,7 @@ PKGS=(
   # build
   cmake make g++ pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev
-  prometheus-cpp-dev libcivetweb-dev
+  prometheus-cpp-dev libcivetweb-dev libabsl-dev
   # tests and the kernel-matrix harness
   inotify-tools busybox-static qemu-system-x86 cpio xz-utils zstd e2fsprogs util-linux
   kmod procps tmux jq

@@ -1,0 +1,176 @@
+#include <gtest/gtest.h>
+#include <sys/inotify.h>
+
+#include "table/path_interner.h"
+#include "table/watch_table.h"
+
+namespace inotrace {
+namespace {
+
+TEST(PathInterner, RoundTripsAndSharesPrefixes) {
+  PathInterner p;
+  PathId a = p.intern("/var/lib/kubelet/pods/u1/volumes/x");
+  PathId b = p.intern("/var/lib/kubelet/pods/u1/volumes/y");
+  EXPECT_EQ(p.str(a), "/var/lib/kubelet/pods/u1/volumes/x");
+  EXPECT_EQ(p.str(b), "/var/lib/kubelet/pods/u1/volumes/y");
+  EXPECT_EQ(p.live_nodes(), 8u) << "var lib kubelet pods u1 volumes (shared) + x + y";
+  EXPECT_EQ(p.intern("/var/lib/kubelet/pods/u1/volumes/x"), a);
+  p.release(a);
+  EXPECT_EQ(p.str(a), "/var/lib/kubelet/pods/u1/volumes/x") << "still referenced once";
+  p.release(a);
+  p.release(b);
+  EXPECT_EQ(p.live_nodes(), 0u) << "everything freed";
+}
+
+TEST(PathInterner, ExactBytesIncludingOddPaths) {
+  PathInterner p;
+  for (std::string s : {"/", "/a//b", "/trailing/", "relative/path", "/new\nline", "/bad\xff"}) {
+    PathId id = p.intern(s);
+    EXPECT_EQ(p.str(id), s);
+  }
+  EXPECT_EQ(p.intern(""), kNoPath);
+  EXPECT_EQ(p.str(kNoPath), "");
+}
+
+TEST(PathInterner, ChurnDoesNotGrowWithoutBound) {
+  PathInterner p;
+  for (int i = 0; i < 200000; i++) {
+    PathId id = p.intern("/var/lib/kubelet/pods/" + std::to_string(i) + "/volumes/kube-api-access");
+    p.release(id);
+  }
+  EXPECT_EQ(p.live_nodes(), 0u);
+  EXPECT_LT(p.memory_bytes(), 4u << 20) << "dead names are compacted away";
+}
+
+Event ev(EventType t, uint64_t group, uint64_t seq, int wd, uint64_t ts, std::string path = "") {
+  Event e;
+  e.type = t;
+  e.instance = InstanceId{group, seq};
+  e.wd = wd;
+  e.ts_mono_ns = ts;
+  e.task = TaskInfo{100, 100, 0, 0, "w"};
+  e.fd = 3;
+  e.ino = 1000 + wd;
+  e.dev = KernelDev{(0u << 20) | 40};
+  e.mask = IN_MODIFY;
+  e.path = std::move(path);
+  return e;
+}
+
+TEST(WatchTable, EventTransitions) {
+  WatchTable t;
+  t.apply(ev(EventType::InstanceCreate, 0xa, 1, -1, 1));
+  t.apply(ev(EventType::Add, 0xa, 1, 1, 2, "/p/1"));
+  t.apply(ev(EventType::Add, 0xa, 1, 2, 3, "/p/2"));
+  EXPECT_EQ(t.watch_count(), 2u);
+  Event up = ev(EventType::Update, 0xa, 1, 1, 4, "/other/name");
+  up.mask = IN_MODIFY | IN_ATTRIB;
+  t.apply(up);
+  const auto& w1 = t.instances().at(0xa).watches.at(1);
+  EXPECT_EQ(w1.mask, (uint32_t)(IN_MODIFY | IN_ATTRIB));
+  EXPECT_EQ(t.path_of(w1), "/p/1") << "an update keeps the add-time path";
+  t.apply(ev(EventType::Remove, 0xa, 1, 2, 5));
+  EXPECT_EQ(t.watch_count(), 1u);
+  // The group pointer is reused by a new instance: the old one is gone with its watches.
+  auto derived = t.apply(ev(EventType::InstanceCreate, 0xa, 2, -1, 6));
+  ASSERT_EQ(derived.size(), 2u);
+  EXPECT_EQ(derived[0].type, EventType::Remove);
+  EXPECT_EQ(derived[0].reason, Reason::InstanceClosed);
+  EXPECT_EQ(derived[0].path, "/p/1");
+  EXPECT_EQ(derived[1].type, EventType::InstanceDestroy);
+  EXPECT_EQ(t.watch_count(), 0u);
+  EXPECT_EQ(t.instances().at(0xa).id.seq, 2u);
+  EXPECT_EQ(t.paths().live_nodes(), 0u) << "no path leaked";
+}
+
+SnapInstance snap_inst(uint64_t group, std::vector<int> wds) {
+  SnapInstance si;
+  si.group = group;
+  si.holders = {Holder{100, 3, "w", 0, 0}};
+  for (int wd : wds) {
+    SnapWatch sw;
+    sw.wd = wd;
+    sw.ino = 1000 + wd;
+    sw.dev = KernelDev{40};
+    sw.mask = IN_MODIFY;
+    sw.path = "/snap/" + std::to_string(wd);
+    sw.path_source = PathSource::Mount;
+    si.watches.push_back(sw);
+  }
+  return si;
+}
+
+class FixedReason : public RemovalClassifier {
+ public:
+  Reason classify(const InstanceEntry&, int32_t, const WatchEntry&, const std::string&) override { return Reason::InodeDeleted; }
+};
+
+TEST(WatchTable, SeedThenReconcileFindsWhatEventsMissed) {
+  WatchTable t;
+  Snapshot s0;
+  s0.instances = {snap_inst(0xa, {1, 2, 3})};
+  EXPECT_TRUE(t.reconcile(s0, 100, nullptr, /*emit=*/false).empty()) << "seeding emits nothing";
+  EXPECT_EQ(t.watch_count(), 3u);
+  EXPECT_EQ(t.path_of(t.instances().at(0xa).watches.at(2)), "/snap/2");
+
+  // wd 2 vanished without an event, wd 4 appeared without one.
+  Snapshot s1;
+  s1.instances = {snap_inst(0xa, {1, 3, 4})};
+  FixedReason why;
+  ReconcileStats st;
+  auto out = t.reconcile(s1, 200, &why, true, &st);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].type, EventType::Remove);
+  EXPECT_EQ(out[0].wd, 2);
+  EXPECT_EQ(out[0].reason, Reason::InodeDeleted);
+  EXPECT_TRUE(out[0].from_snapshot);
+  EXPECT_EQ(out[1].type, EventType::Add);
+  EXPECT_EQ(out[1].wd, 4);
+  EXPECT_EQ(st.removed, 1u);
+  EXPECT_EQ(st.added, 1u);
+
+  // The whole instance disappears: instance_closed for each watch, then instance_destroy.
+  Snapshot s2;
+  out = t.reconcile(s2, 300, &why, true);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[0].reason, Reason::InstanceClosed);
+  EXPECT_EQ(out[3].type, EventType::InstanceDestroy);
+  EXPECT_EQ(t.watch_count(), 0u);
+}
+
+TEST(WatchTable, EventsNewerThanTheSnapshotWin) {
+  WatchTable t;
+  Snapshot s0;
+  s0.instances = {snap_inst(0xa, {1, 2})};
+  t.reconcile(s0, 100, nullptr, false);
+  // While the next snapshot was being taken (it started at 200): wd 3 was added at 250 and
+  // wd 1 removed at 260; the snapshot still shows wd 1 and not wd 3.
+  t.apply(ev(EventType::Add, 0xa, 0, 3, 250, "/p/3"));
+  t.apply(ev(EventType::Remove, 0xa, 0, 1, 260));
+  Snapshot s1;
+  s1.instances = {snap_inst(0xa, {1, 2})};
+  auto out = t.reconcile(s1, 200, nullptr, true);
+  EXPECT_TRUE(out.empty()) << "neither resurrected nor removed: " << out.size();
+  EXPECT_EQ(t.watch_count(), 2u);
+  EXPECT_TRUE(t.instances().at(0xa).watches.count(3));
+  EXPECT_FALSE(t.instances().at(0xa).watches.count(1));
+  // A later snapshot agrees with the events: nothing to correct.
+  Snapshot s2;
+  s2.instances = {snap_inst(0xa, {2, 3})};
+  EXPECT_TRUE(t.reconcile(s2, 400, nullptr, true).empty());
+}
+
+TEST(WatchTable, TruncatedInstancesAreNotJudgedForRemovals) {
+  WatchTable t;
+  Snapshot s0;
+  s0.instances = {snap_inst(0xa, {1, 2, 3})};
+  t.reconcile(s0, 100, nullptr, false);
+  Snapshot s1;
+  s1.instances = {snap_inst(0xa, {1})};
+  s1.instances[0].truncated = true;
+  EXPECT_TRUE(t.reconcile(s1, 200, nullptr, true).empty());
+  EXPECT_EQ(t.watch_count(), 3u);
+}
+
+}  // namespace
+}  // namespace inotrace

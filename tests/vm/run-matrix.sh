@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Kernel matrix: boots stock Debian kernels under qemu (TCG) with an initramfs holding the live
+# test binaries, runs them once per backend inside each guest and checks the results.
+#
+# usage: tests/vm/run-matrix.sh BUILD_DIR [SERIES...]     (SERIES: 5.10 6.1 6.12; default all)
+# env:
+#   VM_BACKENDS     backends to run in every guest (default "fentry kprobe tracepoint")
+#   VM_TEST_BINS    live test binaries, relative to BUILD_DIR or absolute
+#                   (default "tests/inotrace_live_tests"); each runs once per backend
+#   VM_AUX_BINS     other binaries copied into the guest, not run (default "inotrace")
+#   VM_PARALLEL     kernels booted at once (default 1: faster than 2 under TCG on 2 cores)
+#   VM_TIMEOUT      hard limit per boot in seconds (default 480)
+#   VM_RUN_TIMEOUT  limit per test-binary run inside the guest (default 180)
+#   VM_MEM, VM_SMP  guest memory (MiB) and CPUs (default 1536, 2)
+#   VM_FILTER       gtest filter passed to the guest (inotrace.filter=, default none)
+#   VM_LOG_DIR      where logs and initramfs images go (default BUILD_DIR/vm-logs)
+# Exit status 0 only if every (kernel, backend, binary) ran and passed, every guest reached its
+# end marker and no guest kernel log shows a splat.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+[[ $# -ge 1 ]] || { echo "usage: $0 BUILD_DIR [SERIES...]" >&2; exit 2; }
+build=$(cd "$1" && pwd) || exit 2
+shift
+series=("$@")
+[[ ${#series[@]} -gt 0 ]] || series=(5.10 6.1 6.12)
+read -ra backends <<<"${VM_BACKENDS:-fentry kprobe tracepoint}"
+read -ra test_bins <<<"${VM_TEST_BINS:-tests/inotrace_live_tests}"
+read -ra aux_bins <<<"${VM_AUX_BINS:-inotrace}"
+parallel=${VM_PARALLEL:-1}
+boot_timeout=${VM_TIMEOUT:-480}
+run_timeout=${VM_RUN_TIMEOUT:-180}
+mem=${VM_MEM:-1536}
+smp=${VM_SMP:-2}
+logdir=${VM_LOG_DIR:-$build/vm-logs}
+mkdir -p "$logdir"
+
+abs_bin() { [[ $1 == /* ]] && echo "$1" || echo "$build/$1"; }
+bins=() test_names=()
+for b in "${test_bins[@]}"; do bins+=("$(abs_bin "$b")"); test_names+=("$(basename "$b")"); done
+for b in "${aux_bins[@]}"; do bins+=("$(abs_bin "$b")"); done
+for b in "${bins[@]}"; do [[ -x $b ]] || { echo "run-matrix: not built: $b" >&2; exit 2; }; done
+command -v qemu-system-x86_64 >/dev/null || { echo "run-matrix: qemu-system-x86_64 missing" >&2; exit 2; }
+
+t_start=$(date +%s.%N)
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }'; }
+
+# Kernels: "<series> <dir>" lines.
+kern_lines=$(INOTRACE_KERNELS="${series[*]}" bash "$repo/scripts/fetch-kernels.sh") \
+  || { echo "run-matrix: fetch-kernels.sh failed" >&2; exit 2; }
+kdirs=() kvers=()
+while read -r s d; do
+  [[ -n $s ]] || continue
+  kdirs+=("$d")
+  kvers+=("$(ls "$d/lib/modules")")
+done <<<"$kern_lines"
+
+# One kernel: build its initramfs (modules differ per kernel), boot it, keep the console log.
+run_kernel() {  # run_kernel <dir> <version>
+  local dir=$1 ver=$2
+  local img=$logdir/initramfs-$ver.cpio.gz log=$logdir/$ver.log
+  rm -f "$log" "$logdir/$ver.boot"
+  if ! bash "$here/build-initramfs.sh" "$img" "$dir" "${bins[@]}" 2>"$logdir/$ver.initramfs.log"; then
+    echo "run-matrix: initramfs for $ver failed:" >&2; cat "$logdir/$ver.initramfs.log" >&2
+    echo "initramfs-failed 0 0" > "$logdir/$ver.boot"
+    return
+  fi
+  local tests_csv backends_csv append t0 rc
+  tests_csv=$(IFS=,; echo "${test_names[*]}")
+  backends_csv=$(IFS=,; echo "${backends[*]}")
+  append="console=ttyS0 panic=-1 quiet inotrace.backends=$backends_csv inotrace.tests=$tests_csv"
+  append+=" inotrace.timeout=$run_timeout"
+  [[ -z ${VM_FILTER:-} ]] || append+=" inotrace.filter=$VM_FILTER"
+  echo "run-matrix: booting $ver" >&2
+  t0=$(date +%s.%N)
+  timeout -k 10 "$boot_timeout" qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp" \
+    -nographic -no-reboot -net none \
+    -kernel "$dir/boot/vmlinuz-$ver" -initrd "$img" -append "$append" \
+    </dev/null 2>&1 | tr -d '\r' > "$log"
+  rc=${PIPESTATUS[0]}
+  local secs; secs=$(elapsed "$t0")
+  echo "done $secs $rc" > "$logdir/$ver.boot"
+  echo "run-matrix: $ver finished in $secs s (qemu exit $rc)" >&2
+}
+
+echo "run-matrix: kernels ${kvers[*]}; backends ${backends[*]}; binaries ${test_names[*]};" \
+  "$parallel at a time; logs in $logdir" >&2
+t_vm=$(date +%s.%N)
+for i in "${!kvers[@]}"; do
+  while [[ $(jobs -rp | wc -l) -ge $parallel ]]; do wait -n; done
+  run_kernel "${kdirs[$i]}" "${kvers[$i]}" &
+done
+wait
+vm_secs=$(elapsed "$t_vm")
+
+# Results.
+fails=0
+table=()
+problems=()
+envs=()
+splat_re='WARNING:|BUG:|Oops|lockdep|possible circular locking|general protection|Call Trace:'
+for ver in "${kvers[@]}"; do
+  log=$logdir/$ver.log
+  read -r state bsecs brc < "$logdir/$ver.boot" 2>/dev/null || state=missing
+  if [[ $state != done ]]; then
+    problems+=("kernel $ver: $state (see $logdir/$ver.initramfs.log)"); fails=$((fails + 1))
+    for b in "${backends[@]}"; do table+=("$(printf 'kernel %-22s backend %-11s %-5s (%s)' "$ver" "$b" NONE "initramfs failed")"); done
+    continue
+  fi
+  env_line=$(grep -a -o "@@INOTRACE-ENV kernel=$ver .*" "$log" | head -1)
+  [[ -z $env_line ]] || envs+=("kernel $ver: ${env_line#*kernel=$ver }")
+  if [[ -n $env_line ]]; then
+    for k in btf tracefs bpffs loop ext4; do
+      [[ $env_line == *" $k=yes"* ]] || { problems+=("kernel $ver: $k missing in the guest"); fails=$((fails + 1)); }
+    done
+    [[ $env_line == *"modules_failed=none"* ]] || { problems+=("kernel $ver: some modules failed to load"); fails=$((fails + 1)); }
+  fi
+  if ! grep -aq "@@INOTRACE-END kernel=$ver" "$log"; then
+    why="no end marker: guest crashed or hung"
+    [[ $brc == 124 || $brc == 137 ]] && why="no end marker: boot timed out after ${boot_timeout} s"
+    problems+=("kernel $ver: $why (qemu exit $brc); last console lines:")
+    while IFS= read -r l; do problems+=("    $l"); done < <(tail -n 15 "$log")
+    # Without the dmesg section, kernel messages printed on the console are all there is.
+    while IFS= read -r l; do problems+=("    console: $l"); done \
+      < <(grep -aE '^\[ *[0-9]+\.[0-9]+\] ' "$log" | grep -aE "$splat_re|Kernel panic" | head -20)
+    fails=$((fails + 1))
+  else
+    splats=$(sed -n "/@@INOTRACE-DMESG-BEGIN kernel=$ver/,/@@INOTRACE-DMESG-END kernel=$ver/p" "$log" \
+      | grep -aE "$splat_re")
+    if [[ -n $splats ]]; then
+      problems+=("kernel $ver: kernel splat in the guest dmesg:")
+      while IFS= read -r l; do problems+=("    $l"); done < <(head -20 <<<"$splats")
+      fails=$((fails + 1))
+    fi
+  fi
+  for b in "${backends[@]}"; do
+    status=pass ntests=0 secs=0 notes=()
+    for t in "${test_names[@]}"; do
+      r=$(grep -a -o "@@INOTRACE-RESULT kernel=$ver backend=$b binary=$t .*" "$log" | tail -1)
+      if [[ -z $r ]]; then
+        status=FAIL; notes+=("$t: no result"); continue
+      fi
+      field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$r"; }
+      ntests=$((ntests + $(field tests)))
+      secs=$(awk -v a="$secs" -v b="$(field secs)" 'BEGIN { print a + b }')
+      [[ $(field skipped) == 0 ]] || notes+=("$t: $(field skipped) skipped")
+      if [[ $(field status) != pass ]]; then
+        status=FAIL
+        notes+=("$t: exit $(field exit), $(field failed) failed")
+        # The failing tests and the first reason, from this run's section of the log.
+        section=$(sed -n "/@@INOTRACE-RUN-BEGIN kernel=$ver backend=$b binary=$t\$/,/@@INOTRACE-RESULT kernel=$ver backend=$b binary=$t /p" "$log")
+        while IFS= read -r l; do problems+=("kernel $ver backend $b $t: $l"); done < <(
+          grep -aE '^\[  FAILED  \] [^ ]+$|^\[  FAILED  \] .*SetUpTestSuite' <<<"$section" | sort -u | head -10
+          grep -aE -m1 'exception with description|Failure$' -A1 <<<"$section" | grep -v '^--' | head -2)
+      fi
+    done
+    [[ $status == pass ]] || fails=$((fails + 1))
+    detail="$ntests tests, $(printf '%.0f' "$secs") s"
+    [[ ${#notes[@]} -eq 0 ]] || detail+="; $(IFS=';'; echo "${notes[*]}" | sed 's/;/; /g')"
+    table+=("$(printf 'kernel %-22s backend %-11s %-5s (%s)' "$ver" "$b" "$status" "$detail")")
+  done
+done
+
+{
+  echo
+  echo "=== kernel matrix (qemu TCG, $parallel at a time) ==="
+  printf '%s\n' "${table[@]}"
+  for ver in "${kvers[@]}"; do
+    read -r state bsecs brc < "$logdir/$ver.boot" 2>/dev/null || continue
+    [[ $state == done ]] && echo "boot   $ver: ${bsecs} s wall (qemu exit $brc), log $logdir/$ver.log"
+  done
+  [[ ${#envs[@]} -eq 0 ]] || { echo "--- guest environment"; printf '%s\n' "${envs[@]}"; }
+  [[ ${#problems[@]} -eq 0 ]] || { echo "--- details"; printf '%s\n' "${problems[@]}"; }
+  echo "VM tier: ${vm_secs} s wall for ${#kvers[@]} kernels (total with fetch: $(elapsed "$t_start") s);" \
+    "$([[ $fails -eq 0 ]] && echo PASS || echo "FAIL ($fails problems)")"
+} | tee "$logdir/summary.txt"
+[[ $fails -eq 0 ]]

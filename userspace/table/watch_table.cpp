@@ -1,0 +1,261 @@
+#include "table/watch_table.h"
+
+#include <algorithm>
+
+
+namespace inotrace {
+
+WatchTable::WatchTable() = default;
+
+Event WatchTable::derived(const InstanceEntry& inst, EventType type, uint64_t ts) const {
+  Event e;
+  e.type = type;
+  e.ts_mono_ns = ts;
+  e.instance = inst.id;
+  e.ucount = inst.ucount;
+  e.from_snapshot = true;
+  // The actor of a deduced event is unknown; name the watcher instead (documented).
+  if (!inst.holders.empty()) {
+    const Holder& h = inst.holders.front();
+    e.task.pid = h.pid;
+    e.task.tid = h.pid;
+    e.task.comm = h.comm;
+    e.task.uid = h.uid;
+    e.fd = h.fd;
+  }
+  return e;
+}
+
+// Takes over the caller's reference on w.path; releases the replaced entry's.
+void WatchTable::put_watch(InstanceEntry& inst, int32_t wd, const WatchEntry& w) {
+  auto [it, inserted] = inst.watches.try_emplace(wd, w);
+  if (inserted) {
+    watch_count_++;
+    return;
+  }
+  paths_.release(it->second.path);
+  it->second = w;
+}
+
+void WatchTable::erase_watch(InstanceEntry& inst, int32_t wd) {
+  auto it = inst.watches.find(wd);
+  if (it == inst.watches.end()) return;
+  paths_.release(it->second.path);
+  inst.watches.erase(it);
+  watch_count_--;
+}
+
+InstanceEntry& WatchTable::instance_for(const Event& ev) {
+  auto [it, inserted] = instances_.try_emplace(ev.instance.group);
+  InstanceEntry& inst = it->second;
+  if (inserted) {
+    inst.id = ev.instance;
+    recent_adds_[{ev.instance.group, 0}] = ev.ts_mono_ns;
+  }
+  if (ev.fd >= 0 && ev.task.pid) {
+    bool known = std::any_of(inst.holders.begin(), inst.holders.end(),
+                             [&](const Holder& h) { return h.pid == ev.task.pid && h.fd == ev.fd; });
+    if (!known) inst.holders.push_back(Holder{ev.task.pid, ev.fd, ev.task.comm, ev.task.uid, 0});
+  }
+  return inst;
+}
+
+void WatchTable::drop_instance(uint64_t group, uint64_t ts, std::vector<Event>* out, Reason why) {
+  auto it = instances_.find(group);
+  if (it == instances_.end()) return;
+  InstanceEntry& inst = it->second;
+  if (out) {
+    for (const auto& [wd, w] : inst.watches) {
+      Event e = derived(inst, EventType::Remove, ts);
+      e.wd = wd;
+      e.ino = w.ino;
+      e.dev = KernelDev{w.dev};
+      e.mask = w.mask;
+      e.reason = why;
+      e.path = paths_.str(w.path);
+      e.path_source = static_cast<PathSource>(w.path_source);
+      out->push_back(std::move(e));
+    }
+    out->push_back(derived(inst, EventType::InstanceDestroy, ts));
+  }
+  for (auto& [wd, w] : inst.watches) paths_.release(w.path);
+  watch_count_ -= inst.watches.size();
+  instances_.erase(it);
+}
+
+std::vector<Event> WatchTable::apply(const Event& ev) {
+  std::vector<Event> out;
+  switch (ev.type) {
+    case EventType::InstanceCreate: {
+      if (!ev.instance.group) break;
+      auto it = instances_.find(ev.instance.group);
+      if (it != instances_.end() && !(it->second.id == ev.instance))
+        drop_instance(ev.instance.group, ev.ts_mono_ns, &out, Reason::InstanceClosed);  // pointer reused
+      InstanceEntry& inst = instance_for(ev);
+      if (ev.ucount.known()) inst.ucount.uid = ev.ucount.uid, inst.ucount.userns_ino = ev.ucount.userns_ino;
+      break;
+    }
+    case EventType::Add:
+    case EventType::Update: {
+      if (!ev.instance.group || ev.wd <= 0 || (ev.flags & INOTRACE_F_MARK_GONE)) break;
+      InstanceEntry& inst = instance_for(ev);
+      if (ev.ucount.known()) inst.ucount = ev.ucount;
+      WatchEntry w;
+      w.ino = ev.ino;
+      w.dev = ev.dev.raw;
+      w.mask = ev.mask;
+      w.path = paths_.intern(ev.path);
+      w.path_source = static_cast<uint32_t>(ev.path_source);
+      if (ev.type == EventType::Update) {
+        // Keep the add-time path: an update through another path names the same inode.
+        auto old = inst.watches.find(ev.wd);
+        if (old != inst.watches.end() && old->second.path) {
+          paths_.release(w.path);
+          w.path = old->second.path;
+          paths_.retain(w.path);
+          w.path_source = old->second.path_source;
+        }
+      }
+      put_watch(inst, ev.wd, w);
+      tombstones_.erase({ev.instance.group, ev.wd});
+      recent_adds_[{ev.instance.group, ev.wd}] = ev.ts_mono_ns;
+      break;
+    }
+    case EventType::Remove: {
+      auto it = instances_.find(ev.instance.group);
+      if (it != instances_.end()) erase_watch(it->second, ev.wd);
+      tombstones_[{ev.instance.group, ev.wd}] = ev.ts_mono_ns;
+      break;
+    }
+    case EventType::InstanceDestroy:
+      drop_instance(ev.instance.group, ev.ts_mono_ns, nullptr, Reason::InstanceClosed);
+      tombstones_[{ev.instance.group, 0}] = ev.ts_mono_ns;
+      break;
+    case EventType::AddFailed:
+    case EventType::InitFailed:
+      break;
+  }
+  return out;
+}
+
+std::vector<Event> WatchTable::reconcile(const Snapshot& snap, uint64_t snap_start, RemovalClassifier* classifier,
+                                         bool emit, ReconcileStats* stats) {
+  std::vector<Event> out;
+  ReconcileStats local;
+  ReconcileStats& st = stats ? *stats : local;
+  auto too_new = [&](uint64_t group, int32_t wd) {
+    auto it = recent_adds_.find({group, wd});
+    return it != recent_adds_.end() && it->second >= snap_start;
+  };
+  auto removed_after = [&](uint64_t group, int32_t wd) {
+    auto it = tombstones_.find({group, wd});
+    return it != tombstones_.end() && it->second >= snap_start;
+  };
+
+  absl::flat_hash_map<uint64_t, const SnapInstance*> seen;
+  for (const auto& si : snap.instances) seen[si.group] = &si;
+
+  // Instances the snapshot no longer has: closed (fd closed, process exit).
+  std::vector<uint64_t> gone;
+  for (const auto& [group, inst] : instances_)
+    if (!seen.count(group) && !too_new(group, 0)) gone.push_back(group);
+  for (uint64_t g : gone) {
+    st.instances_gone++;
+    st.removed += instances_.at(g).watches.size();
+    drop_instance(g, snap_start, emit ? &out : nullptr, Reason::InstanceClosed);
+  }
+
+  for (const auto& si : snap.instances) {
+    if (removed_after(si.group, 0)) continue;  // destroyed by an event after the snapshot began
+    auto [it, inserted] = instances_.try_emplace(si.group);
+    InstanceEntry& inst = it->second;
+    if (inserted) {
+      inst.id = InstanceId{si.group, 0};
+      st.instances_new++;
+      if (emit) {
+        inst.holders = si.holders;
+        inst.ucount = si.ucount;
+        out.push_back(derived(inst, EventType::InstanceCreate, snap_start));
+      }
+    }
+    inst.holders = si.holders;
+    if (si.ucount.known()) inst.ucount = si.ucount;
+
+    absl::flat_hash_map<int32_t, const SnapWatch*> snap_watches;
+    for (const auto& sw : si.watches) snap_watches[sw.wd] = &sw;
+
+    // Watches that vanished without an event.
+    if (!si.truncated) {
+      std::vector<int32_t> vanished;
+      for (const auto& [wd, w] : inst.watches)
+        if (!snap_watches.count(wd) && !too_new(si.group, wd)) vanished.push_back(wd);
+      for (int32_t wd : vanished) {
+        const WatchEntry& w = inst.watches.at(wd);
+        if (emit) {
+          Event e = derived(inst, EventType::Remove, snap_start);
+          e.wd = wd;
+          e.ino = w.ino;
+          e.dev = KernelDev{w.dev};
+          e.mask = w.mask;
+          e.path = paths_.str(w.path);
+          e.path_source = static_cast<PathSource>(w.path_source);
+          e.reason = classifier ? classifier->classify(inst, wd, w, e.path) : Reason::Unknown;
+          out.push_back(std::move(e));
+        }
+        erase_watch(inst, wd);
+        st.removed++;
+      }
+    }
+    // Watches present without an event (existed before tracing, or their event was lost).
+    for (const auto& sw : si.watches) {
+      if (removed_after(si.group, sw.wd)) continue;
+      auto wit = inst.watches.find(sw.wd);
+      bool is_new = wit == inst.watches.end();
+      bool changed = !is_new && (wit->second.mask != sw.mask || wit->second.ino != sw.ino || wit->second.dev != sw.dev.raw);
+      bool fill_path = !is_new && !wit->second.path && !sw.path.empty();
+      if (!is_new && !changed && !fill_path) continue;
+      WatchEntry w = is_new ? WatchEntry{} : wit->second;
+      if (!is_new && too_new(si.group, sw.wd) && !fill_path) continue;
+      bool replaced = !is_new && (wit->second.ino != sw.ino || wit->second.dev != sw.dev.raw);
+      w.ino = sw.ino;
+      w.dev = sw.dev.raw;
+      w.mask = sw.mask;
+      if (is_new || replaced || !w.path) {
+        w.path = paths_.intern(sw.path);
+        w.path_source = static_cast<uint32_t>(sw.path_source);
+      } else {
+        paths_.retain(w.path);  // w keeps the entry's path; put_watch drops the entry's reference
+      }
+      put_watch(inst, sw.wd, w);
+      if (is_new) st.added++;
+      else if (changed) st.updated++;
+      if (emit && (is_new || changed)) {
+        Event e = derived(inst, is_new ? EventType::Add : EventType::Update, snap_start);
+        e.wd = sw.wd;
+        e.ino = sw.ino;
+        e.dev = sw.dev;
+        e.mask = sw.mask;
+        e.path = sw.path;
+        e.path_source = sw.path_source;
+        out.push_back(std::move(e));
+      }
+    }
+  }
+  // Marks older than this snapshot have served their purpose.
+  for (auto* marks : {&tombstones_, &recent_adds_})
+    for (auto it = marks->begin(); it != marks->end();) {
+      if (it->second < snap_start) marks->erase(it++);
+      else ++it;
+    }
+  return out;
+}
+
+size_t WatchTable::memory_bytes() const {
+  size_t bytes = paths_.memory_bytes() + instances_.capacity() * (sizeof(uint64_t) + sizeof(InstanceEntry) + 1);
+  for (const auto& [g, inst] : instances_)
+    bytes += inst.watches.capacity() * (sizeof(std::pair<int32_t, WatchEntry>) + 1) +
+             inst.holders.capacity() * sizeof(Holder);
+  return bytes;
+}
+
+}  // namespace inotrace

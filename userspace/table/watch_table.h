@@ -1,0 +1,87 @@
+// The live watch table: every inotify instance and watch on the machine, seeded by a snapshot
+// and kept current by events. Reconciliation against later snapshots finds what hooks missed
+// (removals without a hook on the tracepoint backend, drops) and says so with derived events.
+#pragma once
+
+#include <absl/container/flat_hash_map.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "events/event.h"
+#include "snapshot/snapshot.h"
+#include "table/path_interner.h"
+
+namespace inotrace {
+
+// 24 bytes: a million watches must fit in ~100 MB with their paths.
+struct WatchEntry {
+  uint64_t ino = 0;
+  uint32_t dev = 0;      // kernel dev_t
+  uint32_t mask = 0;
+  PathId path = kNoPath;
+  uint32_t path_source = 0;  // PathSource
+};
+static_assert(sizeof(WatchEntry) == 24);
+
+struct InstanceEntry {
+  InstanceId id;
+  std::vector<Holder> holders;
+  UcountInfo ucount;
+  absl::flat_hash_map<int32_t, WatchEntry> watches;
+};
+
+// Says why a watch that vanished without an event is gone (tracepoint backend).
+class RemovalClassifier {
+ public:
+  virtual ~RemovalClassifier() = default;
+  virtual Reason classify(const InstanceEntry& inst, int32_t wd, const WatchEntry& w, const std::string& path) = 0;
+};
+
+struct ReconcileStats {
+  uint64_t removed = 0, added = 0, updated = 0, instances_gone = 0, instances_new = 0;
+  uint64_t corrections() const { return removed + added + updated + instances_gone + instances_new; }
+};
+
+class WatchTable {
+ public:
+  WatchTable();
+
+  // Applies a live event. Returns derived events (e.g. an instance_create for a reused group
+  // pointer implies the old instance is gone: its removals, reason instance_closed).
+  std::vector<Event> apply(const Event& ev);
+
+  // Makes the table equal to `snap`, which was started at `snap_start_mono_ns`. Entries
+  // created or removed by events after that moment are left alone (the snapshot could not see
+  // them). With emit, returns the differences as events marked from_snapshot; when seeding,
+  // pass emit = false. Snapshot paths (already resolved) fill in unknown paths.
+  std::vector<Event> reconcile(const Snapshot& snap, uint64_t snap_start_mono_ns, RemovalClassifier* classifier,
+                               bool emit, ReconcileStats* stats = nullptr);
+
+  size_t instance_count() const { return instances_.size(); }
+  size_t watch_count() const { return watch_count_; }
+  const absl::flat_hash_map<uint64_t, InstanceEntry>& instances() const { return instances_; }
+  std::string path_of(const WatchEntry& w) const { return paths_.str(w.path); }
+  const PathInterner& paths() const { return paths_; }
+  size_t memory_bytes() const;  // approximate, containers included
+
+ private:
+  InstanceEntry& instance_for(const Event& ev);
+  void put_watch(InstanceEntry& inst, int32_t wd, const WatchEntry& w);
+  void erase_watch(InstanceEntry& inst, int32_t wd);
+  void drop_instance(uint64_t group, uint64_t ts, std::vector<Event>* out, Reason why);
+  Event derived(const InstanceEntry& inst, EventType type, uint64_t ts) const;
+
+  absl::flat_hash_map<uint64_t, InstanceEntry> instances_;  // by group pointer
+  size_t watch_count_ = 0;
+  PathInterner paths_;
+  // What events changed recently, (group, wd) -> when (wd 0: the instance itself), so that a
+  // snapshot begun before those events neither resurrects a removed watch nor removes a new
+  // one. Pruned at each reconcile.
+  absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> tombstones_;
+  absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> recent_adds_;
+};
+
+}  // namespace inotrace
