@@ -12,3 +12,5 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #include "entry_tracepoint.bpf.h"
+#include "entry_fentry.bpf.h"
+#include "entry_kprobe.bpf.h"

@@ -31,7 +31,8 @@ struct pending_call {
 	__u32 idr_next;      /* add: group's idr_next before the call */
 	__u8 have_idr_next;
 	__u8 selected;      /* init: the caller passes the filters */
-	__u8 _pad[6];
+	__u8 hooked;        /* set by fentry/kprobe entry points: new_mark is authoritative */
+	__u8 _pad[5];
 	__u64 group;         /* group resolved at entry (0 if none) */
 	__u64 user_path;     /* add: user pointer to the path string */
 	/* rm: the mark as it was before removal */
@@ -41,6 +42,11 @@ struct pending_call {
 	__u32 mask;
 	__u32 _pad2;
 	__u64 inode;         /* rm: struct inode * for the dentry walk at exit */
+	/* hooked backends (fentry/kprobe) */
+	__u64 new_mark;      /* add: mark created by fsnotify_add_mark_locked in this call */
+	__u64 cand_mark;     /* add (kprobe): fsnotify_add_mark_locked's argument, until it returns */
+	__u64 path_mnt;      /* add: struct vfsmount * of the resolved target (security_path_notify) */
+	__u64 path_dentry;   /* add: struct dentry * of the resolved target */
 };
 
 struct {
@@ -51,13 +57,30 @@ struct {
 } pending SEC(".maps");
 
 /* Instance identity: group pointer -> creation sequence. Group pointers are reused after free,
- * so each inotify_init overwrites the entry; LRU so stale entries of freed groups age out. */
+ * so each inotify_init overwrites the entry; LRU so stale entries of freed groups age out.
+ * `selected`: a task passing the filters created or used the instance, so its removals (which
+ * may run in another task: unmount, deferred close) are shown too. */
+struct inotrace_group_info {
+	__u64 seq;
+	__u32 selected;
+	__u32 _pad;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
-	__type(value, __u64);
+	__type(value, struct inotrace_group_info);
 } group_seqs SEC(".maps");
+
+/* Hooked backends: the group whose fsnotify_destroy_group is running in this thread, between
+ * entry and exit (the group may be freed by the time the exit hook runs). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, __u64);
+} destroying SEC(".maps");
 
 /* Scratch space for building variable-length records (too big for the 512-byte stack). */
 struct {

@@ -61,6 +61,14 @@ static __always_inline void dentry_path(struct dentry *d, char *buf, struct path
 	r->kind = INOTRACE_PATH_DENTRY;
 }
 
+/* mnt_id of a vfsmount: struct mount is private (fs/mount.h) but in BTF. Userspace finds the
+ * mount point in the caller's mountinfo and joins it with the in-filesystem path. */
+static __always_inline __s32 vfsmount_id(struct vfsmount *vfsmnt)
+{
+	struct mount *mnt = (void *)vfsmnt - bpf_core_field_offset(struct mount, mnt);
+	return BPF_CORE_READ(mnt, mnt_id);
+}
+
 static __always_inline void kernfs_path(struct kernfs_node *kn, char *buf, struct path_result *r)
 {
 	__u32 off = 0;

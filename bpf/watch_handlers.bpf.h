@@ -15,14 +15,33 @@
 #include "target_path.bpf.h"
 #include "task_filter.bpf.h"
 
-/* Bumped for each instance created while tracing; 0 means "existed before". */
-__u64 next_group_seq = 0;
-
 static __always_inline __u64 group_seq(struct fsnotify_group *group)
 {
 	__u64 key = (__u64)group;
-	__u64 *seq = bpf_map_lookup_elem(&group_seqs, &key);
-	return seq ? *seq : 0;
+	struct inotrace_group_info *gi = bpf_map_lookup_elem(&group_seqs, &key);
+	return gi ? gi->seq : 0;
+}
+
+/* Remembers that a selected task uses this instance (see group_info.selected). */
+static __always_inline void mark_group_selected(struct fsnotify_group *group)
+{
+	if (!group)
+		return;
+	__u64 key = (__u64)group;
+	struct inotrace_group_info *gi = bpf_map_lookup_elem(&group_seqs, &key);
+	if (gi) {
+		gi->selected = 1;
+		return;
+	}
+	struct inotrace_group_info fresh = {.seq = 0, .selected = 1};
+	bpf_map_update_elem(&group_seqs, &key, &fresh, BPF_NOEXIST);
+}
+
+static __always_inline bool group_selected(struct fsnotify_group *group)
+{
+	__u64 key = (__u64)group;
+	struct inotrace_group_info *gi = bpf_map_lookup_elem(&group_seqs, &key);
+	return gi && gi->selected;
 }
 
 static __always_inline struct inotrace_watch_event *watch_event_begin(__u16 type)
@@ -47,7 +66,7 @@ static __always_inline struct inotrace_watch_event *watch_event_begin(__u16 type
 	e->reason = INOTRACE_REASON_NONE;
 	e->path_kind = INOTRACE_PATH_NONE;
 	e->path_len = 0;
-	e->_pad1 = 0;
+	e->mnt_id = 0;
 	e->ucount.watches = -1;
 	e->ucount.max_watches = -1;
 	e->ucount.uid = (__u32)-1;
@@ -94,15 +113,26 @@ static __always_inline void set_target(struct inotrace_watch_event *e, struct fs
  * call began: idr_alloc_cyclic hands out ids >= idr_next, updates return older wds, so
  * `ret >= idr_next_before` means a new watch (KERNEL.md §6.2).
  */
-static __always_inline void handle_add_result(int fd, const char *upath, __u32 req_mask,
-					      bool have_idr_next, __u32 idr_next_before, long ret)
+static __always_inline void handle_add_result(struct pending_call *pc, long ret)
 {
 	struct inotrace_watch_event *e = watch_event_begin(INOTRACE_REC_ADD);
 	if (!e)
 		return;
+	int fd = pc->fd;
 	e->fd = fd;
-	e->req_mask = req_mask;
-	set_user_path(e, upath);
+	e->req_mask = pc->req_mask;
+	if (pc->path_dentry && ret >= 0) {
+		/* Hooked backends saw the struct path the kernel resolved: its dentry names inside the
+		 * filesystem plus the mount's id (userspace adds the mount point). */
+		struct path_result r = {};
+		dentry_path((struct dentry *)pc->path_dentry, e->path, &r);
+		e->path_kind = r.kind;
+		e->path_len = r.len;
+		e->hdr.flags |= r.flags;
+		e->mnt_id = vfsmount_id((struct vfsmount *)pc->path_mnt);
+	} else {
+		set_user_path(e, (const char *)pc->user_path);
+	}
 
 	struct fsnotify_group *group = group_of_fd(fd);
 	if (group) {
@@ -119,8 +149,15 @@ static __always_inline void handle_add_result(int fd, const char *upath, __u32 r
 	e->wd = ret;
 	if (!group)
 		count(INOTRACE_CNT_GROUP_UNRESOLVED);
-	if (have_idr_next && (__u32)ret < idr_next_before)
+	mark_group_selected(group);
+	if (pc->hooked) {
+		/* Exact: a new watch is a mark fsnotify_add_mark_locked created during this call. */
+		struct inotify_inode_mark *created = (void *)pc->new_mark;
+		if (!created || BPF_CORE_READ(created, wd) != ret)
+			e->hdr.type = INOTRACE_REC_UPDATE;
+	} else if (pc->have_idr_next && (__u32)ret < pc->idr_next) {
 		e->hdr.type = INOTRACE_REC_UPDATE;
+	}
 	struct fsnotify_mark *mark = mark_of_wd(group, ret);
 	if (mark)
 		set_target(e, mark);
@@ -216,8 +253,11 @@ static __always_inline void handle_init_result(__u32 flags, long ret, bool selec
 		e.fd = ret;
 		if (group) {
 			__u64 key = (__u64)group;
-			__u64 seq = __sync_fetch_and_add(&next_group_seq, 1) + 1;
-			bpf_map_update_elem(&group_seqs, &key, &seq, BPF_ANY);
+			/* Creation time as the sequence: unique, and needs no atomic fetch-and-add
+			 * (whose returned value the 5.10 verifier rejects). */
+			struct inotrace_group_info gi = {.seq = e.hdr.ts_ns, .selected = selected};
+			__u64 seq = gi.seq;
+			bpf_map_update_elem(&group_seqs, &key, &gi, BPF_ANY);
 			e.group = key;
 			e.group_seq = seq;
 			read_ucount(group, ucount_instances_index(), &e.ucount);
@@ -230,5 +270,82 @@ static __always_inline void handle_init_result(__u32 flags, long ret, bool selec
 	if (bpf_ringbuf_output(&events, &e, sizeof(e), 0))
 		count(INOTRACE_CNT_RINGBUF_DROPS);
 }
+
+static __always_inline __u32 current_tid(void)
+{
+	return (__u32)bpf_get_current_pid_tgid();
+}
+
+static __always_inline void pending_store(struct pending_call *pc)
+{
+	__u32 tid = current_tid();
+	if (bpf_map_update_elem(&pending, &tid, pc, BPF_ANY))
+		count(INOTRACE_CNT_PENDING_FULL);
+}
+
+/* Takes (and removes) this thread's pending call of `kind`. */
+static __always_inline bool pending_take(__u32 kind, struct pending_call *out)
+{
+	__u32 tid = current_tid();
+	struct pending_call *pc = bpf_map_lookup_elem(&pending, &tid);
+	if (!pc)
+		return false;
+	bool match = pc->kind == kind;
+	if (match)
+		__builtin_memcpy(out, pc, sizeof(*out));
+	bpf_map_delete_elem(&pending, &tid);
+	return match;
+}
+
+
+/* inotify_add_watch began (any backend). */
+static __always_inline void add_enter(int fd, const char *upath, __u32 mask, bool hooked)
+{
+	if (!task_selected())
+		return;
+	struct pending_call pc = {};
+	pc.kind = PENDING_ADD;
+	pc.fd = fd;
+	pc.user_path = (__u64)upath;
+	pc.req_mask = mask;
+	pc.hooked = hooked;
+	struct fsnotify_group *group = group_of_fd(fd);
+	if (group) {
+		pc.group = (__u64)group;
+		pc.idr_next = BPF_CORE_READ(group, inotify_data.idr.idr_next);
+		pc.have_idr_next = 1;
+	}
+	pending_store(&pc);
+}
+
+/* inotify_add_watch returned. The user path is read here: the kernel has just copied it, so
+ * it is resident. */
+static __always_inline void add_exit(long ret)
+{
+	struct pending_call pc;
+	if (!pending_take(PENDING_ADD, &pc))
+		return;
+	handle_add_result(&pc, ret);
+}
+
+static __always_inline int init_enter(__u32 flags)
+{
+	struct pending_call pc = {};
+	pc.kind = PENDING_INIT;
+	pc.req_mask = flags;
+	pc.selected = task_selected();
+	pending_store(&pc);
+	return 0;
+}
+
+static __always_inline int init_exit(long ret)
+{
+	struct pending_call pc;
+	if (!pending_take(PENDING_INIT, &pc))
+		return 0;
+	handle_init_result(pc.req_mask, ret, pc.selected);
+	return 0;
+}
+
 
 #endif /* INOTRACE_WATCH_HANDLERS_BPF_H */

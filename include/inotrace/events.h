@@ -102,7 +102,8 @@ struct inotrace_watch_event {
 	struct inotrace_hdr hdr;       /*   0 */
 	struct inotrace_task task;     /*  16 */
 	__u64 group;                   /*  56 fsnotify_group pointer: with group_seq, the instance */
-	__u64 group_seq;               /*  64 creation sequence; 0 = created before tracing began */
+	__u64 group_seq;               /*  64 creation time (CLOCK_MONOTONIC ns, unique per instance);
+					      0 = created before tracing began */
 	__u64 ino;                     /*  72 */
 	__u32 dev;                     /*  80 kernel dev_t of the watched inode's superblock */
 	__s32 fd;                      /*  84 inotify fd used by the syscall; -1 if none */
@@ -114,7 +115,8 @@ struct inotrace_watch_event {
 	__u8 reason;                   /* 128 enum inotrace_reason (removals) */
 	__u8 path_kind;                /* 129 enum inotrace_path_kind */
 	__u16 path_len;                /* 130 bytes used in path[] */
-	__u32 _pad1;                   /* 132 */
+	__s32 mnt_id;                  /* 132 mount id (mountinfo's first field) of the mount the
+					      add resolved, with a DENTRY path; 0 if unknown */
 	char path[INOTRACE_PATH_MAX];  /* 136 variable-length tail */
 };
 #define INOTRACE_WATCH_EVENT_FIXED 136

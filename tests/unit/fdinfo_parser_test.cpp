@@ -14,12 +14,6 @@
 namespace inotrace {
 namespace {
 
-bool any_warning_contains(const FdinfoParse& p, std::string_view needle) {
-  for (const auto& w : p.warnings)
-    if (w.find(needle) != std::string::npos) return true;
-  return false;
-}
-
 std::vector<uint8_t> bytes(std::initializer_list<int> v) { return {v.begin(), v.end()}; }
 
 // A complete file as a 6.x kernel prints it: header lines, then marks newest first.
@@ -209,7 +203,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{"inotify wd:3 ino:a8a276 sdev:fe00000 mask:", "mask '' empty"},
         BadLine{"inotify wd:3 ino:a8a276 sdev:fe00000 mask:84000fff", "missing 'ignored_mask'"},
         BadLine{"inotify wd:3 ino:a8a2", "missing 'sdev'"},
-        BadLine{"inotify wd", "without ':'"},
+        BadLine{"inotify wd", "missing 'wd'"},  // cut inside the first key
         BadLine{"inotify", "missing 'wd'"},
         BadLine{"inotify ", "missing 'wd'"},
         BadLine{"inotify ino:1 sdev:1 mask:1 ignored_mask:0", "missing 'wd'"},
@@ -228,7 +222,9 @@ TEST(FdinfoParser, HandleProblemsDropOnlyTheHandle) {
       {"fhandle-bytes:2 fhandle-type:1 f_handle:76a2a800", "4 bytes but fhandle-bytes says 2"},
       {"fhandle-bytes:4 fhandle-type:1 f_handle:76a2zz00", "f_handle '76a2zz00' not hex"},
       {"fhandle-bytes:4 fhandle-type:1 f_handle:", "0 bytes but fhandle-bytes says 4"},
-      {"fhandle-bytes:8 fhandle-ty", "without 'fhandle-type'"},
+      {"fhandle-bytes:8 fhandle-ty", "ends mid-token ('fhandle-ty', truncated?)"},
+      {"fhandle-bytes:8 fhandle-type:1 f_han", "ends mid-token ('f_han'"},
+      {"fhan", "ends mid-token ('fhan'"},
       {"fhandle-bytes:8 fhandle-type:1", "without 'f_handle'"},
       {"fhandle-bytes:8", "without 'fhandle-type'"},
       {"f_handle:76a2a800", "without 'fhandle-bytes'"},
@@ -326,7 +322,9 @@ TEST(FdinfoParser, FileCutMidLine) {
     auto q = parse_inotify_fdinfo(std::string_view(full).substr(0, n));
     for (const auto& w : q.watches) {
       EXPECT_TRUE(w.wd >= 1 && w.wd <= 3) << n;
-      if (w.handle) EXPECT_TRUE(w.handle->bytes.size() == 8 || w.handle->bytes.size() == 12) << n;
+      if (w.handle) {
+        EXPECT_TRUE(w.handle->bytes.size() == 8 || w.handle->bytes.size() == 12) << n;
+      }
     }
   }
 }

@@ -26,8 +26,9 @@ modules=${VM_MODULES:-"loop ext4 crc32c_generic"}
 extra_bins=${VM_EXTRA_BINS:-"/usr/bin/inotifywait"}
 
 die() { echo "build-initramfs: $*" >&2; exit 1; }
-[[ -f /bin/busybox ]] && file -L /bin/busybox | grep -q 'statically linked' \
-  || die "/bin/busybox is not a static binary (apt-get install busybox-static)"
+if [[ ! -x /bin/busybox ]] || ldd /bin/busybox >/dev/null 2>&1; then
+  die "/bin/busybox is missing or not static (apt-get install busybox-static)"
+fi
 mapfile -t kvers < <(ls "$kdir/lib/modules" 2>/dev/null)
 [[ ${#kvers[@]} -eq 1 ]] || die "expected exactly one version under $kdir/lib/modules"
 kver=${kvers[0]}

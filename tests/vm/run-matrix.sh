@@ -14,6 +14,7 @@
 #   VM_MEM, VM_SMP  guest memory (MiB) and CPUs (default 1536, 2)
 #   VM_FILTER       gtest filter passed to the guest (inotrace.filter=, default none)
 #   VM_LOG_DIR      where logs and initramfs images go (default BUILD_DIR/vm-logs)
+#   VM_PARSE_ONLY=1 boot nothing: re-check the logs already in VM_LOG_DIR
 # Exit status 0 only if every (kernel, backend, binary) ran and passed, every guest reached its
 # end marker and no guest kernel log shows a splat.
 set -uo pipefail
@@ -56,16 +57,22 @@ while read -r s d; do
   kvers+=("$(ls "$d/lib/modules")")
 done <<<"$kern_lines"
 
-# One kernel: build its initramfs (modules differ per kernel), boot it, keep the console log.
+# Initramfs per kernel (modules differ); built up front, two at a time (depmod, xz).
+build_initramfs() {  # build_initramfs <dir> <version>
+  local dir=$1 ver=$2
+  rm -f "$logdir/$ver.boot" "$logdir/$ver.log"
+  if ! bash "$here/build-initramfs.sh" "$logdir/initramfs-$ver.cpio.gz" "$dir" "${bins[@]}" \
+      2>"$logdir/$ver.initramfs.log"; then
+    echo "run-matrix: initramfs for $ver failed:" >&2; cat "$logdir/$ver.initramfs.log" >&2
+    echo "initramfs-failed 0 0" > "$logdir/$ver.boot"
+  fi
+}
+
+# One kernel: boot it with its initramfs, keep the console log.
 run_kernel() {  # run_kernel <dir> <version>
   local dir=$1 ver=$2
   local img=$logdir/initramfs-$ver.cpio.gz log=$logdir/$ver.log
-  rm -f "$log" "$logdir/$ver.boot"
-  if ! bash "$here/build-initramfs.sh" "$img" "$dir" "${bins[@]}" 2>"$logdir/$ver.initramfs.log"; then
-    echo "run-matrix: initramfs for $ver failed:" >&2; cat "$logdir/$ver.initramfs.log" >&2
-    echo "initramfs-failed 0 0" > "$logdir/$ver.boot"
-    return
-  fi
+  [[ ! -e $logdir/$ver.boot ]] || return 0   # initramfs failed
   local tests_csv backends_csv append t0 rc
   tests_csv=$(IFS=,; echo "${test_names[*]}")
   backends_csv=$(IFS=,; echo "${backends[*]}")
@@ -87,7 +94,13 @@ run_kernel() {  # run_kernel <dir> <version>
 echo "run-matrix: kernels ${kvers[*]}; backends ${backends[*]}; binaries ${test_names[*]};" \
   "$parallel at a time; logs in $logdir" >&2
 t_vm=$(date +%s.%N)
-for i in "${!kvers[@]}"; do
+[[ -n ${VM_PARSE_ONLY:-} ]] || for i in "${!kvers[@]}"; do
+  while [[ $(jobs -rp | wc -l) -ge 2 ]]; do wait -n; done
+  build_initramfs "${kdirs[$i]}" "${kvers[$i]}" &
+done
+wait
+[[ -n ${VM_PARSE_ONLY:-} ]] || echo "run-matrix: initramfs images built in $(elapsed "$t_vm") s" >&2
+[[ -n ${VM_PARSE_ONLY:-} ]] || for i in "${!kvers[@]}"; do
   while [[ $(jobs -rp | wc -l) -ge $parallel ]]; do wait -n; done
   run_kernel "${kdirs[$i]}" "${kvers[$i]}" &
 done
@@ -103,13 +116,13 @@ splat_re='WARNING:|BUG:|Oops|lockdep|possible circular locking|general protectio
 for ver in "${kvers[@]}"; do
   log=$logdir/$ver.log
   read -r state bsecs brc < "$logdir/$ver.boot" 2>/dev/null || state=missing
-  if [[ $state != done ]]; then
+  if [[ $state != "done" ]]; then
     problems+=("kernel $ver: $state (see $logdir/$ver.initramfs.log)"); fails=$((fails + 1))
     for b in "${backends[@]}"; do table+=("$(printf 'kernel %-22s backend %-11s %-5s (%s)' "$ver" "$b" NONE "initramfs failed")"); done
     continue
   fi
   env_line=$(grep -a -o "@@INOTRACE-ENV kernel=$ver .*" "$log" | head -1)
-  [[ -z $env_line ]] || envs+=("kernel $ver: ${env_line#*kernel=$ver }")
+  [[ -z $env_line ]] || envs+=("kernel $ver: ${env_line#*kernel="$ver" }")
   if [[ -n $env_line ]]; then
     for k in btf tracefs bpffs loop ext4; do
       [[ $env_line == *" $k=yes"* ]] || { problems+=("kernel $ver: $k missing in the guest"); fails=$((fails + 1)); }
@@ -144,20 +157,22 @@ for ver in "${kvers[@]}"; do
       field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$r"; }
       ntests=$((ntests + $(field tests)))
       secs=$(awk -v a="$secs" -v b="$(field secs)" 'BEGIN { print a + b }')
-      [[ $(field skipped) == 0 ]] || notes+=("$t: $(field skipped) skipped")
-      if [[ $(field status) != pass ]]; then
+      if [[ $(field status) == pass ]]; then
+        [[ $(field skipped) == 0 ]] || notes+=("$t: $(field skipped) skipped")
+      else
         status=FAIL
         notes+=("$t: exit $(field exit), $(field failed) failed")
         # The failing tests and the first reason, from this run's section of the log.
         section=$(sed -n "/@@INOTRACE-RUN-BEGIN kernel=$ver backend=$b binary=$t\$/,/@@INOTRACE-RESULT kernel=$ver backend=$b binary=$t /p" "$log")
         while IFS= read -r l; do problems+=("kernel $ver backend $b $t: $l"); done < <(
           grep -aE '^\[  FAILED  \] [^ ]+$|^\[  FAILED  \] .*SetUpTestSuite' <<<"$section" | sort -u | head -10
-          grep -aE -m1 'exception with description|Failure$' -A1 <<<"$section" | grep -v '^--' | head -2)
+          { grep -aE -m1 'exception with description' <<<"$section" \
+            || grep -aE -m1 -A1 'Failure$' <<<"$section" | tail -1; })
       fi
     done
     [[ $status == pass ]] || fails=$((fails + 1))
     detail="$ntests tests, $(printf '%.0f' "$secs") s"
-    [[ ${#notes[@]} -eq 0 ]] || detail+="; $(IFS=';'; echo "${notes[*]}" | sed 's/;/; /g')"
+    [[ ${#notes[@]} -eq 0 ]] || { printf -v joined '%s; ' "${notes[@]}"; detail+="; ${joined%; }"; }
     table+=("$(printf 'kernel %-22s backend %-11s %-5s (%s)' "$ver" "$b" "$status" "$detail")")
   done
 done
@@ -168,7 +183,7 @@ done
   printf '%s\n' "${table[@]}"
   for ver in "${kvers[@]}"; do
     read -r state bsecs brc < "$logdir/$ver.boot" 2>/dev/null || continue
-    [[ $state == done ]] && echo "boot   $ver: ${bsecs} s wall (qemu exit $brc), log $logdir/$ver.log"
+    [[ $state == "done" ]] && echo "boot   $ver: ${bsecs} s wall (qemu exit $brc), log $logdir/$ver.log"
   done
   [[ ${#envs[@]} -eq 0 ]] || { echo "--- guest environment"; printf '%s\n' "${envs[@]}"; }
   [[ ${#problems[@]} -eq 0 ]] || { echo "--- details"; printf '%s\n' "${problems[@]}"; }

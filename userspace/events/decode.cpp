@@ -68,6 +68,7 @@ void set_path(Event& ev, uint8_t kind, const char* tail, size_t len) {
       ev.path = join_leaf_first_components(tail, len);
       ev.path_source = PathSource::Kernfs;
       break;
+
     default:
       break;
   }
@@ -111,6 +112,7 @@ std::optional<Event> decode_event(const void* data, size_t size, DecodeError* er
     ev.err = w.err;
     ev.reason = static_cast<Reason>(w.reason);
     ev.ucount = ucount_of(w.ucount);
+    ev.mnt_id = w.mnt_id;
     set_path(ev, w.path_kind, static_cast<const char*>(data) + INOTRACE_WATCH_EVENT_FIXED, w.path_len);
     return ev;
   }

@@ -91,6 +91,7 @@ struct Event {
   Reason reason = Reason::None;
   UcountInfo ucount;
   std::string path;  // raw bytes; may be invalid UTF-8 or contain newlines
+  int32_t mnt_id = 0;  // with a Dentry path from a hooked add: the mount it was resolved in
   PathSource path_source = PathSource::None;
   bool from_snapshot = false;  // synthesised by reconciliation, not seen by a hook
 

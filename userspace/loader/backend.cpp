@@ -29,7 +29,9 @@ std::vector<std::string> backend_requirements(Backend b) {
   switch (b) {
     case Backend::Fentry:
     case Backend::Kprobe:
-      return {"inotify_update_watch", "inotify_freeing_mark"};
+      // Mandatory hooks; optional ones (security_path_notify, inotify_init) are checked at load.
+      return {"inotify_freeing_mark", "fsnotify_add_mark_locked", "fsnotify_destroy_group",
+              "__x64_sys_inotify_add_watch"};
     case Backend::Tracepoint:
       return {"sys_enter_inotify_add_watch", "sys_exit_inotify_add_watch",
               "sys_enter_inotify_rm_watch", "sys_exit_inotify_rm_watch",

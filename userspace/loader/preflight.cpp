@@ -21,11 +21,14 @@ std::string g_last;
 
 int libbpf_print(enum libbpf_print_level level, const char* fmt_str, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;
-  char buf[1024];
-  vsnprintf(buf, sizeof(buf), fmt_str, args);
+  va_list copy;
+  va_copy(copy, args);
+  int n = vsnprintf(nullptr, 0, fmt_str, copy);
+  va_end(copy);
+  std::string line(n > 0 ? n : 0, '\0');
+  if (n > 0) vsnprintf(line.data(), n + 1, fmt_str, args);  // verifier logs are long: keep them whole
   std::lock_guard lock(g_mu);
-  if (g_verbose) fputs(buf, stderr);
-  std::string line(buf);
+  if (g_verbose) fputs(line.c_str(), stderr);
   while (!line.empty() && line.back() == '\n') line.pop_back();
   if (!line.empty()) g_last = line;
   return 0;
@@ -36,6 +39,7 @@ const std::vector<std::string> kSymbols = {
     "inotify_release", "inotify_freeing_mark", "inotify_update_watch", "fsnotify_add_mark_locked",
     "fsnotify_destroy_group", "__fsnotify_inode_delete", "fsnotify_sb_delete",
     "inotify_handle_inode_event", "inotify_handle_event", "do_inotify_init",
+    "security_path_notify", "__x64_sys_inotify_add_watch", "__x64_sys_inotify_rm_watch",
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "loader/tracer.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -31,8 +32,39 @@ std::string_view program_backend_prefix(Backend b) {
   return "";
 }
 
-// Programs a kernel may legitimately lack (inotify_init is absent on arm64/riscv).
-bool optional_program(std::string_view name) { return name == "tp_enter_init" || name == "tp_exit_init"; }
+// Programs a kernel may legitimately lack: inotify_init (absent on arm64/riscv) and
+// security_path_notify (5.3+, CONFIG_SECURITY); without the latter, adds carry the user path.
+bool optional_program(std::string_view name) {
+  return name.ends_with("_enter_init") || name.ends_with("_exit_init") || name.ends_with("_path_notify");
+}
+
+// kprobe programs are attached by hand to the exact kallsyms symbol of their function.
+struct KprobeTarget {
+  std::string_view program;
+  const char* function;
+  bool retprobe;
+};
+constexpr KprobeTarget kKprobeTargets[] = {
+    {"kp_path_notify", "security_path_notify", false},
+    {"kp_enter_add_mark_locked", "fsnotify_add_mark_locked", false},
+    {"kp_exit_add_mark_locked", "fsnotify_add_mark_locked", true},
+    {"kp_freeing_mark", "inotify_freeing_mark", false},
+    {"kp_enter_destroy_group", "fsnotify_destroy_group", false},
+    {"kp_exit_destroy_group", "fsnotify_destroy_group", true},
+};
+
+const KprobeTarget* kprobe_target(std::string_view program) {
+  for (const auto& t : kKprobeTargets)
+    if (t.program == program) return &t;
+  return nullptr;
+}
+
+// "fentry/inotify_freeing_mark" -> "inotify_freeing_mark"
+std::string section_target(bpf_program* prog) {
+  std::string_view sec = bpf_program__section_name(prog);
+  size_t slash = sec.find('/');
+  return slash == std::string_view::npos ? std::string() : std::string(sec.substr(slash + 1));
+}
 
 }  // namespace
 
@@ -86,7 +118,7 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   if (mounted) log(fmt::format("mounted tracefs at {}", *tracefs));
 
   KernelProber prober(facts.syms, facts.btf_path, *tracefs);
-  impl_->choice = choose_backend(opts.backend, prober, {Backend::Tracepoint});
+  impl_->choice = choose_backend(opts.backend, prober, {Backend::Fentry, Backend::Kprobe, Backend::Tracepoint});
   if (opts.verbose)
     for (const auto& p : impl_->choice.probes)
       log(fmt::format("probe {:<45} {}", p.probe, p.ok ? "ok" : "FAILED: " + p.detail));
@@ -114,12 +146,37 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   }
   bpf_map__set_max_entries(skel->maps.events, checked_ringbuf_size(opts.ringbuf_bytes));
 
-  std::string_view prefix = program_backend_prefix(impl_->choice.backend);
+  Backend backend = impl_->choice.backend;
+  std::string_view prefix = program_backend_prefix(backend);
+  btf* vmlinux_btf = backend == Backend::Fentry ? btf__parse(facts.btf_path.c_str(), nullptr) : nullptr;
   bpf_program* prog;
   bpf_object__for_each_program(prog, skel->obj) {
     std::string_view name = bpf_program__name(prog);
-    bpf_program__set_autoload(prog, name.starts_with(prefix));
+    bool wanted = name.starts_with(prefix);
+    // A trampoline target must be a function in the kernel's BTF (not inlined).
+    if (wanted && backend == Backend::Fentry) {
+      std::string target = section_target(prog);
+      if (!vmlinux_btf || btf__find_by_name_kind(vmlinux_btf, target.c_str(), BTF_KIND_FUNC) < 0) {
+        if (!optional_program(name)) {
+          btf__free(vmlinux_btf);
+          throw Error(fmt::format("fentry backend: {} is not in this kernel's BTF", target));
+        }
+        log(fmt::format("fentry {}: skipped ({} not in kernel BTF)", name, target));
+        wanted = false;
+      }
+    }
+    if (wanted && backend == Backend::Kprobe) {
+      const KprobeTarget* t = kprobe_target(name);
+      if (t && !facts.syms.entry(t->function)) {
+        if (!optional_program(name))
+          throw Error(fmt::format("kprobe backend: {} is not in /proc/kallsyms", t->function));
+        log(fmt::format("kprobe {}: skipped ({} not in kallsyms)", name, t->function));
+        wanted = false;
+      }
+    }
+    bpf_program__set_autoload(prog, wanted);
   }
+  btf__free(vmlinux_btf);
   if (int e = inotrace_bpf__load(skel))
     throw Error(fmt::format("loading the BPF programs failed: {} (libbpf: {}); run with -v for the verifier log",
                             strerror(-e), last_libbpf_message()));
@@ -127,7 +184,15 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   bpf_object__for_each_program(prog, skel->obj) {
     std::string_view name = bpf_program__name(prog);
     if (!bpf_program__autoload(prog)) continue;
-    bpf_link* link = bpf_program__attach(prog);
+    bpf_link* link = nullptr;
+    std::string where = section_target(prog);
+    if (const KprobeTarget* t = kprobe_target(name)) {
+      auto sym = facts.syms.entry(t->function);
+      where = sym->name;
+      link = bpf_program__attach_kprobe(prog, t->retprobe, sym->name.c_str());
+    } else {
+      link = bpf_program__attach(prog);
+    }
     if (!link) {
       int e = errno;
       if (optional_program(name)) {
@@ -137,7 +202,7 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
       throw Error(fmt::format("attaching {} failed: {} (libbpf: {})", name, strerror(e), last_libbpf_message()));
     }
     impl_->links.push_back(link);
-    if (opts.verbose) log(fmt::format("attach {:<45} ok", name));
+    if (opts.verbose) log(fmt::format("attach {:<28} {:<34} ok", name, where));
   }
 
   impl_->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), Impl::on_record, impl_.get(), nullptr);

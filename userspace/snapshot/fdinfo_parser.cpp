@@ -129,6 +129,7 @@ std::optional<FileHandle> parse_handle(const std::optional<std::string_view> (&v
 // `rest` is the line after "inotify ". Returns nullopt (after one warning) if the line is unusable.
 std::optional<FdinfoWatch> parse_inotify_line(std::string_view rest, size_t line_no, Warnings& warn) {
   std::optional<std::string_view> v[kKeyCount];
+  std::string_view partial;  // a last token cut inside its key
   while (!rest.empty()) {
     size_t sp = rest.find(' ');
     std::string_view tok = rest.substr(0, sp);
@@ -136,6 +137,10 @@ std::optional<FdinfoWatch> parse_inotify_line(std::string_view rest, size_t line
     if (tok.empty()) continue;  // doubled space
     size_t colon = tok.find(':');
     if (colon == std::string_view::npos) {
+      if (trim_right(rest).empty()) {
+        partial = tok;  // judged below, once we know whether the watch itself is complete
+        break;
+      }
       warn.add(line_no, "inotify line has a token without ':' ('{}'); line skipped", excerpt(tok));
       return std::nullopt;
     }
@@ -174,6 +179,11 @@ std::optional<FdinfoWatch> parse_inotify_line(std::string_view rest, size_t line
   if (!field(kIno, w.ino) || !field(kSdev, w.dev.raw) || !field(kMask, w.mask) ||
       !field(kIgnoredMask, w.ignored_mask))
     return std::nullopt;
+  if (!partial.empty()) {
+    // Cut inside the fhandle part: whatever handle fields were read may be incomplete.
+    warn.add(line_no, "inotify line ends mid-token ('{}', truncated?); handle dropped", excerpt(partial));
+    return w;
+  }
   w.handle = parse_handle(v, line_no, warn);
   return w;
 }
