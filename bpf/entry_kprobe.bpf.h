@@ -25,9 +25,9 @@ int BPF_KRETPROBE(kp_exit_add_watch, long ret)
 }
 
 SEC("kprobe")
-int BPF_KPROBE(kp_path_notify, const struct path *path)
+int BPF_KPROBE(kp_path_notify, const struct path *path, __u64 mask, unsigned int obj_type)
 {
-	hooked_path_notify(path);
+	hooked_path_notify(path, obj_type);
 	return 0;
 }
 

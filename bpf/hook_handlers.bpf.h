@@ -13,14 +13,48 @@
 
 /* security_path_notify(path, ...) inside inotify_add_watch: the target as the kernel resolved
  * it (after symlinks, in the caller's mount namespace). */
-static __always_inline void hooked_path_notify(const struct path *path)
+static __always_inline void hooked_path_notify(const struct path *path, __u32 obj_type)
+{
+	if (obj_type != bpf_core_enum_value(enum fsnotify_obj_type, FSNOTIFY_OBJ_TYPE_INODE))
+		return;
+	__u32 tid = current_tid();
+	struct notify_path np = {
+		.mnt = (__u64)BPF_CORE_READ(path, mnt),
+		.dentry = (__u64)BPF_CORE_READ(path, dentry),
+	};
+	bpf_map_update_elem(&notify_paths, &tid, &np, BPF_ANY);
+}
+
+/* inotify_update_watch(group, inode, arg): the add reached the instance. Begins the add when
+ * no syscall hook did (fentry where the kernel's BTF hides syscall arguments). */
+static __always_inline void hooked_update_enter(struct fsnotify_group *group, __u32 arg)
 {
 	__u32 tid = current_tid();
 	struct pending_call *pc = bpf_map_lookup_elem(&pending, &tid);
-	if (!pc || pc->kind != PENDING_ADD)
+	if (pc && pc->kind == PENDING_ADD) {
+		pc->group = (__u64)group;
 		return;
-	pc->path_mnt = (__u64)BPF_CORE_READ(path, mnt);
-	pc->path_dentry = (__u64)BPF_CORE_READ(path, dentry);
+	}
+	if (!task_selected())
+		return;
+	struct pending_call fresh = {};
+	fresh.kind = PENDING_ADD;
+	fresh.fd = -1;
+	fresh.req_mask = arg;
+	fresh.hooked = 1;
+	fresh.group = (__u64)group;
+	fresh.idr_next = BPF_CORE_READ(group, inotify_data.idr.idr_next);
+	fresh.have_idr_next = 1;
+	pending_store(&fresh);
+}
+
+static __always_inline void hooked_update_exit(long ret)
+{
+	__u32 tid = current_tid();
+	struct pending_call *pc = bpf_map_lookup_elem(&pending, &tid);
+	if (!pc || pc->kind != PENDING_ADD || pc->via_syscall)
+		return; /* the syscall's exit hook reports it (and failures before this point) */
+	add_exit(ret);
 }
 
 /* fsnotify_add_mark_locked(mark, ...) succeeded inside inotify_add_watch: the new watch. Only
@@ -82,8 +116,8 @@ static __always_inline void hooked_freeing_mark(struct fsnotify_mark *mark, stru
 		return;
 	__u32 tid = current_tid();
 	struct pending_call *rm = bpf_map_lookup_elem(&pending, &tid);
-	if (rm && (rm->kind != PENDING_RM || rm->wd != wd))
-		rm = NULL;
+	if (rm && (rm->kind != PENDING_RM || (rm->wd != wd && rm->wd != -1)))
+		rm = NULL; /* wd -1: inside rm_watch, arguments unreadable on this kernel */
 	struct inode *inode = mark_inode(mark);
 
 	struct inotrace_watch_event *e = watch_event_begin(INOTRACE_REC_REMOVE);

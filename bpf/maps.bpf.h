@@ -32,7 +32,8 @@ struct pending_call {
 	__u8 have_idr_next;
 	__u8 selected;      /* init: the caller passes the filters */
 	__u8 hooked;        /* set by fentry/kprobe entry points: new_mark is authoritative */
-	__u8 _pad[5];
+	__u8 via_syscall;   /* hooked add begun at the syscall (fd and path known): emit at its exit */
+	__u8 _pad[4];
 	__u64 group;         /* group resolved at entry (0 if none) */
 	__u64 user_path;     /* add: user pointer to the path string */
 	/* rm: the mark as it was before removal */
@@ -45,8 +46,6 @@ struct pending_call {
 	/* hooked backends (fentry/kprobe) */
 	__u64 new_mark;      /* add: mark created by fsnotify_add_mark_locked in this call */
 	__u64 cand_mark;     /* add (kprobe): fsnotify_add_mark_locked's argument, until it returns */
-	__u64 path_mnt;      /* add: struct vfsmount * of the resolved target (security_path_notify) */
-	__u64 path_dentry;   /* add: struct dentry * of the resolved target */
 };
 
 struct {
@@ -73,6 +72,20 @@ struct {
 	__type(value, struct inotrace_group_info);
 } group_seqs SEC(".maps");
 
+/* Hooked backends: the target security_path_notify saw in this thread's inotify_add_watch
+ * (it runs before inotify_update_watch), taken when the add is reported. */
+struct notify_path {
+	__u64 mnt;    /* struct vfsmount * */
+	__u64 dentry; /* struct dentry * */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, struct notify_path);
+} notify_paths SEC(".maps");
+
 /* Hooked backends: the group whose fsnotify_destroy_group is running in this thread, between
  * entry and exit (the group may be freed by the time the exit hook runs). */
 struct {
@@ -82,12 +95,18 @@ struct {
 	__type(value, __u64);
 } destroying SEC(".maps");
 
-/* Scratch space for building variable-length records (too big for the 512-byte stack). */
+/* Scratch space for building variable-length records (too big for the 512-byte stack), with
+ * slack after the path for put_name()'s bounds. */
+struct watch_scratch_value {
+	struct inotrace_watch_event e;
+	char slack[512];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct inotrace_watch_event);
+	__type(value, struct watch_scratch_value);
 } watch_scratch SEC(".maps");
 
 static __always_inline void count(enum inotrace_counter which)

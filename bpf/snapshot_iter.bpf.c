@@ -39,11 +39,16 @@ struct {
 	__type(value, __u64); /* run_id */
 } walked SEC(".maps");
 
+struct snap_scratch_value {
+	struct inotrace_snap_watch w;
+	char slack[512]; /* put_name() bounds, see target_path.bpf.h */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct inotrace_snap_watch);
+	__type(value, struct snap_scratch_value);
 } snap_scratch SEC(".maps");
 
 struct walk_ctx {
@@ -80,9 +85,10 @@ static __always_inline long emit_mark(struct walk_ctx *c)
 	if (!inode)
 		return 0;
 	__u32 zero = 0;
-	struct inotrace_snap_watch *w = bpf_map_lookup_elem(&snap_scratch, &zero);
-	if (!w)
+	struct snap_scratch_value *v = bpf_map_lookup_elem(&snap_scratch, &zero);
+	if (!v)
 		return 1;
+	struct inotrace_snap_watch *w = &v->w;
 	w->hdr.type = INOTRACE_REC_SNAP_WATCH;
 	w->hdr.flags = 0;
 	w->hdr.ts_ns = 0;

@@ -27,24 +27,37 @@ struct path_result {
 	__u32 flags;
 };
 
-/* Appends one name at *off; returns false when the buffer is full. */
+/* Appends one name at *off; returns false when the buffer is full. `buf` must have
+ * 2 * INOTRACE_NAME_MAX bytes of slack after its INOTRACE_PATH_MAX (see the scratch maps), so the
+ * verifier can bound buf + off + room without relating off and room. */
 static __always_inline bool put_name(char *buf, __u32 *off, const char *name, struct path_result *r)
 {
 	__u32 o = *off;
-	if (o > INOTRACE_PATH_MAX - INOTRACE_NAME_MAX) {
+	if (o >= INOTRACE_PATH_MAX) {
 		r->flags |= INOTRACE_F_PATH_TRUNCATED;
 		return false;
 	}
-	long n = bpf_probe_read_kernel_str(buf + (o & (INOTRACE_PATH_MAX - 1)), INOTRACE_NAME_MAX, name);
+	/* barrier_var: stop clang from dropping the masks the verifier needs as bounds */
+	barrier_var(o);
+	o &= INOTRACE_PATH_MAX - 1;
+	__u32 room = INOTRACE_PATH_MAX - o;
+	if (room > INOTRACE_NAME_MAX)
+		room = INOTRACE_NAME_MAX;
+	barrier_var(room);
+	room &= 2 * INOTRACE_NAME_MAX - 1;
+	long n = bpf_probe_read_kernel_str(buf + o, room, name);
 	if (n <= 0)
 		return false;
+	if (n == room && room < INOTRACE_NAME_MAX) { /* the name did not fit: drop it */
+		r->flags |= INOTRACE_F_PATH_TRUNCATED;
+		return false;
+	}
 	*off = o + n;
 	return true;
 }
 
-static __always_inline void dentry_path(struct dentry *d, char *buf, struct path_result *r)
+static __always_inline void dentry_path_from(struct dentry *d, char *buf, __u32 off, struct path_result *r)
 {
-	__u32 off = 0;
 	for (int i = 0; i < INOTRACE_PATH_DEPTH; i++) {
 		struct dentry *parent = BPF_CORE_READ(d, d_parent);
 		if (!parent || parent == d)
@@ -59,6 +72,11 @@ static __always_inline void dentry_path(struct dentry *d, char *buf, struct path
 	}
 	r->len = off;
 	r->kind = INOTRACE_PATH_DENTRY;
+}
+
+static __always_inline void dentry_path(struct dentry *d, char *buf, struct path_result *r)
+{
+	dentry_path_from(d, buf, 0, r);
 }
 
 /* mnt_id of a vfsmount: struct mount is private (fs/mount.h) but in BTF. Userspace finds the

@@ -47,9 +47,10 @@ static __always_inline bool group_selected(struct fsnotify_group *group)
 static __always_inline struct inotrace_watch_event *watch_event_begin(__u16 type)
 {
 	__u32 zero = 0;
-	struct inotrace_watch_event *e = bpf_map_lookup_elem(&watch_scratch, &zero);
-	if (!e)
+	struct watch_scratch_value *v = bpf_map_lookup_elem(&watch_scratch, &zero);
+	if (!v)
 		return NULL;
+	struct inotrace_watch_event *e = &v->e;
 	e->hdr.type = type;
 	e->hdr.flags = 0;
 	e->hdr.ts_ns = bpf_ktime_get_ns();
@@ -90,12 +91,26 @@ static __always_inline void set_user_path(struct inotrace_watch_event *e, const 
 	if (!upath)
 		return;
 	long n = bpf_probe_read_user_str(e->path, INOTRACE_PATH_MAX, upath);
-	if (n > 0) {
-		e->path_len = n;
-		e->path_kind = INOTRACE_PATH_USER;
-		if (n == INOTRACE_PATH_MAX)
-			e->hdr.flags |= INOTRACE_F_PATH_TRUNCATED;
-	}
+	if (n <= 0)
+		return;
+	e->path_len = n;
+	e->path_kind = INOTRACE_PATH_USER;
+	if (n == INOTRACE_PATH_MAX)
+		e->hdr.flags |= INOTRACE_F_PATH_TRUNCATED;
+	if (e->path[0] == '/')
+		return;
+	/* Relative to the caller's cwd, which may change before userspace could read it: append
+	 * the cwd's dentry names now, with its mount. */
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct dentry *cwd = BPF_CORE_READ(task, fs, pwd.dentry);
+	if (!cwd)
+		return;
+	struct path_result r = {};
+	dentry_path_from(cwd, e->path, n, &r);
+	e->path_kind = INOTRACE_PATH_USER_CWD;
+	e->path_len = r.len;
+	e->hdr.flags |= r.flags;
+	e->mnt_id = vfsmount_id(BPF_CORE_READ(task, fs, pwd.mnt));
 }
 
 static __always_inline void set_target(struct inotrace_watch_event *e, struct fsnotify_mark *mark)
@@ -121,20 +136,33 @@ static __always_inline void handle_add_result(struct pending_call *pc, long ret)
 	int fd = pc->fd;
 	e->fd = fd;
 	e->req_mask = pc->req_mask;
-	if (pc->path_dentry && ret >= 0) {
+	struct notify_path np = {};
+	if (pc->hooked) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+		struct notify_path *found = bpf_map_lookup_elem(&notify_paths, &tid);
+		if (found) {
+			np = *found;
+			bpf_map_delete_elem(&notify_paths, &tid);
+		}
+	}
+	struct path_result r = {};
+	if (np.dentry && ret >= 0) {
 		/* Hooked backends saw the struct path the kernel resolved: its dentry names inside the
 		 * filesystem plus the mount's id (userspace adds the mount point). */
-		struct path_result r = {};
-		dentry_path((struct dentry *)pc->path_dentry, e->path, &r);
+		dentry_path((struct dentry *)np.dentry, e->path, &r);
+		e->mnt_id = vfsmount_id((struct vfsmount *)np.mnt);
+	}
+	if (r.kind && (!(r.flags & INOTRACE_F_PATH_TRUNCATED) || !pc->user_path)) {
 		e->path_kind = r.kind;
 		e->path_len = r.len;
 		e->hdr.flags |= r.flags;
-		e->mnt_id = vfsmount_id((struct vfsmount *)pc->path_mnt);
 	} else {
+		e->mnt_id = 0; /* too deep for the walk: the caller's own string is whole */
 		set_user_path(e, (const char *)pc->user_path);
 	}
 
-	struct fsnotify_group *group = group_of_fd(fd);
+	/* The group as resolved at entry (fd table), or as inotify_update_watch received it. */
+	struct fsnotify_group *group = pc->group ? (void *)pc->group : group_of_fd(fd);
 	if (group) {
 		e->group = (__u64)group;
 		e->group_seq = group_seq(group);
@@ -309,6 +337,7 @@ static __always_inline void add_enter(int fd, const char *upath, __u32 mask, boo
 	pc.user_path = (__u64)upath;
 	pc.req_mask = mask;
 	pc.hooked = hooked;
+	pc.via_syscall = 1;
 	struct fsnotify_group *group = group_of_fd(fd);
 	if (group) {
 		pc.group = (__u64)group;
@@ -341,8 +370,11 @@ static __always_inline int init_enter(__u32 flags)
 static __always_inline int init_exit(long ret)
 {
 	struct pending_call pc;
-	if (!pending_take(PENDING_INIT, &pc))
-		return 0;
+	if (!pending_take(PENDING_INIT, &pc)) {
+		/* No entry hook (fentry on kernels whose BTF hides syscall arguments): flags unknown. */
+		pc.req_mask = 0;
+		pc.selected = task_selected();
+	}
 	handle_init_result(pc.req_mask, ret, pc.selected);
 	return 0;
 }

@@ -56,6 +56,8 @@ enum inotrace_path_kind {
 	INOTRACE_PATH_DENTRY = 2, /* dentry names from the target up to its superblock root,
 				     leaf first, each NUL-terminated */
 	INOTRACE_PATH_KERNFS = 3, /* kernfs node names (cgroup/sysfs), leaf first, NUL-separated */
+	INOTRACE_PATH_USER_CWD = 4, /* a relative user string, NUL-terminated, then the caller's cwd
+				       as DENTRY components (its mount in mnt_id) */
 };
 
 /* Record flags (inotrace_hdr.flags). */
@@ -115,8 +117,8 @@ struct inotrace_watch_event {
 	__u8 reason;                   /* 128 enum inotrace_reason (removals) */
 	__u8 path_kind;                /* 129 enum inotrace_path_kind */
 	__u16 path_len;                /* 130 bytes used in path[] */
-	__s32 mnt_id;                  /* 132 mount id (mountinfo's first field) of the mount the
-					      add resolved, with a DENTRY path; 0 if unknown */
+	__s32 mnt_id;                  /* 132 mount id (mountinfo's first field) of the mount of a
+					      DENTRY path (or of the cwd, USER_CWD); 0 if unknown */
 	char path[INOTRACE_PATH_MAX];  /* 136 variable-length tail */
 };
 #define INOTRACE_WATCH_EVENT_FIXED 136

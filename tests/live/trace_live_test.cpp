@@ -10,6 +10,7 @@
 
 #include <memory>
 
+#include "events/names.h"
 #include "loader/environment.h"
 #include "support/live_support.h"
 
@@ -77,8 +78,12 @@ TEST_F(TraceLive, NewWatchHasExactWdInoDevMaskPath) {
   EXPECT_EQ(ev->mask, (uint32_t)(IN_MODIFY | IN_CREATE));
   EXPECT_EQ(ev->req_mask, (uint32_t)(IN_MODIFY | IN_CREATE));
   EXPECT_EQ(ev->path, d);
-  EXPECT_EQ(ev->path_source, PathSource::Syscall);
-  EXPECT_EQ(ev->fd, fd_);
+  // The caller's string (tracepoint), or the kernel's resolved dentry joined with its mount.
+  EXPECT_TRUE(ev->path_source == PathSource::Syscall || ev->path_source == PathSource::Mount)
+      << path_source_name(ev->path_source);
+  if (tracer_->reports_syscall_args()) {
+    EXPECT_EQ(ev->fd, fd_);
+  }
   EXPECT_EQ(ev->task.pid, (uint32_t)getpid());
   EXPECT_EQ(ev->task.uid, 0u);
   EXPECT_GE(ev->ucount.count, 1);
@@ -121,8 +126,10 @@ TEST_F(TraceLive, MaskCreateOnWatchedInodeFailsWithEexist) {
   ASSERT_TRUE(ev);
   EXPECT_EQ(ev->err, EEXIST);
   EXPECT_EQ(ev->req_mask, (uint32_t)(IN_MODIFY | IN_MASK_CREATE));
-  EXPECT_EQ(ev->path, d);
-  EXPECT_EQ(ev->fd, fd_);
+  if (tracer_->reports_syscall_args()) {
+    EXPECT_EQ(ev->path, d);
+    EXPECT_EQ(ev->fd, fd_);
+  }
 }
 
 TEST_F(TraceLive, EnospcWhenUserWatchLimitIsReached) {
@@ -137,7 +144,9 @@ TEST_F(TraceLive, EnospcWhenUserWatchLimitIsReached) {
   auto ev = wait_type(EventType::AddFailed);
   ASSERT_TRUE(ev);
   EXPECT_EQ(ev->err, ENOSPC);
-  EXPECT_EQ(ev->path, second);
+  if (tracer_->reports_syscall_args()) {
+    EXPECT_EQ(ev->path, second);
+  }
   EXPECT_EQ(ev->ucount.max, 1) << "the limit in force at the moment of the failure";
   EXPECT_GE(ev->ucount.count, 1);
 }
@@ -179,9 +188,15 @@ TEST_F(TraceLive, Init1FailureWithEmfileAtMaxUserInstances) {
   auto ev = wait_type(EventType::InitFailed);
   ASSERT_TRUE(ev);
   EXPECT_EQ(ev->err, EMFILE);
-  EXPECT_EQ(ev->req_mask, (uint32_t)IN_NONBLOCK);
-  EXPECT_EQ(ev->ucount.max, 1);
-  EXPECT_GE(ev->ucount.count, 1);
+  if (tracer_->reports_syscall_args()) {
+    EXPECT_EQ(ev->req_mask, (uint32_t)IN_NONBLOCK);
+  }
+  if (kernel_struct_has_member("cred", "ucounts")) {  // 5.14+: the caller's own counter
+    EXPECT_EQ(ev->ucount.max, 1);
+    EXPECT_GE(ev->ucount.count, 1);
+  } else {
+    EXPECT_FALSE(ev->ucount.known()) << "no cred->ucounts on this kernel: unknown, not guessed";
+  }
 }
 
 TEST_F(TraceLive, HostilePathsArriveByteExact) {
@@ -210,8 +225,14 @@ TEST_F(TraceLive, LongPathIsCapturedWhole) {
   ASSERT_GT(wd, 0);
   auto ev = wait_type(EventType::Add, wd);
   ASSERT_TRUE(ev);
-  EXPECT_EQ(ev->path, p);
-  EXPECT_EQ(ev->path.size(), p.size());
+  if (ev->flags & INOTRACE_F_PATH_TRUNCATED) {
+    // Only where the caller's string is unknown (fentry without syscall arguments) may the
+    // kernel walk's bound show, and then it says so.
+    EXPECT_FALSE(tracer_->reports_syscall_args());
+    EXPECT_TRUE(p.ends_with(ev->path.substr(ev->path.rfind('/'))));
+  } else {
+    EXPECT_EQ(ev->path, p);
+  }
 }
 
 TEST_F(TraceLive, RelativePathIsMadeAbsoluteWithTheCwd) {
@@ -224,7 +245,7 @@ TEST_F(TraceLive, RelativePathIsMadeAbsoluteWithTheCwd) {
   ASSERT_GT(wd, 0);
   auto ev = wait_type(EventType::Add, wd);
   ASSERT_TRUE(ev);
-  EXPECT_EQ(ev->path, "rel") << "the decoder keeps the syscall's string; trace makes it absolute";
+  EXPECT_EQ(ev->path, d) << "made absolute with the caller's cwd, or resolved by the kernel";
 }
 
 TEST_F(TraceLive, PidFilterHidesOtherProcesses) {

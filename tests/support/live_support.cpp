@@ -1,5 +1,6 @@
 #include "support/live_support.h"
 
+#include <bpf/btf.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -52,7 +53,10 @@ Target stat_target(const std::string& path) {
 }
 
 void EventLog::poll_once(int timeout_ms) {
-  tracer_.poll(timeout_ms, [&](const Event& ev) { events_.push_back(ev); });
+  tracer_.poll(timeout_ms, [&](const Event& ev) {
+    events_.push_back(ev);
+    completer_.complete(events_.back());
+  });
 }
 
 void EventLog::drain() {
@@ -93,6 +97,21 @@ TracerOptions test_tracer_options(std::optional<uint32_t> pid) {
     if (!o.backend) throw std::runtime_error(std::string("INOTRACE_TEST_BACKEND: unknown backend ") + b);
   }
   return o;
+}
+
+bool kernel_struct_has_member(const char* type_name, const char* member) {
+  btf* kbtf = btf__load_vmlinux_btf();
+  if (!kbtf) return false;
+  bool found = false;
+  int id = btf__find_by_name_kind(kbtf, type_name, BTF_KIND_STRUCT);
+  if (id > 0) {
+    const btf_type* t = btf__type_by_id(kbtf, id);
+    const btf_member* m = btf_members(t);
+    for (int i = 0; i < btf_vlen(t); i++)
+      if (std::string_view(btf__name_by_offset(kbtf, m[i].name_off)) == member) found = true;
+  }
+  btf__free(kbtf);
+  return found;
 }
 
 std::string read_sysctl_string(const std::string& path) {

@@ -13,6 +13,7 @@
 
 #include "events/event.h"
 #include "loader/tracer.h"
+#include "paths/event_paths.h"
 
 namespace inotrace::testing {
 
@@ -56,7 +57,8 @@ struct Target {
 };
 Target stat_target(const std::string& path);
 
-// Pulls events from a tracer into a list and waits for ones matching a predicate.
+// Pulls events from a tracer into a list (with their paths completed as `inotrace trace`
+// shows them) and waits for ones matching a predicate.
 class EventLog {
  public:
   explicit EventLog(Tracer& t) : tracer_(t) {}
@@ -74,6 +76,7 @@ class EventLog {
  private:
   void poll_once(int timeout_ms);
   Tracer& tracer_;
+  EventPathCompleter completer_;
   std::vector<Event> events_;
 };
 
@@ -81,5 +84,9 @@ class EventLog {
 TracerOptions test_tracer_options(std::optional<uint32_t> pid = std::nullopt);
 
 std::string read_sysctl_string(const std::string& path);
+
+// Whether the running kernel's BTF has `member` in `struct type_name` (for assertions on
+// fields only some kernels have, e.g. cred->ucounts since 5.14).
+bool kernel_struct_has_member(const char* type_name, const char* member);
 
 }  // namespace inotrace::testing

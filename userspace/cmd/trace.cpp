@@ -14,28 +14,13 @@
 #include "events/names.h"
 #include "output/event_json.h"
 #include "output/event_text.h"
+#include "paths/event_paths.h"
 #include "util/error.h"
 #include "util/wall_clock.h"
 
 namespace inotrace {
 
 namespace {
-
-// Makes a relative path given to inotify_add_watch absolute with the caller's cwd, read now
-// (the syscall has just returned; if the thread is gone the path stays relative and says so).
-void absolutize(Event& ev) {
-  if (ev.path_source != PathSource::Syscall || ev.path.empty() || ev.path[0] == '/') return;
-  char buf[4096];
-  for (uint32_t id : {ev.task.tid, ev.task.pid}) {
-    ssize_t n = readlink(fmt::format("/proc/{}/cwd", id).c_str(), buf, sizeof(buf));
-    if (n > 0) {
-      std::string cwd(buf, n);
-      ev.path = cwd == "/" ? "/" + ev.path : cwd + "/" + ev.path;
-      return;
-    }
-  }
-  ev.path_source = PathSource::SyscallRelative;
-}
 
 // Paths of watches added while tracing, so a removal names its target as the watcher did.
 class KnownPaths {
@@ -94,12 +79,13 @@ int run_trace(const TraceCommandOptions& opts) {
              opts.duration_s > 0 ? fmt::format(" for {} s", opts.duration_s) : "");
   if (!opts.json) fmt::print(out, "{}\n", text_header());
 
+  EventPathCompleter completer;
   KnownPaths known;
   Summary summary;
   bool write_failed = false;
   Tracer::Callback on_event = [&](const Event& raw) {
     Event ev = raw;
-    absolutize(ev);
+    completer.complete(ev);
     known.on_event(ev);
     summary.by_type[ev.type]++;
     summary.total++;

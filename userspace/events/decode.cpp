@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace inotrace {
@@ -68,6 +69,13 @@ void set_path(Event& ev, uint8_t kind, const char* tail, size_t len) {
       ev.path = join_leaf_first_components(tail, len);
       ev.path_source = PathSource::Kernfs;
       break;
+    case INOTRACE_PATH_USER_CWD: {
+      ev.path = bounded_cstring(tail, len);
+      ev.path_source = PathSource::Syscall;
+      size_t used = std::min(len, ev.path.size() + 1);
+      ev.cwd_fs_path = join_leaf_first_components(tail + used, len - used);
+      break;
+    }
 
     default:
       break;

@@ -91,7 +91,9 @@ struct Event {
   Reason reason = Reason::None;
   UcountInfo ucount;
   std::string path;  // raw bytes; may be invalid UTF-8 or contain newlines
-  int32_t mnt_id = 0;  // with a Dentry path from a hooked add: the mount it was resolved in
+  int32_t mnt_id = 0;  // with a Dentry path from a hooked add: the mount it was resolved in;
+                       // with a relative Syscall path: the mount of cwd_fs_path
+  std::string cwd_fs_path;  // relative Syscall path: the caller's cwd inside its filesystem
   PathSource path_source = PathSource::None;
   bool from_snapshot = false;  // synthesised by reconciliation, not seen by a hook
 

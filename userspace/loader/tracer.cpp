@@ -59,6 +59,21 @@ const KprobeTarget* kprobe_target(std::string_view program) {
   return nullptr;
 }
 
+// fentry programs that read a syscall wrapper's pt_regs need the kernel's BTF to type that
+// pointer as a struct; Debian 5.10's declares it as a forward and the verifier refuses.
+bool btf_types_syscall_regs(const btf* kbtf, const char* wrapper) {
+  int id = btf__find_by_name_kind(kbtf, wrapper, BTF_KIND_FUNC);
+  if (id < 0) return false;
+  const btf_type* proto = btf__type_by_id(kbtf, btf__type_by_id(kbtf, id)->type);
+  if (!proto || !btf_is_func_proto(proto) || btf_vlen(proto) < 1) return false;
+  const btf_type* arg = btf__type_by_id(kbtf, btf_params(proto)[0].type);
+  while (arg && (btf_is_mod(arg) || btf_is_typedef(arg))) arg = btf__type_by_id(kbtf, arg->type);
+  if (!arg || !btf_is_ptr(arg)) return false;
+  const btf_type* target = btf__type_by_id(kbtf, arg->type);
+  while (target && (btf_is_mod(target) || btf_is_typedef(target))) target = btf__type_by_id(kbtf, target->type);
+  return target && btf_is_struct(target);
+}
+
 // "fentry/inotify_freeing_mark" -> "inotify_freeing_mark"
 std::string section_target(bpf_program* prog) {
   std::string_view sec = bpf_program__section_name(prog);
@@ -83,6 +98,7 @@ struct Tracer::Impl {
   const Callback* cb = nullptr;
   uint64_t decode_errors = 0;
   std::string last_decode_error;
+  bool syscall_args = true;
 
   ~Impl() {
     ring_buffer__free(rb);
@@ -149,10 +165,18 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   Backend backend = impl_->choice.backend;
   std::string_view prefix = program_backend_prefix(backend);
   btf* vmlinux_btf = backend == Backend::Fentry ? btf__parse(facts.btf_path.c_str(), nullptr) : nullptr;
+  impl_->syscall_args = backend != Backend::Fentry ||
+                        (vmlinux_btf && btf_types_syscall_regs(vmlinux_btf, "__x64_sys_inotify_add_watch"));
+  if (!impl_->syscall_args)
+    log("fentry: this kernel's BTF does not type the syscall wrappers' pt_regs: adds are reported "
+        "from inotify_update_watch, without the fd and without failures that happen before it "
+        "(ENOENT, EACCES, EINVAL)");
   bpf_program* prog;
   bpf_object__for_each_program(prog, skel->obj) {
     std::string_view name = bpf_program__name(prog);
     bool wanted = name.starts_with(prefix);
+    if (name.ends_with("_syscall_args")) wanted = wanted && impl_->syscall_args;
+    if (name.ends_with("_no_args")) wanted = wanted && !impl_->syscall_args;
     // A trampoline target must be a function in the kernel's BTF (not inlined).
     if (wanted && backend == Backend::Fentry) {
       std::string target = section_target(prog);
@@ -212,6 +236,7 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
 Tracer::~Tracer() = default;
 
 Backend Tracer::backend() const { return impl_->choice.backend; }
+bool Tracer::reports_syscall_args() const { return impl_->syscall_args; }
 const BackendChoice& Tracer::choice() const { return impl_->choice; }
 const std::string& Tracer::last_decode_error() const { return impl_->last_decode_error; }
 

@@ -47,6 +47,9 @@ class Tracer {
   Tracer& operator=(const Tracer&) = delete;
 
   Backend backend() const;
+  // False on fentry where the kernel's BTF hides syscall arguments: adds then carry no fd, and
+  // failures before inotify_update_watch (ENOENT, EACCES, EINVAL) are not seen.
+  bool reports_syscall_args() const;
   const BackendChoice& choice() const;
   // Waits up to timeout_ms, hands every decoded event to cb; returns events handled.
   int poll(int timeout_ms, const Callback& cb);
