@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "cmd/snapshot.h"
 #include "cmd/trace.h"
 #include "loader/backend.h"
 #include "util/error.h"
@@ -45,33 +46,61 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "inotrace 0.1.0");
 
   TraceCommandOptions trace;
+  TracerOptions& topts = trace.session.tracer;
   std::string backend = "auto";
   std::string cgroup;
-  uint64_t ringbuf = trace.tracer.ringbuf_bytes;
+  std::string trace_snapshot_source = "auto";
+  uint64_t ringbuf = topts.ringbuf_bytes;
   auto* tr = app.add_subcommand(
       "trace",
       "Live audit log of inotify activity: watch added / updated / add failed / removed (with the "
       "reason) and instances created, one line (or one JSON object with --json) per event.");
   tr->add_flag("--json", trace.json, "NDJSON output, one object per event (schema: docs/JSON.md)");
   tr->add_option("-o,--output", trace.output_path, "Write events to FILE (flushed as they arrive)");
-  add_filter_options(tr, trace.tracer.filters, cgroup);
+  add_filter_options(tr, topts.filters, cgroup);
   tr->add_option("--duration", trace.duration_s, "Stop after SECONDS (default: until Ctrl-C / SIGTERM)")
       ->check(CLI::PositiveNumber);
   tr->add_option("--backend", backend, "auto (default), fentry, kprobe or tracepoint")
       ->check(CLI::IsMember({"auto", "fentry", "kprobe", "tracepoint"}));
   tr->add_option("--ringbuf-size", ringbuf, "Ring buffer bytes (power of two; default 8 MiB)");
-  tr->add_option("--btf", trace.tracer.btf_path, "Kernel BTF file (default /sys/kernel/btf/vmlinux)");
-  tr->add_flag("-v,--verbose", trace.tracer.verbose, "Print every probe's outcome and libbpf warnings");
+  tr->add_option("--reconcile-interval", trace.session.reconcile_interval_s,
+                 "Tracepoint backend: seconds between snapshots that find removals no hook saw "
+                 "(rmdir, unlink, umount, close, exit, IN_ONESHOT); 0 disables (default 1)")
+      ->check(CLI::NonNegativeNumber);
+  tr->add_option("--snapshot-source", trace_snapshot_source, "Snapshots from: auto (default), iterator, procfs")
+      ->check(CLI::IsMember({"auto", "iterator", "procfs"}));
+  tr->add_option("--btf", topts.btf_path, "Kernel BTF file (default /sys/kernel/btf/vmlinux)");
+  tr->add_flag("-v,--verbose", topts.verbose, "Print every probe's outcome and libbpf warnings");
+
+  SnapshotCommandOptions snap;
+  auto* sn = app.add_subcommand(
+      "snapshot",
+      "Every inotify watch on the machine now: who holds it, what it points at (path as the "
+      "watcher sees it), whose max_user_watches it counts against. Per user, per process, per "
+      "instance, or every watch (--view).");
+  sn->add_option("--source", snap.source, "auto (default: BPF iterator, else /proc fdinfo), iterator, procfs")
+      ->check(CLI::IsMember({"auto", "iterator", "procfs"}));
+  sn->add_flag("--json", snap.json, "One JSON document (schema: docs/JSON.md)");
+  sn->add_option("--pid", snap.pid, "Only instances held by this process");
+  sn->add_option("--comm", snap.comm, "Only instances held by processes with this command name");
+  sn->add_option("--top", snap.top, "Rows per table (default 20; 0 = all)");
+  sn->add_flag("!--no-paths", snap.with_paths, "Do not resolve paths (faster)");
+  sn->add_option("--view", snap.view, "summary (default), instances, watches")
+      ->check(CLI::IsMember({"summary", "instances", "watches"}));
+  sn->add_option("--btf", snap.btf_path, "Kernel BTF file (default /sys/kernel/btf/vmlinux)");
+  sn->add_flag("-v,--verbose", snap.verbose, "Print libbpf warnings");
 
   CLI11_PARSE(app, argc, argv);
 
   try {
     if (tr->parsed()) {
-      trace.tracer.backend = backend_option(backend);
-      trace.tracer.ringbuf_bytes = checked_ringbuf_size(ringbuf);
-      if (!cgroup.empty()) trace.tracer.filters.cgroup_id = cgroup_id_option(cgroup);
+      topts.backend = backend_option(backend);
+      topts.ringbuf_bytes = checked_ringbuf_size(ringbuf);
+      if (!cgroup.empty()) topts.filters.cgroup_id = cgroup_id_option(cgroup);
+      trace.session.snapshot_source = *parse_snapshot_source(trace_snapshot_source);
       return run_trace(trace);
     }
+    if (sn->parsed()) return run_snapshot(snap);
   } catch (const Error& e) {
     fmt::print(stderr, "inotrace: error: {}\n", e.what());
     return 1;

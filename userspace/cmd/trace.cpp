@@ -14,7 +14,6 @@
 #include "events/names.h"
 #include "output/event_json.h"
 #include "output/event_text.h"
-#include "paths/event_paths.h"
 #include "util/error.h"
 #include "util/wall_clock.h"
 
@@ -22,39 +21,20 @@ namespace inotrace {
 
 namespace {
 
-// Paths of watches added while tracing, so a removal names its target as the watcher did.
-class KnownPaths {
- public:
-  void on_event(Event& ev) {
-    auto key = std::make_tuple(ev.instance.group, ev.instance.seq, ev.wd);
-    if (ev.type == EventType::Add || ev.type == EventType::Update) {
-      if (!ev.path.empty()) paths_[key] = {ev.path, ev.path_source};
-    } else if (ev.type == EventType::Remove) {
-      auto it = paths_.find(key);
-      if (it != paths_.end()) {
-        ev.path = it->second.first;
-        ev.path_source = it->second.second;
-        paths_.erase(it);
-      }
-    }
-  }
-
- private:
-  std::map<std::tuple<uint64_t, uint64_t, int32_t>, std::pair<std::string, PathSource>> paths_;
-};
-
 struct Summary {
   std::map<EventType, uint64_t> by_type;
   uint64_t total = 0;
-  std::string line(const TracerCounters& c, std::string_view backend, double seconds) const {
+  uint64_t from_snapshot = 0;
+  std::string line(const SessionCounters& sc, std::string_view backend, double seconds) const {
+    const TracerCounters& c = sc.tracer;
     std::vector<std::string> parts;
     for (const auto& [t, n] : by_type) parts.push_back(fmt::format("{} {}", event_type_name(t), n));
     uint64_t lost = c.ringbuf_drops + c.pending_full + c.decode_errors;
     return fmt::format(
-        "inotrace: {} events{}; {} lost (ring buffer full {}, untracked syscalls {}, undecodable {}); "
-        "backend {}; {:.1f} s",
-        total, parts.empty() ? "" : fmt::format(" ({})", fmt::join(parts, ", ")), lost,
-        c.ringbuf_drops, c.pending_full, c.decode_errors, backend, seconds);
+        "inotrace: {} events{}, {} of them found by reconciliation ({} snapshots); {} lost (ring buffer "
+        "full {}, untracked syscalls {}, undecodable {}); backend {}; {:.1f} s",
+        total, parts.empty() ? "" : fmt::format(" ({})", fmt::join(parts, ", ")), from_snapshot, sc.reconciles,
+        lost, c.ringbuf_drops, c.pending_full, c.decode_errors, backend, seconds);
   }
 };
 
@@ -66,29 +46,30 @@ int run_trace(const TraceCommandOptions& opts) {
     out = fopen(opts.output_path.c_str(), "w");
     if (!out) throw Error(fmt::format("cannot open {} for writing: {}", opts.output_path, strerror(errno)));
   }
-  TracerOptions topts = opts.tracer;
-  topts.log = [](const std::string& s) { fmt::print(stderr, "inotrace: {}\n", s); };
-  Tracer tracer(topts);
-  std::string backend(backend_name(tracer.backend()));
+  auto log = [](const std::string& s) { fmt::print(stderr, "inotrace: {}\n", s); };
+  SessionOptions sopts = opts.session;
+  sopts.tracer.log = log;
+  TraceSession session(sopts, log);
+  std::string backend(backend_name(session.tracer().backend()));
 
   install_stop_signals();
   WallClock clock;
   uint64_t start = WallClock::monotonic_now_ns();
   uint64_t deadline = opts.duration_s > 0 ? start + (uint64_t)(opts.duration_s * 1e9) : 0;
-  fmt::print(stderr, "inotrace: tracing inotify watches (backend {}){}; Ctrl-C to stop\n", backend,
+  fmt::print(stderr, "inotrace: tracing inotify watches (backend {}{}){}; Ctrl-C to stop\n", backend,
+             session.reconciling()
+                 ? fmt::format(", removals without a hook found by {} snapshots every {} s", session.snapshot_source(),
+                               sopts.reconcile_interval_s)
+                 : "",
              opts.duration_s > 0 ? fmt::format(" for {} s", opts.duration_s) : "");
   if (!opts.json) fmt::print(out, "{}\n", text_header());
 
-  EventPathCompleter completer;
-  KnownPaths known;
   Summary summary;
   bool write_failed = false;
-  Tracer::Callback on_event = [&](const Event& raw) {
-    Event ev = raw;
-    completer.complete(ev);
-    known.on_event(ev);
+  TraceSession::Callback on_event = [&](const Event& ev) {
     summary.by_type[ev.type]++;
     summary.total++;
+    if (ev.from_snapshot) summary.from_snapshot++;
     std::string line = opts.json ? event_to_json(ev, clock, backend).dump() : event_to_text(ev, clock);
     line += '\n';
     if (fwrite(line.data(), 1, line.size(), out) != line.size()) write_failed = true;
@@ -101,17 +82,17 @@ int run_trace(const TraceCommandOptions& opts) {
       if (now >= deadline) break;
       timeout = (int)std::min<uint64_t>(100, (deadline - now) / 1000000 + 1);
     }
-    if (tracer.poll(timeout, on_event) > 0 && fflush(out) != 0) write_failed = true;
+    if (session.poll(timeout, on_event) > 0 && fflush(out) != 0) write_failed = true;
   }
-  tracer.drain(on_event);
+  session.drain(on_event);
   fflush(out);
   if (out != stdout) fclose(out);
 
   double secs = (WallClock::monotonic_now_ns() - start) / 1e9;
-  auto counters = tracer.counters();
+  auto counters = session.counters();
   fmt::print(stderr, "{}\n", summary.line(counters, backend, secs));
-  if (counters.decode_errors)
-    fmt::print(stderr, "inotrace: last undecodable record: {}\n", tracer.last_decode_error());
+  if (counters.tracer.decode_errors)
+    fmt::print(stderr, "inotrace: last undecodable record: {}\n", session.tracer().last_decode_error());
   if (write_failed) {
     fmt::print(stderr, "inotrace: error: writing the output failed: {}\n", strerror(errno));
     return 1;

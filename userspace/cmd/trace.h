@@ -3,12 +3,12 @@
 
 #include <string>
 
-#include "loader/tracer.h"
+#include "session/trace_session.h"
 
 namespace inotrace {
 
 struct TraceCommandOptions {
-  TracerOptions tracer;
+  SessionOptions session;
   bool json = false;
   std::string output_path;  // empty = stdout
   double duration_s = 0;    // 0 = until SIGINT/SIGTERM

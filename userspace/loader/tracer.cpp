@@ -99,6 +99,7 @@ struct Tracer::Impl {
   uint64_t decode_errors = 0;
   std::string last_decode_error;
   bool syscall_args = true;
+  KernelFacts facts;
 
   ~Impl() {
     ring_buffer__free(rb);
@@ -125,7 +126,8 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
     if (opts.log) opts.log(s);
   };
   init_libbpf_logging(opts.verbose);
-  KernelFacts facts = preflight(opts.btf_path);
+  impl_->facts = preflight(opts.btf_path);
+  const KernelFacts& facts = impl_->facts;
 
   std::string err;
   bool mounted = false;
@@ -237,6 +239,7 @@ Tracer::~Tracer() = default;
 
 Backend Tracer::backend() const { return impl_->choice.backend; }
 bool Tracer::reports_syscall_args() const { return impl_->syscall_args; }
+const KernelFacts& Tracer::facts() const { return impl_->facts; }
 const BackendChoice& Tracer::choice() const { return impl_->choice; }
 const std::string& Tracer::last_decode_error() const { return impl_->last_decode_error; }
 

@@ -10,6 +10,7 @@
 
 #include "events/event.h"
 #include "loader/backend.h"
+#include "loader/preflight.h"
 
 namespace inotrace {
 
@@ -47,6 +48,7 @@ class Tracer {
   Tracer& operator=(const Tracer&) = delete;
 
   Backend backend() const;
+  const KernelFacts& facts() const;  // what preflight found (BTF, kernel symbols)
   // False on fentry where the kernel's BTF hides syscall arguments: adds then carry no fd, and
   // failures before inotify_update_watch (ENOENT, EACCES, EINVAL) are not seen.
   bool reports_syscall_args() const;

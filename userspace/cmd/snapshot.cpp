@@ -1,0 +1,186 @@
+#include "cmd/snapshot.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+#include "events/names.h"
+#include "loader/environment.h"
+#include "output/event_json.h"
+#include "snapshot/aggregate.h"
+#include "snapshot/snapshot_taker.h"
+#include "util/error.h"
+#include "util/text_encoding.h"
+#include "util/wall_clock.h"
+
+namespace inotrace {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+void apply_filters(Snapshot& snap, const SnapshotCommandOptions& o) {
+  if (!o.pid && !o.comm) return;
+  std::erase_if(snap.instances, [&](const SnapInstance& inst) {
+    return std::none_of(inst.holders.begin(), inst.holders.end(), [&](const Holder& h) {
+      return (!o.pid || h.pid == *o.pid) && (!o.comm || h.comm == *o.comm);
+    });
+  });
+}
+
+std::string limit_str(int64_t v) { return v >= 0 ? std::to_string(v) : "-"; }
+
+json to_json(const Snapshot& snap, const SnapshotCommandOptions& o, double ms, int64_t max_inst, uint32_t init_ns) {
+  WallClock clock;
+  json j;
+  j["source"] = snap.source;
+  j["taken_at"] = clock.rfc3339(snap.taken_mono_ns);
+  j["duration_ms"] = ms;
+  Totals t = totals(snap);
+  j["totals"] = {{"processes", t.processes}, {"instances", t.instances}, {"watches", t.watches}};
+  j["users"] = json::array();
+  for (const auto& u : per_user(snap, max_inst, init_ns)) {
+    auto opt = [](int64_t v) { return v >= 0 ? json(v) : json(nullptr); };
+    j["users"].push_back({{"uid", u.uid}, {"user_ns", u.userns_ino ? json(u.userns_ino) : json(nullptr)},
+                          {"kernel_watches", opt(u.kernel_watches)}, {"max_user_watches", opt(u.max_watches)},
+                          {"present_watches", u.present_watches}, {"instances", u.instances},
+                          {"max_user_instances", opt(u.max_instances)}, {"count_mismatch", u.count_mismatch()}});
+  }
+  j["processes"] = json::array();
+  auto procs = per_process(snap);
+  if (o.top && procs.size() > o.top) procs.resize(o.top);
+  for (const auto& p : procs) {
+    json row = {{"pid", p.pid}};
+    put_path(row, "comm", p.comm);
+    row["uid"] = p.uid;
+    row["instances"] = p.instances;
+    row["watches"] = p.watches;
+    j["processes"].push_back(std::move(row));
+  }
+  j["instances"] = json::array();
+  j["watches"] = json::array();
+  for (const auto& inst : snap.instances) {
+    json holders = json::array();
+    for (const auto& h : inst.holders) {
+      json hj = {{"pid", h.pid}, {"fd", h.fd}};
+      put_path(hj, "comm", h.comm);
+      hj["uid"] = h.uid;
+      hj["mnt_ns"] = h.mnt_ns;
+      holders.push_back(std::move(hj));
+    }
+    j["instances"].push_back({{"instance", inst.id}, {"holders", holders}, {"watches", inst.watches.size()},
+                              {"charged_uid", inst.ucount.uid != UINT32_MAX ? json(inst.ucount.uid) : json(nullptr)},
+                              {"user_ns", inst.ucount.userns_ino ? json(inst.ucount.userns_ino) : json(nullptr)},
+                              {"truncated", inst.truncated}});
+    const Holder* h = inst.holders.empty() ? nullptr : &inst.holders.front();
+    for (const auto& w : inst.watches) {
+      json wj;
+      wj["pid"] = h ? json(h->pid) : json(nullptr);
+      if (h) put_path(wj, "comm", h->comm);
+      else wj["comm"] = nullptr;
+      wj["uid"] = h ? json(h->uid) : json(nullptr);
+      wj["instance"] = inst.id;
+      wj["fd"] = h ? json(h->fd) : json(nullptr);
+      wj["wd"] = w.wd;
+      wj["ino"] = w.ino;
+      wj["dev"] = w.dev.str();
+      wj["mask"] = mask_names(w.mask);
+      if (w.path.empty()) wj["path"] = nullptr;
+      else put_path(wj, "path", w.path);
+      wj["path_source"] = path_source_name(w.path_source);
+      if (!w.path_note.empty()) put_path(wj, "path_note", w.path_note);
+      j["watches"].push_back(std::move(wj));
+    }
+  }
+  j["warnings"] = json::array();
+  for (const auto& w : snap.warnings) j["warnings"].push_back(sanitize_utf8(w));
+  return j;
+}
+
+void print_text(const Snapshot& snap, const SnapshotCommandOptions& o, double ms, int64_t max_inst, uint32_t init_ns) {
+  Totals t = totals(snap);
+  fmt::print("inotrace snapshot: {} processes, {} instances, {} watches (source {}, {:.1f} ms)\n\n", t.processes,
+             t.instances, t.watches, snap.source, ms);
+  auto users = per_user(snap, max_inst, init_ns);
+  fmt::print("USERS (each watch counts against its instance's user: the euid at inotify_init)\n");
+  fmt::print("{:>7} {:>12} {:>14} {:>9} {:>11} {:>10} {:>10}\n", "UID", "USERNS", "KERNEL_COUNT", "PRESENT",
+             "MAX_WATCH", "INSTANCES", "MAX_INST");
+  size_t n = 0;
+  for (const auto& u : users) {
+    if (o.top && n++ >= o.top) break;
+    fmt::print("{:>7} {:>12} {:>14} {:>9} {:>11} {:>10} {:>10}{}\n", u.uid, u.userns_ino ? std::to_string(u.userns_ino) : "-",
+               limit_str(u.kernel_watches), u.present_watches, limit_str(u.max_watches), u.instances,
+               limit_str(u.max_instances), u.count_mismatch() ? "  <- kernel count differs from the watches present" : "");
+  }
+  fmt::print("\nPROCESSES (by watches)\n{:>7} {:<16} {:>6} {:>10} {:>8}\n", "PID", "COMM", "UID", "INSTANCES", "WATCHES");
+  n = 0;
+  auto procs = per_process(snap);
+  for (const auto& p : procs) {
+    if (o.top && n++ >= o.top) {
+      fmt::print("... {} more (--top 0 for all)\n", procs.size() - o.top);
+      break;
+    }
+    fmt::print("{:>7} {:<16} {:>6} {:>10} {:>8}\n", p.pid, escape_for_text(p.comm), p.uid, p.instances, p.watches);
+  }
+  if (o.view == "instances") {
+    fmt::print("\nINSTANCES\n{:<20} {:>8} {:>7}  {}\n", "INSTANCE", "WATCHES", "UID", "HOLDERS (pid:fd comm)");
+    for (const auto& inst : snap.instances) {
+      std::string holders;
+      for (const auto& h : inst.holders) holders += fmt::format("{}:{} {}  ", h.pid, h.fd, escape_for_text(h.comm));
+      fmt::print("{:<20} {:>8} {:>7}  {}{}\n", inst.id, inst.watches.size(),
+                 inst.ucount.uid != UINT32_MAX ? std::to_string(inst.ucount.uid) : "-", holders,
+                 inst.truncated ? " (truncated)" : "");
+    }
+  }
+  if (o.view == "watches") {
+    fmt::print("\nWATCHES\n{:>7} {:<15} {:>4} {:>5} {:<20} {:<28} {}\n", "PID", "COMM", "FD", "WD", "DEV:INO", "MASK", "PATH");
+    for (const auto& inst : snap.instances) {
+      const Holder* h = inst.holders.empty() ? nullptr : &inst.holders.front();
+      for (const auto& w : inst.watches) {
+        std::string path = w.path.empty() ? "-" : escape_for_text(w.path);
+        if (!w.path_note.empty()) path += "  (" + escape_for_text(w.path_note) + ")";
+        std::string mask = mask_string(w.mask);
+        if ((w.mask & 0xfff) == 0xfff) mask = "IN_ALL_EVENTS" + ((w.mask & ~0xfffu) ? "|" + mask_string(w.mask & ~0xfffu) : "");
+        fmt::print("{:>7} {:<15} {:>4} {:>5} {:<20} {:<28} {}\n", h ? h->pid : 0, h ? escape_for_text(h->comm) : "-",
+                   h ? h->fd : -1, w.wd, fmt::format("{}:{}", w.dev.str(), w.ino), mask, path);
+      }
+    }
+  }
+  for (const auto& w : snap.warnings) fmt::print(stderr, "inotrace: warning: {}\n", escape_for_text(w));
+}
+
+}  // namespace
+
+int run_snapshot(const SnapshotCommandOptions& opts) {
+  auto source = parse_snapshot_source(opts.source);
+  if (!source) throw Error(fmt::format("--source {}: expected auto, iterator or procfs", opts.source));
+  init_libbpf_logging(opts.verbose);
+  auto log = [](const std::string& s) { fmt::print(stderr, "inotrace: {}\n", s); };
+  std::optional<KernelFacts> facts;
+  if (*source != SnapshotSource::Procfs) {
+    try {
+      facts = preflight(opts.btf_path);
+    } catch (const Error& e) {
+      if (*source == SnapshotSource::Iterator) throw;
+      log(fmt::format("snapshot: {}; reading /proc fdinfo instead", e.what()));
+    }
+  }
+  SnapshotTaker taker(facts ? &*facts : nullptr, *source, log);
+  uint64_t t0 = WallClock::monotonic_now_ns();
+  Snapshot snap = taker.take(opts.with_paths);
+  double ms = (WallClock::monotonic_now_ns() - t0) / 1e6;
+  apply_filters(snap, opts);
+
+  int64_t max_inst = read_long_file("/proc/sys/fs/inotify/max_user_instances").value_or(-1);
+  // PROC_USER_INIT_INO (include/linux/proc_ns.h): the initial user namespace's fixed inode.
+  constexpr uint32_t init_ns = 0xEFFFFFFDu;
+  if (opts.json) {
+    fmt::print("{}\n", to_json(snap, opts, ms, max_inst, init_ns).dump());
+  } else {
+    print_text(snap, opts, ms, max_inst, init_ns);
+  }
+  return 0;
+}
+
+}  // namespace inotrace

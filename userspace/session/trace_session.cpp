@@ -1,0 +1,138 @@
+#include "session/trace_session.h"
+
+#include <fmt/format.h>
+
+#include "table/removal_deduction.h"
+#include "util/wall_clock.h"
+
+namespace inotrace {
+
+TraceSession::TraceSession(const SessionOptions& opts, Log log) : opts_(opts), log_(std::move(log)) {
+  // Hooks first: everything from here on is buffered, so nothing falls between the snapshot
+  // and the stream.
+  tracer_ = std::make_unique<Tracer>(opts.tracer);
+  bool wants_reconcile = opts.reconcile_interval_s > 0 &&
+                         (tracer_->backend() == Backend::Tracepoint || opts.reconcile_all_backends);
+  if (opts.seed || wants_reconcile) {
+    taker_ = std::make_unique<SnapshotTaker>(&tracer_->facts(), opts.snapshot_source, log_);
+  }
+  reconcile_enabled_ = wants_reconcile;
+  if (opts.seed) {
+    seed_ns_ = WallClock::monotonic_now_ns();
+    Snapshot snap = taker_->take(true);
+    // Events that arrived while the snapshot was taken go in first; reconcile leaves alone
+    // what they changed after the snapshot began.
+    tracer_->drain([&](const Event& raw) {
+      Event ev = raw;
+      completer_.complete(ev);
+      table_.apply(ev);
+    });
+    table_.reconcile(snap, seed_ns_, nullptr, /*emit=*/false);
+    for (const auto& w : snap.warnings) log_(fmt::format("snapshot: {}", w));
+    last_reconcile_ns_ = seed_ns_;
+  }
+}
+
+TraceSession::~TraceSession() = default;
+
+const MountNamespaces& TraceSession::mounts() const {
+  static const MountNamespaces empty;
+  return taker_ ? taker_->mounts() : empty;
+}
+
+std::string TraceSession::snapshot_source() const { return taker_ ? taker_->source_name() : "none"; }
+
+bool TraceSession::filters_active() const {
+  const auto& f = opts_.tracer.filters;
+  return f.pid || f.uid || f.cgroup_id || f.comm;
+}
+
+// A reconcile-derived event names the watcher, not an actor: show it when the instance was
+// seen in the user's filtered stream, or its holder matches the pid/comm/uid filters.
+bool TraceSession::selected(const Event& ev) const {
+  if (!filters_active()) return true;
+  if (selected_groups_.contains(ev.instance.group)) return true;
+  const auto& f = opts_.tracer.filters;
+  if (f.cgroup_id) return false;
+  return (!f.pid || ev.task.pid == *f.pid) && (!f.comm || ev.task.comm == *f.comm) &&
+         (!f.uid || ev.task.uid == *f.uid);
+}
+
+void TraceSession::deliver(Event& ev, const Callback& cb, bool derived) {
+  if (derived && !selected(ev)) return;
+  cb(ev);
+}
+
+int TraceSession::poll(int timeout_ms, const Callback& cb) {
+  int n = pump(timeout_ms, cb);
+  uint64_t drops = tracer_->counters().ringbuf_drops;
+  uint64_t now = WallClock::monotonic_now_ns();
+  bool dropped = drops > drops_seen_;
+  bool due = reconcile_enabled_ && now - last_reconcile_ns_ >= (uint64_t)(opts_.reconcile_interval_s * 1e9);
+  if ((dropped || due) && opts_.seed) {
+    if (dropped) {
+      counters_.resnapshots_after_drops++;
+      if (!taker_) taker_ = std::make_unique<SnapshotTaker>(&tracer_->facts(), opts_.snapshot_source, log_);
+      log_(fmt::format("{} events were lost (ring buffer full): re-snapshotting", drops - drops_seen_));
+    }
+    drops_seen_ = drops;
+    reconcile_now(cb);
+  }
+  return n;
+}
+
+int TraceSession::pump(int timeout_ms, const Callback& cb) {
+  int n = 0;
+  tracer_->poll(timeout_ms, [&](const Event& raw) {
+    Event ev = raw;
+    completer_.complete(ev);
+    if (ev.instance.group) selected_groups_.insert(ev.instance.group);
+    if (ev.type == EventType::Remove) {
+      // Name the target as the watcher did when adding it.
+      auto inst = table_.instances().find(ev.instance.group);
+      if (inst != table_.instances().end()) {
+        auto w = inst->second.watches.find(ev.wd);
+        if (w != inst->second.watches.end() && w->second.path) {
+          ev.path = table_.path_of(w->second);
+          ev.path_source = static_cast<PathSource>(w->second.path_source);
+        }
+      }
+    }
+    for (Event& d : table_.apply(ev)) {
+      deliver(d, cb, true);
+      n++;
+    }
+    deliver(ev, cb, false);
+    n++;
+  });
+  return n;
+}
+
+void TraceSession::reconcile_now(const Callback& cb) {
+  if (!taker_) return;
+  uint64_t start = WallClock::monotonic_now_ns();
+  Snapshot snap = taker_->take(true);
+  // Apply everything that happened up to now before comparing.
+  pump(0, cb);
+  DeducingRemovalClassifier classifier(taker_->mounts());
+  ReconcileStats stats;
+  auto derived = table_.reconcile(snap, start, &classifier, /*emit=*/true, &stats);
+  for (Event& d : derived) deliver(d, cb, true);
+  counters_.corrections.removed += stats.removed;
+  counters_.corrections.added += stats.added;
+  counters_.corrections.updated += stats.updated;
+  counters_.corrections.instances_gone += stats.instances_gone;
+  counters_.corrections.instances_new += stats.instances_new;
+  counters_.reconciles++;
+  last_reconcile_ns_ = WallClock::monotonic_now_ns();
+}
+
+void TraceSession::drain(const Callback& cb) { pump(0, cb); }
+
+SessionCounters TraceSession::counters() const {
+  SessionCounters c = counters_;
+  c.tracer = tracer_->counters();
+  return c;
+}
+
+}  // namespace inotrace

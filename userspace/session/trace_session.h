@@ -1,0 +1,82 @@
+// A tracing session that keeps a complete watch table: hooks attached first (events buffer in
+// the ring buffer), then a snapshot seeds the table, then events keep it current. On the
+// tracepoint backend — where most removals have no hook — and after any drop, periodic
+// snapshots are reconciled against the table and what the hooks missed comes out as events
+// marked from_snapshot.
+#pragma once
+
+#include <absl/container/flat_hash_set.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "loader/tracer.h"
+#include "paths/event_paths.h"
+#include "snapshot/snapshot_taker.h"
+#include "table/watch_table.h"
+
+namespace inotrace {
+
+struct SessionOptions {
+  TracerOptions tracer;
+  // Seconds between reconciliations; 0 = never. Applies on the tracepoint backend, or on any
+  // backend with reconcile_all_backends; drops always trigger one.
+  double reconcile_interval_s = 1.0;
+  bool reconcile_all_backends = false;
+  SnapshotSource snapshot_source = SnapshotSource::Auto;
+  bool seed = true;  // take the initial snapshot (the table starts with what exists)
+};
+
+struct SessionCounters {
+  TracerCounters tracer;
+  ReconcileStats corrections;  // summed over every reconcile
+  uint64_t reconciles = 0;
+  uint64_t resnapshots_after_drops = 0;
+};
+
+class TraceSession {
+ public:
+  using Callback = std::function<void(const Event&)>;
+  using Log = std::function<void(const std::string&)>;
+
+  TraceSession(const SessionOptions& opts, Log log);
+  ~TraceSession();
+
+  // Events as they come (paths completed, removals named with their add-time path), then any
+  // reconcile that is due; returns the number delivered.
+  int poll(int timeout_ms, const Callback& cb);
+  // Takes a snapshot now and delivers the differences.
+  void reconcile_now(const Callback& cb);
+  void drain(const Callback& cb);
+
+  Tracer& tracer() { return *tracer_; }
+  const WatchTable& table() const { return table_; }
+  const MountNamespaces& mounts() const;
+  SessionCounters counters() const;
+  bool reconciling() const { return reconcile_enabled_; }
+  uint64_t seed_mono_ns() const { return seed_ns_; }
+  std::string snapshot_source() const;
+
+ private:
+  int pump(int timeout_ms, const Callback& cb);  // live events only
+  void deliver(Event& ev, const Callback& cb, bool derived);
+  bool selected(const Event& derived) const;
+  bool filters_active() const;
+
+  SessionOptions opts_;
+  Log log_;
+  std::unique_ptr<Tracer> tracer_;
+  std::unique_ptr<SnapshotTaker> taker_;
+  WatchTable table_;
+  EventPathCompleter completer_;
+  absl::flat_hash_set<uint64_t> selected_groups_;  // instances seen in live (filtered) events
+  bool reconcile_enabled_ = false;
+  uint64_t last_reconcile_ns_ = 0;
+  uint64_t seed_ns_ = 0;
+  uint64_t drops_seen_ = 0;
+  SessionCounters counters_;
+};
+
+}  // namespace inotrace

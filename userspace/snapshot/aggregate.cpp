@@ -1,0 +1,68 @@
+#include "snapshot/aggregate.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace inotrace {
+
+std::vector<ProcessRow> per_process(const Snapshot& snap) {
+  std::map<uint32_t, ProcessRow> rows;
+  for (const auto& inst : snap.instances) {
+    std::set<uint32_t> counted;  // a process holding one instance through two fds counts it once
+    for (const auto& h : inst.holders) {
+      if (!counted.insert(h.pid).second) continue;
+      ProcessRow& r = rows[h.pid];
+      r.pid = h.pid;
+      r.comm = h.comm;
+      r.uid = h.uid;
+      r.instances++;
+      r.watches += inst.watches.size();
+    }
+  }
+  std::vector<ProcessRow> out;
+  for (auto& [pid, r] : rows) out.push_back(std::move(r));
+  std::stable_sort(out.begin(), out.end(), [](const ProcessRow& a, const ProcessRow& b) {
+    return a.watches != b.watches ? a.watches > b.watches : a.pid < b.pid;
+  });
+  return out;
+}
+
+std::vector<UserRow> per_user(const Snapshot& snap, int64_t max_user_instances, uint32_t init_userns_ino) {
+  std::map<std::pair<uint32_t, uint32_t>, UserRow> rows;  // (userns, uid)
+  for (const auto& inst : snap.instances) {
+    bool charged = inst.ucount.uid != UINT32_MAX;
+    uint32_t uid = charged ? inst.ucount.uid : (inst.holders.empty() ? 0 : inst.holders.front().uid);
+    uint32_t ns = charged ? inst.ucount.userns_ino : 0;
+    UserRow& r = rows[{ns, uid}];
+    r.uid = uid;
+    r.userns_ino = ns;
+    r.instances++;
+    r.present_watches += inst.watches.size();
+    if (inst.ucount.known()) r.kernel_watches = inst.ucount.count;
+    if (inst.ucount.max >= 0) r.max_watches = inst.ucount.max;
+    if (ns != 0 && ns == init_userns_ino) r.max_instances = max_user_instances;
+  }
+  std::vector<UserRow> out;
+  for (auto& [k, r] : rows) out.push_back(r);
+  std::stable_sort(out.begin(), out.end(), [](const UserRow& a, const UserRow& b) {
+    int64_t wa = std::max<int64_t>(a.kernel_watches, a.present_watches);
+    int64_t wb = std::max<int64_t>(b.kernel_watches, b.present_watches);
+    return wa > wb;
+  });
+  return out;
+}
+
+Totals totals(const Snapshot& snap) {
+  Totals t;
+  std::set<uint32_t> pids;
+  for (const auto& inst : snap.instances) {
+    t.instances++;
+    t.watches += inst.watches.size();
+    for (const auto& h : inst.holders) pids.insert(h.pid);
+  }
+  t.processes = pids.size();
+  return t;
+}
+
+}  // namespace inotrace

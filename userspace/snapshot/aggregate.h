@@ -1,0 +1,45 @@
+// Per-process, per-user and total views of a snapshot, sorted by watches.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "snapshot/snapshot.h"
+
+namespace inotrace {
+
+struct ProcessRow {
+  uint32_t pid = 0;
+  std::string comm;
+  uint32_t uid = 0;
+  size_t instances = 0;
+  size_t watches = 0;  // of every instance the process holds (shared instances count for each)
+};
+
+// Whose limit: the (user namespace, uid) the kernel charges (iterator source). With the procfs
+// source the charge is unknown: rows are keyed by the holder's uid and kernel_watches is -1.
+struct UserRow {
+  uint32_t uid = 0;
+  uint32_t userns_ino = 0;         // 0 if unknown
+  int64_t kernel_watches = -1;     // the kernel's own counter (ucounts)
+  int64_t max_watches = -1;        // that namespace's limit
+  size_t present_watches = 0;      // watches found in this snapshot
+  size_t instances = 0;
+  int64_t max_instances = -1;      // max_user_instances (initial user namespace only)
+  // The kernel counts more watches than exist: its counter leaked (an unfixed
+  // inc/dec_inotify_watches path), or the snapshot is truncated.
+  bool count_mismatch() const { return kernel_watches >= 0 && (size_t)kernel_watches != present_watches; }
+};
+
+struct Totals {
+  size_t processes = 0;
+  size_t instances = 0;
+  size_t watches = 0;
+};
+
+std::vector<ProcessRow> per_process(const Snapshot& snap);
+std::vector<UserRow> per_user(const Snapshot& snap, int64_t max_user_instances, uint32_t init_userns_ino);
+Totals totals(const Snapshot& snap);
+
+}  // namespace inotrace

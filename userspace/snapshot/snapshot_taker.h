@@ -1,0 +1,38 @@
+// Takes complete, path-resolved snapshots from the best source available: the BPF iterator,
+// or /proc fdinfo when the iterator cannot load (or when asked). Keeps the iterator loaded
+// between snapshots (the reconciler takes one per interval).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "loader/preflight.h"
+#include "paths/mount_namespaces.h"
+#include "snapshot/snapshot.h"
+
+namespace inotrace {
+
+class IterSource;
+
+enum class SnapshotSource { Auto, Iterator, Procfs };
+std::optional<SnapshotSource> parse_snapshot_source(const std::string& s);
+
+class SnapshotTaker {
+ public:
+  // `facts` may be null for the procfs source. Auto falls back to procfs when the iterator
+  // cannot load, saying why through `log`. Throws inotrace::Error if the forced source fails.
+  SnapshotTaker(const KernelFacts* facts, SnapshotSource source, std::function<void(const std::string&)> log = {});
+  ~SnapshotTaker();
+
+  // A snapshot with every watch named (unless !with_paths), and the mount tables used.
+  Snapshot take(bool with_paths);
+  const MountNamespaces& mounts() const { return mounts_; }
+  std::string source_name() const;  // "iterator" | "procfs"
+
+ private:
+  std::unique_ptr<IterSource> iter_;
+  MountNamespaces mounts_;
+};
+
+}  // namespace inotrace
