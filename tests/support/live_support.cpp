@@ -52,15 +52,28 @@ Target stat_target(const std::string& path) {
   return Target{st.st_ino, KernelDev::from_st_dev(st.st_dev)};
 }
 
+EventLog::EventLog(Tracer& t) {
+  poll_ = [this, &t](int ms, const std::function<void(const Event&)>& cb) {
+    t.poll(ms, [&](const Event& ev) {
+      Event copy = ev;
+      completer_.complete(copy);
+      cb(copy);
+    });
+  };
+  drain_ = [&t] { t.drain([](const Event&) {}); };
+}
+
+EventLog::EventLog(TraceSession& s) {
+  poll_ = [&s](int ms, const std::function<void(const Event&)>& cb) { s.poll(ms, cb); };
+  drain_ = [&s] { s.drain([](const Event&) {}); };
+}
+
 void EventLog::poll_once(int timeout_ms) {
-  tracer_.poll(timeout_ms, [&](const Event& ev) {
-    events_.push_back(ev);
-    completer_.complete(events_.back());
-  });
+  poll_(timeout_ms, [&](const Event& ev) { events_.push_back(ev); });
 }
 
 void EventLog::drain() {
-  tracer_.drain([](const Event&) {});
+  drain_();
   events_.clear();
 }
 

@@ -14,6 +14,7 @@
 #include "events/event.h"
 #include "loader/tracer.h"
 #include "paths/event_paths.h"
+#include "session/trace_session.h"
 
 namespace inotrace::testing {
 
@@ -61,7 +62,9 @@ Target stat_target(const std::string& path);
 // shows them) and waits for ones matching a predicate.
 class EventLog {
  public:
-  explicit EventLog(Tracer& t) : tracer_(t) {}
+  using Poller = std::function<void(int timeout_ms, const std::function<void(const Event&)>&)>;
+  explicit EventLog(Tracer& t);
+  explicit EventLog(TraceSession& s);  // the session completes paths itself
   void drain();  // forget what is buffered now
   // Waits up to `timeout` for an event matching pred (among those seen since the last
   // clear); returns it.
@@ -75,7 +78,8 @@ class EventLog {
 
  private:
   void poll_once(int timeout_ms);
-  Tracer& tracer_;
+  Poller poll_;
+  std::function<void()> drain_;
   EventPathCompleter completer_;
   std::vector<Event> events_;
 };

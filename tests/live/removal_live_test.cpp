@@ -1,0 +1,255 @@
+// Live tier: every way a watch ends, with its reason. On fentry/kprobe the kernel classifies
+// the removal at the moment it happens; on the tracepoint backend, reconciliation against
+// snapshots finds it within two reconcile intervals (the deadline asserted here).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/inotify.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+
+#include "loader/environment.h"
+#include "support/live_support.h"
+
+namespace inotrace::testing {
+namespace {
+
+constexpr double kReconcileInterval = 0.5;
+
+class RemovalLive : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (geteuid() != 0) return;
+    SessionOptions o;
+    o.tracer = test_tracer_options();
+    o.tracer.filters.comm = comm();  // this process and its forks, whatever their pid
+    o.reconcile_interval_s = kReconcileInterval;
+    session_ = std::make_unique<TraceSession>(o, [](const std::string&) {});
+  }
+  static void TearDownTestSuite() { session_.reset(); }
+
+  static std::string comm() {
+    std::ifstream f("/proc/self/comm");
+    std::string c;
+    std::getline(f, c);
+    return c;
+  }
+
+  void SetUp() override {
+    INOTRACE_REQUIRE_ROOT();
+    ASSERT_TRUE(session_);
+    log_ = std::make_unique<EventLog>(*session_);
+    log_->drain();
+  }
+
+  bool hooked() const { return session_->tracer().backend() != Backend::Tracepoint; }
+  // Hooks report at once; reconciliation within two intervals (plus the snapshot's own time).
+  std::chrono::milliseconds deadline() const {
+    return std::chrono::milliseconds(hooked() ? 2000 : (int)(2 * kReconcileInterval * 1000) + 1500);
+  }
+
+  // A new instance, and its identity as the tracer reports it.
+  std::pair<int, InstanceId> open_instance() {
+    int fd = inotify_init1(IN_CLOEXEC);
+    EXPECT_GE(fd, 0);
+    auto ev = log_->wait_for([&](const Event& e) {
+      return e.type == EventType::InstanceCreate && e.fd == fd && e.task.pid == (uint32_t)getpid();
+    });
+    EXPECT_TRUE(ev) << "no instance_create for fd " << fd;
+    return {fd, ev ? ev->instance : InstanceId{}};
+  }
+
+  std::optional<Event> wait_removal(const InstanceId& inst, int wd) {
+    return log_->wait_for(
+        [&](const Event& e) { return e.type == EventType::Remove && e.instance.group == inst.group && e.wd == wd; },
+        deadline());
+  }
+
+  void expect_reason(const std::optional<Event>& ev, Reason want, const Target& t) {
+    ASSERT_TRUE(ev) << "no removal within " << deadline().count() << " ms";
+    EXPECT_EQ(ev->reason, want) << "got " << (int)ev->reason;
+    EXPECT_EQ(ev->ino, t.ino);
+    EXPECT_EQ(ev->dev, t.dev);
+    EXPECT_EQ(ev->from_snapshot, !hooked()) << "hooked backends see removals live";
+  }
+
+  static std::unique_ptr<TraceSession> session_;
+  std::unique_ptr<EventLog> log_;
+  TempDir dir_;
+};
+
+std::unique_ptr<TraceSession> RemovalLive::session_;
+
+TEST_F(RemovalLive, RmWatch) {
+  auto [fd, inst] = open_instance();
+  std::string d = dir_.mkdir("rm");
+  Target t = stat_target(d);
+  int wd = inotify_add_watch(fd, d.c_str(), IN_CREATE);
+  ASSERT_EQ(inotify_rm_watch(fd, wd), 0);
+  auto ev = wait_removal(inst, wd);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->reason, Reason::RmWatch);
+  EXPECT_EQ(ev->ino, t.ino);
+  EXPECT_FALSE(ev->from_snapshot) << "rm_watch is exact on every backend";
+  close(fd);
+}
+
+TEST_F(RemovalLive, RmdirOfTheTargetIsInodeDeleted) {
+  auto [fd, inst] = open_instance();
+  std::string d = dir_.mkdir("gone");
+  Target t = stat_target(d);
+  int wd = inotify_add_watch(fd, d.c_str(), IN_CREATE);
+  ASSERT_GT(wd, 0);
+  ASSERT_EQ(rmdir(d.c_str()), 0);
+  expect_reason(wait_removal(inst, wd), Reason::InodeDeleted, t);
+  close(fd);
+}
+
+TEST_F(RemovalLive, UnlinkOfTheTargetIsInodeDeleted) {
+  auto [fd, inst] = open_instance();
+  std::string f = dir_.touch("file");
+  Target t = stat_target(f);
+  int wd = inotify_add_watch(fd, f.c_str(), IN_MODIFY);
+  ASSERT_GT(wd, 0);
+  ASSERT_EQ(unlink(f.c_str()), 0);
+  expect_reason(wait_removal(inst, wd), Reason::InodeDeleted, t);
+  close(fd);
+}
+
+TEST_F(RemovalLive, UmountOfATmpfsIsUnmount) {
+  auto [fd, inst] = open_instance();
+  std::string mnt = dir_.mkdir("mnt");
+  ASSERT_EQ(mount("inotrace-test", mnt.c_str(), "tmpfs", 0, "size=1m"), 0);
+  std::string d = mnt + "/in-tmpfs";
+  ASSERT_EQ(mkdir(d.c_str(), 0755), 0);
+  Target t = stat_target(d);
+  Target root = stat_target(mnt);
+  int wd = inotify_add_watch(fd, d.c_str(), IN_CREATE);
+  int wd_root = inotify_add_watch(fd, mnt.c_str(), IN_CREATE);
+  ASSERT_GT(wd, 0);
+  ASSERT_EQ(umount(mnt.c_str()), 0);
+  expect_reason(wait_removal(inst, wd), Reason::Unmount, t);
+  expect_reason(wait_removal(inst, wd_root), Reason::Unmount, root);
+  close(fd);
+}
+
+TEST_F(RemovalLive, CloseOfTheFdIsInstanceClosed) {
+  auto [fd, inst] = open_instance();
+  std::string a = dir_.mkdir("ca"), b = dir_.mkdir("cb");
+  int wa = inotify_add_watch(fd, a.c_str(), IN_CREATE);
+  int wb = inotify_add_watch(fd, b.c_str(), IN_CREATE);
+  close(fd);
+  expect_reason(wait_removal(inst, wa), Reason::InstanceClosed, stat_target(a));
+  expect_reason(wait_removal(inst, wb), Reason::InstanceClosed, stat_target(b));
+  auto destroy = log_->wait_for(
+      [&](const Event& e) { return e.type == EventType::InstanceDestroy && e.instance.group == inst.group; },
+      deadline());
+  EXPECT_TRUE(destroy) << "instance_destroy";
+}
+
+// A child that adds a watch, reports it, and exits (or closes) on request.
+struct Child {
+  pid_t pid = -1;
+  int cmd = -1;    // write a byte: 'x' exit, 'c' close the fd and stay
+  int reply = -1;  // reads: the wd
+};
+
+Child spawn_watcher(int inherited_fd, const std::string& path) {
+  int to[2], from[2];
+  if (pipe(to) || pipe(from)) abort();
+  Child c;
+  c.pid = fork();
+  if (c.pid == 0) {
+    close(to[1]);
+    close(from[0]);
+    int fd = inherited_fd >= 0 ? inherited_fd : inotify_init1(0);
+    int wd = inherited_fd >= 0 ? 0 : inotify_add_watch(fd, path.c_str(), IN_CREATE);
+    if (write(from[1], &wd, sizeof(wd)) != sizeof(wd)) _exit(2);
+    char op;
+    while (read(to[0], &op, 1) == 1) {
+      if (op == 'x') _exit(0);
+      if (op == 'c') {
+        close(fd);
+        int ok = 1;
+        if (write(from[1], &ok, sizeof(ok)) != sizeof(ok)) _exit(2);
+      }
+    }
+    _exit(0);
+  }
+  close(to[0]);
+  close(from[1]);
+  c.cmd = to[1];
+  c.reply = from[0];
+  return c;
+}
+
+int read_int(int fd) {
+  int v = -1;
+  if (read(fd, &v, sizeof(v)) != sizeof(v)) return -1;
+  return v;
+}
+
+TEST_F(RemovalLive, ProcessExitIsInstanceClosed) {
+  std::string d = dir_.mkdir("exit");
+  Child c = spawn_watcher(-1, d);
+  int wd = read_int(c.reply);
+  ASSERT_GT(wd, 0);
+  auto add = log_->wait_for([&](const Event& e) { return e.type == EventType::Add && e.task.pid == (uint32_t)c.pid; });
+  ASSERT_TRUE(add) << "the child's add";
+  ASSERT_EQ(write(c.cmd, "x", 1), 1);
+  waitpid(c.pid, nullptr, 0);
+  expect_reason(wait_removal(add->instance, wd), Reason::InstanceClosed, stat_target(d));
+}
+
+TEST_F(RemovalLive, ForkSharedFdIsRemovedOnlyWhenTheLastHolderCloses) {
+  auto [fd, inst] = open_instance();
+  std::string d = dir_.mkdir("shared");
+  int wd = inotify_add_watch(fd, d.c_str(), IN_CREATE);
+  ASSERT_GT(wd, 0);
+  Child c = spawn_watcher(fd, d);  // the child holds the same instance
+  ASSERT_EQ(read_int(c.reply), 0);
+  close(fd);  // the parent lets go first: the child still holds it
+  auto early = log_->collect([&](const Event& e) { return e.type == EventType::Remove && e.instance.group == inst.group; },
+                             deadline());
+  EXPECT_TRUE(early.empty()) << "removed while the child still held the fd";
+  ASSERT_EQ(write(c.cmd, "c", 1), 1);
+  ASSERT_EQ(read_int(c.reply), 1);
+  expect_reason(wait_removal(inst, wd), Reason::InstanceClosed, stat_target(d));
+  ASSERT_EQ(write(c.cmd, "x", 1), 1);
+  waitpid(c.pid, nullptr, 0);
+}
+
+TEST_F(RemovalLive, OneshotFiresAndIsRemovedWithReasonOneshot) {
+  auto [fd, inst] = open_instance();
+  std::string f = dir_.touch("oneshot");
+  Target t = stat_target(f);
+  int wd = inotify_add_watch(fd, f.c_str(), IN_MODIFY | IN_ONESHOT);
+  ASSERT_GT(wd, 0);
+  std::ofstream(f, std::ios::app) << "change";
+  expect_reason(wait_removal(inst, wd), Reason::Oneshot, t);
+  close(fd);
+}
+
+TEST_F(RemovalLive, FailedAddsRemoveNothing) {
+  auto [fd, inst] = open_instance();
+  std::string d = dir_.mkdir("failed"), other = dir_.mkdir("failed2");
+  int wd = inotify_add_watch(fd, d.c_str(), IN_CREATE);
+  ASSERT_GT(wd, 0);
+  ASSERT_EQ(inotify_add_watch(fd, d.c_str(), IN_CREATE | IN_MASK_CREATE), -1);  // EEXIST
+  {
+    SysctlGuard limit("/proc/sys/fs/inotify/max_user_watches", 1);
+    ASSERT_EQ(inotify_add_watch(fd, other.c_str(), IN_CREATE), -1);  // ENOSPC
+  }
+  auto removals = log_->collect(
+      [&](const Event& e) { return e.type == EventType::Remove && e.instance.group == inst.group; }, deadline());
+  EXPECT_TRUE(removals.empty()) << removals.size() << " removal(s) after failed adds";
+  close(fd);
+}
+
+}  // namespace
+}  // namespace inotrace::testing

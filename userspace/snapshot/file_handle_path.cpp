@@ -1,0 +1,191 @@
+#include "snapshot/file_handle_path.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+namespace inotrace {
+namespace {
+
+constexpr std::string_view kDeleted = " (deleted)";
+
+bool strip_deleted(std::string& s) {
+  if (!s.ends_with(kDeleted)) return false;
+  s.resize(s.size() - kDeleted.size());
+  if (s.empty()) s = "/";
+  return true;
+}
+
+}  // namespace
+
+FileHandlePathResolver::FileHandlePathResolver(std::string proc) : proc_(std::move(proc)) {
+  self_fd_dir_ = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  link_buf_.resize(4096);
+}
+
+FileHandlePathResolver::~FileHandlePathResolver() {
+  for (auto& [key, m] : mount_fds_)
+    if (m.fd >= 0) close(m.fd);
+  if (self_fd_dir_ >= 0) close(self_fd_dir_);
+}
+
+bool FileHandlePathResolver::readlink_fd(int fd, std::string& out) {
+  char name[16];
+  auto [end, ec] = std::to_chars(name, name + sizeof(name) - 1, fd);
+  *end = '\0';
+  std::string fallback;
+  int dir = self_fd_dir_;
+  const char* rel = name;
+  if (dir < 0) {
+    fallback = fmt::format("/proc/self/fd/{}", fd);
+    dir = AT_FDCWD;
+    rel = fallback.c_str();
+  }
+  while (true) {
+    ssize_t n = readlinkat(dir, rel, link_buf_.data(), link_buf_.size());
+    if (n < 0) return false;
+    if (static_cast<size_t>(n) < link_buf_.size()) {
+      out.assign(link_buf_.data(), n);
+      return true;
+    }
+    link_buf_.resize(link_buf_.size() * 2);  // possibly truncated: retry bigger
+  }
+}
+
+const FileHandlePathResolver::MountFd& FileHandlePathResolver::mount_fd(uint64_t view, uint32_t pid,
+                                                                      const MountEntry& m, KernelDev dev) {
+  auto [it, inserted] = mount_fds_.try_emplace(std::pair{view, m.mount_id});
+  MountFd& mfd = it->second;
+  if (!inserted) return mfd;
+  // /proc/PID/root jumps to that process's root in its own mount namespace, and the walk below
+  // it follows that namespace's mounts. Not O_PATH: open_by_handle_at takes its mount fd with
+  // fdget(), which refuses O_PATH files (EBADF, checked on 6.18).
+  std::string p = fmt::format("{}/{}/root{}", proc_, pid, m.mount_point == "/" ? "" : m.mount_point);
+  mfd.fd = open(p.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
+  if (mfd.fd < 0) {
+    mfd.err = errno;
+    return mfd;
+  }
+  struct stat st;
+  if (fstat(mfd.fd, &st) != 0 || KernelDev::from_st_dev(st.st_dev) != dev) {
+    mfd.err = ENXIO;  // another filesystem is mounted over this mount point
+  } else if (!readlink_fd(mfd.fd, mfd.prefix)) {
+    mfd.err = errno;
+  } else {
+    strip_deleted(mfd.prefix);
+    mfd.root_ino = st.st_ino;
+    return mfd;
+  }
+  close(mfd.fd);
+  mfd.fd = -1;
+  return mfd;
+}
+
+FileHandlePathResolver::Outcome FileHandlePathResolver::try_mount(const MountFd& mfd, const MountEntry& m,
+                                                                  uint64_t ino, const FileHandle& fh,
+                                                                  HandlePath& out) {
+  handle_buf_.assign(sizeof(file_handle) + fh.bytes.size(), 0);
+  auto* h = reinterpret_cast<file_handle*>(handle_buf_.data());
+  h->handle_bytes = static_cast<unsigned>(fh.bytes.size());
+  h->handle_type = static_cast<int>(fh.type);
+  std::memcpy(h->f_handle, fh.bytes.data(), fh.bytes.size());
+  int fd = open_by_handle_at(mfd.fd, h, O_PATH | O_CLOEXEC);
+  if (fd < 0) {
+    int e = errno;
+    if (e == ESTALE || e == EOPNOTSUPP) out.note = "no decodable file handle (pseudo filesystem)";
+    else if (e == EPERM) out.note = "open_by_handle_at not permitted (needs CAP_DAC_READ_SEARCH)";
+    else out.note = fmt::format("open_by_handle_at failed: {}", strerror(e));
+    return Outcome::Failed;
+  }
+  std::string link;
+  if (!readlink_fd(fd, link)) {
+    out.note = fmt::format("readlink of the opened handle failed: {}", strerror(errno));
+    close(fd);
+    return Outcome::Failed;
+  }
+  bool unlinked = strip_deleted(link);
+
+  // `link` and the mount's prefix are both relative to the root of that mount's namespace;
+  // what follows the prefix is the path below the mount's root.
+  std::string_view l = link, p = mfd.prefix;
+  std::string_view rel;
+  bool under = false;
+  if (p == "/") {
+    under = l.starts_with('/');
+    rel = l == "/" ? std::string_view{} : l;
+  } else if (l == p) {
+    under = true;
+  } else if (l.size() > p.size() && l.starts_with(p) && l[p.size()] == '/') {
+    under = true;
+    rel = l.substr(p.size());
+  }
+  // d_path gives just "/" for a dentry outside the mount's root (bind mount of a subtree) and for
+  // a disconnected one: only the mount's root itself may legitimately read as the prefix.
+  if (under && rel.empty() && ino != mfd.root_ino) under = false;
+  if (!under) {
+    struct stat st;
+    bool dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+    close(fd);
+    // Directories are always reconnected by the kernel: one outside this mount's subtree may
+    // be inside another mount of the same filesystem. A non-directory reading "/" is disconnected
+    // (its dentry was reclaimed and rebuilt from the inode alone), whatever the mount.
+    out.note = dir ? "outside every mounted subtree of its filesystem" : "disconnected";
+    return dir ? Outcome::NotUnder : Outcome::Failed;
+  }
+  close(fd);
+  if (m.mount_point == "/") out.path = rel.empty() ? std::string("/") : std::string(rel);
+  else out.path = m.mount_point + std::string(rel);
+  out.note = unlinked ? "unlinked" : "";
+  return Outcome::Found;
+}
+
+HandlePath FileHandlePathResolver::resolve(uint64_t view, uint32_t pid, std::span<const MountEntry* const> mounts,
+                                           KernelDev dev, uint64_t ino, const FileHandle& fh) {
+  HandlePath out;
+  if (fh.type == kFileIdIno64GenNoDecode) {
+    out.note = "no decodable file handle (pseudo filesystem)";
+    return out;
+  }
+  if (mounts.empty()) {
+    out.note = "not mounted in any namespace";
+    return out;
+  }
+  auto key = std::tuple{view, dev.raw, ino};
+  if (auto it = done_.find(key); it != done_.end()) return it->second;
+
+  // Whole-filesystem mounts first (every inode is below their root), then bind mounts of
+  // subtrees; each group in mountinfo order (oldest first), so the choice is deterministic.
+  std::vector<const MountEntry*> order(mounts.begin(), mounts.end());
+  std::stable_partition(order.begin(), order.end(), [](const MountEntry* m) { return m->root == "/"; });
+  int open_err = 0;
+  const MountEntry* failed_mount = nullptr;
+  bool tried = false;
+  for (const MountEntry* m : order) {
+    const MountFd& mfd = mount_fd(view, pid, *m, dev);
+    if (mfd.fd < 0) {
+      open_err = mfd.err;
+      failed_mount = m;
+      continue;
+    }
+    tried = true;
+    if (try_mount(mfd, *m, ino, fh, out) != Outcome::NotUnder) break;
+  }
+  if (!tried) {
+    out.path.clear();
+    out.note = open_err == ENXIO
+                   ? fmt::format("cannot open a mount of {}: {} is covered by another mount", dev.str(),
+                                 failed_mount->mount_point)
+                   : fmt::format("cannot open a mount of {} ({}): {}", dev.str(), failed_mount->mount_point,
+                                 strerror(open_err));
+  }
+  done_.emplace(key, out);
+  return out;
+}
+
+}  // namespace inotrace
