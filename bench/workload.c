@@ -6,7 +6,7 @@
 //   workload getppid N           N x getppid(2) via syscall(); prints "getppid n=N ns_per_op=X"
 //   workload churn SECONDS [DIR] add+rm pairs as fast as possible for SECONDS; prints
 //                                "churn ops=N secs=S ops_per_s=R" (one op = one add + one rm)
-//   workload hold NDIRS ROOT     creates ROOT/d0..d<NDIRS-1> (ROOT is created if missing),
+//   workload hold NDIRS ROOT     creates ROOT/d0..d<NDIRS-1> (ROOT and parents as needed),
 //                                watches each from one inotify fd, prints "ready NDIRS" and
 //                                sleeps until killed
 //
@@ -135,7 +135,15 @@ static int mode_hold(int argc, char** argv) {
   if (argc < 4) return 2;
   long n = parse_count(argv[2], "NDIRS");
   const char* root = argv[3];
-  if (mkdir(root, 0755) != 0 && errno != EEXIST) die("mkdir root");
+  char* parents = strdup(root);  // mkdir -p ROOT
+  for (char* p = parents + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(parents, 0755) != 0 && errno != EEXIST) die("mkdir root");
+    *p = '/';
+  }
+  if (mkdir(parents, 0755) != 0 && errno != EEXIST) die("mkdir root");
+  free(parents);
   int fd = inotify_init1(IN_CLOEXEC);
   if (fd < 0) die("inotify_init1");
   size_t len = strlen(root) + 32;

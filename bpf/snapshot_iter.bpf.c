@@ -19,10 +19,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by userspace before each run (in .bss, so one loaded object serves every run). */
 bool with_paths = true;
 /* Marks walked per instance. Kernels without bpf_loop (< 5.17) walk at most
- * INOTRACE_SNAP_UNROLLED_MARKS and flag the instance truncated; userspace completes it from
- * fdinfo. */
+ * INOTRACE_SNAP_UNROLLED_MARKS, without paths, and flag the instance truncated; userspace
+ * completes watch lists and paths from fdinfo. */
 __u32 max_marks = 8u << 20;
-#define INOTRACE_SNAP_UNROLLED_MARKS 128
+#define INOTRACE_SNAP_UNROLLED_MARKS 256
 /* Bumped before each run: an instance is walked once per run. */
 __u64 run_id = 0;
 __u64 ringbuf_drops = 0;
@@ -59,8 +59,9 @@ struct walk_ctx {
 	__u32 flags;
 };
 
-/* One mark: returns 1 to stop the walk. */
-static __always_inline long emit_mark(struct walk_ctx *c)
+/* One mark: returns 1 to stop the walk. Paths only where bpf_loop verifies the walk once:
+ * unrolled, a dentry walk per mark exceeds the verifier's budget. */
+static __always_inline long emit_mark(struct walk_ctx *c, const bool can_walk_paths)
 {
 	void *pos = c->pos;
 	if (!pos || pos == c->head)
@@ -100,7 +101,7 @@ static __always_inline long emit_mark(struct walk_ctx *c)
 	w->_pad0 = 0;
 	w->path_kind = INOTRACE_PATH_NONE;
 	w->path_len = 0;
-	if (with_paths) {
+	if (can_walk_paths && with_paths) {
 		struct path_result r = {};
 		inode_path(inode, w->path, &r);
 		w->path_kind = r.kind;
@@ -119,24 +120,26 @@ static __always_inline long emit_mark(struct walk_ctx *c)
 
 static long walk_cb(__u32 index, struct walk_ctx *c)
 {
-	return emit_mark(c);
+	return emit_mark(c, true);
 }
 
-static __always_inline void walk_marks(struct walk_ctx *c)
+/* Two programs, one per walk: a kernel without bpf_loop (5.10) rejects an object whose
+ * program merely references a loop callback ("number of funcs in func_info doesn't match"),
+ * so the bounded variant must not mention walk_cb at all. Userspace loads one of them. */
+static __always_inline void walk_marks(struct walk_ctx *c, const bool use_bpf_loop)
 {
-	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop)) {
+	if (use_bpf_loop) {
 		bpf_loop(1 << 23 /* BPF_MAX_LOOPS */, walk_cb, c, 0);
 		return;
 	}
 	for (int i = 0; i < INOTRACE_SNAP_UNROLLED_MARKS; i++)
-		if (emit_mark(c))
+		if (emit_mark(c, false))
 			return;
 	if (c->pos != c->head)
 		c->flags |= INOTRACE_F_SNAP_TRUNCATED;
 }
 
-SEC("iter/task_file")
-int snapshot_files(struct bpf_iter__task_file *ctx)
+static __always_inline int snapshot_file(struct bpf_iter__task_file *ctx, const bool use_bpf_loop)
 {
 	struct seq_file *seq = ctx->meta->seq;
 	struct task_struct *task = ctx->task;
@@ -168,10 +171,22 @@ int snapshot_files(struct bpf_iter__task_file *ctx)
 		c.group = group;
 		c.head = (void *)group + bpf_core_field_offset(struct fsnotify_group, marks_list);
 		c.pos = BPF_CORE_READ(group, marks_list.next);
-		walk_marks(&c);
+		walk_marks(&c, use_bpf_loop);
 		rec.nr_marks = c.n;
 		rec.hdr.flags |= c.flags;
 	}
 	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;
+}
+
+SEC("iter/task_file")
+int snapshot_files(struct bpf_iter__task_file *ctx)
+{
+	return snapshot_file(ctx, true);
+}
+
+SEC("iter/task_file")
+int snapshot_files_bounded(struct bpf_iter__task_file *ctx)
+{
+	return snapshot_file(ctx, false);
 }

@@ -25,6 +25,7 @@ struct IterSource::Impl {
   std::vector<std::pair<inotrace_snap_watch, std::string>> watches;
   uint64_t undecodable = 0;
   std::string last_error;
+  bool bounded = false;
 
   ~Impl() {
     ring_buffer__free(rb);
@@ -56,6 +57,11 @@ IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
   skel->rodata->inotify_release_addr = facts.inotify_release;
   skel->rodata->inotify_freeing_mark_addr = facts.inotify_freeing_mark;
   bpf_map__set_max_entries(skel->maps.snap_watches, opts.ringbuf_bytes);
+  // bpf_loop (5.17+) walks any number of marks; without it the bounded program walks
+  // INOTRACE_SNAP_UNROLLED_MARKS per instance and flags the rest truncated.
+  impl_->bounded = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr) != 1;
+  bpf_program__set_autoload(skel->progs.snapshot_files, !impl_->bounded);
+  bpf_program__set_autoload(skel->progs.snapshot_files_bounded, impl_->bounded);
   if (int e = inotrace_iter__load(skel))
     throw Error(fmt::format("loading the snapshot iterator failed: {} (libbpf: {}); BPF iterators need "
                             "Linux 5.8+ with BTF; use --source procfs",
@@ -78,7 +84,8 @@ Snapshot IterSource::take(bool with_paths) {
   snap.source = "iterator";
   snap.taken_mono_ns = WallClock::monotonic_now_ns();
 
-  bpf_link* link = bpf_program__attach_iter(skel->progs.snapshot_files, nullptr);
+  bpf_link* link = bpf_program__attach_iter(
+      impl_->bounded ? skel->progs.snapshot_files_bounded : skel->progs.snapshot_files, nullptr);
   if (!link) throw Error(fmt::format("attaching the snapshot iterator failed: {}", strerror(errno)));
   int iter_fd = bpf_iter_create(bpf_link__fd(link));
   if (iter_fd < 0) {
