@@ -5,7 +5,9 @@
 
 #include <cstdio>
 
+#include "cmd/daemon.h"
 #include "cmd/snapshot.h"
+#include "cmd/top.h"
 #include "cmd/trace.h"
 #include "loader/backend.h"
 #include "util/error.h"
@@ -90,6 +92,50 @@ int main(int argc, char** argv) {
   sn->add_option("--btf", snap.btf_path, "Kernel BTF file (default /sys/kernel/btf/vmlinux)");
   sn->add_flag("-v,--verbose", snap.verbose, "Print libbpf warnings");
 
+  // Options shared by the commands that run a live table (daemon, top).
+  auto add_monitor_options = [](CLI::App* cmd, MonitorOptions& m, std::string& be, uint64_t& rb) {
+    cmd->add_option("--pods-root", m.pods_root, "Kubelet's pods directory (default /var/lib/kubelet/pods)");
+    cmd->add_option("--kubepods-cgroup", m.kubepods_cgroup,
+                    "Kubepods cgroup directory for orphaned-pod checks (default: auto-detect; 'none' to skip)");
+    cmd->add_option("--backend", be, "auto (default), fentry, kprobe or tracepoint")
+        ->check(CLI::IsMember({"auto", "fentry", "kprobe", "tracepoint"}));
+    cmd->add_option("--reconcile-interval", m.session.reconcile_interval_s,
+                    "Tracepoint backend: seconds between reconciling snapshots (default 1)")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--ringbuf-size", rb, "Ring buffer bytes (power of two; default 8 MiB)");
+    cmd->add_option("--btf", m.session.tracer.btf_path, "Kernel BTF file (default /sys/kernel/btf/vmlinux)");
+    cmd->add_flag("-v,--verbose", m.session.tracer.verbose, "Print every probe's outcome and libbpf warnings");
+  };
+
+  DaemonCommandOptions daemon;
+  std::string daemon_backend = "auto";
+  uint64_t daemon_ringbuf = daemon.monitor.session.tracer.ringbuf_bytes;
+  auto* dm = app.add_subcommand(
+      "daemon",
+      "Keep a live table of every inotify watch on the node (snapshot + events, reconciled), flag "
+      "watches whose pod is gone and what pins them, serve /metrics (Prometheus) and a JSON API "
+      "(/api/leaks, /api/watches, /api/users, /api/processes, /api/status; docs/API.md).");
+  dm->add_option("--listen", daemon.listen, fmt::format("Address to serve on (default {}; loopback only unless given)", kDefaultListen));
+  dm->add_option("--hooked-reconcile-interval", daemon.hooked_reconcile_interval_s,
+                 "fentry/kprobe: seconds between safety-net snapshots (default 30)")
+      ->check(CLI::PositiveNumber);
+  dm->add_option("--duration", daemon.duration_s, "Stop after SECONDS (default: until SIGINT/SIGTERM)")->check(CLI::PositiveNumber);
+  add_monitor_options(dm, daemon.monitor, daemon_backend, daemon_ringbuf);
+
+  TopCommandOptions top;
+  std::string top_backend = "auto";
+  uint64_t top_ringbuf = top.monitor.session.tracer.ringbuf_bytes;
+  auto* tp = app.add_subcommand("top",
+                                "Refreshing terminal view of the live watch table: processes by watches, leaks "
+                                "highlighted, per-user usage against the limit. Its own BPF session, or a daemon's "
+                                "(--connect).");
+  tp->add_option("--connect", top.connect, fmt::format("Read a running daemon at ADDR:PORT (e.g. {})", kDefaultListen));
+  tp->add_option("--interval", top.interval_s, "Seconds between refreshes (default 2)")->check(CLI::PositiveNumber);
+  tp->add_option("--rows", top.rows, "Rows per table (default 15)");
+  tp->add_flag("--once", top.once, "Print one frame and exit");
+  tp->add_flag("!--no-color", top.color, "No ANSI colors");
+  add_monitor_options(tp, top.monitor, top_backend, top_ringbuf);
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -101,6 +147,16 @@ int main(int argc, char** argv) {
       return run_trace(trace);
     }
     if (sn->parsed()) return run_snapshot(snap);
+    if (dm->parsed()) {
+      daemon.monitor.session.tracer.backend = backend_option(daemon_backend);
+      daemon.monitor.session.tracer.ringbuf_bytes = checked_ringbuf_size(daemon_ringbuf);
+      return run_daemon(daemon);
+    }
+    if (tp->parsed()) {
+      top.monitor.session.tracer.backend = backend_option(top_backend);
+      top.monitor.session.tracer.ringbuf_bytes = checked_ringbuf_size(top_ringbuf);
+      return run_top(top);
+    }
   } catch (const Error& e) {
     fmt::print(stderr, "inotrace: error: {}\n", e.what());
     return 1;

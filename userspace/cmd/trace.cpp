@@ -59,7 +59,8 @@ int run_trace(const TraceCommandOptions& opts) {
   fmt::print(stderr, "inotrace: tracing inotify watches (backend {}{}){}; Ctrl-C to stop\n", backend,
              session.reconciling()
                  ? fmt::format(", removals without a hook found by {} snapshots every {} s", session.snapshot_source(),
-                               sopts.reconcile_interval_s)
+                               session.backend() == Backend::Tracepoint ? sopts.reconcile_interval_s
+                                                                        : sopts.hooked_reconcile_interval_s)
                  : "",
              opts.duration_s > 0 ? fmt::format(" for {} s", opts.duration_s) : "");
   if (!opts.json) fmt::print(out, "{}\n", text_header());

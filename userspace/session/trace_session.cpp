@@ -11,8 +11,9 @@ TraceSession::TraceSession(const SessionOptions& opts, Log log) : opts_(opts), l
   // Hooks first: everything from here on is buffered, so nothing falls between the snapshot
   // and the stream.
   tracer_ = std::make_unique<Tracer>(opts.tracer);
-  bool wants_reconcile = opts.reconcile_interval_s > 0 &&
-                         (tracer_->backend() == Backend::Tracepoint || opts.reconcile_all_backends);
+  bool hooked = tracer_->backend() != Backend::Tracepoint;
+  interval_s_ = hooked ? opts.hooked_reconcile_interval_s : opts.reconcile_interval_s;
+  bool wants_reconcile = interval_s_ > 0 && (!hooked || opts.reconcile_all_backends);
   if (opts.seed || wants_reconcile) {
     taker_ = std::make_unique<SnapshotTaker>(&tracer_->facts(), opts.snapshot_source, log_);
   }
@@ -28,6 +29,7 @@ TraceSession::TraceSession(const SessionOptions& opts, Log log) : opts_(opts), l
       table_.apply(ev);
     });
     table_.reconcile(snap, seed_ns_, nullptr, /*emit=*/false);
+    last_users_ = per_user(snap, -1, 0);
     for (const auto& w : snap.warnings) log_(fmt::format("snapshot: {}", w));
     last_reconcile_ns_ = seed_ns_;
   }
@@ -68,7 +70,7 @@ int TraceSession::poll(int timeout_ms, const Callback& cb) {
   uint64_t drops = tracer_->counters().ringbuf_drops;
   uint64_t now = WallClock::monotonic_now_ns();
   bool dropped = drops > drops_seen_;
-  bool due = reconcile_enabled_ && now - last_reconcile_ns_ >= (uint64_t)(opts_.reconcile_interval_s * 1e9);
+  bool due = reconcile_enabled_ && now - last_reconcile_ns_ >= (uint64_t)(interval_s_ * 1e9);
   if ((dropped || due) && opts_.seed) {
     if (dropped) {
       counters_.resnapshots_after_drops++;
@@ -117,6 +119,7 @@ void TraceSession::reconcile_now(const Callback& cb) {
   DeducingRemovalClassifier classifier(taker_->mounts());
   ReconcileStats stats;
   auto derived = table_.reconcile(snap, start, &classifier, /*emit=*/true, &stats);
+  last_users_ = per_user(snap, -1, 0);
   for (Event& d : derived) deliver(d, cb, true);
   counters_.corrections.removed += stats.removed;
   counters_.corrections.added += stats.added;

@@ -14,6 +14,7 @@
 
 #include "loader/tracer.h"
 #include "paths/event_paths.h"
+#include "snapshot/aggregate.h"
 #include "snapshot/snapshot_taker.h"
 #include "table/watch_table.h"
 
@@ -25,6 +26,7 @@ struct SessionOptions {
   // backend with reconcile_all_backends; drops always trigger one.
   double reconcile_interval_s = 1.0;
   bool reconcile_all_backends = false;
+  double hooked_reconcile_interval_s = 30;  // with reconcile_all_backends on fentry/kprobe
   SnapshotSource snapshot_source = SnapshotSource::Auto;
   bool seed = true;  // take the initial snapshot (the table starts with what exists)
 };
@@ -52,12 +54,16 @@ class TraceSession {
   void drain(const Callback& cb);
 
   Tracer& tracer() { return *tracer_; }
+  Backend backend() const { return tracer_->backend(); }
   const WatchTable& table() const { return table_; }
   const MountNamespaces& mounts() const;
   SessionCounters counters() const;
   bool reconciling() const { return reconcile_enabled_; }
   uint64_t seed_mono_ns() const { return seed_ns_; }
   std::string snapshot_source() const;
+  // Per-user rows of the latest snapshot: the kernel's own counters at that moment.
+  const std::vector<UserRow>& last_snapshot_users() const { return last_users_; }
+  uint64_t last_snapshot_mono_ns() const { return last_reconcile_ns_; }
 
  private:
   int pump(int timeout_ms, const Callback& cb);  // live events only
@@ -73,10 +79,12 @@ class TraceSession {
   EventPathCompleter completer_;
   absl::flat_hash_set<uint64_t> selected_groups_;  // instances seen in live (filtered) events
   bool reconcile_enabled_ = false;
+  double interval_s_ = 0;
   uint64_t last_reconcile_ns_ = 0;
   uint64_t seed_ns_ = 0;
   uint64_t drops_seen_ = 0;
   SessionCounters counters_;
+  std::vector<UserRow> last_users_;
 };
 
 }  // namespace inotrace

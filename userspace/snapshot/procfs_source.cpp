@@ -10,11 +10,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <span>
+#include <thread>
 #include <unordered_map>
 
 #include "paths/mount_namespaces.h"
@@ -68,19 +72,8 @@ class FileReader {
 };
 
 struct ProcInfo {
-  uint32_t pid = 0;
   std::string comm;
   uint32_t uid = 0;
-  uint64_t mnt_ns = 0;
-};
-
-// One inotify fd as read.
-struct RawFd {
-  uint32_t pid = 0;
-  int32_t fd = -1;
-  size_t proc = 0;                   // index into the ProcInfo list
-  std::vector<FdinfoWatch> watches;  // sorted by wd
-  uint64_t hash = 0;                 // of the (wd, ino, dev, mask) list
 };
 
 uint64_t mix(uint64_t h, uint64_t v) {
@@ -127,15 +120,206 @@ struct ScanCounts {
   int other_process_errno = 0;
   size_t other_fds = 0;
   int other_fd_errno = 0;
+  size_t denied_fd_processes = 0;
 };
 
-// Resolves every watch's path as its instance's first holder sees it.
-class PathFiller {
- public:
-  PathFiller(const std::string& proc, std::vector<std::string>* warnings)
-      : proc_(proc), mns_(MountNamespaces::scan(warnings, proc)), resolver_(proc) {}
+// Threads: reading fdinfo costs mostly the kernel formatting it (about twice its size: seq_file
+// retries with a doubled buffer until the whole file fits), and paths cost two syscalls per
+// watch; both scale with cores. Small jobs stay on the calling thread.
+constexpr size_t kMaxThreads = 8;
 
-  void fill(SnapInstance& inst, const std::vector<FdinfoWatch>& fdinfo) {
+size_t worker_count(size_t items, size_t per_worker, unsigned max_threads) {
+  size_t cap = max_threads ? max_threads : std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), kMaxThreads);
+  return std::clamp<size_t>(items / per_worker, 1, cap);
+}
+
+// Runs fn(0..n-1) concurrently (fn(0) on the calling thread). Workers pull work from a shared
+// counter, so if a thread cannot be created the others still finish everything.
+template <typename Fn>
+void run_workers(size_t n, Fn&& fn) {
+  std::vector<std::thread> threads;
+  std::exception_ptr error;
+  std::mutex mu;
+  auto guarded = [&](size_t i) {
+    try {
+      fn(i);
+    } catch (...) {
+      std::lock_guard lock(mu);
+      if (!error) error = std::current_exception();
+    }
+  };
+  for (size_t i = 1; i < n; i++) {
+    try {
+      threads.emplace_back(guarded, i);
+    } catch (const std::system_error&) {
+      break;
+    }
+  }
+  guarded(0);
+  for (auto& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+// One inotify fd as read.
+struct RawFd {
+  Holder holder;
+  std::vector<FdinfoWatch> watches;  // sorted by wd
+  uint64_t hash = 0;                 // of the (wd, ino, dev, mask) list
+  std::vector<std::string> warnings;
+};
+
+// Reads the inotify fds of processes (one Scanner per worker thread).
+class Scanner {
+ public:
+  Scanner(int procfd, const std::string& proc) : procfd_(procfd), proc_(proc) {}
+
+  void scan(uint32_t pid) {
+    char name[16];
+    *std::to_chars(name, name + sizeof(name) - 1, pid).ptr = '\0';
+    int piddir = openat(procfd_, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (piddir < 0) {
+      process_error(errno);
+      return;
+    }
+    int fddir = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR* fds = fddir >= 0 ? fdopendir(fddir) : nullptr;
+    if (!fds) {
+      process_error(errno);
+      if (fddir >= 0) close(fddir);
+      close(piddir);
+      return;
+    }
+    std::optional<Holder> holder;
+    const size_t first = raw.size();
+    bool gone = false, denied_here = false;
+    char link[kInotifyLink.size() + 1];
+    char fdinfo[32];
+    while (dirent* fe = readdir(fds)) {
+      int32_t fd = -1;
+      if (!parse_decimal(std::string_view(fe->d_name), fd)) continue;  // "." and ".."
+      stats.fds++;
+      // A link longer than the inotify one fills the buffer: no match, no allocation.
+      ssize_t n = readlinkat(fddir, fe->d_name, link, sizeof(link));
+      if (n < 0) {
+        if (denied(errno) && !denied_here) {
+          denied_here = true;
+          other.denied_fd_processes++;
+        }
+        fd_error(errno);
+        continue;
+      }
+      if (!is_inotify(link, n)) continue;
+      if (!holder) {  // comm and uid only for processes holding inotify fds
+        ProcInfo info;
+        if (!read_proc_info(reader_, piddir, info)) {
+          gone = true;
+          break;
+        }
+        holder = Holder{pid, 0, std::move(info.comm), info.uid, mount_ns_of(pid, proc_)};
+      }
+      std::memcpy(fdinfo, "fdinfo/", 7);
+      *std::to_chars(fdinfo + 7, fdinfo + sizeof(fdinfo) - 1, fd).ptr = '\0';
+      std::string_view text;
+      if (int e = reader_.read(piddir, fdinfo, text)) {
+        fd_error(e);
+        continue;
+      }
+      FdinfoParse parsed = parse_inotify_fdinfo(text);
+      // The fd may have been closed and its number reused between the reads: still inotify?
+      n = readlinkat(fddir, fe->d_name, link, sizeof(link));
+      if (n < 0 || !is_inotify(link, n)) {
+        stats.vanished_fds++;
+        continue;
+      }
+      RawFd r;
+      r.holder = *holder;
+      r.holder.fd = fd;
+      r.watches = std::move(parsed.watches);
+      std::sort(r.watches.begin(), r.watches.end(),
+                [](const FdinfoWatch& a, const FdinfoWatch& b) { return a.wd < b.wd; });
+      r.hash = hash_watches(r.watches);
+      r.warnings = std::move(parsed.warnings);
+      raw.push_back(std::move(r));
+      stats.inotify_fds++;
+    }
+    closedir(fds);
+    close(piddir);
+    if (gone) {  // exited while we read it: what we read of it is stale
+      stats.inotify_fds -= raw.size() - first;
+      raw.resize(first);
+      stats.vanished_processes++;
+    }
+  }
+
+  std::vector<RawFd> raw;
+  ProcfsScanStats stats;
+  ScanCounts other;
+
+ private:
+  static bool is_inotify(const char* link, ssize_t n) {
+    return static_cast<size_t>(n) == kInotifyLink.size() && std::memcmp(link, kInotifyLink.data(), n) == 0;
+  }
+  void process_error(int e) {
+    if (vanished(e)) {
+      stats.vanished_processes++;
+    } else if (denied(e)) {
+      stats.denied_processes++;
+    } else {
+      other.other_processes++;
+      other.other_process_errno = e;
+    }
+  }
+  void fd_error(int e) {
+    if (vanished(e)) {
+      stats.vanished_fds++;
+    } else if (denied(e)) {
+      stats.denied_fds++;
+    } else {
+      other.other_fds++;
+      other.other_fd_errno = e;
+    }
+  }
+
+  int procfd_;
+  const std::string& proc_;
+  FileReader reader_;
+};
+
+void add_stats(ProcfsScanStats& to, const ProcfsScanStats& s) {
+  to.fds += s.fds;
+  to.inotify_fds += s.inotify_fds;
+  to.vanished_processes += s.vanished_processes;
+  to.vanished_fds += s.vanished_fds;
+  to.denied_processes += s.denied_processes;
+  to.denied_fds += s.denied_fds;
+}
+
+void add_counts(ScanCounts& to, const ScanCounts& c) {
+  to.other_processes += c.other_processes;
+  if (c.other_process_errno) to.other_process_errno = c.other_process_errno;
+  to.other_fds += c.other_fds;
+  if (c.other_fd_errno) to.other_fd_errno = c.other_fd_errno;
+  to.denied_fd_processes += c.denied_fd_processes;
+}
+
+// Decides, for every watch, through which mounts (of which view) its handle is resolved; the
+// resolutions themselves then run in parallel.
+class PathPlanner {
+ public:
+  struct Job {
+    SnapWatch* watch = nullptr;
+    const FileHandle* handle = nullptr;
+    uint64_t view = 0;
+    uint32_t pid = 0;
+    const std::vector<const MountEntry*>* mounts = nullptr;  // nullptr: mounted nowhere
+    const char* where = nullptr;  // prefix for the note of a path found outside the watcher's view
+  };
+
+  PathPlanner(const std::string& proc, std::vector<std::string>* warnings)
+      : proc_(proc), mns_(MountNamespaces::scan(warnings, proc)) {}
+
+  // Paths as the instance's first holder (with a known mount namespace) sees them.
+  void plan(SnapInstance& inst, const std::vector<FdinfoWatch>& fdinfo, std::vector<Job>& jobs) {
     const View* view = nullptr;
     for (const Holder& h : inst.holders)
       if ((view = view_of(h))) break;
@@ -146,37 +330,37 @@ class PathFiller {
         w.path_note = "no file handle in fdinfo (kernel without CONFIG_EXPORTFS?)";
         continue;
       }
-      HandlePath r;
-      const auto* cands = view ? &mounts(*view, w.dev) : nullptr;
-      if (cands && !cands->empty()) {
-        r = resolver_.resolve(view->key, view->pid, *cands, w.dev, w.ino, *fw.handle);
-      } else {
-        // Not mounted where the watcher looks: a filesystem that survives only in another mount
-        // namespace (what pins a dead pod's volume). Resolve it as that namespace sees it.
-        auto refs = mns_.mounts_of(w.dev);
-        const NamespaceMounts* other = nullptr;
-        for (const MountRef& ref : refs)
-          if (!view || ref.ns != view->ns) {
-            other = ref.ns;
-            break;
-          }
-        if (!other && !refs.empty()) other = refs.front().ns;  // chrooted watcher: same ns, outside its root
-        if (!other) {
-          r = resolver_.resolve(0, 0, {}, w.dev, w.ino, *fw.handle);
-        } else {
-          const View& ov = ns_view(other);
-          r = resolver_.resolve(ov.key, ov.pid, mounts(ov, w.dev), w.dev, w.ino, *fw.handle);
-          if (!r.path.empty()) {
-            const char* where = !view ? "watcher's mount namespace unknown"
-                                : other == view->ns ? "not mounted below the watcher's root (chroot)"
-                                                    : "mounted only in another mount namespace";
-            r.note = r.note.empty() ? where : fmt::format("{}; {}", where, r.note);
-          }
+      Job job{&w, &*fw.handle};
+      if (view) {
+        const auto& m = mounts(*view, w.dev);
+        if (!m.empty()) {
+          job.view = view->key;
+          job.pid = view->pid;
+          job.mounts = &m;
+          jobs.push_back(job);
+          continue;
         }
       }
-      w.path = std::move(r.path);
-      w.path_note = std::move(r.note);
-      if (!w.path.empty()) w.path_source = PathSource::FileHandle;
+      // Not mounted where the watcher looks: a filesystem that survives only in another mount
+      // namespace (what pins a dead pod's volume). Resolve it as that namespace sees it.
+      const NamespaceMounts* other = nullptr;
+      auto refs = mns_.mounts_of(w.dev);
+      for (const MountRef& ref : refs)
+        if (!view || ref.ns != view->ns) {
+          other = ref.ns;
+          break;
+        }
+      if (!other && !refs.empty()) other = refs.front().ns;  // chrooted watcher: outside its root
+      if (other) {
+        const View& ov = ns_view(other);
+        job.view = ov.key;
+        job.pid = ov.pid;
+        job.mounts = &mounts(ov, w.dev);
+        job.where = !view                ? "watcher's mount namespace unknown"
+                    : other == view->ns ? "not mounted below the watcher's root (chroot)"
+                                        : "mounted only in another mount namespace";
+      }
+      jobs.push_back(job);
     }
   }
 
@@ -189,6 +373,10 @@ class PathFiller {
     std::vector<MountEntry> own;  // a chrooted holder's own mountinfo; else ns->mounts is used
     bool has_own = false;
   };
+  struct NsView {
+    View view;
+    std::optional<std::pair<uint64_t, uint64_t>> root;
+  };
 
   std::optional<std::pair<uint64_t, uint64_t>> root_of(uint32_t pid) {
     struct stat st;
@@ -196,7 +384,7 @@ class PathFiller {
     return std::pair<uint64_t, uint64_t>{st.st_dev, st.st_ino};
   }
 
-  const View& ns_view(const NamespaceMounts* ns) {
+  NsView& ns_entry(const NamespaceMounts* ns) {
     auto [it, inserted] = ns_views_.try_emplace(ns);
     if (inserted) {
       it->second.view.key = next_key_++;
@@ -204,8 +392,9 @@ class PathFiller {
       it->second.view.ns = ns;
       it->second.root = root_of(ns->pid);
     }
-    return it->second.view;
+    return it->second;
   }
+  const View& ns_view(const NamespaceMounts* ns) { return ns_entry(ns).view; }
 
   // The holder's view: its namespace's table, or its own mountinfo if its root differs from the
   // root of the process whose mountinfo represents the namespace (chroot). nullptr if unknown.
@@ -215,12 +404,10 @@ class PathFiller {
     if (!ns && h.mnt_ns) ns = mns_.find(h.mnt_ns);
     const View* v = nullptr;
     if (ns) {
-      ns_view(ns);
-      NsView& nv = ns_views_[ns];
+      NsView& nv = ns_entry(ns);
       auto root = root_of(h.pid);
-      if (!root || !nv.root || *root == *nv.root) {
-        v = &nv.view;
-      } else {
+      v = &nv.view;
+      if (root && nv.root && *root != *nv.root) {
         std::string_view text;
         int dir = open(fmt::format("{}/{}", proc_, h.pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (dir >= 0 && reader_.read(dir, "mountinfo", text) == 0) {
@@ -232,8 +419,6 @@ class PathFiller {
           own->has_own = true;
           v = own.get();
           own_views_.push_back(std::move(own));
-        } else {
-          v = &nv.view;
         }
         if (dir >= 0) close(dir);
       }
@@ -243,7 +428,7 @@ class PathFiller {
   }
 
   const std::vector<const MountEntry*>& mounts(const View& v, KernelDev dev) {
-    auto [it, inserted] = mounts_.try_emplace(std::pair{v.key, dev.raw});
+    auto [it, inserted] = mounts_.try_emplace(v.key << 32 | dev.raw);
     if (inserted) {
       if (v.has_own) {
         for (const MountEntry& m : v.own)
@@ -256,21 +441,39 @@ class PathFiller {
     return it->second;
   }
 
-  struct NsView {
-    View view;
-    std::optional<std::pair<uint64_t, uint64_t>> root;
-  };
-
   std::string proc_;
   MountNamespaces mns_;
-  FileHandlePathResolver resolver_;
   FileReader reader_;
   uint64_t next_key_ = 1;
-  std::unordered_map<const NamespaceMounts*, NsView> ns_views_;  // node-based: holder_views_ points in
+  // Node-based maps: views and mount lists are pointed to (holder_views_, Job.mounts).
+  std::unordered_map<const NamespaceMounts*, NsView> ns_views_;
   absl::flat_hash_map<uint32_t, const View*> holder_views_;
   std::vector<std::unique_ptr<View>> own_views_;
-  absl::flat_hash_map<std::pair<uint64_t, uint32_t>, std::vector<const MountEntry*>> mounts_;
+  std::unordered_map<uint64_t, std::vector<const MountEntry*>> mounts_;  // (view key, dev)
 };
+
+void resolve_paths(const std::string& proc, const std::vector<PathPlanner::Job>& jobs, unsigned max_threads) {
+  constexpr size_t kChunk = 128;
+  std::atomic<size_t> next{0};
+  run_workers(worker_count(jobs.size(), 4096, max_threads), [&](size_t) {
+    FileHandlePathResolver resolver(proc);  // per thread: its own fds and caches
+    while (true) {
+      size_t begin = next.fetch_add(kChunk);
+      if (begin >= jobs.size()) break;
+      for (size_t i = begin; i < std::min(jobs.size(), begin + kChunk); i++) {
+        const PathPlanner::Job& job = jobs[i];
+        SnapWatch& w = *job.watch;
+        std::span<const MountEntry* const> mounts;
+        if (job.mounts) mounts = *job.mounts;
+        HandlePath r = resolver.resolve(job.view, job.pid, mounts, w.dev, w.ino, *job.handle);
+        if (!r.path.empty() && job.where) r.note = r.note.empty() ? job.where : fmt::format("{}; {}", job.where, r.note);
+        w.path = std::move(r.path);
+        w.path_note = std::move(r.note);
+        if (!w.path.empty()) w.path_source = PathSource::FileHandle;
+      }
+    }
+  });
+}
 
 }  // namespace
 
@@ -292,120 +495,49 @@ Snapshot take_procfs_snapshot(const ProcfsSourceOptions& opts, ProcfsScanStats* 
 
   DIR* procdir = opendir(opts.proc.c_str());
   if (!procdir) throw Error(fmt::format("cannot list {}: {}", opts.proc, strerror(errno)));
-  const int procfd = dirfd(procdir);
-
-  std::vector<ProcInfo> procs;
-  std::vector<RawFd> raw;
-  FileReader reader;
-  char link[kInotifyLink.size() + 1];
-  char name[48];
-
-  auto process_error = [&](int e) {
-    if (vanished(e)) stats.vanished_processes++;
-    else if (denied(e)) stats.denied_processes++;
-    else {
-      other.other_processes++;
-      other.other_process_errno = e;
-    }
-  };
-  size_t denied_fd_processes = 0;
-  uint32_t last_denied_pid = 0;
-  uint32_t pid = 0;
-  auto fd_error = [&](int e) {
-    if (vanished(e)) stats.vanished_fds++;
-    else if (denied(e)) {
-      stats.denied_fds++;
-      if (last_denied_pid != pid) denied_fd_processes++;
-      last_denied_pid = pid;
-    }
-    else {
-      other.other_fds++;
-      other.other_fd_errno = e;
-    }
-  };
-
+  std::vector<uint32_t> pids;
   while (dirent* de = readdir(procdir)) {
-    pid = 0;
-    if (!parse_decimal(std::string_view(de->d_name), pid) || pid == 0) continue;
-    stats.processes++;
-    int piddir = openat(procfd, de->d_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (piddir < 0) {
-      process_error(errno);
-      continue;
-    }
-    int fddir = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR* fds = fddir >= 0 ? fdopendir(fddir) : nullptr;
-    if (!fds) {
-      process_error(errno);
-      if (fddir >= 0) close(fddir);
-      close(piddir);
-      continue;
-    }
-    std::optional<size_t> proc_idx;
-    size_t first_raw = raw.size();
-    bool gone = false;
-    while (dirent* fe = readdir(fds)) {
-      int32_t fd = -1;
-      if (!parse_decimal(std::string_view(fe->d_name), fd)) continue;  // "." and ".."
-      stats.fds++;
-      // Fast reject: a link longer than the inotify one fills the buffer.
-      ssize_t n = readlinkat(fddir, fe->d_name, link, sizeof(link));
-      if (n < 0) {
-        fd_error(errno);
-        continue;
+    uint32_t pid = 0;
+    if (parse_decimal(std::string_view(de->d_name), pid) && pid != 0) pids.push_back(pid);
+  }
+  stats.processes = pids.size();
+
+  // Most processes hold no inotify fd: the cost is in the few that hold many watches. Workers
+  // take small batches so one big holder does not leave the others idle.
+  std::vector<std::unique_ptr<Scanner>> scanners;
+  size_t workers = worker_count(pids.size(), 64, opts.max_threads);
+  for (size_t i = 0; i < workers; i++) scanners.push_back(std::make_unique<Scanner>(dirfd(procdir), opts.proc));
+  std::atomic<size_t> next{0};
+  try {
+    run_workers(workers, [&](size_t w) {
+      constexpr size_t kBatch = 4;
+      while (true) {
+        size_t begin = next.fetch_add(kBatch);
+        if (begin >= pids.size()) break;
+        for (size_t i = begin; i < std::min(pids.size(), begin + kBatch); i++) scanners[w]->scan(pids[i]);
       }
-      if (static_cast<size_t>(n) != kInotifyLink.size() || std::memcmp(link, kInotifyLink.data(), n) != 0) continue;
-      if (!proc_idx) {
-        ProcInfo info;
-        info.pid = pid;
-        if (!read_proc_info(reader, piddir, info)) {
-          gone = true;
-          break;
-        }
-        info.mnt_ns = mount_ns_of(pid, opts.proc);
-        proc_idx = procs.size();
-        procs.push_back(std::move(info));
-      }
-      fmt::format_to_n(name, sizeof(name) - 1, "fdinfo/{}", fd).out[0] = '\0';
-      std::string_view text;
-      if (int e = reader.read(piddir, name, text)) {
-        fd_error(e);
-        continue;
-      }
-      FdinfoParse parsed = parse_inotify_fdinfo(text);
-      // The fd may have been closed and reused between the two reads: check it still is inotify.
-      n = readlinkat(fddir, fe->d_name, link, sizeof(link));
-      if (n != static_cast<ssize_t>(kInotifyLink.size()) || std::memcmp(link, kInotifyLink.data(), n) != 0) {
-        stats.vanished_fds++;
-        continue;
-      }
-      for (auto& w : parsed.warnings) snap.warnings.push_back(fmt::format("pid {} fd {}: {}", pid, fd, w));
-      RawFd r;
-      r.pid = pid;
-      r.fd = fd;
-      r.proc = *proc_idx;
-      r.watches = std::move(parsed.watches);
-      std::sort(r.watches.begin(), r.watches.end(),
-                [](const FdinfoWatch& a, const FdinfoWatch& b) { return a.wd < b.wd; });
-      r.hash = hash_watches(r.watches);
-      raw.push_back(std::move(r));
-      stats.inotify_fds++;
-    }
-    closedir(fds);
-    close(piddir);
-    if (gone) {  // exited while we read it: what we read of it is stale
-      stats.inotify_fds -= raw.size() - first_raw;
-      raw.resize(first_raw);
-      stats.vanished_processes++;
-    }
+    });
+  } catch (...) {
+    closedir(procdir);
+    throw;
   }
   closedir(procdir);
+  std::vector<RawFd> raw;
+  for (auto& sc : scanners) {
+    add_stats(stats, sc->stats);
+    add_counts(other, sc->other);
+    for (auto& r : sc->raw) raw.push_back(std::move(r));
+  }
+  scanners.clear();
+  std::sort(raw.begin(), raw.end(), [](const RawFd& a, const RawFd& b) {
+    return a.holder.pid != b.holder.pid ? a.holder.pid < b.holder.pid : a.holder.fd < b.holder.fd;
+  });
+  for (const RawFd& r : raw)
+    for (const auto& w : r.warnings)
+      snap.warnings.push_back(fmt::format("pid {} fd {}: {}", r.holder.pid, r.holder.fd, w));
 
   // De-duplicate: fds of one struct file (dup, fork, SCM_RIGHTS) are one instance. kcmp is only
   // asked about fds whose watch lists are identical, so the cost stays near-linear.
-  std::sort(raw.begin(), raw.end(), [](const RawFd& a, const RawFd& b) {
-    return a.pid != b.pid ? a.pid < b.pid : a.fd < b.fd;
-  });
   const SameFileFn& same = opts.same_file ? opts.same_file : SameFileFn(kcmp_same_file);
   absl::flat_hash_map<uint64_t, std::vector<size_t>> buckets;  // watch-list hash -> instances
   std::vector<size_t> rep;                                     // instance -> its first RawFd
@@ -420,7 +552,7 @@ Snapshot take_procfs_snapshot(const ProcfsSourceOptions& opts, ProcfsScanStats* 
       if (!same_watches(first.watches, r.watches)) continue;  // hash collision
       if (!fallback) {
         stats.same_file_calls++;
-        int res = same(first.pid, first.fd, r.pid, r.fd);
+        int res = same(first.holder.pid, first.holder.fd, r.holder.pid, r.holder.fd);
         if (res == 0) {
           match = inst;
           break;
@@ -436,17 +568,15 @@ Snapshot take_procfs_snapshot(const ProcfsSourceOptions& opts, ProcfsScanStats* 
         break;
       }
     }
-    const ProcInfo& p = procs[r.proc];
-    Holder h{r.pid, r.fd, p.comm, p.uid, p.mnt_ns};
     if (match) {
-      snap.instances[*match].holders.push_back(std::move(h));
+      snap.instances[*match].holders.push_back(r.holder);
       continue;
     }
     cands.push_back(snap.instances.size());
     rep.push_back(i);
     SnapInstance inst;
-    inst.id = fmt::format("{}:{}", r.pid, r.fd);
-    inst.holders.push_back(std::move(h));
+    inst.id = fmt::format("{}:{}", r.holder.pid, r.holder.fd);
+    inst.holders.push_back(r.holder);
     // ucount stays unknown: the charged user is the euid at inotify_init time, which /proc
     // does not show, and there is no per-user count in fdinfo (iterator source only).
     inst.watches.reserve(r.watches.size());
@@ -474,7 +604,7 @@ Snapshot take_procfs_snapshot(const ProcfsSourceOptions& opts, ProcfsScanStats* 
         fmt::format("{} processes skipped: permission denied ({})", stats.denied_processes, hint));
   if (stats.denied_fds)
     snap.warnings.push_back(fmt::format("{} fds of {} processes skipped: permission denied ({})", stats.denied_fds,
-                                        denied_fd_processes, hint));
+                                        other.denied_fd_processes, hint));
   if (other.other_processes)
     snap.warnings.push_back(fmt::format("{} processes skipped: {}", other.other_processes,
                                         strerror(other.other_process_errno)));
@@ -482,8 +612,11 @@ Snapshot take_procfs_snapshot(const ProcfsSourceOptions& opts, ProcfsScanStats* 
     snap.warnings.push_back(fmt::format("{} fds skipped: {}", other.other_fds, strerror(other.other_fd_errno)));
 
   if (opts.with_paths && !snap.instances.empty()) {
-    PathFiller filler(opts.proc, &snap.warnings);
-    for (size_t i = 0; i < snap.instances.size(); i++) filler.fill(snap.instances[i], raw[rep[i]].watches);
+    PathPlanner planner(opts.proc, &snap.warnings);
+    std::vector<PathPlanner::Job> jobs;
+    jobs.reserve(snap.watch_count());
+    for (size_t i = 0; i < snap.instances.size(); i++) planner.plan(snap.instances[i], raw[rep[i]].watches, jobs);
+    resolve_paths(opts.proc, jobs, opts.max_threads);
   }
   if (stats_out) *stats_out = stats;
   return snap;

@@ -24,6 +24,8 @@ struct ProcfsSourceOptions {
   std::string proc = "/proc";
   bool with_paths = true;  // resolve paths with open_by_handle_at (needs CAP_DAC_READ_SEARCH)
   SameFileFn same_file;    // empty: kcmp_same_file. Tests inject one for fake /proc trees.
+  // Threads for reading fdinfo and resolving paths (big populations only); 0: min(cores, 8).
+  unsigned max_threads = 0;
 };
 
 // What the scan skipped, for callers that want numbers (vanished ones are not warnings).

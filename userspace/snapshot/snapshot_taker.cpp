@@ -4,10 +4,7 @@
 
 #include "paths/snapshot_paths.h"
 #include "snapshot/iter_source.h"
-#if __has_include("snapshot/procfs_source.h")
 #include "snapshot/procfs_source.h"
-#define HAVE_PROCFS 1
-#endif
 #include "util/error.h"
 
 namespace inotrace {
@@ -46,13 +43,9 @@ Snapshot SnapshotTaker::take(bool with_paths) {
       for (auto& inst : snap.instances)
         for (auto& h : inst.holders) h.mnt_ns = mount_ns_of(h.pid);
   } else {
-#ifdef HAVE_PROCFS
     ProcfsSourceOptions o;
     o.with_paths = with_paths;
     snap = take_procfs_snapshot(o);
-#else
-    throw Error("procfs source not built");
-#endif
     mounts_ = MountNamespaces::scan(&warnings);
   }
   for (auto& w : warnings) snap.warnings.push_back(std::move(w));

@@ -1,0 +1,22 @@
+// `inotrace daemon`: the live watch table with leak detection, served as JSON and Prometheus
+// metrics.
+#pragma once
+
+#include <string>
+
+#include "daemon/node_monitor.h"
+
+namespace inotrace {
+
+constexpr const char* kDefaultListen = "127.0.0.1:9717";
+
+struct DaemonCommandOptions {
+  MonitorOptions monitor;
+  std::string listen = kDefaultListen;
+  double hooked_reconcile_interval_s = 30;  // safety-net snapshots on fentry/kprobe
+  double duration_s = 0;                    // 0 = until SIGINT/SIGTERM
+};
+
+int run_daemon(DaemonCommandOptions opts);
+
+}  // namespace inotrace

@@ -1,0 +1,119 @@
+#include "cmd/top.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "cmd/stop_signal.h"
+#include "serve/api_views.h"
+#include "util/http_get.h"
+#include "util/text_encoding.h"
+#include "util/wall_clock.h"
+
+namespace inotrace {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+struct Frame {
+  json status, users, processes, leaks;
+};
+
+std::string bar(double frac, int width) {
+  int n = std::clamp((int)(frac * width + 0.5), 0, width);
+  return "[" + std::string(n, '#') + std::string(width - n, '.') + "]";
+}
+
+std::string num(const json& v) { return v.is_null() ? "-" : v.dump(); }
+
+std::string render(const Frame& f, const TopCommandOptions& o) {
+  const char* red = o.color ? "\033[1;31m" : "";
+  const char* bold = o.color ? "\033[1m" : "";
+  const char* reset = o.color ? "\033[0m" : "";
+  std::string s;
+  WallClock clock;
+  size_t nleaks = f.leaks["leaks"].size();
+  s += fmt::format("{}inotrace top{} - backend {} - {} watches in {} instances - {}{} leaked{} - {}\n\n", bold, reset,
+                   f.status.value("backend", "?"), num(f.status["watches"]), num(f.status["instances"]),
+                   nleaks ? red : "", nleaks, nleaks ? reset : "", clock.rfc3339(WallClock::monotonic_now_ns()).substr(11, 8));
+  s += fmt::format("{}{:>7} {:>12} {:>9} {:>9} {:>9}  USAGE OF LIMIT{}\n", bold, "UID", "USERNS", "WATCHES", "KERNEL", "LIMIT", reset);
+  for (const auto& u : f.users["users"]) {
+    double lim = u["max_user_watches"].is_null() ? 0 : u["max_user_watches"].get<double>();
+    double cnt = u["kernel_watches"].is_null() ? u["present_watches"].get<double>() : u["kernel_watches"].get<double>();
+    std::string usage = lim > 0 ? fmt::format("{} {:5.1f}%", bar(cnt / lim, 20), 100 * cnt / lim) : "-";
+    bool hot = lim > 0 && cnt / lim > 0.9;
+    s += fmt::format("{}{:>7} {:>12} {:>9} {:>9} {:>9}  {}{}{}\n", hot ? red : "", num(u["uid"]), num(u["user_ns"]),
+                     num(u["present_watches"]), num(u["kernel_watches"]), num(u["max_user_watches"]), usage,
+                     u.value("count_mismatch", false) ? "  kernel count != watches present" : "", hot ? reset : "");
+  }
+  s += fmt::format("\n{}{:>7} {:<16} {:>6} {:>9} {:>9} {:>7}{}\n", bold, "PID", "COMM", "UID", "INSTANCES", "WATCHES", "LEAKED", reset);
+  size_t n = 0;
+  for (const auto& p : f.processes["processes"]) {
+    if (n++ >= o.rows) break;
+    bool leaky = p["leaked"].get<size_t>() > 0;
+    s += fmt::format("{}{:>7} {:<16} {:>6} {:>9} {:>9} {:>7}{}\n", leaky ? red : "", num(p["pid"]),
+                     escape_for_text(p["comm"].get<std::string>()), num(p["uid"]), num(p["instances"]), num(p["watches"]),
+                     num(p["leaked"]), leaky ? reset : "");
+  }
+  if (nleaks) {
+    s += fmt::format("\n{}LEAKED WATCHES (pod gone, watch alive){}\n", red, reset);
+    n = 0;
+    for (const auto& l : f.leaks["leaks"]) {
+      if (n++ >= o.rows) {
+        s += fmt::format("... {} more\n", nleaks - o.rows);
+        break;
+      }
+      std::string pins;
+      for (const auto& p : l["pinned_by"])
+        pins += fmt::format(" mnt:[{}] {}", num(p["mnt_ns"]), escape_for_text(p["mount_point"].get<std::string>()));
+      s += fmt::format("{}{:<12} pod {} pid {} {} wd {} {}{}\n    pinned by:{}\n", red, l["reason"].get<std::string>(),
+                       l["pod_uid"].get<std::string>(), num(l["pid"]), escape_for_text(l["comm"].get<std::string>()),
+                       num(l["wd"]), escape_for_text(l["path"].get<std::string>()), reset, pins.empty() ? " (nothing mounted)" : pins);
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+int run_top(TopCommandOptions opts) {
+  auto log = [](const std::string& s) { fmt::print(stderr, "inotrace: {}\n", s); };
+  std::unique_ptr<NodeMonitor> monitor;
+  if (opts.connect.empty()) {
+    opts.monitor.session.tracer.log = log;
+    opts.monitor.session.reconcile_all_backends = true;
+    monitor = std::make_unique<NodeMonitor>(opts.monitor, log);
+  }
+  if (!isatty(STDOUT_FILENO)) opts.color = false;
+  install_stop_signals();
+  while (!stop_requested()) {
+    Frame f;
+    if (monitor) {
+      uint64_t until = WallClock::monotonic_now_ns() + (opts.once ? 0 : (uint64_t)(opts.interval_s * 1e9));
+      do monitor->step(50);
+      while (!stop_requested() && WallClock::monotonic_now_ns() < until);
+      monitor->evaluate_now();
+      f = Frame{status_json(*monitor), users_json(*monitor), processes_json(*monitor, opts.rows), leaks_json(*monitor)};
+    } else {
+      auto get = [&](const char* path) { return json::parse(http_get(opts.connect, path)); };
+      f = Frame{get("/api/status"), get("/api/users"), get(fmt::format("/api/processes?limit={}", opts.rows).c_str()),
+                get("/api/leaks")};
+    }
+    std::string text = render(f, opts);
+    if (opts.once) {
+      fmt::print("{}", text);
+      return 0;
+    }
+    fmt::print("\033[H\033[2J{}", text);
+    fflush(stdout);
+    if (!monitor) {
+      uint64_t until = WallClock::monotonic_now_ns() + (uint64_t)(opts.interval_s * 1e9);
+      while (!stop_requested() && WallClock::monotonic_now_ns() < until) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  return 0;
+}
+
+}  // namespace inotrace

@@ -1,0 +1,82 @@
+#include "daemon/node_monitor.h"
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
+
+#include "util/wall_clock.h"
+
+namespace inotrace {
+
+NodeMonitor::NodeMonitor(const MonitorOptions& opts, TraceSession::Log log)
+    : opts_(opts), log_(std::move(log)), pods_(opts.pods_root, opts.kubepods_cgroup), detector_(pods_) {
+  started_ns_ = WallClock::monotonic_now_ns();
+  session_ = std::make_unique<TraceSession>(opts_.session, log_);
+  evaluate_now();
+}
+
+void NodeMonitor::evaluate_now() {
+  std::vector<std::string> warnings;
+  mounts_ = MountNamespaces::scan(&warnings);
+  bool stale = opts_.stale_every > 0 && evaluations_ % opts_.stale_every == 0;
+  last_eval_ns_ = WallClock::monotonic_now_ns();
+  detector_.evaluate(session_->table(), mounts_, last_eval_ns_, stale);
+  evaluations_++;
+}
+
+void NodeMonitor::step(int timeout_ms) {
+  session_->poll(timeout_ms, [&](const Event& ev) { events_[ev.type]++; });
+  if (WallClock::monotonic_now_ns() - last_eval_ns_ >= (uint64_t)(opts_.evaluate_interval_s * 1e9)) evaluate_now();
+}
+
+std::vector<UserView> NodeMonitor::users() const {
+  std::map<std::pair<uint32_t, uint32_t>, UserView> rows;  // (userns, uid)
+  for (const auto& [g, inst] : session_->table().instances()) {
+    uint32_t uid = inst.ucount.uid != UINT32_MAX ? inst.ucount.uid
+                                                  : (inst.holders.empty() ? 0 : inst.holders.front().uid);
+    UserView& r = rows[{inst.ucount.userns_ino, uid}];
+    r.uid = uid;
+    r.userns_ino = inst.ucount.userns_ino;
+    r.instances++;
+    r.present_watches += inst.watches.size();
+    if (inst.ucount.max >= 0) r.max_watches = inst.ucount.max;
+  }
+  for (const auto& u : session_->last_snapshot_users()) {
+    auto it = rows.find({u.userns_ino, u.uid});
+    if (it == rows.end()) continue;
+    it->second.kernel_watches = u.kernel_watches;
+    if (u.max_watches >= 0) it->second.max_watches = u.max_watches;
+    it->second.count_mismatch = u.count_mismatch();
+  }
+  std::vector<UserView> out;
+  for (auto& [k, v] : rows) out.push_back(v);
+  std::sort(out.begin(), out.end(), [](const UserView& a, const UserView& b) { return a.present_watches > b.present_watches; });
+  return out;
+}
+
+std::vector<ProcessView> NodeMonitor::processes() const {
+  absl::flat_hash_map<uint64_t, size_t> leaked_per_group;
+  for (const auto& l : detector_.leaks()) leaked_per_group[l.instance.group]++;
+  std::map<uint32_t, ProcessView> rows;
+  for (const auto& [g, inst] : session_->table().instances()) {
+    absl::flat_hash_set<uint32_t> counted;
+    for (const auto& h : inst.holders) {
+      if (!counted.insert(h.pid).second) continue;
+      ProcessView& r = rows[h.pid];
+      r.pid = h.pid;
+      r.comm = h.comm;
+      r.uid = h.uid;
+      r.instances++;
+      r.watches += inst.watches.size();
+      auto it = leaked_per_group.find(g);
+      if (it != leaked_per_group.end()) r.leaked += it->second;
+    }
+  }
+  std::vector<ProcessView> out;
+  for (auto& [pid, r] : rows) out.push_back(std::move(r));
+  std::sort(out.begin(), out.end(), [](const ProcessView& a, const ProcessView& b) {
+    return a.watches != b.watches ? a.watches > b.watches : a.pid < b.pid;
+  });
+  return out;
+}
+
+}  // namespace inotrace

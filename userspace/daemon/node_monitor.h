@@ -1,0 +1,75 @@
+// The daemon's brain: a trace session's live watch table, the mounts of every namespace, the
+// pods root and the leak detector, stepped by one loop; views of all of it for the API, the
+// metrics and `inotrace top`. Not thread-safe: the daemon serialises access with its mutex.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "leaks/leak_detector.h"
+#include "session/trace_session.h"
+
+namespace inotrace {
+
+struct MonitorOptions {
+  SessionOptions session;
+  std::string pods_root = "/var/lib/kubelet/pods";
+  std::string kubepods_cgroup;     // "" auto-detect, "none" ignore
+  double evaluate_interval_s = 1;  // leak evaluation cadence (a leak is flagged within 2 intervals)
+  int stale_every = 10;            // stale-path checks every N evaluations
+};
+
+struct UserView {
+  uint32_t uid = 0;
+  uint32_t userns_ino = 0;
+  size_t present_watches = 0;
+  size_t instances = 0;
+  int64_t kernel_watches = -1;  // from the last snapshot (exact at that moment)
+  int64_t max_watches = -1;
+  bool count_mismatch = false;  // at the last snapshot, the kernel counted other than present
+};
+
+struct ProcessView {
+  uint32_t pid = 0;
+  std::string comm;
+  uint32_t uid = 0;
+  size_t instances = 0;
+  size_t watches = 0;
+  size_t leaked = 0;
+};
+
+class NodeMonitor {
+ public:
+  NodeMonitor(const MonitorOptions& opts, TraceSession::Log log);
+
+  // Processes events for up to timeout_ms; re-evaluates leaks when due.
+  void step(int timeout_ms);
+
+  const TraceSession& session() const { return *session_; }
+  TraceSession& session() { return *session_; }
+  const LeakDetector& leaks() const { return detector_; }
+  const MountNamespaces& mounts() const { return mounts_; }
+  const PodIndex& pods() const { return pods_; }
+  const std::map<EventType, uint64_t>& events_by_type() const { return events_; }
+  std::vector<UserView> users() const;
+  std::vector<ProcessView> processes() const;
+  uint64_t started_mono_ns() const { return started_ns_; }
+  uint64_t evaluations() const { return evaluations_; }
+  void evaluate_now();
+
+ private:
+  MonitorOptions opts_;
+  TraceSession::Log log_;
+  std::unique_ptr<TraceSession> session_;
+  PodIndex pods_;
+  LeakDetector detector_;
+  MountNamespaces mounts_;
+  std::map<EventType, uint64_t> events_;
+  uint64_t started_ns_ = 0;
+  uint64_t last_eval_ns_ = 0;
+  uint64_t evaluations_ = 0;
+};
+
+}  // namespace inotrace

@@ -1,0 +1,83 @@
+#include "leaks/leak_detector.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <optional>
+
+#include "leaks/pod_paths.h"
+
+namespace inotrace {
+
+namespace {
+
+struct PodMatch {
+  std::string uid;
+  std::string path;
+};
+
+// The first known path of the watch that names a pod: its own path, then every mount point of
+// its filesystem (a dead pod's tmpfs is reachable only through the mounts that pin it).
+std::optional<PodMatch> pod_of(const std::string& own_path, const std::vector<MountRef>& mounts,
+                               const std::string& pods_root) {
+  if (auto uid = pod_uid_from_path(own_path, pods_root)) return PodMatch{*uid, own_path};
+  for (const auto& m : mounts)
+    if (auto uid = pod_uid_from_path(m.mount->mount_point, pods_root)) return PodMatch{*uid, m.mount->mount_point};
+  return std::nullopt;
+}
+
+std::optional<std::string> stale_reason(const InstanceEntry& inst, const WatchEntry& w, const std::string& path) {
+  if (path.empty() || path.front() != '/' || inst.holders.empty()) return std::nullopt;
+  std::string through = fmt::format("/proc/{}/root{}", inst.holders.front().pid, path);
+  struct stat st;
+  if (stat(through.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return "path gone";
+    return std::nullopt;  // the holder exited or we may not look: unknown, not stale
+  }
+  if (st.st_ino != w.ino || KernelDev::from_st_dev(st.st_dev).raw != w.dev) return "path leads to another inode";
+  return std::nullopt;
+}
+
+}  // namespace
+
+void LeakDetector::evaluate(const WatchTable& table, const MountNamespaces& mounts, uint64_t now, bool check_stale) {
+  pods_.refresh();
+  leaks_.clear();
+  if (check_stale) stale_.clear();
+  absl::flat_hash_map<uint32_t, std::vector<MountRef>> mounts_by_dev;
+  absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> still;
+  for (const auto& [group, inst] : table.instances()) {
+    const Holder* h = inst.holders.empty() ? nullptr : &inst.holders.front();
+    for (const auto& [wd, w] : inst.watches) {
+      auto [mit, fresh] = mounts_by_dev.try_emplace(w.dev);
+      if (fresh) mit->second = mounts.mounts_of(KernelDev{w.dev});
+      std::string path = table.path_of(w);
+      if (check_stale)
+        if (auto why = stale_reason(inst, w, path))
+          stale_.push_back(StaleWatch{h ? h->pid : 0, h ? h->comm : "", inst.id, wd, KernelDev{w.dev}, w.ino, path, *why});
+      auto pod = pod_of(path, mit->second, pods_.pods_root());
+      if (!pod) continue;
+      std::string reason;
+      if (!pods_.pod_dir_exists(pod->uid)) reason = "pod_deleted";
+      else if (pods_.has_cgroup_hierarchy() && !pods_.pod_has_cgroup(pod->uid)) reason = "pod_orphaned";
+      else continue;
+      auto key = std::make_pair(group, wd);
+      auto sit = since_.find(key);
+      uint64_t since = sit == since_.end() ? now : sit->second;
+      still[key] = since;
+      Leak leak{pod->uid, reason, h ? h->pid : 0, h ? h->comm : "", inst.id, wd, KernelDev{w.dev}, w.ino,
+                pod->path, since, {}};
+      for (const auto& m : mit->second) leak.pinned_by.push_back(Pin{m.ns->mnt_ns, m.ns->pid, m.mount->mount_point});
+      leaks_.push_back(std::move(leak));
+    }
+  }
+  since_ = std::move(still);
+}
+
+size_t LeakDetector::leaked_count(const std::string& reason) const {
+  size_t n = 0;
+  for (const auto& l : leaks_) n += l.reason == reason;
+  return n;
+}
+
+}  // namespace inotrace

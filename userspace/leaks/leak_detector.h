@@ -1,0 +1,71 @@
+// Finds the watches that outlived their pod, and what keeps them alive (DESIGN.md §5):
+//   pod_deleted  — a path known for the watch (its add-time path, or a mount point of its
+//                  filesystem in any mount namespace) lies under <pods-root>/<uid>/ (or the
+//                  same .../var/lib/kubelet/pods/<uid>/ shape under another root) and
+//                  <pods-root>/<uid> no longer exists;
+//   pod_orphaned — that directory exists but the pod has no cgroup in the node's kubepods
+//                  hierarchy (where the node has one).
+// pinned_by lists every mount of the watched filesystem still alive, in any namespace.
+#pragma once
+
+#include <absl/container/flat_hash_map.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "leaks/pod_index.h"
+#include "paths/mount_namespaces.h"
+#include "table/watch_table.h"
+
+namespace inotrace {
+
+struct Pin {
+  uint64_t mnt_ns = 0;
+  uint32_t pid = 0;  // one process in that namespace
+  std::string mount_point;
+};
+
+struct Leak {
+  std::string pod_uid;
+  std::string reason;  // pod_deleted | pod_orphaned
+  uint32_t pid = 0;
+  std::string comm;
+  InstanceId instance;
+  int32_t wd = 0;
+  KernelDev dev;
+  uint64_t ino = 0;
+  std::string path;          // the path that names the pod
+  uint64_t since_mono_ns = 0;  // first evaluation that found it leaked
+  std::vector<Pin> pinned_by;
+};
+
+struct StaleWatch {
+  uint32_t pid = 0;
+  std::string comm;
+  InstanceId instance;
+  int32_t wd = 0;
+  KernelDev dev;
+  uint64_t ino = 0;
+  std::string path;
+  std::string why;  // "path gone" | "path leads to another inode"
+};
+
+class LeakDetector {
+ public:
+  explicit LeakDetector(PodIndex& pods) : pods_(pods) {}
+  // Re-evaluates every watch. `check_stale` also stats each known path (costlier: run it less
+  // often on big tables).
+  void evaluate(const WatchTable& table, const MountNamespaces& mounts, uint64_t now_mono_ns, bool check_stale);
+  const std::vector<Leak>& leaks() const { return leaks_; }
+  const std::vector<StaleWatch>& stale() const { return stale_; }
+  size_t leaked_count(const std::string& reason) const;
+
+ private:
+  PodIndex& pods_;
+  std::vector<Leak> leaks_;
+  std::vector<StaleWatch> stale_;
+  absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> since_;  // (group, wd) -> first seen
+};
+
+}  // namespace inotrace

@@ -1,0 +1,383 @@
+#include "repro/scratch_root.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace inotrace::repro {
+namespace {
+
+[[noreturn]] void throw_sys(const std::string& call, const std::string& path, int err) {
+  throw std::runtime_error(call + "(" + path + "): " + std::strerror(err));
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw_sys("open", path, errno ? errno : ENOENT);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+std::string real_path(const std::string& p) {
+  char buf[PATH_MAX];
+  if (!::realpath(p.c_str(), buf)) throw_sys("realpath", p, errno);
+  return buf;
+}
+
+bool path_within(const std::string& p, const std::string& dir) {
+  if (dir == "/") return true;
+  return p == dir ||
+         (p.size() > dir.size() && p.compare(0, dir.size(), dir) == 0 && p[dir.size()] == '/');
+}
+
+std::string lexical_absolute(const std::string& p) {
+  std::string s = std::filesystem::absolute(p).lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+// The real kubelet directory (and where it leads, if it is a symlink): never ours to touch.
+void refuse_kubelet(const std::string& canonical) {
+  std::vector<std::string> forbidden = {"/var/lib/kubelet"};
+  char buf[PATH_MAX];
+  if (::realpath("/var/lib/kubelet", buf)) forbidden.push_back(buf);
+  for (const auto& k : forbidden)
+    if (path_within(canonical, k))
+      throw std::runtime_error("scratch root: refusing " + canonical + ": inside the real " + k);
+}
+
+void write_all(int fd, const std::string& s, const std::string& path) {
+  size_t off = 0;
+  while (off < s.size()) {
+    ssize_t n = ::write(fd, s.data() + off, s.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_sys("write", path, errno);
+    }
+    off += static_cast<size_t>(n);
+  }
+}
+
+void append_line(const std::string& path, const std::string& line) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw_sys("open", path, errno);
+  try {
+    write_all(fd, line, path);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+}
+
+struct Marker {
+  pid_t pid = 0;
+  unsigned long long start = 0;
+};
+
+std::optional<Marker> read_marker(const std::string& root) {
+  std::ifstream f(root + "/" + kScratchMarkerName);
+  if (!f) return std::nullopt;
+  std::string magic;
+  if (!std::getline(f, magic) || magic != kScratchMarkerMagic) return std::nullopt;
+  Marker m;
+  std::string key;
+  bool have_pid = false, have_start = false;
+  while (f >> key) {
+    if (key == "pid" && (f >> m.pid))
+      have_pid = true;
+    else if (key == "starttime" && (f >> m.start))
+      have_start = true;
+  }
+  if (!have_pid || !have_start || m.pid <= 0) return std::nullopt;
+  return m;
+}
+
+std::vector<Marker> read_process_registry(const std::string& root) {
+  std::vector<Marker> out;
+  std::ifstream f(root + "/" + kScratchProcessesName);
+  Marker m;
+  while (f >> m.pid >> m.start)
+    if (m.pid > 0) out.push_back(m);
+  return out;
+}
+
+// The same process (pid not reused) and still running.
+bool same_process_running(const Marker& m) {
+  return process_running(m.pid) && process_start_time(m.pid) == m.start;
+}
+
+void unmount_all_under(const std::string& root) {
+  for (int round = 0; round < 64; ++round) {
+    auto mounts = mounts_under(root);
+    if (mounts.empty()) return;
+    // Deepest first; equal paths are stacked mounts, each umount removes the top one.
+    std::stable_sort(mounts.begin(), mounts.end(), [](const MountEntry& a, const MountEntry& b) {
+      return a.mount_point.size() > b.mount_point.size();
+    });
+    for (const auto& m : mounts) {
+      const char* mp = m.mount_point.c_str();
+      if (::umount2(mp, UMOUNT_NOFOLLOW) == 0) continue;
+      int err = errno;
+      // EINVAL/ENOENT: already gone with a parent we detached, or not a mount any more.
+      if (err == EINVAL || err == ENOENT) continue;
+      if (err == EBUSY) {  // something has a file open in it: detach lazily
+        if (::umount2(mp, MNT_DETACH | UMOUNT_NOFOLLOW) == 0 || errno == EINVAL || errno == ENOENT)
+          continue;
+        throw_sys("umount2(MNT_DETACH)", m.mount_point, errno);
+      }
+      throw_sys("umount2", m.mount_point, err);
+    }
+  }
+  if (!mounts_under(root).empty())
+    throw std::runtime_error("scratch root " + root + ": mounts remain after 64 rounds of umount");
+}
+
+// Mount identity of an open file: statx mnt_id (5.8+), else st_dev (cannot tell binds apart,
+// but then unmount_all_under has already verified that nothing is mounted under the root).
+uint64_t mount_identity(int fd, const std::string& path) {
+  struct statx sx {};
+  if (::statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0 && (sx.stx_mask & STATX_MNT_ID))
+    return sx.stx_mnt_id;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw_sys("fstat", path, errno);
+  return (1ull << 63) | st.st_dev;
+}
+
+// rm -rf of the contents of dirfd that never follows symlinks and never enters another mount.
+void remove_contents(int dirfd, const std::string& path, uint64_t mnt) {
+  int dup_fd = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) throw_sys("fcntl(F_DUPFD_CLOEXEC)", path, errno);
+  DIR* d = ::fdopendir(dup_fd);
+  if (!d) {
+    int err = errno;
+    ::close(dup_fd);
+    throw_sys("fdopendir", path, err);
+  }
+  std::vector<std::pair<std::string, bool>> entries;  // name, is directory
+  errno = 0;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st {};
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;
+      int err = errno;
+      ::closedir(d);
+      throw_sys("fstatat", path + "/" + name, err);
+    }
+    entries.emplace_back(name, S_ISDIR(st.st_mode));
+  }
+  ::closedir(d);
+  for (const auto& [name, is_dir] : entries) {
+    std::string child = path + "/" + name;
+    if (is_dir) {
+      int fd = ::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) {
+        if (errno == ENOENT) continue;
+        throw_sys("openat", child, errno);
+      }
+      try {
+        if (mount_identity(fd, child) != mnt)
+          throw std::runtime_error("scratch root: refusing to remove " + child +
+                                   ": it is on another mount (still mounted?)");
+        remove_contents(fd, child, mnt);
+      } catch (...) {
+        ::close(fd);
+        throw;
+      }
+      ::close(fd);
+      if (::unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT)
+        throw_sys("rmdir", child, errno);
+    } else if (::unlinkat(dirfd, name.c_str(), 0) != 0 && errno != ENOENT) {
+      throw_sys("unlink", child, errno);
+    }
+  }
+}
+
+}  // namespace
+
+void remove_tree_one_filesystem(const std::string& root) {
+  int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return;
+    throw_sys("open", root, errno);
+  }
+  try {
+    remove_contents(fd, root, mount_identity(fd, root));
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  if (::rmdir(root.c_str()) != 0 && errno != ENOENT) throw_sys("rmdir", root, errno);
+}
+
+namespace {
+
+// Kill processes that are not our children (a dead run's helpers) and wait until they are gone
+// (their mount namespaces are released before they become zombies).
+void kill_foreign(const std::vector<Marker>& procs) {
+  std::vector<Marker> alive;
+  for (const auto& m : procs)
+    if (same_process_running(m) && ::kill(m.pid, SIGKILL) == 0) alive.push_back(m);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (const auto& m : alive) {
+    while (same_process_running(m)) {
+      if (std::chrono::steady_clock::now() > deadline)
+        throw std::runtime_error("scratch root: helper pid " + std::to_string(m.pid) +
+                                 " survives SIGKILL");
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<MountEntry> mounts_under(const std::string& dir, pid_t pid) {
+  std::string file =
+      pid > 0 ? "/proc/" + std::to_string(pid) + "/mountinfo" : "/proc/self/mountinfo";
+  auto parsed = parse_mountinfo(read_file(file));
+  std::vector<MountEntry> out;
+  for (auto& m : parsed.mounts)
+    if (path_within(m.mount_point, dir)) out.push_back(std::move(m));
+  return out;
+}
+
+unsigned long long process_start_time(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string s;
+  if (!f || !std::getline(f, s)) return 0;
+  auto rp = s.rfind(')');
+  if (rp == std::string::npos) return 0;
+  std::istringstream rest(s.substr(rp + 1));
+  std::string field;
+  // Fields after the comm start with field 3 (state); starttime is field 22.
+  for (int i = 3; i <= 22; ++i)
+    if (!(rest >> field)) return 0;
+  return std::strtoull(field.c_str(), nullptr, 10);
+}
+
+bool process_running(pid_t pid) {
+  if (pid <= 0) return false;
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string s;
+  if (!f || !std::getline(f, s)) return false;
+  auto rp = s.rfind(')');
+  if (rp == std::string::npos || rp + 2 >= s.size()) return false;
+  char state = s[rp + 2];
+  return state != 'Z' && state != 'X' && state != 'x';
+}
+
+ScratchRoot::ScratchRoot(const std::string& parent) {
+  refuse_kubelet(lexical_absolute(parent));  // also when it does not exist (yet)
+  std::string parent_real = real_path(parent);
+  refuse_kubelet(parent_real);
+  std::string tmpl = (parent_real == "/" ? "" : parent_real) + "/" + kScratchRootPrefix + "XXXXXX";
+  if (!::mkdtemp(tmpl.data())) throw_sys("mkdtemp", tmpl, errno);
+  path_ = tmpl;
+  try {
+    // The marker comes first, so a run killed at any later point leaves a recognisable root.
+    std::string marker = std::string(kScratchMarkerMagic) + "\npid " + std::to_string(::getpid()) +
+                         "\nstarttime " + std::to_string(process_start_time(::getpid())) + "\n";
+    append_line(path_ + "/" + kScratchMarkerName, marker);
+    append_line(path_ + "/" + kScratchProcessesName, "");
+    // See the header: a self-bind gives the subtree a mount of its own, made rprivate at once,
+    // before anything is mounted under it.
+    if (::mount(path_.c_str(), path_.c_str(), nullptr, MS_BIND, nullptr) != 0)
+      throw_sys("mount(MS_BIND)", path_, errno);
+    if (::mount(nullptr, path_.c_str(), nullptr, MS_PRIVATE | MS_REC, nullptr) != 0)
+      throw_sys("mount(MS_PRIVATE|MS_REC)", path_, errno);
+  } catch (...) {
+    try {
+      cleanup();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "inotrace: scratch root %s: cleanup after failure: %s\n", path_.c_str(),
+                   e.what());
+    }
+    throw;
+  }
+}
+
+ScratchRoot::~ScratchRoot() {
+  try {
+    cleanup();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "inotrace: scratch root %s: cleanup: %s\n", path_.c_str(), e.what());
+  }
+}
+
+void ScratchRoot::adopt_process(pid_t pid) {
+  if (pid <= 0)
+    throw std::runtime_error("scratch root: adopt_process: bad pid " + std::to_string(pid));
+  if (std::find(processes_.begin(), processes_.end(), pid) != processes_.end()) return;
+  processes_.push_back(pid);
+  append_line(path_ + "/" + kScratchProcessesName,
+              std::to_string(pid) + " " + std::to_string(process_start_time(pid)) + "\n");
+}
+
+void ScratchRoot::kill_process(pid_t pid) {
+  auto it = std::find(processes_.begin(), processes_.end(), pid);
+  if (it == processes_.end()) return;
+  // An unreaped child's pid cannot be reused, so this kill cannot hit another process.
+  ::kill(pid, SIGKILL);
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  processes_.erase(it);
+}
+
+void ScratchRoot::cleanup() {
+  if (cleaned_) return;
+  while (!processes_.empty()) kill_process(processes_.back());
+  unmount_all_under(path_);
+  remove_tree_one_filesystem(path_);
+  cleaned_ = true;
+}
+
+std::vector<std::string> ScratchRoot::cleanup_stale(const std::string& parent) {
+  refuse_kubelet(lexical_absolute(parent));
+  std::string parent_real = real_path(parent);
+  refuse_kubelet(parent_real);
+  std::vector<std::string> removed;
+  DIR* d = ::opendir(parent_real.c_str());
+  if (!d) throw_sys("opendir", parent_real, errno);
+  std::vector<std::string> candidates;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.rfind(kScratchRootPrefix, 0) == 0)
+      candidates.push_back((parent_real == "/" ? "" : parent_real) + "/" + name);
+  }
+  ::closedir(d);
+  std::sort(candidates.begin(), candidates.end());
+  for (const auto& root : candidates) {
+    struct stat st {};
+    if (::lstat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    auto marker = read_marker(root);
+    if (!marker || same_process_running(*marker)) continue;
+    kill_foreign(read_process_registry(root));
+    unmount_all_under(root);
+    remove_tree_one_filesystem(root);
+    removed.push_back(root);
+  }
+  return removed;
+}
+
+}  // namespace inotrace::repro

@@ -1,0 +1,83 @@
+#include "serve/metrics_exporter.h"
+
+#include <prometheus/text_serializer.h>
+
+#include "events/names.h"
+
+namespace inotrace {
+
+using prometheus::BuildGauge;
+using prometheus::Labels;
+
+MetricsExporter::MetricsExporter(size_t top_commands)
+    : top_(top_commands),
+      registry_(std::make_shared<prometheus::Registry>()),
+      user_watches_(BuildGauge().Name("inotrace_user_watches").Help("Inotify watches present, per charged user (uid, user namespace)").Register(*registry_)),
+      user_kernel_watches_(BuildGauge().Name("inotrace_user_watches_kernel").Help("The kernel's own count of the user's watches (ucounts) at the last snapshot").Register(*registry_)),
+      user_limit_(BuildGauge().Name("inotrace_user_watches_limit").Help("max_user_watches of the user's namespace").Register(*registry_)),
+      command_watches_(BuildGauge().Name("inotrace_command_watches").Help("Watches held by the top commands").Register(*registry_)),
+      leaked_(BuildGauge().Name("inotrace_leaked_watches").Help("Watches whose pod is gone (pod_deleted) or orphaned (pod_orphaned)").Register(*registry_)),
+      events_(BuildGauge().Name("inotrace_events_total").Help("Events seen since start, by type (includes ones found by reconciliation)").Register(*registry_)),
+      totals_(BuildGauge().Name("inotrace_state").Help("Daemon state: watches, instances, dropped events, reconcile corrections, reconciles").Register(*registry_)),
+      backend_(BuildGauge().Name("inotrace_backend_info").Help("Tracing backend in use (value 1)").Register(*registry_)) {}
+
+void MetricsExporter::set_all(prometheus::Family<prometheus::Gauge>& family, std::map<Labels, prometheus::Gauge*>& live,
+                              const std::map<Labels, double>& values) {
+  for (auto it = live.begin(); it != live.end();) {
+    if (!values.count(it->first)) {
+      family.Remove(it->second);
+      it = live.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [labels, v] : values) {
+    auto& g = live[labels];
+    if (!g) g = &family.Add(labels);
+    g->Set(v);
+  }
+}
+
+void MetricsExporter::update(const NodeMonitor& m) {
+  std::map<Labels, double> present, kernel, limit, commands, leaked, events, totals, backend;
+  for (const auto& u : m.users()) {
+    Labels l{{"uid", std::to_string(u.uid)}, {"user_ns", std::to_string(u.userns_ino)}};
+    present[l] = u.present_watches;
+    if (u.kernel_watches >= 0) kernel[l] = u.kernel_watches;
+    if (u.max_watches >= 0) limit[l] = u.max_watches;
+  }
+  std::map<std::string, double> by_comm;
+  for (const auto& p : m.processes()) by_comm[p.comm] += p.watches;
+  std::vector<std::pair<double, std::string>> ranked;
+  for (const auto& [c, n] : by_comm) ranked.emplace_back(n, c);
+  std::sort(ranked.rbegin(), ranked.rend());
+  for (size_t i = 0; i < ranked.size() && i < top_; i++) commands[{{"comm", ranked[i].second}}] = ranked[i].first;
+  for (const char* r : {"pod_deleted", "pod_orphaned"}) leaked[{{"reason", r}}] = m.leaks().leaked_count(r);
+  for (EventType t : {EventType::Add, EventType::Update, EventType::AddFailed, EventType::Remove,
+                      EventType::InstanceCreate, EventType::InstanceDestroy, EventType::InitFailed}) {
+    auto it = m.events_by_type().find(t);
+    events[{{"type", std::string(event_type_name(t))}}] = it == m.events_by_type().end() ? 0 : it->second;
+  }
+  auto c = m.session().counters();
+  totals[{{"what", "watches"}}] = m.session().table().watch_count();
+  totals[{{"what", "instances"}}] = m.session().table().instance_count();
+  totals[{{"what", "dropped_events"}}] = c.tracer.ringbuf_drops + c.tracer.pending_full + c.tracer.decode_errors;
+  totals[{{"what", "reconcile_corrections"}}] = c.corrections.corrections();
+  totals[{{"what", "reconciles"}}] = c.reconciles;
+  totals[{{"what", "stale_watches"}}] = m.leaks().stale().size();
+  backend[{{"backend", std::string(backend_name(m.session().backend()))}}] = 1;
+  set_all(user_watches_, live_user_, present);
+  set_all(user_kernel_watches_, live_kernel_, kernel);
+  set_all(user_limit_, live_limit_, limit);
+  set_all(command_watches_, live_command_, commands);
+  set_all(leaked_, live_leaked_, leaked);
+  set_all(events_, live_events_, events);
+  set_all(totals_, live_totals_, totals);
+  set_all(backend_, live_backend_, backend);
+}
+
+std::string MetricsExporter::render() const {
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+}  // namespace inotrace

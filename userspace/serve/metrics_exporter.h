@@ -1,0 +1,43 @@
+// Prometheus metrics (prometheus-cpp), low-cardinality: per user, top N commands, leaks by
+// reason, events by type, drops, reconcile corrections, backend in use.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "daemon/node_monitor.h"
+
+namespace inotrace {
+
+class MetricsExporter {
+ public:
+  explicit MetricsExporter(size_t top_commands = 10);
+  void update(const NodeMonitor& m);  // call with the monitor's lock held
+  std::string render() const;         // text exposition format
+
+ private:
+  // Sets the gauges of `family` to `values`, removing label sets that disappeared.
+  void set_all(prometheus::Family<prometheus::Gauge>& family, std::map<prometheus::Labels, prometheus::Gauge*>& live,
+               const std::map<prometheus::Labels, double>& values);
+
+  size_t top_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Gauge>& user_watches_;
+  prometheus::Family<prometheus::Gauge>& user_kernel_watches_;
+  prometheus::Family<prometheus::Gauge>& user_limit_;
+  prometheus::Family<prometheus::Gauge>& command_watches_;
+  prometheus::Family<prometheus::Gauge>& leaked_;
+  prometheus::Family<prometheus::Gauge>& events_;
+  prometheus::Family<prometheus::Gauge>& totals_;
+  prometheus::Family<prometheus::Gauge>& backend_;
+  std::map<prometheus::Labels, prometheus::Gauge*> live_user_, live_kernel_, live_limit_, live_command_, live_leaked_,
+      live_events_, live_totals_, live_backend_;
+};
+
+}  // namespace inotrace
