@@ -156,9 +156,6 @@ HandlePath FileHandlePathResolver::resolve(uint64_t view, uint32_t pid, std::spa
     out.note = "not mounted in any namespace";
     return out;
   }
-  auto key = std::tuple{view, dev.raw, ino};
-  if (auto it = done_.find(key); it != done_.end()) return it->second;
-
   // Whole-filesystem mounts first (every inode is below their root), then bind mounts of
   // subtrees; each group in mountinfo order (oldest first), so the choice is deterministic.
   std::vector<const MountEntry*> order(mounts.begin(), mounts.end());
@@ -184,7 +181,6 @@ HandlePath FileHandlePathResolver::resolve(uint64_t view, uint32_t pid, std::spa
                    : fmt::format("cannot open a mount of {} ({}): {}", dev.str(), failed_mount->mount_point,
                                  strerror(open_err));
   }
-  done_.emplace(key, out);
   return out;
 }
 

@@ -47,7 +47,8 @@ class FileHandlePathResolver {
 
   // Resolves the inode (dev, ino) with handle `fh`. `mounts` are mounts of `dev` whose mount
   // points are relative to the root of `pid` (read from a mountinfo of a process with that
-  // root); `view` names that (namespace, root) for the caches. Never throws.
+  // root); `view` names that (namespace, root) for the mount fd cache. Never throws. Not
+  // thread-safe: one resolver per thread.
   HandlePath resolve(uint64_t view, uint32_t pid, std::span<const MountEntry* const> mounts,
                      KernelDev dev, uint64_t ino, const FileHandle& fh);
 
@@ -70,8 +71,6 @@ class FileHandlePathResolver {
   std::string proc_;
   int self_fd_dir_ = -1;  // /proc/self/fd, for readlinkat
   absl::flat_hash_map<std::pair<uint64_t, int>, MountFd> mount_fds_;  // (view, mount id)
-  // Same inode watched by several instances: resolved once per view.
-  absl::flat_hash_map<std::tuple<uint64_t, uint32_t, uint64_t>, HandlePath> done_;
   std::vector<char> handle_buf_;
   std::string link_buf_;
 };

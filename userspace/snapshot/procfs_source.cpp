@@ -313,6 +313,7 @@ class PathPlanner {
     uint32_t pid = 0;
     const std::vector<const MountEntry*>* mounts = nullptr;  // nullptr: mounted nowhere
     const char* where = nullptr;  // prefix for the note of a path found outside the watcher's view
+    size_t same_as = SIZE_MAX;    // index of an earlier job for the same inode in the same view
   };
 
   PathPlanner(const std::string& proc, std::vector<std::string>* warnings)
@@ -337,7 +338,7 @@ class PathPlanner {
           job.view = view->key;
           job.pid = view->pid;
           job.mounts = &m;
-          jobs.push_back(job);
+          push(job, jobs);
           continue;
         }
       }
@@ -360,7 +361,7 @@ class PathPlanner {
                     : other == view->ns ? "not mounted below the watcher's root (chroot)"
                                         : "mounted only in another mount namespace";
       }
-      jobs.push_back(job);
+      push(job, jobs);
     }
   }
 
@@ -377,6 +378,13 @@ class PathPlanner {
     View view;
     std::optional<std::pair<uint64_t, uint64_t>> root;
   };
+
+  // The same inode watched by many instances (common: /etc, a project tree) is resolved once.
+  void push(Job& job, std::vector<Job>& jobs) {
+    auto [it, inserted] = first_job_.try_emplace(std::tuple{job.view, job.watch->dev.raw, job.watch->ino}, jobs.size());
+    if (!inserted) job.same_as = it->second;
+    jobs.push_back(job);
+  }
 
   std::optional<std::pair<uint64_t, uint64_t>> root_of(uint32_t pid) {
     struct stat st;
@@ -450,29 +458,40 @@ class PathPlanner {
   absl::flat_hash_map<uint32_t, const View*> holder_views_;
   std::vector<std::unique_ptr<View>> own_views_;
   std::unordered_map<uint64_t, std::vector<const MountEntry*>> mounts_;  // (view key, dev)
+  absl::flat_hash_map<std::tuple<uint64_t, uint32_t, uint64_t>, size_t> first_job_;  // (view, dev, ino)
 };
 
 void resolve_paths(const std::string& proc, const std::vector<PathPlanner::Job>& jobs, unsigned max_threads) {
+  std::vector<HandlePath> results(jobs.size());
   constexpr size_t kChunk = 128;
   std::atomic<size_t> next{0};
   run_workers(worker_count(jobs.size(), 4096, max_threads), [&](size_t) {
-    FileHandlePathResolver resolver(proc);  // per thread: its own fds and caches
+    FileHandlePathResolver resolver(proc);  // per thread: its own fds
     while (true) {
       size_t begin = next.fetch_add(kChunk);
       if (begin >= jobs.size()) break;
       for (size_t i = begin; i < std::min(jobs.size(), begin + kChunk); i++) {
         const PathPlanner::Job& job = jobs[i];
-        SnapWatch& w = *job.watch;
+        if (job.same_as != SIZE_MAX) continue;
         std::span<const MountEntry* const> mounts;
         if (job.mounts) mounts = *job.mounts;
-        HandlePath r = resolver.resolve(job.view, job.pid, mounts, w.dev, w.ino, *job.handle);
-        if (!r.path.empty() && job.where) r.note = r.note.empty() ? job.where : fmt::format("{}; {}", job.where, r.note);
-        w.path = std::move(r.path);
-        w.path_note = std::move(r.note);
-        if (!w.path.empty()) w.path_source = PathSource::FileHandle;
+        results[i] = resolver.resolve(job.view, job.pid, mounts, job.watch->dev, job.watch->ino, *job.handle);
       }
     }
   });
+  // Copies for the repeats first (their originals are earlier), then moves for the originals.
+  for (size_t pass = 0; pass < 2; pass++) {
+    for (size_t i = 0; i < jobs.size(); i++) {
+      const PathPlanner::Job& job = jobs[i];
+      if ((job.same_as != SIZE_MAX) != (pass == 0)) continue;
+      HandlePath r = pass == 0 ? results[job.same_as] : std::move(results[i]);
+      if (!r.path.empty() && job.where) r.note = r.note.empty() ? job.where : fmt::format("{}; {}", job.where, r.note);
+      SnapWatch& w = *job.watch;
+      w.path = std::move(r.path);
+      w.path_note = std::move(r.note);
+      if (!w.path.empty()) w.path_source = PathSource::FileHandle;
+    }
+  }
 }
 
 }  // namespace
