@@ -273,6 +273,15 @@ TEST(ProcfsSourceLive, RealPopulationMatchesWhatWasCreated) {
   ASSERT_TRUE(bind_mount.ok());
   bsrc_mount.detach();
 
+  // A bind mount of a single file (as containers get /etc/resolv.conf), its tmpfs unmounted.
+  const std::string fsrc = td.mkdir("fsrc"), fbind = td.touch("fbind");
+  MountGuard fsrc_mount("tmpfs", fsrc, "tmpfs", 0);
+  ASSERT_TRUE(fsrc_mount.ok());
+  { std::ofstream(fsrc + "/f") << "x"; }
+  MountGuard fbind_mount(fsrc + "/f", fbind, nullptr, MS_BIND);
+  ASSERT_TRUE(fbind_mount.ok());
+  fsrc_mount.detach();
+
   const std::string nsmnt = td.mkdir("nsmnt");  // empty here; a tmpfs inside child 4's namespace
   const std::string rootdir = rootfs.path().empty() ? "" : rootfs.path() + "/watched";
   if (!rootdir.empty()) {
@@ -282,15 +291,15 @@ TEST(ProcfsSourceLive, RealPopulationMatchesWhatWasCreated) {
 
   std::map<std::string, Target> t;
   for (const std::string& p : {tmp + "/a", tmp + "/b", tmp + "/gone", tmp + "/file", tmp + "/unlinked",
-                               bind + "/in", procdir})
+                               bind + "/in", fbind, procdir})
     t[p] = stat_target(p);
   if (!rootdir.empty()) t[rootdir] = stat_target(rootdir);
 
   const uint32_t m1 = IN_CREATE | IN_DELETE, m2 = IN_ALL_EVENTS | IN_ONESHOT, m3 = IN_MODIFY | IN_EXCL_UNLINK,
                  m4 = IN_ALL_EVENTS, m5 = IN_ATTRIB;
 
-  // Child 1: one instance over tmpfs, root fs, bind mount, procfs, an unlinked open file, and a
-  // directory removed below.
+  // Child 1: one instance over tmpfs, root fs, bind mount, procfs, an unlinked open file, a
+  // bind-mounted file, and a directory removed below.
   Child c1([&](std::vector<int64_t>& r) {
     name_self("itr-one");
     int fd = inotify_init1(0);
@@ -303,6 +312,7 @@ TEST(ProcfsSourceLive, RealPopulationMatchesWhatWasCreated) {
     r.push_back(inotify_add_watch(fd, (tmp + "/unlinked").c_str(), m4));
     if (keep < 0 || unlink((tmp + "/unlinked").c_str()) != 0) return false;
     r.push_back(rootdir.empty() ? 0 : inotify_add_watch(fd, rootdir.c_str(), m2));
+    r.push_back(inotify_add_watch(fd, fbind.c_str(), m1));
     for (auto v : r)
       if (v < 0) return false;
     return true;
@@ -401,7 +411,8 @@ TEST(ProcfsSourceLive, RealPopulationMatchesWhatWasCreated) {
                        W(c1.at(3), procdir, m4, "no decodable file handle (pseudo filesystem)"),
                        W(c1.at(5), tmp + "/unlinked", m4, "unlinked")}};
   if (!rootdir.empty()) e1.watches.push_back(W(c1.at(6), rootdir, m2));
-  expect_instance(s, e1, "tmpfs, bind, procfs, unlinked, root fs; rmdir'ed gone");
+  e1.watches.push_back(W(c1.at(7), fbind, m1));
+  expect_instance(s, e1, "tmpfs, bind, procfs, unlinked, root fs, file bind; rmdir'ed gone");
 
   const int32_t fd2 = static_cast<int32_t>(c2.at(0));
   expect_instance(s,

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <tuple>
 
@@ -240,6 +241,55 @@ TEST(ProcfsSource, SharedInstancesDeduplicatedBySameFile) {
   EXPECT_EQ(calls, (std::vector<std::tuple<uint32_t, int32_t, uint32_t, int32_t>>{
                        {100, 3, 100, 8}, {100, 3, 101, 5}, {100, 3, 102, 4}}));
   EXPECT_EQ(stats.same_file_calls, 3u);
+}
+
+// Many distinct instances with the same watches (idle ones, /etc/localtime watchers): kcmp's order
+// keeps the matching logarithmic; without an order it is still correct.
+TEST(ProcfsSource, ManyIdenticalWatchListsMatchedInKcmpOrder) {
+  FakeProc p;
+  constexpr uint32_t kProcs = 64;
+  std::map<std::pair<uint32_t, int32_t>, int> file;  // (pid, fd) -> struct file id
+  for (uint32_t i = 0; i < kProcs; i++) {
+    uint32_t pid = 1000 + i;
+    p.process(pid, "p", 0);
+    p.inotify(pid, 3, line(1, 0x10, 0x1b, 0x2));
+    file[{pid, 3}] = static_cast<int>((i * 37) % kProcs);  // ids in scrambled order
+    if (i % 4 == 0) {  // every fourth also holds the previous process's file (SCM_RIGHTS)
+      p.inotify(pid, 9, line(1, 0x10, 0x1b, 0x2));
+      file[{pid, 9}] = file[{pid == 1000 ? 1000 : pid - 1, 3}];
+    }
+  }
+  size_t groups = 0;
+  {
+    std::set<int> ids;
+    for (auto& [k, id] : file) ids.insert(id);
+    groups = ids.size();
+  }
+  auto ordered = [&](uint32_t p1, int32_t f1, uint32_t p2, int32_t f2) {
+    int a = file.at({p1, f1}), b = file.at({p2, f2});
+    return a == b ? 0 : a < b ? 1 : 2;
+  };
+  auto unordered = [&](uint32_t p1, int32_t f1, uint32_t p2, int32_t f2) {
+    return file.at({p1, f1}) == file.at({p2, f2}) ? 0 : 3;
+  };
+  for (bool with_order : {true, false}) {
+    SCOPED_TRACE(with_order ? "ordered" : "unordered");
+    ProcfsScanStats stats;
+    Snapshot s = with_order ? take_procfs_snapshot(opts_for(p, ordered), &stats)
+                            : take_procfs_snapshot(opts_for(p, unordered), &stats);
+    ASSERT_EQ(s.instances.size(), groups);
+    for (const auto& inst : s.instances) {
+      int id = file.at({inst.holders[0].pid, inst.holders[0].fd});
+      for (const auto& h : inst.holders) EXPECT_EQ(file.at({h.pid, h.fd}), id);
+      EXPECT_EQ(inst.id, std::to_string(inst.holders[0].pid) + ":" + std::to_string(inst.holders[0].fd));
+    }
+    // Every file's fds are in one instance.
+    std::set<int> seen;
+    for (const auto& inst : s.instances) EXPECT_TRUE(seen.insert(file.at({inst.holders[0].pid, inst.holders[0].fd})).second);
+    if (with_order) EXPECT_LE(stats.same_file_calls, file.size() * 7);  // log2(64) + 1 per fd
+    else EXPECT_GT(stats.same_file_calls, file.size() * 7);
+    EXPECT_TRUE(s.warnings.empty());
+  }
 }
 
 TEST(ProcfsSource, WithoutKcmpFallsBackToWatchListsAndWarns) {

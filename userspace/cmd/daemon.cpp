@@ -76,12 +76,15 @@ int run_daemon(DaemonCommandOptions opts) {
          return json_response(processes_json(monitor, uint_param(r, "limit").value_or(0)));
        })},
       {"/api/status", locked([&](const HttpRequest&) { return json_response(status_json(monitor)); })},
+      {"/api/events", locked([&](const HttpRequest& r) {
+         return json_response(events_json(monitor, uint_param(r, "limit").value_or(0)));
+       })},
       {"/healthz", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "ok\n"}; }},
   };
   HttpServer server(opts.listen, routes);
   install_stop_signals();
   log(fmt::format("daemon: {} watches in {} instances; serving http://{} (/metrics, /api/leaks, /api/watches, "
-                  "/api/users, /api/processes, /api/status); backend {}",
+                  "/api/users, /api/processes, /api/status, /api/events); backend {}",
                   monitor.session().table().watch_count(), monitor.session().table().instance_count(), opts.listen,
                   backend_name(monitor.session().backend())));
 

@@ -24,7 +24,11 @@ void NodeMonitor::evaluate_now() {
 }
 
 void NodeMonitor::step(int timeout_ms) {
-  session_->poll(timeout_ms, [&](const Event& ev) { events_[ev.type]++; });
+  session_->poll(timeout_ms, [&](const Event& ev) {
+    events_[ev.type]++;
+    recent_.push_back(ev);
+    if (recent_.size() > kRecentEvents) recent_.pop_front();
+  });
   if (WallClock::monotonic_now_ns() - last_eval_ns_ >= (uint64_t)(opts_.evaluate_interval_s * 1e9)) evaluate_now();
 }
 

@@ -3,6 +3,7 @@
 // metrics and `inotrace top`. Not thread-safe: the daemon serialises access with its mutex.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -53,6 +54,9 @@ class NodeMonitor {
   const MountNamespaces& mounts() const { return mounts_; }
   const PodIndex& pods() const { return pods_; }
   const std::map<EventType, uint64_t>& events_by_type() const { return events_; }
+  // The most recent events (live and reconciled), oldest first, at most kRecentEvents.
+  static constexpr size_t kRecentEvents = 10000;
+  const std::deque<Event>& recent_events() const { return recent_; }
   std::vector<UserView> users() const;
   std::vector<ProcessView> processes() const;
   uint64_t started_mono_ns() const { return started_ns_; }
@@ -67,6 +71,7 @@ class NodeMonitor {
   LeakDetector detector_;
   MountNamespaces mounts_;
   std::map<EventType, uint64_t> events_;
+  std::deque<Event> recent_;
   uint64_t started_ns_ = 0;
   uint64_t last_eval_ns_ = 0;
   uint64_t evaluations_ = 0;

@@ -120,6 +120,17 @@ json processes_json(const NodeMonitor& m, size_t limit) {
   return out;
 }
 
+json events_json(const NodeMonitor& m, size_t limit) {
+  WallClock clock;
+  std::string backend(backend_name(m.session().backend()));
+  json out;
+  out["events"] = json::array();
+  const auto& recent = m.recent_events();
+  size_t start = limit && recent.size() > limit ? recent.size() - limit : 0;
+  for (size_t i = start; i < recent.size(); i++) out["events"].push_back(event_to_json(recent[i], clock, backend));
+  return out;
+}
+
 json status_json(const NodeMonitor& m) {
   auto c = m.session().counters();
   json events = json::object();

@@ -20,5 +20,6 @@ nlohmann::ordered_json watches_json(const NodeMonitor& m, const WatchQuery& q);
 nlohmann::ordered_json users_json(const NodeMonitor& m);
 nlohmann::ordered_json processes_json(const NodeMonitor& m, size_t limit);
 nlohmann::ordered_json status_json(const NodeMonitor& m);
+nlohmann::ordered_json events_json(const NodeMonitor& m, size_t limit);
 
 }  // namespace inotrace

@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -64,26 +63,34 @@ const FileHandlePathResolver::MountFd& FileHandlePathResolver::mount_fd(uint64_t
   MountFd& mfd = it->second;
   if (!inserted) return mfd;
   // /proc/PID/root jumps to that process's root in its own mount namespace, and the walk below
-  // it follows that namespace's mounts. Not O_PATH: open_by_handle_at takes its mount fd with
-  // fdget(), which refuses O_PATH files (EBADF, checked on 6.18).
+  // it follows that namespace's mounts. Opened O_PATH first: a mount's root may be a file
+  // (bind-mounted /etc/resolv.conf) or a device node, which must not be opened for real.
   std::string p = fmt::format("{}/{}/root{}", proc_, pid, m.mount_point == "/" ? "" : m.mount_point);
-  mfd.fd = open(p.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
-  if (mfd.fd < 0) {
+  int pfd = open(p.c_str(), O_PATH | O_CLOEXEC);
+  if (pfd < 0) {
     mfd.err = errno;
     return mfd;
   }
   struct stat st;
-  if (fstat(mfd.fd, &st) != 0 || KernelDev::from_st_dev(st.st_dev) != dev) {
+  if (fstat(pfd, &st) != 0 || KernelDev::from_st_dev(st.st_dev) != dev) {
     mfd.err = ENXIO;  // another filesystem is mounted over this mount point
-  } else if (!readlink_fd(mfd.fd, mfd.prefix)) {
+  } else if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+    mfd.err = ENOTSUP;
+  } else if (!readlink_fd(pfd, mfd.prefix)) {
     mfd.err = errno;
   } else {
+    // open_by_handle_at takes its mount fd with fdget(), which refuses O_PATH files (EBADF,
+    // checked on 6.18): reopen it for reading through the /proc/self/fd magic link.
+    char name[16];
+    *std::to_chars(name, name + sizeof(name) - 1, pfd).ptr = '\0';
+    std::string full = fmt::format("/proc/self/fd/{}", pfd);
+    mfd.fd = self_fd_dir_ >= 0 ? openat(self_fd_dir_, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+                               : open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (mfd.fd < 0) mfd.err = errno;
     strip_deleted(mfd.prefix);
     mfd.root_ino = st.st_ino;
-    return mfd;
   }
-  close(mfd.fd);
-  mfd.fd = -1;
+  close(pfd);
   return mfd;
 }
 
@@ -103,7 +110,7 @@ FileHandlePathResolver::Outcome FileHandlePathResolver::try_mount(const MountFd&
     else out.note = fmt::format("open_by_handle_at failed: {}", strerror(e));
     return Outcome::Failed;
   }
-  std::string link;
+  std::string& link = link_;
   if (!readlink_fd(fd, link)) {
     out.note = fmt::format("readlink of the opened handle failed: {}", strerror(errno));
     close(fd);
@@ -132,11 +139,17 @@ FileHandlePathResolver::Outcome FileHandlePathResolver::try_mount(const MountFd&
     struct stat st;
     bool dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
     close(fd);
-    // Directories are always reconnected by the kernel: one outside this mount's subtree may
-    // be inside another mount of the same filesystem. A non-directory reading "/" is disconnected
-    // (its dentry was reclaimed and rebuilt from the inode alone), whatever the mount.
-    out.note = dir ? "outside every mounted subtree of its filesystem" : "disconnected";
-    return dir ? Outcome::NotUnder : Outcome::Failed;
+    // Directories are always reconnected by the kernel: one outside this mount's subtree may be
+    // inside another mount of the same filesystem. A non-directory reading "/" through a
+    // whole-filesystem mount is disconnected (its dentry was reclaimed and rebuilt from the inode
+    // alone); through a bind mount of a subtree it may also just be outside it.
+    if (!dir && m.root == "/") {
+      out.note = "disconnected";
+      return Outcome::Failed;
+    }
+    out.note = dir ? "outside every mounted subtree of its filesystem"
+                   : "disconnected, or outside every mounted subtree of its filesystem";
+    return Outcome::NotUnder;
   }
   close(fd);
   if (m.mount_point == "/") out.path = rel.empty() ? std::string("/") : std::string(rel);
@@ -158,28 +171,31 @@ HandlePath FileHandlePathResolver::resolve(uint64_t view, uint32_t pid, std::spa
   }
   // Whole-filesystem mounts first (every inode is below their root), then bind mounts of
   // subtrees; each group in mountinfo order (oldest first), so the choice is deterministic.
-  std::vector<const MountEntry*> order(mounts.begin(), mounts.end());
-  std::stable_partition(order.begin(), order.end(), [](const MountEntry* m) { return m->root == "/"; });
   int open_err = 0;
   const MountEntry* failed_mount = nullptr;
-  bool tried = false;
-  for (const MountEntry* m : order) {
-    const MountFd& mfd = mount_fd(view, pid, *m, dev);
-    if (mfd.fd < 0) {
-      open_err = mfd.err;
-      failed_mount = m;
-      continue;
+  bool tried = false, done = false;
+  for (bool whole : {true, false}) {
+    for (const MountEntry* m : mounts) {
+      if ((m->root == "/") != whole) continue;
+      const MountFd& mfd = mount_fd(view, pid, *m, dev);
+      if (mfd.fd < 0) {
+        open_err = mfd.err;
+        failed_mount = m;
+        continue;
+      }
+      tried = true;
+      if ((done = try_mount(mfd, *m, ino, fh, out) != Outcome::NotUnder)) break;
     }
-    tried = true;
-    if (try_mount(mfd, *m, ino, fh, out) != Outcome::NotUnder) break;
+    if (done) break;
   }
   if (!tried) {
     out.path.clear();
-    out.note = open_err == ENXIO
-                   ? fmt::format("cannot open a mount of {}: {} is covered by another mount", dev.str(),
-                                 failed_mount->mount_point)
-                   : fmt::format("cannot open a mount of {} ({}): {}", dev.str(), failed_mount->mount_point,
-                                 strerror(open_err));
+    out.note = open_err == ENXIO     ? fmt::format("cannot open a mount of {}: {} is covered by another mount",
+                                                   dev.str(), failed_mount->mount_point)
+               : open_err == ENOTSUP ? fmt::format("cannot open a mount of {}: the root of {} is a special file",
+                                                   dev.str(), failed_mount->mount_point)
+                                     : fmt::format("cannot open a mount of {} ({}): {}", dev.str(),
+                                                   failed_mount->mount_point, strerror(open_err));
   }
   return out;
 }

@@ -1,7 +1,8 @@
 // From a watch's file handle (as /proc/PID/fdinfo prints it) to the path a process sees:
 // open_by_handle_at on a mount of the watch's filesystem, reached through /proc/PID/root (so
 // mounts that exist only in another mount namespace work too), then readlink of
-// /proc/self/fd/N. One resolver per snapshot: it caches the mount fds and closes them.
+// /proc/self/fd/N. One resolver per snapshot (and thread): it caches the mount fds and closes
+// them.
 //
 // What readlink gives (checked on 6.18): the path from the ROOT OF THE MOUNT NAMESPACE the
 // opened mount belongs to, not from our root, with no "/proc/PID/root" in it. E.g. a tmpfs
@@ -57,7 +58,8 @@ class FileHandlePathResolver {
  private:
   struct MountFd {
     int fd = -1;
-    int err = 0;         // errno of the open, or ENXIO if another filesystem is mounted on top
+    int err = 0;         // errno of the open; ENXIO: another filesystem is mounted on top;
+                         // ENOTSUP: the mount's root is neither a directory nor a regular file
     std::string prefix;  // readlink of the fd: the mount point in the readlink coordinates
     uint64_t root_ino = 0;
   };
@@ -72,7 +74,8 @@ class FileHandlePathResolver {
   int self_fd_dir_ = -1;  // /proc/self/fd, for readlinkat
   absl::flat_hash_map<std::pair<uint64_t, int>, MountFd> mount_fds_;  // (view, mount id)
   std::vector<char> handle_buf_;
-  std::string link_buf_;
+  std::string link_buf_;  // readlinkat buffer
+  std::string link_;      // the last link read for a handle
 };
 
 }  // namespace inotrace

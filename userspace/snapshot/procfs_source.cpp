@@ -461,6 +461,92 @@ class PathPlanner {
   absl::flat_hash_map<std::tuple<uint64_t, uint32_t, uint64_t>, size_t> first_job_;  // (view, dev, ino)
 };
 
+// Groups inotify fds into instances: two fds are one instance iff they are one struct file.
+// Only fds with identical watch lists are compared, and within such a group the instances are
+// kept sorted in kcmp's order (a total order on the obfuscated struct file pointers), so an fd
+// costs O(log k) kcmp calls even when k distinct instances watch the same things (idle
+// instances; many processes watching /etc/localtime).
+class InstanceMatcher {
+ public:
+  InstanceMatcher(const SameFileFn& same, const std::vector<RawFd>& raw, ProcfsScanStats& stats)
+      : same_(same), raw_(raw), stats_(stats) {}
+
+  // The instance raw[i] belongs to, or nullopt if it is a new one (which the caller appends as
+  // instance number `next`). Call in raw order, with next = the number of instances so far.
+  std::optional<size_t> match(size_t i, size_t next) {
+    const RawFd& r = raw_[i];
+    auto& groups = groups_[r.hash];
+    Group* g = nullptr;
+    for (Group& x : groups)
+      if (same_watches(raw_[x.first_raw].watches, r.watches)) g = &x;  // else: a hash collision
+    if (!g) {
+      groups.push_back(Group{i, {}, true});
+      g = &groups.back();
+    }
+    std::vector<size_t>& m = g->members;
+    if (!fallback_ && g->ordered) {
+      size_t lo = 0, hi = m.size();
+      while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int res = compare(m[mid], r);
+        if (res == 0) return m[mid];
+        if (res == 1) lo = mid + 1;         // the member's file orders before r's
+        else if (res == 2) hi = mid;
+        else {
+          g->ordered = false;  // unordered answer, a holder gone, or no kcmp: scan linearly
+          break;
+        }
+      }
+      if (g->ordered) {
+        m.insert(m.begin() + static_cast<std::ptrdiff_t>(lo), next);
+        rep_.push_back(i);
+        return std::nullopt;
+      }
+    }
+    for (size_t inst : m) {
+      if (fallback_) break;
+      if (compare(inst, r) == 0) return inst;
+    }
+    // Without kcmp: identical watch lists are taken as one instance, except empty lists (any two
+    // idle instances would match).
+    if (fallback_ && !r.watches.empty() && !m.empty()) return m.front();
+    m.push_back(next);
+    rep_.push_back(i);
+    return std::nullopt;
+  }
+
+  bool fallback() const { return fallback_; }
+  int fallback_errno() const { return fallback_errno_; }
+
+ private:
+  struct Group {
+    size_t first_raw;
+    std::vector<size_t> members;  // instances; sorted in kcmp order while `ordered`
+    bool ordered;
+  };
+
+  // 0 same, 1/2 different and ordered, 3 different (unordered, or one side vanished), 4 kcmp
+  // unusable (fallback_ is set).
+  int compare(size_t inst, const RawFd& r) {
+    const Holder& a = raw_[rep_[inst]].holder;
+    stats_.same_file_calls++;
+    int res = same_(a.pid, a.fd, r.holder.pid, r.holder.fd);
+    if (res >= 0 && res <= 2) return res;
+    if (res > 0 || res == -ESRCH || res == -EBADF) return 3;
+    fallback_ = true;
+    fallback_errno_ = -res;
+    return 4;
+  }
+
+  const SameFileFn& same_;
+  const std::vector<RawFd>& raw_;
+  ProcfsScanStats& stats_;
+  absl::flat_hash_map<uint64_t, std::vector<Group>> groups_;  // watch-list hash -> groups
+  std::vector<size_t> rep_;                                     // instance -> its first RawFd
+  bool fallback_ = false;
+  int fallback_errno_ = 0;
+};
+
 void resolve_paths(const std::string& proc, const std::vector<PathPlanner::Job>& jobs, unsigned max_threads) {
   std::vector<HandlePath> results(jobs.size());
   constexpr size_t kChunk = 128;
@@ -500,7 +586,7 @@ int kcmp_same_file(uint32_t pid1, int32_t fd1, uint32_t pid2, int32_t fd2) {
   long r = syscall(SYS_kcmp, static_cast<pid_t>(pid1), static_cast<pid_t>(pid2), KCMP_FILE,
                    static_cast<unsigned long>(fd1), static_cast<unsigned long>(fd2));
   if (r < 0) return -errno;
-  return r == 0 ? 0 : 1;
+  return static_cast<int>(r);
 }
 
 Snapshot take_procfs_snapshot(const ProcfsSourceOptions& opts) { return take_procfs_snapshot(opts, nullptr); }
@@ -558,40 +644,15 @@ Snapshot take_procfs_snapshot(const ProcfsSourceOptions& opts, ProcfsScanStats* 
   // De-duplicate: fds of one struct file (dup, fork, SCM_RIGHTS) are one instance. kcmp is only
   // asked about fds whose watch lists are identical, so the cost stays near-linear.
   const SameFileFn& same = opts.same_file ? opts.same_file : SameFileFn(kcmp_same_file);
-  absl::flat_hash_map<uint64_t, std::vector<size_t>> buckets;  // watch-list hash -> instances
-  std::vector<size_t> rep;                                     // instance -> its first RawFd
-  bool fallback = false;
-  int fallback_errno = 0;
+  InstanceMatcher matcher(same, raw, stats);
+  std::vector<size_t> rep;  // instance -> its first RawFd
   for (size_t i = 0; i < raw.size(); i++) {
     const RawFd& r = raw[i];
-    auto& cands = buckets[r.hash];
-    std::optional<size_t> match;
-    for (size_t inst : cands) {
-      const RawFd& first = raw[rep[inst]];
-      if (!same_watches(first.watches, r.watches)) continue;  // hash collision
-      if (!fallback) {
-        stats.same_file_calls++;
-        int res = same(first.holder.pid, first.holder.fd, r.holder.pid, r.holder.fd);
-        if (res == 0) {
-          match = inst;
-          break;
-        }
-        if (res > 0 || res == -ESRCH || res == -EBADF) continue;  // different, or one just went away
-        fallback = true;
-        fallback_errno = -res;
-      }
-      // Without kcmp: identical watch lists are taken as one instance, except empty lists (any
-      // two idle instances would match).
-      if (!r.watches.empty()) {
-        match = inst;
-        break;
-      }
-    }
+    std::optional<size_t> match = matcher.match(i, snap.instances.size());
     if (match) {
       snap.instances[*match].holders.push_back(r.holder);
       continue;
     }
-    cands.push_back(snap.instances.size());
     rep.push_back(i);
     SnapInstance inst;
     inst.id = fmt::format("{}:{}", r.holder.pid, r.holder.fd);
@@ -610,12 +671,12 @@ Snapshot take_procfs_snapshot(const ProcfsSourceOptions& opts, ProcfsScanStats* 
     snap.instances.push_back(std::move(inst));
   }
 
-  if (fallback)
+  if (matcher.fallback())
     snap.warnings.push_back(fmt::format(
         "kcmp unavailable ({}): instances matched by identical watch lists instead, so distinct "
         "instances with the same watches may be merged and shared ones split (idle instances are "
         "never merged)",
-        strerror(fallback_errno)));
+        strerror(matcher.fallback_errno())));
   // As root, a refusal comes from ptrace access checks (another user namespace, an LSM, ...).
   const char* hint = geteuid() == 0 ? "ptrace access refused" : "run as root";
   if (stats.denied_processes)

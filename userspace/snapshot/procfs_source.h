@@ -15,8 +15,10 @@
 
 namespace inotrace {
 
-// Whether (pid1, fd1) and (pid2, fd2) are the same open file (struct file): 0 same, 1 different,
-// -errno when it cannot tell. The default is kcmp(KCMP_FILE).
+// Whether (pid1, fd1) and (pid2, fd2) are the same open file (struct file), with kcmp's answers:
+// 0 same; 1 / 2 different, the first ordering before / after the second in a total order (lets
+// many candidates be matched by binary search); 3 different, unordered; -errno when it cannot
+// tell (-ENOSYS / -EPERM: fall back to comparing watch lists). Default: kcmp(KCMP_FILE).
 using SameFileFn = std::function<int(uint32_t pid1, int32_t fd1, uint32_t pid2, int32_t fd2)>;
 int kcmp_same_file(uint32_t pid1, int32_t fd1, uint32_t pid2, int32_t fd2);
 
