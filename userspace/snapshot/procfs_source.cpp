@@ -551,7 +551,7 @@ void resolve_paths(const std::string& proc, const std::vector<PathPlanner::Job>&
   std::vector<HandlePath> results(jobs.size());
   constexpr size_t kChunk = 128;
   std::atomic<size_t> next{0};
-  run_workers(worker_count(jobs.size(), 4096, max_threads), [&](size_t) {
+  run_workers(worker_count(jobs.size(), 2048, max_threads), [&](size_t) {
     FileHandlePathResolver resolver(proc);  // per thread: its own fds
     while (true) {
       size_t begin = next.fetch_add(kChunk);
@@ -610,7 +610,7 @@ Snapshot take_procfs_snapshot(const ProcfsSourceOptions& opts, ProcfsScanStats* 
   // Most processes hold no inotify fd: the cost is in the few that hold many watches. Workers
   // take small batches so one big holder does not leave the others idle.
   std::vector<std::unique_ptr<Scanner>> scanners;
-  size_t workers = worker_count(pids.size(), 64, opts.max_threads);
+  size_t workers = worker_count(pids.size(), 16, opts.max_threads);
   for (size_t i = 0; i < workers; i++) scanners.push_back(std::make_unique<Scanner>(dirfd(procdir), opts.proc));
   std::atomic<size_t> next{0};
   try {
