@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cmd/daemon.h"
+#include "cmd/repro.h"
 #include "cmd/snapshot.h"
 #include "cmd/top.h"
 #include "cmd/trace.h"
@@ -136,6 +137,27 @@ int main(int argc, char** argv) {
   tp->add_flag("!--no-color", top.color, "No ANSI colors");
   add_monitor_options(tp, top.monitor, top_backend, top_ringbuf);
 
+  ReproCommandOptions repro;
+  std::string repro_backend = "auto";
+  auto* rp = app.add_subcommand(
+      "repro",
+      "Reproduce the kubelet watch leak: churn kubelet-like pods (projected tmpfs volumes mounted "
+      "by a containerized mounter, bind-mounted to kubelet's path), let the mounter forget a "
+      "fraction of them, delete every pod like kubelet, and report what leaked and what pins it "
+      "(DIR/report.json, report.md, watches.svg/.png). Everything is created in a scratch root "
+      "under --out and removed at the end, on Ctrl-C, or by the next run after a kill -9.");
+  rp->add_option("--pods", repro.experiment.pods, "Number of pods (default 50)");
+  rp->add_option("--pin", repro.experiment.pin_fraction, "Fraction of pods whose volume the mounter never unmounts (default 0.2)");
+  rp->add_option("--rate", repro.experiment.rate, "Pods created per second (default 10)")->check(CLI::PositiveNumber);
+  rp->add_option("--lifetime", repro.experiment.lifetime_s, "Seconds each pod lives (default 1)")->check(CLI::NonNegativeNumber);
+  rp->add_option("--watcher", repro.experiment.watcher,
+                 "Watcher command instead of the built-in one; {} is replaced by the pod's watched paths "
+                 "(e.g. 'inotifywait -m {}')");
+  rp->add_option("--out", repro.experiment.out_dir, "Directory for the reports and the scratch root")->required();
+  rp->add_flag("--json", repro.json, "Print report.json to stdout too");
+  rp->add_option("--backend", repro_backend, "auto (default), fentry, kprobe or tracepoint")
+      ->check(CLI::IsMember({"auto", "fentry", "kprobe", "tracepoint"}));
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -151,6 +173,10 @@ int main(int argc, char** argv) {
       daemon.monitor.session.tracer.backend = backend_option(daemon_backend);
       daemon.monitor.session.tracer.ringbuf_bytes = checked_ringbuf_size(daemon_ringbuf);
       return run_daemon(daemon);
+    }
+    if (rp->parsed()) {
+      repro.experiment.session.tracer.backend = backend_option(repro_backend);
+      return run_repro(repro);
     }
     if (tp->parsed()) {
       top.monitor.session.tracer.backend = backend_option(top_backend);

@@ -104,7 +104,7 @@ TEST_F(FakeNode, PinnedDeadPodIsFlaggedWithItsPin) {
       {mount_of(kTmpfsDead, "/", "/home/kubernetes/containerized_mounter/rootfs/var/lib/kubelet/pods/dead-1/volumes/kubernetes.io~projected/kube-api-access-x"),
        mount_of(kTmpfsLive, "/", pods_dir() + "/live-1/volumes/kubernetes.io~projected/kube-api-access-y")}}});
   LeakDetector d(pods);
-  d.evaluate(t, mounts, 1000, false);
+  d.evaluate(t, mounts, 1000, false, 1000);
   ASSERT_EQ(d.leaks().size(), 1u);
   const Leak& l = d.leaks()[0];
   EXPECT_EQ(l.pod_uid, "dead-1");
@@ -117,7 +117,7 @@ TEST_F(FakeNode, PinnedDeadPodIsFlaggedWithItsPin) {
   EXPECT_EQ(l.pinned_by[0].mnt_ns, 4026531840u);
   EXPECT_NE(l.pinned_by[0].mount_point.find("containerized_mounter"), std::string::npos);
   // `since` is kept across evaluations.
-  d.evaluate(t, mounts, 5000, false);
+  d.evaluate(t, mounts, 5000, false, 5000);
   EXPECT_EQ(d.leaks()[0].since_mono_ns, 1000u);
 }
 
@@ -131,7 +131,7 @@ TEST_F(FakeNode, DeadPodFoundThroughAMountPointInAnotherNamespace) {
       NamespaceMounts{4026531840, 1, {}},
       NamespaceMounts{4026532999, 777, {mount_of(kTmpfsDead, "/", "/mnt/copy/var/lib/kubelet/pods/gone-2/volumes/v")}}});
   LeakDetector d(pods);
-  d.evaluate(t, mounts, 1, false);
+  d.evaluate(t, mounts, 1, false, 1);
   ASSERT_EQ(d.leaks().size(), 1u);
   EXPECT_EQ(d.leaks()[0].pod_uid, "gone-2");
   EXPECT_EQ(d.leaks()[0].pinned_by[0].mnt_ns, 4026532999u);
@@ -148,7 +148,7 @@ TEST_F(FakeNode, OrphanedPodOnlyWhereAKubepodsHierarchyExists) {
   {
     PodIndex no_cgroups(pods_dir(), "", cgroup());  // no kubepods hierarchy: nothing to judge by
     LeakDetector d(no_cgroups);
-    d.evaluate(t, mounts, 1, false);
+    d.evaluate(t, mounts, 1, false, 1);
     EXPECT_TRUE(d.leaks().empty());
   }
   make_pod_cgroup("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-podalive_4.slice");
@@ -156,7 +156,7 @@ TEST_F(FakeNode, OrphanedPodOnlyWhereAKubepodsHierarchyExists) {
   ASSERT_TRUE(with_cgroups.has_cgroup_hierarchy());
   EXPECT_TRUE(with_cgroups.pod_has_cgroup("alive-4"));
   LeakDetector d(with_cgroups);
-  d.evaluate(t, mounts, 1, false);
+  d.evaluate(t, mounts, 1, false, 1);
   ASSERT_EQ(d.leaks().size(), 1u);
   EXPECT_EQ(d.leaks()[0].pod_uid, "orphan-3");
   EXPECT_EQ(d.leaks()[0].reason, "pod_orphaned");
@@ -169,13 +169,26 @@ TEST_F(FakeNode, LeakClearsWhenTheWatchGoes) {
   t.apply(add(0xd, 1, kTmpfsDead, 1, pods_dir() + "/dead-9/volumes/v"));
   auto mounts = MountNamespaces::from({NamespaceMounts{1, 1, {}}});
   LeakDetector d(pods);
-  d.evaluate(t, mounts, 1, false);
+  d.evaluate(t, mounts, 1, false, 1);
   EXPECT_EQ(d.leaks().size(), 1u);
   Event rm = add(0xd, 1, kTmpfsDead, 1, "");
   rm.type = EventType::Remove;
   t.apply(rm);
-  d.evaluate(t, mounts, 2, false);
+  d.evaluate(t, mounts, 2, false, 2);
   EXPECT_TRUE(d.leaks().empty());
+}
+
+TEST_F(FakeNode, CandidateNeedsASnapshotTakenAfterItWasSeen) {
+  PodIndex pods(pods_dir(), "none");
+  WatchTable t;
+  t.apply(add(0xd, 1, kTmpfsDead, 1, pods_dir() + "/dead-7/volumes/v"));
+  auto mounts = MountNamespaces::from({NamespaceMounts{1, 1, {}}});
+  LeakDetector d(pods);
+  d.evaluate(t, mounts, /*now=*/100, false, /*confirmed_at=*/50);
+  EXPECT_TRUE(d.leaks().empty()) << "the last snapshot predates the candidate (tracepoint: removal may be pending)";
+  d.evaluate(t, mounts, 200, false, 150);
+  ASSERT_EQ(d.leaks().size(), 1u) << "a snapshot begun after it was seen still had it";
+  EXPECT_EQ(d.leaks()[0].since_mono_ns, 100u);
 }
 
 TEST_F(FakeNode, StaleWhenThePathLeadsElsewhere) {
@@ -195,7 +208,7 @@ TEST_F(FakeNode, StaleWhenThePathLeadsElsewhere) {
   gone.task.pid = getpid();
   t.apply(gone);
   LeakDetector d(pods);
-  d.evaluate(t, MountNamespaces::from({}), 1, /*check_stale=*/true);
+  d.evaluate(t, MountNamespaces::from({}), 1, /*check_stale=*/true, 1);
   ASSERT_EQ(d.stale().size(), 2u);
   std::map<int, std::string> why;
   for (const auto& s : d.stale()) why[s.wd] = s.why;

@@ -19,17 +19,24 @@ void NodeMonitor::evaluate_now() {
   mounts_ = MountNamespaces::scan(&warnings);
   bool stale = opts_.stale_every > 0 && evaluations_ % opts_.stale_every == 0;
   last_eval_ns_ = WallClock::monotonic_now_ns();
-  detector_.evaluate(session_->table(), mounts_, last_eval_ns_, stale);
+  // Events alone keep the table exact on fentry/kprobe; on tracepoint a snapshot must confirm.
+  uint64_t confirmed = session_->backend() == Backend::Tracepoint ? session_->last_snapshot_start_mono_ns() : last_eval_ns_;
+  detector_.evaluate(session_->table(), mounts_, last_eval_ns_, stale, confirmed);
   evaluations_++;
 }
 
 void NodeMonitor::step(int timeout_ms) {
+  uint64_t reconciles = session_->counters().reconciles;
   session_->poll(timeout_ms, [&](const Event& ev) {
     events_[ev.type]++;
     recent_.push_back(ev);
+    if (observer_) observer_(ev);
     if (recent_.size() > kRecentEvents) recent_.pop_front();
   });
-  if (WallClock::monotonic_now_ns() - last_eval_ns_ >= (uint64_t)(opts_.evaluate_interval_s * 1e9)) evaluate_now();
+  // Right after a reconcile (candidates can be confirmed) and on the evaluation cadence.
+  if (session_->counters().reconciles != reconciles ||
+      WallClock::monotonic_now_ns() - last_eval_ns_ >= (uint64_t)(opts_.evaluate_interval_s * 1e9))
+    evaluate_now();
 }
 
 std::vector<UserView> NodeMonitor::users() const {

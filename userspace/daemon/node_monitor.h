@@ -4,6 +4,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -18,7 +19,7 @@ struct MonitorOptions {
   SessionOptions session;
   std::string pods_root = "/var/lib/kubelet/pods";
   std::string kubepods_cgroup;     // "" auto-detect, "none" ignore
-  double evaluate_interval_s = 1;  // leak evaluation cadence (a leak is flagged within 2 intervals)
+  double evaluate_interval_s = 0.5;  // leak evaluation cadence (also right after each reconcile)
   int stale_every = 10;            // stale-path checks every N evaluations
 };
 
@@ -62,6 +63,8 @@ class NodeMonitor {
   uint64_t started_mono_ns() const { return started_ns_; }
   uint64_t evaluations() const { return evaluations_; }
   void evaluate_now();
+  // Sees every event as it is applied (repro's per-pod accounting).
+  void set_observer(std::function<void(const Event&)> f) { observer_ = std::move(f); }
 
  private:
   MonitorOptions opts_;
@@ -72,6 +75,7 @@ class NodeMonitor {
   MountNamespaces mounts_;
   std::map<EventType, uint64_t> events_;
   std::deque<Event> recent_;
+  std::function<void(const Event&)> observer_;
   uint64_t started_ns_ = 0;
   uint64_t last_eval_ns_ = 0;
   uint64_t evaluations_ = 0;

@@ -40,7 +40,8 @@ std::optional<std::string> stale_reason(const InstanceEntry& inst, const WatchEn
 
 }  // namespace
 
-void LeakDetector::evaluate(const WatchTable& table, const MountNamespaces& mounts, uint64_t now, bool check_stale) {
+void LeakDetector::evaluate(const WatchTable& table, const MountNamespaces& mounts, uint64_t now, bool check_stale,
+                            uint64_t confirmed_at) {
   pods_.refresh();
   leaks_.clear();
   if (check_stale) stale_.clear();
@@ -65,6 +66,7 @@ void LeakDetector::evaluate(const WatchTable& table, const MountNamespaces& moun
       auto sit = since_.find(key);
       uint64_t since = sit == since_.end() ? now : sit->second;
       still[key] = since;
+      if (since > confirmed_at) continue;  // a candidate until a snapshot confirms it
       Leak leak{pod->uid, reason, h ? h->pid : 0, h ? h->comm : "", inst.id, wd, KernelDev{w.dev}, w.ino,
                 pod->path, since, {}};
       for (const auto& m : mit->second) leak.pinned_by.push_back(Pin{m.ns->mnt_ns, m.ns->pid, m.mount->mount_point});

@@ -55,8 +55,12 @@ class LeakDetector {
  public:
   explicit LeakDetector(PodIndex& pods) : pods_(pods) {}
   // Re-evaluates every watch. `check_stale` also stats each known path (costlier: run it less
-  // often on big tables).
-  void evaluate(const WatchTable& table, const MountNamespaces& mounts, uint64_t now_mono_ns, bool check_stale);
+  // often on big tables). A candidate is reported only once it was already a candidate when a
+  // snapshot confirmed the table (`confirmed_at`, monotonic ns): on the tracepoint backend a
+  // cleanly deleted pod's watches stay in the table until the next reconcile, and must not be
+  // called leaks meanwhile. Pass now_mono_ns where events alone keep the table exact.
+  void evaluate(const WatchTable& table, const MountNamespaces& mounts, uint64_t now_mono_ns, bool check_stale,
+                uint64_t confirmed_at);
   const std::vector<Leak>& leaks() const { return leaks_; }
   const std::vector<StaleWatch>& stale() const { return stale_; }
   size_t leaked_count(const std::string& reason) const;

@@ -2,7 +2,9 @@
 
 #include <dirent.h>
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -34,6 +36,18 @@ uint64_t mount_ns_of(uint32_t pid, const std::string& proc) {
   return st.st_ino;
 }
 
+namespace {
+// Kernel threads have an empty cmdline.
+bool kernel_thread(uint32_t pid, const std::string& proc) {
+  int fd = open(fmt::format("{}/{}/cmdline", proc, pid).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  char c;
+  ssize_t n = read(fd, &c, 1);
+  close(fd);
+  return n <= 0;
+}
+}  // namespace
+
 MountNamespaces MountNamespaces::scan(std::vector<std::string>* warnings, const std::string& proc) {
   MountNamespaces out;
   DIR* d = opendir(proc.c_str());
@@ -52,6 +66,9 @@ MountNamespaces MountNamespaces::scan(std::vector<std::string>* warnings, const 
     auto it = seen.find(ns);
     if (it != seen.end()) {
       out.by_pid_[pid] = it->second;
+      // Name a namespace by a user process, not a kernel thread (pid 2 lives in the initial one).
+      NamespaceMounts& nsm = out.namespaces_[it->second];
+      if (kernel_thread(nsm.pid, proc) && !kernel_thread(pid, proc)) nsm.pid = pid;
       continue;
     }
     std::ifstream f(fmt::format("{}/{}/mountinfo", proc, pid));

@@ -32,6 +32,7 @@ TraceSession::TraceSession(const SessionOptions& opts, Log log) : opts_(opts), l
     last_users_ = per_user(snap, -1, 0);
     for (const auto& w : snap.warnings) log_(fmt::format("snapshot: {}", w));
     last_reconcile_ns_ = seed_ns_;
+    last_snapshot_start_ns_ = seed_ns_;
   }
 }
 
@@ -128,6 +129,7 @@ void TraceSession::reconcile_now(const Callback& cb) {
   counters_.corrections.instances_new += stats.instances_new;
   counters_.reconciles++;
   last_reconcile_ns_ = WallClock::monotonic_now_ns();
+  last_snapshot_start_ns_ = start;
 }
 
 void TraceSession::drain(const Callback& cb) { pump(0, cb); }

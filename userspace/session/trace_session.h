@@ -63,7 +63,9 @@ class TraceSession {
   std::string snapshot_source() const;
   // Per-user rows of the latest snapshot: the kernel's own counters at that moment.
   const std::vector<UserRow>& last_snapshot_users() const { return last_users_; }
-  uint64_t last_snapshot_mono_ns() const { return last_reconcile_ns_; }
+  // When the latest snapshot began: what the table held then has been checked against the
+  // kernel (for the hooked backends, events keep it exact anyway).
+  uint64_t last_snapshot_start_mono_ns() const { return last_snapshot_start_ns_; }
 
  private:
   int pump(int timeout_ms, const Callback& cb);  // live events only
@@ -81,6 +83,7 @@ class TraceSession {
   bool reconcile_enabled_ = false;
   double interval_s_ = 0;
   uint64_t last_reconcile_ns_ = 0;
+  uint64_t last_snapshot_start_ns_ = 0;
   uint64_t seed_ns_ = 0;
   uint64_t drops_seen_ = 0;
   SessionCounters counters_;

@@ -17,7 +17,7 @@ constexpr std::string_view kDeleted = " (deleted)";
 bool strip_deleted(std::string& s) {
   if (!s.ends_with(kDeleted)) return false;
   s.resize(s.size() - kDeleted.size());
-  if (s.empty()) s = "/";
+  if (s.empty()) s.push_back('/');  // (not = "/": GCC 12 -O3 -Wrestrict false positive)
   return true;
 }
 

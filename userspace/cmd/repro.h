@@ -1,0 +1,15 @@
+// `inotrace repro`: the kubelet watch-leak reproduction experiment.
+#pragma once
+
+#include "repro/repro_experiment.h"
+
+namespace inotrace {
+
+struct ReproCommandOptions {
+  repro::ReproOptions experiment;
+  bool json = false;
+};
+
+int run_repro(ReproCommandOptions opts);
+
+}  // namespace inotrace

@@ -1,0 +1,169 @@
+#include "repro/repro_report.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+
+#include "output/svg_chart.h"
+#include "util/error.h"
+
+namespace inotrace::repro {
+
+using json = nlohmann::ordered_json;
+
+namespace {
+
+struct Totals {
+  int pods = 0, pinned = 0, added = 0, leaked = 0, leaked_pinned = 0, leaked_unpinned = 0, leaking_pods = 0;
+  std::map<std::string, int> removed;
+};
+
+Totals totals_of(const ReproReport& r) {
+  Totals t;
+  for (const auto& p : r.pods) {
+    t.pods++;
+    t.pinned += p.pinned;
+    t.added += p.added;
+    t.leaked += p.leaked;
+    (p.pinned ? t.leaked_pinned : t.leaked_unpinned) += p.leaked;
+    t.leaking_pods += p.leaked > 0;
+    for (const auto& [k, n] : p.removed) t.removed[k] += n;
+  }
+  return t;
+}
+
+// Reproduced: watches leaked, exactly on the pinned pods (each pinned pod leaks, no unpinned
+// pod does).
+bool reproduced(const ReproReport& r) {
+  Totals t = totals_of(r);
+  if (t.leaked == 0 || t.leaked_unpinned) return false;
+  for (const auto& p : r.pods)
+    if (p.pinned && p.leaked == 0) return false;
+  return true;
+}
+
+std::string verdict_text(const ReproReport& r) {
+  Totals t = totals_of(r);
+  if (reproduced(r))
+    return fmt::format("leak reproduced: {} watches leaked on {} of {} pinned pods, none on the {} unpinned pods",
+                       t.leaked, t.leaking_pods, t.pinned, t.pods - t.pinned);
+  if (t.leaked == 0) return fmt::format("leak not reproduced: no watch outlived its pod ({} pinned pods)", t.pinned);
+  return fmt::format("unexpected: {} watches leaked ({} on pinned pods, {} on unpinned pods)", t.leaked, t.leaked_pinned,
+                     t.leaked_unpinned);
+}
+
+}  // namespace
+
+json report_json(const ReproReport& r) {
+  json j;
+  const auto& o = r.options;
+  j["parameters"] = {{"pods", o.pods}, {"pin", o.pin_fraction}, {"rate", o.rate}, {"lifetime_s", o.lifetime_s},
+                     {"watcher", o.watcher.empty() ? "built-in" : o.watcher}, {"backend", r.backend},
+                     {"kernel", r.kernel}, {"scratch_root", r.scratch_root}};
+  j["pods"] = json::array();
+  for (const auto& p : r.pods) {
+    json pins = json::array();
+    for (const auto& pin : p.pinned_by) pins.push_back({{"mnt_ns", pin.mnt_ns}, {"pid", pin.pid}, {"mount_point", pin.mount_point}});
+    json removed = json::object();
+    for (const auto& [k, n] : p.removed) removed[k] = n;
+    j["pods"].push_back({{"uid", p.uid}, {"pinned", p.pinned}, {"added", p.added}, {"removed", removed},
+                         {"leaked", p.leaked}, {"pinned_by", pins}});
+  }
+  Totals t = totals_of(r);
+  json removed = json::object();
+  for (const auto& [k, n] : t.removed) removed[k] = n;
+  j["totals"] = {{"pods", t.pods}, {"pinned_pods", t.pinned}, {"added", t.added}, {"removed", removed},
+                 {"leaked", t.leaked}, {"leaked_on_pinned", t.leaked_pinned}, {"leaked_on_unpinned", t.leaked_unpinned},
+                 {"leaking_pods", t.leaking_pods}};
+  j["verdict"] = {{"reproduced", reproduced(r)}, {"summary", verdict_text(r)}, {"leaked_watches", t.leaked},
+                  {"interrupted", r.interrupted}};
+  j["timeline"] = json::array();
+  for (const auto& p : r.timeline) {
+    json users = json::object();
+    for (const auto& [uid, n] : p.user_watches) users[std::to_string(uid)] = n;
+    j["timeline"].push_back({{"t", std::round(p.t * 1000) / 1000}, {"live_watches", p.live_watches},
+                             {"pods_alive", p.pods_alive}, {"leaked_watches", p.leaked_watches}, {"user_watches", users}});
+  }
+  j["duration_s"] = r.duration_s;
+  return j;
+}
+
+std::string report_markdown(const ReproReport& r) {
+  Totals t = totals_of(r);
+  const auto& o = r.options;
+  std::string s = "# inotrace repro: kubelet inotify watch leak\n\n";
+  s += fmt::format("**Verdict:** {}.\n\n", verdict_text(r));
+  s += fmt::format("{} pods at {} pods/s, each alive {} s; {:.0f} % pinned by the containerized mounter "
+                   "(it never unmounts its copy); watcher: {}; backend {}, kernel {}; {:.1f} s.\n\n",
+                   o.pods, o.rate, o.lifetime_s, o.pin_fraction * 100, o.watcher.empty() ? "built-in" : "`" + o.watcher + "`",
+                   r.backend, r.kernel, r.duration_s);
+  if (r.interrupted) s += "**Interrupted** before the end: the numbers cover what ran.\n\n";
+  s += "## Totals\n\n| pods | pinned | watches added | removed | leaked | leaked on pinned | leaked on unpinned |\n|---|---|---|---|---|---|---|\n";
+  std::string removed;
+  for (const auto& [k, n] : t.removed) removed += fmt::format("{}{} {}", removed.empty() ? "" : ", ", k, n);
+  s += fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n\n", t.pods, t.pinned, t.added, removed.empty() ? "0" : removed,
+                   t.leaked, t.leaked_pinned, t.leaked_unpinned);
+  s += "![live watches, pods alive and leaked watches over time](watches.svg)\n\n";
+  s += "## Per pod\n\n| pod uid | pinned | added | removed (by reason) | leaked | pinned by (mount namespace, pid: mount point) |\n|---|---|---|---|---|---|\n";
+  for (const auto& p : r.pods) {
+    std::string rem, pins;
+    for (const auto& [k, n] : p.removed) rem += fmt::format("{}{} {}", rem.empty() ? "" : ", ", k, n);
+    for (const auto& pin : p.pinned_by) pins += fmt::format("{}mnt:[{}] pid {}: `{}`", pins.empty() ? "" : "<br>", pin.mnt_ns, pin.pid, pin.mount_point);
+    s += fmt::format("| {} | {} | {} | {} | {} | {} |\n", p.uid, p.pinned ? "yes" : "no", p.added, rem.empty() ? "-" : rem,
+                     p.leaked, pins.empty() ? "-" : pins);
+  }
+  s += "\n## Per-user watches over time (whole node)\n\n| t (s) | ";
+  std::set<uint32_t> uids;
+  for (const auto& p : r.timeline)
+    for (const auto& [uid, n] : p.user_watches) uids.insert(uid);
+  for (uint32_t u : uids) s += fmt::format("uid {} | ", u);
+  s += "\n|---|" + std::string(uids.size() * 4, '-') + "\n";
+  size_t step = std::max<size_t>(1, r.timeline.size() / 12);
+  for (size_t i = 0; i < r.timeline.size(); i += step) {
+    s += fmt::format("| {:.1f} | ", r.timeline[i].t);
+    for (uint32_t u : uids) {
+      auto it = r.timeline[i].user_watches.find(u);
+      s += fmt::format("{} | ", it == r.timeline[i].user_watches.end() ? 0 : it->second);
+    }
+    s += "\n";
+  }
+  return s;
+}
+
+std::string report_svg(const ReproReport& r) {
+  Chart c;
+  c.title = fmt::format("inotrace repro: {} pods, {:.0f}% pinned - {}", r.options.pods, r.options.pin_fraction * 100,
+                        reproduced(r) ? "leak reproduced" : "no leak");
+  c.x_label = "time (s)";
+  c.y_label = "count";
+  ChartSeries live{"live watches", "#1f77b4", {}}, alive{"pods alive", "#2ca02c", {}}, leaked{"leaked watches", "#d62728", {}};
+  for (const auto& p : r.timeline) {
+    c.x.push_back(p.t);
+    live.y.push_back(p.live_watches);
+    alive.y.push_back(p.pods_alive);
+    leaked.y.push_back(p.leaked_watches);
+  }
+  c.series = {live, alive, leaked};
+  return render_svg(c);
+}
+
+std::vector<std::string> write_report(const ReproReport& r, const std::string& dir) {
+  std::vector<std::string> files;
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::string path = dir + "/" + name;
+    std::ofstream f(path);
+    f << text;
+    if (!f) throw Error(fmt::format("cannot write {}", path));
+    files.push_back(path);
+  };
+  write("report.json", report_json(r).dump(2) + "\n");
+  write("report.md", report_markdown(r));
+  write("watches.svg", report_svg(r));
+  std::string png = dir + "/watches.png";
+  if (system("command -v rsvg-convert >/dev/null 2>&1") == 0 &&
+      system(fmt::format("rsvg-convert -o '{}' '{}/watches.svg' 2>/dev/null", png, dir).c_str()) == 0)
+    files.push_back(png);
+  return files;
+}
+
+}  // namespace inotrace::repro
