@@ -129,7 +129,7 @@ std::multiset<WatchSet> table_of(const WatchTable& t, const std::set<uint32_t>& 
     if (std::none_of(inst.holders.begin(), inst.holders.end(), [&](const Holder& h) { return pids.count(h.pid); }))
       continue;
     WatchSet ws;
-    for (const auto& [wd, w] : inst.watches) ws.emplace_back(wd, w.ino, w.dev, w.mask);
+    for (const auto& [wd, w] : inst.watches) ws.emplace_back(wd, w.ino(), w.dev, w.mask);
     std::sort(ws.begin(), ws.end());
     out.insert(ws);
   }

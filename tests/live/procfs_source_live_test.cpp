@@ -475,6 +475,8 @@ TEST(ProcfsSourceLive, UnprivilegedScanWarns) {
     close(pipefd[0]);
     std::string out;
     if (setgroups(0, nullptr) == 0 && setresgid(65534, 65534, 65534) == 0 && setresuid(65534, 65534, 65534) == 0) {
+      // Changing credentials clears "dumpable", which (on 5.10) hides our own /proc/self/fd*.
+      prctl(PR_SET_DUMPABLE, 1);
       int fd = inotify_init1(0);
       int wd = inotify_add_watch(fd, td.path().c_str(), IN_CREATE);
       try {
@@ -501,107 +503,6 @@ TEST(ProcfsSourceLive, UnprivilegedScanWarns) {
   EXPECT_EQ(out.find("X "), std::string::npos) << out;
 }
 
-// 100 processes x 1000 watches on distinct tmpfs directories: timed with and without paths.
-TEST(ProcfsSourceLive, HundredThousandWatchesTimed) {
-  PROCFS_REQUIRE_ROOT();
-  constexpr int kProcs = 100, kWatches = 1000;
-  SysctlGuard watches("/proc/sys/fs/inotify/max_user_watches",
-                      read_long_file("/proc/sys/fs/inotify/max_user_watches").value_or(0) + kProcs * kWatches + 1000);
-  SysctlGuard instances("/proc/sys/fs/inotify/max_user_instances",
-                        read_long_file("/proc/sys/fs/inotify/max_user_instances").value_or(128) + kProcs + 16);
-  TempDir td("inotrace-procfs-scale");
-  const std::string tmp = td.mkdir("tmpfs");
-  MountGuard tmpfs("tmpfs", tmp, "tmpfs", 0);
-  ASSERT_TRUE(tmpfs.ok());
-  for (int p = 0; p < kProcs; p++) {
-    std::string d = tmp + "/" + std::to_string(p);
-    ASSERT_EQ(::mkdir(d.c_str(), 0755), 0);
-    for (int w = 0; w < kWatches; w++) ASSERT_EQ(::mkdir((d + "/" + std::to_string(w)).c_str(), 0755), 0);
-  }
-  std::vector<std::unique_ptr<Child>> kids;
-  std::set<uint32_t> pids;
-  for (int p = 0; p < kProcs; p++) {
-    kids.push_back(std::make_unique<Child>([&, p](std::vector<int64_t>& r) {
-      int fd = inotify_init1(0);
-      r.push_back(fd < 0 ? -errno : fd);
-      if (fd < 0) return true;
-      std::string d = tmp + "/" + std::to_string(p) + "/";
-      for (int w = 0; w < kWatches; w++) {
-        int wd = inotify_add_watch(fd, (d + std::to_string(w)).c_str(), IN_CREATE | IN_DELETE);
-        if (wd != w + 1) {
-          r.push_back(wd < 0 ? -errno : wd);
-          break;
-        }
-      }
-      return true;
-    }));
-    ASSERT_TRUE(kids.back()->ok() && kids.back()->at(0) >= 0 && kids.back()->at(1) == -1)
-        << "child " << p << ": inotify fd " << kids.back()->at(0) << ", failed add " << kids.back()->at(1)
-        << " (negative: -errno) " << kids.back()->failure();
-    pids.insert(kids.back()->pid());
-  }
-  std::map<uint32_t, int> index;
-  for (int p = 0; p < kProcs; p++) index[kids[p]->pid()] = p;
-
-  // Wall time depends on what else the machine runs; CPU time (all threads of this process) per
-  // watch scanned (other processes' watches count too) is what the bounds check.
-  struct Timing {
-    double wall_ms = 1e18, cpu_ms = 1e18;
-    size_t watches = 0;
-  };
-  auto cpu_ms = [] {
-    rusage r{};
-    getrusage(RUSAGE_SELF, &r);
-    return (r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1e3 + (r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e3;
-  };
-  auto timed = [&](bool with_paths, Timing& best) {
-    Snapshot s;
-    for (int run = 0; run < 3; run++) {
-      double c0 = cpu_ms();
-      auto t0 = std::chrono::steady_clock::now();
-      ProcfsSourceOptions o;
-      o.with_paths = with_paths;
-      s = take_procfs_snapshot(o);
-      best.wall_ms = std::min(best.wall_ms,
-                              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-      best.cpu_ms = std::min(best.cpu_ms, cpu_ms() - c0);
-      best.watches = s.watch_count();
-    }
-    return s;
-  };
-  Timing nt, pt;
-  Snapshot np = timed(false, nt);
-  Snapshot wp = timed(true, pt);
-  for (auto [name, t] : {std::pair{"without paths", nt}, std::pair{"with paths", pt}}) {
-    std::cout << "[ timing ] " << name << ": " << t.watches << " watches (" << kProcs * kWatches
-              << " ours), best of 3: wall " << t.wall_ms << " ms, cpu " << t.cpu_ms << " ms ("
-              << t.cpu_ms * 1000 / t.watches << " us/watch)\n";
-  }
-  RecordProperty("no_paths_wall_ms", std::to_string(nt.wall_ms));
-  RecordProperty("no_paths_cpu_ms", std::to_string(nt.cpu_ms));
-  RecordProperty("paths_wall_ms", std::to_string(pt.wall_ms));
-  RecordProperty("paths_cpu_ms", std::to_string(pt.cpu_ms));
-
-  size_t seen = 0, bad_paths = 0;
-  for (const auto& inst : wp.instances) {
-    if (!pids.count(inst.holders[0].pid)) continue;
-    ASSERT_EQ(inst.holders.size(), 1u);
-    int p = index.at(inst.holders[0].pid);
-    ASSERT_EQ(inst.watches.size(), static_cast<size_t>(kWatches));
-    for (const auto& w : inst.watches) {
-      seen++;
-      if (w.path != tmp + "/" + std::to_string(p) + "/" + std::to_string(w.wd - 1) || !w.path_note.empty())
-        bad_paths++;
-    }
-  }
-  EXPECT_EQ(seen, static_cast<size_t>(kProcs * kWatches));
-  EXPECT_EQ(bad_paths, 0u);
-  EXPECT_EQ(instances_of(np, pids), static_cast<size_t>(kProcs));
-  // Loose bounds that catch a complexity regression, not a slow machine: an idle x86 box spends
-  // ~1-2 us/watch without paths (mostly the kernel printing fdinfo) and ~4-6 with them.
-  EXPECT_LT(nt.cpu_ms * 1000 / nt.watches, 20.0);
-  EXPECT_LT(pt.cpu_ms * 1000 / pt.watches, 60.0);
-}
 
 }  // namespace
 }  // namespace inotrace::testing

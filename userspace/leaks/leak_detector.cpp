@@ -34,7 +34,7 @@ std::optional<std::string> stale_reason(const InstanceEntry& inst, const WatchEn
     if (errno == ENOENT || errno == ENOTDIR) return "path gone";
     return std::nullopt;  // the holder exited or we may not look: unknown, not stale
   }
-  if (st.st_ino != w.ino || KernelDev::from_st_dev(st.st_dev).raw != w.dev) return "path leads to another inode";
+  if (st.st_ino != w.ino() || KernelDev::from_st_dev(st.st_dev).raw != w.dev) return "path leads to another inode";
   return std::nullopt;
 }
 
@@ -55,7 +55,7 @@ void LeakDetector::evaluate(const WatchTable& table, const MountNamespaces& moun
       std::string path = table.path_of(w);
       if (check_stale)
         if (auto why = stale_reason(inst, w, path))
-          stale_.push_back(StaleWatch{h ? h->pid : 0, h ? h->comm : "", inst.id, wd, KernelDev{w.dev}, w.ino, path, *why});
+          stale_.push_back(StaleWatch{h ? h->pid : 0, h ? h->comm : "", inst.id, wd, KernelDev{w.dev}, w.ino(), path, *why});
       auto pod = pod_of(path, mit->second, pods_.pods_root());
       if (!pod) continue;
       std::string reason;
@@ -67,7 +67,7 @@ void LeakDetector::evaluate(const WatchTable& table, const MountNamespaces& moun
       uint64_t since = sit == since_.end() ? now : sit->second;
       still[key] = since;
       if (since > confirmed_at) continue;  // a candidate until a snapshot confirms it
-      Leak leak{pod->uid, reason, h ? h->pid : 0, h ? h->comm : "", inst.id, wd, KernelDev{w.dev}, w.ino,
+      Leak leak{pod->uid, reason, h ? h->pid : 0, h ? h->comm : "", inst.id, wd, KernelDev{w.dev}, w.ino(),
                 pod->path, since, {}};
       for (const auto& m : mit->second) leak.pinned_by.push_back(Pin{m.ns->mnt_ns, m.ns->pid, m.mount->mount_point});
       leaks_.push_back(std::move(leak));

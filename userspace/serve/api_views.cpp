@@ -77,7 +77,7 @@ json watches_json(const NodeMonitor& m, const WatchQuery& q) {
       j["instance"] = inst.id.str();
       j["fd"] = h ? json(h->fd) : json(nullptr);
       j["wd"] = wd;
-      j["ino"] = w.ino;
+      j["ino"] = w.ino();
       j["dev"] = KernelDev{w.dev}.str();
       j["mask"] = mask_names(w.mask);
       std::string path = t.path_of(w);

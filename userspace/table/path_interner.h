@@ -12,7 +12,7 @@
 
 namespace inotrace {
 
-using PathId = uint32_t;  // 0 = no path
+using PathId = uint32_t;  // 0 = no path; fits in 28 bits (WatchEntry)
 constexpr PathId kNoPath = 0;
 
 class PathInterner {
@@ -29,11 +29,11 @@ class PathInterner {
   size_t memory_bytes() const;
 
  private:
+  // 12 bytes: the name's length is found at its NUL in the arena (names are short).
   struct Node {
     uint32_t parent;
     uint32_t refs;
     uint32_t name_off;
-    uint32_t name_len;
   };
   struct Probe {
     uint32_t parent;
@@ -53,9 +53,16 @@ class PathInterner {
     bool operator()(const Probe& p, uint32_t a) const { return (*this)(a, p); }
   };
 
-  std::string_view name(uint32_t id) const { return {arena_.data() + nodes_[id].name_off, nodes_[id].name_len}; }
+  std::string_view name(uint32_t id) const { return std::string_view(arena_.data() + nodes_[id].name_off); }
   uint32_t child(uint32_t parent, std::string_view name);
   void maybe_compact();
+
+  // The node chain of the last absolute path interned, by component end offset: consecutive
+  // paths share most of their components (a pod's watches arrive together), so intern()
+  // resumes below the shared prefix. Invalidated when any node is freed (ids are reused).
+  std::string last_path_;
+  std::vector<std::pair<size_t, uint32_t>> last_chain_;  // (end offset in last_path_, node)
+  uint64_t frees_ = 0, last_frees_ = ~0ull;
 
   std::vector<Node> nodes_;  // [0] is the root / "no path"
   std::vector<uint32_t> free_;

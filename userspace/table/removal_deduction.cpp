@@ -17,7 +17,7 @@ bool DeducingRemovalClassifier::target_gone(const InstanceEntry& inst, const Wat
   for (const auto& p : candidates) {
     struct stat st;
     if (stat(p.c_str(), &st) == 0)
-      return st.st_ino != w.ino || KernelDev::from_st_dev(st.st_dev).raw != w.dev;
+      return st.st_ino != w.ino() || KernelDev::from_st_dev(st.st_dev).raw != w.dev;
     if (errno == ENOENT || errno == ENOTDIR) {
       if (&p == &candidates.back() || errno == ENOTDIR) return true;
       // ENOENT through /proc/PID/root may mean the process is gone: try the next way in.

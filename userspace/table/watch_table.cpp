@@ -68,7 +68,7 @@ void WatchTable::drop_instance(uint64_t group, uint64_t ts, std::vector<Event>* 
     for (const auto& [wd, w] : inst.watches) {
       Event e = derived(inst, EventType::Remove, ts);
       e.wd = wd;
-      e.ino = w.ino;
+      e.ino = w.ino();
       e.dev = KernelDev{w.dev};
       e.mask = w.mask;
       e.reason = why;
@@ -101,10 +101,14 @@ std::vector<Event> WatchTable::apply(const Event& ev) {
       InstanceEntry& inst = instance_for(ev);
       if (ev.ucount.known()) inst.ucount = ev.ucount;
       WatchEntry w;
-      w.ino = ev.ino;
+      w.set_ino(ev.ino);
       w.dev = ev.dev.raw;
       w.mask = ev.mask;
       w.path = paths_.intern(ev.path);
+      // A horizon for the recent-change marks even when nobody reconciles: no snapshot takes
+      // two minutes. Checked every 64k events to stay off the per-event path.
+      if ((++applied_ & 0xffff) == 0 && ev.ts_mono_ns > kRecentHorizonNs)
+        forget_recent_before(ev.ts_mono_ns - kRecentHorizonNs);
       w.path_source = static_cast<uint32_t>(ev.path_source);
       if (ev.type == EventType::Update) {
         // Keep the add-time path: an update through another path names the same inode.
@@ -194,7 +198,7 @@ std::vector<Event> WatchTable::reconcile(const Snapshot& snap, uint64_t snap_sta
         if (emit) {
           Event e = derived(inst, EventType::Remove, snap_start);
           e.wd = wd;
-          e.ino = w.ino;
+          e.ino = w.ino();
           e.dev = KernelDev{w.dev};
           e.mask = w.mask;
           e.path = paths_.str(w.path);
@@ -211,13 +215,13 @@ std::vector<Event> WatchTable::reconcile(const Snapshot& snap, uint64_t snap_sta
       if (removed_after(si.group, sw.wd)) continue;
       auto wit = inst.watches.find(sw.wd);
       bool is_new = wit == inst.watches.end();
-      bool changed = !is_new && (wit->second.mask != sw.mask || wit->second.ino != sw.ino || wit->second.dev != sw.dev.raw);
+      bool changed = !is_new && (wit->second.mask != sw.mask || wit->second.ino() != sw.ino || wit->second.dev != sw.dev.raw);
       bool fill_path = !is_new && !wit->second.path && !sw.path.empty();
       if (!is_new && !changed && !fill_path) continue;
       WatchEntry w = is_new ? WatchEntry{} : wit->second;
       if (!is_new && too_new(si.group, sw.wd) && !fill_path) continue;
-      bool replaced = !is_new && (wit->second.ino != sw.ino || wit->second.dev != sw.dev.raw);
-      w.ino = sw.ino;
+      bool replaced = !is_new && (wit->second.ino() != sw.ino || wit->second.dev != sw.dev.raw);
+      w.set_ino(sw.ino);
       w.dev = sw.dev.raw;
       w.mask = sw.mask;
       if (is_new || replaced || !w.path) {
@@ -241,17 +245,24 @@ std::vector<Event> WatchTable::reconcile(const Snapshot& snap, uint64_t snap_sta
       }
     }
   }
-  // Marks older than this snapshot have served their purpose.
-  for (auto* marks : {&tombstones_, &recent_adds_})
-    for (auto it = marks->begin(); it != marks->end();) {
-      if (it->second < snap_start) marks->erase(it++);
-      else ++it;
-    }
+  forget_recent_before(snap_start);  // marks older than this snapshot have served
   return out;
 }
 
+void WatchTable::forget_recent_before(uint64_t mono_ns) {
+  for (auto* marks : {&tombstones_, &recent_adds_}) {
+    for (auto it = marks->begin(); it != marks->end();) {
+      if (it->second < mono_ns) marks->erase(it++);
+      else ++it;
+    }
+    // Erasing keeps the capacity a burst of a million adds left behind: give it back.
+    if (marks->capacity() > 64 && marks->size() < marks->capacity() / 8) marks->rehash(0);
+  }
+}
+
 size_t WatchTable::memory_bytes() const {
-  size_t bytes = paths_.memory_bytes() + instances_.capacity() * (sizeof(uint64_t) + sizeof(InstanceEntry) + 1);
+  size_t bytes = paths_.memory_bytes() + instances_.capacity() * (sizeof(uint64_t) + sizeof(InstanceEntry) + 1) +
+                 (tombstones_.capacity() + recent_adds_.capacity()) * (sizeof(std::pair<uint64_t, int32_t>) + 8 + 1);
   for (const auto& [g, inst] : instances_)
     bytes += inst.watches.capacity() * (sizeof(std::pair<int32_t, WatchEntry>) + 1) +
              inst.holders.capacity() * sizeof(Holder);

@@ -16,15 +16,18 @@
 
 namespace inotrace {
 
-// 24 bytes: a million watches must fit in ~100 MB with their paths.
+// 20 bytes, 4-aligned (a hash slot with its wd is 24): a million watches must fit in ~100 MB
+// with their paths.
 struct WatchEntry {
-  uint64_t ino = 0;
-  uint32_t dev = 0;      // kernel dev_t
+  uint32_t ino_lo = 0, ino_hi = 0;  // 64-bit inode number, split to keep 4-byte alignment
+  uint32_t dev = 0;                 // kernel dev_t
   uint32_t mask = 0;
-  PathId path = kNoPath;
-  uint32_t path_source = 0;  // PathSource
+  PathId path : 28 = kNoPath;
+  uint32_t path_source : 4 = 0;     // PathSource
+  uint64_t ino() const { return (uint64_t)ino_hi << 32 | ino_lo; }
+  void set_ino(uint64_t v) { ino_lo = (uint32_t)v, ino_hi = (uint32_t)(v >> 32); }
 };
-static_assert(sizeof(WatchEntry) == 24);
+static_assert(sizeof(WatchEntry) == 20 && alignof(WatchEntry) == 4);
 
 struct InstanceEntry {
   InstanceId id;
@@ -66,6 +69,9 @@ class WatchTable {
   std::string path_of(const WatchEntry& w) const { return paths_.str(w.path); }
   const PathInterner& paths() const { return paths_; }
   size_t memory_bytes() const;  // approximate, containers included
+  // Forgets what events changed before `mono_ns` (reconcile does this; long-running owners
+  // that reconcile rarely or never call it too, so the bookkeeping stays bounded).
+  void forget_recent_before(uint64_t mono_ns);
 
  private:
   InstanceEntry& instance_for(const Event& ev);
@@ -82,6 +88,8 @@ class WatchTable {
   // one. Pruned at each reconcile.
   absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> tombstones_;
   absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> recent_adds_;
+  static constexpr uint64_t kRecentHorizonNs = 120'000'000'000ull;
+  uint64_t applied_ = 0;
 };
 
 }  // namespace inotrace
