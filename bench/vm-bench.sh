@@ -14,7 +14,8 @@
 #   VM_TIMEOUT      hard limit per boot in seconds (default 420)
 #   VM_MEM, VM_SMP  guest memory (MiB) and CPUs (default 1536, 2)
 # Writes OUT_DIR/<release>.log (console), OUT_DIR/vm-results.txt (every @@BENCH line plus one
-# "@@VM kernel=<r> boot_secs=<s> qemu_exit=<rc>" per kernel). Exit 0 if every kernel booted
+# "@@VM kernel=<r> boot_secs=<s> qemu_exit=<rc> end_marker=yes|no splat=<none|summary>" per
+# kernel; qemu_exit 124 = the boot timed out). Exit 0 if every kernel booted
 # and reached the end marker.
 set -uo pipefail
 
@@ -82,7 +83,11 @@ while read -r s dir; do
   secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
   sleep 0.2   # the tr of the process substitution flushes
   grep -a '^@@BENCH' "$log" >> "$out/vm-results.txt"
-  echo "@@VM kernel=$ver boot_secs=$secs qemu_exit=$rc" >> "$out/vm-results.txt"
+  # Kernel trouble in the guest (console lines): soft lockups, RCU stalls, splats.
+  splat=$(grep -aoE 'BUG: soft lockup - CPU#[0-9]+ stuck for [0-9]+s! \[[^]]*\]|rcu_preempt detected stalls|BUG: [^[]*|Oops|general protection fault|WARNING: CPU: [0-9]+ PID: [0-9]+ at [^ ]*' "$log" \
+    | sed -E 's/stuck for [0-9]+s/stuck/' | sort | uniq -c | sort -rn | head -4 | awk '{ $1 = $1 "x"; print }' | paste -sd ';' | tr ' ' '_')
+  end=yes; grep -aq "@@INOTRACE-END kernel=$ver" "$log" || end=no
+  echo "@@VM kernel=$ver boot_secs=$secs qemu_exit=$rc end_marker=$end splat=${splat:-none}" >> "$out/vm-results.txt"
   if ! grep -aq "@@INOTRACE-END kernel=$ver" "$log"; then
     echo "vm-bench: $ver: no end marker (qemu exit $rc); last lines:" >&2
     tail -n 10 "$log" >&2

@@ -25,7 +25,9 @@
 
 #include "loader/environment.h"
 #include "paths/mount_namespaces.h"
+#include "loader/preflight.h"
 #include "snapshot/procfs_source.h"
+#include "snapshot/snapshot_taker.h"
 #include "support/live_support.h"
 
 namespace inotrace::testing {
@@ -459,6 +461,88 @@ TEST(ProcfsSourceLive, RealPopulationMatchesWhatWasCreated) {
     EXPECT_EQ(w.path_note, "");
   }
   EXPECT_EQ(instances_of(np, pids), 6u);
+
+  // The BPF iterator source sees exactly the same truth: every (pid, fd, wd, ino, dev, mask)
+  // of these processes, and names the targets as their watchers see them.
+  init_libbpf_logging(false);
+  KernelFacts facts = preflight("");
+  SnapshotTaker taker(&facts, SnapshotSource::Iterator);
+  Snapshot it = taker.take(true);
+  EXPECT_EQ(it.source, "iterator");
+  using Row = std::tuple<uint32_t, int32_t, int32_t, uint64_t, uint32_t, uint32_t>;
+  auto rows = [&](const Snapshot& snap) {
+    std::set<Row> out;
+    for (const auto& inst : snap.instances)
+      for (const auto& h : inst.holders)
+        if (pids.count(h.pid))
+          for (const auto& w : inst.watches) out.emplace(h.pid, h.fd, w.wd, w.ino, w.dev.raw, w.mask);
+    return out;
+  };
+  std::string seen;
+  for (const auto& inst : it.instances)
+    for (const auto& h : inst.holders) seen += std::to_string(h.pid) + ":" + std::to_string(h.fd) + "(" + std::to_string(inst.watches.size()) + ") ";
+  EXPECT_EQ(rows(it), rows(s)) << "iterator and fdinfo disagree; iterator saw " << seen << " warnings " << it.warnings.size();
+  EXPECT_GE(rows(it).size(), 12u);
+  std::map<std::pair<uint32_t, int32_t>, const SnapWatch*> by_wd;
+  for (const auto& inst : it.instances)
+    for (const auto& h : inst.holders)
+      for (const auto& w : inst.watches) by_wd[{h.pid, w.wd}] = &w;
+  auto path_of = [&](uint32_t pid, int64_t wd) -> std::string {
+    auto f = by_wd.find({pid, static_cast<int32_t>(wd)});
+    return f == by_wd.end() ? "<missing>" : f->second->path;
+  };
+  EXPECT_EQ(path_of(c1.pid(), c1.at(1)), tmp + "/a") << "tmpfs";
+  EXPECT_EQ(path_of(c1.pid(), c1.at(2)), bind + "/in") << "bind mount of a subtree";
+  EXPECT_EQ(path_of(c1.pid(), c1.at(3)), procdir) << "procfs, named by its dentries";
+  EXPECT_EQ(path_of(c1.pid(), c1.at(7)), fbind) << "bind-mounted file";
+  if (!rootdir.empty()) EXPECT_EQ(path_of(c1.pid(), c1.at(6)), rootdir) << "root filesystem";
+  EXPECT_EQ(path_of(c4.pid(), c4.at(1)), nsmnt + "/d") << "tmpfs in the watcher's own namespace";
+  EXPECT_EQ(path_of(c5.pid(), c5.at(1)), nsmnt + "/d2") << "mounted only in another namespace";
+  auto unl = by_wd.find({c1.pid(), static_cast<int32_t>(c1.at(5))});
+  ASSERT_NE(unl, by_wd.end());
+  EXPECT_NE(unl->second->path_note.find("unlinked"), std::string::npos) << unl->second->path_note;
+  auto peek = by_wd.find({c5.pid(), static_cast<int32_t>(c5.at(1))});
+  ASSERT_NE(peek, by_wd.end());
+  EXPECT_NE(peek->second->path_note.find("another mount namespace"), std::string::npos);
+  const SnapInstance* shared = nullptr;
+  for (const auto& inst : it.instances)
+    for (const auto& h : inst.holders)
+      if (h.pid == c2.pid()) shared = &inst;
+  ASSERT_NE(shared, nullptr);
+  EXPECT_EQ(shared->holders.size(), 2u) << "a fork-shared fd is one instance with two holders";
+}
+
+// cgroup and sysfs targets live on kernfs, whose dentries the kernel may prune while the watch
+// pins the inode: the iterator names them from the kernfs node chain instead.
+TEST(SnapshotLive, KernfsTargetsAreNamed) {
+  PROCFS_REQUIRE_ROOT();
+  std::vector<std::string> targets = {"/sys/kernel", "/sys/fs"};
+  for (const char* cg : {"/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/unified"}) {
+    struct stat st{};
+    if (stat(cg, &st) == 0 && S_ISDIR(st.st_mode)) {
+      targets.push_back(cg);
+      break;
+    }
+  }
+  int fd = inotify_init1(IN_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  std::map<int, std::string> wds;
+  for (const auto& t : targets) {
+    int wd = inotify_add_watch(fd, t.c_str(), IN_CREATE);
+    ASSERT_GT(wd, 0) << t;
+    wds[wd] = t;
+  }
+  // Drop the dentry cache so kernfs dentries of the watched inodes may go (the marks keep the
+  // inodes); the names must come out either way.
+  std::ofstream("/proc/sys/vm/drop_caches") << "2";
+  init_libbpf_logging(false);
+  KernelFacts facts = preflight("");
+  SnapshotTaker taker(&facts, SnapshotSource::Iterator);
+  Snapshot it = taker.take(true);
+  const SnapInstance* mine = find_instance(it, getpid(), fd);
+  ASSERT_NE(mine, nullptr);
+  for (const auto& w : mine->watches) EXPECT_EQ(w.path, wds[w.wd]) << "wd " << w.wd << " note " << w.path_note;
+  close(fd);
 }
 
 // Not root: other users' processes are skipped with a warning, own ones are read, and paths
