@@ -11,6 +11,7 @@
 #include "leaks/pod_paths.h"
 #include "paths/mount_namespaces.h"
 #include "paths/snapshot_paths.h"
+#include "table/removal_deduction.h"
 
 namespace inotrace {
 namespace {
@@ -260,6 +261,32 @@ TEST(MountPaths, JoinMountPath) {
   EXPECT_EQ(join_mount_path(mount_of(1, "/sub", "/mnt"), "/sub/x"), "/mnt/x");
   EXPECT_EQ(join_mount_path(mount_of(1, "/sub", "/mnt"), "/subway"), std::nullopt);
   EXPECT_EQ(join_mount_path(mount_of(1, "/sub", "/"), "/sub"), "/");
+}
+
+}  // namespace
+}  // namespace inotrace
+
+namespace inotrace {
+namespace {
+
+TEST(RemovalDeduction, ReusedAnonymousDeviceMeansTheOldFilesystemWasUnmounted) {
+  auto with_ids = [](int id) {
+    MountEntry m = mount_of(kTmpfsDead, "/", "/mnt/x");
+    m.mount_id = id;
+    return MountNamespaces::from({NamespaceMounts{1, 1, {m}}});
+  };
+  MountNamespaces before = with_ids(100), same = with_ids(100), replaced = with_ids(200);
+  MountNamespaces none = MountNamespaces::from({NamespaceMounts{1, 1, {}}});
+  InstanceEntry inst;
+  WatchEntry w;
+  w.dev = kTmpfsDead;
+  w.set_ino(1);
+  EXPECT_EQ(DeducingRemovalClassifier(none, &before).classify(inst, 1, w, ""), Reason::Unmount);
+  EXPECT_EQ(DeducingRemovalClassifier(replaced, &before).classify(inst, 1, w, ""), Reason::Unmount)
+      << "the device number now names another filesystem";
+  EXPECT_EQ(DeducingRemovalClassifier(same, &before).classify(inst, 1, w, ""), Reason::Unknown);
+  w.mask = IN_MODIFY | IN_ONESHOT;
+  EXPECT_EQ(DeducingRemovalClassifier(same, &before).classify(inst, 1, w, ""), Reason::Oneshot);
 }
 
 }  // namespace

@@ -117,7 +117,7 @@ void TraceSession::reconcile_now(const Callback& cb) {
   Snapshot snap = taker_->take(true);
   // Apply everything that happened up to now before comparing.
   pump(0, cb);
-  DeducingRemovalClassifier classifier(taker_->mounts());
+  DeducingRemovalClassifier classifier(taker_->mounts(), &taker_->previous_mounts());
   ReconcileStats stats;
   auto derived = table_.reconcile(snap, start, &classifier, /*emit=*/true, &stats);
   last_users_ = per_user(snap, -1, 0);

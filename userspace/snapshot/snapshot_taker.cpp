@@ -35,6 +35,7 @@ std::string SnapshotTaker::source_name() const { return iter_ ? "iterator" : "pr
 Snapshot SnapshotTaker::take(bool with_paths) {
   std::vector<std::string> warnings;
   Snapshot snap;
+  previous_mounts_ = std::move(mounts_);
   if (iter_) {
     snap = iter_->take(with_paths);
     mounts_ = MountNamespaces::scan(&warnings);

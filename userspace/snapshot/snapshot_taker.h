@@ -28,11 +28,13 @@ class SnapshotTaker {
   // A snapshot with every watch named (unless !with_paths), and the mount tables used.
   Snapshot take(bool with_paths);
   const MountNamespaces& mounts() const { return mounts_; }
+  const MountNamespaces& previous_mounts() const { return previous_mounts_; }  // of the take before
   std::string source_name() const;  // "iterator" | "procfs"
 
  private:
   std::unique_ptr<IterSource> iter_;
   MountNamespaces mounts_;
+  MountNamespaces previous_mounts_;
 };
 
 }  // namespace inotrace

@@ -28,9 +28,21 @@ bool DeducingRemovalClassifier::target_gone(const InstanceEntry& inst, const Wat
   return false;
 }
 
+bool DeducingRemovalClassifier::filesystem_gone(KernelDev dev) const {
+  auto now = mounts_.mounts_of(dev);
+  if (now.empty()) return true;
+  if (!previous_) return false;
+  auto before = previous_->mounts_of(dev);
+  if (before.empty()) return false;  // mounted since: cannot tell, assume the same
+  for (const auto& n : now)
+    for (const auto& b : before)
+      if (n.mount->mount_id == b.mount->mount_id) return false;  // a mount survived
+  return true;
+}
+
 Reason DeducingRemovalClassifier::classify(const InstanceEntry& inst, int32_t, const WatchEntry& w,
                                            const std::string& path) {
-  if (!mounts_.mounted_anywhere(KernelDev{w.dev})) return Reason::Unmount;
+  if (filesystem_gone(KernelDev{w.dev})) return Reason::Unmount;
   if (!path.empty() && path.front() == '/' && target_gone(inst, w, path)) return Reason::InodeDeleted;
   if (w.mask & IN_ONESHOT) return Reason::Oneshot;
   return Reason::Unknown;

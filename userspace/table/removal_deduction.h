@@ -15,13 +15,19 @@ namespace inotrace {
 
 class DeducingRemovalClassifier : public RemovalClassifier {
  public:
-  DeducingRemovalClassifier(const MountNamespaces& mounts, std::string proc = "/proc")
-      : mounts_(mounts), proc_(std::move(proc)) {}
+  // `previous`: the mounts at the snapshot before (may be null). Anonymous device numbers
+  // (tmpfs) are reused as soon as a filesystem goes: a device whose mounts are all new since
+  // then is another filesystem, and the old one was unmounted.
+  DeducingRemovalClassifier(const MountNamespaces& mounts, const MountNamespaces* previous = nullptr,
+                            std::string proc = "/proc")
+      : mounts_(mounts), previous_(previous), proc_(std::move(proc)) {}
   Reason classify(const InstanceEntry& inst, int32_t wd, const WatchEntry& w, const std::string& path) override;
 
  private:
   bool target_gone(const InstanceEntry& inst, const WatchEntry& w, const std::string& path) const;
+  bool filesystem_gone(KernelDev dev) const;
   const MountNamespaces& mounts_;
+  const MountNamespaces* previous_;
   std::string proc_;
 };
 
