@@ -103,6 +103,22 @@ static __always_inline __s64 userns_ucount_max(struct user_namespace *ns, __u32 
 				    bpf_core_field_size(ns->ucount_max), index);
 }
 
+/* ---- cred->ucounts ----------------------------------------------------------------------------
+ * Commit "Add a reference to ucounts for each cred" (A. Gladkov, v5.14) added cred->ucounts;
+ * before it the task's own counters are not reachable from BPF: NULL. */
+struct cred___ucounts {
+	struct ucounts *ucounts;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct ucounts *current_cred_ucounts(void)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct cred___ucounts *cred = (void *)BPF_CORE_READ(task, cred);
+	if (!bpf_core_field_exists(cred->ucounts))
+		return NULL;
+	return BPF_CORE_READ(cred, ucounts);
+}
+
 /* ---- kernfs_node parent ----------------------------------------------------------------------
  * Commit "kernfs: Use RCU to access kernfs_node::parent." (S. Andrzej Siewior, v6.15) renamed
  * parent to __parent. */

@@ -103,6 +103,18 @@ static __always_inline struct inode *mark_inode(struct fsnotify_mark *mark)
 	return mark ? conn_inode(BPF_CORE_READ(mark, connector)) : NULL;
 }
 
+/* One counter of a ucounts (user namespace, uid) with that namespace's limit. */
+static __always_inline void read_ucounts(struct ucounts *uc, __u32 which, struct inotrace_ucount *out)
+{
+	if (!uc)
+		return;
+	out->uid = BPF_CORE_READ(uc, uid.val);
+	struct user_namespace *ns = BPF_CORE_READ(uc, ns);
+	out->userns_ino = BPF_CORE_READ(ns, ns.inum);
+	out->watches = ucounts_value(uc, which);
+	out->max_watches = userns_ucount_max(ns, which);
+}
+
 /* The group's ucounts (userns, euid at inotify_init) and one of its counters with its limit. */
 static __always_inline void read_ucount(struct fsnotify_group *group, __u32 which,
 					struct inotrace_ucount *out)
@@ -111,16 +123,8 @@ static __always_inline void read_ucount(struct fsnotify_group *group, __u32 whic
 	out->max_watches = -1;
 	out->uid = (__u32)-1;
 	out->userns_ino = 0;
-	if (!group)
-		return;
-	struct ucounts *uc = BPF_CORE_READ(group, inotify_data.ucounts);
-	if (!uc)
-		return;
-	out->uid = BPF_CORE_READ(uc, uid.val);
-	struct user_namespace *ns = BPF_CORE_READ(uc, ns);
-	out->userns_ino = BPF_CORE_READ(ns, ns.inum);
-	out->watches = ucounts_value(uc, which);
-	out->max_watches = userns_ucount_max(ns, which);
+	if (group)
+		read_ucounts(BPF_CORE_READ(group, inotify_data.ucounts), which, out);
 }
 
 static __always_inline __u32 ucount_watches_index(void)

@@ -238,26 +238,11 @@ static __always_inline bool capture_mark(struct pending_call *pc, int fd, __s32 
 	return true;
 }
 
-/* The calling task's own ucounts (cred->ucounts, 5.14+), for init failures where no group
- * exists yet: tells max_user_instances apart from RLIMIT_NOFILE for EMFILE. */
-struct cred___ucounts {
-	struct ucounts *ucounts;
-} __attribute__((preserve_access_index));
-
+/* The calling task's own ucounts, for init failures where no group exists yet: tells
+ * max_user_instances apart from RLIMIT_NOFILE for EMFILE. */
 static __always_inline void read_task_ucount(__u32 which, struct inotrace_ucount *out)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
-	struct cred___ucounts *cred = (void *)BPF_CORE_READ(task, cred);
-	if (!bpf_core_field_exists(cred->ucounts))
-		return;
-	struct ucounts *uc = BPF_CORE_READ(cred, ucounts);
-	if (!uc)
-		return;
-	out->uid = BPF_CORE_READ(uc, uid.val);
-	struct user_namespace *ns = BPF_CORE_READ(uc, ns);
-	out->userns_ino = BPF_CORE_READ(ns, ns.inum);
-	out->watches = ucounts_value(uc, which);
-	out->max_watches = userns_ucount_max(ns, which);
+	read_ucounts(current_cred_ucounts(), which, out);
 }
 
 /* inotify_init/init1 returned `ret`. Every new instance gets its sequence number (pointers are

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "util/parse_warnings.h"
+
 #include <charconv>
 #include <limits>
 #include <optional>
@@ -10,39 +12,6 @@
 namespace inotrace {
 namespace {
 
-// A bounded, printable excerpt of input for warnings: the input may be binary garbage.
-std::string excerpt(std::string_view s) {
-  constexpr size_t kMax = 64;
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < kMax; i++) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\') out += static_cast<char>(c);
-    else out += fmt::format("\\x{:02x}", c);
-  }
-  if (s.size() > kMax) out += "...";
-  return out;
-}
-
-class Warnings {
- public:
-  explicit Warnings(std::vector<std::string>& out) : out_(out) {}
-  void finish() {
-    if (suppressed_) out_.push_back(fmt::format("mountinfo: {} more warnings suppressed", suppressed_));
-  }
-  template <typename... Args>
-  void add(size_t line, fmt::format_string<Args...> f, Args&&... args) {
-    // Capped: a corrupt file with thousands of lines must not produce thousands of messages.
-    if (out_.size() >= kMountinfoMaxWarnings) {
-      suppressed_++;
-      return;
-    }
-    out_.push_back(fmt::format("mountinfo line {}: {}", line, fmt::format(f, std::forward<Args>(args)...)));
-  }
-
- private:
-  std::vector<std::string>& out_;
-  size_t suppressed_ = 0;
-};
 
 // Plain decimal, no sign, no spaces; nullopt if not exactly that or above `max`.
 std::optional<uint32_t> parse_decimal(std::string_view s, uint32_t max) {
@@ -75,7 +44,7 @@ bool is_octal(char c) { return c >= '0' && c <= '7'; }
 // Fields: 0 mount id, 1 parent id, 2 major:minor, 3 root, 4 mount point, 5 mount options,
 // then optional fields up to "-", then fstype, source, super options.
 std::optional<MountEntry> parse_line(std::string_view line, std::vector<std::string_view>& f,
-                                     size_t line_no, Warnings& warn) {
+                                     size_t line_no, ParseWarnings& warn) {
   split_fields(line, f);
   constexpr size_t kFixed = 6;
   if (f.size() < kFixed + 1) {
@@ -169,7 +138,7 @@ std::string unescape_mountinfo(std::string_view field) {
 
 MountinfoParse parse_mountinfo(std::string_view text) {
   MountinfoParse out;
-  Warnings warn(out.warnings);
+  ParseWarnings warn(out.warnings, "mountinfo", kMountinfoMaxWarnings);
   std::vector<std::string_view> fields;  // reused: no allocation per line
   std::unordered_set<int> seen_ids;
   size_t line_no = 0;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "util/parse_warnings.h"
+
 #include <charconv>
 #include <limits>
 #include <unordered_set>
@@ -9,39 +11,6 @@
 namespace inotrace {
 namespace {
 
-// A bounded, printable excerpt of input for warnings: the input may be binary garbage.
-std::string excerpt(std::string_view s) {
-  constexpr size_t kMax = 64;
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < kMax; i++) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\') out += static_cast<char>(c);
-    else out += fmt::format("\\x{:02x}", c);
-  }
-  if (s.size() > kMax) out += "...";
-  return out;
-}
-
-class Warnings {
- public:
-  explicit Warnings(std::vector<std::string>& out) : out_(out) {}
-  void finish() {
-    if (suppressed_) out_.push_back(fmt::format("fdinfo: {} more warnings suppressed", suppressed_));
-  }
-  template <typename... Args>
-  void add(size_t line, fmt::format_string<Args...> f, Args&&... args) {
-    // Capped: a corrupt file with thousands of lines must not produce thousands of messages.
-    if (out_.size() >= kFdinfoMaxWarnings) {
-      suppressed_++;
-      return;
-    }
-    out_.push_back(fmt::format("fdinfo line {}: {}", line, fmt::format(f, std::forward<Args>(args)...)));
-  }
-
- private:
-  std::vector<std::string>& out_;
-  size_t suppressed_ = 0;
-};
 
 bool is_digit_in(char c, int base) {
   if (base == 8) return c >= '0' && c <= '7';
@@ -85,7 +54,7 @@ constexpr std::string_view kKeyNames[kKeyCount] = {
     "wd", "ino", "sdev", "mask", "ignored_mask", "fhandle-bytes", "fhandle-type", "f_handle"};
 
 std::optional<FileHandle> parse_handle(const std::optional<std::string_view> (&v)[kKeyCount],
-                                       size_t line_no, Warnings& warn) {
+                                       size_t line_no, ParseWarnings& warn) {
   if (!v[kHandleBytes] && !v[kHandleType] && !v[kHandle]) return std::nullopt;  // not printed
   for (int k : {kHandleBytes, kHandleType, kHandle}) {
     if (!v[k]) {
@@ -127,7 +96,7 @@ std::optional<FileHandle> parse_handle(const std::optional<std::string_view> (&v
 }
 
 // `rest` is the line after "inotify ". Returns nullopt (after one warning) if the line is unusable.
-std::optional<FdinfoWatch> parse_inotify_line(std::string_view rest, size_t line_no, Warnings& warn) {
+std::optional<FdinfoWatch> parse_inotify_line(std::string_view rest, size_t line_no, ParseWarnings& warn) {
   std::optional<std::string_view> v[kKeyCount];
   std::string_view partial;  // a last token cut inside its key
   while (!rest.empty()) {
@@ -192,7 +161,7 @@ std::optional<FdinfoWatch> parse_inotify_line(std::string_view rest, size_t line
 
 FdinfoParse parse_inotify_fdinfo(std::string_view text) {
   FdinfoParse out;
-  Warnings warn(out.warnings);
+  ParseWarnings warn(out.warnings, "fdinfo", kFdinfoMaxWarnings);
   std::unordered_set<int32_t> seen_wds;
   size_t line_no = 0;
   size_t pos = 0;
