@@ -49,6 +49,20 @@ int perf_event_open(perf_event_attr* attr) {
   return (int)syscall(SYS_perf_event_open, attr, -1 /* pid */, 0 /* cpu */, -1, PERF_FLAG_FD_CLOEXEC);
 }
 
+// Opens the perf event, loads a trivial program of `type` and attaches it: the whole path a
+// kprobe or tracepoint backend takes.
+ProbeOutcome attach_to_perf_event(ProbeOutcome o, perf_event_attr& attr, bpf_prog_type type) {
+  Fd pfd(perf_event_open(&attr));
+  if (pfd.get() < 0) return o.detail = fmt::format("perf_event_open: {}", errstr(errno)), o;
+  Fd prog(load_trivial(type, nullptr));
+  if (prog.get() < 0) return o.detail = fmt::format("load: {}", errstr(errno)), o;
+  if (ioctl(pfd.get(), PERF_EVENT_IOC_SET_BPF, prog.get()) < 0)
+    return o.detail = fmt::format("attach: {}", errstr(errno)), o;
+  o.ok = true;
+  o.detail = "attached";
+  return o;
+}
+
 }  // namespace
 
 KernelProber::KernelProber(const Kallsyms& syms, std::string btf_path, std::string tracefs)
@@ -87,15 +101,7 @@ ProbeOutcome KernelProber::kprobe(const std::string& func) {
   attr.type = (uint32_t)*type;
   attr.config1 = reinterpret_cast<uint64_t>(sym->name.c_str());  // kprobe_func
   attr.config2 = 0;                                               // offset
-  Fd pfd(perf_event_open(&attr));
-  if (pfd.get() < 0) return o.detail = fmt::format("perf_event_open: {}", errstr(errno)), o;
-  Fd prog(load_trivial(BPF_PROG_TYPE_KPROBE, nullptr));
-  if (prog.get() < 0) return o.detail = fmt::format("load: {}", errstr(errno)), o;
-  if (ioctl(pfd.get(), PERF_EVENT_IOC_SET_BPF, prog.get()) < 0)
-    return o.detail = fmt::format("attach: {}", errstr(errno)), o;
-  o.ok = true;
-  o.detail = "attached";
-  return o;
+  return attach_to_perf_event(o, attr, BPF_PROG_TYPE_KPROBE);
 }
 
 ProbeOutcome KernelProber::syscall_tracepoint(const std::string& name) {
@@ -106,15 +112,7 @@ ProbeOutcome KernelProber::syscall_tracepoint(const std::string& name) {
   attr.size = sizeof(attr);
   attr.type = PERF_TYPE_TRACEPOINT;
   attr.config = (uint64_t)*id;
-  Fd pfd(perf_event_open(&attr));
-  if (pfd.get() < 0) return o.detail = fmt::format("perf_event_open: {}", errstr(errno)), o;
-  Fd prog(load_trivial(BPF_PROG_TYPE_TRACEPOINT, nullptr));
-  if (prog.get() < 0) return o.detail = fmt::format("load: {}", errstr(errno)), o;
-  if (ioctl(pfd.get(), PERF_EVENT_IOC_SET_BPF, prog.get()) < 0)
-    return o.detail = fmt::format("attach: {}", errstr(errno)), o;
-  o.ok = true;
-  o.detail = "attached";
-  return o;
+  return attach_to_perf_event(o, attr, BPF_PROG_TYPE_TRACEPOINT);
 }
 
 }  // namespace inotrace
