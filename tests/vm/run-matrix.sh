@@ -178,9 +178,32 @@ for ver in "${kvers[@]}"; do
   done
 done
 
+# The host kernel, for the same table: the same binaries, on the backend(s) it offers (the
+# development machine has only tracepoint). VM_HOST=0 skips it.
+if [[ ${VM_HOST:-1} != 0 ]]; then
+  host_ver=$(uname -r)
+  for b in ${VM_HOST_BACKENDS:-tracepoint}; do
+    status=pass ntests=0 t0=$(date +%s) notes=()
+    for i in "${!test_names[@]}"; do
+      out=$(INOTRACE_TEST_BACKEND=$b "${bins[$i]}" 2>&1); rc=$?
+      n=$(grep -aoE '^\[==========\] [0-9]+ tests' <<<"$out" | tail -1 | grep -oE '[0-9]+')
+      ntests=$((ntests + ${n:-0}))
+      if [[ $rc != 0 ]]; then
+        status=FAIL; notes+=("${test_names[$i]}: exit $rc")
+        while IFS= read -r l; do problems+=("host $host_ver backend $b ${test_names[$i]}: $l"); done < \
+          <(grep -aE '^\[  FAILED  \] [^ ]+$' <<<"$out" | sort -u | head -10)
+      fi
+    done
+    [[ $status == pass ]] || fails=$((fails + 1))
+    detail="$ntests tests, $(( $(date +%s) - t0 )) s"
+    [[ ${#notes[@]} -eq 0 ]] || { printf -v joined '%s; ' "${notes[@]}"; detail+="; ${joined%; }"; }
+    table+=("$(printf 'host   %-22s backend %-11s %-5s (%s)' "$host_ver" "$b" "$status" "$detail")")
+  done
+fi
+
 {
   echo
-  echo "=== kernel matrix (qemu TCG, $parallel at a time) ==="
+  echo "=== kernel matrix (qemu TCG, $parallel at a time; host last) ==="
   printf '%s\n' "${table[@]}"
   for ver in "${kvers[@]}"; do
     read -r state bsecs brc < "$logdir/$ver.boot" 2>/dev/null || continue
