@@ -76,6 +76,13 @@ static __always_inline long emit_mark(struct walk_ctx *c, const bool can_walk_pa
 		return 1;
 	}
 	struct fsnotify_mark *mark = pos - bpf_core_field_offset(struct fsnotify_mark, g_list);
+	/* Unlocked walk: a mark detached and freed under us leaves pointers into reused memory.
+	 * A mark of another group means we left the list: stop (never wander for millions of
+	 * steps, which once soft-locked a guest under churn). */
+	if (BPF_CORE_READ(mark, group) != c->group) {
+		c->flags |= INOTRACE_F_SNAP_RACE;
+		return 1;
+	}
 	c->pos = next;
 	c->n++;
 
@@ -113,7 +120,9 @@ static __always_inline long emit_mark(struct walk_ctx *c, const bool can_walk_pa
 		len = INOTRACE_PATH_MAX;
 	__u32 size = INOTRACE_SNAP_WATCH_FIXED + len;
 	w->hdr.size = size;
-	if (bpf_ringbuf_output(&snap_watches, w, size, 0))
+	/* No wakeups: the consumer polls every millisecond; a wakeup per record (irq_work + IPI)
+	 * cost more than the record itself. */
+	if (bpf_ringbuf_output(&snap_watches, w, size, BPF_RB_NO_WAKEUP))
 		__sync_fetch_and_add(&ringbuf_drops, 1);
 	return 0;
 }

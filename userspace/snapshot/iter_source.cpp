@@ -21,8 +21,10 @@ namespace inotrace {
 struct IterSource::Impl {
   inotrace_iter* skel = nullptr;
   ring_buffer* rb = nullptr;
-  // Filled by the ring-buffer callback (only ever on the consumer thread while it runs).
-  std::vector<std::pair<inotrace_snap_watch, std::string>> watches;
+  // Raw watch records, appended by the ring-buffer callback on the consumer thread while it
+  // runs, decoded after the iteration: copying keeps the consumer far ahead of the producer
+  // (decoding in the callback let a million-watch snapshot overflow the ring buffer).
+  std::string raw;
   uint64_t undecodable = 0;
   std::string last_error;
   bool bounded = false;
@@ -34,15 +36,9 @@ struct IterSource::Impl {
 
   static int on_watch(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Impl*>(ctx);
-    std::string path;
-    DecodeError err;
-    auto w = decode_snap_watch(data, size, &path, &err);
-    if (!w) {
-      self->undecodable++;
-      self->last_error = err.message;
-      return 0;
-    }
-    self->watches.emplace_back(*w, std::move(path));
+    uint32_t len = size;
+    self->raw.append(reinterpret_cast<const char*>(&len), sizeof(len));
+    self->raw.append(static_cast<const char*>(data), size);
     return 0;
   }
 };
@@ -77,7 +73,7 @@ Snapshot IterSource::take(bool with_paths) {
   skel->data->with_paths = with_paths;
   skel->bss->run_id++;
   skel->bss->ringbuf_drops = 0;
-  impl_->watches.clear();
+  impl_->raw.clear();
   impl_->undecodable = 0;
 
   Snapshot snap;
@@ -98,7 +94,8 @@ Snapshot IterSource::take(bool with_paths) {
   // concurrently so a big instance does not overflow it.
   std::atomic<bool> done{false};
   std::thread consumer([&] {
-    while (!done.load(std::memory_order_acquire)) ring_buffer__poll(impl_->rb, 5);
+    while (!done.load(std::memory_order_acquire))
+      if (ring_buffer__consume(impl_->rb) <= 0) ring_buffer__poll(impl_->rb, 1);
     ring_buffer__consume(impl_->rb);
   });
 
@@ -147,7 +144,22 @@ Snapshot IterSource::take(bool with_paths) {
       if (h.hdr.flags & (INOTRACE_F_SNAP_TRUNCATED | INOTRACE_F_SNAP_RACE)) inst.truncated = true;
     }
   }
-  for (auto& [w, path] : impl_->watches) {
+  const std::string& raw = impl_->raw;
+  for (size_t off = 0; off + sizeof(uint32_t) <= raw.size();) {
+    uint32_t len;
+    memcpy(&len, raw.data() + off, sizeof(len));
+    off += sizeof(len);
+    if (off + len > raw.size()) break;
+    std::string path;
+    DecodeError err;
+    auto decoded = decode_snap_watch(raw.data() + off, len, &path, &err);
+    off += len;
+    if (!decoded) {
+      impl_->undecodable++;
+      impl_->last_error = err.message;
+      continue;
+    }
+    const inotrace_snap_watch& w = *decoded;
     auto it = index.find(w.group);
     if (it == index.end()) continue;  // cannot happen: a walk follows its instance record
     SnapWatch sw;
