@@ -123,3 +123,27 @@ TEST(TextEncoding, Base64) {
 
 }  // namespace
 }  // namespace inotrace
+
+namespace inotrace {
+namespace {
+
+TEST(WallClockTest, Rfc3339MatchesGmtimeAcrossCenturies) {
+  for (int64_t sec : {0LL, 951782400LL /* 2000-02-29 */, 1795844166LL, 4107542399LL /* 2100-02-28T23:59:59 */,
+                      -86400LL /* 1969-12-31 */}) {
+    time_t t = sec;
+    tm g{};
+    gmtime_r(&t, &g);
+    char want[64];
+    strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &g);
+    EXPECT_EQ(format_rfc3339_utc(sec * 1000000000 + 123), std::string(want) + ".000000123Z") << sec;
+  }
+}
+
+TEST(WallClockTest, TimeOfDayUsesTheUtcOffset) {
+  WallClock utc(0, 0), plus_two(0, 7200);
+  EXPECT_EQ(utc.time_of_day(3723000001000ull), "01:02:03.000001");
+  EXPECT_EQ(plus_two.time_of_day(3723000001000ull), "03:02:03.000001");
+}
+
+}  // namespace
+}  // namespace inotrace

@@ -20,18 +20,41 @@ WallClock::WallClock() {
   int64_t r = now_ns(CLOCK_REALTIME);
   int64_t m1 = now_ns(CLOCK_MONOTONIC);
   offset_ns_ = r - (m0 + (m1 - m0) / 2);
+  time_t now = r / 1000000000;
+  tm local{};
+  localtime_r(&now, &local);
+  utc_offset_s_ = local.tm_gmtoff;
 }
 
 uint64_t WallClock::monotonic_now_ns() { return now_ns(CLOCK_MONOTONIC); }
 
+namespace {
+// Days since 1970-01-01 -> (year, month, day): H. Hinnant's civil_from_days, exact for the
+// proleptic Gregorian calendar, and far cheaper than gmtime_r per event.
+void civil_from_days(int64_t z, int& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = (unsigned)(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t yy = (int64_t)yoe + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y = (int)(yy + (m <= 2));
+}
+}  // namespace
+
 std::string format_rfc3339_utc(int64_t realtime_ns) {
-  time_t sec = realtime_ns / 1000000000;
+  int64_t sec = realtime_ns / 1000000000;
   int64_t nsec = realtime_ns % 1000000000;
   if (nsec < 0) nsec += 1000000000, sec -= 1;
-  tm t{};
-  gmtime_r(&sec, &t);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", t.tm_year + 1900, t.tm_mon + 1,
-                     t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, nsec);
+  int64_t days = sec / 86400, rem = sec % 86400;
+  if (rem < 0) rem += 86400, days -= 1;
+  int y;
+  unsigned m, d;
+  civil_from_days(days, y, m, d);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", y, m, d, rem / 3600, rem / 60 % 60, rem % 60, nsec);
 }
 
 std::string WallClock::rfc3339(uint64_t mono_ns) const {
@@ -40,10 +63,9 @@ std::string WallClock::rfc3339(uint64_t mono_ns) const {
 
 std::string WallClock::time_of_day(uint64_t mono_ns) const {
   int64_t rt = to_realtime_ns(mono_ns);
-  time_t sec = rt / 1000000000;
-  tm t{};
-  localtime_r(&sec, &t);
-  return fmt::format("{:02}:{:02}:{:02}.{:06}", t.tm_hour, t.tm_min, t.tm_sec, (rt % 1000000000) / 1000);
+  int64_t s = (rt / 1000000000 + utc_offset_s_) % 86400;
+  if (s < 0) s += 86400;
+  return fmt::format("{:02}:{:02}:{:02}.{:06}", s / 3600, s / 60 % 60, s % 60, (rt % 1000000000) / 1000);
 }
 
 }  // namespace inotrace
