@@ -22,7 +22,7 @@ using json = nlohmann::json;
 
 std::string bin() {
   const char* b = getenv("INOTRACE_BIN");
-  return b ? b : "";
+  return b ? b : INOTRACE_BIN_DEFAULT;
 }
 
 pid_t spawn_repro(const std::vector<std::string>& args, const std::string& log) {
@@ -77,6 +77,16 @@ std::vector<pid_t> inotrace_processes() {
     if (comm == "inotrace\n") out.push_back(std::stoi(name));
   }
   return out;
+}
+
+// Helpers die with their parent through PR_SET_PDEATHSIG, which takes a moment: wait for them.
+bool no_inotrace_processes_within(std::chrono::seconds limit) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (!inotrace_processes().empty()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return true;
 }
 
 class ReproE2E : public ::testing::Test {
@@ -139,7 +149,7 @@ TEST_F(ReproE2E, WithoutPinningNothingLeaks) {
 }
 
 TEST_F(ReproE2E, InterruptedRunLeavesNothingBehind) {
-  ASSERT_TRUE(inotrace_processes().empty()) << "another inotrace is running";
+  ASSERT_TRUE(no_inotrace_processes_within(std::chrono::seconds(5))) << "another inotrace is running";
   std::string log = out_.string() + ".log";
   pid_t pid = spawn_repro({"repro", "--out", out_.string(), "--pods", "200", "--pin", "0.5", "--rate", "20",
                            "--lifetime", "3"},
@@ -149,7 +159,7 @@ TEST_F(ReproE2E, InterruptedRunLeavesNothingBehind) {
   kill(pid, SIGINT);
   EXPECT_EQ(wait_exit(pid), 130) << slurp(log);
   EXPECT_TRUE(mounts_mentioning(out_.string()).empty()) << mounts_mentioning(out_.string()).front();
-  EXPECT_TRUE(inotrace_processes().empty()) << "helper processes left";
+  EXPECT_TRUE(no_inotrace_processes_within(std::chrono::seconds(3))) << "helper processes left";
   for (const auto& e : fs::directory_iterator(out_))
     EXPECT_EQ(e.path().filename().string().rfind("inotrace-pods.", 0), std::string::npos) << e.path();
 }
@@ -168,7 +178,7 @@ TEST_F(ReproE2E, NextRunCleansUpAfterKillDashNine) {
   json r = run({"--pods", "1", "--pin", "0"});
   EXPECT_TRUE(mounts_mentioning(out_.string()).empty()) << mounts_mentioning(out_.string()).front();
   EXPECT_NE(slurp(out_.string() + ".log").find("left by an interrupted run"), std::string::npos) << slurp(out_.string() + ".log");
-  EXPECT_TRUE(inotrace_processes().empty());
+  EXPECT_TRUE(no_inotrace_processes_within(std::chrono::seconds(3)));
 }
 
 }  // namespace
