@@ -33,7 +33,7 @@ void resolve_snapshot_paths(Snapshot& snap, const MountNamespaces& mounts) {
     }
     const NamespaceMounts* own = inst.holders.empty() ? nullptr : mounts.find(inst.holders.front().mnt_ns);
     for (auto& w : inst.watches) {
-      if (w.path_source == PathSource::FileHandle || !w.path.empty()) continue;  // already named
+      if (w.path_source == PathSource::FileHandle || !w.path.empty()) continue;  // named (or said why)
       if (w.fs_path_source == PathSource::None) {
         w.path_note = (w.kernel_flags & INOTRACE_F_NO_DENTRY) ? "no dentry (pruned, or a pseudo filesystem)"
                                                                : "paths not collected";

@@ -68,6 +68,8 @@ IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
 
 IterSource::~IterSource() = default;
 
+bool IterSource::bounded() const { return impl_->bounded; }
+
 Snapshot IterSource::take(bool with_paths) {
   auto* skel = impl_->skel;
   skel->data->with_paths = with_paths;

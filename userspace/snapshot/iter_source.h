@@ -25,6 +25,9 @@ class IterSource {
   // Every instance and watch now. Instances whose marks could not all be read (ring buffer
   // full, kernel without bpf_loop) come back with truncated = true.
   Snapshot take(bool with_paths);
+  // True where the kernel lacks bpf_loop: the bounded walk reads no paths and at most 256
+  // watches per instance (SnapshotTaker completes both from fdinfo).
+  bool bounded() const;
 
  private:
   struct Impl;

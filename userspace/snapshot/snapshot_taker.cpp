@@ -4,6 +4,9 @@
 
 #include "paths/snapshot_paths.h"
 #include "snapshot/iter_source.h"
+#include "loader/environment.h"
+#include "snapshot/fdinfo_parser.h"
+#include "snapshot/file_handle_path.h"
 #include "snapshot/procfs_source.h"
 #include "util/error.h"
 
@@ -39,6 +42,7 @@ Snapshot SnapshotTaker::take(bool with_paths) {
   if (iter_) {
     snap = iter_->take(with_paths);
     mounts_ = MountNamespaces::scan(&warnings);
+    complete_from_fdinfo(snap, with_paths);
     if (with_paths) resolve_snapshot_paths(snap, mounts_);
     else
       for (auto& inst : snap.instances)
@@ -51,6 +55,70 @@ Snapshot SnapshotTaker::take(bool with_paths) {
   }
   for (auto& w : warnings) snap.warnings.push_back(std::move(w));
   return snap;
+}
+
+void SnapshotTaker::complete_from_fdinfo(Snapshot& snap, bool with_paths) {
+  bool bounded = iter_->bounded();
+  std::unique_ptr<FileHandlePathResolver> resolver;
+  size_t unreadable = 0;
+  for (auto& inst : snap.instances) {
+    if (!(inst.truncated || (bounded && with_paths)) || inst.holders.empty()) continue;
+    const Holder& h = inst.holders.front();
+    auto text = read_small_file(fmt::format("/proc/{}/fdinfo/{}", h.pid, h.fd));
+    if (!text) {
+      unreadable++;
+      continue;
+    }
+    FdinfoParse parsed = parse_inotify_fdinfo(*text);
+    absl::flat_hash_map<int32_t, size_t> by_wd;
+    for (size_t i = 0; i < inst.watches.size(); i++) by_wd[inst.watches[i].wd] = i;
+    for (const auto& fw : parsed.watches) {
+      auto it = by_wd.find(fw.wd);
+      if (it == by_wd.end()) {
+        SnapWatch sw;
+        sw.wd = fw.wd;
+        sw.ino = fw.ino;
+        sw.dev = fw.dev;
+        sw.mask = fw.mask;
+        by_wd[fw.wd] = inst.watches.size();
+        inst.watches.push_back(std::move(sw));
+        it = by_wd.find(fw.wd);
+      }
+      SnapWatch& sw = inst.watches[it->second];
+      if (!with_paths || !sw.path.empty() || sw.fs_path_source != PathSource::None) continue;
+      sw.path_source = PathSource::FileHandle;
+      if (!fw.handle) {
+        sw.path_note = "no file handle in fdinfo";
+        continue;
+      }
+      // Mount points as seen from the holder's root (its namespace's mountinfo); failing that,
+      // from a namespace where the filesystem is still mounted (and say so).
+      const NamespaceMounts* own = mounts_.of_pid(h.pid);
+      const NamespaceMounts* ns = nullptr;
+      std::vector<const MountEntry*> candidates;
+      auto all = mounts_.mounts_of(fw.dev);
+      for (const auto& ref : all)
+        if (ref.ns == own) candidates.push_back(ref.mount), ns = own;
+      std::string elsewhere;
+      if (candidates.empty() && !all.empty()) {
+        ns = all.front().ns;
+        for (const auto& ref : all)
+          if (ref.ns == ns) candidates.push_back(ref.mount);
+        elsewhere = fmt::format("mounted only in another mount namespace (mnt:[{}], pid {})", ns->mnt_ns, ns->pid);
+      }
+      if (candidates.empty()) {
+        sw.path_note = "not mounted in any namespace";
+        continue;
+      }
+      if (!resolver) resolver = std::make_unique<FileHandlePathResolver>();
+      HandlePath hp = resolver->resolve(ns->mnt_ns, ns->pid, candidates, fw.dev, fw.ino, *fw.handle);
+      sw.path = std::move(hp.path);
+      sw.path_note = hp.note.empty() ? elsewhere : elsewhere.empty() ? hp.note : hp.note + "; " + elsewhere;
+    }
+    inst.truncated = false;
+  }
+  if (unreadable)
+    snap.warnings.push_back(fmt::format("{} instances could not be completed from fdinfo (process exited?)", unreadable));
 }
 
 }  // namespace inotrace

@@ -32,6 +32,11 @@ class SnapshotTaker {
   std::string source_name() const;  // "iterator" | "procfs"
 
  private:
+  // Kernels without bpf_loop: the iterator's bounded walk gives no paths and at most 256
+  // watches per instance; read those instances' fdinfo for the rest and name the targets by
+  // their file handles.
+  void complete_from_fdinfo(Snapshot& snap, bool with_paths);
+
   std::unique_ptr<IterSource> iter_;
   MountNamespaces mounts_;
   MountNamespaces previous_mounts_;
