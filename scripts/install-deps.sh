@@ -12,7 +12,7 @@ PKGS=(
   inotify-tools busybox-static qemu-system-x86 cpio xz-utils zstd e2fsprogs util-linux
   kmod procps tmux jq
   # benchmarks and plots
-  hyperfine librsvg2-bin
+  hyperfine librsvg2-bin time linux-perf valgrind
 )
 
 missing=()

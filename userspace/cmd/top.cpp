@@ -23,7 +23,7 @@ struct Frame {
 
 std::string bar(double frac, int width) {
   int n = std::clamp((int)(frac * width + 0.5), 0, width);
-  return "[" + std::string(n, '#') + std::string(width - n, '.') + "]";
+  return fmt::format("[{}{}]", std::string(n, '#'), std::string(width - n, '.'));
 }
 
 std::string num(const json& v) { return v.is_null() ? "-" : v.dump(); }
