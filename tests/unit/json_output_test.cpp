@@ -145,5 +145,50 @@ TEST(WallClockTest, TimeOfDayUsesTheUtcOffset) {
   EXPECT_EQ(plus_two.time_of_day(3723000001000ull), "03:02:03.000001");
 }
 
+// `trace --json` streams lines without building a document; they must be exactly the
+// document's dump() for every kind of event and every hostile string.
+TEST(JsonOutput, StreamedLineIsByteForByteTheDocument) {
+  WallClock clock(1700000000123456789ll);
+  std::vector<Event> events;
+  for (std::string path : {std::string("/var/lib/kubelet/pods/x"), std::string("/a\"q\\b\n\t\r\b\f\x01\x1f\x7f"),
+                           std::string("/bad\xff\xfeutf8"), std::string("/\xc3\xa9t\xc3\xa9 \xe2\x9c\x93"),
+                           std::string("rel/path"), std::string()}) {
+    Event e = sample_add(path);
+    events.push_back(e);
+    e.type = EventType::Update;
+    e.ucount = UcountInfo{};
+    events.push_back(e);
+    e.type = EventType::Remove;
+    e.reason = Reason::InodeDeleted;
+    e.from_snapshot = true;
+    e.flags = INOTRACE_F_PATH_TRUNCATED | INOTRACE_F_MARK_GONE;
+    events.push_back(e);
+    e = sample_add(path);
+    e.type = EventType::AddFailed;
+    e.err = ENOSPC;
+    e.fd = -1;
+    e.task.comm = "bad\xff\"comm";
+    events.push_back(e);
+  }
+  Event c;
+  c.type = EventType::InstanceCreate;
+  c.instance = InstanceId{0xffff888000001000ull, 1};
+  c.fd = 3;
+  c.req_mask = 04000 | 02000000;  // IN_NONBLOCK | IN_CLOEXEC
+  events.push_back(c);
+  c.type = EventType::InstanceDestroy;
+  events.push_back(c);
+  c.type = EventType::InitFailed;
+  c.err = EMFILE;
+  c.instance = InstanceId{};
+  c.fd = -1;
+  c.ucount = UcountInfo{128, 128, 1000, 4026531837u};
+  events.push_back(c);
+  for (const auto& e : events) {
+    std::string doc = event_to_json(e, clock, "fentry").dump();
+    EXPECT_EQ(event_to_json_line(e, clock, "fentry"), doc);
+  }
+}
+
 }  // namespace
 }  // namespace inotrace

@@ -38,9 +38,36 @@ TEST(TextOutput, ColumnsAlignWithTheHeader) {
   EXPECT_NE(line.find("rm_watch"), std::string::npos);
 }
 
+TEST(TextOutput, MultibyteCommKeepsColumnsAligned) {
+  Event e;
+  e.type = EventType::Add;
+  e.task = TaskInfo{7, 7, 0, 0, "\xc3\xb1" "ame" "\xe2\x9c\x93"};  // 5 columns, 8 bytes
+  e.wd = 1;
+  e.mask = IN_MODIFY;
+  e.path = "/tmp/y";
+  std::string head = text_header(), line = event_to_text(e, WallClock(0));
+  // Columns count code points, not bytes: PATH starts 3 bytes later than in the header.
+  EXPECT_EQ(head.find("PATH") + 3, line.find("/tmp/y")) << head << "\n" << line;
+}
+
+TEST(TextOutput, ConsecutiveEventsGetTheirOwnMasks) {
+  Event a, b;
+  a.type = b.type = EventType::Add;
+  a.task = b.task = TaskInfo{1, 1, 0, 0, "x"};
+  a.mask = IN_MODIFY;
+  b.mask = IN_ALL_EVENTS | IN_ONLYDIR;
+  std::string la = event_to_text(a, WallClock(0)), lb = event_to_text(b, WallClock(0)),
+              la2 = event_to_text(a, WallClock(0));
+  EXPECT_NE(la.find("IN_MODIFY"), std::string::npos) << la;
+  EXPECT_NE(lb.find("IN_ALL_EVENTS|IN_ONLYDIR"), std::string::npos) << lb;
+  EXPECT_EQ(la, la2);
+}
+
 TEST(TextOutput, EscapesControlBytes) {
   EXPECT_EQ(escape_for_text("a\tb\\c\x7f"), "a\\tb\\\\c\\x7f");
   EXPECT_EQ(escape_for_text("\xe2\x9c\x93"), "\xe2\x9c\x93");
+  EXPECT_EQ(escape_for_text("plain/ascii-name_1"), "plain/ascii-name_1");
+  EXPECT_EQ(escape_for_text(std::string_view("a\0b", 3)), "a\\x00b");
 }
 
 }  // namespace

@@ -71,7 +71,7 @@ int run_trace(const TraceCommandOptions& opts) {
     summary.by_type[ev.type]++;
     summary.total++;
     if (ev.from_snapshot) summary.from_snapshot++;
-    std::string line = opts.json ? event_to_json(ev, clock, backend).dump() : event_to_text(ev, clock);
+    std::string line = opts.json ? event_to_json_line(ev, clock, backend) : event_to_text(ev, clock);
     line += '\n';
     if (fwrite(line.data(), 1, line.size(), out) != line.size()) write_failed = true;
   };

@@ -1,5 +1,9 @@
 #include "output/event_json.h"
 
+#include <fmt/format.h>
+
+#include <iterator>
+
 #include "events/names.h"
 #include "util/text_encoding.h"
 
@@ -17,48 +21,138 @@ void put_path(json& obj, std::string_view key, const std::string& path) {
   }
 }
 
-json event_to_json(const Event& ev, const WallClock& clock, std::string_view backend) {
-  json j = json::object();
-  j["ts"] = clock.rfc3339(ev.ts_mono_ns);
-  j["event"] = event_type_name(ev.type);
-  j["pid"] = ev.task.pid;
-  j["tid"] = ev.task.tid;
-  put_path(j, "comm", ev.task.comm);
-  j["uid"] = ev.task.uid;
-  j["cgroup_id"] = ev.task.cgroup_id;
-  j["instance"] = ev.instance.group ? json(ev.instance.str()) : json(nullptr);
-  j["fd"] = ev.fd >= 0 ? json(ev.fd) : json(nullptr);
+namespace {
+
+// The event's fields, in schema order, written to a sink: one list of fields for both the
+// JSON document (daemon API) and the streamed NDJSON line (`trace --json`).
+template <class Sink>
+void write_event(const Event& ev, const WallClock& clock, std::string_view backend, Sink& s) {
+  s.str("ts", clock.rfc3339(ev.ts_mono_ns));
+  s.str("event", event_type_name(ev.type));
+  s.num("pid", ev.task.pid);
+  s.num("tid", ev.task.tid);
+  s.path("comm", ev.task.comm);
+  s.num("uid", ev.task.uid);
+  s.num("cgroup_id", ev.task.cgroup_id);
+  if (ev.instance.group) s.str("instance", ev.instance.str());
+  else s.null("instance");
+  if (ev.fd >= 0) s.num("fd", ev.fd);
+  else s.null("fd");
 
   bool failed = ev.type == EventType::AddFailed || ev.type == EventType::InitFailed;
   if (ev.is_watch_event()) {
     bool has_target = ev.type != EventType::AddFailed && ev.dev.raw != 0;
-    j["wd"] = ev.wd > 0 && ev.type != EventType::AddFailed ? json(ev.wd) : json(nullptr);
-    j["ino"] = has_target ? json(ev.ino) : json(nullptr);
-    j["dev"] = has_target ? json(ev.dev.str()) : json(nullptr);
-    j["mask"] = mask_names(ev.type == EventType::AddFailed ? ev.req_mask : ev.mask);
-    if (ev.type != EventType::Remove) j["requested_mask"] = mask_names(ev.req_mask);
-    put_path(j, "path", ev.path);
-    j["path_source"] = path_source_name(ev.path_source);
-    if (ev.type == EventType::Remove) j["reason"] = reason_name(ev.reason);
+    if (ev.wd > 0 && ev.type != EventType::AddFailed) s.num("wd", ev.wd);
+    else s.null("wd");
+    if (has_target) s.num("ino", ev.ino), s.str("dev", ev.dev.str());
+    else s.null("ino"), s.null("dev");
+    s.names("mask", mask_names(ev.type == EventType::AddFailed ? ev.req_mask : ev.mask));
+    if (ev.type != EventType::Remove) s.names("requested_mask", mask_names(ev.req_mask));
+    s.path("path", ev.path);
+    s.str("path_source", path_source_name(ev.path_source));
+    if (ev.type == EventType::Remove) s.str("reason", reason_name(ev.reason));
     if (ev.type != EventType::Remove) {
-      j["user_watches"] = ev.ucount.known() ? json(ev.ucount.count) : json(nullptr);
-      j["max_user_watches"] = ev.ucount.max >= 0 ? json(ev.ucount.max) : json(nullptr);
+      if (ev.ucount.known()) s.num("user_watches", ev.ucount.count);
+      else s.null("user_watches");
+      if (ev.ucount.max >= 0) s.num("max_user_watches", ev.ucount.max);
+      else s.null("max_user_watches");
     }
-    if (ev.flags & INOTRACE_F_PATH_TRUNCATED) j["path_truncated"] = true;
-    if (ev.flags & INOTRACE_F_MARK_GONE) j["mark_gone"] = true;
+    if (ev.flags & INOTRACE_F_PATH_TRUNCATED) s.boolean("path_truncated", true);
+    if (ev.flags & INOTRACE_F_MARK_GONE) s.boolean("mark_gone", true);
   } else {
-    j["flags"] = init_flags_string(ev.req_mask);
-    j["user_instances"] = ev.ucount.known() ? json(ev.ucount.count) : json(nullptr);
-    j["max_user_instances"] = ev.ucount.max >= 0 ? json(ev.ucount.max) : json(nullptr);
+    s.str("flags", init_flags_string(ev.req_mask));
+    if (ev.ucount.known()) s.num("user_instances", ev.ucount.count);
+    else s.null("user_instances");
+    if (ev.ucount.max >= 0) s.num("max_user_instances", ev.ucount.max);
+    else s.null("max_user_instances");
   }
   if (ev.ucount.uid != UINT32_MAX) {
-    j["charged_uid"] = ev.ucount.uid;
-    j["user_ns"] = ev.ucount.userns_ino;
+    s.num("charged_uid", ev.ucount.uid);
+    s.num("user_ns", ev.ucount.userns_ino);
   }
-  if (failed) j["errno"] = errno_name(ev.err);
-  if (ev.from_snapshot) j["source"] = "snapshot";
-  j["backend"] = backend;
+  if (failed) s.str("errno", errno_name(ev.err));
+  if (ev.from_snapshot) s.str("source", "snapshot");
+  s.str("backend", backend);
+}
+
+struct DocumentSink {
+  json& j;
+  void str(const char* k, std::string_view v) { j[k] = v; }
+  template <class T>
+  void num(const char* k, T v) { j[k] = v; }
+  void null(const char* k) { j[k] = nullptr; }
+  void boolean(const char* k, bool v) { j[k] = v; }
+  void names(const char* k, const std::vector<std::string>& v) { j[k] = v; }
+  void path(const char* k, const std::string& v) { put_path(j, k, v); }
+};
+
+// Writes what nlohmann's dump() writes for the same document (a unit test holds them equal),
+// without building one: the DOM and its allocations were most of `trace --json`'s cost.
+struct LineSink {
+  std::string& out;
+  void key(const char* k) {
+    out += out.size() > 1 ? ",\"" : "\"";
+    out += k;
+    out += "\":";
+  }
+  void quoted(std::string_view v) {  // v is valid UTF-8
+    out += '"';
+    for (unsigned char c : v) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          if (c < 0x20) fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+          else out += (char)c;
+      }
+    }
+    out += '"';
+  }
+  void str(const char* k, std::string_view v) { key(k), quoted(v); }
+  template <class T>
+  void num(const char* k, T v) {
+    key(k);
+    fmt::format_to(std::back_inserter(out), "{}", v);
+  }
+  void null(const char* k) { key(k), out += "null"; }
+  void boolean(const char* k, bool v) { key(k), out += v ? "true" : "false"; }
+  void names(const char* k, const std::vector<std::string>& v) {
+    key(k);
+    out += '[';
+    for (size_t i = 0; i < v.size(); i++) {
+      if (i) out += ',';
+      quoted(v[i]);
+    }
+    out += ']';
+  }
+  void path(const char* k, const std::string& v) {
+    if (is_valid_utf8(v)) return str(k, v);
+    str(k, sanitize_utf8(v));
+    str((std::string(k) + "_b64").c_str(), base64_encode(v));
+  }
+};
+
+}  // namespace
+
+json event_to_json(const Event& ev, const WallClock& clock, std::string_view backend) {
+  json j = json::object();
+  DocumentSink sink{j};
+  write_event(ev, clock, backend, sink);
   return j;
+}
+
+std::string event_to_json_line(const Event& ev, const WallClock& clock, std::string_view backend) {
+  std::string out = "{";
+  out.reserve(512 + ev.path.size());
+  LineSink sink{out};
+  write_event(ev, clock, backend, sink);
+  out += '}';
+  return out;
 }
 
 }  // namespace inotrace

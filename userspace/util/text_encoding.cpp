@@ -83,6 +83,10 @@ std::string base64_encode(std::string_view bytes) {
 }
 
 std::string escape_for_text(std::string_view s) {
+  // Most names are printable ASCII: nothing to escape.
+  bool plain = true;
+  for (unsigned char c : s) plain &= c >= 0x20 && c < 0x7f && c != '\\';
+  if (plain) return std::string(s);
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
