@@ -13,6 +13,7 @@
 #   BENCH_PAIR, BENCH_GETPPID, BENCH_REPS, BENCH_CHURN   guest sizes (5000, 200000, 5, 3)
 #   VM_TIMEOUT      hard limit per boot in seconds (default 420)
 #   VM_MEM, VM_SMP  guest memory (MiB) and CPUs (default 1536, 2)
+#   VM_KERNEL_ARGS  extra kernel command line (e.g. loglevel=7 to see a splat's stack)
 # Writes OUT_DIR/<release>.log (console), OUT_DIR/vm-results.txt (every @@BENCH line plus one
 # "@@VM kernel=<r> boot_secs=<s> qemu_exit=<rc> end_marker=yes|no splat=<none|summary>" per
 # kernel; qemu_exit 124 = the boot timed out). Exit 0 if every kernel booted
@@ -71,6 +72,8 @@ while read -r s dir; do
   append+=" inotrace.timeout=$boot_timeout inotrace_bench.pair=${BENCH_PAIR:-5000}"
   append+=" inotrace_bench.getppid=${BENCH_GETPPID:-200000} inotrace_bench.reps=${BENCH_REPS:-5}"
   append+=" inotrace_bench.churn=${BENCH_CHURN:-3}"
+  # e.g. VM_KERNEL_ARGS=loglevel=7: stack traces of a splat on the console (quiet hides them)
+  [[ -z ${VM_KERNEL_ARGS:-} ]] || append+=" $VM_KERNEL_ARGS"
   echo "vm-bench: booting $ver (backends $backends_csv)" >&2
   t0=$EPOCHREALTIME
   timeout -k 10 "$boot_timeout" qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp" \

@@ -138,6 +138,28 @@ TEST(WatchTable, SeedThenReconcileFindsWhatEventsMissed) {
   EXPECT_EQ(t.watch_count(), 0u);
 }
 
+// The table holds the user's *watch* counter; an instance event deduced from a snapshot must
+// not present it as the instance counter (user_instances / max_user_instances).
+TEST(WatchTable, DeducedInstanceEventsCarryNoWatchCounter) {
+  WatchTable t;
+  Snapshot s0;
+  SnapInstance si = snap_inst(0xa, {1});
+  si.ucount = UcountInfo{5, 8192, 1000, 4026531837u};
+  s0.instances = {si};
+  auto out = t.reconcile(s0, 100, nullptr, true);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out[0].type, EventType::InstanceCreate);
+  EXPECT_FALSE(out[0].ucount.known());
+  EXPECT_EQ(out[0].ucount.max, -1);
+  EXPECT_EQ(out[0].ucount.uid, 1000u) << "who is charged stays";
+  EXPECT_EQ(out[1].type, EventType::Add);
+  EXPECT_EQ(out[1].ucount.count, 5) << "watch events keep the watch counter";
+  out = t.reconcile(Snapshot{}, 200, nullptr, true);
+  ASSERT_EQ(out.back().type, EventType::InstanceDestroy);
+  EXPECT_FALSE(out.back().ucount.known());
+  EXPECT_EQ(out.back().ucount.max, -1);
+}
+
 TEST(WatchTable, EventsNewerThanTheSnapshotWin) {
   WatchTable t;
   Snapshot s0;

@@ -79,6 +79,8 @@ run_kernel() {  # run_kernel <dir> <version>
   backends_csv=$(IFS=,; echo "${backends[*]}")
   append="console=ttyS0 panic=-1 quiet inotrace.backends=$backends_csv inotrace.tests=$tests_csv"
   append+=" inotrace.timeout=$run_timeout"
+  # e.g. VM_KERNEL_ARGS=loglevel=7: stack traces of a splat on the console (quiet hides them)
+  [[ -z ${VM_KERNEL_ARGS:-} ]] || append+=" $VM_KERNEL_ARGS"
   [[ -z ${VM_FILTER:-} ]] || append+=" inotrace.filter=$VM_FILTER"
   echo "run-matrix: booting $ver" >&2
   t0=$(date +%s.%N)

@@ -13,6 +13,9 @@ Event WatchTable::derived(const InstanceEntry& inst, EventType type, uint64_t ts
   e.ts_mono_ns = ts;
   e.instance = inst.id;
   e.ucount = inst.ucount;
+  // The table keeps the user's watch counter; instance events report the instance counter,
+  // which a snapshot does not read: say who is charged, not a watch count as instances.
+  if (type == EventType::InstanceCreate || type == EventType::InstanceDestroy) e.ucount.count = e.ucount.max = -1;
   e.from_snapshot = true;
   // The actor of a deduced event is unknown; name the watcher instead (documented).
   if (!inst.holders.empty()) {
