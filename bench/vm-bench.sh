@@ -87,7 +87,7 @@ while read -r s dir; do
   sleep 0.2   # the tr of the process substitution flushes
   grep -a '^@@BENCH' "$log" >> "$out/vm-results.txt"
   # Kernel trouble in the guest (console lines): soft lockups, RCU stalls, splats.
-  splat=$(grep -aoE 'BUG: soft lockup - CPU#[0-9]+ stuck for [0-9]+s! \[[^]]*\]|rcu_preempt detected stalls|BUG: [^[]*|Oops|general protection fault|WARNING: CPU: [0-9]+ PID: [0-9]+ at [^ ]*' "$log" \
+  splat=$(grep -aoE 'BUG: soft lockup - CPU#[0-9]+ stuck for [0-9]+s! \[[^]]*\]|rcu: INFO: rcu_[a-z]+ (self-)?detected stalls? on CPUs?|BUG: [^[]*|Oops|general protection fault|WARNING: CPU: [0-9]+ PID: [0-9]+ at [^ ]*' "$log" \
     | sed -E 's/stuck for [0-9]+s/stuck/' | sort | uniq -c | sort -rn | head -4 | awk '{ $1 = $1 "x"; print }' | paste -sd ';' | tr ' ' '_')
   end=yes; grep -aq "@@INOTRACE-END kernel=$ver" "$log" || end=no
   echo "@@VM kernel=$ver boot_secs=$secs qemu_exit=$rc end_marker=$end splat=${splat:-none}" >> "$out/vm-results.txt"

@@ -115,7 +115,7 @@ fails=0
 table=()
 problems=()
 envs=()
-splat_re='WARNING:|BUG:|Oops|lockdep|possible circular locking|general protection|Call Trace:'
+splat_re='WARNING:|BUG:|Oops|lockdep|possible circular locking|general protection|Call Trace:|rcu: INFO: rcu_[a-z]+ (self-)?detected stall|detected stalls on CPUs'
 for ver in "${kvers[@]}"; do
   log=$logdir/$ver.log
   read -r state bsecs brc < "$logdir/$ver.boot" 2>/dev/null || state=missing
