@@ -7,4 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
 cd build
-ctest --output-on-failure -j"$(nproc)" "$@"
+rm -f vm-logs/summary.txt
+rc=0
+ctest --output-on-failure -j"$(nproc)" "$@" || rc=$?
+# ctest hides a passing test's output: print the kernel matrix's results table either way.
+if [[ -f vm-logs/summary.txt ]]; then cat vm-logs/summary.txt; fi
+exit "$rc"

@@ -161,7 +161,12 @@ for ver in "${kvers[@]}"; do
       ntests=$((ntests + $(field tests)))
       secs=$(awk -v a="$secs" -v b="$(field secs)" 'BEGIN { print a + b }')
       if [[ $(field status) == pass ]]; then
-        [[ $(field skipped) == 0 ]] || notes+=("$t: $(field skipped) skipped")
+        if [[ $(field skipped) != 0 ]]; then
+          # Name what skipped: a skip is only acceptable where the feature is really absent.
+          section=$(sed -n "/@@INOTRACE-RUN-BEGIN kernel=$ver backend=$b binary=$t\$/,/@@INOTRACE-RESULT kernel=$ver backend=$b binary=$t /p" "$log")
+          names=$(grep -aoE '^\[  SKIPPED \] [A-Za-z0-9_]+\.[A-Za-z0-9_/]+' <<<"$section" | awk '{ print $4 }' | sort -u | paste -sd, -)
+          notes+=("$t: $(field skipped) skipped${names:+ ($names)}")
+        fi
       else
         status=FAIL
         notes+=("$t: exit $(field exit), $(field failed) failed")
