@@ -38,6 +38,10 @@ std::optional<std::string> stale_reason(const InstanceEntry& inst, const WatchEn
   return std::nullopt;
 }
 
+WatchRef watch_ref(const Holder* h, const InstanceEntry& inst, int32_t wd, const WatchEntry& w, std::string path) {
+  return WatchRef{h ? h->pid : 0, h ? h->comm : "", inst.id, wd, KernelDev{w.dev}, w.ino(), std::move(path)};
+}
+
 }  // namespace
 
 void LeakDetector::evaluate(const WatchTable& table, const MountNamespaces& mounts, uint64_t now, bool check_stale,
@@ -55,7 +59,7 @@ void LeakDetector::evaluate(const WatchTable& table, const MountNamespaces& moun
       std::string path = table.path_of(w);
       if (check_stale)
         if (auto why = stale_reason(inst, w, path))
-          stale_.push_back(StaleWatch{h ? h->pid : 0, h ? h->comm : "", inst.id, wd, KernelDev{w.dev}, w.ino(), path, *why});
+          stale_.push_back(StaleWatch{watch_ref(h, inst, wd, w, path), *why});
       auto pod = pod_of(path, mit->second, pods_.pods_root());
       if (!pod) continue;
       std::string reason;
@@ -67,8 +71,7 @@ void LeakDetector::evaluate(const WatchTable& table, const MountNamespaces& moun
       uint64_t since = sit == since_.end() ? now : sit->second;
       still[key] = since;
       if (since > confirmed_at) continue;  // a candidate until a snapshot confirms it
-      Leak leak{pod->uid, reason, h ? h->pid : 0, h ? h->comm : "", inst.id, wd, KernelDev{w.dev}, w.ino(),
-                pod->path, since, {}};
+      Leak leak{watch_ref(h, inst, wd, w, pod->path), pod->uid, reason, since, {}};
       for (const auto& m : mit->second) leak.pinned_by.push_back(Pin{m.ns->mnt_ns, m.ns->pid, m.mount->mount_point});
       leaks_.push_back(std::move(leak));
     }

@@ -26,28 +26,25 @@ struct Pin {
   std::string mount_point;
 };
 
-struct Leak {
-  std::string pod_uid;
-  std::string reason;  // pod_deleted | pod_orphaned
+// The watch a finding is about: who holds it and what it points at.
+struct WatchRef {
   uint32_t pid = 0;
   std::string comm;
   InstanceId instance;
   int32_t wd = 0;
   KernelDev dev;
   uint64_t ino = 0;
-  std::string path;          // the path that names the pod
+  std::string path;  // for a leak: the path that names the pod
+};
+
+struct Leak : WatchRef {
+  std::string pod_uid;
+  std::string reason;  // pod_deleted | pod_orphaned
   uint64_t since_mono_ns = 0;  // first evaluation that found it leaked
   std::vector<Pin> pinned_by;
 };
 
-struct StaleWatch {
-  uint32_t pid = 0;
-  std::string comm;
-  InstanceId instance;
-  int32_t wd = 0;
-  KernelDev dev;
-  uint64_t ino = 0;
-  std::string path;
+struct StaleWatch : WatchRef {
   std::string why;  // "path gone" | "path leads to another inode"
 };
 

@@ -12,6 +12,16 @@ namespace {
 
 json opt(int64_t v) { return v >= 0 ? json(v) : json(nullptr); }
 
+void put_watch_ref(json& j, const WatchRef& w) {
+  j["pid"] = w.pid;
+  put_path(j, "comm", w.comm);
+  j["instance"] = w.instance.str();
+  j["wd"] = w.wd;
+  j["dev"] = w.dev.str();
+  j["ino"] = w.ino;
+  put_path(j, "path", w.path);
+}
+
 }  // namespace
 
 json leaks_json(const NodeMonitor& m) {
@@ -24,13 +34,7 @@ json leaks_json(const NodeMonitor& m) {
     json j;
     j["pod_uid"] = l.pod_uid;
     j["reason"] = l.reason;
-    j["pid"] = l.pid;
-    put_path(j, "comm", l.comm);
-    j["instance"] = l.instance.str();
-    j["wd"] = l.wd;
-    j["dev"] = l.dev.str();
-    j["ino"] = l.ino;
-    put_path(j, "path", l.path);
+    put_watch_ref(j, l);
     j["since"] = clock.rfc3339(l.since_mono_ns);
     j["pinned_by"] = json::array();
     for (const auto& p : l.pinned_by) {
@@ -42,13 +46,8 @@ json leaks_json(const NodeMonitor& m) {
   }
   out["stale"] = json::array();
   for (const auto& s : m.leaks().stale()) {
-    json j = {{"pid", s.pid}};
-    put_path(j, "comm", s.comm);
-    j["instance"] = s.instance.str();
-    j["wd"] = s.wd;
-    j["dev"] = s.dev.str();
-    j["ino"] = s.ino;
-    put_path(j, "path", s.path);
+    json j;
+    put_watch_ref(j, s);
     j["why"] = s.why;
     out["stale"].push_back(std::move(j));
   }
