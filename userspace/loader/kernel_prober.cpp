@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "loader/environment.h"
+#include "util/unique_fd.h"
 
 namespace inotrace {
 
@@ -25,19 +26,6 @@ const bpf_insn kReturnZero[] = {
     {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
 };
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 std::string errstr(int err) { return strerror(err < 0 ? -err : err); }
 
@@ -52,9 +40,9 @@ int perf_event_open(perf_event_attr* attr) {
 // Opens the perf event, loads a trivial program of `type` and attaches it: the whole path a
 // kprobe or tracepoint backend takes.
 ProbeOutcome attach_to_perf_event(ProbeOutcome o, perf_event_attr& attr, bpf_prog_type type) {
-  Fd pfd(perf_event_open(&attr));
+  UniqueFd pfd(perf_event_open(&attr));
   if (pfd.get() < 0) return o.detail = fmt::format("perf_event_open: {}", errstr(errno)), o;
-  Fd prog(load_trivial(type, nullptr));
+  UniqueFd prog(load_trivial(type, nullptr));
   if (prog.get() < 0) return o.detail = fmt::format("load: {}", errstr(errno)), o;
   if (ioctl(pfd.get(), PERF_EVENT_IOC_SET_BPF, prog.get()) < 0)
     return o.detail = fmt::format("attach: {}", errstr(errno)), o;
@@ -80,9 +68,9 @@ ProbeOutcome KernelProber::fentry(const std::string& func) {
   if (id < 0) return o.detail = "not in kernel BTF (inlined or absent)", o;
   LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY,
               .attach_btf_id = (__u32)id);
-  Fd prog(load_trivial(BPF_PROG_TYPE_TRACING, &opts));
+  UniqueFd prog(load_trivial(BPF_PROG_TYPE_TRACING, &opts));
   if (prog.get() < 0) return o.detail = fmt::format("load: {}", errstr(errno)), o;
-  Fd link(bpf_raw_tracepoint_open(nullptr, prog.get()));
+  UniqueFd link(bpf_raw_tracepoint_open(nullptr, prog.get()));
   if (link.get() < 0) return o.detail = fmt::format("attach: {}", errstr(errno)), o;
   o.ok = true;
   o.detail = "attached";
