@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -402,20 +403,100 @@ TEST(ScratchRootLive, CleanupStaleRemovesRootOfKilledRun) {
   ASSERT_EQ(::waitpid(child, nullptr, 0), child);
   ASSERT_TRUE(exists(stale + "/" + kScratchMarkerName));
 
-  auto removed = ScratchRoot::cleanup_stale(parent);
-  EXPECT_EQ(removed, std::vector<std::string>{stale});
+  auto result = ScratchRoot::cleanup_stale(parent);
+  EXPECT_EQ(result.removed, std::vector<std::string>{stale});
+  EXPECT_EQ(result.refused,
+            std::vector<std::string>{parent + "/inotrace-pods.notours: mode 0755, ours are 0700"});
   EXPECT_FALSE(exists(stale));
   EXPECT_TRUE(mounts_under(stale).empty());
-  EXPECT_EQ(mountinfo_mentions(stale), std::vector<std::string>{});
-  for (pid_t h : helpers) EXPECT_FALSE(process_running(h)) << "helper " << h;
+  // The helpers were not signalled by cleanup_stale: PR_SET_PDEATHSIG killed them with the run.
+  for (pid_t h : helpers)
+    EXPECT_TRUE(eventually([&] { return !process_running(h); }, 10s)) << "helper " << h;
+  EXPECT_TRUE(eventually([&] { return mountinfo_mentions(stale).empty(); }, 10s))
+      << "a namespace still holds the stale root's mounts";
   EXPECT_TRUE(exists(alive.path())) << "a live run's root is not stale";
   EXPECT_TRUE(mounted_at(alive.path()));
   EXPECT_TRUE(exists(parent + "/inotrace-pods.notours"));
-  EXPECT_TRUE(ScratchRoot::cleanup_stale(parent).empty()) << "idempotent";
+  EXPECT_TRUE(ScratchRoot::cleanup_stale(parent).removed.empty()) << "idempotent";
 
   alive.cleanup();
   ::rmdir((parent + "/inotrace-pods.notours").c_str());
   EXPECT_EQ(::rmdir(parent.c_str()), 0);
+}
+
+
+// Runs `body` in a child process as uid/gid 65534 with no groups (what `setpriv --reuid=65534
+// --regid=65534 --clear-groups` does); true if it exited 0.
+bool as_nobody(const std::function<bool()>& body) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(65534, 65534, 65534) != 0 ||
+        ::setresuid(65534, 65534, 65534) != 0)
+      ::_exit(2);
+    ::_exit(body() ? 0 : 1);
+  }
+  int st = 0;
+  return pid > 0 && ::waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+bool write_text(const std::string& path, const std::string& text) {
+  std::ofstream f(path);
+  f << text;
+  return static_cast<bool>(f);
+}
+
+// Security (issue 11, item 1): a hostile user who can write into --out (a 1777 directory) plants
+// a "stale scratch root" whose marker names a dead pid and whose process registry names a
+// victim. Root's cleanup must refuse it (not ours: another owner) and signal nobody.
+TEST(ScratchRootLive, StaleRootPlantedByAnotherUserKillsNobody) {
+  REQUIRE_ROOT();
+  char tmpl[] = "/tmp/inotrace-shared.XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string shared = tmpl;
+  ASSERT_EQ(::chmod(shared.c_str(), 01777), 0);
+
+  pid_t victim = ::fork();  // a process of someone else's: root's `sleep`
+  ASSERT_GE(victim, 0);
+  if (victim == 0) {
+    ::execl("/bin/sleep", "sleep", "600", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ASSERT_TRUE(eventually([&] { return process_start_time(victim) != 0; }));
+  pid_t dead = ::fork();  // a pid that no longer runs: the "killed creator"
+  if (dead == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(dead, nullptr, 0), dead);
+
+  const std::string planted = shared + "/" + kScratchRootPrefix + "evil";
+  const std::string victim_line =
+      std::to_string(victim) + " " + std::to_string(process_start_time(victim)) + "\n";
+  ASSERT_TRUE(as_nobody([&] {
+    return ::mkdir(planted.c_str(), 0755) == 0 &&
+           write_text(planted + "/.inotrace-scratch-root", std::string(kScratchMarkerMagic) +
+                                                              "\npid " + std::to_string(dead) +
+                                                              "\nstarttime 1\n") &&
+           write_text(planted + "/.inotrace-processes", victim_line);
+  })) << "planting as uid 65534 failed";
+
+  // And a symlink posing as a scratch root, to a directory of root's.
+  const std::string decoy = shared + "/decoy";
+  ASSERT_EQ(::mkdir(decoy.c_str(), 0700), 0);
+  ASSERT_TRUE(as_nobody([&] {
+    return ::symlink(decoy.c_str(), (shared + "/" + kScratchRootPrefix + "link").c_str()) == 0;
+  }));
+
+  auto stale = ScratchRoot::cleanup_stale(shared);
+  EXPECT_TRUE(stale.removed.empty());
+  ASSERT_EQ(stale.refused.size(), 2u);
+  EXPECT_EQ(stale.refused[0], planted + ": owned by uid 65534, not by us (uid 0)");
+  EXPECT_EQ(stale.refused[1],
+            shared + "/" + kScratchRootPrefix + "link: not a directory (a symlink or a file)");
+
+  EXPECT_EQ(::waitpid(victim, nullptr, WNOHANG), 0) << "root's cleanup killed the victim";
+  EXPECT_TRUE(exists(planted + "/.inotrace-scratch-root")) << "the planted root was touched";
+
+  ::kill(victim, SIGKILL);
+  ::waitpid(victim, nullptr, 0);
+  std::filesystem::remove_all(shared);
 }
 
 }  // namespace

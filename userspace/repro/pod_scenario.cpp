@@ -26,11 +26,13 @@
 #include <stdexcept>
 #include <thread>
 
+#include "util/error.h"
+
 namespace inotrace::repro {
 namespace {
 
 [[noreturn]] void throw_sys(const std::string& call, const std::string& path, int err) {
-  throw std::runtime_error(call + "(" + path + "): " + std::strerror(err));
+  throw Error(call + "(" + path + "): " + std::strerror(err));
 }
 
 std::string basename_of(const std::string& p) { return p.substr(p.rfind('/') + 1); }
@@ -211,13 +213,13 @@ bool read_record(int fd, Record& r, const std::string& what) {
     int pr = ::poll(&pfd, 1, 10000);
     if (pr < 0 && errno == EINTR) continue;
     if (pr < 0) throw_sys("poll", what, errno);
-    if (pr == 0) throw std::runtime_error(what + ": no answer from the helper within 10 s");
+    if (pr == 0) throw Error(what + ": no answer from the helper within 10 s");
     ssize_t n = ::read(fd, p + got, sizeof r - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw_sys("read", what, errno);
     if (n == 0) {
       if (got == 0) return false;
-      throw std::runtime_error(what + ": truncated report from the helper");
+      throw Error(what + ": truncated report from the helper");
     }
     got += static_cast<size_t>(n);
   }
@@ -314,12 +316,12 @@ PodPaths PodScenario::create_pod(const PodSpec& spec) {
   std::string uid = spec.uid.empty() ? random_uid() : spec.uid;
   if (uid == "." || uid == ".." || uid.find('/') != std::string::npos ||
       uid.find('\0') != std::string::npos)
-    throw std::runtime_error("create_pod: invalid pod uid '" + uid + "'");
-  if (root_.cleaned_up()) throw std::runtime_error("create_pod: the scratch root was cleaned up");
+    throw Error("create_pod: invalid pod uid '" + uid + "'");
+  if (root_.cleaned_up()) throw Error("create_pod: the scratch root was cleaned up");
 
   auto it = pods_.find(uid);
   if (it != pods_.end() && it->second.pinning != spec.pinning)
-    throw std::runtime_error("create_pod: pod " + uid + " exists with pinning " +
+    throw Error("create_pod: pod " + uid + " exists with pinning " +
                              to_string(it->second.pinning));
   if (it == pods_.end()) {
     PodPaths p;
@@ -371,7 +373,7 @@ PodPaths PodScenario::pin_in_other_namespace(const PodPaths& p_in, const std::st
       std::find(procs.begin(), procs.end(), p.other_ns_pid) != procs.end())
     return p;  // already held there
   if (!is_mount_point(p.volume))
-    throw std::runtime_error("pin_in_other_namespace: " + p.volume + " is not mounted");
+    throw Error("pin_in_other_namespace: " + p.volume + " is not mounted");
   mkdir_p(target);  // in our namespace, on the root's filesystem: the helper sees it too
 
   // Everything the child needs, prepared before fork.
@@ -421,10 +423,10 @@ PodPaths PodScenario::pin_in_other_namespace(const PodPaths& p_in, const std::st
   if (!ok || r.kind != kReady) {
     root_.kill_process(pid);
     if (ok && r.kind == kFailed && r.a >= 0 && static_cast<size_t>(r.a) < steps.size())
-      throw std::runtime_error(
+      throw Error(
           "pin_in_other_namespace: helper: " + steps[static_cast<size_t>(r.a)] + ": " +
           std::strerror(static_cast<int>(r.b)));
-    throw std::runtime_error("pin_in_other_namespace(" + target + "): the helper died");
+    throw Error("pin_in_other_namespace(" + target + "): the helper died");
   }
   p.other_ns_pid = pid;
   p.other_ns_mount = target;
@@ -434,7 +436,7 @@ PodPaths PodScenario::pin_in_other_namespace(const PodPaths& p_in, const std::st
 
 void PodScenario::delete_pod_like_kubelet(const PodPaths& p, bool mounter_unmounts) {
   if (p.pod_dir.empty() || p.volume.empty())
-    throw std::runtime_error("delete_pod_like_kubelet: empty PodPaths");
+    throw Error("delete_pod_like_kubelet: empty PodPaths");
   // Kubelet's volume manager unmounts its path (a plain umount: EBUSY is an error)...
   umount_if_mounted(p.volume);
   // ...the mounter does the same with its own copy, if it behaves...
@@ -448,7 +450,7 @@ void PodScenario::delete_pod_like_kubelet(const PodPaths& p, bool mounter_unmoun
 }
 
 Watcher PodScenario::start_watcher(const std::vector<std::string>& paths, uint32_t mask) {
-  if (paths.empty()) throw std::runtime_error("start_watcher: no paths");
+  if (paths.empty()) throw Error("start_watcher: no paths");
   std::vector<const char*> cpaths;
   for (const auto& s : paths) cpaths.push_back(s.c_str());
   int report = -1;
@@ -480,7 +482,7 @@ Watcher PodScenario::start_watcher(const std::vector<std::string>& paths, uint32
     Record r{};
     for (;;) {
       if (!read_record(report, r, "start_watcher"))
-        throw std::runtime_error("start_watcher: the watcher died");
+        throw Error("start_watcher: the watcher died");
       if (r.kind == kWatchAdded && r.a >= 0 && static_cast<size_t>(r.a) < paths.size()) {
         w.watches_.emplace_back(paths[static_cast<size_t>(r.a)], static_cast<int>(r.b));
       } else if (r.kind == kReady) {
@@ -490,7 +492,7 @@ Watcher PodScenario::start_watcher(const std::vector<std::string>& paths, uint32
         std::string what =
             r.a == 0 ? std::string("inotify_init1")
                      : "inotify_add_watch(" + paths.at(static_cast<size_t>(r.a - 1)) + ")";
-        throw std::runtime_error("start_watcher: " + what + ": " +
+        throw Error("start_watcher: " + what + ": " +
                                  std::strerror(static_cast<int>(r.b)));
       }
     }
@@ -517,7 +519,7 @@ pid_t PodScenario::start_external_watcher(const std::string& command_template,
     }
   }
   if (!substituted) argv.insert(argv.end(), paths.begin(), paths.end());
-  if (argv.empty()) throw std::runtime_error("start_external_watcher: empty command");
+  if (argv.empty()) throw Error("start_external_watcher: empty command");
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
@@ -544,7 +546,7 @@ pid_t PodScenario::start_external_watcher(const std::string& command_template,
   ::close(report);
   if (got) {  // the report pipe is O_CLOEXEC: EOF means exec succeeded
     root_.kill_process(pid);
-    throw std::runtime_error(
+    throw Error(
         std::string("start_external_watcher: ") +
         (r.a == 0 ? "execvp(" + argv[0] + ")" : std::string("open(/dev/null)")) + ": " +
         std::strerror(static_cast<int>(r.b)));

@@ -17,7 +17,7 @@
 //   - rmdir of a directory that is a mount point in *another* namespace succeeds and detaches
 //     those mounts (Linux >= 3.18), so a copy at the same directory does not pin anything.
 //
-// All calls are idempotent where that makes sense and throw std::runtime_error naming the failing
+// All calls are idempotent where that makes sense and throw inotrace::Error naming the failing
 // syscall, the path and strerror. Not thread-safe; helpers die with the thread that made them.
 #pragma once
 

@@ -38,8 +38,10 @@ ReproReport run_experiment(const ReproOptions& opts, TraceSession::Log log) {
   ReproReport rep;
   rep.options = opts;
   rep.kernel = kernel_release();
-  for (const auto& stale : ScratchRoot::cleanup_stale(opts.out_dir))
-    log(fmt::format("repro: removed a scratch root left by an interrupted run: {}", stale));
+  auto stale = ScratchRoot::cleanup_stale(opts.out_dir);
+  for (const auto& path : stale.removed)
+    log(fmt::format("repro: removed a scratch root left by an interrupted run: {}", path));
+  for (const auto& why : stale.refused) log(fmt::format("repro: left alone {}", why));
 
   ScratchRoot root(opts.out_dir);
   rep.scratch_root = root.path();

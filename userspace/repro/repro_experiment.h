@@ -50,7 +50,7 @@ struct ReproReport {
 };
 
 // Runs the experiment; cleans up everything it created, also when interrupted (SIGINT/SIGTERM
-// stop it between steps). Throws inotrace::Error / std::runtime_error on setup failures.
+// stop it between steps). Throws inotrace::Error on setup failures.
 ReproReport run_experiment(const ReproOptions& opts, TraceSession::Log log);
 
 }  // namespace inotrace::repro

@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -21,13 +20,17 @@
 #include <optional>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
+
+#include "repro/output_dir.h"
+#include "util/error.h"
+#include "util/output_file.h"
+#include "util/unique_fd.h"
 
 namespace inotrace::repro {
 namespace {
 
 [[noreturn]] void throw_sys(const std::string& call, const std::string& path, int err) {
-  throw std::runtime_error(call + "(" + path + "): " + std::strerror(err));
+  throw Error(call + "(" + path + "): " + std::strerror(err));
 }
 
 std::string read_file(const std::string& path) {
@@ -61,7 +64,7 @@ void refuse_kubelet(const std::string& canonical) {
   if (::realpath("/var/lib/kubelet", buf)) forbidden.push_back(buf);
   for (const auto& k : forbidden)
     if (path_within(canonical, k))
-      throw std::runtime_error("scratch root: refusing " + canonical + ": inside the real " + k);
+      throw Error("scratch root: refusing " + canonical + ": inside the real " + k);
 }
 
 void write_all(int fd, const std::string& s, const std::string& path) {
@@ -76,48 +79,61 @@ void write_all(int fd, const std::string& s, const std::string& path) {
   }
 }
 
-void append_line(const std::string& path, const std::string& line) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) throw_sys("open", path, errno);
-  try {
-    write_all(fd, line, path);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
-}
-
 struct Marker {
   pid_t pid = 0;
   unsigned long long start = 0;
 };
 
-std::optional<Marker> read_marker(const std::string& root) {
-  std::ifstream f(root + "/" + kScratchMarkerName);
-  if (!f) return std::nullopt;
-  std::string magic;
-  if (!std::getline(f, magic) || magic != kScratchMarkerMagic) return std::nullopt;
-  Marker m;
-  std::string key;
-  bool have_pid = false, have_start = false;
-  while (f >> key) {
-    if (key == "pid" && (f >> m.pid))
-      have_pid = true;
-    else if (key == "starttime" && (f >> m.start))
-      have_start = true;
+// The marker of <parent>/<name>, if that is verifiably a root of ours (scratch_root.h); else
+// nullopt with the reason. Every open is relative to a descriptor and never follows a symlink.
+std::optional<Marker> read_own_marker(int parent_fd, const std::string& name, std::string* why) {
+  const uid_t me = ::geteuid();
+  UniqueFd dir(::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir) {
+    *why = errno == ELOOP || errno == ENOTDIR ? "not a directory (a symlink or a file)"
+                                               : std::string("open: ") + std::strerror(errno);
+    return std::nullopt;
   }
-  if (!have_pid || !have_start || m.pid <= 0) return std::nullopt;
-  return m;
-}
-
-std::vector<Marker> read_process_registry(const std::string& root) {
-  std::vector<Marker> out;
-  std::ifstream f(root + "/" + kScratchProcessesName);
+  struct stat st {};
+  if (::fstat(dir.get(), &st) != 0) {
+    *why = std::string("fstat: ") + std::strerror(errno);
+    return std::nullopt;
+  }
+  if (st.st_uid != me) {
+    *why = "owned by uid " + std::to_string(st.st_uid) + ", not by us (uid " + std::to_string(me) + ")";
+    return std::nullopt;
+  }
+  if (st.st_mode & 077) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
+    *why = std::string("mode ") + mode + ", ours are 0700";
+    return std::nullopt;
+  }
+  UniqueFd f(::openat(dir.get(), kScratchMarkerName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!f || ::fstat(f.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != me ||
+      (st.st_mode & 022) || st.st_size > 4096) {
+    *why = std::string("no marker ") + kScratchMarkerName + " of ours in it";
+    return std::nullopt;
+  }
+  char buf[4097];
+  ssize_t n = ::read(f.get(), buf, sizeof buf - 1);
+  std::istringstream in(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0));
+  std::string magic, key;
   Marker m;
-  while (f >> m.pid >> m.start)
-    if (m.pid > 0) out.push_back(m);
-  return out;
+  bool have_pid = false, have_start = false;
+  if (std::getline(in, magic) && magic == kScratchMarkerMagic) {
+    while (in >> key) {
+      if (key == "pid" && (in >> m.pid))
+        have_pid = true;
+      else if (key == "starttime" && (in >> m.start))
+        have_start = true;
+    }
+  }
+  if (!have_pid || !have_start || m.pid <= 0) {
+    *why = std::string("its marker ") + kScratchMarkerName + " is not valid";
+    return std::nullopt;
+  }
+  return m;
 }
 
 // The same process (pid not reused) and still running.
@@ -148,7 +164,7 @@ void unmount_all_under(const std::string& root) {
     }
   }
   if (!mounts_under(root).empty())
-    throw std::runtime_error("scratch root " + root + ": mounts remain after 64 rounds of umount");
+    throw Error("scratch root " + root + ": mounts remain after 64 rounds of umount");
 }
 
 // Mount identity of an open file: statx mnt_id (5.8+), else st_dev (cannot tell binds apart,
@@ -231,27 +247,6 @@ void remove_tree_one_filesystem(const std::string& root) {
   if (::rmdir(root.c_str()) != 0 && errno != ENOENT) throw_sys("rmdir", root, errno);
 }
 
-namespace {
-
-// Kill processes that are not our children (a dead run's helpers) and wait until they are gone
-// (their mount namespaces are released before they become zombies).
-void kill_foreign(const std::vector<Marker>& procs) {
-  std::vector<Marker> alive;
-  for (const auto& m : procs)
-    if (same_process_running(m) && ::kill(m.pid, SIGKILL) == 0) alive.push_back(m);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  for (const auto& m : alive) {
-    while (same_process_running(m)) {
-      if (std::chrono::steady_clock::now() > deadline)
-        throw std::runtime_error("scratch root: helper pid " + std::to_string(m.pid) +
-                                 " survives SIGKILL");
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-  }
-}
-
-}  // namespace
-
 std::vector<MountEntry> mounts_under(const std::string& dir, pid_t pid) {
   std::string file =
       pid > 0 ? "/proc/" + std::to_string(pid) + "/mountinfo" : "/proc/self/mountinfo";
@@ -291,6 +286,7 @@ ScratchRoot::ScratchRoot(const std::string& parent) {
   refuse_kubelet(lexical_absolute(parent));  // also when it does not exist (yet)
   std::string parent_real = real_path(parent);
   refuse_kubelet(parent_real);
+  require_trusted_directory(parent_real);
   std::string tmpl = (parent_real == "/" ? "" : parent_real) + "/" + kScratchRootPrefix + "XXXXXX";
   if (!::mkdtemp(tmpl.data())) throw_sys("mkdtemp", tmpl, errno);
   path_ = tmpl;
@@ -298,8 +294,8 @@ ScratchRoot::ScratchRoot(const std::string& parent) {
     // The marker comes first, so a run killed at any later point leaves a recognisable root.
     std::string marker = std::string(kScratchMarkerMagic) + "\npid " + std::to_string(::getpid()) +
                          "\nstarttime " + std::to_string(process_start_time(::getpid())) + "\n";
-    append_line(path_ + "/" + kScratchMarkerName, marker);
-    append_line(path_ + "/" + kScratchProcessesName, "");
+    UniqueFd f = open_output_file(path_ + "/" + kScratchMarkerName, OutputMode::CreateNew, 0600);
+    write_all(f.get(), marker, path_ + "/" + kScratchMarkerName);
     // See the header: a self-bind gives the subtree a mount of its own, made rprivate at once,
     // before anything is mounted under it.
     if (::mount(path_.c_str(), path_.c_str(), nullptr, MS_BIND, nullptr) != 0)
@@ -326,12 +322,9 @@ ScratchRoot::~ScratchRoot() {
 }
 
 void ScratchRoot::adopt_process(pid_t pid) {
-  if (pid <= 0)
-    throw std::runtime_error("scratch root: adopt_process: bad pid " + std::to_string(pid));
+  if (pid <= 0) throw Error("scratch root: adopt_process: bad pid " + std::to_string(pid));
   if (std::find(processes_.begin(), processes_.end(), pid) != processes_.end()) return;
   processes_.push_back(pid);
-  append_line(path_ + "/" + kScratchProcessesName,
-              std::to_string(pid) + " " + std::to_string(process_start_time(pid)) + "\n");
 }
 
 void ScratchRoot::kill_process(pid_t pid) {
@@ -352,32 +345,43 @@ void ScratchRoot::cleanup() {
   cleaned_ = true;
 }
 
-std::vector<std::string> ScratchRoot::cleanup_stale(const std::string& parent) {
+ScratchRoot::StaleRoots ScratchRoot::cleanup_stale(const std::string& parent) {
   refuse_kubelet(lexical_absolute(parent));
   std::string parent_real = real_path(parent);
   refuse_kubelet(parent_real);
-  std::vector<std::string> removed;
-  DIR* d = ::opendir(parent_real.c_str());
-  if (!d) throw_sys("opendir", parent_real, errno);
-  std::vector<std::string> candidates;
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name.rfind(kScratchRootPrefix, 0) == 0)
-      candidates.push_back((parent_real == "/" ? "" : parent_real) + "/" + name);
+  // Paths below are used for umount and removal: nobody else may be able to swap them.
+  require_trusted_directory(parent_real);
+  UniqueFd parent_fd(::open(parent_real.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!parent_fd) throw_sys("open", parent_real, errno);
+  std::vector<std::string> names;
+  {
+    int dup_fd = ::openat(parent_fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR* d = dup_fd >= 0 ? ::fdopendir(dup_fd) : nullptr;
+    if (!d) {
+      int err = errno;
+      if (dup_fd >= 0) ::close(dup_fd);
+      throw_sys("opendir", parent_real, err);
+    }
+    while (dirent* e = ::readdir(d))
+      if (std::string name = e->d_name; name.rfind(kScratchRootPrefix, 0) == 0) names.push_back(name);
+    ::closedir(d);
   }
-  ::closedir(d);
-  std::sort(candidates.begin(), candidates.end());
-  for (const auto& root : candidates) {
-    struct stat st {};
-    if (::lstat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-    auto marker = read_marker(root);
-    if (!marker || same_process_running(*marker)) continue;
-    kill_foreign(read_process_registry(root));
+  std::sort(names.begin(), names.end());
+  StaleRoots out;
+  for (const auto& name : names) {
+    const std::string root = (parent_real == "/" ? "" : parent_real) + "/" + name;
+    std::string why;
+    auto marker = read_own_marker(parent_fd.get(), name, &why);
+    if (!marker) {
+      out.refused.push_back(root + ": " + why);
+      continue;
+    }
+    if (same_process_running(*marker)) continue;  // a live run's root
     unmount_all_under(root);
     remove_tree_one_filesystem(root);
-    removed.push_back(root);
+    out.removed.push_back(root);
   }
-  return removed;
+  return out;
 }
 
 }  // namespace inotrace::repro

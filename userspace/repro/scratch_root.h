@@ -2,10 +2,12 @@
 // scenario (repro/pod_scenario.h): it holds mounts and helper processes, and everything it
 // made is removed again, even after the process that made it was killed.
 //
-// Layout: <parent>/inotrace-pods.XXXXXX/ with a marker file ".inotrace-scratch-root"
-// ("inotrace-scratch-root v1", creator pid and its start time) and a process registry
-// ".inotrace-processes" (one "pid starttime" line per helper), so that cleanup_stale() can tell
-// our roots from anything else and find what a killed run left behind.
+// Layout: <parent>/inotrace-pods.XXXXXX/ (mode 0700, from mkdtemp) with a marker file
+// ".inotrace-scratch-root" ("inotrace-scratch-root v1", creator pid and its start time, mode
+// 0600), so that cleanup_stale() can tell our roots from anything else.
+//
+// The parent must be a directory nobody else can redirect (repro/output_dir.h,
+// require_trusted_directory): mounts are made and removed by path.
 //
 // Mount propagation (the reason for the self-bind):
 //   Propagation is a property of a mount, not of a directory, so the root is bind-mounted onto
@@ -23,11 +25,23 @@
 //   private copies of our mounts, which can keep our tmpfs alive: that is what the scenario's
 //   "pinned from another namespace" reproduces on purpose, with its own helpers.
 //
-// Helper processes are registered here; cleanup kills (SIGKILL) and reaps them before it
-// unmounts. Helpers also carry PR_SET_PDEATHSIG=SIGKILL, which fires when the *thread* that
-// forked them exits: create helpers from a thread that lives as long as the scenario.
+// Helper processes are adopted here (in memory only); cleanup kills (SIGKILL) and reaps them
+// before it unmounts: they are our unreaped children, so their pids cannot have been reused.
+// Helpers also carry PR_SET_PDEATHSIG=SIGKILL, which fires when the *thread* that forked them
+// exits: create helpers from a thread that lives as long as the scenario.
 //
-// Errors: std::runtime_error naming the failing syscall, the path and strerror.
+// A killed run's root (cleanup_stale) — why it signals nobody:
+//   Its helpers are already gone: PR_SET_PDEATHSIG is set before a helper does anything (and a
+//   parent that died before that is caught by the getppid() check), it survives exec (watchers
+//   are not set-uid), so the kernel killed them with the run, and their mount namespaces with
+//   them. What a file in the directory says about processes is never trusted: a pid there could
+//   have been written by anyone who could write the directory, or reused since. So cleanup_stale
+//   only undoes filesystem state (unmount, MNT_DETACH where a dying process still holds a mount;
+//   remove the tree), and only for a root verifiably ours: a real directory (not a symlink) owned
+//   by us with mode 0700, whose marker is a regular file owned by us and writable by nobody
+//   else, naming a creator that is dead. Anything else is left alone and reported.
+//
+// Errors: inotrace::Error naming the failing syscall, the path and strerror.
 #pragma once
 
 #include <sys/types.h>
@@ -42,7 +56,6 @@ namespace inotrace::repro {
 inline constexpr const char* kScratchRootPrefix = "inotrace-pods.";
 inline constexpr const char* kScratchMarkerName = ".inotrace-scratch-root";
 inline constexpr const char* kScratchMarkerMagic = "inotrace-scratch-root v1";
-inline constexpr const char* kScratchProcessesName = ".inotrace-processes";
 
 class ScratchRoot {
  public:
@@ -58,6 +71,7 @@ class ScratchRoot {
   std::string sub(const std::string& rel) const { return path_ + "/" + rel; }
 
   // Helper processes (children of the calling process) that cleanup() must SIGKILL and reap.
+  // Kept in memory only: no file ever names a process to signal.
   void adopt_process(pid_t pid);
   // SIGKILL and reap one adopted process now (no-op if not adopted or already gone).
   void kill_process(pid_t pid);
@@ -69,11 +83,15 @@ class ScratchRoot {
   void cleanup();
   bool cleaned_up() const { return cleaned_; }
 
-  // Removes every <parent>/inotrace-pods.* with a valid marker whose creator is dead (no such
-  // pid, or a pid reused by a process with another start time): kills its surviving registered
-  // helpers, unmounts and removes it as cleanup() does. Returns the roots removed. Roots of live
-  // creators and directories without our marker are never touched.
-  static std::vector<std::string> cleanup_stale(const std::string& parent = "/tmp");
+  // Removes every <parent>/inotrace-pods.* that is verifiably ours (see above) and whose creator
+  // is dead (no such pid, or a pid reused by a process with another start time): unmounts and
+  // removes it as cleanup() does, without signalling any process. Roots of live creators are
+  // skipped; anything not verifiably ours is left alone and listed in `refused` with the reason.
+  struct StaleRoots {
+    std::vector<std::string> removed;  // paths
+    std::vector<std::string> refused;  // "path: reason"
+  };
+  static StaleRoots cleanup_stale(const std::string& parent = "/tmp");
 
  private:
   std::string path_;
