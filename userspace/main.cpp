@@ -153,8 +153,14 @@ int main(int argc, char** argv) {
   rp->add_option("--watcher", repro.experiment.watcher,
                  "Watcher command instead of the built-in one; {} is replaced by the pod's watched paths "
                  "(e.g. 'inotifywait -m {}')");
-  rp->add_option("--out", repro.experiment.out_dir, "Directory for the reports and the scratch root")->required();
+  rp->add_option("--out", repro.experiment.out_dir,
+                 "Directory for the reports and the scratch root: new or empty (else --force), not /, owned by "
+                 "root (or you) like every directory above it, none writable by others unless sticky (/tmp)")
+      ->required();
   rp->add_flag("--json", repro.json, "Print report.json to stdout too");
+  rp->add_flag("--force", repro.force,
+               "Write into a non-empty --out (without it, --out must be new or empty): earlier reports of "
+               "yours are replaced; a symlink or another user's file in their place is refused");
   rp->add_option("--backend", repro_backend, "auto (default), fentry, kprobe or tracepoint")
       ->check(CLI::IsMember({"auto", "fentry", "kprobe", "tracepoint"}));
 

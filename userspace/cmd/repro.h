@@ -8,6 +8,7 @@ namespace inotrace {
 struct ReproCommandOptions {
   repro::ReproOptions experiment;
   bool json = false;
+  bool force = false;  // write into a non-empty --out (replacing our own earlier reports)
 };
 
 int run_repro(ReproCommandOptions opts);

@@ -1,11 +1,15 @@
 #include "repro/repro_report.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 
 #include "output/svg_chart.h"
+#include "output/svg_to_png.h"
 #include "util/error.h"
+#include "util/unique_fd.h"
 
 namespace inotrace::repro {
 
@@ -147,23 +151,39 @@ std::string report_svg(const ReproReport& r) {
   return render_svg(c);
 }
 
-std::vector<std::string> write_report(const ReproReport& r, const std::string& dir) {
-  std::vector<std::string> files;
+namespace {
+
+void write_all(int fd, const std::string& text, const std::string& path) {
+  for (size_t off = 0; off < text.size();) {
+    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+    off += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> write_report(const ReproReport& r, const std::string& dir, OutputMode mode,
+                                      const std::function<void(const std::string&)>& log) {
+  std::vector<std::string> written;
   auto write = [&](const std::string& name, const std::string& text) {
-    std::string path = dir + "/" + name;
-    std::ofstream f(path);
-    f << text;
-    if (!f) throw Error(fmt::format("cannot write {}", path));
-    files.push_back(path);
+    const std::string path = dir + "/" + name;
+    UniqueFd fd = open_output_file(path, mode, 0644);
+    write_all(fd.get(), text, path);
+    if (::close(fd.release()) != 0) throw Error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+    written.push_back(path);
   };
+  const std::string svg = report_svg(r);
   write("report.json", report_json(r).dump(2) + "\n");
   write("report.md", report_markdown(r));
-  write("watches.svg", report_svg(r));
-  std::string png = dir + "/watches.png";
-  if (system("command -v rsvg-convert >/dev/null 2>&1") == 0 &&
-      system(fmt::format("rsvg-convert -o '{}' '{}/watches.svg' 2>/dev/null", png, dir).c_str()) == 0)
-    files.push_back(png);
-  return files;
+  write("watches.svg", svg);
+  std::string why_no_png;
+  if (auto png = svg_to_png(svg, &why_no_png))
+    write("watches.png", *png);
+  else
+    log(fmt::format("repro: no {}/watches.png: {}", dir, why_no_png));
+  return written;
 }
 
 }  // namespace inotrace::repro
