@@ -36,7 +36,7 @@ using namespace std::chrono_literals;
     if (geteuid() != 0) GTEST_SKIP() << "SKIPPED (live tier): needs root"; \
   } while (0)
 
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 3s) {
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     if (pred()) return true;
@@ -104,7 +104,7 @@ bool saw(const std::vector<WatcherEvent>& evs, int wd, uint32_t bit) {
 // Collects the watcher's relayed events until pred holds for them (or the timeout).
 std::vector<WatcherEvent> events_until(
     Watcher& w, const std::function<bool(const std::vector<WatcherEvent>&)>& pred,
-    std::chrono::milliseconds timeout = 3s) {
+    std::chrono::milliseconds timeout = 10s) {
   std::vector<WatcherEvent> all;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!pred(all) && std::chrono::steady_clock::now() < deadline) {
@@ -113,6 +113,31 @@ std::vector<WatcherEvent> events_until(
   }
   return all;
 }
+
+// A stand-in for an external watcher that is slow to let go of what it watches: run as
+// "/proc/self/exe PATH..." with kSlowWatcherEnv set (the test below does that through
+// start_external_watcher). It adds a watch on each path, then keeps the first one open for
+// 500 ms, as inotifywait keeps each path for the moment of its lstat() right after adding the
+// watch (the CI flake: kubelet's plain umount of the volume in that moment fails with EBUSY),
+// and only then waits for events.
+constexpr const char* kSlowWatcherEnv = "INOTRACE_TEST_SLOW_WATCHER";
+const bool slow_watcher_ran = [] {
+  if (!std::getenv(kSlowWatcherEnv)) return false;
+  std::ifstream f("/proc/self/cmdline");
+  std::string cmdline(std::istreambuf_iterator<char>(f), {});
+  std::vector<std::string> paths;
+  for (size_t i = cmdline.find('\0') + 1; i < cmdline.size(); i = cmdline.find('\0', i) + 1)
+    paths.push_back(cmdline.c_str() + i);
+  int fd = ::inotify_init1(0);
+  for (const auto& p : paths)
+    if (paths.empty() || ::inotify_add_watch(fd, p.c_str(), IN_ALL_EVENTS) < 0) ::_exit(1);
+  int held = ::open(paths[0].c_str(), O_RDONLY | O_CLOEXEC);
+  std::this_thread::sleep_for(500ms);
+  ::close(held);
+  alignas(inotify_event) char buf[4096];
+  for (;;)
+    if (::read(fd, buf, sizeof buf) <= 0) ::_exit(0);
+}();
 
 class PodScenarioLive : public ::testing::Test {
  protected:
@@ -289,6 +314,21 @@ TEST_F(PodScenarioLive, ExternalInotifywaitLeaksToo) {
   EXPECT_EQ(watches_on(a, dl), 2u);
   EXPECT_THROW(sc_->start_external_watcher("/nonexistent/inotrace-no-such-binary {}", {ok.volume}),
                std::runtime_error);
+}
+
+// CI flake (issue 11, item 19): an external watcher counts as started only once it waits for
+// events; before that it may still hold the volume's mount, and deleting the pod right after
+// (kubelet's plain umount) failed with EBUSY.
+TEST_F(PodScenarioLive, ExternalWatcherIsStartedOnlyOnceItWaitsForEvents) {
+  PodPaths p = sc_->create_pod({"", Pinning::None});
+  ASSERT_EQ(::setenv(kSlowWatcherEnv, "1", 1), 0);
+  pid_t w = -1;
+  EXPECT_NO_THROW(w = sc_->start_external_watcher("/proc/self/exe {}", {p.volume}));
+  ::unsetenv(kSlowWatcherEnv);
+  ASSERT_GT(w, 0);
+  ASSERT_TRUE(wait_for_watches(w, 1, 5s));
+  EXPECT_NO_THROW(sc_->delete_pod(p)) << "the watcher still held the volume's mount";
+  EXPECT_FALSE(mounted_at(p.volume));
 }
 
 TEST_F(PodScenarioLive, IdempotentAndClearErrors) {

@@ -9,6 +9,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -224,6 +225,30 @@ bool read_record(int fd, Record& r, const std::string& what) {
     got += static_cast<size_t>(n);
   }
   return true;
+}
+
+// pid is asleep in a system call that waits for events (/proc/<pid>/syscall names the call a
+// blocked task is in; "running" otherwise).
+bool waiting_for_events(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/syscall");
+  long nr = -1;
+  if (!(f >> nr)) return false;
+  static const long kWaits[] = {
+      SYS_read, SYS_readv, SYS_pselect6, SYS_ppoll, SYS_epoll_pwait,
+#ifdef SYS_select
+      SYS_select,
+#endif
+#ifdef SYS_poll
+      SYS_poll,
+#endif
+#ifdef SYS_epoll_wait
+      SYS_epoll_wait,
+#endif
+#ifdef SYS_epoll_pwait2
+      SYS_epoll_pwait2,
+#endif
+  };
+  return std::find(std::begin(kWaits), std::end(kWaits), nr) != std::end(kWaits);
 }
 
 // Scratch roots mounted in this namespace (ours and any other run's): a helper's new namespace
@@ -550,6 +575,23 @@ pid_t PodScenario::start_external_watcher(const std::string& command_template,
         std::string("start_external_watcher: ") +
         (r.a == 0 ? "execvp(" + argv[0] + ")" : std::string("open(/dev/null)")) + ": " +
         std::strerror(static_cast<int>(r.b)));
+  }
+  // Started means set up: asleep waiting for events. Until then the watcher may still hold a
+  // mount of what it watches (inotifywait lstat()s each path right after adding its watch, and
+  // inotify_add_watch itself holds the path until it returns, after the watch is visible in
+  // fdinfo), and kubelet's plain umount of the volume in that moment fails with EBUSY.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!waiting_for_events(pid)) {
+    if (!process_running(pid)) {
+      root_.kill_process(pid);  // reaps it
+      throw Error("start_external_watcher(" + argv[0] + "): it exited while setting up");
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      root_.kill_process(pid);
+      throw Error("start_external_watcher(" + argv[0] +
+                  "): not waiting for events (read/poll/select/epoll) within 10 s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   return pid;
 }

@@ -144,7 +144,8 @@ class PodScenario {
   Watcher start_watcher(const std::vector<std::string>& paths, uint32_t mask = kKubeletWatchMask);
   // An external watcher, e.g. "inotifywait -m -q {}": the template is split on spaces (no
   // quoting), a "{}" word becomes all paths (appended if there is none), stdio is /dev/null.
-  // Throws if exec fails. Its watches appear asynchronously: see wait_for_watches().
+  // Returns once the watcher sleeps waiting for events (read/poll/select/epoll: its setup is
+  // over, it holds no path any more); throws if exec fails or it never gets there (10 s).
   pid_t start_external_watcher(const std::string& command_template,
                                const std::vector<std::string>& paths);
 
