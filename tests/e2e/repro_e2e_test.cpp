@@ -342,6 +342,16 @@ TEST_F(ReproE2E, RefusesRootDirectoryAndNonEmptyOut) {
   EXPECT_NE(log.find("inotrace: error: --out /: refusing"), std::string::npos) << log;
   EXPECT_FALSE(fs::exists("/report.json"));
 
+  // A directory another user owns (or could write without a sticky bit) could be swapped for a
+  // symlink while root mounts under it: refused, and nothing is created in it.
+  const fs::path theirs = out_ / "theirs";
+  fs::create_directories(theirs);
+  ASSERT_EQ(chown(theirs.c_str(), 65534, 65534), 0);
+  EXPECT_EQ(run_short({"--out", (theirs / "out").string()}, &log), 1) << log;
+  EXPECT_NE(log.find("refusing " + theirs.string() + ": it belongs to uid 65534"), std::string::npos) << log;
+  EXPECT_TRUE(fs::is_empty(theirs));
+  fs::remove(theirs);
+
   ASSERT_TRUE(write_text((out_ / "keep.txt").string(), "user data\n"));
   EXPECT_EQ(run_short({"--out", out_.string()}, &log), 1) << log;
   EXPECT_NE(log.find("is not empty"), std::string::npos) << log;

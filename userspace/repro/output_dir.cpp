@@ -21,20 +21,19 @@ namespace inotrace::repro {
 void require_trusted_directory(const std::string& path) {
   const uid_t me = ::geteuid();
   for (std::filesystem::path d(path);; d = d.parent_path()) {
+    const std::string which = d == path ? "it" : d.string() + " (above it)";
     struct stat st {};
     if (::lstat(d.c_str(), &st) != 0)
       throw Error(fmt::format("{}: {}: {}", path, d.string(), std::strerror(errno)));
-    if (!S_ISDIR(st.st_mode))
-      throw Error(fmt::format("{}: {} is not a directory", path, d.string()));
+    if (!S_ISDIR(st.st_mode)) throw Error(fmt::format("{}: {} is not a directory", path, d.string()));
     if (st.st_uid != 0 && st.st_uid != me)
       throw Error(fmt::format(
-          "{}: refusing it: {} belongs to uid {}, who could swap what is in it for a symlink "
-          "(use a directory owned by root, e.g. under /tmp)",
-          path, d.string(), st.st_uid));
+          "refusing {}: {} belongs to uid {}, who could swap what is in it for a symlink (use a "
+          "directory owned by root, e.g. under /tmp)",
+          path, which, st.st_uid));
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
-      throw Error(fmt::format(
-          "{}: refusing it: {} is writable by other users (mode {:04o}, not sticky)", path,
-          d.string(), st.st_mode & 07777));
+      throw Error(fmt::format("refusing {}: {} is writable by other users (mode {:04o}, not sticky)",
+                              path, which, st.st_mode & 07777));
     if (d == d.parent_path()) break;
   }
 }
@@ -46,24 +45,25 @@ std::string strip_trailing_slashes(std::string p) {
   return p;
 }
 
-// mkdir in the parent opened without following anyone else's symlink; an existing entry is
-// left for open_directory_safely to judge.
-void make_directory(const std::string& path) {
-  std::filesystem::path p(path);
-  std::string name = p.filename().string();
-  if (name.empty() || name == "." || name == "..") return;
-  std::string parent = p.parent_path().string();
-  UniqueFd dir = open_directory_safely(parent.empty() ? "." : parent);
-  if (::mkdirat(dir.get(), name.c_str(), 0755) != 0 && errno != EEXIST)
-    throw Error(fmt::format("--out {}: mkdir: {}", path, std::strerror(errno)));
-}
-
 std::string fd_path(int fd) {
   char buf[PATH_MAX];
   std::string link = "/proc/self/fd/" + std::to_string(fd);
   ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
   if (n < 0) throw Error(fmt::format("readlink {}: {}", link, std::strerror(errno)));
   return std::string(buf, static_cast<size_t>(n));
+}
+
+// mkdir in the parent opened without following anyone else's symlink, once the parent is known
+// to be trusted; an existing entry is left for open_directory_safely to judge.
+void make_directory(const std::string& path) {
+  std::filesystem::path p(path);
+  std::string name = p.filename().string();
+  if (name.empty() || name == "." || name == "..") return;
+  std::string parent = p.parent_path().string();
+  UniqueFd dir = open_directory_safely(parent.empty() ? "." : parent);
+  require_trusted_directory(fd_path(dir.get()));
+  if (::mkdirat(dir.get(), name.c_str(), 0755) != 0 && errno != EEXIST)
+    throw Error(fmt::format("mkdir: {}", std::strerror(errno)));
 }
 
 // Entries other than scratch roots (those are ours to clean up, or refused by cleanup_stale).
@@ -89,16 +89,20 @@ std::vector<std::string> user_entries(int dirfd, const std::string& path) {
 OutputDir prepare_output_dir(const std::string& requested_in, bool force) {
   if (requested_in.empty()) throw Error("--out DIR is required");
   const std::string requested = strip_trailing_slashes(requested_in);
-  make_directory(requested);
   OutputDir out;
-  out.fd = open_directory_safely(requested);
-  out.path = fd_path(out.fd.get());
+  try {
+    make_directory(requested);
+    out.fd = open_directory_safely(requested);
+    out.path = fd_path(out.fd.get());
+    if (out.path != "/") require_trusted_directory(out.path);
+  } catch (const Error& e) {
+    throw Error(fmt::format("--out {}: {}", requested, e.what()));
+  }
   if (out.path == "/")
     throw Error(fmt::format(
         "--out {}: refusing the root directory: give a directory of its own (it gets a scratch "
         "root and the reports)",
         requested));
-  require_trusted_directory(out.path);
   if (!force) {
     auto names = user_entries(out.fd.get(), requested);
     if (!names.empty())
