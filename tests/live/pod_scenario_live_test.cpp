@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -139,6 +140,21 @@ const bool slow_watcher_ran = [] {
     if (::read(fd, buf, sizeof buf) <= 0) ::_exit(0);
 }();
 
+// Instead of waiting a while to see that nothing happens: appends to `file` (the watched token,
+// reached through `file`'s path) and collects the watcher's events until that IN_MODIFY on
+// token_wd arrives. inotify queues in order, so anything the kernel queued for the watcher before
+// (an IN_UNMOUNT / IN_IGNORED) has arrived by then, and fdinfo already showed its effect.
+std::vector<WatcherEvent> sync_with_watcher(Watcher& w, const std::string& file, int token_wd) {
+  int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  EXPECT_GE(fd, 0) << file << ": " << std::strerror(errno);
+  if (fd < 0) return {};
+  EXPECT_EQ(::write(fd, "x", 1), 1);
+  ::close(fd);
+  auto evs = events_until(w, [&](const auto& e) { return saw(e, token_wd, IN_MODIFY); });
+  EXPECT_TRUE(saw(evs, token_wd, IN_MODIFY)) << "the watcher never saw the marker write";
+  return evs;
+}
+
 class PodScenarioLive : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -195,7 +211,8 @@ TEST_F(PodScenarioLive, LivePodLayoutAndWatches) {
   EXPECT_FALSE(exists(p.volume + "/..data_tmp"));
 
   Watcher w = watch(p);
-  std::this_thread::sleep_for(200ms);
+  for (const auto& e : sync_with_watcher(w, p.volume + "/token", w.watches().at(1).second))
+    EXPECT_FALSE(e.mask & IN_IGNORED) << e.wd;
   EXPECT_EQ(read_inotify_watches(w.pid()).size(), 3u) << "a live pod keeps its watches";
 }
 
@@ -213,12 +230,14 @@ TEST_F(PodScenarioLive, PinnedByMounterInSameNamespaceLeaks) {
   auto evs = events_until(w, [&](const auto& e) { return saw(e, cm_wd, IN_IGNORED); });
   EXPECT_TRUE(saw(evs, cm_wd, IN_DELETE_SELF));
   EXPECT_TRUE(saw(evs, cm_wd, IN_IGNORED));
-  std::this_thread::sleep_for(200ms);
+  // The token through the mounter's copy: the pod's volume lives on there.
+  auto more = sync_with_watcher(w, p.mounter_volume + "/token", w.watches().at(1).second);
+  evs.insert(evs.end(), more.begin(), more.end());
   // The leak: both tmpfs watches (inode 1 and the token) survive the pod.
   EXPECT_EQ(watches_on(w.pid(), dev), 2u);
   EXPECT_TRUE(has_watch(w.pid(), dev, 1));
   EXPECT_EQ(read_inotify_watches(w.pid()).size(), 2u);
-  for (const auto& e : w.read_events()) EXPECT_FALSE(e.mask & IN_UNMOUNT) << e.wd;
+  for (const auto& e : evs) EXPECT_FALSE(e.mask & IN_UNMOUNT) << e.wd;
 }
 
 TEST_F(PodScenarioLive, PinnedFromAnotherNamespaceLeaks) {
@@ -243,7 +262,12 @@ TEST_F(PodScenarioLive, PinnedFromAnotherNamespaceLeaks) {
   EXPECT_FALSE(mounted_at(p.mounter_volume));
   for (const auto& m : mounts_under(root_->path())) EXPECT_NE(m.dev, dev) << m.mount_point;
   EXPECT_TRUE(mounted_at(p.other_ns_mount, p.other_ns_pid));
-  std::this_thread::sleep_for(200ms);
+  // The token is reachable only in the helper's namespace now.
+  for (const auto& e : sync_with_watcher(w,
+                                         "/proc/" + std::to_string(p.other_ns_pid) + "/root" +
+                                             p.other_ns_mount + "/token",
+                                         w.watches().at(1).second))
+    EXPECT_FALSE(e.mask & IN_UNMOUNT) << e.wd;
   EXPECT_EQ(watches_on(w.pid(), dev), 2u) << "leaked, pinned only by the other namespace";
   EXPECT_TRUE(has_watch(w.pid(), dev, 1));
 
