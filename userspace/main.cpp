@@ -12,6 +12,7 @@
 #include "cmd/trace.h"
 #include "loader/backend.h"
 #include "util/error.h"
+#include "util/log.h"
 
 namespace {
 
@@ -42,6 +43,7 @@ void add_filter_options(CLI::App* cmd, TraceFilters& f, std::string& cgroup) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  init_process_io();
   CLI::App app{
       "inotrace: trace Linux inotify watches with eBPF.\n"
       "Finds who adds, keeps and leaks inotify watches (e.g. kubelet on dead pods' volumes)."};
@@ -184,10 +186,10 @@ int main(int argc, char** argv) {
       return run_top(top);
     }
   } catch (const Error& e) {
-    fmt::print(stderr, "inotrace: error: {}\n", e.what());
+    log_line(fmt::format("error: {}", e.what()));
     return 1;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "inotrace: internal error: {}\n", e.what());
+    log_line(fmt::format("internal error: {}", e.what()));
     return 70;
   }
   return 0;
