@@ -150,12 +150,13 @@ section_stderr() {
   mkdir -p "$dir"
   for how in /dev/full closed dead-pipe; do
     local out="$work/stderr-${how//\//_}.ndjson"
-    (sleep 1.5; inotifywait -q -t 1 "$dir" >/dev/null 2>&1) &
+    # Watches added all along (when trace is attached cannot be read from its stderr here).
+    (for _ in $(seq 8); do sleep 0.3; timeout 0.2 inotifywait -q "$dir" >/dev/null 2>&1; done) &
     local wl=$!
     case $how in
-      /dev/full) "$INOTRACE" trace --json -o "$out" --duration 3 -v 2>/dev/full ;;
-      closed) "$INOTRACE" trace --json -o "$out" --duration 3 -v 2>&- ;;
-      dead-pipe) "$INOTRACE" trace --json -o "$out" --duration 3 -v 2> >(true) ;;
+      /dev/full) "$INOTRACE" trace --json -o "$out" --duration 4 -v 2>/dev/full ;;
+      closed) "$INOTRACE" trace --json -o "$out" --duration 4 -v 2>&- ;;
+      dead-pipe) "$INOTRACE" trace --json -o "$out" --duration 4 -v 2> >(true) ;;
     esac
     rc=$?
     wait "$wl"
