@@ -10,6 +10,7 @@
 #include "cmd/snapshot.h"
 #include "cmd/top.h"
 #include "cmd/trace.h"
+#include "events/instance_id_key.h"
 #include "loader/backend.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -163,6 +164,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
+    bool verbose = (tr->parsed() && topts.verbose) || (sn->parsed() && snap.verbose) ||
+                   (dm->parsed() && daemon.monitor.session.tracer.verbose) ||
+                   (tp->parsed() && top.monitor.session.tracer.verbose);
+    if (verbose) log_line(fmt::format("instance ids: keyed hash of the kernel's pointer; key {}", instance_id_key().origin));
     if (tr->parsed()) {
       topts.backend = backend_option(backend);
       topts.ringbuf_bytes = checked_ringbuf_size(ringbuf);

@@ -183,7 +183,7 @@ section_fullfs() {
   sleep 1.5
   stop_trace; rc=$?
   local summary total written not_written
-  summary=$(grep "^inotrace: .* events" "$work/full.err")
+  summary=$(grep -E "^inotrace: [0-9]+ events \(" "$work/full.err")
   echo "  $summary"
   grep error "$work/full.err" | sed 's/^/  /'
   total=$(sed -nE 's/^inotrace: ([0-9]+) events.*/\1/p' <<<"$summary")
