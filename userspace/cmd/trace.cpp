@@ -16,6 +16,7 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "util/output_file.h"
+#include "util/rate_limited_count.h"
 #include "util/wall_clock.h"
 
 namespace inotrace {
@@ -69,16 +70,15 @@ int run_trace(const TraceCommandOptions& opts) {
   uint64_t header_not_written = out.lines_not_written();
 
   Summary summary;
-  // A full filesystem may free up: keep tracing and count what is not written. A closed pipe
-  // or descriptor does not: stop.
-  bool failing = false;
+  // A full filesystem may free up: keep tracing and count what is not written (reported at
+  // most once a second). A closed pipe or descriptor does not: stop.
+  RateLimitedCount unwritten;
   auto flush = [&] {
-    bool ok = out.flush();
-    if (!ok && !failing)
-      log(fmt::format("error: writing {}: {}; {}", out_name, strerror(out.last_error()),
-                      out.broken() ? "stopping" : "events are counted as not written until writes succeed again"));
-    if (ok && failing) log(fmt::format("writing {} works again", out_name));
-    failing = !ok;
+    uint64_t before = out.lines_not_written();
+    if (!out.flush()) unwritten.add(out.lines_not_written() - before);
+    if (auto r = unwritten.due(WallClock::monotonic_now_ns()))
+      log(fmt::format("error: writing {}: {}; {} events not written{}", out_name, strerror(out.last_error()), r->count,
+                      out.broken() ? ", stopping" : " (tracing goes on)"));
   };
   TraceSession::Callback on_event = [&](const Event& ev) {
     summary.by_type[ev.type]++;
