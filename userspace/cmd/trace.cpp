@@ -73,9 +73,11 @@ int run_trace(const TraceCommandOptions& opts) {
   // A full filesystem may free up: keep tracing and count what is not written (reported at
   // most once a second). A closed pipe or descriptor does not: stop.
   RateLimitedCount unwritten;
+  uint64_t seen_not_written = out.lines_not_written();
   auto flush = [&] {
-    uint64_t before = out.lines_not_written();
-    if (!out.flush()) unwritten.add(out.lines_not_written() - before);
+    out.flush();  // (a large batch may also have been written, or not, by out.add)
+    if (out.lines_not_written() > seen_not_written) unwritten.add(out.lines_not_written() - seen_not_written);
+    seen_not_written = out.lines_not_written();
     if (auto r = unwritten.due(WallClock::monotonic_now_ns()))
       log(fmt::format("error: writing {}: {}; {} events not written{}", out_name, strerror(out.last_error()), r->count,
                       out.broken() ? ", stopping" : " (tracing goes on)"));
