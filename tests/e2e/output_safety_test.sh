@@ -102,6 +102,7 @@ section_pointers() {
   for api in /api/watches /api/events /api/leaks /api/processes /api/status /metrics; do
     curl -sf "http://127.0.0.1:$port$api" >"$work/api${api//\//_}.out"
   done
+  kill "$daemon_pid"; wait "$daemon_pid"  # its port is the next section's
   stop_trace
   wait "$text_trace"
   local trace_id
