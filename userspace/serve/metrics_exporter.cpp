@@ -3,6 +3,7 @@
 #include <prometheus/text_serializer.h>
 
 #include "events/names.h"
+#include "util/log.h"
 #include "util/text_encoding.h"
 
 namespace inotrace {
@@ -23,6 +24,7 @@ MetricsExporter::MetricsExporter(size_t top_commands)
       dropped_(BuildCounter().Name("inotrace_dropped_events_total").Help("Events lost since start (ring buffer full, untracked syscalls, undecodable)").Register(*registry_)),
       corrections_(BuildCounter().Name("inotrace_reconcile_corrections_total").Help("Differences between the table and a snapshot, corrected since start").Register(*registry_)),
       reconciles_(BuildCounter().Name("inotrace_reconciles_total").Help("Snapshots reconciled against the table since start").Register(*registry_)),
+      log_failures_(BuildCounter().Name("inotrace_log_write_failures_total").Help("stderr lines that could not be written (closed, full, a dead pipe) and were dropped").Register(*registry_)),
       totals_(BuildGauge().Name("inotrace_state").Help("Daemon state: watches, instances, stale watches").Register(*registry_)),
       backend_(BuildGauge().Name("inotrace_backend_info").Help("Tracing backend in use (value 1)").Register(*registry_)) {}
 
@@ -88,6 +90,7 @@ void MetricsExporter::update(const NodeMonitor& m) {
   count_up_to(dropped_, live_dropped_, {{{}, (double)(c.tracer.ringbuf_drops + c.tracer.pending_full + c.tracer.decode_errors)}});
   count_up_to(corrections_, live_corrections_, {{{}, (double)c.corrections.corrections()}});
   count_up_to(reconciles_, live_reconciles_, {{{}, (double)c.reconciles}});
+  count_up_to(log_failures_, live_log_failures_, {{{}, (double)log_write_failures()}});
   set_all(totals_, live_totals_, totals);
   set_all(backend_, live_backend_, backend);
 }

@@ -41,11 +41,13 @@ class MetricsExporter {
   prometheus::Family<prometheus::Counter>& dropped_;
   prometheus::Family<prometheus::Counter>& corrections_;
   prometheus::Family<prometheus::Counter>& reconciles_;
+  prometheus::Family<prometheus::Counter>& log_failures_;
   prometheus::Family<prometheus::Gauge>& totals_;
   prometheus::Family<prometheus::Gauge>& backend_;
   std::map<prometheus::Labels, prometheus::Gauge*> live_user_, live_kernel_, live_limit_, live_command_, live_leaked_,
       live_totals_, live_backend_;
-  std::map<prometheus::Labels, prometheus::Counter*> live_events_, live_dropped_, live_corrections_, live_reconciles_;
+  std::map<prometheus::Labels, prometheus::Counter*> live_events_, live_dropped_, live_corrections_, live_reconciles_,
+      live_log_failures_;
 };
 
 }  // namespace inotrace
