@@ -151,16 +151,16 @@ section_stderr() {
   mkdir -p "$dir"
   for how in /dev/full closed dead-pipe; do
     local out="$work/stderr-${how//\//_}.ndjson"
-    # Watches added all along (when trace is attached cannot be read from its stderr here).
-    (for _ in $(seq 8); do sleep 0.3; timeout 0.2 inotifywait -q "$dir" >/dev/null 2>&1; done) &
-    local wl=$!
     case $how in
-      /dev/full) "$INOTRACE" trace --json -o "$out" --duration 4 -v 2>/dev/full ;;
-      closed) "$INOTRACE" trace --json -o "$out" --duration 4 -v 2>&- ;;
-      dead-pipe) "$INOTRACE" trace --json -o "$out" --duration 4 -v 2> >(true) ;;
+      /dev/full) "$INOTRACE" trace --json -o "$out" --duration 6 -v 2>/dev/full & ;;
+      closed) "$INOTRACE" trace --json -o "$out" --duration 6 -v 2>&- & ;;
+      dead-pipe) "$INOTRACE" trace --json -o "$out" --duration 6 -v 2> >(true) & ;;
     esac
+    local tp=$!
+    # Watches added all along (when trace is attached cannot be read from its stderr here).
+    while kill -0 "$tp" 2>/dev/null; do sleep 0.3; timeout 0.2 inotifywait -q "$dir" >/dev/null 2>&1; done
+    wait "$tp"
     rc=$?
-    wait "$wl"
     echo "  trace 2>$how: exit $rc, $(wc -l <"$out" 2>/dev/null) lines"
     check "trace with stderr $how: exit 0 (not 134/141)" test "$rc" = 0
     check "trace with stderr $how: events after the log lines written" \
