@@ -92,13 +92,17 @@ section_pointers() {
   snap_id=$(jq -r ".instances[] | select(any(.holders[]; .pid == $iw)) | .instance" "$work/snap.json")
   echo "  snapshot: instance of inotifywait $iw: $snap_id"
   start_trace "$work/trace.err" --json -o "$work/trace.ndjson" || return
-  "$INOTRACE" trace -o "$work/trace.txt" --duration 4 2>"$work/trace-text.err" &
+  "$INOTRACE" trace -o "$work/trace.txt" --duration 6 2>"$work/trace-text.err" &
   local text_trace=$!
-  start_daemon "$work/daemon.err" --duration 6 || return
+  start_daemon "$work/daemon.err" --duration 30 || return
   sleep 0.5
   inotifywait -q -t 1 "$dir" >/dev/null 2>&1  # a new instance: instance_create / add / destroy
   kill "$iw"; wait "$iw" 2>/dev/null
-  sleep 2.5  # the tracepoint backend finds the close at its next reconcile (1 s)
+  # The tracepoint backend finds the close at its next reconcile (every 1 s; slower under load).
+  for _ in $(seq 150); do
+    grep -q "\"event\":\"instance_destroy\",\"pid\":$iw," "$work/trace.ndjson" && break
+    sleep 0.1
+  done
   for api in /api/watches /api/events /api/leaks /api/processes /api/status /metrics; do
     curl -sf "http://127.0.0.1:$port$api" >"$work/api${api//\//_}.out"
   done
