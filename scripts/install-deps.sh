@@ -11,6 +11,7 @@ PKGS=(
   # tests and the kernel-matrix harness
   inotify-tools busybox-static qemu-system-x86 cpio xz-utils zstd e2fsprogs util-linux
   kmod procps tmux jq
+  prometheus  # promtool: e2e.output_safety checks the /metrics page
   # benchmarks and plots
   hyperfine librsvg2-bin time linux-perf valgrind
 )

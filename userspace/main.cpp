@@ -10,8 +10,10 @@
 #include "cmd/snapshot.h"
 #include "cmd/top.h"
 #include "cmd/trace.h"
+#include "events/instance_id_key.h"
 #include "loader/backend.h"
 #include "util/error.h"
+#include "util/log.h"
 
 namespace {
 
@@ -42,6 +44,7 @@ void add_filter_options(CLI::App* cmd, TraceFilters& f, std::string& cgroup) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  init_process_io();
   CLI::App app{
       "inotrace: trace Linux inotify watches with eBPF.\n"
       "Finds who adds, keeps and leaks inotify watches (e.g. kubelet on dead pods' volumes)."};
@@ -167,6 +170,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
+    bool verbose = (tr->parsed() && topts.verbose) || (sn->parsed() && snap.verbose) ||
+                   (dm->parsed() && daemon.monitor.session.tracer.verbose) ||
+                   (tp->parsed() && top.monitor.session.tracer.verbose);
+    if (verbose) log_line(fmt::format("instance ids: keyed hash of the kernel's pointer; key {}", instance_id_key().origin));
     if (tr->parsed()) {
       topts.backend = backend_option(backend);
       topts.ringbuf_bytes = checked_ringbuf_size(ringbuf);
@@ -190,10 +197,10 @@ int main(int argc, char** argv) {
       return run_top(top);
     }
   } catch (const Error& e) {
-    fmt::print(stderr, "inotrace: error: {}\n", e.what());
+    log_line(fmt::format("error: {}", e.what()));
     return 1;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "inotrace: internal error: {}\n", e.what());
+    log_line(fmt::format("internal error: {}", e.what()));
     return 70;
   }
   return 0;

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <sys/inotify.h>
 
+#include "events/instance_id_key.h"
 #include "output/event_json.h"
 #include "util/text_encoding.h"
 
@@ -40,7 +41,7 @@ TEST(JsonOutput, SchemaFieldsOfAnAdd) {
   EXPECT_EQ(j["comm"], "kubelet");
   EXPECT_EQ(j["uid"], 0);
   EXPECT_EQ(j["cgroup_id"], 7);
-  EXPECT_EQ(j["instance"], "ffff888012345678:3");
+  EXPECT_EQ(j["instance"], opaque_instance_id(0xffff888012345678ull, 3));  // never the pointer
   EXPECT_EQ(j["fd"], 5);
   EXPECT_EQ(j["wd"], 9);
   EXPECT_EQ(j["ino"], 1ull << 40);

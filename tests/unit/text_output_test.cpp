@@ -70,5 +70,40 @@ TEST(TextOutput, EscapesControlBytes) {
   EXPECT_EQ(escape_for_text(std::string_view("a\0b", 3)), "a\\x00b");
 }
 
+// A terminal acts on C1 controls (U+009B is an 8-bit CSI: "\u009b2J" clears the screen) and
+// bidi overrides reorder what is shown (a name can display as another name): escaped like C0.
+TEST(TextOutput, EscapesC1ControlsBidiOverridesAndLineSeparators) {
+  EXPECT_EQ(escape_for_text("a\xc2\x9b" "2Jb"), "a\\u009b2Jb");
+  EXPECT_EQ(escape_for_text("\xc2\x80\xc2\x85\xc2\x9f"), "\\u0080\\u0085\\u009f");
+  for (const char* cp : {"\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac", "\xe2\x80\xad", "\xe2\x80\xae",
+                         "\xe2\x81\xa6", "\xe2\x81\xa7", "\xe2\x81\xa8", "\xe2\x81\xa9", "\xe2\x80\xa8",
+                         "\xe2\x80\xa9"}) {
+    std::string out = escape_for_text(std::string("x") + cp + "y");
+    EXPECT_EQ(out.find(cp), std::string::npos) << out;
+    EXPECT_EQ(out.substr(0, 3), "x\\u") << out;
+    EXPECT_EQ(out.size(), 8u) << out;  // x \uXXXX y
+  }
+  EXPECT_EQ(escape_for_text("evil\xe2\x80\xaegnp.exe"), "evil\\u202egnp.exe");
+  EXPECT_EQ(escape_for_text("\xe2\x80\xa8"), "\\u2028");
+  // Neighbours stay as they are: U+00A0 (after C1), U+2029's neighbour U+202F, U+2065, U+206A.
+  for (const char* keep : {"\xc2\xa0", "\xe2\x80\xaf", "\xe2\x81\xa5", "\xe2\x81\xaa", "\xe2\x80\xa7", "\xc3\xa9"})
+    EXPECT_EQ(escape_for_text(keep), keep);
+  // What is escaped cannot be confused with the text "\u009b": the backslash is escaped too.
+  EXPECT_EQ(escape_for_text("\\u009b"), "\\\\u009b");
+}
+
+TEST(TextOutput, EventLineEscapesC1AndBidiInCommAndPath) {
+  Event e;
+  e.type = EventType::Add;
+  e.task = TaskInfo{1, 1, 0, 0, "a\xc2\x9b" "31m"};
+  e.wd = 1;
+  e.path = "/tmp/\xe2\x80\xaetxt.sh";
+  std::string line = event_to_text(e, WallClock(0));
+  EXPECT_EQ(line.find("\xc2\x9b"), std::string::npos) << line;
+  EXPECT_EQ(line.find("\xe2\x80\xae"), std::string::npos) << line;
+  EXPECT_NE(line.find("a\\u009b31m"), std::string::npos) << line;
+  EXPECT_NE(line.find("/tmp/\\u202etxt.sh"), std::string::npos) << line;
+}
+
 }  // namespace
 }  // namespace inotrace

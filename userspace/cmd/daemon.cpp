@@ -10,6 +10,7 @@
 #include "serve/http_server.h"
 #include "serve/metrics_exporter.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "util/text_encoding.h"
 #include "util/wall_clock.h"
 
@@ -34,7 +35,7 @@ std::optional<uint32_t> uint_param(const HttpRequest& r, const char* key) {
 }  // namespace
 
 int run_daemon(DaemonCommandOptions opts) {
-  auto log = [](const std::string& s) { fmt::print(stderr, "inotrace: {}\n", s); };
+  auto log = [](const std::string& s) { log_line(s); };
   opts.monitor.session.tracer.log = log;
   opts.monitor.session.reconcile_all_backends = true;
   opts.monitor.session.hooked_reconcile_interval_s = opts.hooked_reconcile_interval_s;

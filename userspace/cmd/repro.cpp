@@ -6,11 +6,12 @@
 #include "repro/output_dir.h"
 #include "repro/repro_report.h"
 #include "util/error.h"
+#include "util/log.h"
 
 namespace inotrace {
 
 int run_repro(ReproCommandOptions opts) {
-  auto log = [](const std::string& s) { fmt::print(stderr, "inotrace: {}\n", s); };
+  auto log = [](const std::string& s) { log_line(s); };
   auto& e = opts.experiment;
   if (e.pods < 1) throw Error("--pods must be at least 1");
   if (e.pin_fraction < 0 || e.pin_fraction > 1) throw Error("--pin must be between 0 and 1");

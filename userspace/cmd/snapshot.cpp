@@ -11,6 +11,7 @@
 #include "snapshot/aggregate.h"
 #include "snapshot/snapshot_taker.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "util/text_encoding.h"
 #include "util/wall_clock.h"
 
@@ -148,7 +149,7 @@ void print_text(const Snapshot& snap, const SnapshotCommandOptions& o, double ms
       }
     }
   }
-  for (const auto& w : snap.warnings) fmt::print(stderr, "inotrace: warning: {}\n", escape_for_text(w));
+  for (const auto& w : snap.warnings) log_line("warning: " + escape_for_text(w));
 }
 
 }  // namespace
@@ -157,7 +158,7 @@ int run_snapshot(const SnapshotCommandOptions& opts) {
   auto source = parse_snapshot_source(opts.source);
   if (!source) throw Error(fmt::format("--source {}: expected auto, iterator or procfs", opts.source));
   init_libbpf_logging(opts.verbose);
-  auto log = [](const std::string& s) { fmt::print(stderr, "inotrace: {}\n", s); };
+  auto log = [](const std::string& s) { log_line(s); };
   std::optional<KernelFacts> facts;
   if (*source != SnapshotSource::Procfs) {
     try {

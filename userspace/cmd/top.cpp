@@ -8,6 +8,7 @@
 #include "cmd/stop_signal.h"
 #include "serve/api_views.h"
 #include "util/http_get.h"
+#include "util/log.h"
 #include "util/text_encoding.h"
 #include "util/wall_clock.h"
 
@@ -79,7 +80,7 @@ std::string render(const Frame& f, const TopCommandOptions& o) {
 }  // namespace
 
 int run_top(TopCommandOptions opts) {
-  auto log = [](const std::string& s) { fmt::print(stderr, "inotrace: {}\n", s); };
+  auto log = [](const std::string& s) { log_line(s); };
   std::unique_ptr<NodeMonitor> monitor;
   if (opts.connect.empty()) {
     opts.monitor.session.tracer.log = log;

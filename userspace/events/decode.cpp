@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cstring>
 
+#include "events/instance_id_key.h"
+
 namespace inotrace {
 
-std::string InstanceId::str() const { return fmt::format("{:x}:{}", group, seq); }
+// Never the pointer itself: an opaque keyed hash (events/instance_id_key.h).
+std::string InstanceId::str() const { return opaque_instance_id(group, seq); }
 
 std::string KernelDev::str() const { return fmt::format("{}:{}", major(), minor()); }
 

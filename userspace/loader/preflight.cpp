@@ -10,6 +10,7 @@
 
 #include "loader/environment.h"
 #include "util/error.h"
+#include "util/log.h"
 
 namespace inotrace {
 
@@ -28,7 +29,7 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt_str, va_list arg
   std::string line(n > 0 ? n : 0, '\0');
   if (n > 0) vsnprintf(line.data(), n + 1, fmt_str, args);  // verifier logs are long: keep them whole
   std::lock_guard lock(g_mu);
-  if (g_verbose) fputs(line.c_str(), stderr);
+  if (g_verbose) log_raw(line);
   while (!line.empty() && line.back() == '\n') line.pop_back();
   if (!line.empty()) g_last = line;
   return 0;

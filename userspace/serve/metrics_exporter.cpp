@@ -3,9 +3,12 @@
 #include <prometheus/text_serializer.h>
 
 #include "events/names.h"
+#include "util/log.h"
+#include "util/text_encoding.h"
 
 namespace inotrace {
 
+using prometheus::BuildCounter;
 using prometheus::BuildGauge;
 using prometheus::Labels;
 
@@ -17,8 +20,12 @@ MetricsExporter::MetricsExporter(size_t top_commands)
       user_limit_(BuildGauge().Name("inotrace_user_watches_limit").Help("max_user_watches of the user's namespace").Register(*registry_)),
       command_watches_(BuildGauge().Name("inotrace_command_watches").Help("Watches held by the top commands").Register(*registry_)),
       leaked_(BuildGauge().Name("inotrace_leaked_watches").Help("Watches whose pod is gone (pod_deleted) or orphaned (pod_orphaned)").Register(*registry_)),
-      events_(BuildGauge().Name("inotrace_events_total").Help("Events seen since start, by type (includes ones found by reconciliation)").Register(*registry_)),
-      totals_(BuildGauge().Name("inotrace_state").Help("Daemon state: watches, instances, dropped events, reconcile corrections, reconciles").Register(*registry_)),
+      events_(BuildCounter().Name("inotrace_events_total").Help("Events seen since start, by type (includes ones found by reconciliation)").Register(*registry_)),
+      dropped_(BuildCounter().Name("inotrace_dropped_events_total").Help("Events lost since start (ring buffer full, untracked syscalls, undecodable)").Register(*registry_)),
+      corrections_(BuildCounter().Name("inotrace_reconcile_corrections_total").Help("Differences between the table and a snapshot, corrected since start").Register(*registry_)),
+      reconciles_(BuildCounter().Name("inotrace_reconciles_total").Help("Snapshots reconciled against the table since start").Register(*registry_)),
+      log_failures_(BuildCounter().Name("inotrace_log_write_failures_total").Help("stderr lines that could not be written (closed, full, a dead pipe) and were dropped").Register(*registry_)),
+      totals_(BuildGauge().Name("inotrace_state").Help("Daemon state: watches, instances, stale watches").Register(*registry_)),
       backend_(BuildGauge().Name("inotrace_backend_info").Help("Tracing backend in use (value 1)").Register(*registry_)) {}
 
 void MetricsExporter::set_all(prometheus::Family<prometheus::Gauge>& family, std::map<Labels, prometheus::Gauge*>& live,
@@ -38,6 +45,15 @@ void MetricsExporter::set_all(prometheus::Family<prometheus::Gauge>& family, std
   }
 }
 
+void MetricsExporter::count_up_to(prometheus::Family<prometheus::Counter>& family,
+                                  std::map<Labels, prometheus::Counter*>& live, const std::map<Labels, double>& values) {
+  for (const auto& [labels, v] : values) {
+    auto& c = live[labels];
+    if (!c) c = &family.Add(labels);
+    if (v > c->Value()) c->Increment(v - c->Value());
+  }
+}
+
 void MetricsExporter::update(const NodeMonitor& m) {
   std::map<Labels, double> present, kernel, limit, commands, leaked, events, totals, backend;
   for (const auto& u : m.users()) {
@@ -47,7 +63,9 @@ void MetricsExporter::update(const NodeMonitor& m) {
     if (u.max_watches >= 0) limit[l] = u.max_watches;
   }
   std::map<std::string, double> by_comm;
-  for (const auto& p : m.processes()) by_comm[p.comm] += p.watches;
+  // Label values must be UTF-8 (or the whole page is rejected): a process chooses its own name,
+  // so invalid bytes become U+FFFD, as in the JSON API's comm.
+  for (const auto& p : m.processes()) by_comm[sanitize_utf8(p.comm)] += p.watches;
   std::vector<std::pair<double, std::string>> ranked;
   for (const auto& [c, n] : by_comm) ranked.emplace_back(n, c);
   std::sort(ranked.rbegin(), ranked.rend());
@@ -61,9 +79,6 @@ void MetricsExporter::update(const NodeMonitor& m) {
   auto c = m.session().counters();
   totals[{{"what", "watches"}}] = m.session().table().watch_count();
   totals[{{"what", "instances"}}] = m.session().table().instance_count();
-  totals[{{"what", "dropped_events"}}] = c.tracer.ringbuf_drops + c.tracer.pending_full + c.tracer.decode_errors;
-  totals[{{"what", "reconcile_corrections"}}] = c.corrections.corrections();
-  totals[{{"what", "reconciles"}}] = c.reconciles;
   totals[{{"what", "stale_watches"}}] = m.leaks().stale().size();
   backend[{{"backend", std::string(backend_name(m.session().backend()))}}] = 1;
   set_all(user_watches_, live_user_, present);
@@ -71,7 +86,11 @@ void MetricsExporter::update(const NodeMonitor& m) {
   set_all(user_limit_, live_limit_, limit);
   set_all(command_watches_, live_command_, commands);
   set_all(leaked_, live_leaked_, leaked);
-  set_all(events_, live_events_, events);
+  count_up_to(events_, live_events_, events);
+  count_up_to(dropped_, live_dropped_, {{{}, (double)(c.tracer.ringbuf_drops + c.tracer.pending_full + c.tracer.decode_errors)}});
+  count_up_to(corrections_, live_corrections_, {{{}, (double)c.corrections.corrections()}});
+  count_up_to(reconciles_, live_reconciles_, {{{}, (double)c.reconciles}});
+  count_up_to(log_failures_, live_log_failures_, {{{}, (double)log_write_failures()}});
   set_all(totals_, live_totals_, totals);
   set_all(backend_, live_backend_, backend);
 }

@@ -25,6 +25,10 @@ class MetricsExporter {
   // Sets the gauges of `family` to `values`, removing label sets that disappeared.
   void set_all(prometheus::Family<prometheus::Gauge>& family, std::map<prometheus::Labels, prometheus::Gauge*>& live,
                const std::map<prometheus::Labels, double>& values);
+  // Brings counters up to `values` (totals kept elsewhere since start; they only grow).
+  void count_up_to(prometheus::Family<prometheus::Counter>& family,
+                   std::map<prometheus::Labels, prometheus::Counter*>& live,
+                   const std::map<prometheus::Labels, double>& values);
 
   size_t top_;
   std::shared_ptr<prometheus::Registry> registry_;
@@ -33,11 +37,17 @@ class MetricsExporter {
   prometheus::Family<prometheus::Gauge>& user_limit_;
   prometheus::Family<prometheus::Gauge>& command_watches_;
   prometheus::Family<prometheus::Gauge>& leaked_;
-  prometheus::Family<prometheus::Gauge>& events_;
+  prometheus::Family<prometheus::Counter>& events_;
+  prometheus::Family<prometheus::Counter>& dropped_;
+  prometheus::Family<prometheus::Counter>& corrections_;
+  prometheus::Family<prometheus::Counter>& reconciles_;
+  prometheus::Family<prometheus::Counter>& log_failures_;
   prometheus::Family<prometheus::Gauge>& totals_;
   prometheus::Family<prometheus::Gauge>& backend_;
   std::map<prometheus::Labels, prometheus::Gauge*> live_user_, live_kernel_, live_limit_, live_command_, live_leaked_,
-      live_events_, live_totals_, live_backend_;
+      live_totals_, live_backend_;
+  std::map<prometheus::Labels, prometheus::Counter*> live_events_, live_dropped_, live_corrections_, live_reconciles_,
+      live_log_failures_;
 };
 
 }  // namespace inotrace

@@ -76,11 +76,15 @@ int TraceSession::poll(int timeout_ms, const Callback& cb) {
     if (dropped) {
       counters_.resnapshots_after_drops++;
       if (!taker_) taker_ = std::make_unique<SnapshotTaker>(&tracer_->facts(), opts_.snapshot_source, log_);
-      log_(fmt::format("{} events were lost (ring buffer full): re-snapshotting", drops - drops_seen_));
+      loss_reports_.add(drops - drops_seen_);
     }
     drops_seen_ = drops;
     reconcile_now(cb);
   }
+  if (auto r = loss_reports_.due(now))
+    log_(fmt::format("{} events were lost (ring buffer full) in {} burst{}{}: re-snapshotted after each", r->count,
+                     r->batches, r->batches == 1 ? "" : "s",
+                     r->since_ns ? fmt::format(" in the last {:.1f} s", (now - r->since_ns) / 1e9) : ""));
   return n;
 }
 

@@ -17,6 +17,7 @@
 #include "snapshot/aggregate.h"
 #include "snapshot/snapshot_taker.h"
 #include "table/watch_table.h"
+#include "util/rate_limited_count.h"
 
 namespace inotrace {
 
@@ -86,6 +87,7 @@ class TraceSession {
   uint64_t last_snapshot_start_ns_ = 0;
   uint64_t seed_ns_ = 0;
   uint64_t drops_seen_ = 0;
+  RateLimitedCount loss_reports_;  // one stderr line a second at most, with the counts
   SessionCounters counters_;
   std::vector<UserRow> last_users_;
 };

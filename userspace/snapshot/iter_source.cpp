@@ -136,7 +136,7 @@ Snapshot IterSource::take(bool with_paths) {
     if (inserted) {
       SnapInstance inst;
       inst.group = h.group;
-      inst.id = fmt::format("{:x}", h.group);
+      inst.id = InstanceId{h.group, 0}.str();  // opaque, as in every output
       snap.instances.push_back(std::move(inst));
     }
     SnapInstance& inst = snap.instances[it->second];

@@ -89,7 +89,12 @@ UniqueFd open_output_file(const std::string& path, OutputMode mode, unsigned per
   // Never O_TRUNC here: what we would truncate is checked first.
   UniqueFd fd(::openat(dir.get(), last.c_str(), flags | O_NONBLOCK, perms));
   if (!fd) {
-    if (errno == ELOOP) fail(path, "it is a symlink (refused: it could point anywhere)");
+    int err = errno;
+    // A symlink gives ELOOP, or EACCES when it sits in a sticky directory (6.18).
+    struct stat lst {};
+    if (err == ELOOP || (::fstatat(dir.get(), last.c_str(), &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode)))
+      fail(path, "it is a symlink (refused: it could point anywhere)");
+    errno = err;
     if (errno == EEXIST) fail(path, "it already exists");
     fail(path, std::strerror(errno));
   }

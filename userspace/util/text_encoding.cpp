@@ -31,6 +31,23 @@ size_t utf8_seq_len(std::string_view s, size_t i) {
   return n;
 }
 
+// The code point of one valid UTF-8 sequence.
+uint32_t decode(std::string_view seq) {
+  auto b = [&](size_t k) { return static_cast<uint8_t>(seq[k]); };
+  if (seq.size() == 1) return b(0);
+  uint32_t cp = b(0) & (0x7f >> seq.size());
+  for (size_t k = 1; k < seq.size(); k++) cp = (cp << 6) | (b(k) & 0x3f);
+  return cp;
+}
+
+// Non-ASCII code points a terminal acts on or that change how a line reads: C1 controls (U+009B
+// is an 8-bit CSI), bidi embeddings/overrides/isolates (text shown in another order), and the
+// line/paragraph separators.
+bool acted_on_by_terminals(uint32_t cp) {
+  return (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+         cp == 0x2028 || cp == 0x2029;
+}
+
 }  // namespace
 
 bool is_valid_utf8(std::string_view s) {
@@ -96,8 +113,11 @@ std::string escape_for_text(std::string_view s) {
     else if (c == '\t') out += "\\t", i++;
     else if (c == '\r') out += "\\r", i++;
     else if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c), i++;
-    else if (size_t n = utf8_seq_len(s, i)) out.append(s.substr(i, n)), i += n;
-    else out += fmt::format("\\x{:02x}", c), i++;
+    else if (size_t n = utf8_seq_len(s, i)) {
+      if (uint32_t cp = decode(s.substr(i, n)); acted_on_by_terminals(cp)) out += fmt::format("\\u{:04x}", cp);
+      else out.append(s.substr(i, n));
+      i += n;
+    } else out += fmt::format("\\x{:02x}", c), i++;
   }
   return out;
 }

@@ -12,7 +12,9 @@ bool is_valid_utf8(std::string_view s);
 // Replaces each invalid UTF-8 sequence with U+FFFD.
 std::string sanitize_utf8(std::string_view s);
 std::string base64_encode(std::string_view bytes);
-// For a single text line: \n \t \r \\ and other control / invalid bytes as \xNN escapes.
+// For a single text line: \n \t \r \\ and other control / invalid bytes as \xNN escapes; C1
+// controls (U+0080-U+009F), bidi overrides (U+202A-U+202E, U+2066-U+2069) and U+2028/U+2029 as
+// \uXXXX.
 std::string escape_for_text(std::string_view s);
 
 }  // namespace inotrace

@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# e2e: what inotrace writes is safe to run as root on a shared machine (issue 11):
+#   symlink    `trace -o` refuses a symlink planted by another user (item 3)
+#   pointers   no kernel pointer in any output; instance ids stable across commands (item 4)
+#   promtool   /metrics passes `promtool check metrics` with hostile process names (item 6)
+#   stderr     an unwritable stderr never kills trace or the daemon (item 7)
+#   fullfs     `-o` on a full filesystem: whole lines only, and what was not written is counted (item 12)
+#   losses     ring-buffer losses: at most one stderr line a second (item 13)
+# Usage: output_safety_test.sh path/to/inotrace [section...]   (default: every section)
+# Needs root; exits 77 (CTest: skipped) otherwise, saying why.
+set -uo pipefail
+INOTRACE=${1:?usage: output_safety_test.sh path/to/inotrace [section...]}
+shift
+sections=("$@")
+((${#sections[@]})) || sections=(symlink pointers promtool stderr fullfs losses)
+if [[ $(id -u) != 0 ]]; then echo "SKIPPED e2e.output_safety: needs root"; exit 77; fi
+for tool in inotifywait jq setpriv curl promtool; do
+  command -v $tool >/dev/null || { echo "FAIL: $tool not installed (scripts/install-deps.sh)"; exit 1; }
+done
+
+work=$(mktemp -d /tmp/inotrace-out-e2e.XXXXXX)
+chmod 755 "$work"
+pids=()
+mounts=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  for m in "${mounts[@]}"; do umount "$m" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fails=0
+check() {  # check <description> <command...>
+  local what=$1; shift
+  if "$@"; then echo "ok   - $what"; else echo "FAIL - $what"; fails=$((fails + 1)); fi
+}
+all_json() { [[ -s $1 ]] && jq -e . "$1" >/dev/null 2>&1; }  # every line of file $1 is JSON
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+
+# Starts `inotrace trace` in the background and waits until it is attached.
+start_trace() {  # start_trace <stderr-file> <args...>
+  local err=$1; shift
+  "$INOTRACE" trace "$@" 2>"$err" &
+  trace_pid=$!
+  pids+=("$trace_pid")
+  for _ in $(seq 100); do grep -q "Ctrl-C to stop" "$err" && return 0; sleep 0.1; done
+  echo "inotrace did not start:"; cat "$err"; return 1
+}
+stop_trace() { kill -INT "$trace_pid"; wait "$trace_pid"; }
+
+port=$((21000 + $$ % 20000))
+start_daemon() {  # start_daemon <stderr-file> [args...]
+  local err=$1; shift
+  "$INOTRACE" daemon --listen "127.0.0.1:$port" --kubepods-cgroup none "$@" 2>"$err" >/dev/null &
+  daemon_pid=$!
+  pids+=("$daemon_pid")
+  for _ in $(seq 150); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return 0; sleep 0.1; done
+  echo "daemon did not start:"; cat "$err"; return 1
+}
+
+make_tree() {  # make_tree <dir> <n>: n subdirectories
+  mkdir -p "$1"
+  (cd "$1" && seq -f "d%05g" "$2" | xargs mkdir -p)
+}
+
+section_symlink() {
+  echo "# symlink: trace -o onto a symlink planted by uid 65534"
+  local shared="$work/shared" victim="$work/victim"
+  mkdir "$shared" && chmod 1777 "$shared"
+  echo "root's secret" >"$victim" && chmod 600 "$victim"
+  as_nobody ln -s "$victim" "$shared/out"
+  out=$("$INOTRACE" trace --duration 0.5 -o "$shared/out" 2>&1); rc=$?
+  echo "  trace -o $shared/out: exit $rc: $(grep error <<<"$out")"
+  check "planted symlink: trace refuses (exit 1)" test "$rc" = 1
+  check "planted symlink: clear error" grep -q "cannot open $shared/out for writing: it is a symlink" <<<"$out"
+  check "planted symlink: target intact" test "$(cat "$victim")" = "root's secret"
+  check "planted symlink: target still mode 600" test "$(stat -c %a "$victim")" = 600
+}
+
+section_pointers() {
+  echo "# pointers: no kernel pointer in any output; one instance, one id, across commands"
+  local dir="$work/ptr" pat='ffff[0-9a-f]{12}'
+  mkdir -p "$dir"
+  inotifywait -m -q "$dir" >/dev/null 2>&1 &
+  local iw=$!
+  pids+=("$iw")
+  sleep 0.5
+  "$INOTRACE" snapshot --json >"$work/snap.json" 2>"$work/snap.err"
+  "$INOTRACE" snapshot --view instances >"$work/snap-inst.txt" 2>>"$work/snap.err"
+  "$INOTRACE" snapshot --view watches >"$work/snap-watch.txt" 2>>"$work/snap.err"
+  local snap_id
+  snap_id=$(jq -r ".instances[] | select(any(.holders[]; .pid == $iw)) | .instance" "$work/snap.json")
+  echo "  snapshot: instance of inotifywait $iw: $snap_id"
+  start_trace "$work/trace.err" --json -o "$work/trace.ndjson" || return
+  "$INOTRACE" trace -o "$work/trace.txt" --duration 6 2>"$work/trace-text.err" &
+  local text_trace=$!
+  start_daemon "$work/daemon.err" --duration 30 || return
+  sleep 0.5
+  inotifywait -q -t 1 "$dir" >/dev/null 2>&1  # a new instance: instance_create / add / destroy
+  kill "$iw"; wait "$iw" 2>/dev/null
+  # The tracepoint backend finds the close at its next reconcile (every 1 s; slower under load).
+  for _ in $(seq 150); do
+    grep -q "\"event\":\"instance_destroy\",\"pid\":$iw," "$work/trace.ndjson" && break
+    sleep 0.1
+  done
+  for api in /api/watches /api/events /api/leaks /api/processes /api/status /metrics; do
+    curl -sf "http://127.0.0.1:$port$api" >"$work/api${api//\//_}.out"
+  done
+  kill "$daemon_pid"; wait "$daemon_pid"  # its port is the next section's
+  stop_trace
+  wait "$text_trace"
+  local trace_id
+  trace_id=$(jq -r "select(.pid == $iw and .event == \"instance_destroy\") | .instance" "$work/trace.ndjson" | head -1)
+  echo "  trace: instance_destroy of inotifywait $iw: $trace_id"
+  for f in snap.json snap-inst.txt snap-watch.txt trace.ndjson trace.txt api_api_watches.out api_api_events.out \
+    api_api_leaks.out api_api_processes.out api_api_status.out api_metrics.out snap.err trace.err daemon.err; do
+    local hits
+    hits=$(grep -cE "$pat" "$work/$f")
+    [[ $hits != 0 ]] && echo "  $f: $(grep -oE "$pat[^\"]*" "$work/$f" | head -1) ($hits lines)"
+    check "no kernel pointer in $f" test "$hits" = 0
+  done
+  check "trace --json has instance ids" test "$(jq -r 'select(.instance != null) | .instance' "$work/trace.ndjson" | wc -l)" -gt 0
+  check "instance ids are 16 hex digits" test -z "$(jq -r 'select(.instance != null) | .instance' "$work/trace.ndjson" | grep -vxE '[0-9a-f]{16}')"
+  check "snapshot found the instance" test -n "$snap_id"
+  check "same instance, same id in snapshot --json and a later trace --json ($snap_id / $trace_id)" \
+    test -n "$snap_id" -a "$snap_id" = "$trace_id"
+}
+
+section_promtool() {
+  echo "# promtool: /metrics with a hostile process name"
+  # exec names the process after its file: invalid UTF-8, a quote, a backslash, a newline.
+  local name=$'\xff\xfe"q\\\nevil' bin="$work/bin"
+  mkdir -p "$bin"
+  cp "$(command -v inotifywait)" "$bin/$name"
+  make_tree "$work/hostile" 300
+  "$bin/$name" -m -r -q "$work/hostile" >/dev/null 2>&1 &
+  pids+=($!)
+  sleep 1
+  check "hostile comm really set" grep -q evil /proc/$!/comm
+  start_daemon "$work/promd.err" || return
+  curl -sf "http://127.0.0.1:$port/metrics" >"$work/metrics.txt"
+  kill "$daemon_pid"; wait "$daemon_pid"
+  check "hostile comm is a label" grep -q 'evil' "$work/metrics.txt"
+  grep 'evil' "$work/metrics.txt" | sed 's/^/  /' | cat -v
+  out=$(promtool check metrics <"$work/metrics.txt" 2>&1); rc=$?
+  echo "  promtool check metrics: exit $rc: $(head -c 400 <<<"$out")"
+  check "promtool check metrics passes" test "$rc" = 0
+  check "every *_total family is a counter" \
+    test -z "$(grep '^# TYPE .*_total ' "$work/metrics.txt" | grep -v ' counter$')"
+}
+
+section_stderr() {
+  echo "# stderr: unwritable stderr never kills trace or the daemon"
+  local dir="$work/err"
+  mkdir -p "$dir"
+  for how in /dev/full closed dead-pipe; do
+    local out="$work/stderr-${how//\//_}.ndjson"
+    case $how in
+      /dev/full) "$INOTRACE" trace --json -o "$out" --duration 6 -v 2>/dev/full & ;;
+      closed) "$INOTRACE" trace --json -o "$out" --duration 6 -v 2>&- & ;;
+      dead-pipe) "$INOTRACE" trace --json -o "$out" --duration 6 -v 2> >(true) & ;;
+    esac
+    local tp=$!
+    # Watches added all along (when trace is attached cannot be read from its stderr here).
+    while kill -0 "$tp" 2>/dev/null; do sleep 0.3; timeout 0.2 inotifywait -q "$dir" >/dev/null 2>&1; done
+    wait "$tp"
+    rc=$?
+    echo "  trace 2>$how: exit $rc, $(wc -l <"$out" 2>/dev/null) lines"
+    check "trace with stderr $how: exit 0 (not 134/141)" test "$rc" = 0
+    check "trace with stderr $how: events after the log lines written" \
+      test -n "$(jq -c "select(.event == \"add\" and .path == \"$dir\")" "$out" 2>/dev/null)"
+    check "trace with stderr $how: every line is JSON" all_json "$out"
+  done
+  "$INOTRACE" daemon --listen "127.0.0.1:$port" --kubepods-cgroup none --duration 3 >/dev/null 2> >(true)
+  rc=$?
+  echo "  daemon 2>dead-pipe: exit $rc"
+  check "daemon with stderr into a dead pipe: exit 0" test "$rc" = 0
+}
+
+section_fullfs() {
+  echo "# fullfs: trace -o on a 64 KiB tmpfs"
+  local small="$work/small" tree="$work/fulltree"
+  mkdir -p "$small"
+  mount -t tmpfs -o size=64k none "$small" && mounts+=("$small")
+  make_tree "$tree" 500
+  start_trace "$work/full.err" --json -o "$small/out.ndjson" || return
+  for _ in 1 2; do inotifywait -r -q -t 1 "$tree" >/dev/null 2>&1; done
+  sleep 1.5
+  stop_trace; rc=$?
+  local summary total written not_written
+  summary=$(grep -E "^inotrace: [0-9]+ events \(" "$work/full.err")
+  echo "  $summary"
+  grep error "$work/full.err" | sed 's/^/  /'
+  total=$(sed -nE 's/^inotrace: ([0-9]+) events.*/\1/p' <<<"$summary")
+  written=$(wc -l <"$small/out.ndjson")
+  not_written=$(grep -oE '[0-9]+ not written|not written [0-9]+' <<<"$summary" | grep -oE '[0-9]+')
+  echo "  $total events, $written lines in the file, not written: ${not_written:-?}; file $(stat -c %s "$small/out.ndjson") bytes"
+  check "filesystem really filled (events > lines written)" test "$total" -gt "$written"
+  check "trace exits 1 (output incomplete)" test "$rc" = 1
+  check "file ends with a newline" test "$(tail -c1 "$small/out.ndjson" | od -An -c | tr -d ' ')" = '\n'
+  check "every line parses as JSON" all_json "$small/out.ndjson"
+  check "summary counts what was not written (${not_written:-none} = $total - $written)" \
+    test "${not_written:-x}" = "$((total - written))"
+}
+
+section_losses() {
+  echo "# losses: ring-buffer losses are reported at most once a second"
+  local tree="$work/losstree"
+  make_tree "$tree" 3000
+  start_trace "$work/loss.err" --json -o /dev/null --ringbuf-size 4096 --reconcile-interval 0 || return
+  local t0=$SECONDS
+  for _ in 1 2 3; do inotifywait -r -q -t 1 "$tree" >/dev/null 2>&1; done
+  stop_trace
+  local secs=$((SECONDS - t0 + 2)) lines drops
+  lines=$(grep -c "lost (ring buffer full)" "$work/loss.err")
+  drops=$(sed -nE 's/.*ring buffer full ([0-9]+),.*/\1/p' "$work/loss.err" | tail -1)
+  echo "  $drops events lost in ${secs} s; $lines loss lines on stderr"
+  grep "lost (ring buffer full)" "$work/loss.err" | head -3 | sed 's/^/  /'
+  if [[ ${drops:-0} == 0 ]]; then
+    echo "FAIL - no ring-buffer loss happened: the burst did not test anything"; fails=$((fails + 1)); return
+  fi
+  check "losses reported ($lines lines)" test "$lines" -ge 1
+  check "at most one loss line a second ($lines lines in $secs s)" test "$lines" -le "$secs"
+}
+
+for s in "${sections[@]}"; do "section_$s"; done
+echo "e2e.output_safety: $fails failure(s)"
+exit $((fails > 0))
