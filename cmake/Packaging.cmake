@@ -2,6 +2,11 @@
 # Layout: /usr/bin/inotrace, inotrace(8) from --help (help2man), inotrace.service with its
 # arguments in /etc/default/inotrace (a conffile), copyright and changelog as Debian wants them.
 # Depends: computed by dpkg-shlibdeps from the binary's NEEDED libraries.
+# `cmake --build build --target image`: build/inotrace-image.tar (scripts/build-image.sh; a no-op
+# when up to date).
+add_custom_target(image COMMAND ${PROJECT_SOURCE_DIR}/scripts/build-image.sh ${CMAKE_BINARY_DIR}
+                  DEPENDS inotrace USES_TERMINAL)
+
 find_program(HELP2MAN help2man)
 find_program(DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(NOT HELP2MAN OR NOT DPKG_SHLIBDEPS)
