@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # OCI image of the daemon, from Debian packages only (no registry needed):
 #   scripts/build-image.sh [BUILD_DIR]   ->  BUILD_DIR/inotrace-image.tar  (tag inotrace:<version>)
-# The rootfs is build/inotrace plus its shared-library closure (ldd) as installed from Debian's
-# packages here, their copyright files, and a minimal /etc: no shell, no package manager, no
-# compiler. One layer, packed with umoci; the tar is an OCI layout that `ctr image import`,
+# The rootfs (scripts/image-rootfs.sh) is build/inotrace plus its shared-library closure (ldd) as
+# installed from Debian's packages here, their copyright files and a minimal /etc: no shell, no
+# package manager, no compiler. One layer, packed with umoci; the tar is an OCI layout that `ctr image import`,
 # `skopeo ... oci-archive:` and `podman load` read. Up to date (same binary, same script) -> exits
 # at once, so tests can call it freely. Containerfile builds the same image with a registry.
 set -euo pipefail
@@ -16,7 +16,7 @@ for tool in umoci ldd dpkg-query; do
   command -v "$tool" > /dev/null || { echo "build-image: $tool missing (scripts/install-deps.sh)" >&2; exit 1; }
 done
 version=$("$bin" --version | awk '{print $2}')
-stamp=$(cat "$bin" "$0" | sha256sum | cut -c1-64)
+stamp=$(cat "$bin" "$0" "$src/scripts/image-rootfs.sh" | sha256sum | cut -c1-64)
 if [[ -f $out && -f $out.stamp && $(cat "$out.stamp") == "$stamp" ]]; then
   echo "build-image: $out up to date (inotrace:$version)"
   exit 0
@@ -27,29 +27,7 @@ rm -rf "$work"; mkdir -p "$work/rootfs"
 trap 'rm -rf "$work"' EXIT
 root=$work/rootfs
 
-# The binary and every library the dynamic loader maps for it, at the paths ldd names.
-install -D -m 0755 "$bin" "$root/usr/bin/inotrace"
-strip --strip-unneeded "$root/usr/bin/inotrace"
-libs=$(ldd "$bin" | awk '/=> \// {print $3} /^\t\/[^ ]+ \(/ {print $1}')
-pkgs=()
-for lib in $libs; do
-  install -D -m 0644 "$(realpath "$lib")" "$root$lib"
-  pkg=$(dpkg -S "$(realpath "$lib")" 2>/dev/null || dpkg -S "$lib")
-  pkgs+=("${pkg%%:*}")
-done
-chmod 0755 "$root"/lib64/ld-linux-x86-64.so.2
-mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
-# Their licenses travel with them.
-for p in "${pkgs[@]}"; do
-  install -D -m 0644 "/usr/share/doc/$p/copyright" "$root/usr/share/doc/$p/copyright"
-done
-install -D -m 0644 "$src/packaging/deb/copyright" "$root/usr/share/doc/inotrace/copyright"
-# /etc: user and group names for uid/gid 0 and nobody (runtimes look them up); no time zone file:
-# timestamps in the daemon's logs are UTC.
-mkdir -p "$root/etc" "$root/tmp" "$root/proc" "$root/sys" "$root/dev"
-printf 'root:x:0:0:root:/:/nonexistent\nnobody:x:65534:65534:nobody:/nonexistent:/nonexistent\n' > "$root/etc/passwd"
-printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
-chmod 1777 "$root/tmp"
+pkg_list=$("$src/scripts/image-rootfs.sh" "$bin" "$root" | tr '\n' ' ')
 
 # One reproducible layer: sorted, root-owned, fixed mtime.
 epoch=$(git -C "$src" log -1 --format=%ct 2>/dev/null || echo 0)
@@ -61,7 +39,6 @@ umoci init --layout "$layout"
 umoci new --image "$layout:$version"
 umoci raw add-layer --image "$layout:$version" --history.created "$created" \
   --history.created_by "scripts/build-image.sh: inotrace + ldd closure from Debian packages" "$work/layer.tar"
-pkg_list=$(for p in "${pkgs[@]}"; do dpkg-query -W -f='${Package}=${Version} ' "$p"; done)
 umoci config --image "$layout:$version" --created "$created" --history.created "$created" \
   --architecture amd64 --os linux --author "inotrace" \
   --config.entrypoint /usr/bin/inotrace --config.entrypoint daemon \
