@@ -43,6 +43,27 @@ grep -Eq '^inotrace snapshot: [0-9]+ processes, [0-9]+ instances, [0-9]+ watches
 grep -q '^USERS' <<<"$snap" || fail "snapshot: no USERS table"
 head -1 <<<"$snap"
 
+# The unit's capability set is enough: a watcher of another user, seen with exactly the unit's
+# CapabilityBoundingSet (root uid, every other capability gone) by both snapshot sources, with
+# its path; and CAP_SYS_PTRACE is needed (without it the procfs source is refused every process).
+caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$root/lib/systemd/system/inotrace.service")
+[[ -n $caps ]] || fail "no CapabilityBoundingSet in the unit"
+bounding=-all$(for c in $caps; do c=${c#CAP_}; printf ',+%s' "${c,,}"; done)
+watched=$(mktemp -d "$build/deb-watched.XXXXXX"); chmod 755 "$watched"
+setpriv --reuid=65534 --regid=65534 --clear-groups inotifywait -m -q "$watched" > /dev/null &
+watcher=$!
+trap 'kill $watcher 2>/dev/null; rm -rf "$root" "$root.log" "$watched"' EXIT
+for _ in $(seq 50); do grep -qs '^inotify' /proc/$watcher/fdinfo/* && break; sleep 0.1; done
+for source in iterator procfs; do
+  got=$(setpriv --bounding-set="$bounding" --inh-caps=-all "$bin" snapshot --source $source --pid $watcher --view watches 2>&1) || { echo "$got"; fail "snapshot --source $source with the unit's capabilities"; }
+  grep -q '^inotrace snapshot: 1 processes, 1 instances, 1 watches' <<<"$got" && grep -qF " $watched" <<<"$got" \
+    || { echo "$got"; fail "snapshot --source $source with the unit's capabilities ($caps) missed the watcher"; }
+done
+echo "the unit's capabilities ($caps) see another user's watch with its path (iterator and procfs)"
+without=$(setpriv --bounding-set="${bounding/,+sys_ptrace/}" --inh-caps=-all "$bin" snapshot --source procfs --pid $watcher 2>&1 || true)
+grep -q '1 processes' <<<"$without" && fail "procfs source worked without CAP_SYS_PTRACE: drop it from the unit"
+echo "without CAP_SYS_PTRACE: $(head -1 <<<"$without")"
+
 # Depends: every library the binary needs comes from a package named in Depends.
 depends=$(dpkg-deb -f "$deb" Depends)
 dep_names=$(tr ',' '\n' <<<"$depends" | awk '{print $1}')
