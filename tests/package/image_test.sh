@@ -92,4 +92,21 @@ snap=$(ctr -a "$sock" run --rm --read-only --with-ns "pid:/proc/$$/ns/pid" \
 echo "$snap"
 grep -Eq '^inotrace snapshot: 1 processes, 1 instances, 1 watches' <<<"$snap" || fail "the container did not see the host's watcher"
 grep -qF "$work/watched" <<<"$snap" || fail "the container did not resolve the watched path"
+
+# The entrypoint's daemon, scraped from the host (host network here only to reach it; a free
+# loopback port chosen by the kernel).
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+ctr -a "$sock" run --rm --read-only --net-host --with-ns "pid:/proc/$$/ns/pid" \
+  --cap-add CAP_BPF --cap-add CAP_PERFMON --cap-add CAP_SYSLOG --cap-add CAP_DAC_READ_SEARCH --cap-add CAP_SYS_PTRACE \
+  --mount type=bind,src=/sys/kernel/tracing,dst=/sys/kernel/tracing,options=rbind:ro \
+  "inotrace:$version" "inotrace-daemon-$$" /usr/bin/inotrace daemon --listen "127.0.0.1:$port" --duration 20 \
+  > "$work/daemon.log" 2>&1 &
+daemon_ctr=$!
+metrics=
+for _ in $(seq 150); do metrics=$(curl -sf "http://127.0.0.1:$port/metrics" 2>/dev/null) && break; sleep 0.1; done
+[[ -n $metrics ]] || { cat "$work/daemon.log"; fail "the containerized daemon served no /metrics"; }
+grep -E '^inotrace_user_watches\{uid="0"' <<<"$metrics" | head -1
+ctr -a "$sock" task kill "inotrace-daemon-$$" > /dev/null 2>&1 || true
+wait "$daemon_ctr" || true
+echo "containerized daemon: $(head -1 "$work/daemon.log" | cut -c1-100)..."
 echo "PASS: image config, no shell, imported and run under containerd"
