@@ -8,6 +8,7 @@ set -euo pipefail
 build=$(realpath "$1"); version=$2
 deb=$build/inotrace_${version}_amd64.deb
 fail() { echo "FAIL: $*"; exit 1; }
+trap 'echo "FAIL: $BASH_SOURCE line $LINENO: $BASH_COMMAND"' ERR
 
 cmake --build "$build" --target package > "$build/package-build.log" 2>&1 || { tail -30 "$build/package-build.log"; fail "package target"; }
 [[ -f $deb ]] || fail "$deb not produced"
@@ -31,8 +32,9 @@ touch "$root/var/lib/dpkg/status"
 dpkg_root() { dpkg --root="$root" --force-script-chrootless --force-depends --force-not-root "$@"; }
 
 dpkg_root -i "$deb" > "$root.log" 2>&1 || { cat "$root.log"; fail "dpkg -i"; }
-dpkg_root -s inotrace | grep -qx "Status: install ok installed" || fail "not installed"
-dpkg_root -s inotrace | grep -A1 '^Conffiles:' | grep -q '/etc/default/inotrace' || fail "/etc/default/inotrace not a conffile"
+status=$(dpkg_root -s inotrace)
+grep -qx "Status: install ok installed" <<<"$status" || fail "not installed"
+grep -A1 '^Conffiles:' <<<"$status" | grep -q '/etc/default/inotrace' || fail "/etc/default/inotrace not a conffile"
 
 bin=$root/usr/bin/inotrace
 out=$("$bin" --version)
@@ -67,17 +69,20 @@ echo "without CAP_SYS_PTRACE: $(head -1 <<<"$without")"
 # Depends: every library the binary needs comes from a package named in Depends.
 depends=$(dpkg-deb -f "$deb" Depends)
 dep_names=$(tr ',' '\n' <<<"$depends" | awk '{print $1}')
+# (No early-exiting readers in these pipes: a SIGPIPE would fail them under pipefail.)
 for so in $(objdump -p "$bin" | awk '/NEEDED/ {print $2}'); do
-  path=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64/ {print $NF; exit}')
-  pkg=$(dpkg -S "$(realpath "$path")" 2>/dev/null | head -1 | cut -d: -f1) || true
-  [[ -n $pkg ]] || pkg=$(dpkg -S "$path" | head -1 | cut -d: -f1)
+  path=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64/ && !found {print $NF; found = 1}')
+  [[ -n $path ]] || fail "$so: not in the loader cache"
+  owner=$(dpkg -S "$(realpath "$path")" 2>/dev/null || dpkg -S "$path")
+  pkg=${owner%%:*}
   grep -qxF "$pkg" <<<"$dep_names" || fail "$so ($pkg) missing from Depends: $depends"
 done
 echo "Depends covers every NEEDED library: $depends"
 
 # The man page lists every subcommand.
+manpage=$(zcat "$root/usr/share/man/man8/inotrace.8.gz")
 for sub in trace snapshot daemon top repro; do
-  zcat "$root/usr/share/man/man8/inotrace.8.gz" | grep -q "^\.SS \"inotrace $sub\"" || fail "man page lacks $sub"
+  grep -q "^\.SS \"inotrace $sub\"" <<<"$manpage" || fail "man page lacks $sub"
 done
 
 # The unit: systemd-analyze verify against the installed tree (this machine's own units copied

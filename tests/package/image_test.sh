@@ -9,6 +9,7 @@ build=$(realpath "$1"); version=$2
 src=$(cd "$(dirname "$0")/../.." && pwd)
 tar=$build/inotrace-image.tar
 fail() { echo "FAIL: $*"; exit 1; }
+trap 'echo "FAIL: $BASH_SOURCE line $LINENO: $BASH_COMMAND"' ERR
 
 "$src/scripts/build-image.sh" "$build"
 echo "image archive: $(stat -c %s "$tar") bytes"
@@ -72,7 +73,8 @@ for _ in $(seq 100); do ctr -a "$sock" version > /dev/null 2>&1 && break; sleep 
 ctr -a "$sock" version > /dev/null 2>&1 || { tail -20 "$work/containerd.log"; echo "SKIPPED container run: containerd did not start here"; exit 0; }
 
 ctr -a "$sock" image import "$tar"
-ctr -a "$sock" image ls -q | grep -qx "inotrace:$version" || fail "import did not name the image inotrace:$version"
+images=$(ctr -a "$sock" image ls -q)
+grep -qx "inotrace:$version" <<<"$images" || fail "import did not name the image inotrace:$version"
 out=$(ctr -a "$sock" run --rm "inotrace:$version" "inotrace-version-$$" /usr/bin/inotrace --version)
 [[ $out == "inotrace $version" ]] || fail "in the container --version printed '$out'"
 echo "ctr run inotrace:$version --version: $out"
@@ -93,9 +95,11 @@ echo "$snap"
 grep -Eq '^inotrace snapshot: 1 processes, 1 instances, 1 watches' <<<"$snap" || fail "the container did not see the host's watcher"
 grep -qF "$work/watched" <<<"$snap" || fail "the container did not resolve the watched path"
 
-# The entrypoint's daemon, scraped from the host (host network here only to reach it; a free
-# loopback port chosen by the kernel).
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# The entrypoint's daemon, scraped from the host (host network here only to reach it, on a free
+# loopback port).
+port_listening() { [[ -n $(awk -v p="$(printf ':%04X' "$1")" '$4 == "0A" && substr($2, length($2) - 4) == p' /proc/net/tcp) ]]; }
+port=$((20000 + RANDOM % 40000))
+while port_listening "$port"; do port=$((port + 1)); done
 ctr -a "$sock" run --rm --read-only --net-host --with-ns "pid:/proc/$$/ns/pid" \
   --cap-add CAP_BPF --cap-add CAP_PERFMON --cap-add CAP_SYSLOG --cap-add CAP_DAC_READ_SEARCH --cap-add CAP_SYS_PTRACE \
   --mount type=bind,src=/sys/kernel/tracing,dst=/sys/kernel/tracing,options=rbind:ro \
@@ -105,7 +109,7 @@ daemon_ctr=$!
 metrics=
 for _ in $(seq 150); do metrics=$(curl -sf "http://127.0.0.1:$port/metrics" 2>/dev/null) && break; sleep 0.1; done
 [[ -n $metrics ]] || { cat "$work/daemon.log"; fail "the containerized daemon served no /metrics"; }
-grep -E '^inotrace_user_watches\{uid="0"' <<<"$metrics" | head -1
+grep -m1 -E '^inotrace_user_watches\{uid="0"' <<<"$metrics" || fail "no inotrace_user_watches for uid 0 in /metrics"
 ctr -a "$sock" task kill "inotrace-daemon-$$" > /dev/null 2>&1 || true
 wait "$daemon_ctr" || true
 echo "containerized daemon: $(head -1 "$work/daemon.log" | cut -c1-100)..."
