@@ -15,6 +15,9 @@ out=$build/inotrace-image.tar
 for tool in umoci ldd dpkg-query; do
   command -v "$tool" > /dev/null || { echo "build-image: $tool missing (scripts/install-deps.sh)" >&2; exit 1; }
 done
+# Tests may call this concurrently: one builds, the others then find it up to date.
+exec 9> "$build/.inotrace-image.lock"
+flock 9
 version=$("$bin" --version | awk '{print $2}')
 stamp=$(cat "$bin" "$0" "$src/scripts/image-rootfs.sh" | sha256sum | cut -c1-64)
 if [[ -f $out && -f $out.stamp && $(cat "$out.stamp") == "$stamp" ]]; then
