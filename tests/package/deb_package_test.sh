@@ -40,10 +40,17 @@ bin=$root/usr/bin/inotrace
 out=$("$bin" --version)
 [[ $out == "inotrace $version" ]] || fail "--version printed '$out', want 'inotrace $version'"
 echo "installed: $out"
-snap=$("$bin" snapshot --top 3 2>&1) || { echo "$snap"; fail "snapshot"; }
+# A known watcher of another user, to be found by every snapshot below.
+watched=$(mktemp -d "$build/deb-watched.XXXXXX"); chmod 755 "$watched"
+setpriv --reuid=65534 --regid=65534 --clear-groups inotifywait -m -q "$watched" > /dev/null &
+watcher=$!
+trap 'kill $watcher 2>/dev/null; rm -rf "$root" "$root.log" "$watched"' EXIT
+for _ in $(seq 50); do grep -qs '^inotify' /proc/$watcher/fdinfo/* && break; sleep 0.1; done
+snap=$("$bin" snapshot --top 0 2>&1) || { echo "$snap"; fail "snapshot"; }
 grep -Eq '^inotrace snapshot: [0-9]+ processes, [0-9]+ instances, [0-9]+ watches' <<<"$snap" || { echo "$snap"; fail "snapshot output"; }
 grep -q '^USERS' <<<"$snap" || fail "snapshot: no USERS table"
-head -1 <<<"$snap"
+grep -Eq "^ +$watcher inotifywait +65534 +1 +1\$" <<<"$snap" || { echo "$snap"; fail "snapshot: the watcher (pid $watcher, uid 65534, 1 watch) is missing"; }
+head -1 <<<"$snap"; grep -E "^ +$watcher inotifywait" <<<"$snap"
 
 # The unit's capability set is enough: a watcher of another user, seen with exactly the unit's
 # CapabilityBoundingSet (root uid, every other capability gone) by both snapshot sources, with
@@ -51,11 +58,6 @@ head -1 <<<"$snap"
 caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$root/lib/systemd/system/inotrace.service")
 [[ -n $caps ]] || fail "no CapabilityBoundingSet in the unit"
 bounding=-all$(for c in $caps; do c=${c#CAP_}; printf ',+%s' "${c,,}"; done)
-watched=$(mktemp -d "$build/deb-watched.XXXXXX"); chmod 755 "$watched"
-setpriv --reuid=65534 --regid=65534 --clear-groups inotifywait -m -q "$watched" > /dev/null &
-watcher=$!
-trap 'kill $watcher 2>/dev/null; rm -rf "$root" "$root.log" "$watched"' EXIT
-for _ in $(seq 50); do grep -qs '^inotify' /proc/$watcher/fdinfo/* && break; sleep 0.1; done
 for source in iterator procfs; do
   got=$(setpriv --bounding-set="$bounding" --inh-caps=-all "$bin" snapshot --source $source --pid $watcher --view watches 2>&1) || { echo "$got"; fail "snapshot --source $source with the unit's capabilities"; }
   grep -q '^inotrace snapshot: 1 processes, 1 instances, 1 watches' <<<"$got" && grep -qF " $watched" <<<"$got" \
