@@ -12,6 +12,8 @@ PKGS=(
   inotify-tools busybox-static qemu-system-x86 cpio xz-utils zstd e2fsprogs util-linux
   kmod procps tmux jq
   prometheus  # promtool: e2e.output_safety checks the /metrics page
+  # the .deb (help2man, dpkg-shlibdeps, lintian) and the OCI image (umoci, skopeo, containerd)
+  help2man dpkg-dev lintian umoci skopeo containerd runc curl
   # benchmarks and plots
   hyperfine librsvg2-bin time linux-perf valgrind
 )
