@@ -1,8 +1,10 @@
 #include "cmd/daemon.h"
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <poll.h>
 
+#include <atomic>
 #include <climits>
 #include <memory>
 #include <mutex>
@@ -25,6 +27,28 @@ namespace {
 HttpResponse json_response(const nlohmann::ordered_json& j) { return HttpResponse{200, "application/json", j.dump() + "\n", {}}; }
 
 constexpr uint64_t kMaxListLimit = 1000000;
+
+// glibc keeps what a large response freed in the arena of the thread that served it, for good:
+// give it back to the system when such a response ends (at most once a second; takes ~ms).
+void release_freed_memory() {
+  static std::atomic<uint64_t> last_ns{0};
+  uint64_t now = WallClock::monotonic_now_ns(), last = last_ns.load();
+  if (now - last >= 1000000000ull && last_ns.compare_exchange_strong(last, now)) malloc_trim(0);
+}
+
+// A large document made under the lock, written without it, its memory released after.
+HttpResponse in_pieces(std::string text) {
+  auto doc = std::make_shared<std::string>(std::move(text));
+  return HttpResponse{200, "application/json", "", [doc, pos = size_t(0)](std::string& out) mutable {
+                        constexpr size_t kPiece = 64 * 1024;
+                        out.append(*doc, pos, kPiece);
+                        pos += kPiece;
+                        if (pos < doc->size()) return true;
+                        std::string().swap(*doc);
+                        release_freed_memory();
+                        return false;
+                      }};
+}
 
 }  // namespace
 
@@ -72,8 +96,11 @@ int run_daemon(DaemonCommandOptions opts) {
                           auto page = std::make_shared<WatchPageWriter>(q);
                           // The lock is taken per piece, never while the server writes.
                           return HttpResponse{200, "application/json", "", [&mu, &monitor, page](std::string& out) {
-                                                std::lock_guard lock(mu);
-                                                return page->next(monitor, out);
+                                                std::unique_lock lock(mu);
+                                                if (page->next(monitor, out)) return true;
+                                                lock.unlock();
+                                                release_freed_memory();
+                                                return false;
                                               }};
                         }}},
       {"/api/users", {Access::Token, no_params(locked([&](const HttpRequest&) { return json_response(users_json(monitor)); }))}},
@@ -84,9 +111,9 @@ int run_daemon(DaemonCommandOptions opts) {
       {"/api/status", {Access::Token, no_params(locked([&](const HttpRequest&) { return json_response(status_json(monitor)); }))}},
       {"/api/events", {Access::Token, locked([&](const HttpRequest& r) {
                          expect_only_params(r, {"limit"});
-                         HttpResponse resp;
-                         write_events_json(monitor, uint_param(r, "limit", 1, NodeMonitor::kRecentEvents).value_or(0), resp.body);
-                         return resp;
+                         std::string text;
+                         write_events_json(monitor, uint_param(r, "limit", 1, NodeMonitor::kRecentEvents).value_or(0), text);
+                         return in_pieces(std::move(text));
                        })}},
   };
   std::string token = create_api_token(opts.api_token_file);
