@@ -28,13 +28,11 @@ HttpResponse json_response(const nlohmann::ordered_json& j) { return HttpRespons
 
 constexpr uint64_t kMaxListLimit = 1000000;
 
-// glibc keeps what a large response freed in the arena of the thread that served it, for good:
-// give it back to the system when such a response ends (at most once a second; takes ~ms).
-void release_freed_memory() {
-  static std::atomic<uint64_t> last_ns{0};
-  uint64_t now = WallClock::monotonic_now_ns(), last = last_ns.load();
-  if (now - last >= 1000000000ull && last_ns.compare_exchange_strong(last, now)) malloc_trim(0);
-}
+// glibc keeps what a large response freed in the arena of the thread that served it, for good.
+// Such a response raises this flag when it ends; the daemon's loop then gives the memory back
+// to the system (malloc_trim, ~ms; at most once a second, without the lock).
+std::atomic<bool> large_response_ended{false};
+void release_freed_memory() { large_response_ended = true; }
 
 // A large document made under the lock, written without it, its memory released after.
 HttpResponse in_pieces(std::string text) {
@@ -127,8 +125,15 @@ int run_daemon(DaemonCommandOptions opts) {
   uint64_t start = WallClock::monotonic_now_ns();
   std::set<std::tuple<uint64_t, int32_t>> reported;
   const int events_ready = monitor.session().tracer().wait_fd();
+  uint64_t last_trim_ns = 0;
   while (!stop_requested()) {
-    if (opts.duration_s > 0 && WallClock::monotonic_now_ns() - start >= opts.duration_s * 1e9) break;
+    uint64_t now_ns = WallClock::monotonic_now_ns();
+    if (opts.duration_s > 0 && now_ns - start >= opts.duration_s * 1e9) break;
+    if (large_response_ended && now_ns - last_trim_ns >= 1000000000ull) {
+      large_response_ended = false;
+      last_trim_ns = now_ns;
+      malloc_trim(0);
+    }
     // Wait for events without the lock, so that requests are answered meanwhile.
     pollfd p{events_ready, POLLIN, 0};
     ::poll(&p, 1, 50);

@@ -80,9 +80,14 @@ void WatchPageWriter::pick_keys(const NodeMonitor& m, std::string& out) {
                    return (!q_.pid || x.pid == *q_.pid) && (!q_.comm || x.comm == *q_.comm);
                  });
     if (!match) continue;
+    // Whole instances before the cursor, or after a full page's last key, are skipped at once:
+    // a page costs a look at each instance, not at each watch.
     std::string id = inst.id.str();
+    if (after_ && id < after_->first) continue;
+    if (heap.size() > q_.limit && id > std::get<0>(heap.front())) continue;
+    bool cursor_instance = after_ && id == after_->first;
     for (const auto& [wd, w] : inst.watches) {
-      if (after_ && std::tie(id, wd) <= std::tie(after_->first, after_->second)) continue;
+      if (cursor_instance && wd <= after_->second) continue;
       if (heap.size() > q_.limit && std::tie(id, wd) >= std::tie(std::get<0>(heap.front()), std::get<1>(heap.front()))) continue;
       heap.emplace_back(id, wd, g);
       std::push_heap(heap.begin(), heap.end());
@@ -135,6 +140,7 @@ bool WatchPageWriter::next(const NodeMonitor& m, std::string& out) {
   if (pos_ < keys_.size()) return true;
   json next = more_ ? json(fmt::format("{}/{}", std::get<0>(keys_.back()), std::get<1>(keys_.back()))) : json(nullptr);
   out += fmt::format("],\"returned\":{},\"next\":{}}}\n", returned_, next.dump());
+  std::vector<Key>().swap(keys_);
   return false;
 }
 
