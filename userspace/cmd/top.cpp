@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "cmd/stop_signal.h"
+#include "serve/api_token.h"
 #include "serve/api_views.h"
 #include "util/http_get.h"
 #include "util/log.h"
@@ -98,7 +99,8 @@ int run_top(TopCommandOptions opts) {
       monitor->evaluate_now();
       f = Frame{status_json(*monitor), users_json(*monitor), processes_json(*monitor, opts.rows), leaks_json(*monitor)};
     } else {
-      auto get = [&](const char* path) { return json::parse(http_get(opts.connect, path)); };
+      std::string token = read_api_token(opts.api_token_file);  // re-read: a restarted daemon has a new one
+      auto get = [&](const char* path) { return json::parse(http_get(opts.connect, path, 5000, token)); };
       f = Frame{get("/api/status"), get("/api/users"), get(fmt::format("/api/processes?limit={}", opts.rows).c_str()),
                 get("/api/leaks")};
     }

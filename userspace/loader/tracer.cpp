@@ -245,6 +245,8 @@ const KernelFacts& Tracer::facts() const { return impl_->facts; }
 const BackendChoice& Tracer::choice() const { return impl_->choice; }
 const std::string& Tracer::last_decode_error() const { return impl_->last_decode_error; }
 
+int Tracer::wait_fd() const { return ring_buffer__epoll_fd(impl_->rb); }
+
 int Tracer::poll(int timeout_ms, const Callback& cb) {
   impl_->cb = &cb;
   int n = ring_buffer__poll(impl_->rb, timeout_ms);

@@ -57,6 +57,8 @@ class Tracer {
   int poll(int timeout_ms, const Callback& cb);
   // Hands over what is already buffered, without waiting.
   int drain(const Callback& cb);
+  // Polls readable when events wait in the ring buffer: lets a caller wait without its locks.
+  int wait_fd() const;
   TracerCounters counters() const;
   // Most recent decode error, for diagnostics.
   const std::string& last_decode_error() const;

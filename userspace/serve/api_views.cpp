@@ -1,7 +1,13 @@
 #include "serve/api_views.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+
 #include "events/names.h"
 #include "output/event_json.h"
+#include "util/error.h"
 #include "util/wall_clock.h"
 
 namespace inotrace {
@@ -54,41 +60,88 @@ json leaks_json(const NodeMonitor& m) {
   return out;
 }
 
-json watches_json(const NodeMonitor& m, const WatchQuery& q) {
+WatchPageWriter::WatchPageWriter(WatchQuery q) : q_(std::move(q)) {
+  if (q_.cursor.empty()) return;
+  size_t slash = q_.cursor.rfind('/');
+  int32_t wd = 0;
+  const char* wd_end = q_.cursor.data() + q_.cursor.size();
+  auto [end, ec] = slash == std::string::npos || slash == 0 ? std::from_chars_result{nullptr, std::errc::invalid_argument}
+                                                            : std::from_chars(q_.cursor.data() + slash + 1, wd_end, wd);
+  if (ec != std::errc() || end != wd_end) throw Error(fmt::format("bad cursor {}: pass a page's \"next\" as it is", q_.cursor));
+  after_ = {q_.cursor.substr(0, slash), wd};
+}
+
+void WatchPageWriter::pick_keys(const NodeMonitor& m, std::string& out) {
   const WatchTable& t = m.session().table();
-  json out;
-  out["total"] = t.watch_count();
-  out["watches"] = json::array();
-  size_t n = 0;
+  // The limit+1 smallest keys after the cursor (one more tells whether a next page exists).
+  std::vector<Key> heap;  // max-heap
   for (const auto& [g, inst] : t.instances()) {
-    const Holder* h = inst.holders.empty() ? nullptr : &inst.holders.front();
-    bool match = std::any_of(inst.holders.begin(), inst.holders.end(), [&](const Holder& x) {
-      return (!q.pid || x.pid == *q.pid) && (!q.comm || x.comm == *q.comm);
-    });
-    if ((q.pid || q.comm) && !match) continue;
+    bool match = !(q_.pid || q_.comm) || std::any_of(inst.holders.begin(), inst.holders.end(), [&](const Holder& x) {
+                   return (!q_.pid || x.pid == *q_.pid) && (!q_.comm || x.comm == *q_.comm);
+                 });
+    if (!match) continue;
+    // Whole instances before the cursor, or after a full page's last key, are skipped at once:
+    // a page costs a look at each instance, not at each watch.
+    std::string id = inst.id.str();
+    if (after_ && id < after_->first) continue;
+    if (heap.size() > q_.limit && id > std::get<0>(heap.front())) continue;
+    bool cursor_instance = after_ && id == after_->first;
     for (const auto& [wd, w] : inst.watches) {
-      if (q.limit && n >= q.limit) break;
-      json j;
-      j["pid"] = h ? json(h->pid) : json(nullptr);
-      if (h) put_path(j, "comm", h->comm);
-      else j["comm"] = nullptr;
-      j["uid"] = h ? json(h->uid) : json(nullptr);
-      j["instance"] = inst.id.str();
-      j["fd"] = h ? json(h->fd) : json(nullptr);
-      j["wd"] = wd;
-      j["ino"] = w.ino();
-      j["dev"] = KernelDev{w.dev}.str();
-      j["mask"] = mask_names(w.mask);
-      std::string path = t.path_of(w);
-      if (path.empty()) j["path"] = nullptr;
-      else put_path(j, "path", path);
-      j["path_source"] = path_source_name(static_cast<PathSource>(w.path_source));
-      out["watches"].push_back(std::move(j));
-      n++;
+      if (cursor_instance && wd <= after_->second) continue;
+      if (heap.size() > q_.limit && std::tie(id, wd) >= std::tie(std::get<0>(heap.front()), std::get<1>(heap.front()))) continue;
+      heap.emplace_back(id, wd, g);
+      std::push_heap(heap.begin(), heap.end());
+      if (heap.size() > q_.limit + 1) {
+        std::pop_heap(heap.begin(), heap.end());
+        heap.pop_back();
+      }
     }
   }
-  out["returned"] = n;
-  return out;
+  std::sort_heap(heap.begin(), heap.end());
+  more_ = heap.size() > q_.limit;
+  if (more_) heap.resize(q_.limit);
+  keys_ = std::move(heap);
+  out += fmt::format("{{\"total\":{},\"watches\":[", t.watch_count());
+}
+
+bool WatchPageWriter::next(const NodeMonitor& m, std::string& out) {
+  if (!started_) {
+    started_ = true;
+    pick_keys(m, out);
+  }
+  const WatchTable& t = m.session().table();
+  constexpr size_t kPerPiece = 256;
+  for (size_t end = std::min(keys_.size(), pos_ + kPerPiece); pos_ < end; pos_++) {
+    const auto& [id, wd, group] = keys_[pos_];
+    auto inst = t.instances().find(group);
+    if (inst == t.instances().end()) continue;
+    auto found = inst->second.watches.find(wd);
+    if (found == inst->second.watches.end()) continue;
+    const WatchEntry& w = found->second;
+    const Holder* h = inst->second.holders.empty() ? nullptr : &inst->second.holders.front();
+    json j;
+    j["pid"] = h ? json(h->pid) : json(nullptr);
+    if (h) put_path(j, "comm", h->comm);
+    else j["comm"] = nullptr;
+    j["uid"] = h ? json(h->uid) : json(nullptr);
+    j["instance"] = id;
+    j["fd"] = h ? json(h->fd) : json(nullptr);
+    j["wd"] = wd;
+    j["ino"] = w.ino();
+    j["dev"] = KernelDev{w.dev}.str();
+    j["mask"] = mask_names(w.mask);
+    std::string path = t.path_of(w);
+    if (path.empty()) j["path"] = nullptr;
+    else put_path(j, "path", path);
+    j["path_source"] = path_source_name(static_cast<PathSource>(w.path_source));
+    if (returned_++) out += ',';
+    out += j.dump();
+  }
+  if (pos_ < keys_.size()) return true;
+  json next = more_ ? json(fmt::format("{}/{}", std::get<0>(keys_.back()), std::get<1>(keys_.back()))) : json(nullptr);
+  out += fmt::format("],\"returned\":{},\"next\":{}}}\n", returned_, next.dump());
+  std::vector<Key>().swap(keys_);
+  return false;
 }
 
 json users_json(const NodeMonitor& m) {
@@ -119,15 +172,17 @@ json processes_json(const NodeMonitor& m, size_t limit) {
   return out;
 }
 
-json events_json(const NodeMonitor& m, size_t limit) {
+void write_events_json(const NodeMonitor& m, size_t limit, std::string& out) {
   WallClock clock;
   std::string backend(backend_name(m.session().backend()));
-  json out;
-  out["events"] = json::array();
   const auto& recent = m.recent_events();
   size_t start = limit && recent.size() > limit ? recent.size() - limit : 0;
-  for (size_t i = start; i < recent.size(); i++) out["events"].push_back(event_to_json(recent[i], clock, backend));
-  return out;
+  out += "{\"events\":[";
+  for (size_t i = start; i < recent.size(); i++) {
+    if (i > start) out += ',';
+    out += event_to_json(recent[i], clock, backend).dump();
+  }
+  out += "]}\n";
 }
 
 json status_json(const NodeMonitor& m) {

@@ -1,100 +1,191 @@
 #include "serve/http_server.h"
 
-#include <CivetServer.h>
 #include <civetweb.h>
 #include <fmt/format.h>
 
+#include <charconv>
 #include <cstring>
-#include <vector>
+#include <mutex>
 
+#include "serve/api_token.h"
+#include "serve/listen_address.h"
 #include "util/error.h"
 
 namespace inotrace {
 
 namespace {
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string percent_decode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); i++) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%') {
+      int hi = i + 2 < s.size() ? hex_value(s[i + 1]) : -1, lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
+      if (hi < 0 || lo < 0) throw Error("bad percent-encoding in the query");
+      out += (char)(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
 std::map<std::string, std::string> parse_query(const char* qs) {
   std::map<std::string, std::string> out;
-  if (!qs) return out;
-  std::string s(qs);
+  if (!qs || !*qs) return out;
+  std::string_view s(qs);
   size_t pos = 0;
   while (pos <= s.size()) {
     size_t amp = s.find('&', pos);
-    std::string kv = s.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
-    size_t eq = kv.find('=');
-    std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
-    std::vector<char> dk(k.size() + 1), dv(v.size() + 1);
-    mg_url_decode(k.c_str(), (int)k.size(), dk.data(), (int)dk.size(), 1);
-    mg_url_decode(v.c_str(), (int)v.size(), dv.data(), (int)dv.size(), 1);
-    if (!k.empty()) out[dk.data()] = dv.data();
-    if (amp == std::string::npos) break;
+    std::string_view kv = s.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+    if (!kv.empty()) {
+      size_t eq = kv.find('=');
+      std::string k = percent_decode(kv.substr(0, eq));
+      std::string v = eq == std::string_view::npos ? "" : percent_decode(kv.substr(eq + 1));
+      if (!out.emplace(k, v).second) throw Error(fmt::format("parameter {} given twice", k));
+    }
+    if (amp == std::string_view::npos) break;
     pos = amp + 1;
   }
   return out;
 }
 
-class Route : public CivetHandler {
- public:
-  Route(std::string path, HttpServer::Handler h) : path_(std::move(path)), handler_(std::move(h)) {}
-  bool handleGet(CivetServer*, mg_connection* conn) override {
-    const mg_request_info* info = mg_get_request_info(conn);
-    HttpRequest req{path_, parse_query(info->query_string)};
-    HttpResponse resp;
-    try {
-      resp = handler_(req);
-    } catch (const std::exception& e) {
-      resp = HttpResponse{500, "text/plain", fmt::format("internal error: {}\n", e.what())};
-    }
-    mg_printf(conn,
-              "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
-              "Connection: close\r\n\r\n",
-              resp.status, mg_get_response_code_text(conn, resp.status), resp.content_type.c_str(), resp.body.size());
-    mg_write(conn, resp.body.data(), resp.body.size());
-    return true;
-  }
+void send_head(mg_connection* conn, int status, const std::string& type, const std::string& extra) {
+  mg_printf(conn, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nCache-Control: no-store\r\nConnection: close\r\n%s\r\n", status,
+            mg_get_response_code_text(conn, status), type.c_str(), extra.c_str());
+}
 
- private:
-  std::string path_;
-  HttpServer::Handler handler_;
-};
+void send_whole(mg_connection* conn, bool head_only, const HttpResponse& r, const std::string& extra = "") {
+  send_head(conn, r.status, r.content_type, fmt::format("Content-Length: {}\r\n{}", r.body.size(), extra));
+  if (!head_only) mg_write(conn, r.body.data(), r.body.size());
+}
+
+void send_streamed(mg_connection* conn, bool head_only, bool chunked, HttpResponse& r) {
+  send_head(conn, r.status, r.content_type, chunked ? "Transfer-Encoding: chunked\r\n" : "");
+  if (head_only) return;
+  std::string piece;
+  bool more = true;
+  while (more) {
+    piece.clear();
+    try {
+      more = r.next_piece(piece);
+    } catch (const std::exception&) {
+      return;  // the status is sent: all we can do is cut the body short (no chunk terminator)
+    }
+    if (piece.empty()) continue;
+    int n = chunked ? mg_send_chunk(conn, piece.data(), (unsigned)piece.size()) : mg_write(conn, piece.data(), piece.size());
+    if (n <= 0) return;  // the client went away
+  }
+  if (chunked) mg_send_chunk(conn, "", 0);
+}
+
+HttpResponse text(int status, std::string body) { return HttpResponse{status, "text/plain; charset=utf-8", std::move(body), {}}; }
 
 }  // namespace
 
-bool is_loopback_listen(const std::string& listen) {
-  std::string host = listen.substr(0, listen.rfind(':'));
-  return host.starts_with("127.") || host == "[::1]" || host == "localhost";
-}
-
 struct HttpServer::Impl {
-  std::vector<std::unique_ptr<Route>> routes;
-  std::unique_ptr<CivetServer> server;
+  HttpServerOptions opts;
+  std::map<std::string, HttpRoute> routes;
+  mg_context* ctx = nullptr;
+
+  static int on_request(mg_connection* conn, void* self) { return static_cast<Impl*>(self)->serve(conn); }
+
+  int serve(mg_connection* conn) {
+    const mg_request_info* ri = mg_get_request_info(conn);
+    std::string method = ri->request_method ? ri->request_method : "";
+    bool head_only = method == "HEAD";
+    auto route = routes.find(ri->local_uri ? ri->local_uri : "");
+    HttpResponse r;
+    std::string extra;
+    if (route == routes.end()) {
+      r = text(404, "not found\n");
+    } else if (method != "GET" && !head_only) {
+      r = text(405, "only GET and HEAD\n");
+      extra = "Allow: GET, HEAD\r\n";
+    } else if (route->second.access == Access::Token && !authorized(conn)) {
+      r = text(401, "the API needs the daemon's token (Authorization: Bearer <token>); see docs/API.md\n");
+      extra = "WWW-Authenticate: Bearer realm=\"inotrace\"\r\n";
+    } else {
+      try {
+        HttpRequest req{method, route->first, parse_query(ri->query_string)};
+        r = route->second.handler(req);
+      } catch (const Error& e) {
+        r = text(400, std::string(e.what()) + "\n");
+      } catch (const std::exception& e) {
+        r = text(500, fmt::format("internal error: {}\n", e.what()));
+      }
+    }
+    if (r.next_piece)
+      send_streamed(conn, head_only, ri->http_version && std::strcmp(ri->http_version, "1.1") == 0, r);
+    else
+      send_whole(conn, head_only, r, extra);
+    return r.status;
+  }
+
+  bool authorized(mg_connection* conn) const {
+    const char* h = mg_get_header(conn, "Authorization");
+    std::string_view v = h ? h : "";
+    if (!v.starts_with("Bearer ")) return false;
+    return api_token_matches(opts.api_token, v.substr(7));
+  }
 };
 
-HttpServer::HttpServer(const std::string& listen, std::map<std::string, Handler> routes) : impl_(std::make_unique<Impl>()) {
-  if (listen.find(':') == std::string::npos)
-    throw Error(fmt::format("--listen {}: expected ADDR:PORT, e.g. 127.0.0.1:9717", listen));
-  std::string port_spec = listen;
-  if (port_spec.starts_with("localhost:")) port_spec = "127.0.0.1:" + port_spec.substr(10);
-  std::vector<std::string> options = {"listening_ports", port_spec, "num_threads", "4", "request_timeout_ms", "10000",
-                                      "enable_keep_alive", "no"};
-  try {
-    impl_->server = std::make_unique<CivetServer>(options);
-  } catch (const CivetException& e) {
-    throw Error(fmt::format("cannot listen on {}: {} (port in use, or a bad address?)", listen, e.what()));
-  }
-  for (auto& [path, h] : routes) {
-    impl_->routes.push_back(std::make_unique<Route>(path, std::move(h)));
-    impl_->server->addHandler(path + "$", impl_->routes.back().get());
-  }
+HttpServer::HttpServer(const HttpServerOptions& opts, std::map<std::string, HttpRoute> routes)
+    : impl_(std::make_unique<Impl>()) {
+  static std::once_flag init;
+  std::call_once(init, [] { mg_init_library(0); });
+  impl_->opts = opts;
+  impl_->routes = std::move(routes);
+  std::string ports = civetweb_listening_ports(opts.listen), threads = std::to_string(opts.threads),
+              timeout = std::to_string(opts.request_timeout_ms);
+  // No keep-alive: a connection is one request, so an open socket never waits for a next one.
+  const char* options[] = {"listening_ports", ports.c_str(),   "num_threads", threads.c_str(), "request_timeout_ms",
+                           timeout.c_str(),   "enable_keep_alive", "no",      "connection_queue", "64",
+                           "listen_backlog",  "512",           "max_request_size", "8192", nullptr};
+  mg_callbacks callbacks{};
+  char err[256] = "";
+  unsigned code = 0;
+  mg_error_data error{&code, err, sizeof err};
+  mg_init_data init_data{&callbacks, nullptr, options};
+  impl_->ctx = mg_start2(&init_data, &error);
+  if (!impl_->ctx) throw Error(fmt::format("cannot listen on {}: {}", opts.listen, err[0] ? err : "port in use, or a bad address?"));
+  mg_set_request_handler(impl_->ctx, "**", &Impl::on_request, impl_.get());
 }
 
 HttpServer::~HttpServer() {
-  if (impl_->server) impl_->server->close();
+  if (impl_->ctx) mg_stop(impl_->ctx);
 }
 
 int HttpServer::port() const {
-  auto ports = impl_->server->getListeningPorts();
-  return ports.empty() ? 0 : ports.front();
+  mg_server_port ports[4];
+  int n = mg_get_server_ports(impl_->ctx, 4, ports);
+  return n > 0 ? ports[0].port : 0;
+}
+
+void expect_only_params(const HttpRequest& r, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [k, v] : r.query)
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
+      throw Error(fmt::format("unknown parameter {} for {}", k, r.path));
+}
+
+std::optional<uint64_t> uint_param(const HttpRequest& r, const std::string& key, uint64_t min, uint64_t max) {
+  auto it = r.query.find(key);
+  if (it == r.query.end()) return std::nullopt;
+  const std::string& s = it->second;
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size() || v < min || v > max)
+    throw Error(fmt::format("bad {}={}: expected an integer from {} to {}", key, s, min, max));
+  return v;
 }
 
 }  // namespace inotrace

@@ -13,7 +13,7 @@
 
 namespace inotrace {
 
-std::string http_get(const std::string& host_port, const std::string& path, int timeout_ms) {
+std::string http_get(const std::string& host_port, const std::string& path, int timeout_ms, const std::string& bearer_token) {
   size_t colon = host_port.rfind(':');
   if (colon == std::string::npos) throw Error(fmt::format("{}: expected HOST:PORT", host_port));
   std::string host = host_port.substr(0, colon), port = host_port.substr(colon + 1);
@@ -36,7 +36,8 @@ std::string http_get(const std::string& host_port, const std::string& path, int 
   freeaddrinfo(res);
   if (fd < 0)
     throw Error(fmt::format("cannot reach an inotrace daemon at {}: {}", host_port, strerror(last_errno)));
-  std::string req = fmt::format("GET {} HTTP/1.0\r\nHost: {}\r\n\r\n", path, host_port);
+  std::string auth = bearer_token.empty() ? "" : fmt::format("Authorization: Bearer {}\r\n", bearer_token);
+  std::string req = fmt::format("GET {} HTTP/1.0\r\nHost: {}\r\n{}\r\n", path, host_port, auth);
   if (write(fd, req.data(), req.size()) != (ssize_t)req.size()) {
     close(fd);
     throw Error(fmt::format("{}: write failed: {}", host_port, strerror(errno)));
