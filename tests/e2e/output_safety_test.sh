@@ -51,7 +51,9 @@ stop_trace() { kill -INT "$trace_pid"; wait "$trace_pid"; }
 port=$((21000 + $$ % 20000))
 start_daemon() {  # start_daemon <stderr-file> [args...]
   local err=$1; shift
-  "$INOTRACE" daemon --listen "127.0.0.1:$port" --kubepods-cgroup none "$@" 2>"$err" >/dev/null &
+  # The JSON API asks for the bearer token the daemon writes (root-only) to its token file.
+  "$INOTRACE" daemon --listen "127.0.0.1:$port" --api-token-file "$work/api-token" --kubepods-cgroup none "$@" \
+    2>"$err" >/dev/null &
   daemon_pid=$!
   pids+=("$daemon_pid")
   for _ in $(seq 150); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return 0; sleep 0.1; done
@@ -104,7 +106,8 @@ section_pointers() {
     sleep 0.1
   done
   for api in /api/watches /api/events /api/leaks /api/processes /api/status /metrics; do
-    curl -sf "http://127.0.0.1:$port$api" >"$work/api${api//\//_}.out"
+    curl -sf -H "Authorization: Bearer $(cat "$work/api-token")" "http://127.0.0.1:$port$api" \
+      >"$work/api${api//\//_}.out"
   done
   kill "$daemon_pid"; wait "$daemon_pid"  # its port is the next section's
   stop_trace
