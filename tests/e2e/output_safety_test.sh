@@ -4,7 +4,7 @@
 #   pointers   no kernel pointer in any output; instance ids stable across commands (item 4)
 #   promtool   /metrics passes `promtool check metrics` with hostile process names (item 6);
 #              one metric per quantity, inotrace_build_info, and every metric the alert rules
-#              (deploy/prometheus/inotrace-rules.yaml) use is on the page (issue 13)
+#              and the Grafana dashboard (deploy/) use is on the page (issue 13)
 #   stderr     an unwritable stderr never kills trace or the daemon (item 7)
 #   fullfs     `-o` on a full filesystem: whole lines only, and what was not written is counted (item 12)
 #   losses     ring-buffer losses: at most one stderr line a second (item 13)
@@ -159,12 +159,13 @@ section_promtool() {
     grep -qE '^inotrace_build_info\{.*version="[^"]+".*\} 1$|^inotrace_build_info\{backend="[a-z_]+",version="[^"]+"\} 1$' "$work/metrics.txt"
   check "root's instance limit is max_user_instances ($(cat /proc/sys/fs/inotify/max_user_instances))" \
     grep -qx "inotrace_user_instances_limit{uid=\"0\",user_ns=\"4026531837\"} $(cat /proc/sys/fs/inotify/max_user_instances)" "$work/metrics.txt"
-  local rules used missing=""
-  rules="$(dirname "$0")/../../deploy/prometheus/inotrace-rules.yaml"
-  used=$(grep -o 'inotrace_[a-z_]*' "$rules" 2>/dev/null | sort -u)
+  local deploy used missing=""
+  deploy="$(dirname "$0")/../../deploy"
+  used=$(cat "$deploy/prometheus/inotrace-rules.yaml" "$deploy/grafana/inotrace-dashboard.json" 2>/dev/null |
+    grep -o 'inotrace_[a-z_]*' | sort -u)
   for m in $used; do grep -q "^# TYPE $m " "$work/metrics.txt" || missing+=" $m"; done
-  echo "  alert rules use: $(echo $used)"
-  check "every metric the alert rules use is on the page${missing:+ (missing:$missing)}" test -n "$used" -a -z "$missing"
+  echo "  alert rules and dashboard use: $(echo $used)"
+  check "every metric the alert rules and the dashboard use is on the page${missing:+ (missing:$missing)}" test -n "$used" -a -z "$missing"
 }
 
 section_stderr() {
