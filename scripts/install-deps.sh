@@ -11,7 +11,8 @@ PKGS=(
   # tests and the kernel-matrix harness
   inotify-tools busybox-static qemu-system-x86 cpio xz-utils zstd e2fsprogs util-linux
   kmod procps tmux jq
-  prometheus  # promtool: e2e.output_safety checks the /metrics page
+  prometheus  # promtool: e2e.output_safety checks the /metrics page; deploy.alerts the alert rules
+  nodejs      # deploy.manifests validates the Kubernetes manifests (npm packages, deploy/check)
   # the .deb (help2man, dpkg-shlibdeps, lintian) and the OCI image (umoci, skopeo, containerd)
   help2man dpkg-dev lintian umoci skopeo containerd runc curl
   # benchmarks and plots
@@ -19,6 +20,8 @@ PKGS=(
 )
 
 missing=()
+# npm: Debian's package, unless the installed nodejs already brings its own npm.
+command -v npm >/dev/null || PKGS+=(npm)
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done

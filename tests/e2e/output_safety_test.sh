@@ -2,7 +2,9 @@
 # e2e: what inotrace writes is safe to run as root on a shared machine (issue 11):
 #   symlink    `trace -o` refuses a symlink planted by another user (item 3)
 #   pointers   no kernel pointer in any output; instance ids stable across commands (item 4)
-#   promtool   /metrics passes `promtool check metrics` with hostile process names (item 6)
+#   promtool   /metrics passes `promtool check metrics` with hostile process names (item 6);
+#              one metric per quantity, inotrace_build_info, and every metric the alert rules
+#              and the Grafana dashboard (deploy/) use is on the page (issue 13)
 #   stderr     an unwritable stderr never kills trace or the daemon (item 7)
 #   fullfs     `-o` on a full filesystem: whole lines only, and what was not written is counted (item 12)
 #   losses     ring-buffer losses: at most one stderr line a second (item 13)
@@ -150,6 +152,23 @@ section_promtool() {
   check "promtool check metrics passes" test "$rc" = 0
   check "every *_total family is a counter" \
     test -z "$(grep '^# TYPE .*_total ' "$work/metrics.txt" | grep -v ' counter$')"
+  local m
+  for m in inotrace_watches inotrace_instances inotrace_stale_watches inotrace_user_instances inotrace_user_instances_limit; do
+    check "$m is a gauge" grep -qx "# TYPE $m gauge" "$work/metrics.txt"
+  done
+  check "no multi-quantity inotrace_state{what=...}" test -z "$(grep '^inotrace_state' "$work/metrics.txt")"
+  grep -E '^inotrace_(build_info|user_instances)' "$work/metrics.txt" | sed 's/^/  /'
+  check "inotrace_build_info{version,backend} 1" \
+    grep -qE '^inotrace_build_info\{.*version="[^"]+".*\} 1$|^inotrace_build_info\{backend="[a-z_]+",version="[^"]+"\} 1$' "$work/metrics.txt"
+  check "root's instance limit is max_user_instances ($(cat /proc/sys/fs/inotify/max_user_instances))" \
+    grep -qx "inotrace_user_instances_limit{uid=\"0\",user_ns=\"4026531837\"} $(cat /proc/sys/fs/inotify/max_user_instances)" "$work/metrics.txt"
+  local deploy used missing=""
+  deploy="$(dirname "$0")/../../deploy"
+  used=$(cat "$deploy/prometheus/inotrace-rules.yaml" "$deploy/grafana/inotrace-dashboard.json" 2>/dev/null |
+    grep -o 'inotrace_[a-z_]*' | sort -u)
+  for m in $used; do grep -q "^# TYPE $m " "$work/metrics.txt" || missing+=" $m"; done
+  echo "  alert rules and dashboard use: $(echo $used)"
+  check "every metric the alert rules and the dashboard use is on the page${missing:+ (missing:$missing)}" test -n "$used" -a -z "$missing"
 }
 
 section_stderr() {

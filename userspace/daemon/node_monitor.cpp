@@ -56,6 +56,7 @@ std::vector<UserView> NodeMonitor::users() const {
     if (it == rows.end()) continue;
     it->second.kernel_watches = u.kernel_watches;
     if (u.max_watches >= 0) it->second.max_watches = u.max_watches;
+    it->second.max_instances = u.max_instances;
     it->second.count_mismatch = u.count_mismatch();
   }
   std::vector<UserView> out;

@@ -30,6 +30,7 @@ struct UserView {
   size_t instances = 0;
   int64_t kernel_watches = -1;  // from the last snapshot (exact at that moment)
   int64_t max_watches = -1;
+  int64_t max_instances = -1;   // max_user_instances; known for the initial user namespace only
   bool count_mismatch = false;  // at the last snapshot, the kernel counted other than present
 };
 

@@ -6,6 +6,10 @@
 #include "util/log.h"
 #include "util/text_encoding.h"
 
+#ifndef INOTRACE_VERSION
+#define INOTRACE_VERSION "unknown"
+#endif
+
 namespace inotrace {
 
 using prometheus::BuildCounter;
@@ -18,6 +22,8 @@ MetricsExporter::MetricsExporter(size_t top_commands)
       user_watches_(BuildGauge().Name("inotrace_user_watches").Help("Inotify watches present, per charged user (uid, user namespace)").Register(*registry_)),
       user_kernel_watches_(BuildGauge().Name("inotrace_user_watches_kernel").Help("The kernel's own count of the user's watches (ucounts) at the last snapshot").Register(*registry_)),
       user_limit_(BuildGauge().Name("inotrace_user_watches_limit").Help("max_user_watches of the user's namespace").Register(*registry_)),
+      user_instances_(BuildGauge().Name("inotrace_user_instances").Help("Inotify instances present, per charged user (uid, user namespace)").Register(*registry_)),
+      user_instances_limit_(BuildGauge().Name("inotrace_user_instances_limit").Help("max_user_instances (known for the initial user namespace only)").Register(*registry_)),
       command_watches_(BuildGauge().Name("inotrace_command_watches").Help("Watches held by the top commands").Register(*registry_)),
       leaked_(BuildGauge().Name("inotrace_leaked_watches").Help("Watches whose pod is gone (pod_deleted) or orphaned (pod_orphaned)").Register(*registry_)),
       events_(BuildCounter().Name("inotrace_events_total").Help("Events seen since start, by type (includes ones found by reconciliation)").Register(*registry_)),
@@ -25,8 +31,10 @@ MetricsExporter::MetricsExporter(size_t top_commands)
       corrections_(BuildCounter().Name("inotrace_reconcile_corrections_total").Help("Differences between the table and a snapshot, corrected since start").Register(*registry_)),
       reconciles_(BuildCounter().Name("inotrace_reconciles_total").Help("Snapshots reconciled against the table since start").Register(*registry_)),
       log_failures_(BuildCounter().Name("inotrace_log_write_failures_total").Help("stderr lines that could not be written (closed, full, a dead pipe) and were dropped").Register(*registry_)),
-      totals_(BuildGauge().Name("inotrace_state").Help("Daemon state: watches, instances, stale watches").Register(*registry_)),
-      backend_(BuildGauge().Name("inotrace_backend_info").Help("Tracing backend in use (value 1)").Register(*registry_)) {}
+      watches_(BuildGauge().Name("inotrace_watches").Help("Inotify watches present on the node").Register(*registry_)),
+      instances_(BuildGauge().Name("inotrace_instances").Help("Inotify instances present on the node").Register(*registry_)),
+      stale_watches_(BuildGauge().Name("inotrace_stale_watches").Help("Watches whose path no longer names the watched inode").Register(*registry_)),
+      build_info_(BuildGauge().Name("inotrace_build_info").Help("inotrace version and the tracing backend in use (value 1)").Register(*registry_)) {}
 
 void MetricsExporter::set_all(prometheus::Family<prometheus::Gauge>& family, std::map<Labels, prometheus::Gauge*>& live,
                               const std::map<Labels, double>& values) {
@@ -55,12 +63,14 @@ void MetricsExporter::count_up_to(prometheus::Family<prometheus::Counter>& famil
 }
 
 void MetricsExporter::update(const NodeMonitor& m) {
-  std::map<Labels, double> present, kernel, limit, commands, leaked, events, totals, backend;
+  std::map<Labels, double> present, kernel, limit, instances, instances_limit, commands, leaked, events;
   for (const auto& u : m.users()) {
     Labels l{{"uid", std::to_string(u.uid)}, {"user_ns", std::to_string(u.userns_ino)}};
     present[l] = u.present_watches;
     if (u.kernel_watches >= 0) kernel[l] = u.kernel_watches;
     if (u.max_watches >= 0) limit[l] = u.max_watches;
+    instances[l] = u.instances;
+    if (u.max_instances >= 0) instances_limit[l] = u.max_instances;
   }
   std::map<std::string, double> by_comm;
   // Label values must be UTF-8 (or the whole page is rejected): a process chooses its own name,
@@ -77,13 +87,11 @@ void MetricsExporter::update(const NodeMonitor& m) {
     events[{{"type", std::string(event_type_name(t))}}] = it == m.events_by_type().end() ? 0 : it->second;
   }
   auto c = m.session().counters();
-  totals[{{"what", "watches"}}] = m.session().table().watch_count();
-  totals[{{"what", "instances"}}] = m.session().table().instance_count();
-  totals[{{"what", "stale_watches"}}] = m.leaks().stale().size();
-  backend[{{"backend", std::string(backend_name(m.session().backend()))}}] = 1;
   set_all(user_watches_, live_user_, present);
   set_all(user_kernel_watches_, live_kernel_, kernel);
   set_all(user_limit_, live_limit_, limit);
+  set_all(user_instances_, live_user_instances_, instances);
+  set_all(user_instances_limit_, live_user_instances_limit_, instances_limit);
   set_all(command_watches_, live_command_, commands);
   set_all(leaked_, live_leaked_, leaked);
   count_up_to(events_, live_events_, events);
@@ -91,8 +99,11 @@ void MetricsExporter::update(const NodeMonitor& m) {
   count_up_to(corrections_, live_corrections_, {{{}, (double)c.corrections.corrections()}});
   count_up_to(reconciles_, live_reconciles_, {{{}, (double)c.reconciles}});
   count_up_to(log_failures_, live_log_failures_, {{{}, (double)log_write_failures()}});
-  set_all(totals_, live_totals_, totals);
-  set_all(backend_, live_backend_, backend);
+  set_all(watches_, live_watches_, {{{}, (double)m.session().table().watch_count()}});
+  set_all(instances_, live_instances_, {{{}, (double)m.session().table().instance_count()}});
+  set_all(stale_watches_, live_stale_, {{{}, (double)m.leaks().stale().size()}});
+  set_all(build_info_, live_build_info_,
+          {{{{"version", INOTRACE_VERSION}, {"backend", std::string(backend_name(m.session().backend()))}}, 1}});
 }
 
 std::string MetricsExporter::render() const {

@@ -1,5 +1,6 @@
-// Prometheus metrics (prometheus-cpp), low-cardinality: per user, top N commands, leaks by
-// reason, events by type, drops, reconcile corrections, backend in use.
+// Prometheus metrics (prometheus-cpp), following Prometheus naming: counters end in _total, one
+// metric per quantity, build facts in inotrace_build_info. Cardinality is bounded: per (uid, user
+// namespace) charged on the node, the top N commands, and fixed enums (leak reason, event type).
 #pragma once
 
 #include <prometheus/counter.h>
@@ -35,6 +36,8 @@ class MetricsExporter {
   prometheus::Family<prometheus::Gauge>& user_watches_;
   prometheus::Family<prometheus::Gauge>& user_kernel_watches_;
   prometheus::Family<prometheus::Gauge>& user_limit_;
+  prometheus::Family<prometheus::Gauge>& user_instances_;
+  prometheus::Family<prometheus::Gauge>& user_instances_limit_;
   prometheus::Family<prometheus::Gauge>& command_watches_;
   prometheus::Family<prometheus::Gauge>& leaked_;
   prometheus::Family<prometheus::Counter>& events_;
@@ -42,10 +45,13 @@ class MetricsExporter {
   prometheus::Family<prometheus::Counter>& corrections_;
   prometheus::Family<prometheus::Counter>& reconciles_;
   prometheus::Family<prometheus::Counter>& log_failures_;
-  prometheus::Family<prometheus::Gauge>& totals_;
-  prometheus::Family<prometheus::Gauge>& backend_;
-  std::map<prometheus::Labels, prometheus::Gauge*> live_user_, live_kernel_, live_limit_, live_command_, live_leaked_,
-      live_totals_, live_backend_;
+  prometheus::Family<prometheus::Gauge>& watches_;
+  prometheus::Family<prometheus::Gauge>& instances_;
+  prometheus::Family<prometheus::Gauge>& stale_watches_;
+  prometheus::Family<prometheus::Gauge>& build_info_;
+  std::map<prometheus::Labels, prometheus::Gauge*> live_user_, live_kernel_, live_limit_, live_user_instances_,
+      live_user_instances_limit_, live_command_, live_leaked_, live_watches_, live_instances_, live_stale_,
+      live_build_info_;
   std::map<prometheus::Labels, prometheus::Counter*> live_events_, live_dropped_, live_corrections_, live_reconciles_,
       live_log_failures_;
 };

@@ -2,10 +2,21 @@
 
 #include <fmt/format.h>
 
+#include "loader/environment.h"
 #include "table/removal_deduction.h"
 #include "util/wall_clock.h"
 
 namespace inotrace {
+
+namespace {
+
+// Per-user counts of a snapshot with max_user_instances (the daemon's /metrics shows both).
+std::vector<UserRow> users_of(const Snapshot& snap) {
+  int64_t max_inst = read_long_file("/proc/sys/fs/inotify/max_user_instances").value_or(-1);
+  return per_user(snap, max_inst, kInitUserNsIno);
+}
+
+}  // namespace
 
 TraceSession::TraceSession(const SessionOptions& opts, Log log) : opts_(opts), log_(std::move(log)) {
   // Hooks first: everything from here on is buffered, so nothing falls between the snapshot
@@ -29,7 +40,7 @@ TraceSession::TraceSession(const SessionOptions& opts, Log log) : opts_(opts), l
       table_.apply(ev);
     });
     table_.reconcile(snap, seed_ns_, nullptr, /*emit=*/false);
-    last_users_ = per_user(snap, -1, 0);
+    last_users_ = users_of(snap);
     for (const auto& w : snap.warnings) log_(fmt::format("snapshot: {}", w));
     last_reconcile_ns_ = seed_ns_;
     last_snapshot_start_ns_ = seed_ns_;
@@ -124,7 +135,7 @@ void TraceSession::reconcile_now(const Callback& cb) {
   DeducingRemovalClassifier classifier(taker_->mounts(), &taker_->previous_mounts());
   ReconcileStats stats;
   auto derived = table_.reconcile(snap, start, &classifier, /*emit=*/true, &stats);
-  last_users_ = per_user(snap, -1, 0);
+  last_users_ = users_of(snap);
   for (Event& d : derived) deliver(d, cb, true);
   counters_.corrections.removed += stats.removed;
   counters_.corrections.added += stats.added;

@@ -40,6 +40,8 @@ struct Totals {
 
 std::vector<ProcessRow> per_process(const Snapshot& snap);
 std::vector<UserRow> per_user(const Snapshot& snap, int64_t max_user_instances, uint32_t init_userns_ino);
+// PROC_USER_INIT_INO (include/linux/proc_ns.h): the initial user namespace's fixed inode.
+inline constexpr uint32_t kInitUserNsIno = 0xEFFFFFFDu;
 Totals totals(const Snapshot& snap);
 
 }  // namespace inotrace
