@@ -20,6 +20,7 @@ void put_watch_ref(json& j, const WatchRef& w) {
   j["dev"] = w.dev.str();
   j["ino"] = w.ino;
   put_path(j, "path", w.path);
+  if (w.path_truncated) j["path_truncated"] = true;
 }
 
 }  // namespace
@@ -83,6 +84,7 @@ json watches_json(const NodeMonitor& m, const WatchQuery& q) {
       if (path.empty()) j["path"] = nullptr;
       else put_path(j, "path", path);
       j["path_source"] = path_source_name(static_cast<PathSource>(w.path_source));
+      if (w.path_truncated) j["path_truncated"] = true;
       out["watches"].push_back(std::move(j));
       n++;
     }
