@@ -268,9 +268,11 @@ TEST_F(PathLive, ExitedWatchersPathsAreAbsoluteOrMarkedNeverFilesystemRelative) 
   std::string gone_mnt = dir_.mkdir("gone");
   ASSERT_EQ(mount("inotrace-test", gone_mnt.c_str(), "tmpfs", 0, "size=1m"), 0) << strerror(errno);
   struct Unmount {
-    std::string a, b;
-    ~Unmount() { umount2(a.c_str(), MNT_DETACH), umount2(b.c_str(), MNT_DETACH); }
-  } unmount{mnt, gone_mnt};
+    std::vector<std::string> at;
+    ~Unmount() {
+      for (const auto& p : at) umount2(p.c_str(), MNT_DETACH);
+    }
+  } unmount{{mnt, gone_mnt, dir_.sub("late")}};
   ASSERT_EQ(mkdir((mnt + "/sub").c_str(), 0755), 0);
   ASSERT_EQ(close(open((mnt + "/sub/f").c_str(), O_CREAT | O_WRONLY, 0644)), 0);
   ASSERT_EQ(mkdir((gone_mnt + "/sub").c_str(), 0755), 0);
@@ -282,17 +284,27 @@ TEST_F(PathLive, ExitedWatchersPathsAreAbsoluteOrMarkedNeverFilesystemRelative) 
   TraceSession session(so, [](const std::string&) {});
   EventLog log(session);
   log.drain();
+  // A tmpfs mounted after the session read the mount tables, and gone before its events are
+  // read: nothing can name its mount any more.
+  std::string late_mnt = dir_.mkdir("late");
+  ASSERT_EQ(mount("inotrace-test", late_mnt.c_str(), "tmpfs", 0, "size=1m"), 0) << strerror(errno);
+  ASSERT_EQ(mkdir((late_mnt + "/sub").c_str(), 0755), 0);
+  KernelDev late_dev = stat_target(late_mnt).dev;
   // A fast add/rm burst by watchers that exit at once; nothing is read until all are gone and
-  // the second tmpfs is unmounted.
-  std::set<std::string> expected = {mnt, mnt + "/sub", mnt + "/sub/f", gone_mnt, gone_mnt + "/sub"};
+  // two of the tmpfs are unmounted.
+  std::vector<std::string> targets = {mnt, mnt + "/sub", mnt + "/sub/f", gone_mnt, gone_mnt + "/sub", late_mnt,
+                                      late_mnt + "/sub"};
+  std::set<std::string> expected(targets.begin(), targets.end());
   for (int i = 0; i < 20; i++) {
-    Watcher w(-1, {mnt, mnt + "/sub", mnt + "/sub/f", gone_mnt, gone_mnt + "/sub"}, false);
+    Watcher w(-1, targets, false);
     w.finish();
   }
   ASSERT_EQ(umount2(gone_mnt.c_str(), 0), 0) << strerror(errno);
-  auto events = log.collect([&](const Event& e) { return e.is_watch_event() && (e.dev == live_dev || e.dev == gone_dev); },
-                            std::chrono::milliseconds(2500));
-  ASSERT_GE(events.size(), 100u) << "expected 100 adds and their removals";
+  ASSERT_EQ(umount2(late_mnt.c_str(), 0), 0) << strerror(errno);
+  auto events = log.collect([&](const Event& e) {
+    return e.is_watch_event() && (e.dev == live_dev || e.dev == gone_dev || e.dev == late_dev);
+  }, std::chrono::milliseconds(2500));
+  ASSERT_GE(events.size(), 140u) << "expected 140 adds and their removals";
   size_t absolute = 0, marked = 0;
   for (const auto& e : events) {
     std::string where = fmt::format("{} wd {} path_source {} path '{}'", event_type_name(e.type), e.wd,
