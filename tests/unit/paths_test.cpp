@@ -155,7 +155,8 @@ TEST(EventPathCompleter, LearnedTablesNameExitedWatchers) {
   m.dev = kTmpfs;
   m.root = "/";
   m.mount_point = "/var/lib/kubelet/pods/u/volumes/v";
-  c.learn(MountNamespaces::from({NamespaceMounts{7, 999, {m}}}));
+  auto tables = MountNamespaces::from({NamespaceMounts{7, 999, {m}}});
+  c.learn(tables);
   Event ev = dentry_event(4242, 55, kTmpfs, "/token");
   c.complete(ev);
   EXPECT_EQ(ev.path, "/var/lib/kubelet/pods/u/volumes/v/token");

@@ -28,10 +28,6 @@ void EventPathCompleter::remember(const std::vector<MountEntry>& mounts) {
   for (const auto& m : mounts) by_id_[m.mount_id] = m;
 }
 
-void EventPathCompleter::learn(const MountNamespaces& mounts) {
-  for (const auto& ns : mounts.namespaces()) remember(ns.mounts);
-}
-
 // The mount table of pid's namespace, read (again) when asked or never read.
 const std::vector<MountEntry>* EventPathCompleter::namespace_of(uint32_t pid, bool reread) {
   uint64_t ns = mount_ns_of(pid, proc_);
@@ -61,6 +57,15 @@ const MountEntry* EventPathCompleter::mount_by_id(uint32_t pid, int32_t mnt_id, 
   // most every 100 ms.
   auto known = by_id_.find(mnt_id);
   if (known != by_id_.end() && fits(known->second)) return &known->second;
+  if (tables_) {
+    if (dev.raw) {
+      for (const MountRef& ref : tables_->mounts_of(dev))
+        if (fits(*ref.mount)) return ref.mount;
+    } else {
+      for (const auto& ns : tables_->namespaces())
+        if (const MountEntry* m = in(&ns.mounts)) return m;
+    }
+  }
   uint64_t now = WallClock::monotonic_now_ns();
   if (now - self_read_ns_ < 100'000'000) return nullptr;
   self_read_ns_ = now;

@@ -20,9 +20,10 @@ class EventPathCompleter {
  public:
   explicit EventPathCompleter(std::string proc = "/proc") : proc_(std::move(proc)) {}
   void complete(Event& ev);
-  // Remembers every mount of these tables by id: a watcher may exit (and its namespace go)
-  // before its events are read, and its mounts are still named by their ids then.
-  void learn(const MountNamespaces& mounts);
+  // Looks mounts up by id in these tables too (not copied: they must outlive the completer, as
+  // a session's snapshot taker's do): a watcher may exit, and its namespace go, before its
+  // events are read; its mounts are still named by their ids then.
+  void learn(const MountNamespaces& mounts) { tables_ = &mounts; }
 
  private:
   const MountEntry* mount_by_id(uint32_t pid, int32_t mnt_id, KernelDev dev);
@@ -34,7 +35,8 @@ class EventPathCompleter {
 
   std::string proc_;
   absl::flat_hash_map<uint64_t, std::vector<MountEntry>> by_ns_;  // mount namespace -> mounts
-  absl::flat_hash_map<int32_t, MountEntry> by_id_;  // every mount seen, in any namespace
+  absl::flat_hash_map<int32_t, MountEntry> by_id_;  // every mount read here, in any namespace
+  const MountNamespaces* tables_ = nullptr;         // the latest snapshot's (learn)
   uint64_t self_read_ns_ = 0;                       // when /proc/self/mountinfo was last read
 };
 
