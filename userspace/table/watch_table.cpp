@@ -223,7 +223,9 @@ std::vector<Event> WatchTable::reconcile(const Snapshot& snap, uint64_t snap_sta
       auto wit = inst.watches.find(sw.wd);
       bool is_new = wit == inst.watches.end();
       bool changed = !is_new && (wit->second.mask != sw.mask || wit->second.ino() != sw.ino || wit->second.dev != sw.dev.raw);
-      bool fill_path = !is_new && !wit->second.path && !sw.path.empty();
+      // A path unknown, or known only as a marked tail, is filled from a snapshot that names it whole.
+      bool fill_path = !is_new && (!wit->second.path || (wit->second.path_truncated && !sw.path_truncated)) &&
+                       !sw.path.empty();
       if (!is_new && !changed && !fill_path) continue;
       WatchEntry w = is_new ? WatchEntry{} : wit->second;
       if (!is_new && too_new(si.group, sw.wd) && !fill_path) continue;
@@ -231,7 +233,7 @@ std::vector<Event> WatchTable::reconcile(const Snapshot& snap, uint64_t snap_sta
       w.set_ino(sw.ino);
       w.dev = sw.dev.raw;
       w.mask = sw.mask;
-      if (is_new || replaced || !w.path) {
+      if (is_new || replaced || fill_path) {
         w.path = paths_.intern(sw.path);
         w.path_source = static_cast<uint32_t>(sw.path_source);
         w.path_truncated = sw.path_truncated;
