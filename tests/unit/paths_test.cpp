@@ -36,6 +36,18 @@ TEST(NormalizePath, KeepsDotDot) {
   EXPECT_EQ(normalize_path("../x/"), "../x");
 }
 
+TEST(NormalizePath, DotDotGuessIsOnlyLexical) {
+  EXPECT_TRUE(has_dotdot("/a/b/../c"));
+  EXPECT_TRUE(has_dotdot("/a/.."));
+  EXPECT_TRUE(has_dotdot(".."));
+  EXPECT_FALSE(has_dotdot("/a/..b/c.."));
+  EXPECT_FALSE(has_dotdot("/a/.../c"));
+  EXPECT_EQ(drop_dotdot_lexically("/a/b/../c"), "/a/c");
+  EXPECT_EQ(drop_dotdot_lexically("/a/.."), "/");
+  EXPECT_EQ(drop_dotdot_lexically("/../x"), "/x");
+  EXPECT_EQ(drop_dotdot_lexically("/a/b/../../c/./d"), "/c/d");
+}
+
 TEST(MarkedPaths, NeverStartWithASlash) {
   EXPECT_EQ(truncated_path("/d/leaf"), "\xe2\x80\xa6/d/leaf");
   EXPECT_EQ(truncated_path("d/leaf"), "\xe2\x80\xa6/d/leaf");

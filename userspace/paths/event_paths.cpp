@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -149,12 +151,45 @@ void EventPathCompleter::complete_fs_path(Event& ev) {
   ev.path = fs_relative_path(ev.dev, ev.path);  // the mount is unknown: say which filesystem
 }
 
+// "/a/b/../c" as "/a/c" when that leads, inside the watcher's root, to the watched inode (it
+// does not when b is a symlink: then the caller's spelling stays).
+void EventPathCompleter::drop_dotdot(Event& ev) {
+  if (!ev.dev.raw || (ev.type != EventType::Add && ev.type != EventType::Update) || !has_dotdot(ev.path)) return;
+  std::string guess = drop_dotdot_lexically(ev.path);
+  UniqueFd root(open(fmt::format("{}/{}/root", proc_, ev.task.pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return;
+  struct open_how how = {};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  auto leads_to_target = [&](const std::string& p) {
+    UniqueFd fd((int)syscall(SYS_openat2, root.get(), p.c_str(), &how, sizeof(how)));
+    struct stat st;
+    bool same = fd && fstat(fd.get(), &st) == 0 && st.st_ino == ev.ino && KernelDev::from_st_dev(st.st_dev) == ev.dev;
+    return same ? std::move(fd) : UniqueFd();
+  };
+  if (leads_to_target(guess)) {
+    ev.path = std::move(guess);
+    return;
+  }
+  // A symlink on the way: where the watcher shares our root and mount namespace, the kernel's
+  // name for what the caller's spelling opens is the path.
+  struct stat ours, theirs;
+  if (stat("/", &ours) != 0 || fstat(root.get(), &theirs) != 0 || ours.st_dev != theirs.st_dev ||
+      ours.st_ino != theirs.st_ino || mount_ns_of(ev.task.pid, proc_) != mount_ns_of(getpid(), "/proc"))
+    return;
+  UniqueFd fd = leads_to_target(ev.path);
+  char buf[4096];
+  ssize_t n = fd ? readlink(fmt::format("/proc/self/fd/{}", fd.get()).c_str(), buf, sizeof(buf)) : -1;
+  if (n > 0 && (size_t)n < sizeof(buf) && buf[0] == '/') ev.path.assign(buf, n);
+}
+
 void EventPathCompleter::complete(Event& ev) {
   if (ev.path.empty()) return;
   if (ev.path_source == PathSource::Syscall) {
     // An absolute string is whole (the kernel refuses longer ones): only its spelling changes.
     if (ev.path[0] == '/') ev.path = normalize_path(ev.path);
     else complete_relative(ev);
+    if (ev.path_source == PathSource::Syscall && ev.path[0] == '/') drop_dotdot(ev);
     return;
   }
   if (ev.path_source == PathSource::Dentry || ev.path_source == PathSource::Kernfs) complete_fs_path(ev);

@@ -32,6 +32,7 @@ class EventPathCompleter {
   std::optional<std::string> cwd_now(const Event& ev);
   void complete_relative(Event& ev);
   void complete_fs_path(Event& ev);
+  void drop_dotdot(Event& ev);
 
   std::string proc_;
   absl::flat_hash_map<uint64_t, std::vector<MountEntry>> by_ns_;  // mount namespace -> mounts
