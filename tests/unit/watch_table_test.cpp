@@ -194,5 +194,36 @@ TEST(WatchTable, TruncatedInstancesAreNotJudgedForRemovals) {
   EXPECT_EQ(t.watch_count(), 3u);
 }
 
+TEST(WatchTable, TruncatedPathsStayMarkedAndAreFilledWhenASnapshotNamesThemWhole) {
+  WatchTable t;
+  t.apply(ev(EventType::InstanceCreate, 0xa, 1, -1, 1));
+  Event add = ev(EventType::Add, 0xa, 1, 1, 2, "\xe2\x80\xa6/D/leaf");
+  add.flags = INOTRACE_F_PATH_TRUNCATED;
+  t.apply(add);
+  const WatchEntry& w = t.instances().at(0xa).watches.at(1);
+  EXPECT_TRUE(w.path_truncated);
+  // A removal deduced from the table carries the mark.
+  Snapshot cut;
+  cut.instances = {snap_inst(0xa, {})};
+  auto gone = t.reconcile(cut, 100, nullptr, true);
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_TRUE(gone[0].flags & INOTRACE_F_PATH_TRUNCATED);
+  EXPECT_EQ(gone[0].path, "\xe2\x80\xa6/D/leaf");
+  // Added again, then a snapshot that names it whole replaces the tail.
+  t.apply(ev(EventType::Add, 0xa, 1, 2, 200, "x"));
+  Event again = ev(EventType::Add, 0xa, 1, 1, 201, "\xe2\x80\xa6/D/leaf");
+  again.flags = INOTRACE_F_PATH_TRUNCATED;
+  t.apply(again);
+  Snapshot whole;
+  whole.instances = {snap_inst(0xa, {1, 2})};
+  whole.instances[0].watches[0].path = "/deep/D/leaf";
+  whole.instances[0].watches[1].path_truncated = true;  // a tail never replaces a path
+  t.reconcile(whole, 300, nullptr, false);
+  const WatchEntry& w1 = t.instances().at(0xa).watches.at(1);
+  EXPECT_EQ(t.path_of(w1), "/deep/D/leaf");
+  EXPECT_FALSE(w1.path_truncated);
+  EXPECT_EQ(t.path_of(t.instances().at(0xa).watches.at(2)), "x");
+}
+
 }  // namespace
 }  // namespace inotrace

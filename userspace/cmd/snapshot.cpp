@@ -90,6 +90,7 @@ json to_json(const Snapshot& snap, const SnapshotCommandOptions& o, double ms, i
       if (w.path.empty()) wj["path"] = nullptr;
       else put_path(wj, "path", w.path);
       wj["path_source"] = path_source_name(w.path_source);
+      if (w.path_truncated) wj["path_truncated"] = true;
       if (!w.path_note.empty()) put_path(wj, "path_note", w.path_note);
       j["watches"].push_back(std::move(wj));
     }
@@ -141,6 +142,7 @@ void print_text(const Snapshot& snap, const SnapshotCommandOptions& o, double ms
       for (const auto& w : inst.watches) {
         std::string path = w.path.empty() ? "-" : escape_for_text(w.path);
         if (!w.path_note.empty()) path += "  (" + escape_for_text(w.path_note) + ")";
+        if (w.path_truncated) path += "  (path truncated)";
         std::string mask = mask_string(w.mask);
         if ((w.mask & 0xfff) == 0xfff)
           mask = (w.mask & ~0xfffu) ? fmt::format("IN_ALL_EVENTS|{}", mask_string(w.mask & ~0xfffu)) : "IN_ALL_EVENTS";

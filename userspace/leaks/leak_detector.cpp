@@ -27,19 +27,22 @@ std::optional<PodMatch> pod_of(const std::string& own_path, const std::vector<Mo
 }
 
 std::optional<std::string> stale_reason(const InstanceEntry& inst, const WatchEntry& w, const std::string& path) {
-  if (path.empty() || path.front() != '/' || inst.holders.empty()) return std::nullopt;
+  // Only a whole absolute path can be checked: a marked one (truncated, or inside a filesystem
+  // whose mount is unknown) never starts with '/', and is never judged stale.
+  if (w.path_truncated || path.empty() || path.front() != '/' || inst.holders.empty()) return std::nullopt;
   std::string through = fmt::format("/proc/{}/root{}", inst.holders.front().pid, path);
   struct stat st;
   if (stat(through.c_str(), &st) != 0) {
     if (errno == ENOENT || errno == ENOTDIR) return "path gone";
-    return std::nullopt;  // the holder exited or we may not look: unknown, not stale
+    return std::nullopt;  // the holder exited, we may not look, or longer than PATH_MAX: unknown, not stale
   }
   if (st.st_ino != w.ino() || KernelDev::from_st_dev(st.st_dev).raw != w.dev) return "path leads to another inode";
   return std::nullopt;
 }
 
-WatchRef watch_ref(const Holder* h, const InstanceEntry& inst, int32_t wd, const WatchEntry& w, std::string path) {
-  return WatchRef{h ? h->pid : 0, h ? h->comm : "", inst.id, wd, KernelDev{w.dev}, w.ino(), std::move(path)};
+WatchRef watch_ref(const Holder* h, const InstanceEntry& inst, int32_t wd, const WatchEntry& w, std::string path,
+                   bool truncated) {
+  return WatchRef{h ? h->pid : 0, h ? h->comm : "", inst.id, wd, KernelDev{w.dev}, w.ino(), std::move(path), truncated};
 }
 
 }  // namespace
@@ -59,7 +62,7 @@ void LeakDetector::evaluate(const WatchTable& table, const MountNamespaces& moun
       std::string path = table.path_of(w);
       if (check_stale)
         if (auto why = stale_reason(inst, w, path))
-          stale_.push_back(StaleWatch{watch_ref(h, inst, wd, w, path), *why});
+          stale_.push_back(StaleWatch{watch_ref(h, inst, wd, w, path, w.path_truncated), *why});
       auto pod = pod_of(path, mit->second, pods_.pods_root());
       if (!pod) continue;
       std::string reason;
@@ -71,7 +74,7 @@ void LeakDetector::evaluate(const WatchTable& table, const MountNamespaces& moun
       uint64_t since = sit == since_.end() ? now : sit->second;
       still[key] = since;
       if (since > confirmed_at) continue;  // a candidate until a snapshot confirms it
-      Leak leak{watch_ref(h, inst, wd, w, pod->path), pod->uid, reason, since, {}};
+      Leak leak{watch_ref(h, inst, wd, w, pod->path, w.path_truncated && pod->path == path), pod->uid, reason, since, {}};
       for (const auto& m : mit->second) leak.pinned_by.push_back(Pin{m.ns->mnt_ns, m.ns->pid, m.mount->mount_point});
       leaks_.push_back(std::move(leak));
     }

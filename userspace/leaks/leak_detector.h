@@ -35,6 +35,7 @@ struct WatchRef {
   KernelDev dev;
   uint64_t ino = 0;
   std::string path;  // for a leak: the path that names the pod
+  bool path_truncated = false;  // path is "…/" + a tail (paths/marked_paths.h)
 };
 
 struct Leak : WatchRef {

@@ -114,6 +114,7 @@ std::string event_to_text(const Event& ev, const WallClock& clock) {
         tail += fmt::format(" (instances {}/{})", ev.ucount.count, ev.ucount.max);
       break;
   }
+  if (ev.is_watch_event() && (ev.flags & INOTRACE_F_PATH_TRUNCATED)) tail += "  (path truncated)";
   if (ev.from_snapshot) tail += "  (from snapshot)";
   return row(clock.time_of_day(ev.ts_mono_ns), event_type_name(ev.type), pid_buf, escape_for_text(ev.task.comm),
              wd_buf, target, mask, path, tail);

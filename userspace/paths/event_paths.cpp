@@ -1,61 +1,198 @@
 #include "paths/event_paths.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/openat2.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include "loader/environment.h"
-#include "paths/mount_namespaces.h"
+#include "paths/dotdot_walk.h"
+#include "paths/marked_paths.h"
+#include "paths/normalize_path.h"
+#include "util/unique_fd.h"
+#include "util/wall_clock.h"
 
 namespace inotrace {
 
-const MountEntry* EventPathCompleter::mount_by_id(uint32_t pid, int32_t mnt_id) {
-  uint64_t ns = mount_ns_of(pid, proc_);
-  if (!ns) return nullptr;
-  auto lookup = [&]() -> const MountEntry* {
-    auto it = by_ns_.find(ns);
-    if (it == by_ns_.end()) return nullptr;
-    for (const auto& m : it->second)
-      if (m.mount_id == mnt_id) return &m;
-    return nullptr;
-  };
-  if (const MountEntry* m = lookup()) return m;
-  // New namespace or a mount made since the last read: read it (again) once.
-  auto text = read_small_file(fmt::format("{}/{}/mountinfo", proc_, pid));
-  if (!text) return nullptr;
-  by_ns_[ns] = parse_mountinfo(*text).mounts;
-  return lookup();
+namespace {
+
+std::string join(const std::string& dir, const std::string& rel) {
+  return normalize_path(dir == "/" ? "/" + rel : dir + "/" + rel);
 }
 
-void EventPathCompleter::complete(Event& ev) {
-  if (ev.path_source == PathSource::Syscall && !ev.path.empty() && ev.path[0] != '/') {
-    // The cwd the kernel saw at the call, joined with its mount point...
-    if (!ev.cwd_fs_path.empty() && ev.mnt_id > 0)
-      if (const MountEntry* m = mount_by_id(ev.task.pid, ev.mnt_id))
-        if (auto cwd = join_mount_path(*m, ev.cwd_fs_path)) {
-          ev.path = *cwd == "/" ? "/" + ev.path : *cwd + "/" + ev.path;
-          return;
-        }
-    // ...or, failing that, the cwd now.
-    char buf[4096];
-    for (uint32_t id : {ev.task.tid, ev.task.pid}) {
-      ssize_t n = readlink(fmt::format("{}/{}/cwd", proc_, id).c_str(), buf, sizeof(buf));
-      if (n > 0) {
-        std::string cwd(buf, n);
-        ev.path = cwd == "/" ? "/" + ev.path : cwd + "/" + ev.path;
+}  // namespace
+
+void EventPathCompleter::remember(const std::vector<MountEntry>& mounts) {
+  for (const auto& m : mounts) by_id_[m.mount_id] = m;
+}
+
+// The mount table of pid's namespace, read (again) when asked or never read.
+const std::vector<MountEntry>* EventPathCompleter::namespace_of(uint32_t pid, bool reread) {
+  uint64_t ns = mount_ns_of(pid, proc_);
+  if (!ns) return nullptr;
+  auto it = by_ns_.find(ns);
+  if (it != by_ns_.end() && !reread) return &it->second;
+  auto text = read_small_file(fmt::format("{}/{}/mountinfo", proc_, pid));
+  if (!text) return it != by_ns_.end() ? &it->second : nullptr;
+  auto& mounts = by_ns_[ns] = parse_mountinfo(*text).mounts;
+  remember(mounts);
+  return &mounts;
+}
+
+const MountEntry* EventPathCompleter::mount_by_id(uint32_t pid, int32_t mnt_id, KernelDev dev) {
+  auto fits = [&](const MountEntry& m) { return m.mount_id == mnt_id && (!dev.raw || m.dev == dev); };
+  auto in = [&](const std::vector<MountEntry>* mounts) -> const MountEntry* {
+    if (mounts)
+      for (const auto& m : *mounts)
+        if (fits(m)) return &m;
+    return nullptr;
+  };
+  // The watcher's own namespace, re-read once if the mount is newer than our copy...
+  if (const MountEntry* m = in(namespace_of(pid, false))) return m;
+  if (const MountEntry* m = in(namespace_of(pid, true))) return m;
+  // ...or, the watcher gone, any mount seen with that id (ids are unique among live mounts,
+  // reused only after an unmount: the device must match), re-reading our own namespace at
+  // most every 100 ms.
+  auto known = by_id_.find(mnt_id);
+  if (known != by_id_.end() && fits(known->second)) return &known->second;
+  if (tables_) {
+    if (dev.raw) {
+      for (const MountRef& ref : tables_->mounts_of(dev))
+        if (fits(*ref.mount)) return ref.mount;
+    } else {
+      for (const auto& ns : tables_->namespaces())
+        if (const MountEntry* m = in(&ns.mounts)) return m;
+    }
+  }
+  uint64_t now = WallClock::monotonic_now_ns();
+  if (now - self_read_ns_ < 100'000'000) return nullptr;
+  self_read_ns_ = now;
+  if (auto text = read_small_file(fmt::format("{}/self/mountinfo", proc_))) remember(parse_mountinfo(*text).mounts);
+  known = by_id_.find(mnt_id);
+  return known != by_id_.end() && fits(known->second) ? &known->second : nullptr;
+}
+
+// The thread's cwd now, however long (readlink stops at PATH_MAX: then walk "..").
+std::optional<std::string> EventPathCompleter::cwd_now(const Event& ev) {
+  char buf[4096];
+  for (uint32_t id : {ev.task.tid, ev.task.pid}) {
+    std::string link = fmt::format("{}/{}/cwd", proc_, id);
+    ssize_t n = readlink(link.c_str(), buf, sizeof(buf));
+    if (n > 0 && (size_t)n < sizeof(buf)) return std::string(buf, n);
+    if (n < 0 && errno != ENAMETOOLONG) continue;
+    UniqueFd cwd(open(link.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd root(open(fmt::format("{}/{}/root", proc_, ev.task.pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    struct stat rst;
+    if (!cwd || !root || fstat(root.get(), &rst) != 0) continue;
+    auto walk = walk_dotdot(cwd.get(), rst.st_dev, rst.st_ino);
+    if (walk && walk->reached_stop) return walk->path.empty() ? "/" : walk->path;
+  }
+  return std::nullopt;
+}
+
+void EventPathCompleter::complete_relative(Event& ev) {
+  std::string rel = ev.path;
+  bool cut = ev.flags & INOTRACE_F_PATH_TRUNCATED;  // the cwd was deeper than the kernel's walk
+  // The cwd the kernel saw at the call, joined with its mount point...
+  if (!cut && !ev.cwd_fs_path.empty() && ev.mnt_id > 0)
+    if (const MountEntry* m = mount_by_id(ev.task.pid, ev.mnt_id, KernelDev{}))
+      if (auto cwd = join_mount_path(*m, ev.cwd_fs_path)) {
+        ev.path = join(*cwd, rel);
         return;
       }
+  // ...or, failing that, the cwd now (when the kernel saw only its tail: if it still ends so).
+  if (auto cwd = cwd_now(ev)) {
+    if (!cut || cwd->ends_with(ev.cwd_fs_path)) {
+      ev.path = join(*cwd, rel);
+      ev.flags &= ~INOTRACE_F_PATH_TRUNCATED;
+      return;
     }
-    ev.path_source = PathSource::SyscallRelative;  // the thread is gone: keep its string
+  }
+  if (cut) {
+    ev.path = truncated_path(join(ev.cwd_fs_path, rel));
+    return;
+  }
+  ev.path = normalize_path(rel);
+  ev.path_source = PathSource::SyscallRelative;  // the thread is gone: keep its string
+}
+
+void EventPathCompleter::complete_fs_path(Event& ev) {
+  if (ev.flags & INOTRACE_F_PATH_TRUNCATED) {
+    ev.path = truncated_path(ev.path);  // a tail: even its mount point would be a lie
     return;
   }
   if (ev.path_source == PathSource::Dentry && ev.mnt_id > 0) {
-    const MountEntry* m = mount_by_id(ev.task.pid, ev.mnt_id);
-    if (!m) return;  // mount gone already: the in-filesystem path stays, labelled dentry
-    if (auto joined = join_mount_path(*m, ev.path)) {
-      ev.path = std::move(*joined);
+    if (const MountEntry* m = mount_by_id(ev.task.pid, ev.mnt_id, ev.dev))
+      if (auto joined = join_mount_path(*m, ev.path)) {
+        ev.path = std::move(*joined);
+        ev.path_source = PathSource::Mount;
+        return;
+      }
+  } else if (ev.dev.raw) {
+    // No mount id (removals the table could not name): a mount of the filesystem in the
+    // watcher's namespace, the most specific one (as snapshots choose).
+    const MountEntry* best = nullptr;
+    if (const auto* mounts = namespace_of(ev.task.pid, false))
+      for (const auto& m : *mounts)
+        if (m.dev == ev.dev && join_mount_path(m, ev.path) &&
+            (!best || m.root.size() > best->root.size() ||
+             (m.root.size() == best->root.size() && m.mount_point.size() < best->mount_point.size())))
+          best = &m;
+    if (best) {
+      ev.path = *join_mount_path(*best, ev.path);
       ev.path_source = PathSource::Mount;
+      return;
     }
   }
+  ev.path = fs_relative_path(ev.dev, ev.path);  // the mount is unknown: say which filesystem
+}
+
+// "/a/b/../c" as "/a/c" when that leads, inside the watcher's root, to the watched inode (it
+// does not when b is a symlink: then the caller's spelling stays).
+void EventPathCompleter::drop_dotdot(Event& ev) {
+  if (!ev.dev.raw || (ev.type != EventType::Add && ev.type != EventType::Update) || !has_dotdot(ev.path)) return;
+  std::string guess = drop_dotdot_lexically(ev.path);
+  UniqueFd root(open(fmt::format("{}/{}/root", proc_, ev.task.pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return;
+  struct open_how how = {};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  auto leads_to_target = [&](const std::string& p) {
+    UniqueFd fd((int)syscall(SYS_openat2, root.get(), p.c_str(), &how, sizeof(how)));
+    struct stat st;
+    bool same = fd && fstat(fd.get(), &st) == 0 && st.st_ino == ev.ino && KernelDev::from_st_dev(st.st_dev) == ev.dev;
+    return same ? std::move(fd) : UniqueFd();
+  };
+  if (leads_to_target(guess)) {
+    ev.path = std::move(guess);
+    return;
+  }
+  // A symlink on the way: where the watcher shares our root and mount namespace, the kernel's
+  // name for what the caller's spelling opens is the path.
+  struct stat ours, theirs;
+  if (stat("/", &ours) != 0 || fstat(root.get(), &theirs) != 0 || ours.st_dev != theirs.st_dev ||
+      ours.st_ino != theirs.st_ino || mount_ns_of(ev.task.pid, proc_) != mount_ns_of(getpid(), "/proc"))
+    return;
+  UniqueFd fd = leads_to_target(ev.path);
+  char buf[4096];
+  ssize_t n = fd ? readlink(fmt::format("/proc/self/fd/{}", fd.get()).c_str(), buf, sizeof(buf)) : -1;
+  if (n > 0 && (size_t)n < sizeof(buf) && buf[0] == '/') ev.path.assign(buf, n);
+}
+
+void EventPathCompleter::complete(Event& ev) {
+  if (ev.path.empty()) return;
+  if (ev.path_source == PathSource::Syscall) {
+    // An absolute string is whole (the kernel refuses longer ones): only its spelling changes.
+    if (ev.path[0] == '/') ev.path = normalize_path(ev.path);
+    else complete_relative(ev);
+    if (ev.path_source == PathSource::Syscall && ev.path[0] == '/') drop_dotdot(ev);
+    return;
+  }
+  if (ev.path_source == PathSource::Dentry || ev.path_source == PathSource::Kernfs) complete_fs_path(ev);
 }
 
 }  // namespace inotrace

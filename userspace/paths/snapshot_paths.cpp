@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "paths/marked_paths.h"
+
 namespace inotrace {
 
 std::optional<std::pair<MountRef, std::string>> find_mount_path(const MountNamespaces& mounts, KernelDev dev,
@@ -37,6 +39,14 @@ void resolve_snapshot_paths(Snapshot& snap, const MountNamespaces& mounts) {
       if (w.fs_path_source == PathSource::None) {
         w.path_note = (w.kernel_flags & INOTRACE_F_NO_DENTRY) ? "no dentry (pruned, or a pseudo filesystem)"
                                                                : "paths not collected";
+        continue;
+      }
+      if (w.kernel_flags & INOTRACE_F_PATH_TRUNCATED) {
+        // Deeper than the kernel's walk, and its file handle did not name it (a file, or the
+        // holder exited): the tail, marked; joined with a mount point it would look whole.
+        w.path = truncated_path(w.fs_path);
+        w.path_source = w.fs_path_source;
+        w.path_truncated = true;
         continue;
       }
       if (w.kernel_flags & INOTRACE_F_PATH_UNLINKED) {

@@ -26,6 +26,7 @@ void put_watch_ref(json& j, const WatchRef& w) {
   j["dev"] = w.dev.str();
   j["ino"] = w.ino;
   put_path(j, "path", w.path);
+  if (w.path_truncated) j["path_truncated"] = true;
 }
 
 }  // namespace
@@ -134,6 +135,7 @@ bool WatchPageWriter::next(const NodeMonitor& m, std::string& out) {
     if (path.empty()) j["path"] = nullptr;
     else put_path(j, "path", path);
     j["path_source"] = path_source_name(static_cast<PathSource>(w.path_source));
+    if (w.path_truncated) j["path_truncated"] = true;
     if (returned_++) out += ',';
     out += j.dump();
   }

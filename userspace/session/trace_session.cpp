@@ -32,6 +32,7 @@ TraceSession::TraceSession(const SessionOptions& opts, Log log) : opts_(opts), l
   if (opts.seed) {
     seed_ns_ = WallClock::monotonic_now_ns();
     Snapshot snap = taker_->take(true);
+    completer_.learn(taker_->mounts());
     // Events that arrived while the snapshot was taken go in first; reconcile leaves alone
     // what they changed after the snapshot began.
     tracer_->drain([&](const Event& raw) {
@@ -103,19 +104,23 @@ int TraceSession::pump(int timeout_ms, const Callback& cb) {
   int n = 0;
   tracer_->poll(timeout_ms, [&](const Event& raw) {
     Event ev = raw;
-    completer_.complete(ev);
-    if (ev.instance.group) selected_groups_.insert(ev.instance.group);
+    bool named = false;
     if (ev.type == EventType::Remove) {
-      // Name the target as the watcher did when adding it.
+      // Name the target as the watcher did when adding it (marked as it was then).
       auto inst = table_.instances().find(ev.instance.group);
       if (inst != table_.instances().end()) {
         auto w = inst->second.watches.find(ev.wd);
         if (w != inst->second.watches.end() && w->second.path) {
           ev.path = table_.path_of(w->second);
           ev.path_source = static_cast<PathSource>(w->second.path_source);
+          ev.flags &= ~INOTRACE_F_PATH_TRUNCATED;
+          if (w->second.path_truncated) ev.flags |= INOTRACE_F_PATH_TRUNCATED;
+          named = true;
         }
       }
     }
+    if (!named) completer_.complete(ev);
+    if (ev.instance.group) selected_groups_.insert(ev.instance.group);
     for (Event& d : table_.apply(ev)) {
       deliver(d, cb, true);
       n++;
@@ -130,6 +135,7 @@ void TraceSession::reconcile_now(const Callback& cb) {
   if (!taker_) return;
   uint64_t start = WallClock::monotonic_now_ns();
   Snapshot snap = taker_->take(true);
+  completer_.learn(taker_->mounts());
   // Apply everything that happened up to now before comparing.
   pump(0, cb);
   DeducingRemovalClassifier classifier(taker_->mounts(), &taker_->previous_mounts());

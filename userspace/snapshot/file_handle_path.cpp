@@ -9,6 +9,9 @@
 #include <charconv>
 #include <cstring>
 
+#include "paths/dotdot_walk.h"
+#include "util/unique_fd.h"
+
 namespace inotrace {
 namespace {
 
@@ -112,7 +115,9 @@ FileHandlePathResolver::Outcome FileHandlePathResolver::try_mount(const MountFd&
   }
   std::string& link = link_;
   if (!readlink_fd(fd, link)) {
-    out.note = fmt::format("readlink of the opened handle failed: {}", strerror(errno));
+    int e = errno;
+    if (e == ENAMETOOLONG) return walk_long(fd, mfd, m, out);
+    out.note = fmt::format("readlink of the opened handle failed: {}", strerror(e));
     close(fd);
     return Outcome::Failed;
   }
@@ -155,6 +160,31 @@ FileHandlePathResolver::Outcome FileHandlePathResolver::try_mount(const MountFd&
   if (m.mount_point == "/") out.path = rel.empty() ? std::string("/") : std::string(rel);
   else out.path = m.mount_point + std::string(rel);
   out.note = unlinked ? "unlinked" : "";
+  return Outcome::Found;
+}
+
+// Longer than PATH_MAX, where readlink gives up: a directory is named by walking ".." up to
+// this mount's root; a file cannot be walked up from (closes fd).
+FileHandlePathResolver::Outcome FileHandlePathResolver::walk_long(int fd, const MountFd& mfd, const MountEntry& m,
+                                                                  HandlePath& out) {
+  UniqueFd target(fd);
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    out.note = "longer than PATH_MAX (a file: only directories can be walked up to their mount)";
+    return Outcome::Failed;
+  }
+  auto walk = walk_dotdot(fd, st.st_dev, mfd.root_ino);
+  if (!walk) {
+    out.note = "longer than PATH_MAX, and walking \"..\" up from it failed";
+    return Outcome::Failed;
+  }
+  if (!walk->reached_stop) {
+    out.note = "outside every mounted subtree of its filesystem";
+    return Outcome::NotUnder;
+  }
+  out.path = m.mount_point == "/" ? walk->path : m.mount_point + walk->path;
+  if (out.path.empty()) out.path = "/";
+  out.note = "";
   return Outcome::Found;
 }
 

@@ -68,6 +68,7 @@ class FileHandlePathResolver {
   const MountFd& mount_fd(uint64_t view, uint32_t pid, const MountEntry& m, KernelDev dev);
   Outcome try_mount(const MountFd& mfd, const MountEntry& m, uint64_t ino, const FileHandle& fh,
                     HandlePath& out);
+  Outcome walk_long(int fd, const MountFd& mfd, const MountEntry& m, HandlePath& out);
   bool readlink_fd(int fd, std::string& out);
 
   std::string proc_;

@@ -31,6 +31,7 @@ struct SnapWatch {
   std::string path;         // absolute path as the watcher sees it, or "" (see path_note)
   PathSource path_source = PathSource::None;
   std::string path_note;    // why there is no path: "unlinked", "not mounted in any namespace", ...
+  bool path_truncated = false;  // `path` is "…/" + the known tail (the head could not be named)
 };
 
 struct SnapInstance {

@@ -1,5 +1,7 @@
 #include "snapshot/snapshot_taker.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "paths/snapshot_paths.h"
@@ -62,7 +64,11 @@ void SnapshotTaker::complete_from_fdinfo(Snapshot& snap, bool with_paths) {
   std::unique_ptr<FileHandlePathResolver> resolver;
   size_t unreadable = 0;
   for (auto& inst : snap.instances) {
-    if (!(inst.truncated || (bounded && with_paths)) || inst.holders.empty()) continue;
+    // Also instances with a path deeper than the iterator's walk: their file handles may name it.
+    bool deep = with_paths && std::any_of(inst.watches.begin(), inst.watches.end(), [](const SnapWatch& w) {
+                  return w.kernel_flags & INOTRACE_F_PATH_TRUNCATED;
+                });
+    if (!(inst.truncated || (bounded && with_paths) || deep) || inst.holders.empty()) continue;
     const Holder& h = inst.holders.front();
     auto text = read_small_file(fmt::format("/proc/{}/fdinfo/{}", h.pid, h.fd));
     if (!text) {
@@ -85,10 +91,10 @@ void SnapshotTaker::complete_from_fdinfo(Snapshot& snap, bool with_paths) {
         it = by_wd.find(fw.wd);
       }
       SnapWatch& sw = inst.watches[it->second];
-      if (!with_paths || !sw.path.empty() || sw.fs_path_source != PathSource::None) continue;
-      sw.path_source = PathSource::FileHandle;
+      bool cut = sw.kernel_flags & INOTRACE_F_PATH_TRUNCATED;
+      if (!with_paths || !sw.path.empty() || (sw.fs_path_source != PathSource::None && !cut)) continue;
       if (!fw.handle) {
-        sw.path_note = "no file handle in fdinfo";
+        if (!cut) sw.path_source = PathSource::FileHandle, sw.path_note = "no file handle in fdinfo";
         continue;
       }
       // Mount points as seen from the holder's root (its namespace's mountinfo); failing that,
@@ -107,11 +113,13 @@ void SnapshotTaker::complete_from_fdinfo(Snapshot& snap, bool with_paths) {
         elsewhere = fmt::format("mounted only in another mount namespace (mnt:[{}], pid {})", ns->mnt_ns, ns->pid);
       }
       if (candidates.empty()) {
-        sw.path_note = "not mounted in any namespace";
+        if (!cut) sw.path_source = PathSource::FileHandle, sw.path_note = "not mounted in any namespace";
         continue;
       }
       if (!resolver) resolver = std::make_unique<FileHandlePathResolver>();
       HandlePath hp = resolver->resolve(ns->mnt_ns, ns->pid, candidates, fw.dev, fw.ino, *fw.handle);
+      if (cut && hp.path.empty()) continue;  // resolve_snapshot_paths marks the kernel's tail
+      sw.path_source = PathSource::FileHandle;
       sw.path = std::move(hp.path);
       sw.path_note = hp.note.empty() ? elsewhere : elsewhere.empty() ? hp.note : hp.note + "; " + elsewhere;
     }

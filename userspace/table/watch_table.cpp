@@ -77,6 +77,7 @@ void WatchTable::drop_instance(uint64_t group, uint64_t ts, std::vector<Event>* 
       e.reason = why;
       e.path = paths_.str(w.path);
       e.path_source = static_cast<PathSource>(w.path_source);
+      if (w.path_truncated) e.flags |= INOTRACE_F_PATH_TRUNCATED;
       out->push_back(std::move(e));
     }
     out->push_back(derived(inst, EventType::InstanceDestroy, ts));
@@ -113,6 +114,7 @@ std::vector<Event> WatchTable::apply(const Event& ev) {
       if ((++applied_ & 0xffff) == 0 && ev.ts_mono_ns > kRecentHorizonNs)
         forget_recent_before(ev.ts_mono_ns - kRecentHorizonNs);
       w.path_source = static_cast<uint32_t>(ev.path_source);
+      w.path_truncated = (ev.flags & INOTRACE_F_PATH_TRUNCATED) != 0;
       if (ev.type == EventType::Update) {
         // Keep the add-time path: an update through another path names the same inode.
         auto old = inst.watches.find(ev.wd);
@@ -121,6 +123,7 @@ std::vector<Event> WatchTable::apply(const Event& ev) {
           w.path = old->second.path;
           paths_.retain(w.path);
           w.path_source = old->second.path_source;
+          w.path_truncated = old->second.path_truncated;
         }
       }
       put_watch(inst, ev.wd, w);
@@ -206,6 +209,7 @@ std::vector<Event> WatchTable::reconcile(const Snapshot& snap, uint64_t snap_sta
           e.mask = w.mask;
           e.path = paths_.str(w.path);
           e.path_source = static_cast<PathSource>(w.path_source);
+          if (w.path_truncated) e.flags |= INOTRACE_F_PATH_TRUNCATED;
           e.reason = classifier ? classifier->classify(inst, wd, w, e.path) : Reason::Unknown;
           out.push_back(std::move(e));
         }
@@ -219,7 +223,9 @@ std::vector<Event> WatchTable::reconcile(const Snapshot& snap, uint64_t snap_sta
       auto wit = inst.watches.find(sw.wd);
       bool is_new = wit == inst.watches.end();
       bool changed = !is_new && (wit->second.mask != sw.mask || wit->second.ino() != sw.ino || wit->second.dev != sw.dev.raw);
-      bool fill_path = !is_new && !wit->second.path && !sw.path.empty();
+      // A path unknown, or known only as a marked tail, is filled from a snapshot that names it whole.
+      bool fill_path = !is_new && (!wit->second.path || (wit->second.path_truncated && !sw.path_truncated)) &&
+                       !sw.path.empty();
       if (!is_new && !changed && !fill_path) continue;
       WatchEntry w = is_new ? WatchEntry{} : wit->second;
       if (!is_new && too_new(si.group, sw.wd) && !fill_path) continue;
@@ -227,9 +233,10 @@ std::vector<Event> WatchTable::reconcile(const Snapshot& snap, uint64_t snap_sta
       w.set_ino(sw.ino);
       w.dev = sw.dev.raw;
       w.mask = sw.mask;
-      if (is_new || replaced || !w.path) {
+      if (is_new || replaced || fill_path) {
         w.path = paths_.intern(sw.path);
         w.path_source = static_cast<uint32_t>(sw.path_source);
+        w.path_truncated = sw.path_truncated;
       } else {
         paths_.retain(w.path);  // w keeps the entry's path; put_watch drops the entry's reference
       }
@@ -244,6 +251,7 @@ std::vector<Event> WatchTable::reconcile(const Snapshot& snap, uint64_t snap_sta
         e.mask = sw.mask;
         e.path = sw.path;
         e.path_source = sw.path_source;
+        if (sw.path_truncated) e.flags |= INOTRACE_F_PATH_TRUNCATED;
         out.push_back(std::move(e));
       }
     }

@@ -23,11 +23,13 @@ struct WatchEntry {
   uint32_t dev = 0;                 // kernel dev_t
   uint32_t mask = 0;
   PathId path : 28 = kNoPath;
-  uint32_t path_source : 4 = 0;     // PathSource
+  uint32_t path_source : 3 = 0;     // PathSource
+  uint32_t path_truncated : 1 = 0;  // path is "…/" + a tail (see paths/truncated_path.h)
   uint64_t ino() const { return (uint64_t)ino_hi << 32 | ino_lo; }
   void set_ino(uint64_t v) { ino_lo = (uint32_t)v, ino_hi = (uint32_t)(v >> 32); }
 };
 static_assert(sizeof(WatchEntry) == 20 && alignof(WatchEntry) == 4);
+static_assert(static_cast<uint32_t>(PathSource::FileHandle) < 8, "PathSource must fit WatchEntry::path_source");
 
 struct InstanceEntry {
   InstanceId id;
