@@ -1,0 +1,20 @@
+// The query string of an HTTP request to the daemon: any client on the listening address sends it.
+#include <string>
+
+#include "fuzz_check.h"
+#include "serve/query_params.h"
+
+using namespace inotrace;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string qs(reinterpret_cast<const char*>(data), size);  // civetweb hands a C string
+  qs = qs.substr(0, qs.find('\0'));
+  auto q = parse_query(qs.c_str());
+  size_t pairs = 1;
+  for (char c : qs) pairs += c == '&';
+  FUZZ_CHECK(q.size() <= pairs);
+  for (const auto& [k, v] : q) {
+    FUZZ_CHECK(k.size() <= qs.size() && v.size() <= qs.size());  // decoding never grows
+  }
+  return 0;
+}
