@@ -18,9 +18,15 @@ bool has_line(const std::string& text, const KernelSymbol& s) {
     std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
     pos = nl == std::string::npos ? text.size() : nl + 1;
     size_t sp = line.find(' ');
-    if (sp == 0 || sp == std::string::npos || sp > 16) continue;
+    if (sp == 0 || sp == std::string::npos) continue;
     if (line.find_first_not_of("0123456789abcdefABCDEF") != sp) continue;
-    if (std::stoull(line.substr(0, sp), nullptr, 16) != s.addr) continue;
+    uint64_t v = 0;  // leading zeros allowed: the value is still exact
+    bool overflow = false;
+    for (size_t i = 0; i < sp; i++) {
+      overflow |= v >> 60;
+      v = v << 4 | std::stoull(line.substr(i, 1), nullptr, 16);
+    }
+    if (overflow || v != s.addr) continue;
     std::string rest = line.substr(sp);
     if (rest.starts_with(" t " + s.name) || rest.starts_with(" T " + s.name)) return true;
   }

@@ -18,8 +18,8 @@ Kallsyms Kallsyms::parse(const std::string& text, const std::vector<std::string>
     if (sp1 == std::string::npos) continue;
     size_t sp2 = line.find(' ', sp1 + 1);
     if (sp2 == std::string::npos) continue;
-    char type = sp2 > sp1 + 1 ? line[sp1 + 1] : '?';
-    if (type != 't' && type != 'T') continue;  // functions only
+    char type = sp2 == sp1 + 2 ? line[sp1 + 1] : '?';  // one letter, else malformed
+    if (type != 't' && type != 'T') continue;           // functions only
     size_t end = line.find_first_of(" \t", sp2 + 1);
     std::string name = line.substr(sp2 + 1, end == std::string::npos ? std::string::npos : end - sp2 - 1);
     std::string base = name.substr(0, name.find('.'));
