@@ -11,6 +11,8 @@ PKGS=(
   # tests and the kernel-matrix harness
   inotify-tools busybox-static qemu-system-x86 cpio xz-utils zstd e2fsprogs util-linux
   kmod procps tmux jq
+  # fuzz tier: libFuzzer and clang's ASan/UBSan runtimes (clang's -fsanitize=fuzzer)
+  libclang-rt-14-dev
   # benchmarks and plots
   hyperfine librsvg2-bin time linux-perf valgrind
 )

@@ -20,7 +20,8 @@ seeds_n=$(find "$seeds" -type f | wc -l)
 new_n=$(find "$out/corpus" -type f | wc -l)
 if ((rc != 0)); then
   tail -n 60 "$log"
-  echo "fuzz $name: FAILED (exit $rc) after ${execs:-?} executions; input: $(ls "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-* 2>/dev/null | head -1)"
+  echo "fuzz $name: FAILED (exit $rc) after ${execs:-?} executions; input: $(ls "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-* 2>/dev/null | head -1)" | tee "$out/summary.txt"
   exit 1
 fi
-echo "fuzz $name: ${execs:-?} executions in ${seconds} s, 0 crashes (${seeds_n} seeds, ${new_n} new inputs)"
+# scripts/test-fuzz.sh prints these lines together (ctest hides a passing test's output).
+echo "fuzz $name: ${execs:-?} executions in ${seconds} s, 0 crashes (${seeds_n} seeds, ${new_n} new inputs)" | tee "$out/summary.txt"
