@@ -37,6 +37,20 @@ TEST(Kallsyms, MalformedLinesAreSkipped) {
   EXPECT_EQ(ks.entry("inotify_update_watch")->addr, 0xffffffffc0000000ull);
 }
 
+// Found by tests/fuzz/kallsyms_fuzz.cpp: an address field with trailing garbage (here NULs, as in
+// the fuzzer's input) was read up to the garbage, i.e. guessed, and so was the type of a type field
+// of several bytes. Only plain hex digits are an address; a type is one letter.
+TEST(Kallsyms, AddressWithTrailingGarbageIsSkippedNotGuessed) {
+  for (std::string bad : {std::string("ffffffff81727610\0\0 t inotify_freeing_mark\n", 42), std::string("12zz t inotify_freeing_mark\n"),
+                          std::string("-1 t inotify_freeing_mark\n"), std::string("0x10 t inotify_freeing_mark\n"),
+                          std::string("+10 t inotify_freeing_mark\n"), std::string("11111111111111111 t inotify_freeing_mark\n"),
+                          std::string("ffffffff81727610 tR\x0f inotify_freeing_mark\n")}) {
+    auto ks = Kallsyms::parse(bad, {"inotify_freeing_mark"});
+    EXPECT_FALSE(ks.entry("inotify_freeing_mark")) << "guessed address " << std::hex << ks.entry("inotify_freeing_mark")->addr
+                                                    << " from " << testing::PrintToString(bad);
+  }
+}
+
 TEST(Kallsyms, HiddenAddressesAreDetected) {
   auto ks = Kallsyms::parse("0000000000000000 t inotify_release\n", {"inotify_release"});
   EXPECT_TRUE(ks.addresses_hidden());

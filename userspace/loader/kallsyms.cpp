@@ -1,5 +1,6 @@
 #include "loader/kallsyms.h"
 
+#include <charconv>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -17,18 +18,18 @@ Kallsyms Kallsyms::parse(const std::string& text, const std::vector<std::string>
     if (sp1 == std::string::npos) continue;
     size_t sp2 = line.find(' ', sp1 + 1);
     if (sp2 == std::string::npos) continue;
-    char type = sp2 > sp1 + 1 ? line[sp1 + 1] : '?';
-    if (type != 't' && type != 'T') continue;  // functions only
+    char type = sp2 == sp1 + 2 ? line[sp1 + 1] : '?';  // one letter, else malformed
+    if (type != 't' && type != 'T') continue;           // functions only
     size_t end = line.find_first_of(" \t", sp2 + 1);
     std::string name = line.substr(sp2 + 1, end == std::string::npos ? std::string::npos : end - sp2 - 1);
     std::string base = name.substr(0, name.find('.'));
     if (!want.count(base)) continue;
+    // Plain hex digits only (stoull also took a sign, "0x", or the digits before any garbage;
+    // from_chars takes no sign for an unsigned type).
     uint64_t addr = 0;
-    try {
-      addr = std::stoull(line.substr(0, sp1), nullptr, 16);
-    } catch (...) {
+    auto [end_addr, ec] = std::from_chars(line.data(), line.data() + sp1, addr, 16);
+    if (sp1 == 0 || ec != std::errc() || end_addr != line.data() + sp1)
       continue;  // malformed line: skip, never guess
-    }
     ks.seen_++;
     if (addr) ks.nonzero_++;
     ks.by_base_[base].push_back(KernelSymbol{name, addr});

@@ -23,6 +23,7 @@
 
 #include "paths/mount_namespaces.h"
 #include "snapshot/fdinfo_parser.h"
+#include "snapshot/proc_status.h"
 #include "snapshot/file_handle_path.h"
 #include "util/error.h"
 #include "util/wall_clock.h"
@@ -104,15 +105,9 @@ bool read_proc_info(FileReader& reader, int piddir, ProcInfo& info) {
   if (text.ends_with('\n')) text.remove_suffix(1);
   info.comm.assign(text);
   if (reader.read(piddir, "status", text) != 0) return false;
-  // "Uid:\t<real>\t<effective>\t<saved>\t<fs>"
-  size_t at = text.starts_with("Uid:") ? 0 : text.find("\nUid:");
-  if (at == std::string_view::npos) return false;
-  text.remove_prefix(at + (text[at] == '\n' ? 5 : 4));
-  size_t b = text.find_first_not_of(" \t");
-  if (b == std::string_view::npos) return false;
-  text.remove_prefix(b);
-  size_t e = text.find_first_of(" \t\n");
-  return parse_decimal(text.substr(0, e), info.uid);
+  auto uid = parse_status_real_uid(text);
+  if (uid) info.uid = *uid;
+  return uid.has_value();
 }
 
 struct ScanCounts {
