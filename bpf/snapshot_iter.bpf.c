@@ -18,6 +18,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by userspace before each run (in .bss, so one loaded object serves every run). */
 bool with_paths = true;
+/* Digest-only runs: no watch records, each instance record carries its marks' digest. */
+bool digest_only = false;
 /* Marks walked per instance. Kernels without bpf_loop (< 5.17) walk at most
  * INOTRACE_SNAP_UNROLLED_MARKS, without paths, and flag the instance truncated; userspace
  * completes watch lists and paths from fdinfo. */
@@ -57,6 +59,8 @@ struct walk_ctx {
 	void *pos;
 	__u32 n;
 	__u32 flags;
+	__u32 live;     /* digest-only: watches digested */
+	__u64 digest;
 };
 
 /* One mark: returns 1 to stop the walk. Paths only where bpf_loop verifies the walk once:
@@ -92,6 +96,12 @@ static __always_inline long emit_mark(struct walk_ctx *c, const bool can_walk_pa
 	struct inode *inode = mark_inode(mark);
 	if (!inode)
 		return 0;
+	if (digest_only) {
+		c->digest ^= inotrace_watch_digest(wd, BPF_CORE_READ(inode, i_ino), BPF_CORE_READ(inode, i_sb, s_dev),
+						   mark_user_mask(mark));
+		c->live++;
+		return 0;
+	}
 	__u32 zero = 0;
 	struct snap_scratch_value *v = bpf_map_lookup_elem(&snap_scratch, &zero);
 	if (!v)
@@ -181,7 +191,8 @@ static __always_inline int snapshot_file(struct bpf_iter__task_file *ctx, const 
 		c.head = (void *)group + bpf_core_field_offset(struct fsnotify_group, marks_list);
 		c.pos = BPF_CORE_READ(group, marks_list.next);
 		walk_marks(&c, use_bpf_loop);
-		rec.nr_marks = c.n;
+		rec.nr_marks = digest_only ? c.live : c.n;
+		rec.digest = c.digest;
 		rec.hdr.flags |= c.flags;
 	}
 	bpf_seq_write(seq, &rec, sizeof(rec));

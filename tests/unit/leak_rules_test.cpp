@@ -4,7 +4,10 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include <filesystem>
+#include <fstream>
 
 #include "leaks/leak_detector.h"
 #include "leaks/pod_index.h"
@@ -287,6 +290,42 @@ TEST(RemovalDeduction, ReusedAnonymousDeviceMeansTheOldFilesystemWasUnmounted) {
   EXPECT_EQ(DeducingRemovalClassifier(same, &before).classify(inst, 1, w, ""), Reason::Unknown);
   w.mask = IN_MODIFY | IN_ONESHOT;
   EXPECT_EQ(DeducingRemovalClassifier(same, &before).classify(inst, 1, w, ""), Reason::Oneshot);
+}
+
+// Issue 11 item 15: what else the evidence allows besides the chosen reason.
+TEST(RemovalDeduction, SaysWhichOtherReasonsWerePossible) {
+  char dir_template[] = "/tmp/inotrace-deduction-XXXXXX";
+  ASSERT_TRUE(mkdtemp(dir_template));
+  std::string dir = dir_template, file = dir + "/watched";
+  ASSERT_TRUE(std::ofstream(file).good());
+  struct stat st;
+  ASSERT_EQ(stat(file.c_str(), &st), 0);
+  KernelDev dev = KernelDev::from_st_dev(st.st_dev);
+  MountEntry m = mount_of(dev.raw, "/", "/");
+  MountNamespaces mounts = MountNamespaces::from({NamespaceMounts{1, 1, {m}}});
+  DeducingRemovalClassifier why(mounts, nullptr, "/nonexistent-proc");
+  InstanceEntry inst;
+  WatchEntry w;
+  w.dev = dev.raw;
+  w.set_ino(st.st_ino);
+  w.mask = IN_MODIFY;
+  EXPECT_EQ(why.also_possible(inst, w, file, Reason::InstanceClosed, true), 0)
+      << "closed, target still there: instance_closed is certain";
+  w.mask = IN_MODIFY | IN_ONESHOT;
+  EXPECT_EQ(why.also_possible(inst, w, file, Reason::InstanceClosed, true), reason_bit(Reason::Oneshot));
+  EXPECT_EQ(why.also_possible(inst, w, file, Reason::Oneshot, false), 0) << "the chosen one is not 'also'";
+  w.mask = IN_MODIFY;
+  ASSERT_EQ(unlink(file.c_str()), 0);
+  EXPECT_EQ(why.also_possible(inst, w, file, Reason::InstanceClosed, true), reason_bit(Reason::InodeDeleted))
+      << "deleted and closed in one interval: either came first";
+  EXPECT_EQ(why.also_possible(inst, w, file, Reason::InodeDeleted, false), 0);
+  EXPECT_EQ(why.also_possible(inst, w, file, Reason::Unmount, false), reason_bit(Reason::InodeDeleted));
+  Event add;
+  add.path = file;
+  EXPECT_EQ(why.classify_vanished_add(add), Reason::InodeDeleted);
+  add.path = dir;
+  EXPECT_EQ(why.classify_vanished_add(add), Reason::Unknown);
+  rmdir(dir.c_str());
 }
 
 }  // namespace

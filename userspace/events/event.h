@@ -42,6 +42,7 @@ enum class PathSource : uint8_t {
 // Whose pid a deduced event (from_snapshot) carries: nobody saw the actor of such a removal.
 enum class PidSource : uint8_t {
   Actor,         // live events: the task that made the call (or caused the removal)
+  None,          // no process is known (pid 0)
   Adder,         // a process seen in a live event creating the instance or adding a watch
                  // through it; it may have closed its fd long before
   LastHolder,    // the only process the latest snapshot saw holding the instance

@@ -150,6 +150,7 @@ std::vector<std::string> reason_names(ReasonSet set) {
 std::string_view pid_source_name(PidSource s) {
   switch (s) {
     case PidSource::Actor: return "actor";
+    case PidSource::None: return "none";
     case PidSource::Adder: return "adder";
     case PidSource::LastHolder: return "last_holder";
     case PidSource::OneOfHolders: return "one_of_holders";

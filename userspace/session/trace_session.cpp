@@ -79,7 +79,7 @@ int TraceSession::poll(int timeout_ms, const Callback& cb) {
       log_(fmt::format("{} events were lost (ring buffer full): re-snapshotting", drops - drops_seen_));
     }
     drops_seen_ = drops;
-    reconcile_now(cb);
+    reconcile_now(cb, /*full=*/dropped);
   }
   return n;
 }
@@ -107,13 +107,43 @@ int TraceSession::pump(int timeout_ms, const Callback& cb) {
     }
     deliver(ev, cb, false);
     n++;
+    if (tracer_->backend() == Backend::Tracepoint) n += match_vanished_add(ev, cb);
   });
   return n;
 }
 
-void TraceSession::reconcile_now(const Callback& cb) {
+// An add whose watch was gone before it returned (a concurrent unlink, umount, close or
+// one-shot event): hooked backends report that removal themselves (before the add); here
+// nothing would, so adds - removes would show a watch that never existed.
+int TraceSession::match_vanished_add(const Event& add, const Callback& cb) {
+  std::optional<Event> gone = table_.removal_of_vanished_add(add);
+  if (!gone) return 0;
+  static const MountNamespaces no_mounts;
+  DeducingRemovalClassifier classifier(taker_ ? taker_->mounts() : no_mounts);
+  gone->reason = classifier.classify_vanished_add(*gone);
+  gone->possible_reasons |= reason_bit(gone->reason) & ~reason_bit(Reason::Unknown);
+  table_.apply(*gone);
+  deliver(*gone, cb, true);
+  return 1;
+}
+
+void TraceSession::reconcile_now(const Callback& cb, bool full) {
   if (!taker_) return;
   uint64_t start = WallClock::monotonic_now_ns();
+  if (!full) {
+    // At rest nothing changed: the kernel walks the marks, but no watch, path or mount table
+    // crosses to userspace (a full snapshot of 100k watches costs a core's tens of ms).
+    if (std::optional<Snapshot> digests = taker_->take_digests()) {
+      pump(0, cb);
+      if (table_.confirm(*digests)) {
+        counters_.digest_checks++;
+        last_reconcile_ns_ = WallClock::monotonic_now_ns();
+        last_snapshot_start_ns_ = start;
+        return;
+      }
+      start = WallClock::monotonic_now_ns();
+    }
+  }
   Snapshot snap = taker_->take(true);
   // Apply everything that happened up to now before comparing.
   pump(0, cb);

@@ -34,7 +34,8 @@ struct SessionOptions {
 struct SessionCounters {
   TracerCounters tracer;
   ReconcileStats corrections;  // summed over every reconcile
-  uint64_t reconciles = 0;
+  uint64_t reconciles = 0;       // full snapshots compared with the table
+  uint64_t digest_checks = 0;    // cheaper digest snapshots that found nothing to reconcile
   uint64_t resnapshots_after_drops = 0;
 };
 
@@ -49,8 +50,9 @@ class TraceSession {
   // Events as they come (paths completed, removals named with their add-time path), then any
   // reconcile that is due; returns the number delivered.
   int poll(int timeout_ms, const Callback& cb);
-  // Takes a snapshot now and delivers the differences.
-  void reconcile_now(const Callback& cb);
+  // Takes a snapshot now and delivers the differences. Unless `full`, a digest snapshot first
+  // (see WatchTable::confirm): the full one only when it disagrees with the table.
+  void reconcile_now(const Callback& cb, bool full = false);
   void drain(const Callback& cb);
 
   Tracer& tracer() { return *tracer_; }
@@ -69,6 +71,7 @@ class TraceSession {
 
  private:
   int pump(int timeout_ms, const Callback& cb);  // live events only
+  int match_vanished_add(const Event& add, const Callback& cb);
   void deliver(Event& ev, const Callback& cb, bool derived);
   bool selected(const Event& derived) const;
   bool filters_active() const;
