@@ -155,12 +155,11 @@ struct inotrace_snap_instance {
 INOTRACE_STATIC_ASSERT(sizeof(struct inotrace_snap_instance) == 88, "inotrace_snap_instance size");
 
 /* One watch's contribution to its instance's digest (the same arithmetic in BPF and C++): a
- * reconciler compares instance digests first and reads watches only where they differ. */
-static inline __u64 inotrace_watch_digest(__s32 wd, __u64 ino, __u32 dev, __u32 mask)
+ * reconciler compares instance digests first and reads watches only where they differ. The
+ * target (ino, dev) is left out: it is fixed for a mark's life, and reading it costs. */
+static inline __u64 inotrace_watch_digest(__s32 wd, __u32 mask)
 {
-	__u64 h = (__u64)(__u32)wd * 0x9e3779b97f4a7c15ull;
-	h ^= (ino + 0x632be59bd9b4e019ull) * 0xc2b2ae3d27d4eb4full;
-	h ^= (((__u64)dev << 32) | mask) * 0x165667b19e3779f9ull;
+	__u64 h = (((__u64)(__u32)wd << 32) | mask) * 0x9e3779b97f4a7c15ull;
 	h ^= h >> 31;
 	h *= 0x94d049bb133111ebull;
 	h ^= h >> 29;

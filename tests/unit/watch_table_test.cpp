@@ -297,7 +297,7 @@ TEST(WatchTable, DigestSnapshotConfirmsOnlyAnIdenticalTable) {
     for (const auto& si : full.instances) {
       SnapInstance di = si;
       di.watches.clear();
-      for (const auto& w : si.watches) di.digest ^= inotrace_watch_digest(w.wd, w.ino, w.dev.raw, w.mask);
+      for (const auto& w : si.watches) di.digest ^= inotrace_watch_digest(w.wd, w.mask);
       di.digest_watches = si.watches.size();
       d.instances.push_back(di);
     }
@@ -309,7 +309,7 @@ TEST(WatchTable, DigestSnapshotConfirmsOnlyAnIdenticalTable) {
   changed.instances[0].watches[1].mask |= IN_ATTRIB;
   EXPECT_FALSE(t.confirm(digests_of(changed))) << "a mask changed";
   changed = s0;
-  changed.instances[0].watches[1].wd = 3;
+  changed.instances[0].watches[1].wd = 3;  // (a target never changes under a wd: not digested)
   EXPECT_FALSE(t.confirm(digests_of(changed))) << "one watch replaced by another";
   changed = s0;
   changed.instances[0].watches.pop_back();

@@ -110,9 +110,10 @@ int run_daemon(DaemonCommandOptions opts) {
     }
   }
   auto c = monitor.session().counters();
-  log(fmt::format("daemon: stopping; {} watches, {} leaks, {} reconciles ({} corrections), {} dropped",
+  log(fmt::format("daemon: stopping; {} watches, {} leaks, {} reconciles ({} corrections; {} digest checks found "
+                  "nothing to reconcile), {} dropped",
                   monitor.session().table().watch_count(), monitor.leaks().leaks().size(), c.reconciles,
-                  c.corrections.corrections(), c.tracer.ringbuf_drops));
+                  c.corrections.corrections(), c.digest_checks, c.tracer.ringbuf_drops));
   return 0;
 }
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "table/removal_deduction.h"
 #include "util/wall_clock.h"
 
@@ -68,10 +70,13 @@ void TraceSession::deliver(Event& ev, const Callback& cb, bool derived) {
 
 int TraceSession::poll(int timeout_ms, const Callback& cb) {
   int n = pump(timeout_ms, cb);
+  if (n) idle_checks_ = 0;  // activity: back to the configured interval
   uint64_t drops = tracer_->counters().ringbuf_drops;
   uint64_t now = WallClock::monotonic_now_ns();
   bool dropped = drops > drops_seen_;
-  bool due = reconcile_enabled_ && now - last_reconcile_ns_ >= (uint64_t)(interval_s_ * 1e9);
+  // While digest checks keep finding nothing and no event comes, wait 2x, then 4x the interval.
+  double interval = interval_s_ * (1u << std::min<uint32_t>(idle_checks_, kMaxIdleBackoff));
+  bool due = reconcile_enabled_ && now - last_reconcile_ns_ >= (uint64_t)(interval * 1e9);
   if ((dropped || due) && opts_.seed) {
     if (dropped) {
       counters_.resnapshots_after_drops++;
@@ -136,7 +141,9 @@ void TraceSession::reconcile_now(const Callback& cb, bool full) {
     if (std::optional<Snapshot> digests = taker_->take_digests()) {
       pump(0, cb);
       if (table_.confirm(*digests)) {
+        table_.forget_recent_before(start);  // as a full reconcile does: those marks have served
         counters_.digest_checks++;
+        idle_checks_++;
         last_reconcile_ns_ = WallClock::monotonic_now_ns();
         last_snapshot_start_ns_ = start;
         return;
@@ -144,6 +151,7 @@ void TraceSession::reconcile_now(const Callback& cb, bool full) {
       start = WallClock::monotonic_now_ns();
     }
   }
+  idle_checks_ = 0;
   Snapshot snap = taker_->take(true);
   // Apply everything that happened up to now before comparing.
   pump(0, cb);

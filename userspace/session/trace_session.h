@@ -23,7 +23,8 @@ namespace inotrace {
 struct SessionOptions {
   TracerOptions tracer;
   // Seconds between reconciliations; 0 = never. Applies on the tracepoint backend, or on any
-  // backend with reconcile_all_backends; drops always trigger one.
+  // backend with reconcile_all_backends; drops always trigger one. At rest (no event, and the
+  // kernel's digests agree with the table) the interval doubles twice: 4x at most.
   double reconcile_interval_s = 1.0;
   bool reconcile_all_backends = false;
   double hooked_reconcile_interval_s = 30;  // with reconcile_all_backends on fentry/kprobe
@@ -85,6 +86,8 @@ class TraceSession {
   absl::flat_hash_set<uint64_t> selected_groups_;  // instances seen in live (filtered) events
   bool reconcile_enabled_ = false;
   double interval_s_ = 0;
+  uint32_t idle_checks_ = 0;  // digest checks in a row that found nothing, with no event between
+  static constexpr uint32_t kMaxIdleBackoff = 2;  // at rest: 4x the interval at most
   uint64_t last_reconcile_ns_ = 0;
   uint64_t last_snapshot_start_ns_ = 0;
   uint64_t seed_ns_ = 0;

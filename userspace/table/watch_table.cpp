@@ -107,6 +107,7 @@ void WatchTable::drop_instance(uint64_t group, uint64_t ts, std::vector<Event>* 
 
 std::vector<Event> WatchTable::apply(const Event& ev) {
   std::vector<Event> out;
+  generation_++;
   switch (ev.type) {
     case EventType::InstanceCreate: {
       if (!ev.instance.group) break;
@@ -167,6 +168,7 @@ std::vector<Event> WatchTable::apply(const Event& ev) {
 std::vector<Event> WatchTable::reconcile(const Snapshot& snap, uint64_t snap_start, RemovalClassifier* classifier,
                                          bool emit, ReconcileStats* stats) {
   std::vector<Event> out;
+  generation_++;
   ReconcileStats local;
   ReconcileStats& st = stats ? *stats : local;
   auto too_new = [&](uint64_t group, int32_t wd) {
@@ -288,7 +290,7 @@ bool WatchTable::confirm(const Snapshot& digests) {
     const InstanceEntry& inst = it->second;
     if (si.digest_watches != inst.watches.size() || fds(si.holders) != fds(inst.holders)) return false;
     uint64_t digest = 0;
-    for (const auto& [wd, w] : inst.watches) digest ^= inotrace_watch_digest(wd, w.ino(), w.dev, w.mask);
+    for (const auto& [wd, w] : inst.watches) digest ^= inotrace_watch_digest(wd, w.mask);
     if (digest != si.digest) return false;
   }
   for (auto& [g, inst] : instances_)

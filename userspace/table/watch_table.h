@@ -80,6 +80,10 @@ class WatchTable {
   // change nothing and need not be taken; the holders count as seen by a snapshot.
   bool confirm(const Snapshot& digests);
 
+  // Bumped by every applied event and every full reconcile: unchanged means the table holds
+  // what it held (its readers may skip re-evaluating it).
+  uint64_t generation() const { return generation_; }
+
   size_t instance_count() const { return instances_.size(); }
   size_t watch_count() const { return watch_count_; }
   const absl::flat_hash_map<uint64_t, InstanceEntry>& instances() const { return instances_; }
@@ -113,6 +117,7 @@ class WatchTable {
   absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> recent_adds_;
   static constexpr uint64_t kRecentHorizonNs = 120'000'000'000ull;
   uint64_t applied_ = 0;
+  uint64_t generation_ = 0;
 };
 
 }  // namespace inotrace
