@@ -20,6 +20,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 bool with_paths = true;
 /* Digest-only runs: no watch records, each instance record carries its marks' digest. */
 bool digest_only = false;
+/* Count-only runs: no mark is walked; the instance records' ucounts carry the kernel's count of
+ * each user's watches. */
+bool skip_marks = false;
 /* Marks walked per instance. Kernels without bpf_loop (< 5.17) walk at most
  * INOTRACE_SNAP_UNROLLED_MARKS, without paths, and flag the instance truncated; userspace
  * completes watch lists and paths from fdinfo. */
@@ -183,6 +186,8 @@ static __always_inline int snapshot_file(struct bpf_iter__task_file *ctx, const 
 	__u64 *seen = bpf_map_lookup_elem(&walked, &key);
 	if (seen && *seen == run_id) {
 		rec.hdr.flags |= INOTRACE_F_SNAP_DUPLICATE;
+	} else if (skip_marks) {
+		bpf_map_update_elem(&walked, &key, &run_id, BPF_ANY);
 	} else {
 		__u64 id = run_id;
 		bpf_map_update_elem(&walked, &key, &id, BPF_ANY);

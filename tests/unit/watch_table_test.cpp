@@ -323,5 +323,35 @@ TEST(WatchTable, DigestSnapshotConfirmsOnlyAnIdenticalTable) {
   EXPECT_FALSE(t.confirm(Snapshot{.digests_only = true})) << "the instance is gone";
 }
 
+// Issue 11 item 9: the kernel's per-user watch counts confirm an idle table without a mark read.
+TEST(WatchTable, UserWatchCountsConfirmOnlyAMatchingTable) {
+  WatchTable t;
+  Snapshot s0;
+  s0.instances = {snap_inst(0xa, {1, 2}), snap_inst(0xb, {1})};
+  for (auto& si : s0.instances) si.ucount = UcountInfo{3, 8192, 1000, 4026531837u};
+  t.reconcile(s0, 100, nullptr, false);
+  auto counts_of = [](const Snapshot& full, int64_t kernel_count) {
+    Snapshot c;
+    c.counts_only = true;
+    for (const auto& si : full.instances) {
+      SnapInstance ci = si;
+      ci.watches.clear();
+      ci.ucount.count = kernel_count;
+      c.instances.push_back(ci);
+    }
+    return c;
+  };
+  EXPECT_TRUE(t.confirm_counts(counts_of(s0, 3)));
+  EXPECT_FALSE(t.confirm_counts(counts_of(s0, 2))) << "a watch vanished without an event";
+  EXPECT_FALSE(t.confirm_counts(counts_of(s0, 4))) << "a watch appeared without an event";
+  Snapshot other = counts_of(s0, 3);
+  other.instances[1].holders = {Holder{101, 5, "child", 0, 0}};
+  EXPECT_FALSE(t.confirm_counts(other)) << "another holder";
+  other = counts_of(s0, 3);
+  other.instances.pop_back();
+  EXPECT_FALSE(t.confirm_counts(other)) << "an instance closed";
+  EXPECT_FALSE(t.confirm_counts(s0)) << "a full snapshot is no count snapshot";
+}
+
 }  // namespace
 }  // namespace inotrace

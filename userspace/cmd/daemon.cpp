@@ -37,6 +37,7 @@ int run_daemon(DaemonCommandOptions opts) {
   auto log = [](const std::string& s) { fmt::print(stderr, "inotrace: {}\n", s); };
   opts.monitor.session.tracer.log = log;
   opts.monitor.session.reconcile_all_backends = true;
+  opts.monitor.session.back_off_when_idle = true;
   opts.monitor.session.hooked_reconcile_interval_s = opts.hooked_reconcile_interval_s;
   if (!is_loopback_listen(opts.listen))
     log(fmt::format("warning: serving on a non-loopback address ({}) as asked", opts.listen));

@@ -88,8 +88,7 @@ void LeakDetector::evaluate(const WatchTable& table, const MountNamespaces& moun
   // At rest nothing changes: walking 100k watches twice a second was most of an idle daemon's
   // CPU. Candidates still waiting for a snapshot's confirmation need the walk.
   uint64_t inputs = absl::HashOf(table.generation(), mounts_fingerprint(mounts), pods_.fingerprint());
-  bool candidates_pending = since_.size() > leaks_.size();
-  if (inputs == last_inputs_ && !candidates_pending) return;
+  if (inputs == last_inputs_ && !candidates_pending()) return;
   last_inputs_ = inputs;
   leaks_.clear();
   absl::flat_hash_map<uint32_t, std::vector<MountRef>> mounts_by_dev;

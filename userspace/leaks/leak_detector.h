@@ -63,6 +63,8 @@ class LeakDetector {
   const std::vector<Leak>& leaks() const { return leaks_; }
   const std::vector<StaleWatch>& stale() const { return stale_; }
   size_t leaked_count(const std::string& reason) const;
+  // Watches that look leaked but wait for a snapshot to confirm them.
+  bool candidates_pending() const { return since_.size() > leaks_.size(); }
   static constexpr size_t kStaleSlice = 5000;
 
  private:

@@ -75,7 +75,8 @@ int TraceSession::poll(int timeout_ms, const Callback& cb) {
   uint64_t now = WallClock::monotonic_now_ns();
   bool dropped = drops > drops_seen_;
   // While digest checks keep finding nothing and no event comes, wait 2x, then 4x the interval.
-  double interval = interval_s_ * (1u << std::min<uint32_t>(idle_checks_, kMaxIdleBackoff));
+  double interval = interval_s_;
+  if (opts_.back_off_when_idle) interval *= 1u << std::min<uint32_t>(idle_checks_, kMaxIdleBackoff);
   bool due = reconcile_enabled_ && now - last_reconcile_ns_ >= (uint64_t)(interval * 1e9);
   if ((dropped || due) && opts_.seed) {
     if (dropped) {
@@ -136,20 +137,26 @@ void TraceSession::reconcile_now(const Callback& cb, bool full) {
   if (!taker_) return;
   uint64_t start = WallClock::monotonic_now_ns();
   if (!full) {
-    // At rest nothing changed: the kernel walks the marks, but no watch, path or mount table
-    // crosses to userspace (a full snapshot of 100k watches costs a core's tens of ms).
-    if (std::optional<Snapshot> digests = taker_->take_digests()) {
-      pump(0, cb);
-      if (table_.confirm(*digests)) {
-        table_.forget_recent_before(start);  // as a full reconcile does: those marks have served
-        counters_.digest_checks++;
-        idle_checks_++;
-        last_reconcile_ns_ = WallClock::monotonic_now_ns();
-        last_snapshot_start_ns_ = start;
-        return;
-      }
-      start = WallClock::monotonic_now_ns();
+    // At rest nothing changed. First the kernel's per-user watch counts (no mark is read), then
+    // the marks' digests (no watch, path or mount table crosses to userspace); a full snapshot
+    // of 100k watches costs tens of ms of a core.
+    std::optional<Snapshot> counts = taker_->take_counts();
+    if (counts) pump(0, cb);
+    bool confirmed = counts && table_.confirm_counts(*counts);
+    if (!confirmed) {
+      std::optional<Snapshot> digests = taker_->take_digests();
+      if (digests) pump(0, cb);
+      confirmed = digests && table_.confirm(*digests);
     }
+    if (confirmed) {
+      table_.forget_recent_before(start);  // as a full reconcile does: those marks have served
+      counters_.digest_checks++;
+      idle_checks_++;
+      last_reconcile_ns_ = WallClock::monotonic_now_ns();
+      last_snapshot_start_ns_ = start;
+      return;
+    }
+    start = WallClock::monotonic_now_ns();
   }
   idle_checks_ = 0;
   Snapshot snap = taker_->take(true);

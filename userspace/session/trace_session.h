@@ -23,10 +23,12 @@ namespace inotrace {
 struct SessionOptions {
   TracerOptions tracer;
   // Seconds between reconciliations; 0 = never. Applies on the tracepoint backend, or on any
-  // backend with reconcile_all_backends; drops always trigger one. At rest (no event, and the
-  // kernel's digests agree with the table) the interval doubles twice: 4x at most.
+  // backend with reconcile_all_backends; drops always trigger one.
   double reconcile_interval_s = 1.0;
   bool reconcile_all_backends = false;
+  // At rest (no event, and the kernel's digests agree with the table) double the interval
+  // twice: 4x at most. For the daemon; hurry() undoes it when something awaits a snapshot.
+  bool back_off_when_idle = false;
   double hooked_reconcile_interval_s = 30;  // with reconcile_all_backends on fentry/kprobe
   SnapshotSource snapshot_source = SnapshotSource::Auto;
   bool seed = true;  // take the initial snapshot (the table starts with what exists)
@@ -36,7 +38,7 @@ struct SessionCounters {
   TracerCounters tracer;
   ReconcileStats corrections;  // summed over every reconcile
   uint64_t reconciles = 0;       // full snapshots compared with the table
-  uint64_t digest_checks = 0;    // cheaper digest snapshots that found nothing to reconcile
+  uint64_t digest_checks = 0;    // cheaper count or digest snapshots that found nothing to reconcile
   uint64_t resnapshots_after_drops = 0;
 };
 
@@ -55,6 +57,9 @@ class TraceSession {
   // (see WatchTable::confirm): the full one only when it disagrees with the table.
   void reconcile_now(const Callback& cb, bool full = false);
   void drain(const Callback& cb);
+  // Something awaits the next snapshot's confirmation (a leak candidate): back to the
+  // configured interval.
+  void hurry() { idle_checks_ = 0; }
 
   Tracer& tracer() { return *tracer_; }
   Backend backend() const { return tracer_->backend(); }

@@ -74,10 +74,13 @@ Snapshot IterSource::take(bool with_paths) { return run(with_paths, false); }
 
 Snapshot IterSource::take_digests() { return run(false, true); }
 
-Snapshot IterSource::run(bool with_paths, bool digests_only) {
+Snapshot IterSource::take_counts() { return run(false, false, true); }
+
+Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
   auto* skel = impl_->skel;
   skel->data->with_paths = with_paths;
   skel->bss->digest_only = digests_only;  // zero-initialised: in .bss
+  skel->bss->skip_marks = counts_only;
   skel->bss->run_id++;
   skel->bss->ringbuf_drops = 0;
   impl_->raw.clear();
@@ -86,6 +89,7 @@ Snapshot IterSource::run(bool with_paths, bool digests_only) {
   Snapshot snap;
   snap.source = "iterator";
   snap.digests_only = digests_only;
+  snap.counts_only = counts_only;
   snap.taken_mono_ns = WallClock::monotonic_now_ns();
 
   bpf_link* link = bpf_program__attach_iter(

@@ -52,6 +52,7 @@ struct Snapshot {
   std::vector<SnapInstance> instances;
   std::vector<std::string> warnings;  // what was skipped and why
   bool digests_only = false;  // instances carry digests instead of watches
+  bool counts_only = false;   // instances carry neither: only their users' kernel watch counts
   size_t watch_count() const;
 };
 

@@ -62,6 +62,11 @@ std::optional<Snapshot> SnapshotTaker::take_digests() {
   return iter_->take_digests();
 }
 
+std::optional<Snapshot> SnapshotTaker::take_counts() {
+  if (!iter_) return std::nullopt;
+  return iter_->take_counts();
+}
+
 void SnapshotTaker::complete_from_fdinfo(Snapshot& snap, bool with_paths) {
   bool bounded = iter_->bounded();
   std::unique_ptr<FileHandlePathResolver> resolver;

@@ -31,6 +31,7 @@ class SnapshotTaker {
   // Instances, holders and digests of their watches (see IterSource::take_digests), or
   // nullopt where only a full snapshot can tell (procfs, kernels without bpf_loop).
   std::optional<Snapshot> take_digests();
+  std::optional<Snapshot> take_counts();  // see IterSource::take_counts
   const MountNamespaces& mounts() const { return mounts_; }
   const MountNamespaces& previous_mounts() const { return previous_mounts_; }  // of the take before
   std::string source_name() const;  // "iterator" | "procfs"

@@ -298,6 +298,29 @@ bool WatchTable::confirm(const Snapshot& digests) {
   return true;
 }
 
+bool WatchTable::confirm_counts(const Snapshot& counts) {
+  if (!counts.counts_only || counts.instances.size() != instances_.size()) return false;
+  auto fds = [](const std::vector<Holder>& holders) {
+    std::vector<std::pair<uint32_t, int32_t>> v;
+    for (const auto& h : holders) v.emplace_back(h.pid, h.fd);
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  absl::flat_hash_map<std::pair<uint32_t, uint32_t>, int64_t> kernel, table;  // (userns, uid) -> watches
+  for (const auto& si : counts.instances) {
+    auto it = instances_.find(si.group);
+    if (it == instances_.end() || !si.ucount.known() || fds(si.holders) != fds(it->second.holders)) return false;
+    const UcountInfo& u = it->second.ucount;
+    if (u.uid != si.ucount.uid || u.userns_ino != si.ucount.userns_ino) return false;
+    kernel[{u.userns_ino, u.uid}] = si.ucount.count;
+    table[{u.userns_ino, u.uid}] += it->second.watches.size();
+  }
+  if (kernel != table) return false;
+  for (auto& [g, inst] : instances_)
+    for (auto& h : inst.holders) h.from_event = false;
+  return true;
+}
+
 std::optional<Event> WatchTable::removal_of_vanished_add(const Event& add) const {
   if (add.type != EventType::Add || !(add.flags & INOTRACE_F_MARK_GONE) || !add.instance.group || add.wd <= 0)
     return std::nullopt;

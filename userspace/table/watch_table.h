@@ -79,6 +79,10 @@ class WatchTable {
   // holds: the same instances, holders, and watches (by digest). Then a full snapshot would
   // change nothing and need not be taken; the holders count as seen by a snapshot.
   bool confirm(const Snapshot& digests);
+  // Cheaper still, from a counts-only snapshot (Snapshot::counts_only): the same instances and
+  // holders, and every user's watches in the table equal the kernel's count for that user. A
+  // watch that vanished without an event lowers its user's count.
+  bool confirm_counts(const Snapshot& counts);
 
   // Bumped by every applied event and every full reconcile: unchanged means the table holds
   // what it held (its readers may skip re-evaluating it).
