@@ -45,6 +45,7 @@ static __always_inline void hooked_update_enter(struct fsnotify_group *group, __
 	fresh.group = (__u64)group;
 	fresh.idr_next = BPF_CORE_READ(group, inotify_data.idr.idr_next);
 	fresh.have_idr_next = 1;
+	mark_group_selected(group); /* see add_enter */
 	pending_store(&fresh);
 }
 

@@ -328,6 +328,9 @@ static __always_inline void add_enter(int fd, const char *upath, __u32 mask, boo
 		pc.group = (__u64)group;
 		pc.idr_next = BPF_CORE_READ(group, inotify_data.idr.idr_next);
 		pc.have_idr_next = 1;
+		/* Now, not at exit: a watch removed before the add returns (a racing unlink) must
+		 * still be reported by the removal hook, or the add goes unmatched. */
+		mark_group_selected(group);
 	}
 	pending_store(&pc);
 }

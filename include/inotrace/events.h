@@ -149,8 +149,22 @@ struct inotrace_snap_instance {
 	struct inotrace_ucount ucount; /* 48 */
 	__u32 uid;                     /* 72 task's uid */
 	__u32 nr_marks;                /* 76 marks walked (bounded) */
+	__u64 digest;                  /* 80 digest-only runs: xor of inotrace_watch_digest() over
+					      the live watches (nr_marks counts them); else 0 */
 };
-INOTRACE_STATIC_ASSERT(sizeof(struct inotrace_snap_instance) == 80, "inotrace_snap_instance size");
+INOTRACE_STATIC_ASSERT(sizeof(struct inotrace_snap_instance) == 88, "inotrace_snap_instance size");
+
+/* One watch's contribution to its instance's digest (the same arithmetic in BPF and C++): a
+ * reconciler compares instance digests first and reads watches only where they differ. The
+ * target (ino, dev) is left out: it is fixed for a mark's life, and reading it costs. */
+static inline __u64 inotrace_watch_digest(__s32 wd, __u32 mask)
+{
+	__u64 h = (((__u64)(__u32)wd << 32) | mask) * 0x9e3779b97f4a7c15ull;
+	h ^= h >> 31;
+	h *= 0x94d049bb133111ebull;
+	h ^= h >> 29;
+	return h;
+}
 
 /* Snapshot: one watch, emitted once per instance (right after that instance's first
  * inotrace_snap_instance). */

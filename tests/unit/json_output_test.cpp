@@ -191,5 +191,28 @@ TEST(JsonOutput, StreamedLineIsByteForByteTheDocument) {
   }
 }
 
+// Issue 11 items 14, 15, 18: a deduced removal says how sure its reason is and whose pid it is.
+TEST(JsonOutput, DeducedRemovalSaysHowSureAndWhosePid) {
+  Event r = sample_add("/p");
+  r.type = EventType::Remove;
+  r.reason = Reason::RmWatch;
+  auto live = roundtrip(r);
+  EXPECT_EQ(live["reason_certain"], true);
+  EXPECT_FALSE(live.contains("possible_reasons"));
+  EXPECT_FALSE(live.contains("pid_source")) << "a live event's pid is the actor's";
+  r.reason = Reason::InstanceClosed;
+  r.possible_reasons = reason_bit(Reason::InstanceClosed) | reason_bit(Reason::InodeDeleted);
+  r.from_snapshot = true;
+  r.pid_source = PidSource::Adder;
+  auto j = roundtrip(r);
+  EXPECT_EQ(j["reason"], "instance_closed");
+  EXPECT_EQ(j["reason_certain"], false);
+  EXPECT_EQ(j["possible_reasons"], nlohmann::json::parse(R"(["inode_deleted","instance_closed"])"));
+  EXPECT_EQ(j["source"], "snapshot");
+  EXPECT_EQ(j["pid_source"], "adder");
+  r.flags = INOTRACE_F_MARK_GONE;
+  EXPECT_EQ(roundtrip(r)["source"], "deduced") << "matched at the add, not found by a snapshot";
+}
+
 }  // namespace
 }  // namespace inotrace

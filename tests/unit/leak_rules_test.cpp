@@ -4,7 +4,10 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include <filesystem>
+#include <fstream>
 
 #include "leaks/leak_detector.h"
 #include "leaks/pod_index.h"
@@ -192,6 +195,54 @@ TEST_F(FakeNode, CandidateNeedsASnapshotTakenAfterItWasSeen) {
   EXPECT_EQ(d.leaks()[0].since_mono_ns, 100u);
 }
 
+// Issue 11 item 9: an idle table is not walked again, but a pod directory's deletion, a
+// change of the table or a new mount still is seen at the next evaluation.
+TEST_F(FakeNode, SkipsOnlyWhatCannotHaveChanged) {
+  make_pod_dir("p-1");
+  make_pod_dir("p-2");
+  PodIndex pods(pods_dir(), "none");
+  WatchTable t;
+  t.apply(add(0xf, 1, kTmpfsDead, 1, pods_dir() + "/p-1/volumes/v"));
+  auto mounts = MountNamespaces::from({NamespaceMounts{1, 1, {}}});
+  LeakDetector d(pods);
+  d.evaluate(t, mounts, 1, false, 1);
+  EXPECT_TRUE(d.leaks().empty());
+  d.evaluate(t, mounts, 2, false, 2);
+  EXPECT_TRUE(d.leaks().empty());
+  fs::remove_all(root_ / "pods" / "p-1");
+  d.evaluate(t, mounts, 3, false, 3);
+  ASSERT_EQ(d.leaks().size(), 1u) << "the pod directory's deletion";
+  t.apply(add(0xf, 2, kTmpfsDead, 2, pods_dir() + "/p-2/volumes/v"));
+  fs::remove_all(root_ / "pods" / "p-2");
+  d.evaluate(t, mounts, 4, false, 4);
+  EXPECT_EQ(d.leaks().size(), 2u);
+  auto pinned = MountNamespaces::from({NamespaceMounts{1, 1, {mount_of(kTmpfsDead, "/", "/elsewhere")}}});
+  d.evaluate(t, pinned, 5, false, 5);
+  ASSERT_EQ(d.leaks().size(), 2u);
+  EXPECT_EQ(d.leaks()[0].pinned_by.size(), 1u) << "a new mount pins it";
+}
+
+// Stale checks stat a bounded slice per pass and cover a big table over several passes.
+TEST_F(FakeNode, StaleChecksCoverABigTableInSlices) {
+  PodIndex pods(pods_dir(), "none");
+  WatchTable t;
+  const int n = 2 * LeakDetector::kStaleSlice + 500;
+  for (int wd = 1; wd <= n; wd++) {
+    Event e = add(0x10, wd, 5, wd, (root_ / ("gone-" + std::to_string(wd))).string());
+    e.task.pid = getpid();
+    t.apply(e);
+  }
+  LeakDetector d(pods);
+  d.evaluate(t, MountNamespaces::from({}), 1, /*check_stale=*/true, 1);
+  EXPECT_GT(d.stale().size(), 0u);
+  EXPECT_LT(d.stale().size(), (size_t)n) << "one slice per pass";
+  d.evaluate(t, MountNamespaces::from({}), 2, true, 2);
+  d.evaluate(t, MountNamespaces::from({}), 3, true, 3);
+  EXPECT_EQ(d.stale().size(), (size_t)n) << "three passes cover " << n << " watches";
+  d.evaluate(t, MountNamespaces::from({}), 4, true, 4);
+  EXPECT_EQ(d.stale().size(), (size_t)n) << "verdicts of other slices are kept";
+}
+
 TEST_F(FakeNode, StaleWhenThePathLeadsElsewhere) {
   PodIndex pods(pods_dir(), "none");
   std::string real = (root_ / "real").string();
@@ -287,6 +338,42 @@ TEST(RemovalDeduction, ReusedAnonymousDeviceMeansTheOldFilesystemWasUnmounted) {
   EXPECT_EQ(DeducingRemovalClassifier(same, &before).classify(inst, 1, w, ""), Reason::Unknown);
   w.mask = IN_MODIFY | IN_ONESHOT;
   EXPECT_EQ(DeducingRemovalClassifier(same, &before).classify(inst, 1, w, ""), Reason::Oneshot);
+}
+
+// Issue 11 item 15: what else the evidence allows besides the chosen reason.
+TEST(RemovalDeduction, SaysWhichOtherReasonsWerePossible) {
+  char dir_template[] = "/tmp/inotrace-deduction-XXXXXX";
+  ASSERT_TRUE(mkdtemp(dir_template));
+  std::string dir = dir_template, file = dir + "/watched";
+  ASSERT_TRUE(std::ofstream(file).good());
+  struct stat st;
+  ASSERT_EQ(stat(file.c_str(), &st), 0);
+  KernelDev dev = KernelDev::from_st_dev(st.st_dev);
+  MountEntry m = mount_of(dev.raw, "/", "/");
+  MountNamespaces mounts = MountNamespaces::from({NamespaceMounts{1, 1, {m}}});
+  DeducingRemovalClassifier why(mounts, nullptr, "/nonexistent-proc");
+  InstanceEntry inst;
+  WatchEntry w;
+  w.dev = dev.raw;
+  w.set_ino(st.st_ino);
+  w.mask = IN_MODIFY;
+  EXPECT_EQ(why.also_possible(inst, w, file, Reason::InstanceClosed, true), 0)
+      << "closed, target still there: instance_closed is certain";
+  w.mask = IN_MODIFY | IN_ONESHOT;
+  EXPECT_EQ(why.also_possible(inst, w, file, Reason::InstanceClosed, true), reason_bit(Reason::Oneshot));
+  EXPECT_EQ(why.also_possible(inst, w, file, Reason::Oneshot, false), 0) << "the chosen one is not 'also'";
+  w.mask = IN_MODIFY;
+  ASSERT_EQ(unlink(file.c_str()), 0);
+  EXPECT_EQ(why.also_possible(inst, w, file, Reason::InstanceClosed, true), reason_bit(Reason::InodeDeleted))
+      << "deleted and closed in one interval: either came first";
+  EXPECT_EQ(why.also_possible(inst, w, file, Reason::InodeDeleted, false), 0);
+  EXPECT_EQ(why.also_possible(inst, w, file, Reason::Unmount, false), reason_bit(Reason::InodeDeleted));
+  Event add;
+  add.path = file;
+  EXPECT_EQ(why.classify_vanished_add(add), Reason::InodeDeleted);
+  add.path = dir;
+  EXPECT_EQ(why.classify_vanished_add(add), Reason::Unknown);
+  rmdir(dir.c_str());
 }
 
 }  // namespace

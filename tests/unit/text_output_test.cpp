@@ -105,5 +105,24 @@ TEST(TextOutput, EventLineEscapesC1AndBidiInCommAndPath) {
   EXPECT_NE(line.find("/tmp/\\u202etxt.sh"), std::string::npos) << line;
 }
 
+// Issue 11 items 15, 18: an uncertain reason ends in '?' with the alternatives; a deduced pid
+// that is only the adder's says so.
+TEST(TextOutput, UncertainReasonAndAdderPid) {
+  Event e;
+  e.type = EventType::Remove;
+  e.wd = 1;
+  e.path = "/f";
+  e.reason = Reason::InstanceClosed;
+  e.possible_reasons = reason_bit(Reason::InstanceClosed) | reason_bit(Reason::InodeDeleted);
+  e.from_snapshot = true;
+  e.pid_source = PidSource::Adder;
+  std::string line = event_to_text(e, WallClock(0));
+  EXPECT_NE(line.find("instance_closed? (or inode_deleted)  (from snapshot; pid of the adder)"), std::string::npos) << line;
+  e.possible_reasons = 0;
+  e.pid_source = PidSource::LastHolder;
+  line = event_to_text(e, WallClock(0));
+  EXPECT_NE(line.find("instance_closed  (from snapshot)"), std::string::npos) << line;
+}
+
 }  // namespace
 }  // namespace inotrace

@@ -225,5 +225,164 @@ TEST(WatchTable, TruncatedPathsStayMarkedAndAreFilledWhenASnapshotNamesThemWhole
   EXPECT_EQ(t.path_of(t.instances().at(0xa).watches.at(2)), "x");
 }
 
+// Issue 11 item 14: an add whose mark was gone at its exit is matched by exactly one removal.
+TEST(WatchTable, VanishedAddIsMatchedByOneDeducedRemoval) {
+  WatchTable t;
+  t.apply(ev(EventType::InstanceCreate, 0xa, 1, -1, 1));
+  Event add = ev(EventType::Add, 0xa, 1, 7, 2, "/p/raced");
+  add.flags = INOTRACE_F_MARK_GONE;
+  add.ino = 0, add.dev = KernelDev{}, add.mask = 0;
+  add.req_mask = IN_CREATE | IN_ONESHOT | IN_ONLYDIR;
+  EXPECT_TRUE(t.apply(add).empty());
+  EXPECT_EQ(t.watch_count(), 0u) << "the table never holds a watch that was gone at its add";
+  auto gone = t.removal_of_vanished_add(add);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->type, EventType::Remove);
+  EXPECT_EQ(gone->instance, add.instance);
+  EXPECT_EQ(gone->wd, 7);
+  EXPECT_EQ(gone->path, "/p/raced");
+  EXPECT_TRUE(gone->from_snapshot);
+  EXPECT_EQ(gone->pid_source, PidSource::Adder);
+  EXPECT_EQ(gone->task.pid, 100u);
+  EXPECT_EQ(gone->mask, (uint32_t)(IN_CREATE | IN_ONESHOT));
+  EXPECT_FALSE(gone->reason_certain());
+  EXPECT_EQ(gone->possible_reasons, reason_bit(Reason::InodeDeleted) | reason_bit(Reason::Unmount) |
+                                         reason_bit(Reason::InstanceClosed) | reason_bit(Reason::Oneshot));
+  t.apply(*gone);
+  EXPECT_FALSE(t.removal_of_vanished_add(add)) << "matched once only";
+
+  // A live removal of it came first: nothing to add.
+  Event add2 = add;
+  add2.wd = 8;
+  t.apply(ev(EventType::Remove, 0xa, 1, 8, 3));
+  EXPECT_FALSE(t.removal_of_vanished_add(add2));
+  // Adds whose mark was read, and updates, are matched by the table's own removals.
+  EXPECT_FALSE(t.removal_of_vanished_add(ev(EventType::Add, 0xa, 1, 9, 4, "/p/9")));
+  Event up = add;
+  up.type = EventType::Update;
+  up.wd = 10;
+  EXPECT_FALSE(t.removal_of_vanished_add(up));
+}
+
+class ClosedMaybeDeleted : public RemovalClassifier {
+ public:
+  Reason classify(const InstanceEntry&, int32_t, const WatchEntry&, const std::string&) override { return Reason::Unknown; }
+  ReasonSet also_possible(const InstanceEntry&, const WatchEntry&, const std::string& path, Reason chosen,
+                          bool instance_gone) override {
+    EXPECT_EQ(chosen, Reason::InstanceClosed);
+    EXPECT_TRUE(instance_gone);
+    return path == "/snap/2" ? reason_bit(Reason::InodeDeleted) : 0;
+  }
+};
+
+// Issue 11 items 15 and 18: a closed instance's removals say when another reason was possible,
+// and whose pid they carry.
+TEST(WatchTable, DeducedRemovalsSayWhenUncertainAndWhosePid) {
+  WatchTable t;
+  Snapshot s0;
+  s0.instances = {snap_inst(0xa, {1, 2})};
+  t.reconcile(s0, 100, nullptr, false);
+  ClosedMaybeDeleted why;
+  auto out = t.reconcile(Snapshot{}, 200, &why, true);
+  ASSERT_EQ(out.size(), 3u);
+  for (const auto& e : out) {
+    EXPECT_EQ(e.pid_source, PidSource::LastHolder) << "the only holder the snapshot saw";
+    EXPECT_EQ(e.task.pid, 100u);
+    if (e.type != EventType::Remove) continue;
+    EXPECT_EQ(e.reason, Reason::InstanceClosed);
+    if (e.wd == 2) {
+      EXPECT_FALSE(e.reason_certain());
+      EXPECT_EQ(e.possible_reasons, reason_bit(Reason::InstanceClosed) | reason_bit(Reason::InodeDeleted));
+    } else {
+      EXPECT_TRUE(e.reason_certain());
+    }
+  }
+
+  // Known only from events: the adder, which may have left the instance to a forked child.
+  t.apply(ev(EventType::InstanceCreate, 0xb, 1, -1, 300));
+  t.apply(ev(EventType::Add, 0xb, 1, 1, 301, "/p/1"));
+  out = t.reconcile(Snapshot{}, 400, nullptr, true);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].pid_source, PidSource::Adder);
+  EXPECT_FALSE(out[0].reason_certain()) << "nothing was checked: every unhooked cause stays possible";
+
+  // Shared by two processes at the last snapshot: the pid is one of them.
+  Snapshot s1;
+  s1.instances = {snap_inst(0xc, {1})};
+  s1.instances[0].holders.push_back(Holder{101, 3, "child", 0, 0});
+  t.reconcile(s1, 500, nullptr, false);
+  out = t.reconcile(Snapshot{}, 600, nullptr, true);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out[0].pid_source, PidSource::OneOfHolders);
+}
+
+// Issue 11 item 9: a digest snapshot that agrees with the table spares the full one.
+TEST(WatchTable, DigestSnapshotConfirmsOnlyAnIdenticalTable) {
+  WatchTable t;
+  Snapshot s0;
+  s0.instances = {snap_inst(0xa, {1, 2})};
+  t.reconcile(s0, 100, nullptr, false);
+  auto digests_of = [](const Snapshot& full) {
+    Snapshot d;
+    d.digests_only = true;
+    for (const auto& si : full.instances) {
+      SnapInstance di = si;
+      di.watches.clear();
+      for (const auto& w : si.watches) di.digest ^= inotrace_watch_digest(w.wd, w.mask);
+      di.digest_watches = si.watches.size();
+      d.instances.push_back(di);
+    }
+    return d;
+  };
+  EXPECT_FALSE(t.confirm(s0)) << "a full snapshot is no digest";
+  EXPECT_TRUE(t.confirm(digests_of(s0)));
+  Snapshot changed = s0;
+  changed.instances[0].watches[1].mask |= IN_ATTRIB;
+  EXPECT_FALSE(t.confirm(digests_of(changed))) << "a mask changed";
+  changed = s0;
+  changed.instances[0].watches[1].wd = 3;  // (a target never changes under a wd: not digested)
+  EXPECT_FALSE(t.confirm(digests_of(changed))) << "one watch replaced by another";
+  changed = s0;
+  changed.instances[0].watches.pop_back();
+  EXPECT_FALSE(t.confirm(digests_of(changed))) << "a watch vanished";
+  changed = s0;
+  changed.instances[0].holders.push_back(Holder{101, 4, "child", 0, 0});
+  EXPECT_FALSE(t.confirm(digests_of(changed))) << "a new holder";
+  changed = s0;
+  changed.instances.push_back(snap_inst(0xb, {}));
+  EXPECT_FALSE(t.confirm(digests_of(changed))) << "a new instance";
+  EXPECT_FALSE(t.confirm(Snapshot{.digests_only = true})) << "the instance is gone";
+}
+
+// Issue 11 item 9: the kernel's per-user watch counts confirm an idle table without a mark read.
+TEST(WatchTable, UserWatchCountsConfirmOnlyAMatchingTable) {
+  WatchTable t;
+  Snapshot s0;
+  s0.instances = {snap_inst(0xa, {1, 2}), snap_inst(0xb, {1})};
+  for (auto& si : s0.instances) si.ucount = UcountInfo{3, 8192, 1000, 4026531837u};
+  t.reconcile(s0, 100, nullptr, false);
+  auto counts_of = [](const Snapshot& full, int64_t kernel_count) {
+    Snapshot c;
+    c.counts_only = true;
+    for (const auto& si : full.instances) {
+      SnapInstance ci = si;
+      ci.watches.clear();
+      ci.ucount.count = kernel_count;
+      c.instances.push_back(ci);
+    }
+    return c;
+  };
+  EXPECT_TRUE(t.confirm_counts(counts_of(s0, 3)));
+  EXPECT_FALSE(t.confirm_counts(counts_of(s0, 2))) << "a watch vanished without an event";
+  EXPECT_FALSE(t.confirm_counts(counts_of(s0, 4))) << "a watch appeared without an event";
+  Snapshot other = counts_of(s0, 3);
+  other.instances[1].holders = {Holder{101, 5, "child", 0, 0}};
+  EXPECT_FALSE(t.confirm_counts(other)) << "another holder";
+  other = counts_of(s0, 3);
+  other.instances.pop_back();
+  EXPECT_FALSE(t.confirm_counts(other)) << "an instance closed";
+  EXPECT_FALSE(t.confirm_counts(s0)) << "a full snapshot is no count snapshot";
+}
+
 }  // namespace
 }  // namespace inotrace

@@ -55,6 +55,7 @@ int run_daemon(DaemonCommandOptions opts) {
   auto log = [](const std::string& s) { log_line(s); };
   opts.monitor.session.tracer.log = log;
   opts.monitor.session.reconcile_all_backends = true;
+  opts.monitor.session.back_off_when_idle = true;
   opts.monitor.session.hooked_reconcile_interval_s = opts.hooked_reconcile_interval_s;
   if (auto warning = listen_warning(opts.listen)) log(*warning);
 
@@ -157,9 +158,10 @@ int run_daemon(DaemonCommandOptions opts) {
   }
   remove_api_token(opts.api_token_file, token);
   auto c = monitor.session().counters();
-  log(fmt::format("daemon: stopping; {} watches, {} leaks, {} reconciles ({} corrections), {} dropped",
+  log(fmt::format("daemon: stopping; {} watches, {} leaks, {} reconciles ({} corrections; {} digest checks found "
+                  "nothing to reconcile), {} dropped",
                   monitor.session().table().watch_count(), monitor.leaks().leaks().size(), c.reconciles,
-                  c.corrections.corrections(), c.tracer.ringbuf_drops));
+                  c.corrections.corrections(), c.digest_checks, c.tracer.ringbuf_drops));
   return 0;
 }
 

@@ -22,19 +22,20 @@ void NodeMonitor::evaluate_now() {
   // Events alone keep the table exact on fentry/kprobe; on tracepoint a snapshot must confirm.
   uint64_t confirmed = session_->backend() == Backend::Tracepoint ? session_->last_snapshot_start_mono_ns() : last_eval_ns_;
   detector_.evaluate(session_->table(), mounts_, last_eval_ns_, stale, confirmed);
+  if (detector_.candidates_pending()) session_->hurry();  // flag leaks within 2 s, not 4
   evaluations_++;
 }
 
 void NodeMonitor::step(int timeout_ms) {
-  uint64_t reconciles = session_->counters().reconciles;
+  uint64_t snapshot = session_->last_snapshot_start_mono_ns();
   session_->poll(timeout_ms, [&](const Event& ev) {
     events_[ev.type]++;
     recent_.push_back(ev);
     if (observer_) observer_(ev);
     if (recent_.size() > kRecentEvents) recent_.pop_front();
   });
-  // Right after a reconcile (candidates can be confirmed) and on the evaluation cadence.
-  if (session_->counters().reconciles != reconciles ||
+  // Right after a snapshot (full or digest: candidates can be confirmed) and on the cadence.
+  if (session_->last_snapshot_start_mono_ns() != snapshot ||
       WallClock::monotonic_now_ns() - last_eval_ns_ >= (uint64_t)(opts_.evaluate_interval_s * 1e9))
     evaluate_now();
 }

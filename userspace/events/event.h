@@ -39,6 +39,20 @@ enum class PathSource : uint8_t {
   FileHandle,  // open_by_handle_at + readlink (procfs snapshot source)
 };
 
+// Whose pid a deduced event (from_snapshot) carries: nobody saw the actor of such a removal.
+enum class PidSource : uint8_t {
+  Actor,         // live events: the task that made the call (or caused the removal)
+  None,          // no process is known (pid 0)
+  Adder,         // a process seen in a live event creating the instance or adding a watch
+                 // through it; it may have closed its fd long before
+  LastHolder,    // the only process the latest snapshot saw holding the instance
+  OneOfHolders,  // one of several processes the latest snapshot saw sharing the instance
+};
+
+// A set of removal reasons, bit (1 << Reason).
+using ReasonSet = uint8_t;
+constexpr ReasonSet reason_bit(Reason r) { return (ReasonSet)(1u << static_cast<unsigned>(r)); }
+
 // An inotify instance: the fsnotify_group pointer plus a creation sequence, since pointers are
 // reused after free. seq 0 means "created before tracing began".
 struct InstanceId {
@@ -89,6 +103,10 @@ struct Event {
   uint32_t req_mask = 0;  // mask argument (add) or init1 flags (instance events)
   int32_t err = 0;        // positive errno
   Reason reason = Reason::None;
+  // Removals whose reason was deduced without proof: every reason the evidence allowed,
+  // `reason` (the likeliest) included. Empty: `reason` is certain (or unknown).
+  ReasonSet possible_reasons = 0;
+  PidSource pid_source = PidSource::Actor;
   UcountInfo ucount;
   std::string path;  // raw bytes; may be invalid UTF-8 or contain newlines
   int32_t mnt_id = 0;  // with a Dentry path from a hooked add: the mount it was resolved in;
@@ -96,6 +114,8 @@ struct Event {
   std::string cwd_fs_path;  // relative Syscall path: the caller's cwd inside its filesystem
   PathSource path_source = PathSource::None;
   bool from_snapshot = false;  // synthesised by reconciliation, not seen by a hook
+
+  bool reason_certain() const { return possible_reasons == 0 && reason != Reason::Unknown; }
 
   bool is_watch_event() const {
     return type == EventType::Add || type == EventType::Update || type == EventType::AddFailed ||

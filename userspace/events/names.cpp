@@ -139,6 +139,25 @@ std::string_view reason_name(Reason r) {
   return "unknown";
 }
 
+std::vector<std::string> reason_names(ReasonSet set) {
+  std::vector<std::string> out;
+  for (Reason r : {Reason::RmWatch, Reason::InodeDeleted, Reason::Unmount, Reason::InstanceClosed, Reason::Oneshot,
+                   Reason::Unknown})
+    if (set & reason_bit(r)) out.emplace_back(reason_name(r));
+  return out;
+}
+
+std::string_view pid_source_name(PidSource s) {
+  switch (s) {
+    case PidSource::Actor: return "actor";
+    case PidSource::None: return "none";
+    case PidSource::Adder: return "adder";
+    case PidSource::LastHolder: return "last_holder";
+    case PidSource::OneOfHolders: return "one_of_holders";
+  }
+  return "actor";
+}
+
 std::string_view path_source_name(PathSource s) {
   switch (s) {
     case PathSource::None: return "none";

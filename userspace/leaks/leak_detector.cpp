@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <absl/hash/hash.h>
+
+#include <algorithm>
 #include <optional>
 
 #include "leaks/pod_paths.h"
@@ -45,13 +48,52 @@ WatchRef watch_ref(const Holder* h, const InstanceEntry& inst, int32_t wd, const
   return WatchRef{h ? h->pid : 0, h ? h->comm : "", inst.id, wd, KernelDev{w.dev}, w.ino(), std::move(path), truncated};
 }
 
+// What pins what: every namespace's mounts (and who names it).
+uint64_t mounts_fingerprint(const MountNamespaces& mounts) {
+  uint64_t h = mounts.namespaces().size();
+  for (const auto& ns : mounts.namespaces()) {
+    h = absl::HashOf(h, ns.mnt_ns, ns.pid, ns.mounts.size());
+    for (const auto& m : ns.mounts) h = absl::HashOf(h, m.mount_id, m.dev.raw, m.root, m.mount_point);
+  }
+  return h;
+}
+
 }  // namespace
+
+void LeakDetector::check_stale_slice(const WatchTable& table) {
+  size_t slices = std::max<size_t>(1, (table.watch_count() + kStaleSlice - 1) / kStaleSlice);
+  size_t slice = stale_pass_++ % slices;
+  auto in_slice = [&](std::pair<uint64_t, int32_t> key) { return absl::HashOf(key) % slices == slice; };
+  // Forget this slice's verdicts (and any watch gone from the table), then judge it again.
+  for (auto it = stale_by_watch_.begin(); it != stale_by_watch_.end();) {
+    auto inst = table.instances().find(it->first.first);
+    bool present = inst != table.instances().end() && inst->second.watches.contains(it->first.second);
+    if (!present || in_slice(it->first)) stale_by_watch_.erase(it++);
+    else ++it;
+  }
+  for (const auto& [group, inst] : table.instances()) {
+    const Holder* h = inst.holders.empty() ? nullptr : &inst.holders.front();
+    for (const auto& [wd, w] : inst.watches) {
+      if (!in_slice({group, wd})) continue;
+      std::string path = table.path_of(w);
+      if (auto why = stale_reason(inst, w, path))
+        stale_by_watch_.emplace(std::make_pair(group, wd), StaleWatch{watch_ref(h, inst, wd, w, path, w.path_truncated), *why});
+    }
+  }
+  stale_.clear();
+  for (const auto& [key, s] : stale_by_watch_) stale_.push_back(s);
+}
 
 void LeakDetector::evaluate(const WatchTable& table, const MountNamespaces& mounts, uint64_t now, bool check_stale,
                             uint64_t confirmed_at) {
   pods_.refresh();
+  if (check_stale) check_stale_slice(table);
+  // At rest nothing changes: walking 100k watches twice a second was most of an idle daemon's
+  // CPU. Candidates still waiting for a snapshot's confirmation need the walk.
+  uint64_t inputs = absl::HashOf(table.generation(), mounts_fingerprint(mounts), pods_.fingerprint());
+  if (inputs == last_inputs_ && !candidates_pending()) return;
+  last_inputs_ = inputs;
   leaks_.clear();
-  if (check_stale) stale_.clear();
   absl::flat_hash_map<uint32_t, std::vector<MountRef>> mounts_by_dev;
   absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> still;
   for (const auto& [group, inst] : table.instances()) {
@@ -60,9 +102,6 @@ void LeakDetector::evaluate(const WatchTable& table, const MountNamespaces& moun
       auto [mit, fresh] = mounts_by_dev.try_emplace(w.dev);
       if (fresh) mit->second = mounts.mounts_of(KernelDev{w.dev});
       std::string path = table.path_of(w);
-      if (check_stale)
-        if (auto why = stale_reason(inst, w, path))
-          stale_.push_back(StaleWatch{watch_ref(h, inst, wd, w, path, w.path_truncated), *why});
       auto pod = pod_of(path, mit->second, pods_.pods_root());
       if (!pod) continue;
       std::string reason;

@@ -52,8 +52,10 @@ struct StaleWatch : WatchRef {
 class LeakDetector {
  public:
   explicit LeakDetector(PodIndex& pods) : pods_(pods) {}
-  // Re-evaluates every watch. `check_stale` also stats each known path (costlier: run it less
-  // often on big tables). A candidate is reported only once it was already a candidate when a
+  // Re-evaluates every watch, unless nothing it depends on changed (the table's generation, the
+  // mounts, the pods) and no candidate awaits confirmation. `check_stale` also stats known
+  // paths: one slice of at most kStaleSlice watches per call, so a big table costs a bounded
+  // number of stats per call and is covered over several calls. A candidate is reported only once it was already a candidate when a
   // snapshot confirmed the table (`confirmed_at`, monotonic ns): on the tracepoint backend a
   // cleanly deleted pod's watches stay in the table until the next reconcile, and must not be
   // called leaks meanwhile. Pass now_mono_ns where events alone keep the table exact.
@@ -62,11 +64,18 @@ class LeakDetector {
   const std::vector<Leak>& leaks() const { return leaks_; }
   const std::vector<StaleWatch>& stale() const { return stale_; }
   size_t leaked_count(const std::string& reason) const;
+  // Watches that look leaked but wait for a snapshot to confirm them.
+  bool candidates_pending() const { return since_.size() > leaks_.size(); }
+  static constexpr size_t kStaleSlice = 5000;
 
  private:
+  void check_stale_slice(const WatchTable& table);
   PodIndex& pods_;
   std::vector<Leak> leaks_;
   std::vector<StaleWatch> stale_;
+  absl::flat_hash_map<std::pair<uint64_t, int32_t>, StaleWatch> stale_by_watch_;
+  uint64_t stale_pass_ = 0;
+  uint64_t last_inputs_ = 0;
   absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> since_;  // (group, wd) -> first seen
 };
 

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <absl/hash/hash.h>
+
 #include <algorithm>
 #include <functional>
 
@@ -51,6 +53,13 @@ PodIndex::PodIndex(std::string pods_root, std::string kubepods_cgroup, std::stri
 }
 
 bool PodIndex::pod_dir_exists(const std::string& uid) const { return pod_dirs_.contains(uid); }
+
+uint64_t PodIndex::fingerprint() const {
+  uint64_t h = absl::HashOf(kubepods_, pod_dirs_.size(), pod_cgroups_.size());
+  for (const auto& d : pod_dirs_) h ^= absl::HashOf(d, 1);
+  for (const auto& c : pod_cgroups_) h ^= absl::HashOf(c, 2);
+  return h;
+}
 
 void PodIndex::refresh() {
   pod_dirs_.clear();

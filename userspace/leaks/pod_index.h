@@ -23,6 +23,8 @@ class PodIndex {
   bool has_cgroup_hierarchy() const { return !kubepods_.empty(); }
   const std::string& cgroup_hierarchy() const { return kubepods_; }
   bool pod_has_cgroup(const std::string& uid) const { return pod_cgroups_.contains(uid); }
+  // Changes whenever a refresh finds other pods or cgroups (order-independent hash).
+  uint64_t fingerprint() const;
 
  private:
   std::string pods_root_;

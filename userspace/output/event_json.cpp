@@ -50,7 +50,11 @@ void write_event(const Event& ev, const WallClock& clock, std::string_view backe
     if (ev.type != EventType::Remove) s.names("requested_mask", mask_names(ev.req_mask));
     s.path("path", ev.path);
     s.str("path_source", path_source_name(ev.path_source));
-    if (ev.type == EventType::Remove) s.str("reason", reason_name(ev.reason));
+    if (ev.type == EventType::Remove) {
+      s.str("reason", reason_name(ev.reason));
+      s.boolean("reason_certain", ev.reason_certain());
+      if (ev.possible_reasons) s.names("possible_reasons", reason_names(ev.possible_reasons));
+    }
     if (ev.type != EventType::Remove) {
       if (ev.ucount.known()) s.num("user_watches", ev.ucount.count);
       else s.null("user_watches");
@@ -71,7 +75,12 @@ void write_event(const Event& ev, const WallClock& clock, std::string_view backe
     s.num("user_ns", ev.ucount.userns_ino);
   }
   if (failed) s.str("errno", errno_name(ev.err));
-  if (ev.from_snapshot) s.str("source", "snapshot");
+  if (ev.from_snapshot) {
+    // A removal deduced at the add that found its watch already gone is not from a snapshot.
+    bool at_add = ev.type == EventType::Remove && (ev.flags & INOTRACE_F_MARK_GONE);
+    s.str("source", at_add ? "deduced" : "snapshot");
+    s.str("pid_source", pid_source_name(ev.pid_source));
+  }
   s.str("backend", backend);
 }
 

@@ -1,6 +1,7 @@
 #include "output/event_text.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/inotify.h>
 
 #include "events/names.h"
@@ -89,7 +90,12 @@ std::string event_to_text(const Event& ev, const WallClock& clock) {
     case EventType::Remove:
       if (ev.dev.raw) target = fmt::format("{}:{}:{}", ev.dev.major(), ev.dev.minor(), ev.ino);
       mask = short_mask(ev.mask);
-      if (ev.type == EventType::Remove) (tail = "  ") += reason_name(ev.reason);
+      if (ev.type == EventType::Remove) {
+        (tail = "  ") += reason_name(ev.reason);
+        // An uncertain deduction ends in '?' and lists the other reasons the evidence allowed.
+        ReasonSet others = ev.possible_reasons & ~reason_bit(ev.reason);
+        if (ev.possible_reasons) tail += fmt::format("? (or {})", fmt::join(reason_names(others), "|"));
+      }
       else if (ev.ucount.known())
         tail = fmt::format("  watches {}/{}", ev.ucount.count, ev.ucount.max);
       break;
@@ -115,7 +121,13 @@ std::string event_to_text(const Event& ev, const WallClock& clock) {
       break;
   }
   if (ev.is_watch_event() && (ev.flags & INOTRACE_F_PATH_TRUNCATED)) tail += "  (path truncated)";
-  if (ev.from_snapshot) tail += "  (from snapshot)";
+  if (ev.from_snapshot) {
+    bool at_add = ev.type == EventType::Remove && (ev.flags & INOTRACE_F_MARK_GONE);
+    tail += at_add ? "  (deduced" : "  (from snapshot";
+    if (ev.pid_source == PidSource::Adder) tail += "; pid of the adder";
+    else if (ev.pid_source == PidSource::OneOfHolders) tail += "; pid of one holder";
+    tail += ')';
+  }
   return row(clock.time_of_day(ev.ts_mono_ns), event_type_name(ev.type), pid_buf, escape_for_text(ev.task.comm),
              wd_buf, target, mask, path, tail);
 }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "loader/environment.h"
 #include "table/removal_deduction.h"
 #include "util/wall_clock.h"
@@ -80,10 +82,14 @@ void TraceSession::deliver(Event& ev, const Callback& cb, bool derived) {
 
 int TraceSession::poll(int timeout_ms, const Callback& cb) {
   int n = pump(timeout_ms, cb);
+  if (n) idle_checks_ = 0;  // activity: back to the configured interval
   uint64_t drops = tracer_->counters().ringbuf_drops;
   uint64_t now = WallClock::monotonic_now_ns();
   bool dropped = drops > drops_seen_;
-  bool due = reconcile_enabled_ && now - last_reconcile_ns_ >= (uint64_t)(interval_s_ * 1e9);
+  // While digest checks keep finding nothing and no event comes, wait 2x, then 4x the interval.
+  double interval = interval_s_;
+  if (opts_.back_off_when_idle) interval *= 1u << std::min<uint32_t>(idle_checks_, kMaxIdleBackoff);
+  bool due = reconcile_enabled_ && now - last_reconcile_ns_ >= (uint64_t)(interval * 1e9);
   if ((dropped || due) && opts_.seed) {
     if (dropped) {
       counters_.resnapshots_after_drops++;
@@ -91,7 +97,7 @@ int TraceSession::poll(int timeout_ms, const Callback& cb) {
       loss_reports_.add(drops - drops_seen_);
     }
     drops_seen_ = drops;
-    reconcile_now(cb);
+    reconcile_now(cb, /*full=*/dropped);
   }
   if (auto r = loss_reports_.due(now))
     log_(fmt::format("{} events were lost (ring buffer full) in {} burst{}{}: re-snapshotted after each", r->count,
@@ -127,13 +133,52 @@ int TraceSession::pump(int timeout_ms, const Callback& cb) {
     }
     deliver(ev, cb, false);
     n++;
+    if (tracer_->backend() == Backend::Tracepoint) n += match_vanished_add(ev, cb);
   });
   return n;
 }
 
-void TraceSession::reconcile_now(const Callback& cb) {
+// An add whose watch was gone before it returned (a concurrent unlink, umount, close or
+// one-shot event): hooked backends report that removal themselves (before the add); here
+// nothing would, so adds - removes would show a watch that never existed.
+int TraceSession::match_vanished_add(const Event& add, const Callback& cb) {
+  std::optional<Event> gone = table_.removal_of_vanished_add(add);
+  if (!gone) return 0;
+  static const MountNamespaces no_mounts;
+  DeducingRemovalClassifier classifier(taker_ ? taker_->mounts() : no_mounts);
+  gone->reason = classifier.classify_vanished_add(*gone);
+  gone->possible_reasons |= reason_bit(gone->reason) & ~reason_bit(Reason::Unknown);
+  table_.apply(*gone);
+  deliver(*gone, cb, true);
+  return 1;
+}
+
+void TraceSession::reconcile_now(const Callback& cb, bool full) {
   if (!taker_) return;
   uint64_t start = WallClock::monotonic_now_ns();
+  if (!full) {
+    // At rest nothing changed. First the kernel's per-user watch counts (no mark is read), then
+    // the marks' digests (no watch, path or mount table crosses to userspace); a full snapshot
+    // of 100k watches costs tens of ms of a core.
+    std::optional<Snapshot> counts = taker_->take_counts();
+    if (counts) pump(0, cb);
+    bool confirmed = counts && table_.confirm_counts(*counts);
+    if (!confirmed) {
+      std::optional<Snapshot> digests = taker_->take_digests();
+      if (digests) pump(0, cb);
+      confirmed = digests && table_.confirm(*digests);
+    }
+    if (confirmed) {
+      table_.forget_recent_before(start);  // as a full reconcile does: those marks have served
+      counters_.digest_checks++;
+      idle_checks_++;
+      last_reconcile_ns_ = WallClock::monotonic_now_ns();
+      last_snapshot_start_ns_ = start;
+      return;
+    }
+    start = WallClock::monotonic_now_ns();
+  }
+  idle_checks_ = 0;
   Snapshot snap = taker_->take(true);
   completer_.learn(taker_->mounts());
   // Apply everything that happened up to now before comparing.

@@ -27,6 +27,9 @@ struct SessionOptions {
   // backend with reconcile_all_backends; drops always trigger one.
   double reconcile_interval_s = 1.0;
   bool reconcile_all_backends = false;
+  // At rest (no event, and the kernel's digests agree with the table) double the interval
+  // twice: 4x at most. For the daemon; hurry() undoes it when something awaits a snapshot.
+  bool back_off_when_idle = false;
   double hooked_reconcile_interval_s = 30;  // with reconcile_all_backends on fentry/kprobe
   SnapshotSource snapshot_source = SnapshotSource::Auto;
   bool seed = true;  // take the initial snapshot (the table starts with what exists)
@@ -35,7 +38,8 @@ struct SessionOptions {
 struct SessionCounters {
   TracerCounters tracer;
   ReconcileStats corrections;  // summed over every reconcile
-  uint64_t reconciles = 0;
+  uint64_t reconciles = 0;       // full snapshots compared with the table
+  uint64_t digest_checks = 0;    // cheaper count or digest snapshots that found nothing to reconcile
   uint64_t resnapshots_after_drops = 0;
 };
 
@@ -50,9 +54,13 @@ class TraceSession {
   // Events as they come (paths completed, removals named with their add-time path), then any
   // reconcile that is due; returns the number delivered.
   int poll(int timeout_ms, const Callback& cb);
-  // Takes a snapshot now and delivers the differences.
-  void reconcile_now(const Callback& cb);
+  // Takes a snapshot now and delivers the differences. Unless `full`, a digest snapshot first
+  // (see WatchTable::confirm): the full one only when it disagrees with the table.
+  void reconcile_now(const Callback& cb, bool full = false);
   void drain(const Callback& cb);
+  // Something awaits the next snapshot's confirmation (a leak candidate): back to the
+  // configured interval.
+  void hurry() { idle_checks_ = 0; }
 
   Tracer& tracer() { return *tracer_; }
   Backend backend() const { return tracer_->backend(); }
@@ -70,6 +78,7 @@ class TraceSession {
 
  private:
   int pump(int timeout_ms, const Callback& cb);  // live events only
+  int match_vanished_add(const Event& add, const Callback& cb);
   void deliver(Event& ev, const Callback& cb, bool derived);
   bool selected(const Event& derived) const;
   bool filters_active() const;
@@ -83,6 +92,8 @@ class TraceSession {
   absl::flat_hash_set<uint64_t> selected_groups_;  // instances seen in live (filtered) events
   bool reconcile_enabled_ = false;
   double interval_s_ = 0;
+  uint32_t idle_checks_ = 0;  // digest checks in a row that found nothing, with no event between
+  static constexpr uint32_t kMaxIdleBackoff = 2;  // at rest: 4x the interval at most
   uint64_t last_reconcile_ns_ = 0;
   uint64_t last_snapshot_start_ns_ = 0;
   uint64_t seed_ns_ = 0;

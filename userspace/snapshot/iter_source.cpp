@@ -70,9 +70,17 @@ IterSource::~IterSource() = default;
 
 bool IterSource::bounded() const { return impl_->bounded; }
 
-Snapshot IterSource::take(bool with_paths) {
+Snapshot IterSource::take(bool with_paths) { return run(with_paths, false); }
+
+Snapshot IterSource::take_digests() { return run(false, true); }
+
+Snapshot IterSource::take_counts() { return run(false, false, true); }
+
+Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
   auto* skel = impl_->skel;
   skel->data->with_paths = with_paths;
+  skel->bss->digest_only = digests_only;  // zero-initialised: in .bss
+  skel->bss->skip_marks = counts_only;
   skel->bss->run_id++;
   skel->bss->ringbuf_drops = 0;
   impl_->raw.clear();
@@ -80,6 +88,8 @@ Snapshot IterSource::take(bool with_paths) {
 
   Snapshot snap;
   snap.source = "iterator";
+  snap.digests_only = digests_only;
+  snap.counts_only = counts_only;
   snap.taken_mono_ns = WallClock::monotonic_now_ns();
 
   bpf_link* link = bpf_program__attach_iter(
@@ -143,6 +153,8 @@ Snapshot IterSource::take(bool with_paths) {
     inst.holders.push_back(Holder{h.pid, h.fd, bounded_cstring(h.comm, sizeof(h.comm)), h.uid, 0});
     if (!(h.hdr.flags & INOTRACE_F_SNAP_DUPLICATE)) {
       inst.ucount = UcountInfo{h.ucount.watches, h.ucount.max_watches, h.ucount.uid, h.ucount.userns_ino};
+      inst.digest = h.digest;
+      inst.digest_watches = h.nr_marks;
       if (h.hdr.flags & (INOTRACE_F_SNAP_TRUNCATED | INOTRACE_F_SNAP_RACE)) inst.truncated = true;
     }
   }

@@ -25,11 +25,17 @@ class IterSource {
   // Every instance and watch now. Instances whose marks could not all be read (ring buffer
   // full, kernel without bpf_loop) come back with truncated = true.
   Snapshot take(bool with_paths);
+  // Every instance with its holders and a digest of its watches instead of the watches: the
+  // kernel walks the marks but nothing per watch crosses to userspace.
+  Snapshot take_digests();
+  // Instances, holders and their users' watch counts (the kernel's ucounts): no mark is read.
+  Snapshot take_counts();
   // True where the kernel lacks bpf_loop: the bounded walk reads no paths and at most 256
   // watches per instance (SnapshotTaker completes both from fdinfo).
   bool bounded() const;
 
  private:
+  Snapshot run(bool with_paths, bool digests_only, bool counts_only = false);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -17,6 +17,7 @@ struct Holder {
   std::string comm;
   uint32_t uid = 0;        // the process's uid
   uint64_t mnt_ns = 0;     // its mount namespace (inode of /proc/PID/ns/mnt), 0 if unknown
+  bool from_event = false;  // learned from a live event (it added or created), not seen by a snapshot
 };
 
 struct SnapWatch {
@@ -41,6 +42,9 @@ struct SnapInstance {
   UcountInfo ucount;        // the user this instance's watches count against
   std::vector<SnapWatch> watches;
   bool truncated = false;   // not every watch could be read
+  // Digest-only snapshots (no watches): xor of inotrace_watch_digest() over its watches.
+  uint64_t digest = 0;
+  uint32_t digest_watches = 0;
 };
 
 struct Snapshot {
@@ -48,6 +52,8 @@ struct Snapshot {
   uint64_t taken_mono_ns = 0;
   std::vector<SnapInstance> instances;
   std::vector<std::string> warnings;  // what was skipped and why
+  bool digests_only = false;  // instances carry digests instead of watches
+  bool counts_only = false;   // instances carry neither: only their users' kernel watch counts
   size_t watch_count() const;
 };
 

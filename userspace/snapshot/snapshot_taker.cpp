@@ -59,6 +59,16 @@ Snapshot SnapshotTaker::take(bool with_paths) {
   return snap;
 }
 
+std::optional<Snapshot> SnapshotTaker::take_digests() {
+  if (!iter_ || iter_->bounded()) return std::nullopt;
+  return iter_->take_digests();
+}
+
+std::optional<Snapshot> SnapshotTaker::take_counts() {
+  if (!iter_) return std::nullopt;
+  return iter_->take_counts();
+}
+
 void SnapshotTaker::complete_from_fdinfo(Snapshot& snap, bool with_paths) {
   bool bounded = iter_->bounded();
   std::unique_ptr<FileHandlePathResolver> resolver;

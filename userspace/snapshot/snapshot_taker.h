@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "loader/preflight.h"
@@ -27,6 +28,10 @@ class SnapshotTaker {
 
   // A snapshot with every watch named (unless !with_paths), and the mount tables used.
   Snapshot take(bool with_paths);
+  // Instances, holders and digests of their watches (see IterSource::take_digests), or
+  // nullopt where only a full snapshot can tell (procfs, kernels without bpf_loop).
+  std::optional<Snapshot> take_digests();
+  std::optional<Snapshot> take_counts();  // see IterSource::take_counts
   const MountNamespaces& mounts() const { return mounts_; }
   const MountNamespaces& previous_mounts() const { return previous_mounts_; }  // of the take before
   std::string source_name() const;  // "iterator" | "procfs"

@@ -48,4 +48,29 @@ Reason DeducingRemovalClassifier::classify(const InstanceEntry& inst, int32_t, c
   return Reason::Unknown;
 }
 
+ReasonSet DeducingRemovalClassifier::also_possible(const InstanceEntry& inst, const WatchEntry& w,
+                                                  const std::string& path, Reason chosen, bool instance_gone) {
+  ReasonSet s = 0;
+  if (w.mask & IN_ONESHOT) s |= reason_bit(Reason::Oneshot);
+  if (instance_gone) {
+    if (filesystem_gone(KernelDev{w.dev})) s |= reason_bit(Reason::Unmount) | reason_bit(Reason::InodeDeleted);
+    else if (!path.empty() && path.front() == '/' && target_gone(inst, w, path)) s |= reason_bit(Reason::InodeDeleted);
+  } else if (chosen == Reason::Unmount) {
+    s |= reason_bit(Reason::InodeDeleted);  // the path went with the filesystem: was it deleted first?
+  }
+  return s & ~reason_bit(chosen);
+}
+
+bool DeducingRemovalClassifier::path_exists(uint32_t pid, const std::string& path) const {
+  struct stat st;
+  std::string root = fmt::format("{}/{}/root", proc_, pid);
+  if (pid && stat(root.c_str(), &st) == 0) return stat((root + path).c_str(), &st) == 0;
+  return stat(path.c_str(), &st) == 0;  // the adder is gone: look from here
+}
+
+Reason DeducingRemovalClassifier::classify_vanished_add(const Event& add) const {
+  if (!add.path.empty() && add.path.front() == '/' && !path_exists(add.task.pid, add.path)) return Reason::InodeDeleted;
+  return Reason::Unknown;
+}
+
 }  // namespace inotrace

@@ -6,6 +6,11 @@
 //   otherwise                                            -> unknown
 // (A whole instance gone is instance_closed; WatchTable decides that before asking.)
 // Unmount is tested before the path, because an unmounted target's path is gone too.
+//
+// Each answer also says what else the evidence allows (the reconcile interval hides the order
+// of what happened in it): a one-shot mark may have fired at any time; an unmounted target may
+// have been deleted first; a watch of a closed instance may have gone before the close, if its
+// target is deleted or unmounted now.
 #pragma once
 
 #include "paths/mount_namespaces.h"
@@ -22,9 +27,15 @@ class DeducingRemovalClassifier : public RemovalClassifier {
                             std::string proc = "/proc")
       : mounts_(mounts), previous_(previous), proc_(std::move(proc)) {}
   Reason classify(const InstanceEntry& inst, int32_t wd, const WatchEntry& w, const std::string& path) override;
+  ReasonSet also_possible(const InstanceEntry& inst, const WatchEntry& w, const std::string& path, Reason chosen,
+                          bool instance_gone) override;
+  // The likeliest reason for an add whose watch was gone before the add returned (its target
+  // was never read): inode_deleted when its path no longer exists for the adder.
+  Reason classify_vanished_add(const Event& add) const;
 
  private:
   bool target_gone(const InstanceEntry& inst, const WatchEntry& w, const std::string& path) const;
+  bool path_exists(uint32_t pid, const std::string& path) const;
   bool filesystem_gone(KernelDev dev) const;
   const MountNamespaces& mounts_;
   const MountNamespaces* previous_;

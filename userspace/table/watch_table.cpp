@@ -1,11 +1,18 @@
 #include "table/watch_table.h"
 
-#include <algorithm>
+#include <sys/inotify.h>
 
+#include <algorithm>
 
 namespace inotrace {
 
 WatchTable::WatchTable() = default;
+
+ReasonSet unverified_reasons(uint32_t mask) {
+  ReasonSet s = reason_bit(Reason::InodeDeleted) | reason_bit(Reason::Unmount) | reason_bit(Reason::InstanceClosed);
+  if (mask & IN_ONESHOT) s |= reason_bit(Reason::Oneshot);
+  return s;
+}
 
 Event WatchTable::derived(const InstanceEntry& inst, EventType type, uint64_t ts) const {
   Event e;
@@ -17,14 +24,20 @@ Event WatchTable::derived(const InstanceEntry& inst, EventType type, uint64_t ts
   // which a snapshot does not read: say who is charged, not a watch count as instances.
   if (type == EventType::InstanceCreate || type == EventType::InstanceDestroy) e.ucount.count = e.ucount.max = -1;
   e.from_snapshot = true;
-  // The actor of a deduced event is unknown; name the watcher instead (documented).
+  // The actor of a deduced event is unknown; name a watcher instead, and say which: one a
+  // snapshot saw holding the instance rather than one that used it in an event (which may have
+  // closed its fd and left it to a forked child long before).
+  e.pid_source = PidSource::None;
   if (!inst.holders.empty()) {
-    const Holder& h = inst.holders.front();
+    auto seen = std::find_if(inst.holders.begin(), inst.holders.end(), [](const Holder& h) { return !h.from_event; });
+    const Holder& h = seen != inst.holders.end() ? *seen : inst.holders.front();
     e.task.pid = h.pid;
     e.task.tid = h.pid;
     e.task.comm = h.comm;
     e.task.uid = h.uid;
     e.fd = h.fd;
+    if (inst.holders.size() > 1) e.pid_source = PidSource::OneOfHolders;
+    else e.pid_source = h.from_event ? PidSource::Adder : PidSource::LastHolder;
   }
   return e;
 }
@@ -58,12 +71,14 @@ InstanceEntry& WatchTable::instance_for(const Event& ev) {
   if (ev.fd >= 0 && ev.task.pid) {
     bool known = std::any_of(inst.holders.begin(), inst.holders.end(),
                              [&](const Holder& h) { return h.pid == ev.task.pid && h.fd == ev.fd; });
-    if (!known) inst.holders.push_back(Holder{ev.task.pid, ev.fd, ev.task.comm, ev.task.uid, 0});
+    if (!known) inst.holders.push_back(Holder{ev.task.pid, ev.fd, ev.task.comm, ev.task.uid, 0, /*from_event=*/true});
   }
   return inst;
 }
 
-void WatchTable::drop_instance(uint64_t group, uint64_t ts, std::vector<Event>* out, Reason why) {
+// The instance is gone (closed, or its pointer reused): its watches went with it, unless some
+// went earlier without a hook seeing it — the classifier says whether evidence allows that.
+void WatchTable::drop_instance(uint64_t group, uint64_t ts, std::vector<Event>* out, RemovalClassifier* classifier) {
   auto it = instances_.find(group);
   if (it == instances_.end()) return;
   InstanceEntry& inst = it->second;
@@ -74,10 +89,14 @@ void WatchTable::drop_instance(uint64_t group, uint64_t ts, std::vector<Event>* 
       e.ino = w.ino();
       e.dev = KernelDev{w.dev};
       e.mask = w.mask;
-      e.reason = why;
+      e.reason = Reason::InstanceClosed;
       e.path = paths_.str(w.path);
       e.path_source = static_cast<PathSource>(w.path_source);
       if (w.path_truncated) e.flags |= INOTRACE_F_PATH_TRUNCATED;
+      ReasonSet others = classifier ? classifier->also_possible(inst, w, e.path, e.reason, /*instance_gone=*/true)
+                                    : unverified_reasons(w.mask);
+      others &= ~reason_bit(e.reason);
+      if (others) e.possible_reasons = others | reason_bit(e.reason);
       out->push_back(std::move(e));
     }
     out->push_back(derived(inst, EventType::InstanceDestroy, ts));
@@ -89,12 +108,13 @@ void WatchTable::drop_instance(uint64_t group, uint64_t ts, std::vector<Event>* 
 
 std::vector<Event> WatchTable::apply(const Event& ev) {
   std::vector<Event> out;
+  generation_++;
   switch (ev.type) {
     case EventType::InstanceCreate: {
       if (!ev.instance.group) break;
       auto it = instances_.find(ev.instance.group);
       if (it != instances_.end() && !(it->second.id == ev.instance))
-        drop_instance(ev.instance.group, ev.ts_mono_ns, &out, Reason::InstanceClosed);  // pointer reused
+        drop_instance(ev.instance.group, ev.ts_mono_ns, &out, nullptr);  // pointer reused
       InstanceEntry& inst = instance_for(ev);
       if (ev.ucount.known()) inst.ucount.uid = ev.ucount.uid, inst.ucount.userns_ino = ev.ucount.userns_ino;
       break;
@@ -138,7 +158,7 @@ std::vector<Event> WatchTable::apply(const Event& ev) {
       break;
     }
     case EventType::InstanceDestroy:
-      drop_instance(ev.instance.group, ev.ts_mono_ns, nullptr, Reason::InstanceClosed);
+      drop_instance(ev.instance.group, ev.ts_mono_ns, nullptr, nullptr);
       tombstones_[{ev.instance.group, 0}] = ev.ts_mono_ns;
       break;
     case EventType::AddFailed:
@@ -151,6 +171,7 @@ std::vector<Event> WatchTable::apply(const Event& ev) {
 std::vector<Event> WatchTable::reconcile(const Snapshot& snap, uint64_t snap_start, RemovalClassifier* classifier,
                                          bool emit, ReconcileStats* stats) {
   std::vector<Event> out;
+  generation_++;
   ReconcileStats local;
   ReconcileStats& st = stats ? *stats : local;
   auto too_new = [&](uint64_t group, int32_t wd) {
@@ -172,7 +193,7 @@ std::vector<Event> WatchTable::reconcile(const Snapshot& snap, uint64_t snap_sta
   for (uint64_t g : gone) {
     st.instances_gone++;
     st.removed += instances_.at(g).watches.size();
-    drop_instance(g, snap_start, emit ? &out : nullptr, Reason::InstanceClosed);
+    drop_instance(g, snap_start, emit ? &out : nullptr, classifier);
   }
 
   for (const auto& si : snap.instances) {
@@ -211,6 +232,9 @@ std::vector<Event> WatchTable::reconcile(const Snapshot& snap, uint64_t snap_sta
           e.path_source = static_cast<PathSource>(w.path_source);
           if (w.path_truncated) e.flags |= INOTRACE_F_PATH_TRUNCATED;
           e.reason = classifier ? classifier->classify(inst, wd, w, e.path) : Reason::Unknown;
+          ReasonSet others = classifier ? classifier->also_possible(inst, w, e.path, e.reason, false) : 0;
+          others &= ~reason_bit(e.reason);
+          if (others) e.possible_reasons = others | reason_bit(e.reason);
           out.push_back(std::move(e));
         }
         erase_watch(inst, wd);
@@ -258,6 +282,69 @@ std::vector<Event> WatchTable::reconcile(const Snapshot& snap, uint64_t snap_sta
   }
   forget_recent_before(snap_start);  // marks older than this snapshot have served
   return out;
+}
+
+bool WatchTable::confirm(const Snapshot& digests) {
+  if (!digests.digests_only || digests.instances.size() != instances_.size()) return false;
+  auto fds = [](const std::vector<Holder>& holders) {
+    std::vector<std::pair<uint32_t, int32_t>> v;
+    for (const auto& h : holders) v.emplace_back(h.pid, h.fd);
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  for (const auto& si : digests.instances) {
+    auto it = instances_.find(si.group);
+    if (it == instances_.end() || si.truncated) return false;
+    const InstanceEntry& inst = it->second;
+    if (si.digest_watches != inst.watches.size() || fds(si.holders) != fds(inst.holders)) return false;
+    uint64_t digest = 0;
+    for (const auto& [wd, w] : inst.watches) digest ^= inotrace_watch_digest(wd, w.mask);
+    if (digest != si.digest) return false;
+  }
+  for (auto& [g, inst] : instances_)
+    for (auto& h : inst.holders) h.from_event = false;
+  return true;
+}
+
+bool WatchTable::confirm_counts(const Snapshot& counts) {
+  if (!counts.counts_only || counts.instances.size() != instances_.size()) return false;
+  auto fds = [](const std::vector<Holder>& holders) {
+    std::vector<std::pair<uint32_t, int32_t>> v;
+    for (const auto& h : holders) v.emplace_back(h.pid, h.fd);
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  absl::flat_hash_map<std::pair<uint32_t, uint32_t>, int64_t> kernel, table;  // (userns, uid) -> watches
+  for (const auto& si : counts.instances) {
+    auto it = instances_.find(si.group);
+    if (it == instances_.end() || !si.ucount.known() || fds(si.holders) != fds(it->second.holders)) return false;
+    const UcountInfo& u = it->second.ucount;
+    if (u.uid != si.ucount.uid || u.userns_ino != si.ucount.userns_ino) return false;
+    kernel[{u.userns_ino, u.uid}] = si.ucount.count;
+    table[{u.userns_ino, u.uid}] += it->second.watches.size();
+  }
+  if (kernel != table) return false;
+  for (auto& [g, inst] : instances_)
+    for (auto& h : inst.holders) h.from_event = false;
+  return true;
+}
+
+std::optional<Event> WatchTable::removal_of_vanished_add(const Event& add) const {
+  if (add.type != EventType::Add || !(add.flags & INOTRACE_F_MARK_GONE) || !add.instance.group || add.wd <= 0)
+    return std::nullopt;
+  if (tombstones_.contains({add.instance.group, add.wd})) return std::nullopt;  // a live removal matched it
+  Event e = add;
+  e.type = EventType::Remove;
+  e.from_snapshot = true;
+  e.pid_source = PidSource::Adder;
+  e.flags = INOTRACE_F_MARK_GONE | (add.flags & INOTRACE_F_PATH_TRUNCATED);
+  // The mark was never read: its target is unknown, its mask was the request's.
+  e.ino = 0;
+  e.dev = KernelDev{};
+  e.mask = add.req_mask & (IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK);
+  e.reason = Reason::Unknown;
+  e.possible_reasons = unverified_reasons(e.mask);
+  return e;
 }
 
 void WatchTable::forget_recent_before(uint64_t mono_ns) {

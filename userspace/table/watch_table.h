@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,8 +43,19 @@ struct InstanceEntry {
 class RemovalClassifier {
  public:
   virtual ~RemovalClassifier() = default;
+  // A watch vanished from an instance that is still open.
   virtual Reason classify(const InstanceEntry& inst, int32_t wd, const WatchEntry& w, const std::string& path) = 0;
+  // The reasons other than `chosen` the evidence leaves open for a watch that vanished (with
+  // its whole instance when instance_gone, chosen then being instance_closed). 0: certain.
+  virtual ReasonSet also_possible(const InstanceEntry&, const WatchEntry&, const std::string& /*path*/,
+                                  Reason /*chosen*/, bool /*instance_gone*/) {
+    return 0;
+  }
 };
+
+// What could have ended a watch when nothing was checked: every cause without a hook on the
+// tracepoint backend (oneshot only for a one-shot mask).
+ReasonSet unverified_reasons(uint32_t mask);
 
 struct ReconcileStats {
   uint64_t removed = 0, added = 0, updated = 0, instances_gone = 0, instances_new = 0;
@@ -65,12 +77,31 @@ class WatchTable {
   std::vector<Event> reconcile(const Snapshot& snap, uint64_t snap_start_mono_ns, RemovalClassifier* classifier,
                                bool emit, ReconcileStats* stats = nullptr);
 
+  // Whether a digest-only snapshot (Snapshot::digests_only) shows exactly what the table
+  // holds: the same instances, holders, and watches (by digest). Then a full snapshot would
+  // change nothing and need not be taken; the holders count as seen by a snapshot.
+  bool confirm(const Snapshot& digests);
+  // Cheaper still, from a counts-only snapshot (Snapshot::counts_only): the same instances and
+  // holders, and every user's watches in the table equal the kernel's count for that user. A
+  // watch that vanished without an event lowers its user's count.
+  bool confirm_counts(const Snapshot& counts);
+
+  // Bumped by every applied event and every full reconcile: unchanged means the table holds
+  // what it held (its readers may skip re-evaluating it).
+  uint64_t generation() const { return generation_; }
+
   size_t instance_count() const { return instances_.size(); }
   size_t watch_count() const { return watch_count_; }
   const absl::flat_hash_map<uint64_t, InstanceEntry>& instances() const { return instances_; }
   std::string path_of(const WatchEntry& w) const { return paths_.str(w.path); }
   const PathInterner& paths() const { return paths_; }
   size_t memory_bytes() const;  // approximate, containers included
+  // An add whose watch was already gone when the add returned (INOTRACE_F_MARK_GONE): the
+  // table never holds it, so nothing would ever remove it. Returns the removal that matches
+  // it (deduced: reason unknown, every unhooked cause possible; the pid is the adder's), or
+  // nullopt when this is no such add or a live removal of it was already applied. Apply the
+  // result, so the table remembers the watch is gone. For backends without removal hooks.
+  std::optional<Event> removal_of_vanished_add(const Event& add) const;
   // Forgets what events changed before `mono_ns` (reconcile does this; long-running owners
   // that reconcile rarely or never call it too, so the bookkeeping stays bounded).
   void forget_recent_before(uint64_t mono_ns);
@@ -79,7 +110,7 @@ class WatchTable {
   InstanceEntry& instance_for(const Event& ev);
   void put_watch(InstanceEntry& inst, int32_t wd, const WatchEntry& w);
   void erase_watch(InstanceEntry& inst, int32_t wd);
-  void drop_instance(uint64_t group, uint64_t ts, std::vector<Event>* out, Reason why);
+  void drop_instance(uint64_t group, uint64_t ts, std::vector<Event>* out, RemovalClassifier* classifier);
   Event derived(const InstanceEntry& inst, EventType type, uint64_t ts) const;
 
   absl::flat_hash_map<uint64_t, InstanceEntry> instances_;  // by group pointer
@@ -92,6 +123,7 @@ class WatchTable {
   absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> recent_adds_;
   static constexpr uint64_t kRecentHorizonNs = 120'000'000'000ull;
   uint64_t applied_ = 0;
+  uint64_t generation_ = 0;
 };
 
 }  // namespace inotrace
