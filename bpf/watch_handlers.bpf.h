@@ -178,15 +178,17 @@ static __always_inline void handle_add_result(struct pending_call *pc, long ret)
 	if (!group)
 		count(INOTRACE_CNT_GROUP_UNRESOLVED);
 	mark_group_selected(group);
+	struct fsnotify_mark *mark = mark_of_wd(group, ret);
 	if (pc->hooked) {
-		/* Exact: a new watch is a mark fsnotify_add_mark_locked created during this call. */
+		/* Exact: a new watch is a mark fsnotify_add_mark_locked created during this call. If
+		 * the wd no longer leads to a mark (a racing unlink removed it, and its wd is -1 now),
+		 * a mark created in this call was still this add's: an update creates none. */
 		struct inotify_inode_mark *created = (void *)pc->new_mark;
-		if (!created || BPF_CORE_READ(created, wd) != ret)
+		if (!created || (mark && (void *)mark != (void *)created))
 			e->hdr.type = INOTRACE_REC_UPDATE;
 	} else if (pc->have_idr_next && (__u32)ret < pc->idr_next) {
 		e->hdr.type = INOTRACE_REC_UPDATE;
 	}
-	struct fsnotify_mark *mark = mark_of_wd(group, ret);
 	if (mark)
 		set_target(e, mark);
 	else

@@ -122,6 +122,7 @@ std::vector<Event> WatchTable::apply(const Event& ev) {
     case EventType::Add:
     case EventType::Update: {
       if (!ev.instance.group || ev.wd <= 0 || (ev.flags & INOTRACE_F_MARK_GONE)) break;
+      if (removed_already(ev.instance.group, ev.wd)) break;
       InstanceEntry& inst = instance_for(ev);
       if (ev.ucount.known()) inst.ucount = ev.ucount;
       WatchEntry w;
@@ -166,6 +167,19 @@ std::vector<Event> WatchTable::apply(const Event& ev) {
       break;
   }
   return out;
+}
+
+// Hooked backends: a removal hooked on another CPU can reach the ring buffer before the add
+// whose mark it removed (the add had read its mark just before). Instances never reuse a wd, so
+// a removal seen for this wd since this instance (at this address) began means the watch is gone.
+bool WatchTable::removed_already(uint64_t group, int32_t wd) const {
+  auto removed = tombstones_.find({group, wd});
+  if (removed == tombstones_.end()) return false;
+  for (const auto* since : {&tombstones_, &recent_adds_}) {  // the last close, the first sight
+    auto it = since->find({group, 0});
+    if (it != since->end() && it->second >= removed->second) return false;
+  }
+  return true;
 }
 
 std::vector<Event> WatchTable::reconcile(const Snapshot& snap, uint64_t snap_start, RemovalClassifier* classifier,

@@ -120,6 +120,7 @@ class WatchTable {
   // snapshot begun before those events neither resurrects a removed watch nor removes a new
   // one. Pruned at each reconcile.
   absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> tombstones_;
+  bool removed_already(uint64_t group, int32_t wd) const;
   absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> recent_adds_;
   static constexpr uint64_t kRecentHorizonNs = 120'000'000'000ull;
   uint64_t applied_ = 0;
