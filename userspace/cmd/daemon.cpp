@@ -31,7 +31,7 @@ constexpr uint64_t kMaxListLimit = 1000000;
 
 // glibc keeps what a large response freed in the arena of the thread that served it, for good.
 // Such a response raises this flag when it ends; the daemon's loop then gives the memory back
-// to the system (malloc_trim, ~ms; at most once a second, without the lock).
+// to the kernel (malloc_trim, ~ms; at most once a second, without the lock).
 std::atomic<bool> large_response_ended{false};
 void release_freed_memory() { large_response_ended = true; }
 
