@@ -29,11 +29,11 @@ HttpResponse json_response(const nlohmann::ordered_json& j) { return HttpRespons
 
 constexpr uint64_t kMaxListLimit = 1000000;
 
-// glibc keeps what a large response freed in the arena of the thread that served it, for good.
-// Such a response raises this flag when it ends; the daemon's loop then gives the memory back
-// to the kernel (malloc_trim, ~ms; at most once a second, without the lock).
-std::atomic<bool> large_response_ended{false};
-void release_freed_memory() { large_response_ended = true; }
+// glibc keeps what a large response or a full snapshot freed in the arena of the thread that
+// used it, for good. Both raise this flag when done; the daemon's loop then gives the memory
+// back to the kernel (malloc_trim, ~ms; at most once a second, without the lock).
+std::atomic<bool> memory_to_release{false};
+void release_freed_memory() { memory_to_release = true; }
 
 // A large document made under the lock, written without it, its memory released after.
 HttpResponse in_pieces(std::string text) {
@@ -52,6 +52,12 @@ HttpResponse in_pieces(std::string text) {
 }  // namespace
 
 int run_daemon(DaemonCommandOptions opts) {
+  // A long-lived process with bursts (full snapshots, large responses): fixed thresholds stop
+  // glibc from raising them after each burst (up to 32 MiB mmap / 64 MiB trim) and keeping
+  // that much freed memory for good; buffers above 256 KiB are mapped and unmapped directly.
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+  mallopt(M_ARENA_MAX, 2);  // the HTTP threads would each keep an arena of freed memory
   auto log = [](const std::string& s) { log_line(s); };
   opts.monitor.session.tracer.log = log;
   opts.monitor.session.reconcile_all_backends = true;
@@ -128,11 +134,13 @@ int run_daemon(DaemonCommandOptions opts) {
   std::set<std::tuple<uint64_t, int32_t>> reported;
   const int events_ready = monitor.session().tracer().wait_fd();
   uint64_t last_trim_ns = 0;
+  uint64_t full_reconciles = 0;
+  release_freed_memory();  // the seeding snapshot's
   while (!stop_requested()) {
     uint64_t now_ns = WallClock::monotonic_now_ns();
     if (opts.duration_s > 0 && now_ns - start >= opts.duration_s * 1e9) break;
-    if (large_response_ended && now_ns - last_trim_ns >= 1000000000ull) {
-      large_response_ended = false;
+    if (memory_to_release && now_ns - last_trim_ns >= 1000000000ull) {
+      memory_to_release = false;
       last_trim_ns = now_ns;
       malloc_trim(0);
     }
@@ -142,6 +150,10 @@ int run_daemon(DaemonCommandOptions opts) {
     std::lock_guard lock(mu);
     uint64_t evals = monitor.evaluations();
     monitor.step(0);
+    if (monitor.session().full_reconciles() != full_reconciles) {
+      full_reconciles = monitor.session().full_reconciles();
+      release_freed_memory();
+    }
     if (monitor.evaluations() != evals) {  // log leaks as they appear
       std::set<std::tuple<uint64_t, int32_t>> now;
       for (const auto& l : monitor.leaks().leaks()) {

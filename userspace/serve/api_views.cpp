@@ -199,6 +199,7 @@ json status_json(const NodeMonitor& m) {
           {"events", events},
           {"dropped", c.tracer.ringbuf_drops + c.tracer.pending_full + c.tracer.decode_errors},
           {"reconciles", c.reconciles},
+          {"idle_checks", c.digest_checks},  // cheap checks at rest that found nothing to reconcile
           {"reconcile_corrections", c.corrections.corrections()},
           {"resnapshots_after_drops", c.resnapshots_after_drops},
           {"leaks", m.leaks().leaks().size()},

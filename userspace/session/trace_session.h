@@ -67,6 +67,8 @@ class TraceSession {
   const WatchTable& table() const { return table_; }
   const MountNamespaces& mounts() const;
   SessionCounters counters() const;
+  // Full reconciles so far (cheap: no map read, unlike counters()).
+  uint64_t full_reconciles() const { return counters_.reconciles; }
   bool reconciling() const { return reconcile_enabled_; }
   uint64_t seed_mono_ns() const { return seed_ns_; }
   std::string snapshot_source() const;

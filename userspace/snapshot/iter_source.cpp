@@ -34,6 +34,18 @@ struct IterSource::Impl {
     inotrace_iter__destroy(skel);
   }
 
+  // The kernel maps all of a ring buffer's pages at mmap, twice (32 MiB = 64 MiB of RSS), so
+  // the buffer is mapped only while a run sends watch records: digest and count runs, the
+  // daemon's every-second check, send none.
+  void map_ring() {
+    rb = ring_buffer__new(bpf_map__fd(skel->maps.snap_watches), on_watch, this, nullptr);
+    if (!rb) throw Error(fmt::format("cannot open the snapshot ring buffer: {}", strerror(errno)));
+  }
+  void unmap_ring() {
+    ring_buffer__free(rb);
+    rb = nullptr;
+  }
+
   static int on_watch(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Impl*>(ctx);
     uint32_t len = size;
@@ -62,8 +74,6 @@ IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
     throw Error(fmt::format("loading the snapshot iterator failed: {} (libbpf: {}); BPF iterators need "
                             "Linux 5.8+ with BTF; use --source procfs",
                             strerror(-e), last_libbpf_message()));
-  impl_->rb = ring_buffer__new(bpf_map__fd(skel->maps.snap_watches), Impl::on_watch, impl_.get(), nullptr);
-  if (!impl_->rb) throw Error(fmt::format("cannot open the snapshot ring buffer: {}", strerror(errno)));
 }
 
 IterSource::~IterSource() = default;
@@ -85,6 +95,15 @@ Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
   skel->bss->ringbuf_drops = 0;
   impl_->raw.clear();
   impl_->undecodable = 0;
+  const bool sends_watches = !digests_only && !counts_only;
+  if (sends_watches) impl_->map_ring();
+  struct Unmap {
+    Impl* impl;
+    ~Unmap() {
+      impl->unmap_ring();
+      std::string().swap(impl->raw);  // 100 bytes a watch: given back, not kept for the next run
+    }
+  } unmap{impl_.get()};
 
   Snapshot snap;
   snap.source = "iterator";
@@ -105,11 +124,13 @@ Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
   // Watch records arrive through the ring buffer while read() drives the iteration: drain it
   // concurrently so a big instance does not overflow it.
   std::atomic<bool> done{false};
-  std::thread consumer([&] {
-    while (!done.load(std::memory_order_acquire))
-      if (ring_buffer__consume(impl_->rb) <= 0) ring_buffer__poll(impl_->rb, 1);
-    ring_buffer__consume(impl_->rb);
-  });
+  std::thread consumer;
+  if (sends_watches)
+    consumer = std::thread([&] {
+      while (!done.load(std::memory_order_acquire))
+        if (ring_buffer__consume(impl_->rb) <= 0) ring_buffer__poll(impl_->rb, 1);
+      ring_buffer__consume(impl_->rb);
+    });
 
   std::vector<inotrace_snap_instance> holders;
   std::string pending;
@@ -134,7 +155,7 @@ Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
     pending.erase(0, off);
   }
   done.store(true, std::memory_order_release);
-  consumer.join();
+  if (consumer.joinable()) consumer.join();
   close(iter_fd);
   bpf_link__destroy(link);
   if (read_error) throw Error(fmt::format("reading the snapshot iterator failed: {}", strerror(read_error)));
