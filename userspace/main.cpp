@@ -119,8 +119,13 @@ int main(int argc, char** argv) {
       "Keep a live table of every inotify watch on the node (snapshot + events, reconciled), flag "
       "watches whose pod is gone and what pins them, serve /metrics (Prometheus) and a JSON API "
       "(/api/leaks, /api/watches, /api/users, /api/processes, /api/status; docs/API.md).");
-  dm->add_option("--listen", daemon.listen,
-                 fmt::format("Address(es) to serve on, comma-separated (default {}; warns about any beyond loopback)", kDefaultListen));
+  dm->add_option("--api-listen,--listen", daemon.api_listen,
+                 fmt::format("Address(es) for the JSON API (watched paths; root's token) and /metrics, /healthz, /readyz, "
+                             "comma-separated (default {}; warns about any beyond loopback)",
+                             kDefaultListen));
+  dm->add_option("--metrics-listen", daemon.metrics_listen,
+                 "Also serve /metrics, /healthz and /readyz, and nothing else, on these address(es): the scrape "
+                 "target on a pod network, e.g. $(POD_IP):9717 (default: none)");
   dm->add_option("--api-token-file", daemon.api_token_file,
                  fmt::format("Where to write the JSON API's token, readable by root only (default {})", kDefaultApiTokenFile));
   dm->add_option("--hooked-reconcile-interval", daemon.hooked_reconcile_interval_s,

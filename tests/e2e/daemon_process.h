@@ -123,10 +123,12 @@ class DaemonProcess {
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
 
+  // Ready as the DaemonSet's probe sees it: /readyz answers 200 once the BPF programs are
+  // attached and the first snapshot seeded the table (/healthz answers from the start).
   bool wait_ready(std::chrono::seconds timeout) {
     auto until = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < until) {
-      if (raw_http(port_, get_request("/healthz"), 500).body == "ok\n") return true;
+      if (raw_http(port_, get_request("/readyz"), 500).status == 200) return true;
       int st = 0;
       if (waitpid(pid_, &st, WNOHANG) == pid_) {
         pid_ = -1;
@@ -135,6 +137,20 @@ class DaemonProcess {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     return false;
+  }
+  // Waits for the daemon to exit by itself (e.g. on a start-up error); kills it after timeout.
+  int stop_when_exited(std::chrono::seconds timeout) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (pid_ > 0 && std::chrono::steady_clock::now() < until) {
+      int st = 0;
+      if (waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        return status_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return stop();
   }
   int stop() {
     if (pid_ <= 0) return status_;

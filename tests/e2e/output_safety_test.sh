@@ -58,7 +58,7 @@ start_daemon() {  # start_daemon <stderr-file> [args...]
     2>"$err" >/dev/null &
   daemon_pid=$!
   pids+=("$daemon_pid")
-  for _ in $(seq 150); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return 0; sleep 0.1; done
+  for _ in $(seq 150); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && return 0; sleep 0.1; done
   echo "daemon did not start:"; cat "$err"; return 1
 }
 

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "cmd/stop_signal.h"
+#include "serve/daemon_health.h"
 #include "serve/api_token.h"
 #include "serve/api_views.h"
 #include "serve/http_server.h"
@@ -63,19 +64,23 @@ int run_daemon(DaemonCommandOptions opts) {
   opts.monitor.session.reconcile_all_backends = true;
   opts.monitor.session.back_off_when_idle = true;
   opts.monitor.session.hooked_reconcile_interval_s = opts.hooked_reconcile_interval_s;
-  if (auto warning = listen_warning(opts.listen)) log(*warning);
+  if (auto warning = listen_warning(opts.api_listen)) log(*warning);
 
-  NodeMonitor monitor(opts.monitor, log);
-  if (monitor.session().backend() != Backend::Tracepoint)
-    log(fmt::format("backend {} sees removals live; safety-net snapshots every {} s", backend_name(monitor.session().backend()),
-                    opts.hooked_reconcile_interval_s));
-  // The monitor is stepped by the loop below and read by the HTTP threads: one at a time.
+  // The servers answer from the start: /healthz says the process lives while the BPF programs
+  // attach and the first snapshot seeds the table (seconds with a million watches); /readyz
+  // and everything that reads the table answer 503 until then. The loop below steps the
+  // monitor; the HTTP threads read it: one at a time, under `mu`.
   std::mutex mu;
+  std::unique_ptr<NodeMonitor> monitor_owner;
+  NodeMonitor* monitor = nullptr;  // set under `mu` once seeded
+  DaemonHealth health;
   MetricsExporter metrics;
 
+  auto starting = [] { return HttpResponse{503, "text/plain", "starting: attaching BPF programs and seeding the table\n", {}}; };
   auto locked = [&](auto f) {
-    return [&mu, f](const HttpRequest& r) -> HttpResponse {
+    return [&mu, &monitor, starting, f](const HttpRequest& r) -> HttpResponse {
       std::lock_guard lock(mu);
+      if (!monitor) return starting();
       return f(r);
     };
   };
@@ -86,13 +91,14 @@ int run_daemon(DaemonCommandOptions opts) {
     };
   };
   std::map<std::string, HttpRoute> routes = {
-      {"/healthz", {Access::Open, no_params([](const HttpRequest&) { return HttpResponse{200, "text/plain", "ok\n", {}}; })}},
+      {"/healthz", {Access::Open, no_params([&](const HttpRequest&) { return health.liveness(); })}},
+      {"/readyz", {Access::Open, no_params([&](const HttpRequest&) { return health.readiness(); })}},
       {"/metrics", {Access::Open, no_params(locked([&](const HttpRequest&) {
-                      metrics.update(monitor);
+                      metrics.update(*monitor);
                       return HttpResponse{200, "text/plain; version=0.0.4", metrics.render(), {}};
                     }))}},
-      {"/api/leaks", {Access::Token, no_params(locked([&](const HttpRequest&) { return json_response(leaks_json(monitor)); }))}},
-      {"/api/watches", {Access::Token, [&](const HttpRequest& r) {
+      {"/api/leaks", {Access::Token, no_params(locked([&](const HttpRequest&) { return json_response(leaks_json(*monitor)); }))}},
+      {"/api/watches", {Access::Token, locked([&](const HttpRequest& r) {
                           expect_only_params(r, {"pid", "comm", "limit", "cursor"});
                           WatchQuery q;
                           if (auto pid = uint_param(r, "pid", 1, INT32_MAX)) q.pid = (uint32_t)*pid;
@@ -101,38 +107,60 @@ int run_daemon(DaemonCommandOptions opts) {
                           if (r.query.count("cursor")) q.cursor = r.query.at("cursor");
                           auto page = std::make_shared<WatchPageWriter>(q);
                           // The lock is taken per piece, never while the server writes.
-                          return HttpResponse{200, "application/json", "", [&mu, &monitor, page](std::string& out) {
+                          return HttpResponse{200, "application/json", "", [&mu, m = monitor, page](std::string& out) {
                                                 std::unique_lock lock(mu);
-                                                if (page->next(monitor, out)) return true;
+                                                if (page->next(*m, out)) return true;
                                                 lock.unlock();
                                                 release_freed_memory();
                                                 return false;
                                               }};
-                        }}},
-      {"/api/users", {Access::Token, no_params(locked([&](const HttpRequest&) { return json_response(users_json(monitor)); }))}},
+                        })}},
+      {"/api/users", {Access::Token, no_params(locked([&](const HttpRequest&) { return json_response(users_json(*monitor)); }))}},
       {"/api/processes", {Access::Token, locked([&](const HttpRequest& r) {
                             expect_only_params(r, {"limit"});
-                            return json_response(processes_json(monitor, uint_param(r, "limit", 1, kMaxListLimit).value_or(0)));
+                            return json_response(processes_json(*monitor, uint_param(r, "limit", 1, kMaxListLimit).value_or(0)));
                           })}},
-      {"/api/status", {Access::Token, no_params(locked([&](const HttpRequest&) { return json_response(status_json(monitor)); }))}},
+      {"/api/status", {Access::Token, no_params(locked([&](const HttpRequest&) { return json_response(status_json(*monitor)); }))}},
       {"/api/events", {Access::Token, locked([&](const HttpRequest& r) {
                          expect_only_params(r, {"limit"});
                          std::string text;
-                         write_events_json(monitor, uint_param(r, "limit", 1, NodeMonitor::kRecentEvents).value_or(0), text);
+                         write_events_json(*monitor, uint_param(r, "limit", 1, NodeMonitor::kRecentEvents).value_or(0), text);
                          return in_pieces(std::move(text));
                        })}},
   };
   std::string token = create_api_token(opts.api_token_file);
-  HttpServer server(HttpServerOptions{.listen = opts.listen, .api_token = token}, routes);
+  HttpServer server(HttpServerOptions{.listen = opts.api_listen, .api_token = token}, routes);
+  // The scrape listener (pod network) serves the open routes only: no API, no paths.
+  std::unique_ptr<HttpServer> metrics_server;
+  if (!opts.metrics_listen.empty()) {
+    std::map<std::string, HttpRoute> open_routes;
+    for (const auto& [path, route] : routes)
+      if (route.access == Access::Open) open_routes.emplace(path, route);
+    metrics_server = std::make_unique<HttpServer>(HttpServerOptions{.listen = opts.metrics_listen}, open_routes);
+  }
   install_stop_signals();
-  log(fmt::format("daemon: {} watches in {} instances; serving http://{} (/metrics, /healthz; and for root, with the token "
-                  "in {}: /api/leaks, /api/watches, /api/users, /api/processes, /api/status, /api/events); backend {}",
-                  monitor.session().table().watch_count(), monitor.session().table().instance_count(), opts.listen,
-                  opts.api_token_file, backend_name(monitor.session().backend())));
+  log(fmt::format("daemon: serving http://{} (/metrics, /healthz, /readyz; and for root, with the token in {}: /api/leaks, "
+                  "/api/watches, /api/users, /api/processes, /api/status, /api/events){}; attaching and seeding",
+                  opts.api_listen, opts.api_token_file,
+                  metrics_server ? fmt::format("; http://{} (/metrics, /healthz, /readyz only)", opts.metrics_listen) : ""));
+
+  monitor_owner = std::make_unique<NodeMonitor>(opts.monitor, log);
+  if (monitor_owner->session().backend() != Backend::Tracepoint)
+    log(fmt::format("backend {} sees removals live; safety-net snapshots every {} s",
+                    backend_name(monitor_owner->session().backend()), opts.hooked_reconcile_interval_s));
+  {
+    std::lock_guard lock(mu);
+    monitor_owner->step(0);  // the events buffered while seeding, and the first leak evaluation
+    monitor = monitor_owner.get();
+  }
+  health.set_ready(fmt::format("ready: backend {}, {} watches in {} instances\n", backend_name(monitor->session().backend()),
+                               monitor->session().table().watch_count(), monitor->session().table().instance_count()));
+  log(fmt::format("daemon: ready: {} watches in {} instances; backend {}", monitor->session().table().watch_count(),
+                  monitor->session().table().instance_count(), backend_name(monitor->session().backend())));
 
   uint64_t start = WallClock::monotonic_now_ns();
   std::set<std::tuple<uint64_t, int32_t>> reported;
-  const int events_ready = monitor.session().tracer().wait_fd();
+  const int events_ready = monitor->session().tracer().wait_fd();
   uint64_t last_trim_ns = 0;
   uint64_t full_reconciles = 0;
   release_freed_memory();  // the seeding snapshot's
@@ -148,15 +176,16 @@ int run_daemon(DaemonCommandOptions opts) {
     pollfd p{events_ready, POLLIN, 0};
     ::poll(&p, 1, 50);
     std::lock_guard lock(mu);
-    uint64_t evals = monitor.evaluations();
-    monitor.step(0);
-    if (monitor.session().full_reconciles() != full_reconciles) {
-      full_reconciles = monitor.session().full_reconciles();
+    uint64_t evals = monitor->evaluations();
+    monitor->step(0);
+    health.stepped();
+    if (monitor->session().full_reconciles() != full_reconciles) {
+      full_reconciles = monitor->session().full_reconciles();
       release_freed_memory();
     }
-    if (monitor.evaluations() != evals) {  // log leaks as they appear
+    if (monitor->evaluations() != evals) {  // log leaks as they appear
       std::set<std::tuple<uint64_t, int32_t>> now;
-      for (const auto& l : monitor.leaks().leaks()) {
+      for (const auto& l : monitor->leaks().leaks()) {
         now.insert({l.instance.group, l.wd});
         if (reported.count({l.instance.group, l.wd})) continue;
         std::string pins;
@@ -169,10 +198,10 @@ int run_daemon(DaemonCommandOptions opts) {
     }
   }
   remove_api_token(opts.api_token_file, token);
-  auto c = monitor.session().counters();
+  auto c = monitor->session().counters();
   log(fmt::format("daemon: stopping; {} watches, {} leaks, {} reconciles ({} corrections; {} digest checks found "
                   "nothing to reconcile), {} dropped",
-                  monitor.session().table().watch_count(), monitor.leaks().leaks().size(), c.reconciles,
+                  monitor->session().table().watch_count(), monitor->leaks().leaks().size(), c.reconciles,
                   c.corrections.corrections(), c.digest_checks, c.tracer.ringbuf_drops));
   return 0;
 }

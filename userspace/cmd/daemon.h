@@ -13,7 +13,8 @@ constexpr const char* kDefaultListen = "127.0.0.1:9717";
 
 struct DaemonCommandOptions {
   MonitorOptions monitor;
-  std::string listen = kDefaultListen;
+  std::string api_listen = kDefaultListen;  // every route; loopback by default (watched paths)
+  std::string metrics_listen;                // "" = none; else /metrics, /healthz, /readyz only
   std::string api_token_file = kDefaultApiTokenFile;  // the JSON API's token, written at start (root only)
   double hooked_reconcile_interval_s = 30;  // safety-net snapshots on fentry/kprobe
   double duration_s = 0;                    // 0 = until SIGINT/SIGTERM
