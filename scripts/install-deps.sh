@@ -15,6 +15,8 @@ PKGS=(
   nodejs      # deploy.manifests validates the Kubernetes manifests (npm packages, deploy/check)
   # the .deb (help2man, dpkg-shlibdeps, lintian) and the OCI image (umoci, skopeo, containerd)
   help2man dpkg-dev lintian umoci skopeo containerd runc curl
+  # container tier: a pod network namespace (ip), the DaemonSet read as YAML, bc for timings
+  iproute2 python3-yaml bc
   # fuzz tier: libFuzzer and clang's ASan/UBSan runtimes (clang's -fsanitize=fuzzer)
   libclang-rt-14-dev
   # benchmarks and plots

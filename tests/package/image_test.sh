@@ -22,18 +22,10 @@ jq -e --arg v "$version" '.config.Labels["org.opencontainers.image.version"] == 
 # The layer: the binary and its loader, no shell, no package manager, no compiler.
 work=$(mktemp -d "$build/image-test.XXXXXX")
 cleanup_dirs=("$work")
-containerd_pid=
 watcher_pid=
 cleanup() {
   [[ -z $watcher_pid ]] || kill "$watcher_pid" 2>/dev/null || true
-  if [[ -n $containerd_pid ]]; then
-    kill "$containerd_pid" 2>/dev/null || true
-    wait "$containerd_pid" 2>/dev/null || true
-  fi
-  # What containerd mounted under its private root, deepest first.
-  awk -v d="$work/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do
-    umount -l "$m" 2>/dev/null || true
-  done
+  [[ $(type -t private_containerd_stop) != function ]] || private_containerd_stop "$work"
   rm -rf "${cleanup_dirs[@]}"
 }
 trap cleanup EXIT
@@ -50,28 +42,9 @@ if ! command -v containerd > /dev/null || ! command -v ctr > /dev/null; then
   echo "SKIPPED container run: containerd/ctr not installed (scripts/install-deps.sh installs them)"
   exit 0
 fi
-# A private containerd: its own root, state and socket; the CRI plugin off so nothing clashes
-# with a system instance.
-sock=$work/containerd.sock
-cat > "$work/config.toml" <<TOML
-version = 2
-root = "$work/root"
-state = "$work/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$sock"
-[ttrpc]
-  address = "$sock.ttrpc"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-TOML
-containerd --config "$work/config.toml" > "$work/containerd.log" 2>&1 &
-containerd_pid=$!
-for _ in $(seq 100); do ctr -a "$sock" version > /dev/null 2>&1 && break; sleep 0.1; done
-ctr -a "$sock" version > /dev/null 2>&1 || { tail -20 "$work/containerd.log"; echo "SKIPPED container run: containerd did not start here"; exit 0; }
-
+. "$src/tests/support/private_containerd.sh"
+private_containerd_start "$work" || { echo "SKIPPED container run: containerd did not start here"; exit 0; }
+sock=$CTR_SOCK
 ctr -a "$sock" image import "$tar"
 images=$(ctr -a "$sock" image ls -q)
 grep -qx "inotrace:$version" <<<"$images" || fail "import did not name the image inotrace:$version"
