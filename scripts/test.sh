@@ -9,19 +9,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
 cd build
-rm -f vm-logs/summary.txt
+rm -f vm-logs/summary.txt container-tier.log
 rc=0
 ctest --output-on-failure -j"$(nproc)" "$@" || rc=$?
 # ctest hides a passing test's output: print the kernel matrix's results table either way.
 if [[ -f vm-logs/summary.txt ]]; then cat vm-logs/summary.txt; fi
+if [[ -f container-tier.log ]]; then echo "=== container tier (tests/container/daemonset_test.sh)"; cat container-tier.log; fi
 (($# == 0)) || exit "$rc"
-echo "tier main (unit, live, e2e, vm): $([[ $rc == 0 ]] && echo passed || echo "FAILED (ctest exit $rc)")"
+echo "tier main (unit, live, e2e, package, deploy, container, vm): $([[ $rc == 0 ]] && echo passed || echo "FAILED (ctest exit $rc)")"
 cd ..
 san=0 fuzz=0
 bash scripts/test-sanitize.sh 2>&1 | tee build/tier-sanitize.log || san=$?
 bash scripts/test-fuzz.sh 2>&1 | tee build/tier-fuzz.log || fuzz=$?
 echo "== summary"
-echo "tier main (unit, live, e2e, vm): $([[ $rc == 0 ]] && echo passed || echo "FAILED (ctest exit $rc)")"
+echo "tier main (unit, live, e2e, package, deploy, container, vm): $([[ $rc == 0 ]] && echo passed || echo "FAILED (ctest exit $rc)")"
 grep -h '^tier sanitize' build/tier-sanitize.log || echo "tier sanitize: FAILED before testing (exit $san)"
 grep -h '^fuzz ' build/tier-fuzz.log || true
 grep -h '^tier fuzz' build/tier-fuzz.log || echo "tier fuzz: FAILED before fuzzing (exit $fuzz)"
