@@ -203,7 +203,11 @@ jq -e --arg u "$uid" --argjson p "$wpid" --arg m "${mounter#$host}/$vol_rel" '
     and ([.pinned_by[].mount_point] | any(endswith($m))))' <<<"$leaks" > /dev/null \
   || fail "the leaks do not name pod_deleted, the watcher and the mounter's pin"
 echo "leak of pod $uid reported through the containerized daemon's loopback API, ${seen_after:0:4} s after the deletion"
-leaked=$(curl -sf "http://$pod_ip:9717/metrics" | grep '^inotrace_leaked_watches{reason="pod_deleted"}' || true)
+for _ in $(seq 50); do  # the loop publishes the page within 0.1 s of a change
+  leaked=$(curl -sf "http://$pod_ip:9717/metrics" | grep '^inotrace_leaked_watches{reason="pod_deleted"}' || true)
+  [[ $leaked == *" 2" ]] && break
+  sleep 0.1
+done
 [[ $leaked == *" 2" ]] || fail "/metrics: '$leaked' (want 2 pod_deleted)"
 echo "/metrics on the pod IP: $leaked"
 ctr_ task kill -s SIGTERM inotrace-daemon

@@ -168,7 +168,9 @@ TEST(DaemonE2E, KubeletLeakIsFlaggedWithWhatPinsIt) {
                                    << "); removals seen:\n" << removes;
   EXPECT_EQ(reasons["inode_deleted"], 1) << "its configmap dir";
 
-  auto metrics = d.metrics();
+  std::string metrics;  // the loop publishes the page within 0.1 s of a change
+  eventually([&] { return (metrics = d.metrics()).find("inotrace_leaked_watches{reason=\"pod_deleted\"} 4") != std::string::npos; },
+             seconds(5));
   EXPECT_NE(metrics.find("inotrace_leaked_watches{reason=\"pod_deleted\"} 4"), std::string::npos) << metrics;
   EXPECT_EQ(d.stop(), 0) << d.log();
 }

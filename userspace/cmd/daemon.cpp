@@ -75,6 +75,14 @@ int run_daemon(DaemonCommandOptions opts) {
   NodeMonitor* monitor = nullptr;  // set under `mu` once seeded
   DaemonHealth health;
   MetricsExporter metrics;
+  std::mutex published_mu;        // guards only the page below
+  std::string published_metrics;  // the /metrics page, rendered by the loop
+  auto publish_metrics = [&] {
+    metrics.update(*monitor);
+    std::string page = metrics.render();
+    std::lock_guard lock(published_mu);
+    published_metrics.swap(page);
+  };
 
   auto starting = [] { return HttpResponse{503, "text/plain", "starting: attaching BPF programs and seeding the table\n", {}}; };
   auto locked = [&](auto f) {
@@ -93,10 +101,13 @@ int run_daemon(DaemonCommandOptions opts) {
   std::map<std::string, HttpRoute> routes = {
       {"/healthz", {Access::Open, no_params([&](const HttpRequest&) { return health.liveness(); })}},
       {"/readyz", {Access::Open, no_params([&](const HttpRequest&) { return health.readiness(); })}},
-      {"/metrics", {Access::Open, no_params(locked([&](const HttpRequest&) {
-                      metrics.update(*monitor);
-                      return HttpResponse{200, "text/plain; version=0.0.4", metrics.render(), {}};
-                    }))}},
+      // A scrape never waits on the loop (a full snapshot of 100k watches holds it for tens of
+      // ms): it gets the page the loop last published.
+      {"/metrics", {Access::Open, no_params([&](const HttpRequest&) {
+                      std::lock_guard lock(published_mu);
+                      if (published_metrics.empty()) return starting();
+                      return HttpResponse{200, "text/plain; version=0.0.4", published_metrics, {}};
+                    })}},
       {"/api/leaks", {Access::Token, no_params(locked([&](const HttpRequest&) { return json_response(leaks_json(*monitor)); }))}},
       {"/api/watches", {Access::Token, locked([&](const HttpRequest& r) {
                           expect_only_params(r, {"pid", "comm", "limit", "cursor"});
@@ -152,6 +163,7 @@ int run_daemon(DaemonCommandOptions opts) {
     std::lock_guard lock(mu);
     monitor_owner->step(0);  // the events buffered while seeding, and the first leak evaluation
     monitor = monitor_owner.get();
+    publish_metrics();
   }
   health.set_ready(fmt::format("ready: backend {}, {} watches in {} instances\n", backend_name(monitor->session().backend()),
                                monitor->session().table().watch_count(), monitor->session().table().instance_count()));
@@ -163,6 +175,9 @@ int run_daemon(DaemonCommandOptions opts) {
   const int events_ready = monitor->session().tracer().wait_fd();
   uint64_t last_trim_ns = 0;
   uint64_t full_reconciles = 0;
+  // The page is rendered again each second, and 0.1 s after the table or the leaks change.
+  uint64_t published_ns = WallClock::monotonic_now_ns(), published_generation = monitor->session().table().generation();
+  size_t published_leaks = monitor->leaks().leaks().size();
   release_freed_memory();  // the seeding snapshot's
   while (!stop_requested()) {
     uint64_t now_ns = WallClock::monotonic_now_ns();
@@ -179,6 +194,15 @@ int run_daemon(DaemonCommandOptions opts) {
     uint64_t evals = monitor->evaluations();
     monitor->step(0);
     health.stepped();
+    uint64_t since_published = WallClock::monotonic_now_ns() - published_ns;
+    bool changed = monitor->session().table().generation() != published_generation ||
+                   monitor->leaks().leaks().size() != published_leaks;
+    if (since_published >= 1000000000ull || (changed && since_published >= 100000000ull)) {
+      publish_metrics();
+      published_ns = WallClock::monotonic_now_ns();
+      published_generation = monitor->session().table().generation();
+      published_leaks = monitor->leaks().leaks().size();
+    }
     if (monitor->session().full_reconciles() != full_reconciles) {
       full_reconciles = monitor->session().full_reconciles();
       release_freed_memory();
