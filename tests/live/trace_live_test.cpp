@@ -13,6 +13,7 @@
 #include "events/names.h"
 #include "loader/environment.h"
 #include "support/live_support.h"
+#include "util/small_file.h"
 
 namespace inotrace::testing {
 namespace {

@@ -9,6 +9,7 @@
 
 #include "loader/backend.h"
 #include "loader/environment.h"
+#include "util/small_file.h"
 
 namespace inotrace::testing {
 

@@ -13,7 +13,7 @@
 #include "leaks/pod_index.h"
 #include "leaks/pod_paths.h"
 #include "paths/mount_namespaces.h"
-#include "paths/snapshot_paths.h"
+#include "snapshot/snapshot_paths.h"
 #include "table/removal_deduction.h"
 
 namespace inotrace {

@@ -10,7 +10,7 @@
 #include <mutex>
 #include <set>
 
-#include "cmd/stop_signal.h"
+#include "util/stop_signal.h"
 #include "serve/daemon_health.h"
 #include "serve/api_token.h"
 #include "serve/api_views.h"

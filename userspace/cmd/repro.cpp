@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "cmd/stop_signal.h"
+#include "util/stop_signal.h"
 #include "repro/output_dir.h"
 #include "repro/repro_report.h"
 #include "util/error.h"

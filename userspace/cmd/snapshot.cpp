@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "events/names.h"
-#include "loader/environment.h"
+#include "util/small_file.h"
 #include "output/event_json.h"
 #include "snapshot/aggregate.h"
 #include "snapshot/snapshot_taker.h"

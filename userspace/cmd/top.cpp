@@ -5,7 +5,7 @@
 
 #include <thread>
 
-#include "cmd/stop_signal.h"
+#include "util/stop_signal.h"
 #include "serve/api_token.h"
 #include "serve/api_views.h"
 #include "util/http_get.h"

@@ -8,7 +8,7 @@
 #include <map>
 #include <tuple>
 
-#include "cmd/stop_signal.h"
+#include "util/stop_signal.h"
 #include "events/names.h"
 #include "output/event_json.h"
 #include "output/event_text.h"

@@ -19,9 +19,4 @@ std::optional<std::string> find_kernel_btf(const std::string& custom, std::strin
 // tracefs root, or nullopt with *error set. *mounted_now tells whether this call mounted it.
 std::optional<std::string> ensure_tracefs(std::string* error, bool* mounted_now);
 
-// Reads a whole small file (procfs/sysfs); nullopt if it cannot be read.
-std::optional<std::string> read_small_file(const std::string& path);
-std::optional<long long> read_long_file(const std::string& path);
-bool write_long_file(const std::string& path, long long value, std::string* error);
-
 }  // namespace inotrace

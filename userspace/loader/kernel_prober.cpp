@@ -15,6 +15,7 @@
 
 #include "loader/environment.h"
 #include "util/unique_fd.h"
+#include "util/small_file.h"
 
 namespace inotrace {
 

@@ -11,6 +11,7 @@
 #include "loader/environment.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/small_file.h"
 
 namespace inotrace {
 

@@ -9,7 +9,7 @@
 
 #include <cerrno>
 
-#include "loader/environment.h"
+#include "util/small_file.h"
 #include "paths/dotdot_walk.h"
 #include "paths/marked_paths.h"
 #include "paths/normalize_path.h"

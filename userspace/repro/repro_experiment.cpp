@@ -5,7 +5,7 @@
 
 #include <set>
 
-#include "cmd/stop_signal.h"
+#include "util/stop_signal.h"
 #include "events/names.h"
 #include "repro/pod_scenario.h"
 #include "util/wall_clock.h"

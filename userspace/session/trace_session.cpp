@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "loader/environment.h"
+#include "util/small_file.h"
 #include "table/removal_deduction.h"
 #include "util/wall_clock.h"
 

@@ -4,9 +4,9 @@
 
 #include <fmt/format.h>
 
-#include "paths/snapshot_paths.h"
+#include "snapshot/snapshot_paths.h"
 #include "snapshot/iter_source.h"
-#include "loader/environment.h"
+#include "util/small_file.h"
 #include "snapshot/fdinfo_parser.h"
 #include "snapshot/file_handle_path.h"
 #include "snapshot/procfs_source.h"

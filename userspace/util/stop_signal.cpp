@@ -1,4 +1,4 @@
-#include "cmd/stop_signal.h"
+#include "util/stop_signal.h"
 
 #include <csignal>
 

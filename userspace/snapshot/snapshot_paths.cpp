@@ -1,4 +1,4 @@
-#include "paths/snapshot_paths.h"
+#include "snapshot/snapshot_paths.h"
 
 #include <fmt/format.h>
 

@@ -1,0 +1,15 @@
+// Whole small files of procfs and sysfs, read or written in one go.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace inotrace {
+
+// Reads a whole small file; nullopt if it cannot be read.
+std::optional<std::string> read_small_file(const std::string& path);
+// Its content as a decimal integer; nullopt if unreadable or not a number.
+std::optional<long long> read_long_file(const std::string& path);
+bool write_long_file(const std::string& path, long long value, std::string* error);
+
+}  // namespace inotrace
