@@ -50,6 +50,237 @@ HttpResponse in_pieces(std::string text) {
                       }};
 }
 
+constexpr uint64_t kSecondNs = 1000000000ull;
+
+HttpResponse starting() { return HttpResponse{503, "text/plain", "starting: attaching BPF programs and seeding the table\n", {}}; }
+
+template <class F>
+auto no_params(F f) {
+  return [f](const HttpRequest& r) {
+    expect_only_params(r, {});
+    return f(r);
+  };
+}
+
+// The leaks the log has not shown yet, one line each; forgets the ones that ended.
+class LeakLog {
+ public:
+  void show_new(const LeakDetector& leaks, const TraceSession::Log& log) {
+    std::set<std::tuple<uint64_t, int32_t>> now;
+    for (const auto& l : leaks.leaks()) {
+      now.insert({l.instance.group, l.wd});
+      if (reported_.count({l.instance.group, l.wd})) continue;
+      std::string pins;
+      for (const auto& p : l.pinned_by) pins += fmt::format(" [mnt:{} pid {} {}]", p.mnt_ns, p.pid, escape_for_text(p.mount_point));
+      log(fmt::format("leak: {} pod {}: pid {} ({}) wd {} on {}:{} {}; pinned by{}", l.reason, l.pod_uid, l.pid,
+                      escape_for_text(l.comm), l.wd, l.dev.str(), l.ino, escape_for_text(l.path),
+                      pins.empty() ? " nothing mounted (lazily detached?)" : pins));
+    }
+    reported_ = std::move(now);
+  }
+
+ private:
+  std::set<std::tuple<uint64_t, int32_t>> reported_;
+};
+
+// The daemon: servers that answer from the start, a monitor seeded once, a loop that steps it.
+// The HTTP threads read the monitor under `mu_`, one at a time with the loop; /metrics and the
+// probes never take it.
+class Daemon {
+ public:
+  explicit Daemon(DaemonCommandOptions opts) : opts_(std::move(opts)) {
+    opts_.monitor.session.tracer.log = log_;
+    opts_.monitor.session.reconcile_all_backends = true;
+    opts_.monitor.session.back_off_when_idle = true;
+    opts_.monitor.session.hooked_reconcile_interval_s = opts_.hooked_reconcile_interval_s;
+  }
+
+  int run() {
+    if (auto warning = listen_warning(opts_.api_listen)) log_(*warning);
+    token_ = create_api_token(opts_.api_token_file);
+    try {
+      serve();
+      install_stop_signals();
+      seed();
+      loop();
+    } catch (...) {
+      remove_api_token(opts_.api_token_file, token_);  // a start that fails leaves no token behind
+      throw;
+    }
+    remove_api_token(opts_.api_token_file, token_);
+    log_summary();
+    return 0;
+  }
+
+ private:
+  // /healthz says the process lives while the BPF programs attach and the first snapshot seeds
+  // the table (seconds with a million watches); /readyz and the table's readers answer 503
+  // until then.
+  void serve() {
+    auto routes = this->routes();
+    api_server_ = std::make_unique<HttpServer>(HttpServerOptions{.listen = opts_.api_listen, .api_token = token_}, routes);
+    // The scrape listener (pod network) serves the open routes only: no API, no paths.
+    if (!opts_.metrics_listen.empty()) {
+      std::map<std::string, HttpRoute> open_routes;
+      for (const auto& [path, route] : routes)
+        if (route.access == Access::Open) open_routes.emplace(path, route);
+      metrics_server_ = std::make_unique<HttpServer>(HttpServerOptions{.listen = opts_.metrics_listen}, open_routes);
+    }
+    log_(fmt::format("daemon: serving http://{} (/metrics, /healthz, /readyz; and for root, with the token in {}: /api/leaks, "
+                     "/api/watches, /api/users, /api/processes, /api/status, /api/events){}; attaching and seeding",
+                     opts_.api_listen, opts_.api_token_file,
+                     metrics_server_ ? fmt::format("; http://{} (/metrics, /healthz, /readyz only)", opts_.metrics_listen) : ""));
+  }
+
+  template <class F>
+  auto locked(F f) {
+    return [this, f](const HttpRequest& r) -> HttpResponse {
+      std::lock_guard lock(mu_);
+      if (!monitor_) return starting();
+      return f(r);
+    };
+  }
+
+  std::map<std::string, HttpRoute> routes() {
+    return {
+        {"/healthz", {Access::Open, no_params([this](const HttpRequest&) { return health_.liveness(); })}},
+        {"/readyz", {Access::Open, no_params([this](const HttpRequest&) { return health_.readiness(); })}},
+        // A scrape never waits on the loop (a full snapshot of 100k watches holds it for tens
+        // of ms): it gets the page the loop last published.
+        {"/metrics", {Access::Open, no_params([this](const HttpRequest&) {
+                        std::lock_guard lock(page_mu_);
+                        if (page_.empty()) return starting();
+                        return HttpResponse{200, "text/plain; version=0.0.4", page_, {}};
+                      })}},
+        {"/api/leaks", {Access::Token, no_params(locked([this](const HttpRequest&) { return json_response(leaks_json(*monitor_)); }))}},
+        {"/api/watches", {Access::Token, locked([this](const HttpRequest& r) { return watches_page(r); })}},
+        {"/api/users", {Access::Token, no_params(locked([this](const HttpRequest&) { return json_response(users_json(*monitor_)); }))}},
+        {"/api/processes", {Access::Token, locked([this](const HttpRequest& r) {
+                              expect_only_params(r, {"limit"});
+                              return json_response(processes_json(*monitor_, uint_param(r, "limit", 1, kMaxListLimit).value_or(0)));
+                            })}},
+        {"/api/status", {Access::Token, no_params(locked([this](const HttpRequest&) { return json_response(status_json(*monitor_)); }))}},
+        {"/api/events", {Access::Token, locked([this](const HttpRequest& r) {
+                           expect_only_params(r, {"limit"});
+                           std::string text;
+                           write_events_json(*monitor_, uint_param(r, "limit", 1, NodeMonitor::kRecentEvents).value_or(0), text);
+                           return in_pieces(std::move(text));
+                         })}},
+    };
+  }
+
+  // A page of /api/watches, written piece by piece: the lock is taken per piece, never while
+  // the server writes.
+  HttpResponse watches_page(const HttpRequest& r) {
+    expect_only_params(r, {"pid", "comm", "limit", "cursor"});
+    WatchQuery q;
+    if (auto pid = uint_param(r, "pid", 1, INT32_MAX)) q.pid = (uint32_t)*pid;
+    if (r.query.count("comm")) q.comm = r.query.at("comm");
+    q.limit = uint_param(r, "limit", 1, kMaxWatchPage).value_or(kDefaultWatchPage);
+    if (r.query.count("cursor")) q.cursor = r.query.at("cursor");
+    auto page = std::make_shared<WatchPageWriter>(q);
+    return HttpResponse{200, "application/json", "", [this, page](std::string& out) {
+                          std::unique_lock lock(mu_);
+                          if (page->next(*monitor_, out)) return true;
+                          lock.unlock();
+                          release_freed_memory();
+                          return false;
+                        }};
+  }
+
+  void seed() {
+    owner_ = std::make_unique<NodeMonitor>(opts_.monitor, log_);
+    NodeMonitor& m = *owner_;
+    if (m.session().backend() != Backend::Tracepoint)
+      log_(fmt::format("backend {} sees removals live; safety-net snapshots every {} s", backend_name(m.session().backend()),
+                       opts_.hooked_reconcile_interval_s));
+    {
+      std::lock_guard lock(mu_);
+      m.step(0);  // the events buffered while seeding, and the first leak evaluation
+      monitor_ = &m;
+      publish_metrics();
+    }
+    std::string counts = fmt::format("{} watches in {} instances", m.session().table().watch_count(), m.session().table().instance_count());
+    health_.set_ready(fmt::format("ready: backend {}, {}\n", backend_name(m.session().backend()), counts));
+    log_(fmt::format("daemon: ready: {}; backend {}", counts, backend_name(m.session().backend())));
+    release_freed_memory();  // the seeding snapshot's
+  }
+
+  void loop() {
+    const uint64_t start = WallClock::monotonic_now_ns();
+    const int events_ready = monitor_->session().tracer().wait_fd();
+    while (!stop_requested()) {
+      uint64_t now = WallClock::monotonic_now_ns();
+      if (opts_.duration_s > 0 && now - start >= opts_.duration_s * 1e9) break;
+      release_memory_if_due(now);
+      // Wait for events without the lock, so that requests are answered meanwhile.
+      pollfd p{events_ready, POLLIN, 0};
+      ::poll(&p, 1, 50);
+      std::lock_guard lock(mu_);
+      uint64_t evaluations = monitor_->evaluations();
+      monitor_->step(0);
+      health_.stepped();
+      publish_metrics_if_due();
+      if (monitor_->session().full_reconciles() != full_reconciles_) {
+        full_reconciles_ = monitor_->session().full_reconciles();
+        release_freed_memory();
+      }
+      if (monitor_->evaluations() != evaluations) leak_log_.show_new(monitor_->leaks(), log_);
+    }
+  }
+
+  void release_memory_if_due(uint64_t now) {
+    if (!memory_to_release || now - last_trim_ns_ < kSecondNs) return;
+    memory_to_release = false;
+    last_trim_ns_ = now;
+    malloc_trim(0);
+  }
+
+  // The page is rendered again each second, and 0.1 s after the table or the leaks change.
+  void publish_metrics_if_due() {
+    uint64_t since = WallClock::monotonic_now_ns() - published_ns_;
+    bool changed = monitor_->session().table().generation() != published_generation_ ||
+                   monitor_->leaks().leaks().size() != published_leaks_;
+    if (since >= kSecondNs || (changed && since >= kSecondNs / 10)) publish_metrics();
+  }
+
+  void publish_metrics() {
+    metrics_.update(*monitor_);
+    std::string page = metrics_.render();
+    published_ns_ = WallClock::monotonic_now_ns();
+    published_generation_ = monitor_->session().table().generation();
+    published_leaks_ = monitor_->leaks().leaks().size();
+    std::lock_guard lock(page_mu_);
+    page_.swap(page);
+  }
+
+  void log_summary() {
+    const NodeMonitor& m = *monitor_;
+    auto c = m.session().counters();
+    log_(fmt::format("daemon: stopping; {} watches, {} leaks, {} reconciles ({} corrections; {} digest checks found "
+                     "nothing to reconcile), {} dropped",
+                     m.session().table().watch_count(), m.leaks().leaks().size(), c.reconciles, c.corrections.corrections(),
+                     c.digest_checks, c.tracer.ringbuf_drops));
+  }
+
+  DaemonCommandOptions opts_;
+  TraceSession::Log log_ = [](const std::string& s) { log_line(s); };
+  std::string token_;
+  std::mutex mu_;
+  std::unique_ptr<NodeMonitor> owner_;
+  NodeMonitor* monitor_ = nullptr;  // set under mu_ once seeded
+  DaemonHealth health_;
+  MetricsExporter metrics_;
+  std::mutex page_mu_;  // guards only page_
+  std::string page_;    // the /metrics page, rendered by the loop
+  uint64_t published_ns_ = 0, published_generation_ = 0;
+  size_t published_leaks_ = 0;
+  uint64_t last_trim_ns_ = 0, full_reconciles_ = 0;
+  LeakLog leak_log_;
+  // Last: the servers stop (joining their threads) before what their handlers use goes away.
+  std::unique_ptr<HttpServer> api_server_, metrics_server_;
+};
+
 }  // namespace
 
 int run_daemon(DaemonCommandOptions opts) {
@@ -59,175 +290,7 @@ int run_daemon(DaemonCommandOptions opts) {
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
   mallopt(M_ARENA_MAX, 2);  // the HTTP threads would each keep an arena of freed memory
-  auto log = [](const std::string& s) { log_line(s); };
-  opts.monitor.session.tracer.log = log;
-  opts.monitor.session.reconcile_all_backends = true;
-  opts.monitor.session.back_off_when_idle = true;
-  opts.monitor.session.hooked_reconcile_interval_s = opts.hooked_reconcile_interval_s;
-  if (auto warning = listen_warning(opts.api_listen)) log(*warning);
-
-  // The servers answer from the start: /healthz says the process lives while the BPF programs
-  // attach and the first snapshot seeds the table (seconds with a million watches); /readyz
-  // and everything that reads the table answer 503 until then. The loop below steps the
-  // monitor; the HTTP threads read it: one at a time, under `mu`.
-  std::mutex mu;
-  std::unique_ptr<NodeMonitor> monitor_owner;
-  NodeMonitor* monitor = nullptr;  // set under `mu` once seeded
-  DaemonHealth health;
-  MetricsExporter metrics;
-  std::mutex published_mu;        // guards only the page below
-  std::string published_metrics;  // the /metrics page, rendered by the loop
-  auto publish_metrics = [&] {
-    metrics.update(*monitor);
-    std::string page = metrics.render();
-    std::lock_guard lock(published_mu);
-    published_metrics.swap(page);
-  };
-
-  auto starting = [] { return HttpResponse{503, "text/plain", "starting: attaching BPF programs and seeding the table\n", {}}; };
-  auto locked = [&](auto f) {
-    return [&mu, &monitor, starting, f](const HttpRequest& r) -> HttpResponse {
-      std::lock_guard lock(mu);
-      if (!monitor) return starting();
-      return f(r);
-    };
-  };
-  auto no_params = [](auto f) {
-    return [f](const HttpRequest& r) {
-      expect_only_params(r, {});
-      return f(r);
-    };
-  };
-  std::map<std::string, HttpRoute> routes = {
-      {"/healthz", {Access::Open, no_params([&](const HttpRequest&) { return health.liveness(); })}},
-      {"/readyz", {Access::Open, no_params([&](const HttpRequest&) { return health.readiness(); })}},
-      // A scrape never waits on the loop (a full snapshot of 100k watches holds it for tens of
-      // ms): it gets the page the loop last published.
-      {"/metrics", {Access::Open, no_params([&](const HttpRequest&) {
-                      std::lock_guard lock(published_mu);
-                      if (published_metrics.empty()) return starting();
-                      return HttpResponse{200, "text/plain; version=0.0.4", published_metrics, {}};
-                    })}},
-      {"/api/leaks", {Access::Token, no_params(locked([&](const HttpRequest&) { return json_response(leaks_json(*monitor)); }))}},
-      {"/api/watches", {Access::Token, locked([&](const HttpRequest& r) {
-                          expect_only_params(r, {"pid", "comm", "limit", "cursor"});
-                          WatchQuery q;
-                          if (auto pid = uint_param(r, "pid", 1, INT32_MAX)) q.pid = (uint32_t)*pid;
-                          if (r.query.count("comm")) q.comm = r.query.at("comm");
-                          q.limit = uint_param(r, "limit", 1, kMaxWatchPage).value_or(kDefaultWatchPage);
-                          if (r.query.count("cursor")) q.cursor = r.query.at("cursor");
-                          auto page = std::make_shared<WatchPageWriter>(q);
-                          // The lock is taken per piece, never while the server writes.
-                          return HttpResponse{200, "application/json", "", [&mu, m = monitor, page](std::string& out) {
-                                                std::unique_lock lock(mu);
-                                                if (page->next(*m, out)) return true;
-                                                lock.unlock();
-                                                release_freed_memory();
-                                                return false;
-                                              }};
-                        })}},
-      {"/api/users", {Access::Token, no_params(locked([&](const HttpRequest&) { return json_response(users_json(*monitor)); }))}},
-      {"/api/processes", {Access::Token, locked([&](const HttpRequest& r) {
-                            expect_only_params(r, {"limit"});
-                            return json_response(processes_json(*monitor, uint_param(r, "limit", 1, kMaxListLimit).value_or(0)));
-                          })}},
-      {"/api/status", {Access::Token, no_params(locked([&](const HttpRequest&) { return json_response(status_json(*monitor)); }))}},
-      {"/api/events", {Access::Token, locked([&](const HttpRequest& r) {
-                         expect_only_params(r, {"limit"});
-                         std::string text;
-                         write_events_json(*monitor, uint_param(r, "limit", 1, NodeMonitor::kRecentEvents).value_or(0), text);
-                         return in_pieces(std::move(text));
-                       })}},
-  };
-  std::string token = create_api_token(opts.api_token_file);
-  HttpServer server(HttpServerOptions{.listen = opts.api_listen, .api_token = token}, routes);
-  // The scrape listener (pod network) serves the open routes only: no API, no paths.
-  std::unique_ptr<HttpServer> metrics_server;
-  if (!opts.metrics_listen.empty()) {
-    std::map<std::string, HttpRoute> open_routes;
-    for (const auto& [path, route] : routes)
-      if (route.access == Access::Open) open_routes.emplace(path, route);
-    metrics_server = std::make_unique<HttpServer>(HttpServerOptions{.listen = opts.metrics_listen}, open_routes);
-  }
-  install_stop_signals();
-  log(fmt::format("daemon: serving http://{} (/metrics, /healthz, /readyz; and for root, with the token in {}: /api/leaks, "
-                  "/api/watches, /api/users, /api/processes, /api/status, /api/events){}; attaching and seeding",
-                  opts.api_listen, opts.api_token_file,
-                  metrics_server ? fmt::format("; http://{} (/metrics, /healthz, /readyz only)", opts.metrics_listen) : ""));
-
-  monitor_owner = std::make_unique<NodeMonitor>(opts.monitor, log);
-  if (monitor_owner->session().backend() != Backend::Tracepoint)
-    log(fmt::format("backend {} sees removals live; safety-net snapshots every {} s",
-                    backend_name(monitor_owner->session().backend()), opts.hooked_reconcile_interval_s));
-  {
-    std::lock_guard lock(mu);
-    monitor_owner->step(0);  // the events buffered while seeding, and the first leak evaluation
-    monitor = monitor_owner.get();
-    publish_metrics();
-  }
-  health.set_ready(fmt::format("ready: backend {}, {} watches in {} instances\n", backend_name(monitor->session().backend()),
-                               monitor->session().table().watch_count(), monitor->session().table().instance_count()));
-  log(fmt::format("daemon: ready: {} watches in {} instances; backend {}", monitor->session().table().watch_count(),
-                  monitor->session().table().instance_count(), backend_name(monitor->session().backend())));
-
-  uint64_t start = WallClock::monotonic_now_ns();
-  std::set<std::tuple<uint64_t, int32_t>> reported;
-  const int events_ready = monitor->session().tracer().wait_fd();
-  uint64_t last_trim_ns = 0;
-  uint64_t full_reconciles = 0;
-  // The page is rendered again each second, and 0.1 s after the table or the leaks change.
-  uint64_t published_ns = WallClock::monotonic_now_ns(), published_generation = monitor->session().table().generation();
-  size_t published_leaks = monitor->leaks().leaks().size();
-  release_freed_memory();  // the seeding snapshot's
-  while (!stop_requested()) {
-    uint64_t now_ns = WallClock::monotonic_now_ns();
-    if (opts.duration_s > 0 && now_ns - start >= opts.duration_s * 1e9) break;
-    if (memory_to_release && now_ns - last_trim_ns >= 1000000000ull) {
-      memory_to_release = false;
-      last_trim_ns = now_ns;
-      malloc_trim(0);
-    }
-    // Wait for events without the lock, so that requests are answered meanwhile.
-    pollfd p{events_ready, POLLIN, 0};
-    ::poll(&p, 1, 50);
-    std::lock_guard lock(mu);
-    uint64_t evals = monitor->evaluations();
-    monitor->step(0);
-    health.stepped();
-    uint64_t since_published = WallClock::monotonic_now_ns() - published_ns;
-    bool changed = monitor->session().table().generation() != published_generation ||
-                   monitor->leaks().leaks().size() != published_leaks;
-    if (since_published >= 1000000000ull || (changed && since_published >= 100000000ull)) {
-      publish_metrics();
-      published_ns = WallClock::monotonic_now_ns();
-      published_generation = monitor->session().table().generation();
-      published_leaks = monitor->leaks().leaks().size();
-    }
-    if (monitor->session().full_reconciles() != full_reconciles) {
-      full_reconciles = monitor->session().full_reconciles();
-      release_freed_memory();
-    }
-    if (monitor->evaluations() != evals) {  // log leaks as they appear
-      std::set<std::tuple<uint64_t, int32_t>> now;
-      for (const auto& l : monitor->leaks().leaks()) {
-        now.insert({l.instance.group, l.wd});
-        if (reported.count({l.instance.group, l.wd})) continue;
-        std::string pins;
-        for (const auto& p : l.pinned_by) pins += fmt::format(" [mnt:{} pid {} {}]", p.mnt_ns, p.pid, escape_for_text(p.mount_point));
-        log(fmt::format("leak: {} pod {}: pid {} ({}) wd {} on {}:{} {}; pinned by{}", l.reason, l.pod_uid, l.pid,
-                        escape_for_text(l.comm), l.wd, l.dev.str(), l.ino, escape_for_text(l.path),
-                        pins.empty() ? " nothing mounted (lazily detached?)" : pins));
-      }
-      reported = std::move(now);
-    }
-  }
-  remove_api_token(opts.api_token_file, token);
-  auto c = monitor->session().counters();
-  log(fmt::format("daemon: stopping; {} watches, {} leaks, {} reconciles ({} corrections; {} digest checks found "
-                  "nothing to reconcile), {} dropped",
-                  monitor->session().table().watch_count(), monitor->leaks().leaks().size(), c.reconciles,
-                  c.corrections.corrections(), c.digest_checks, c.tracer.ringbuf_drops));
-  return 0;
+  return Daemon(std::move(opts)).run();
 }
 
 }  // namespace inotrace
