@@ -2,7 +2,7 @@
 /*
  * Every kernel layout difference inotrace depends on, in one place. Each helper decides by
  * CO-RE existence/size checks or by runtime self-validation, never by kernel version, and
- * cites the commit that made the difference (see ../shared/KERNEL.md §3).
+ * cites the kernel commit that made the difference.
  */
 #ifndef INOTRACE_CORE_FIXES_BPF_H
 #define INOTRACE_CORE_FIXES_BPF_H

@@ -2,7 +2,8 @@
 /*
  * Tracepoint backend: syscall tracepoints only (no trampolines, no kprobes needed). Adds and
  * rm_watch are exact; other removal causes have no hook here and come from reconciliation.
- * Caveat (KERNEL.md §6.1): per-syscall tracepoints do not fire for 32-bit compat syscalls.
+ * Caveat: per-syscall tracepoints do not fire for 32-bit compat syscalls (the compat entry
+ * points have no syscalls:sys_enter_* events of their own).
  */
 #ifndef INOTRACE_ENTRY_TRACEPOINT_BPF_H
 #define INOTRACE_ENTRY_TRACEPOINT_BPF_H

@@ -2,7 +2,7 @@
 /*
  * Handlers for the backends that hook inotify's own kernel functions (fentry, kprobe): they see
  * every removal at the moment it happens and classify its cause in the kernel
- * (KERNEL.md §2.3-2.4). Entry points in entry_fentry.bpf.h / entry_kprobe.bpf.h are thin.
+ * (classify_removal below). Entry points in entry_fentry.bpf.h / entry_kprobe.bpf.h are thin.
  */
 #ifndef INOTRACE_HOOK_HANDLERS_BPF_H
 #define INOTRACE_HOOK_HANDLERS_BPF_H
@@ -87,7 +87,9 @@ static __always_inline void hooked_rm_exit(void)
 	pending_take(PENDING_RM, &pc);
 }
 
-/* Why a watch is going away, decided at inotify_freeing_mark entry (KERNEL.md §2.4). */
+/* Why a watch is going away, decided at inotify_freeing_mark entry, from what the removing task
+ * is doing (inotify_rm_watch, fsnotify_sb_delete at unmount, fsnotify_destroy_group at close,
+ * the inode's last reference at deletion). */
 static __always_inline __u8 classify_removal(struct fsnotify_mark *mark, struct fsnotify_group *group,
 					     struct inode *inode, struct pending_call *rm)
 {
@@ -107,7 +109,8 @@ static __always_inline __u8 classify_removal(struct fsnotify_mark *mark, struct 
 }
 
 /* inotify_freeing_mark(mark, group): runs exactly once per watch, for every cause, never for a
- * failed add; wd, connector and inode are all still valid here (KERNEL.md §2.3). */
+ * failed add; wd, connector and inode are all still valid here (its caller: fsnotify_free_mark,
+ * fs/notify/mark.c). */
 static __always_inline void hooked_freeing_mark(struct fsnotify_mark *mark, struct fsnotify_group *group)
 {
 	if (!task_selected() && !group_selected(group))

@@ -2,7 +2,8 @@
 /*
  * Reading inotify state out of kernel objects: which file is an inotify instance, the wd -> mark
  * lookup, a mark's target, and the per-user counters. Read-only, lock-free, so every result is
- * validated (KERNEL.md §10: BPF cannot take group->mark_mutex).
+ * validated: BPF cannot take group->mark_mutex, so a concurrent add or removal can change what
+ * is being read.
  */
 #ifndef INOTRACE_INOTIFY_READ_BPF_H
 #define INOTRACE_INOTIFY_READ_BPF_H
@@ -15,7 +16,7 @@
 
 /* Addresses of inotify's own functions, from /proc/kallsyms, set by userspace before load.
  * inotify_fops itself is a data symbol, absent from kallsyms without CONFIG_KALLSYMS_ALL, so
- * files are recognised by f_op->release and groups by ops->freeing_mark (KERNEL.md §3.4). */
+ * files are recognised by f_op->release and groups by ops->freeing_mark (inotify_fsnotify_ops). */
 const volatile __u64 inotify_release_addr = 0;
 const volatile __u64 inotify_freeing_mark_addr = 0;
 

@@ -126,7 +126,7 @@ static __always_inline void set_target(struct inotrace_watch_event *e, struct fs
 /*
  * inotify_add_watch returned `ret` for `fd`. idr_next_before is the group's idr_next when the
  * call began: idr_alloc_cyclic hands out ids >= idr_next, updates return older wds, so
- * `ret >= idr_next_before` means a new watch (KERNEL.md §6.2).
+ * `ret >= idr_next_before` means a new watch (inotify_add_to_idr, fs/notify/inotify/inotify_user.c).
  */
 static __always_inline void handle_add_result(struct pending_call *pc, long ret)
 {

@@ -23,7 +23,6 @@
 #endif
 #endif
 
-#define INOTRACE_ABI_VERSION 1
 #define INOTRACE_COMM_LEN 16
 #define INOTRACE_PATH_MAX 4096 /* PATH_MAX: user strings are bounded by it */
 

@@ -1,4 +1,4 @@
-// e2e: the kubelet watch leak (DESIGN.md §7) reproduced on the real kernel and judged through
+// e2e: the kubelet watch leak (repro/pod_scenario.h) reproduced on the real kernel and judged through
 // the daemon's HTTP API, with the real `inotrace daemon` binary ($INOTRACE_BIN).
 //   pod A: the containerized mounter forgets its copy          -> leaked, pinned at the mounter's path
 //   pod B: another mount namespace holds a bind elsewhere      -> leaked, pinned from that namespace

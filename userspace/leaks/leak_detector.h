@@ -1,4 +1,4 @@
-// Finds the watches that outlived their pod, and what keeps them alive (DESIGN.md §5):
+// Finds the watches that outlived their pod, and what keeps them alive:
 //   pod_deleted  — a path known for the watch (its add-time path, or a mount point of its
 //                  filesystem in any mount namespace) lies under <pods-root>/<uid>/ (or the
 //                  same .../var/lib/kubelet/pods/<uid>/ shape under another root) and

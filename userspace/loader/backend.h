@@ -1,4 +1,4 @@
-// Backends (DESIGN.md §4) and the choice between them, made by real trial attaches through a
+// Backends (fentry, kprobe, tracepoint: README.md, "Backends") and the choice between them, made by real trial attaches through a
 // FeatureProber (mockable in unit tests), never by kernel version.
 #pragma once
 

@@ -32,9 +32,6 @@
 namespace inotrace::repro {
 namespace {
 
-[[noreturn]] void throw_sys(const std::string& call, const std::string& path, int err) {
-  throw Error(call + "(" + path + "): " + std::strerror(err));
-}
 
 std::string basename_of(const std::string& p) { return p.substr(p.rfind('/') + 1); }
 

@@ -1,4 +1,4 @@
-// The kubelet pod-churn scenario (DESIGN.md §7): pods whose projected volumes are mounted by a
+// The kubelet pod-churn scenario (README.md, "inotrace repro"): pods whose projected volumes are mounted by a
 // "containerized mounter" and bind-mounted to kubelet's path, watched through inotify, then
 // deleted the way kubelet deletes them; with or without something that keeps the volume's tmpfs
 // alive ("pins" it), which is what leaks the watches. Used by e2e tests and `inotrace repro`.

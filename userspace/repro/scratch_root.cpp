@@ -29,10 +29,6 @@
 namespace inotrace::repro {
 namespace {
 
-[[noreturn]] void throw_sys(const std::string& call, const std::string& path, int err) {
-  throw Error(call + "(" + path + "): " + std::strerror(err));
-}
-
 std::string read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) throw_sys("open", path, errno ? errno : ENOENT);
@@ -213,7 +209,7 @@ void remove_contents(int dirfd, const std::string& path, uint64_t mnt) {
       }
       try {
         if (mount_identity(fd, child) != mnt)
-          throw std::runtime_error("scratch root: refusing to remove " + child +
+          throw Error("scratch root: refusing to remove " + child +
                                    ": it is on another mount (still mounted?)");
         remove_contents(fd, child, mnt);
       } catch (...) {

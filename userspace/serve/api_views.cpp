@@ -198,6 +198,7 @@ json status_json(const NodeMonitor& m) {
           {"watches", m.session().table().watch_count()},
           {"events", events},
           {"dropped", c.tracer.ringbuf_drops + c.tracer.pending_full + c.tracer.decode_errors},
+          {"unresolved_fds", c.tracer.group_unresolved},  // hooked fds that led to no inotify instance
           {"reconciles", c.reconciles},
           {"idle_checks", c.digest_checks},  // cheap checks at rest that found nothing to reconcile
           {"reconcile_corrections", c.corrections.corrections()},

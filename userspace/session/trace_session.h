@@ -70,7 +70,6 @@ class TraceSession {
   // Full reconciles so far (cheap: no map read, unlike counters()).
   uint64_t full_reconciles() const { return counters_.reconciles; }
   bool reconciling() const { return reconcile_enabled_; }
-  uint64_t seed_mono_ns() const { return seed_ns_; }
   std::string snapshot_source() const;
   // Per-user rows of the latest snapshot: the kernel's own counters at that moment.
   const std::vector<UserRow>& last_snapshot_users() const { return last_users_; }

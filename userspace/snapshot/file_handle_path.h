@@ -53,7 +53,6 @@ class FileHandlePathResolver {
   HandlePath resolve(uint64_t view, uint32_t pid, std::span<const MountEntry* const> mounts,
                      KernelDev dev, uint64_t ino, const FileHandle& fh);
 
-  size_t mount_fds_opened() const { return mount_fds_.size(); }
 
  private:
   struct MountFd {
