@@ -32,7 +32,6 @@
 namespace inotrace::repro {
 namespace {
 
-
 std::string basename_of(const std::string& p) { return p.substr(p.rfind('/') + 1); }
 
 void mkdir_p(const std::string& path, mode_t mode = 0755) {
