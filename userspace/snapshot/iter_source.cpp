@@ -46,6 +46,96 @@ struct IterSource::Impl {
     rb = nullptr;
   }
 
+  // Runs the iterator: its instance records come back through read(), the watch records
+  // through the ring buffer, drained meanwhile by a thread so a big instance cannot overflow it.
+  std::vector<inotrace_snap_instance> iterate(bool sends_watches, std::vector<std::string>& warnings) {
+    bpf_link* link = bpf_program__attach_iter(bounded ? skel->progs.snapshot_files_bounded : skel->progs.snapshot_files, nullptr);
+    if (!link) throw Error(fmt::format("attaching the snapshot iterator failed: {}", strerror(errno)));
+    int iter_fd = bpf_iter_create(bpf_link__fd(link));
+    if (iter_fd < 0) {
+      int e = errno;
+      bpf_link__destroy(link);
+      throw Error(fmt::format("creating the snapshot iterator failed: {}", strerror(e)));
+    }
+    std::atomic<bool> done{false};
+    std::thread consumer;
+    if (sends_watches)
+      consumer = std::thread([&] {
+        while (!done.load(std::memory_order_acquire))
+          if (ring_buffer__consume(rb) <= 0) ring_buffer__poll(rb, 1);
+        ring_buffer__consume(rb);
+      });
+    int read_error = 0;
+    std::vector<inotrace_snap_instance> holders = read_instances(iter_fd, warnings, read_error);
+    done.store(true, std::memory_order_release);
+    if (consumer.joinable()) consumer.join();
+    close(iter_fd);
+    bpf_link__destroy(link);
+    if (read_error) throw Error(fmt::format("reading the snapshot iterator failed: {}", strerror(read_error)));
+    return holders;
+  }
+
+  // The iterator's seq_file: fixed-size instance records, one per holder of an inotify fd.
+  static std::vector<inotrace_snap_instance> read_instances(int iter_fd, std::vector<std::string>& warnings, int& read_error) {
+    std::vector<inotrace_snap_instance> holders;
+    std::string pending;
+    char buf[16384];
+    while (true) {
+      ssize_t n = read(iter_fd, buf, sizeof(buf));
+      if (n == 0) break;
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        read_error = errno;
+        break;
+      }
+      pending.append(buf, n);
+      size_t off = 0;
+      for (; off + sizeof(inotrace_snap_instance) <= pending.size(); off += sizeof(inotrace_snap_instance)) {
+        DecodeError err;
+        auto rec = decode_snap_instance(pending.data() + off, sizeof(inotrace_snap_instance), &err);
+        if (rec) holders.push_back(*rec);
+        else warnings.push_back(err.message);
+      }
+      pending.erase(0, off);
+    }
+    return holders;
+  }
+
+  // The watch records the ring buffer delivered, decoded into their instances.
+  void add_watches(const std::unordered_map<uint64_t, size_t>& index, Snapshot& snap) {
+    for (size_t off = 0; off + sizeof(uint32_t) <= raw.size();) {
+      uint32_t len;
+      memcpy(&len, raw.data() + off, sizeof(len));
+      off += sizeof(len);
+      if (off + len > raw.size()) break;
+      std::string path;
+      DecodeError err;
+      auto decoded = decode_snap_watch(raw.data() + off, len, &path, &err);
+      off += len;
+      if (!decoded) {
+        undecodable++;
+        last_error = err.message;
+        continue;
+      }
+      auto it = index.find(decoded->group);
+      if (it == index.end()) continue;  // cannot happen: a walk follows its instance record
+      snap.instances[it->second].watches.push_back(snap_watch(*decoded, std::move(path)));
+    }
+  }
+
+  static SnapWatch snap_watch(const inotrace_snap_watch& w, std::string path) {
+    SnapWatch sw;
+    sw.wd = w.wd;
+    sw.ino = w.ino;
+    sw.dev = KernelDev{w.dev};
+    sw.mask = w.mask;
+    sw.kernel_flags = w.hdr.flags;
+    if (w.path_kind == INOTRACE_PATH_DENTRY) sw.fs_path_source = PathSource::Dentry;
+    if (w.path_kind == INOTRACE_PATH_KERNFS) sw.fs_path_source = PathSource::Kernfs;
+    sw.fs_path = std::move(path);
+    return sw;
+  }
+
   static int on_watch(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Impl*>(ctx);
     uint32_t len = size;
@@ -54,6 +144,34 @@ struct IterSource::Impl {
     return 0;
   }
 };
+
+namespace {
+
+// Instances from their holder records (one per process and fd holding it): the index of each
+// instance in snap.instances, by kernel group.
+std::unordered_map<uint64_t, size_t> group_by_instance(const std::vector<inotrace_snap_instance>& holders, Snapshot& snap) {
+  std::unordered_map<uint64_t, size_t> index;
+  for (const auto& h : holders) {
+    auto [it, inserted] = index.try_emplace(h.group, snap.instances.size());
+    if (inserted) {
+      SnapInstance inst;
+      inst.group = h.group;
+      inst.id = InstanceId{h.group, 0}.str();  // opaque, as in every output
+      snap.instances.push_back(std::move(inst));
+    }
+    SnapInstance& inst = snap.instances[it->second];
+    inst.holders.push_back(Holder{h.pid, h.fd, bounded_cstring(h.comm, sizeof(h.comm)), h.uid, 0});
+    if (!(h.hdr.flags & INOTRACE_F_SNAP_DUPLICATE)) {
+      inst.ucount = UcountInfo{h.ucount.watches, h.ucount.max_watches, h.ucount.uid, h.ucount.userns_ino};
+      inst.digest = h.digest;
+      inst.digest_watches = h.nr_marks;
+      if (h.hdr.flags & (INOTRACE_F_SNAP_TRUNCATED | INOTRACE_F_SNAP_RACE)) inst.truncated = true;
+    }
+  }
+  return index;
+}
+
+}  // namespace
 
 IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
     : impl_(std::make_unique<Impl>()) {
@@ -110,104 +228,9 @@ Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
   snap.digests_only = digests_only;
   snap.counts_only = counts_only;
   snap.taken_mono_ns = WallClock::monotonic_now_ns();
-
-  bpf_link* link = bpf_program__attach_iter(
-      impl_->bounded ? skel->progs.snapshot_files_bounded : skel->progs.snapshot_files, nullptr);
-  if (!link) throw Error(fmt::format("attaching the snapshot iterator failed: {}", strerror(errno)));
-  int iter_fd = bpf_iter_create(bpf_link__fd(link));
-  if (iter_fd < 0) {
-    int e = errno;
-    bpf_link__destroy(link);
-    throw Error(fmt::format("creating the snapshot iterator failed: {}", strerror(e)));
-  }
-
-  // Watch records arrive through the ring buffer while read() drives the iteration: drain it
-  // concurrently so a big instance does not overflow it.
-  std::atomic<bool> done{false};
-  std::thread consumer;
-  if (sends_watches)
-    consumer = std::thread([&] {
-      while (!done.load(std::memory_order_acquire))
-        if (ring_buffer__consume(impl_->rb) <= 0) ring_buffer__poll(impl_->rb, 1);
-      ring_buffer__consume(impl_->rb);
-    });
-
-  std::vector<inotrace_snap_instance> holders;
-  std::string pending;
-  char buf[16384];
-  int read_error = 0;
-  while (true) {
-    ssize_t n = read(iter_fd, buf, sizeof(buf));
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      read_error = errno;
-      break;
-    }
-    pending.append(buf, n);
-    size_t off = 0;
-    for (; off + sizeof(inotrace_snap_instance) <= pending.size(); off += sizeof(inotrace_snap_instance)) {
-      DecodeError err;
-      auto rec = decode_snap_instance(pending.data() + off, sizeof(inotrace_snap_instance), &err);
-      if (rec) holders.push_back(*rec);
-      else snap.warnings.push_back(err.message);
-    }
-    pending.erase(0, off);
-  }
-  done.store(true, std::memory_order_release);
-  if (consumer.joinable()) consumer.join();
-  close(iter_fd);
-  bpf_link__destroy(link);
-  if (read_error) throw Error(fmt::format("reading the snapshot iterator failed: {}", strerror(read_error)));
-
-  // Group the records by instance.
-  std::unordered_map<uint64_t, size_t> index;
-  for (const auto& h : holders) {
-    auto [it, inserted] = index.try_emplace(h.group, snap.instances.size());
-    if (inserted) {
-      SnapInstance inst;
-      inst.group = h.group;
-      inst.id = InstanceId{h.group, 0}.str();  // opaque, as in every output
-      snap.instances.push_back(std::move(inst));
-    }
-    SnapInstance& inst = snap.instances[it->second];
-    inst.holders.push_back(Holder{h.pid, h.fd, bounded_cstring(h.comm, sizeof(h.comm)), h.uid, 0});
-    if (!(h.hdr.flags & INOTRACE_F_SNAP_DUPLICATE)) {
-      inst.ucount = UcountInfo{h.ucount.watches, h.ucount.max_watches, h.ucount.uid, h.ucount.userns_ino};
-      inst.digest = h.digest;
-      inst.digest_watches = h.nr_marks;
-      if (h.hdr.flags & (INOTRACE_F_SNAP_TRUNCATED | INOTRACE_F_SNAP_RACE)) inst.truncated = true;
-    }
-  }
-  const std::string& raw = impl_->raw;
-  for (size_t off = 0; off + sizeof(uint32_t) <= raw.size();) {
-    uint32_t len;
-    memcpy(&len, raw.data() + off, sizeof(len));
-    off += sizeof(len);
-    if (off + len > raw.size()) break;
-    std::string path;
-    DecodeError err;
-    auto decoded = decode_snap_watch(raw.data() + off, len, &path, &err);
-    off += len;
-    if (!decoded) {
-      impl_->undecodable++;
-      impl_->last_error = err.message;
-      continue;
-    }
-    const inotrace_snap_watch& w = *decoded;
-    auto it = index.find(w.group);
-    if (it == index.end()) continue;  // cannot happen: a walk follows its instance record
-    SnapWatch sw;
-    sw.wd = w.wd;
-    sw.ino = w.ino;
-    sw.dev = KernelDev{w.dev};
-    sw.mask = w.mask;
-    sw.kernel_flags = w.hdr.flags;
-    if (w.path_kind == INOTRACE_PATH_DENTRY) sw.fs_path_source = PathSource::Dentry;
-    if (w.path_kind == INOTRACE_PATH_KERNFS) sw.fs_path_source = PathSource::Kernfs;
-    sw.fs_path = std::move(path);
-    snap.instances[it->second].watches.push_back(std::move(sw));
-  }
+  std::vector<inotrace_snap_instance> holders = impl_->iterate(sends_watches, snap.warnings);
+  std::unordered_map<uint64_t, size_t> index = group_by_instance(holders, snap);
+  impl_->add_watches(index, snap);
   if (uint64_t drops = skel->bss->ringbuf_drops) {
     snap.warnings.push_back(fmt::format("{} watch records lost: snapshot ring buffer full", drops));
     for (auto& inst : snap.instances) inst.truncated = true;  // which ones is unknown
