@@ -1,5 +1,6 @@
 #include "table/watch_table.h"
 
+#include <absl/container/flat_hash_set.h>
 #include <sys/inotify.h>
 
 #include <algorithm>
@@ -182,120 +183,128 @@ bool WatchTable::removed_already(uint64_t group, int32_t wd) const {
   return true;
 }
 
+bool WatchTable::added_since(uint64_t group, int32_t wd, uint64_t t) const {
+  auto it = recent_adds_.find({group, wd});
+  return it != recent_adds_.end() && it->second >= t;
+}
+
+bool WatchTable::removed_since(uint64_t group, int32_t wd, uint64_t t) const {
+  auto it = tombstones_.find({group, wd});
+  return it != tombstones_.end() && it->second >= t;
+}
+
 std::vector<Event> WatchTable::reconcile(const Snapshot& snap, uint64_t snap_start, RemovalClassifier* classifier,
                                          bool emit, ReconcileStats* stats) {
   std::vector<Event> out;
   generation_++;
   ReconcileStats local;
-  ReconcileStats& st = stats ? *stats : local;
-  auto too_new = [&](uint64_t group, int32_t wd) {
-    auto it = recent_adds_.find({group, wd});
-    return it != recent_adds_.end() && it->second >= snap_start;
-  };
-  auto removed_after = [&](uint64_t group, int32_t wd) {
-    auto it = tombstones_.find({group, wd});
-    return it != tombstones_.end() && it->second >= snap_start;
-  };
-
-  absl::flat_hash_map<uint64_t, const SnapInstance*> seen;
-  for (const auto& si : snap.instances) seen[si.group] = &si;
-
-  // Instances the snapshot no longer has: closed (fd closed, process exit).
-  std::vector<uint64_t> gone;
-  for (const auto& [group, inst] : instances_)
-    if (!seen.count(group) && !too_new(group, 0)) gone.push_back(group);
-  for (uint64_t g : gone) {
-    st.instances_gone++;
-    st.removed += instances_.at(g).watches.size();
-    drop_instance(g, snap_start, emit ? &out : nullptr, classifier);
-  }
-
-  for (const auto& si : snap.instances) {
-    if (removed_after(si.group, 0)) continue;  // destroyed by an event after the snapshot began
-    auto [it, inserted] = instances_.try_emplace(si.group);
-    InstanceEntry& inst = it->second;
-    if (inserted) {
-      inst.id = InstanceId{si.group, 0};
-      st.instances_new++;
-      if (emit) {
-        inst.holders = si.holders;
-        inst.ucount = si.ucount;
-        out.push_back(derived(inst, EventType::InstanceCreate, snap_start));
-      }
-    }
-    inst.holders = si.holders;
-    if (si.ucount.known()) inst.ucount = si.ucount;
-
-    absl::flat_hash_map<int32_t, const SnapWatch*> snap_watches;
-    for (const auto& sw : si.watches) snap_watches[sw.wd] = &sw;
-
-    // Watches that vanished without an event.
-    if (!si.truncated) {
-      std::vector<int32_t> vanished;
-      for (const auto& [wd, w] : inst.watches)
-        if (!snap_watches.count(wd) && !too_new(si.group, wd)) vanished.push_back(wd);
-      for (int32_t wd : vanished) {
-        const WatchEntry& w = inst.watches.at(wd);
-        if (emit) {
-          Event e = derived(inst, EventType::Remove, snap_start);
-          e.wd = wd;
-          e.ino = w.ino();
-          e.dev = KernelDev{w.dev};
-          e.mask = w.mask;
-          e.path = paths_.str(w.path);
-          e.path_source = static_cast<PathSource>(w.path_source);
-          if (w.path_truncated) e.flags |= INOTRACE_F_PATH_TRUNCATED;
-          e.reason = classifier ? classifier->classify(inst, wd, w, e.path) : Reason::Unknown;
-          ReasonSet others = classifier ? classifier->also_possible(inst, w, e.path, e.reason, false) : 0;
-          others &= ~reason_bit(e.reason);
-          if (others) e.possible_reasons = others | reason_bit(e.reason);
-          out.push_back(std::move(e));
-        }
-        erase_watch(inst, wd);
-        st.removed++;
-      }
-    }
-    // Watches present without an event (existed before tracing, or their event was lost).
-    for (const auto& sw : si.watches) {
-      if (removed_after(si.group, sw.wd)) continue;
-      auto wit = inst.watches.find(sw.wd);
-      bool is_new = wit == inst.watches.end();
-      bool changed = !is_new && (wit->second.mask != sw.mask || wit->second.ino() != sw.ino || wit->second.dev != sw.dev.raw);
-      // A path unknown, or known only as a marked tail, is filled from a snapshot that names it whole.
-      bool fill_path = !is_new && (!wit->second.path || (wit->second.path_truncated && !sw.path_truncated)) &&
-                       !sw.path.empty();
-      if (!is_new && !changed && !fill_path) continue;
-      WatchEntry w = is_new ? WatchEntry{} : wit->second;
-      if (!is_new && too_new(si.group, sw.wd) && !fill_path) continue;
-      bool replaced = !is_new && (wit->second.ino() != sw.ino || wit->second.dev != sw.dev.raw);
-      w.set_ino(sw.ino);
-      w.dev = sw.dev.raw;
-      w.mask = sw.mask;
-      if (is_new || replaced || fill_path) {
-        w.path = paths_.intern(sw.path);
-        w.path_source = static_cast<uint32_t>(sw.path_source);
-        w.path_truncated = sw.path_truncated;
-      } else {
-        paths_.retain(w.path);  // w keeps the entry's path; put_watch drops the entry's reference
-      }
-      put_watch(inst, sw.wd, w);
-      if (is_new) st.added++;
-      else if (changed) st.updated++;
-      if (emit && (is_new || changed)) {
-        Event e = derived(inst, is_new ? EventType::Add : EventType::Update, snap_start);
-        e.wd = sw.wd;
-        e.ino = sw.ino;
-        e.dev = sw.dev;
-        e.mask = sw.mask;
-        e.path = sw.path;
-        e.path_source = sw.path_source;
-        if (sw.path_truncated) e.flags |= INOTRACE_F_PATH_TRUNCATED;
-        out.push_back(std::move(e));
-      }
-    }
-  }
+  Reconciling r{snap_start, classifier, emit, out, stats ? *stats : local};
+  reconcile_gone_instances(snap, r);
+  for (const auto& si : snap.instances) reconcile_instance(si, r);
   forget_recent_before(snap_start);  // marks older than this snapshot have served
   return out;
+}
+
+// Instances the snapshot no longer has: closed (fd closed, process exit).
+void WatchTable::reconcile_gone_instances(const Snapshot& snap, Reconciling& r) {
+  absl::flat_hash_set<uint64_t> seen;
+  for (const auto& si : snap.instances) seen.insert(si.group);
+  std::vector<uint64_t> gone;
+  for (const auto& [group, inst] : instances_)
+    if (!seen.contains(group) && !added_since(group, 0, r.start)) gone.push_back(group);
+  for (uint64_t g : gone) {
+    r.stats.instances_gone++;
+    r.stats.removed += instances_.at(g).watches.size();
+    drop_instance(g, r.start, r.emit ? &r.out : nullptr, r.classifier);
+  }
+}
+
+void WatchTable::reconcile_instance(const SnapInstance& si, Reconciling& r) {
+  if (removed_since(si.group, 0, r.start)) return;  // destroyed by an event after the snapshot began
+  auto [it, inserted] = instances_.try_emplace(si.group);
+  InstanceEntry& inst = it->second;
+  if (inserted) {
+    inst.id = InstanceId{si.group, 0};
+    r.stats.instances_new++;
+    if (r.emit) {
+      inst.holders = si.holders;
+      inst.ucount = si.ucount;
+      r.out.push_back(derived(inst, EventType::InstanceCreate, r.start));
+    }
+  }
+  inst.holders = si.holders;
+  if (si.ucount.known()) inst.ucount = si.ucount;
+  if (!si.truncated) reconcile_vanished_watches(inst, si, r);
+  for (const auto& sw : si.watches) reconcile_present_watch(inst, si, sw, r);
+}
+
+// Watches that vanished without an event.
+void WatchTable::reconcile_vanished_watches(InstanceEntry& inst, const SnapInstance& si, Reconciling& r) {
+  absl::flat_hash_set<int32_t> in_snapshot;
+  for (const auto& sw : si.watches) in_snapshot.insert(sw.wd);
+  std::vector<int32_t> vanished;
+  for (const auto& [wd, w] : inst.watches)
+    if (!in_snapshot.contains(wd) && !added_since(si.group, wd, r.start)) vanished.push_back(wd);
+  for (int32_t wd : vanished) {
+    const WatchEntry& w = inst.watches.at(wd);
+    if (r.emit) {
+      Event e = derived(inst, EventType::Remove, r.start);
+      e.wd = wd;
+      e.ino = w.ino();
+      e.dev = KernelDev{w.dev};
+      e.mask = w.mask;
+      e.path = paths_.str(w.path);
+      e.path_source = static_cast<PathSource>(w.path_source);
+      if (w.path_truncated) e.flags |= INOTRACE_F_PATH_TRUNCATED;
+      e.reason = r.classifier ? r.classifier->classify(inst, wd, w, e.path) : Reason::Unknown;
+      ReasonSet others = r.classifier ? r.classifier->also_possible(inst, w, e.path, e.reason, false) : 0;
+      others &= ~reason_bit(e.reason);
+      if (others) e.possible_reasons = others | reason_bit(e.reason);
+      r.out.push_back(std::move(e));
+    }
+    erase_watch(inst, wd);
+    r.stats.removed++;
+  }
+}
+
+// A watch present without an event (it existed before tracing, or its event was lost), or
+// changed, or whose path the snapshot names better.
+void WatchTable::reconcile_present_watch(InstanceEntry& inst, const SnapInstance& si, const SnapWatch& sw, Reconciling& r) {
+  if (removed_since(si.group, sw.wd, r.start)) return;
+  auto wit = inst.watches.find(sw.wd);
+  bool is_new = wit == inst.watches.end();
+  bool changed = !is_new && (wit->second.mask != sw.mask || wit->second.ino() != sw.ino || wit->second.dev != sw.dev.raw);
+  // A path unknown, or known only as a marked tail, is filled from a snapshot that names it whole.
+  bool fill_path =
+      !is_new && (!wit->second.path || (wit->second.path_truncated && !sw.path_truncated)) && !sw.path.empty();
+  if (!is_new && !changed && !fill_path) return;
+  WatchEntry w = is_new ? WatchEntry{} : wit->second;
+  if (!is_new && added_since(si.group, sw.wd, r.start) && !fill_path) return;
+  bool replaced = !is_new && (wit->second.ino() != sw.ino || wit->second.dev != sw.dev.raw);
+  w.set_ino(sw.ino);
+  w.dev = sw.dev.raw;
+  w.mask = sw.mask;
+  if (is_new || replaced || fill_path) {
+    w.path = paths_.intern(sw.path);
+    w.path_source = static_cast<uint32_t>(sw.path_source);
+    w.path_truncated = sw.path_truncated;
+  } else {
+    paths_.retain(w.path);  // w keeps the entry's path; put_watch drops the entry's reference
+  }
+  put_watch(inst, sw.wd, w);
+  if (is_new) r.stats.added++;
+  else if (changed) r.stats.updated++;
+  if (r.emit && (is_new || changed)) {
+    Event e = derived(inst, is_new ? EventType::Add : EventType::Update, r.start);
+    e.wd = sw.wd;
+    e.ino = sw.ino;
+    e.dev = sw.dev;
+    e.mask = sw.mask;
+    e.path = sw.path;
+    e.path_source = sw.path_source;
+    if (sw.path_truncated) e.flags |= INOTRACE_F_PATH_TRUNCATED;
+    r.out.push_back(std::move(e));
+  }
 }
 
 bool WatchTable::confirm(const Snapshot& digests) {

@@ -113,6 +113,22 @@ class WatchTable {
   void drop_instance(uint64_t group, uint64_t ts, std::vector<Event>* out, RemovalClassifier* classifier);
   Event derived(const InstanceEntry& inst, EventType type, uint64_t ts) const;
 
+  // One reconcile's inputs and outputs, passed to its steps.
+  struct Reconciling {
+    uint64_t start;  // when the snapshot began
+    RemovalClassifier* classifier;
+    bool emit;
+    std::vector<Event>& out;
+    ReconcileStats& stats;
+  };
+  // What events changed since the snapshot began is theirs, not the snapshot's to undo.
+  bool added_since(uint64_t group, int32_t wd, uint64_t t) const;
+  bool removed_since(uint64_t group, int32_t wd, uint64_t t) const;
+  void reconcile_gone_instances(const Snapshot& snap, Reconciling& r);
+  void reconcile_instance(const SnapInstance& si, Reconciling& r);
+  void reconcile_vanished_watches(InstanceEntry& inst, const SnapInstance& si, Reconciling& r);
+  void reconcile_present_watch(InstanceEntry& inst, const SnapInstance& si, const SnapWatch& sw, Reconciling& r);
+
   absl::flat_hash_map<uint64_t, InstanceEntry> instances_;  // by group pointer
   size_t watch_count_ = 0;
   PathInterner paths_;
