@@ -586,24 +586,25 @@ int kcmp_same_file(uint32_t pid1, int32_t fd1, uint32_t pid2, int32_t fd2) {
 
 Snapshot take_procfs_snapshot(const ProcfsSourceOptions& opts) { return take_procfs_snapshot(opts, nullptr); }
 
-Snapshot take_procfs_snapshot(const ProcfsSourceOptions& opts, ProcfsScanStats* stats_out) {
-  Snapshot snap;
-  snap.source = "procfs";
-  snap.taken_mono_ns = WallClock::monotonic_now_ns();
-  ProcfsScanStats stats;
-  ScanCounts other;
+namespace {
 
-  DIR* procdir = opendir(opts.proc.c_str());
-  if (!procdir) throw Error(fmt::format("cannot list {}: {}", opts.proc, strerror(errno)));
+std::vector<uint32_t> list_pids(DIR* procdir) {
   std::vector<uint32_t> pids;
   while (dirent* de = readdir(procdir)) {
     uint32_t pid = 0;
     if (parse_decimal(std::string_view(de->d_name), pid) && pid != 0) pids.push_back(pid);
   }
-  stats.processes = pids.size();
+  return pids;
+}
 
-  // Most processes hold no inotify fd: the cost is in the few that hold many watches. Workers
-  // take small batches so one big holder does not leave the others idle.
+// Every inotify fd of every process, sorted by (pid, fd), with the scanners' counts. Most
+// processes hold no inotify fd: the cost is in the few that hold many watches, so workers take
+// small batches and one big holder does not leave the others idle.
+std::vector<RawFd> scan_processes(const ProcfsSourceOptions& opts, ProcfsScanStats& stats, ScanCounts& other) {
+  DIR* procdir = opendir(opts.proc.c_str());
+  if (!procdir) throw Error(fmt::format("cannot list {}: {}", opts.proc, strerror(errno)));
+  std::vector<uint32_t> pids = list_pids(procdir);
+  stats.processes = pids.size();
   std::vector<std::unique_ptr<Scanner>> scanners;
   size_t workers = worker_count(pids.size(), 16, opts.max_threads);
   for (size_t i = 0; i < workers; i++) scanners.push_back(std::make_unique<Scanner>(dirfd(procdir), opts.proc));
@@ -628,69 +629,86 @@ Snapshot take_procfs_snapshot(const ProcfsSourceOptions& opts, ProcfsScanStats* 
     add_counts(other, sc->other);
     for (auto& r : sc->raw) raw.push_back(std::move(r));
   }
-  scanners.clear();
   std::sort(raw.begin(), raw.end(), [](const RawFd& a, const RawFd& b) {
     return a.holder.pid != b.holder.pid ? a.holder.pid < b.holder.pid : a.holder.fd < b.holder.fd;
   });
-  for (const RawFd& r : raw)
-    for (const auto& w : r.warnings)
-      snap.warnings.push_back(fmt::format("pid {} fd {}: {}", r.holder.pid, r.holder.fd, w));
+  return raw;
+}
 
-  // De-duplicate: fds of one struct file (dup, fork, SCM_RIGHTS) are one instance. kcmp is only
-  // asked about fds whose watch lists are identical, so the cost stays near-linear.
+SnapInstance instance_of(const RawFd& r) {
+  SnapInstance inst;
+  inst.id = fmt::format("{}:{}", r.holder.pid, r.holder.fd);
+  inst.holders.push_back(r.holder);
+  // ucount stays unknown: the charged user is the euid at inotify_init time, which /proc
+  // does not show, and there is no per-user count in fdinfo (iterator source only).
+  inst.watches.reserve(r.watches.size());
+  for (const FdinfoWatch& fw : r.watches) {
+    SnapWatch w;
+    w.wd = fw.wd;
+    w.ino = fw.ino;
+    w.dev = fw.dev;
+    w.mask = fw.mask;  // old kernels omit IN_ONESHOT / IN_EXCL_UNLINK here: kept as printed
+    inst.watches.push_back(std::move(w));
+  }
+  return inst;
+}
+
+// Fds of one struct file (dup, fork, SCM_RIGHTS) are one instance. kcmp is only asked about fds
+// whose watch lists are identical, so the cost stays near-linear. Returns, per instance, the
+// index of its first fd in `raw`.
+std::vector<size_t> group_instances(const ProcfsSourceOptions& opts, const std::vector<RawFd>& raw, ProcfsScanStats& stats,
+                                    Snapshot& snap) {
   const SameFileFn& same = opts.same_file ? opts.same_file : SameFileFn(kcmp_same_file);
   InstanceMatcher matcher(same, raw, stats);
-  std::vector<size_t> rep;  // instance -> its first RawFd
+  std::vector<size_t> first_fd;
   for (size_t i = 0; i < raw.size(); i++) {
-    const RawFd& r = raw[i];
-    std::optional<size_t> match = matcher.match(i, snap.instances.size());
-    if (match) {
-      snap.instances[*match].holders.push_back(r.holder);
+    if (std::optional<size_t> match = matcher.match(i, snap.instances.size())) {
+      snap.instances[*match].holders.push_back(raw[i].holder);
       continue;
     }
-    rep.push_back(i);
-    SnapInstance inst;
-    inst.id = fmt::format("{}:{}", r.holder.pid, r.holder.fd);
-    inst.holders.push_back(r.holder);
-    // ucount stays unknown: the charged user is the euid at inotify_init time, which /proc
-    // does not show, and there is no per-user count in fdinfo (iterator source only).
-    inst.watches.reserve(r.watches.size());
-    for (const FdinfoWatch& fw : r.watches) {
-      SnapWatch w;
-      w.wd = fw.wd;
-      w.ino = fw.ino;
-      w.dev = fw.dev;
-      w.mask = fw.mask;  // old kernels omit IN_ONESHOT / IN_EXCL_UNLINK here: kept as printed
-      inst.watches.push_back(std::move(w));
-    }
-    snap.instances.push_back(std::move(inst));
+    first_fd.push_back(i);
+    snap.instances.push_back(instance_of(raw[i]));
   }
-
   if (matcher.fallback())
     snap.warnings.push_back(fmt::format(
         "kcmp unavailable ({}): instances matched by identical watch lists instead, so distinct "
         "instances with the same watches may be merged and shared ones split (idle instances are "
         "never merged)",
         strerror(matcher.fallback_errno())));
+  return first_fd;
+}
+
+void warn_skipped(const ProcfsScanStats& stats, const ScanCounts& other, std::vector<std::string>& warnings) {
   // As root, a refusal comes from ptrace access checks (another user namespace, an LSM, ...).
   const char* hint = geteuid() == 0 ? "ptrace access refused" : "run as root";
   if (stats.denied_processes)
-    snap.warnings.push_back(
-        fmt::format("{} processes skipped: permission denied ({})", stats.denied_processes, hint));
+    warnings.push_back(fmt::format("{} processes skipped: permission denied ({})", stats.denied_processes, hint));
   if (stats.denied_fds)
-    snap.warnings.push_back(fmt::format("{} fds of {} processes skipped: permission denied ({})", stats.denied_fds,
-                                        other.denied_fd_processes, hint));
+    warnings.push_back(fmt::format("{} fds of {} processes skipped: permission denied ({})", stats.denied_fds,
+                                   other.denied_fd_processes, hint));
   if (other.other_processes)
-    snap.warnings.push_back(fmt::format("{} processes skipped: {}", other.other_processes,
-                                        strerror(other.other_process_errno)));
-  if (other.other_fds)
-    snap.warnings.push_back(fmt::format("{} fds skipped: {}", other.other_fds, strerror(other.other_fd_errno)));
+    warnings.push_back(fmt::format("{} processes skipped: {}", other.other_processes, strerror(other.other_process_errno)));
+  if (other.other_fds) warnings.push_back(fmt::format("{} fds skipped: {}", other.other_fds, strerror(other.other_fd_errno)));
+}
 
+}  // namespace
+
+Snapshot take_procfs_snapshot(const ProcfsSourceOptions& opts, ProcfsScanStats* stats_out) {
+  Snapshot snap;
+  snap.source = "procfs";
+  snap.taken_mono_ns = WallClock::monotonic_now_ns();
+  ProcfsScanStats stats;
+  ScanCounts other;
+  std::vector<RawFd> raw = scan_processes(opts, stats, other);
+  for (const RawFd& r : raw)
+    for (const auto& w : r.warnings) snap.warnings.push_back(fmt::format("pid {} fd {}: {}", r.holder.pid, r.holder.fd, w));
+  std::vector<size_t> first_fd = group_instances(opts, raw, stats, snap);
+  warn_skipped(stats, other, snap.warnings);
   if (opts.with_paths && !snap.instances.empty()) {
     PathPlanner planner(opts.proc, &snap.warnings);
     std::vector<PathPlanner::Job> jobs;
     jobs.reserve(snap.watch_count());
-    for (size_t i = 0; i < snap.instances.size(); i++) planner.plan(snap.instances[i], raw[rep[i]].watches, jobs);
+    for (size_t i = 0; i < snap.instances.size(); i++) planner.plan(snap.instances[i], raw[first_fd[i]].watches, jobs);
     resolve_paths(opts.proc, jobs, opts.max_threads);
   }
   if (stats_out) *stats_out = stats;
