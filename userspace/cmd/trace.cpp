@@ -40,14 +40,76 @@ struct Summary {
   }
 };
 
+// "tracing inotify watches (backend B, removals ... every N s) for D s; Ctrl-C to stop"
+std::string start_line(const TraceSession& session, const SessionOptions& sopts, double duration_s, const std::string& backend) {
+  std::string reconciling;
+  if (session.reconciling())
+    reconciling = fmt::format(
+        ", removals without a hook found by {} snapshots every {} s", session.snapshot_source(),
+        session.backend() == Backend::Tracepoint ? sopts.reconcile_interval_s : sopts.hooked_reconcile_interval_s);
+  return fmt::format("tracing inotify watches (backend {}{}){}; Ctrl-C to stop", backend, reconciling,
+                     duration_s > 0 ? fmt::format(" for {} s", duration_s) : "");
+}
+
+// Where the events go, and what could not be written there. A full filesystem may free up:
+// tracing goes on and what is not written is counted (reported at most once a second). A closed
+// pipe or descriptor does not: the writer turns broken and tracing stops.
+class EventOutput {
+ public:
+  EventOutput(const TraceCommandOptions& opts, UniqueFd file, std::string backend)
+      : opts_(opts), file_(std::move(file)), out_(file_ ? file_.get() : STDOUT_FILENO), backend_(std::move(backend)),
+        name_(opts.output_path.empty() ? "stdout" : opts.output_path) {
+    if (!opts_.json) out_.add(text_header()), out_.flush();
+    header_not_written_ = seen_not_written_ = out_.lines_not_written();
+  }
+
+  void add(const Event& ev) {
+    summary_.by_type[ev.type]++;
+    summary_.total++;
+    if (ev.from_snapshot) summary_.from_snapshot++;
+    out_.add(opts_.json ? event_to_json_line(ev, clock_, backend_) : event_to_text(ev, clock_));
+  }
+
+  void flush() {
+    out_.flush();  // (a large batch may also have been written, or not, by out_.add)
+    if (out_.lines_not_written() > seen_not_written_) unwritten_.add(out_.lines_not_written() - seen_not_written_);
+    seen_not_written_ = out_.lines_not_written();
+    if (auto r = unwritten_.due(WallClock::monotonic_now_ns()))
+      log_line(fmt::format("error: writing {}: {}; {} events not written{}", name_, strerror(out_.last_error()), r->count,
+                           out_.broken() ? ", stopping" : " (tracing goes on)"));
+  }
+
+  bool broken() const { return out_.broken(); }
+
+  // The summary line, and whether every event was written.
+  bool report(TraceSession& session, double seconds) const {
+    auto counters = session.counters();
+    uint64_t not_written = out_.lines_not_written() - header_not_written_;
+    log_line(summary_.line(counters, not_written, backend_, seconds));
+    if (counters.tracer.decode_errors) log_line(fmt::format("last undecodable record: {}", session.tracer().last_decode_error()));
+    if (!out_.last_error()) return true;
+    log_line(fmt::format("error: {} events not written to {}: {}", not_written, name_, strerror(out_.last_error())));
+    return false;
+  }
+
+ private:
+  const TraceCommandOptions& opts_;
+  UniqueFd file_;
+  LineWriter out_;
+  std::string backend_;
+  std::string name_;
+  WallClock clock_;
+  Summary summary_;
+  RateLimitedCount unwritten_;
+  uint64_t header_not_written_ = 0, seen_not_written_ = 0;
+};
+
 }  // namespace
 
 int run_trace(const TraceCommandOptions& opts) {
-  // Never through a symlink, never truncating a file that is not the caller's (issue 11, item 3).
+  // Never through a symlink, never truncating a file that is not the caller's.
   UniqueFd file;
   if (!opts.output_path.empty()) file = open_output_file(opts.output_path, OutputMode::Replace);
-  std::string out_name = opts.output_path.empty() ? "stdout" : opts.output_path;
-  LineWriter out(file ? file.get() : STDOUT_FILENO);
   auto log = [](const std::string& s) { log_line(s); };
   SessionOptions sopts = opts.session;
   sopts.tracer.log = log;
@@ -55,40 +117,11 @@ int run_trace(const TraceCommandOptions& opts) {
   std::string backend(backend_name(session.tracer().backend()));
 
   install_stop_signals();
-  WallClock clock;
   uint64_t start = WallClock::monotonic_now_ns();
   uint64_t deadline = opts.duration_s > 0 ? start + (uint64_t)(opts.duration_s * 1e9) : 0;
-  log(fmt::format("tracing inotify watches (backend {}{}){}; Ctrl-C to stop", backend,
-                  session.reconciling()
-                      ? fmt::format(", removals without a hook found by {} snapshots every {} s",
-                                    session.snapshot_source(),
-                                    session.backend() == Backend::Tracepoint ? sopts.reconcile_interval_s
-                                                                             : sopts.hooked_reconcile_interval_s)
-                      : "",
-                  opts.duration_s > 0 ? fmt::format(" for {} s", opts.duration_s) : ""));
-  if (!opts.json) out.add(text_header()), out.flush();
-  uint64_t header_not_written = out.lines_not_written();
-
-  Summary summary;
-  // A full filesystem may free up: keep tracing and count what is not written (reported at
-  // most once a second). A closed pipe or descriptor does not: stop.
-  RateLimitedCount unwritten;
-  uint64_t seen_not_written = out.lines_not_written();
-  auto flush = [&] {
-    out.flush();  // (a large batch may also have been written, or not, by out.add)
-    if (out.lines_not_written() > seen_not_written) unwritten.add(out.lines_not_written() - seen_not_written);
-    seen_not_written = out.lines_not_written();
-    if (auto r = unwritten.due(WallClock::monotonic_now_ns()))
-      log(fmt::format("error: writing {}: {}; {} events not written{}", out_name, strerror(out.last_error()), r->count,
-                      out.broken() ? ", stopping" : " (tracing goes on)"));
-  };
-  TraceSession::Callback on_event = [&](const Event& ev) {
-    summary.by_type[ev.type]++;
-    summary.total++;
-    if (ev.from_snapshot) summary.from_snapshot++;
-    out.add(opts.json ? event_to_json_line(ev, clock, backend) : event_to_text(ev, clock));
-  };
-
+  log(start_line(session, sopts, opts.duration_s, backend));
+  EventOutput out(opts, std::move(file), backend);
+  TraceSession::Callback on_event = [&](const Event& ev) { out.add(ev); };
   while (!stop_requested() && !out.broken()) {
     int timeout = 100;
     if (deadline) {
@@ -96,22 +129,11 @@ int run_trace(const TraceCommandOptions& opts) {
       if (now >= deadline) break;
       timeout = (int)std::min<uint64_t>(100, (deadline - now) / 1000000 + 1);
     }
-    if (session.poll(timeout, on_event) > 0) flush();
+    if (session.poll(timeout, on_event) > 0) out.flush();
   }
   session.drain(on_event);
-  flush();
-
-  double secs = (WallClock::monotonic_now_ns() - start) / 1e9;
-  auto counters = session.counters();
-  uint64_t not_written = out.lines_not_written() - header_not_written;
-  log(summary.line(counters, not_written, backend, secs));
-  if (counters.tracer.decode_errors)
-    log(fmt::format("last undecodable record: {}", session.tracer().last_decode_error()));
-  if (out.last_error()) {
-    log(fmt::format("error: {} events not written to {}: {}", not_written, out_name, strerror(out.last_error())));
-    return 1;
-  }
-  return 0;
+  out.flush();
+  return out.report(session, (WallClock::monotonic_now_ns() - start) / 1e9) ? 0 : 1;
 }
 
 }  // namespace inotrace
