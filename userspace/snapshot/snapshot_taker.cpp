@@ -69,69 +69,86 @@ std::optional<Snapshot> SnapshotTaker::take_counts() {
   return iter_->take_counts();
 }
 
+namespace {
+
+// Instances the iterator could not finish: truncated walks, kernels without bpf_loop (no paths),
+// and paths deeper than its walk, which the watches' file handles may name.
+bool needs_fdinfo(const SnapInstance& inst, bool bounded, bool with_paths) {
+  bool deep = with_paths && std::any_of(inst.watches.begin(), inst.watches.end(), [](const SnapWatch& w) {
+                return w.kernel_flags & INOTRACE_F_PATH_TRUNCATED;
+              });
+  return (inst.truncated || (bounded && with_paths) || deep) && !inst.holders.empty();
+}
+
+// The instance's entry for an fdinfo watch, added if the iterator did not list it.
+SnapWatch& watch_for(SnapInstance& inst, absl::flat_hash_map<int32_t, size_t>& by_wd, const FdinfoWatch& fw) {
+  auto [it, inserted] = by_wd.try_emplace(fw.wd, inst.watches.size());
+  if (inserted) {
+    SnapWatch sw;
+    sw.wd = fw.wd;
+    sw.ino = fw.ino;
+    sw.dev = fw.dev;
+    sw.mask = fw.mask;
+    inst.watches.push_back(std::move(sw));
+  }
+  return inst.watches[it->second];
+}
+
+// The path of a watch by its file handle, through the mounts of the holder's namespace; failing
+// that, of a namespace where the filesystem is still mounted (and say so).
+void path_by_handle(SnapWatch& sw, const FdinfoWatch& fw, const Holder& h, const MountNamespaces& mounts,
+                    std::unique_ptr<FileHandlePathResolver>& resolver) {
+  bool cut = sw.kernel_flags & INOTRACE_F_PATH_TRUNCATED;
+  if (!fw.handle) {
+    if (!cut) sw.path_source = PathSource::FileHandle, sw.path_note = "no file handle in fdinfo";
+    return;
+  }
+  const NamespaceMounts* own = mounts.of_pid(h.pid);
+  const NamespaceMounts* ns = nullptr;
+  std::vector<const MountEntry*> candidates;
+  auto all = mounts.mounts_of(fw.dev);
+  for (const auto& ref : all)
+    if (ref.ns == own) candidates.push_back(ref.mount), ns = own;
+  std::string elsewhere;
+  if (candidates.empty() && !all.empty()) {
+    ns = all.front().ns;
+    for (const auto& ref : all)
+      if (ref.ns == ns) candidates.push_back(ref.mount);
+    elsewhere = fmt::format("mounted only in another mount namespace (mnt:[{}], pid {})", ns->mnt_ns, ns->pid);
+  }
+  if (candidates.empty()) {
+    if (!cut) sw.path_source = PathSource::FileHandle, sw.path_note = "not mounted in any namespace";
+    return;
+  }
+  if (!resolver) resolver = std::make_unique<FileHandlePathResolver>();
+  HandlePath hp = resolver->resolve(ns->mnt_ns, ns->pid, candidates, fw.dev, fw.ino, *fw.handle);
+  if (cut && hp.path.empty()) return;  // resolve_snapshot_paths marks the kernel's tail
+  sw.path_source = PathSource::FileHandle;
+  sw.path = std::move(hp.path);
+  sw.path_note = hp.note.empty() ? elsewhere : elsewhere.empty() ? hp.note : hp.note + "; " + elsewhere;
+}
+
+}  // namespace
+
 void SnapshotTaker::complete_from_fdinfo(Snapshot& snap, bool with_paths) {
-  bool bounded = iter_->bounded();
   std::unique_ptr<FileHandlePathResolver> resolver;
   size_t unreadable = 0;
   for (auto& inst : snap.instances) {
-    // Also instances with a path deeper than the iterator's walk: their file handles may name it.
-    bool deep = with_paths && std::any_of(inst.watches.begin(), inst.watches.end(), [](const SnapWatch& w) {
-                  return w.kernel_flags & INOTRACE_F_PATH_TRUNCATED;
-                });
-    if (!(inst.truncated || (bounded && with_paths) || deep) || inst.holders.empty()) continue;
+    if (!needs_fdinfo(inst, iter_->bounded(), with_paths)) continue;
     const Holder& h = inst.holders.front();
     auto text = read_small_file(fmt::format("/proc/{}/fdinfo/{}", h.pid, h.fd));
     if (!text) {
       unreadable++;
       continue;
     }
-    FdinfoParse parsed = parse_inotify_fdinfo(*text);
     absl::flat_hash_map<int32_t, size_t> by_wd;
     for (size_t i = 0; i < inst.watches.size(); i++) by_wd[inst.watches[i].wd] = i;
+    FdinfoParse parsed = parse_inotify_fdinfo(*text);
     for (const auto& fw : parsed.watches) {
-      auto it = by_wd.find(fw.wd);
-      if (it == by_wd.end()) {
-        SnapWatch sw;
-        sw.wd = fw.wd;
-        sw.ino = fw.ino;
-        sw.dev = fw.dev;
-        sw.mask = fw.mask;
-        by_wd[fw.wd] = inst.watches.size();
-        inst.watches.push_back(std::move(sw));
-        it = by_wd.find(fw.wd);
-      }
-      SnapWatch& sw = inst.watches[it->second];
+      SnapWatch& sw = watch_for(inst, by_wd, fw);
       bool cut = sw.kernel_flags & INOTRACE_F_PATH_TRUNCATED;
       if (!with_paths || !sw.path.empty() || (sw.fs_path_source != PathSource::None && !cut)) continue;
-      if (!fw.handle) {
-        if (!cut) sw.path_source = PathSource::FileHandle, sw.path_note = "no file handle in fdinfo";
-        continue;
-      }
-      // Mount points as seen from the holder's root (its namespace's mountinfo); failing that,
-      // from a namespace where the filesystem is still mounted (and say so).
-      const NamespaceMounts* own = mounts_.of_pid(h.pid);
-      const NamespaceMounts* ns = nullptr;
-      std::vector<const MountEntry*> candidates;
-      auto all = mounts_.mounts_of(fw.dev);
-      for (const auto& ref : all)
-        if (ref.ns == own) candidates.push_back(ref.mount), ns = own;
-      std::string elsewhere;
-      if (candidates.empty() && !all.empty()) {
-        ns = all.front().ns;
-        for (const auto& ref : all)
-          if (ref.ns == ns) candidates.push_back(ref.mount);
-        elsewhere = fmt::format("mounted only in another mount namespace (mnt:[{}], pid {})", ns->mnt_ns, ns->pid);
-      }
-      if (candidates.empty()) {
-        if (!cut) sw.path_source = PathSource::FileHandle, sw.path_note = "not mounted in any namespace";
-        continue;
-      }
-      if (!resolver) resolver = std::make_unique<FileHandlePathResolver>();
-      HandlePath hp = resolver->resolve(ns->mnt_ns, ns->pid, candidates, fw.dev, fw.ino, *fw.handle);
-      if (cut && hp.path.empty()) continue;  // resolve_snapshot_paths marks the kernel's tail
-      sw.path_source = PathSource::FileHandle;
-      sw.path = std::move(hp.path);
-      sw.path_note = hp.note.empty() ? elsewhere : elsewhere.empty() ? hp.note : hp.note + "; " + elsewhere;
+      path_by_handle(sw, fw, h, mounts_, resolver);
     }
     inst.truncated = false;
   }
