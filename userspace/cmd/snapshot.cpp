@@ -8,6 +8,7 @@
 #include "events/names.h"
 #include "util/small_file.h"
 #include "output/event_json.h"
+#include "output/watch_json.h"
 #include "snapshot/aggregate.h"
 #include "snapshot/snapshot_taker.h"
 #include "util/error.h"
@@ -75,25 +76,11 @@ json to_json(const Snapshot& snap, const SnapshotCommandOptions& o, double ms, i
                               {"user_ns", inst.ucount.userns_ino ? json(inst.ucount.userns_ino) : json(nullptr)},
                               {"truncated", inst.truncated}});
     const Holder* h = inst.holders.empty() ? nullptr : &inst.holders.front();
-    for (const auto& w : inst.watches) {
-      json wj;
-      wj["pid"] = h ? json(h->pid) : json(nullptr);
-      if (h) put_path(wj, "comm", h->comm);
-      else wj["comm"] = nullptr;
-      wj["uid"] = h ? json(h->uid) : json(nullptr);
-      wj["instance"] = inst.id;
-      wj["fd"] = h ? json(h->fd) : json(nullptr);
-      wj["wd"] = w.wd;
-      wj["ino"] = w.ino;
-      wj["dev"] = w.dev.str();
-      wj["mask"] = mask_names(w.mask);
-      if (w.path.empty()) wj["path"] = nullptr;
-      else put_path(wj, "path", w.path);
-      wj["path_source"] = path_source_name(w.path_source);
-      if (w.path_truncated) wj["path_truncated"] = true;
-      if (!w.path_note.empty()) put_path(wj, "path_note", w.path_note);
-      j["watches"].push_back(std::move(wj));
-    }
+    std::optional<WatchJsonHolder> holder;
+    if (h) holder = WatchJsonHolder{h->pid, h->comm, h->uid, h->fd};
+    for (const auto& w : inst.watches)
+      j["watches"].push_back(watch_row_json(
+          {holder, inst.id, w.wd, w.ino, w.dev, w.mask, w.path, w.path_source, w.path_truncated, w.path_note}));
   }
   j["warnings"] = json::array();
   for (const auto& w : snap.warnings) j["warnings"].push_back(sanitize_utf8(w));

@@ -7,6 +7,7 @@
 
 #include "events/names.h"
 #include "output/event_json.h"
+#include "output/watch_json.h"
 #include "util/error.h"
 #include "util/wall_clock.h"
 
@@ -120,22 +121,10 @@ bool WatchPageWriter::next(const NodeMonitor& m, std::string& out) {
     if (found == inst->second.watches.end()) continue;
     const WatchEntry& w = found->second;
     const Holder* h = inst->second.holders.empty() ? nullptr : &inst->second.holders.front();
-    json j;
-    j["pid"] = h ? json(h->pid) : json(nullptr);
-    if (h) put_path(j, "comm", h->comm);
-    else j["comm"] = nullptr;
-    j["uid"] = h ? json(h->uid) : json(nullptr);
-    j["instance"] = id;
-    j["fd"] = h ? json(h->fd) : json(nullptr);
-    j["wd"] = wd;
-    j["ino"] = w.ino();
-    j["dev"] = KernelDev{w.dev}.str();
-    j["mask"] = mask_names(w.mask);
-    std::string path = t.path_of(w);
-    if (path.empty()) j["path"] = nullptr;
-    else put_path(j, "path", path);
-    j["path_source"] = path_source_name(static_cast<PathSource>(w.path_source));
-    if (w.path_truncated) j["path_truncated"] = true;
+    std::optional<WatchJsonHolder> holder;
+    if (h) holder = WatchJsonHolder{h->pid, h->comm, h->uid, h->fd};
+    json j = watch_row_json({holder, id, wd, w.ino(), KernelDev{w.dev}, w.mask, t.path_of(w),
+                             static_cast<PathSource>(w.path_source), w.path_truncated, ""});
     if (returned_++) out += ',';
     out += j.dump();
   }
