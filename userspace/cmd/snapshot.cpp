@@ -130,9 +130,7 @@ void print_text(const Snapshot& snap, const SnapshotCommandOptions& o, double ms
         std::string path = w.path.empty() ? "-" : escape_for_text(w.path);
         if (!w.path_note.empty()) path += "  (" + escape_for_text(w.path_note) + ")";
         if (w.path_truncated) path += "  (path truncated)";
-        std::string mask = mask_string(w.mask);
-        if ((w.mask & 0xfff) == 0xfff)
-          mask = (w.mask & ~0xfffu) ? fmt::format("IN_ALL_EVENTS|{}", mask_string(w.mask & ~0xfffu)) : "IN_ALL_EVENTS";
+        std::string mask = short_mask_string(w.mask);
         fmt::print("{:>7} {:<15} {:>4} {:>5} {:<20} {:<28} {}\n", h ? h->pid : 0, h ? escape_for_text(h->comm) : "-",
                    h ? h->fd : -1, w.wd, fmt::format("{}:{}", w.dev.str(), w.ino), mask, path);
       }

@@ -72,6 +72,12 @@ std::string mask_string(uint32_t mask) {
   return s;
 }
 
+std::string short_mask_string(uint32_t mask) {
+  if ((mask & IN_ALL_EVENTS) != IN_ALL_EVENTS) return mask_string(mask);
+  uint32_t rest = mask & ~(uint32_t)IN_ALL_EVENTS;
+  return rest ? "IN_ALL_EVENTS|" + mask_string(rest) : "IN_ALL_EVENTS";
+}
+
 std::optional<uint32_t> parse_mask(std::string_view text) {
   uint32_t mask = 0;
   while (!text.empty()) {

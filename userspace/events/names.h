@@ -16,6 +16,8 @@ namespace inotrace {
 std::vector<std::string> mask_names(uint32_t mask);
 // "IN_MODIFY|IN_CREATE", or "0" for an empty mask.
 std::string mask_string(uint32_t mask);
+// As mask_string, with the 12 bits of IN_ALL_EVENTS said once: "IN_ALL_EVENTS|IN_ONLYDIR" (text output).
+std::string short_mask_string(uint32_t mask);
 // Parses "IN_MODIFY|IN_CREATE" or a number; nullopt on an unknown name.
 std::optional<uint32_t> parse_mask(std::string_view text);
 

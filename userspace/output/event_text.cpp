@@ -43,12 +43,7 @@ const std::string& short_mask(uint32_t mask) {
   thread_local std::string last = mask_string(0);
   if (mask != last_mask) {
     last_mask = mask;
-    if ((mask & IN_ALL_EVENTS) == IN_ALL_EVENTS) {
-      uint32_t rest = mask & ~(uint32_t)IN_ALL_EVENTS;
-      last = rest ? "IN_ALL_EVENTS|" + mask_string(rest) : "IN_ALL_EVENTS";
-    } else {
-      last = mask_string(mask);
-    }
+    last = short_mask_string(mask);
   }
   return last;
 }
