@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "loader/program_table.h"
 #include "util/error.h"
 
 namespace inotrace {
@@ -25,20 +26,8 @@ std::optional<Backend> parse_backend(std::string_view s) {
   return std::nullopt;
 }
 
-std::vector<std::string> backend_requirements(Backend b) {
-  switch (b) {
-    case Backend::Fentry:
-    case Backend::Kprobe:
-      // Mandatory hooks; optional ones (security_path_notify, inotify_init) are checked at load.
-      return {"inotify_freeing_mark", "fsnotify_add_mark_locked", "fsnotify_destroy_group",
-              "__x64_sys_inotify_add_watch"};
-    case Backend::Tracepoint:
-      return {"sys_enter_inotify_add_watch", "sys_exit_inotify_add_watch",
-              "sys_enter_inotify_rm_watch", "sys_exit_inotify_rm_watch",
-              "sys_enter_inotify_init1", "sys_exit_inotify_init1"};
-  }
-  return {};
-}
+// The program table's entries marked to probe; the other programs are checked at load.
+std::vector<std::string> backend_requirements(Backend b) { return probed_targets(b); }
 
 namespace {
 

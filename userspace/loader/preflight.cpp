@@ -12,6 +12,7 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "util/small_file.h"
+#include "loader/program_table.h"
 
 namespace inotrace {
 
@@ -36,13 +37,13 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt_str, va_list arg
   return 0;
 }
 
-// Functions whose addresses or names inotrace needs from kallsyms.
-const std::vector<std::string> kSymbols = {
-    "inotify_release", "inotify_freeing_mark", "inotify_update_watch", "fsnotify_add_mark_locked",
-    "fsnotify_destroy_group", "__fsnotify_inode_delete", "fsnotify_sb_delete",
-    "inotify_handle_inode_event", "inotify_handle_event", "do_inotify_init",
-    "security_path_notify", "__x64_sys_inotify_add_watch", "__x64_sys_inotify_rm_watch",
-};
+// What the programs attach to (the program table), and inotify_release, whose address tells
+// inotify files apart.
+std::vector<std::string> kallsyms_wanted() {
+  std::vector<std::string> names = attached_functions();
+  names.push_back("inotify_release");
+  return names;
+}
 
 }  // namespace
 
@@ -74,7 +75,7 @@ KernelFacts preflight(const std::string& custom_btf) {
   facts.btf_path = *btf;
   facts.custom_btf = custom_btf;
 
-  facts.syms = Kallsyms::load(kSymbols);
+  facts.syms = Kallsyms::load(kallsyms_wanted());
   if (facts.syms.addresses_hidden())
     throw Error(fmt::format(
         "kernel symbol addresses in /proc/kallsyms read as 0 (kernel.kptr_restrict={}): inotrace "

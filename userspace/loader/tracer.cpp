@@ -15,6 +15,7 @@
 #include "inotrace_bpf.skel.h"
 #include "loader/environment.h"
 #include "loader/kallsyms.h"
+#include "loader/program_table.h"
 #include "loader/kernel_prober.h"
 #include "loader/preflight.h"
 #include "util/error.h"
@@ -24,42 +25,6 @@ namespace inotrace {
 namespace {
 
 constexpr useconds_t kBatchWindowUs = 1000;  // see Tracer::poll
-
-std::string_view program_backend_prefix(Backend b) {
-  switch (b) {
-    case Backend::Fentry: return "fe_";
-    case Backend::Kprobe: return "kp_";
-    case Backend::Tracepoint: return "tp_";
-  }
-  return "";
-}
-
-// Programs a kernel may legitimately lack: inotify_init (absent on arm64/riscv) and
-// security_path_notify (5.3+, CONFIG_SECURITY); without the latter, adds carry the user path.
-bool optional_program(std::string_view name) {
-  return name.ends_with("_enter_init") || name.ends_with("_exit_init") || name.ends_with("_path_notify");
-}
-
-// kprobe programs are attached by hand to the exact kallsyms symbol of their function.
-struct KprobeTarget {
-  std::string_view program;
-  const char* function;
-  bool retprobe;
-};
-constexpr KprobeTarget kKprobeTargets[] = {
-    {"kp_path_notify", "security_path_notify", false},
-    {"kp_enter_add_mark_locked", "fsnotify_add_mark_locked", false},
-    {"kp_exit_add_mark_locked", "fsnotify_add_mark_locked", true},
-    {"kp_freeing_mark", "inotify_freeing_mark", false},
-    {"kp_enter_destroy_group", "fsnotify_destroy_group", false},
-    {"kp_exit_destroy_group", "fsnotify_destroy_group", true},
-};
-
-const KprobeTarget* kprobe_target(std::string_view program) {
-  for (const auto& t : kKprobeTargets)
-    if (t.program == program) return &t;
-  return nullptr;
-}
 
 // fentry programs that read a syscall wrapper's pt_regs need the kernel's BTF to type that
 // pointer as a struct; Debian 5.10's declares it as a forward and the verifier refuses.
@@ -76,11 +41,15 @@ bool btf_types_syscall_regs(const btf* kbtf, const char* wrapper) {
   return target && btf_is_struct(target);
 }
 
-// "fentry/inotify_freeing_mark" -> "inotify_freeing_mark"
-std::string section_target(bpf_program* prog) {
-  std::string_view sec = bpf_program__section_name(prog);
-  size_t slash = sec.find('/');
-  return slash == std::string_view::npos ? std::string() : std::string(sec.substr(slash + 1));
+// Why this kernel cannot run `spec`, or nullopt: a trampoline target must be a function in the
+// kernel's BTF (not inlined); a kprobe attached by hand needs the function in kallsyms.
+std::optional<std::string> missing_target(const ProgramSpec& spec, const btf* kbtf, const KernelFacts& facts) {
+  std::string target(spec.target);
+  if (spec.backend == Backend::Fentry && (!kbtf || btf__find_by_name_kind(kbtf, target.c_str(), BTF_KIND_FUNC) < 0))
+    return fmt::format("{} is not in this kernel's BTF", target);
+  if ((spec.attach == Attach::Kprobe || spec.attach == Attach::Kretprobe) && !facts.syms.entry(target))
+    return fmt::format("{} is not in /proc/kallsyms", target);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -107,6 +76,49 @@ struct Tracer::Impl {
     ring_buffer__free(rb);
     for (auto* l : links) bpf_link__destroy(l);
     inotrace_bpf__destroy(skel);
+  }
+
+  using Log = std::function<void(const std::string&)>;
+
+  // The chosen backend's programs that this kernel can run, set to load; every other one off.
+  std::vector<const ProgramSpec*> choose_programs(Backend backend, const btf* kbtf, const Log& log) {
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(prog, false);
+    std::vector<const ProgramSpec*> chosen;
+    for (const ProgramSpec& spec : program_table()) {
+      if (spec.backend != backend) continue;
+      if ((spec.args == SyscallArgs::Typed && !syscall_args) || (spec.args == SyscallArgs::Untyped && syscall_args)) continue;
+      if (auto missing = missing_target(spec, kbtf, facts)) {
+        if (spec.need == Need::Required) throw Error(fmt::format("{} backend: {}", backend_name(backend), *missing));
+        log(fmt::format("{} {}: skipped ({})", backend_name(backend), spec.name, *missing));
+        continue;
+      }
+      bpf_program__set_autoload(skel->progs.*spec.program, true);
+      chosen.push_back(&spec);
+    }
+    return chosen;
+  }
+
+  void attach(const ProgramSpec& spec, bool verbose, const Log& log) {
+    bpf_program* prog = skel->progs.*spec.program;
+    std::string where(spec.target);
+    bpf_link* link = nullptr;
+    if (spec.attach == Attach::BySection) {
+      link = bpf_program__attach(prog);
+    } else {
+      where = facts.syms.entry(std::string(spec.target))->name;  // the exact name: a .isra clone counts
+      link = bpf_program__attach_kprobe(prog, spec.attach == Attach::Kretprobe, where.c_str());
+    }
+    if (!link) {
+      int e = errno;
+      if (spec.need == Need::Optional) {
+        log(fmt::format("attach {}: skipped ({})", spec.name, strerror(e)));
+        return;
+      }
+      throw Error(fmt::format("attaching {} failed: {} (libbpf: {})", spec.name, strerror(e), last_libbpf_message()));
+    }
+    links.push_back(link);
+    if (verbose) log(fmt::format("attach {:<28} {:<34} ok", spec.name, where));
   }
 
   static int on_record(void* ctx, void* data, size_t size) {
@@ -167,7 +179,6 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   bpf_map__set_max_entries(skel->maps.events, checked_ringbuf_size(opts.ringbuf_bytes));
 
   Backend backend = impl_->choice.backend;
-  std::string_view prefix = program_backend_prefix(backend);
   btf* vmlinux_btf = backend == Backend::Fentry ? btf__parse(facts.btf_path.c_str(), nullptr) : nullptr;
   impl_->syscall_args = backend != Backend::Fentry ||
                         (vmlinux_btf && btf_types_syscall_regs(vmlinux_btf, "__x64_sys_inotify_add_watch"));
@@ -175,63 +186,18 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
     log("fentry: this kernel's BTF does not type the syscall wrappers' pt_regs: adds are reported "
         "from inotify_update_watch, without the fd and without failures that happen before it "
         "(ENOENT, EACCES, EINVAL)");
-  bpf_program* prog;
-  bpf_object__for_each_program(prog, skel->obj) {
-    std::string_view name = bpf_program__name(prog);
-    bool wanted = name.starts_with(prefix);
-    if (name.ends_with("_syscall_args")) wanted = wanted && impl_->syscall_args;
-    if (name.ends_with("_no_args")) wanted = wanted && !impl_->syscall_args;
-    // A trampoline target must be a function in the kernel's BTF (not inlined).
-    if (wanted && backend == Backend::Fentry) {
-      std::string target = section_target(prog);
-      if (!vmlinux_btf || btf__find_by_name_kind(vmlinux_btf, target.c_str(), BTF_KIND_FUNC) < 0) {
-        if (!optional_program(name)) {
-          btf__free(vmlinux_btf);
-          throw Error(fmt::format("fentry backend: {} is not in this kernel's BTF", target));
-        }
-        log(fmt::format("fentry {}: skipped ({} not in kernel BTF)", name, target));
-        wanted = false;
-      }
-    }
-    if (wanted && backend == Backend::Kprobe) {
-      const KprobeTarget* t = kprobe_target(name);
-      if (t && !facts.syms.entry(t->function)) {
-        if (!optional_program(name))
-          throw Error(fmt::format("kprobe backend: {} is not in /proc/kallsyms", t->function));
-        log(fmt::format("kprobe {}: skipped ({} not in kallsyms)", name, t->function));
-        wanted = false;
-      }
-    }
-    bpf_program__set_autoload(prog, wanted);
+  std::vector<const ProgramSpec*> chosen;
+  try {
+    chosen = impl_->choose_programs(backend, vmlinux_btf, log);
+  } catch (...) {
+    btf__free(vmlinux_btf);
+    throw;
   }
   btf__free(vmlinux_btf);
   if (int e = inotrace_bpf__load(skel))
     throw Error(fmt::format("loading the BPF programs failed: {} (libbpf: {}); run with -v for the verifier log",
                             strerror(-e), last_libbpf_message()));
-
-  bpf_object__for_each_program(prog, skel->obj) {
-    std::string_view name = bpf_program__name(prog);
-    if (!bpf_program__autoload(prog)) continue;
-    bpf_link* link = nullptr;
-    std::string where = section_target(prog);
-    if (const KprobeTarget* t = kprobe_target(name)) {
-      auto sym = facts.syms.entry(t->function);
-      where = sym->name;
-      link = bpf_program__attach_kprobe(prog, t->retprobe, sym->name.c_str());
-    } else {
-      link = bpf_program__attach(prog);
-    }
-    if (!link) {
-      int e = errno;
-      if (optional_program(name)) {
-        log(fmt::format("attach {}: skipped ({})", name, strerror(e)));
-        continue;
-      }
-      throw Error(fmt::format("attaching {} failed: {} (libbpf: {})", name, strerror(e), last_libbpf_message()));
-    }
-    impl_->links.push_back(link);
-    if (opts.verbose) log(fmt::format("attach {:<28} {:<34} ok", name, where));
-  }
+  for (const ProgramSpec* spec : chosen) impl_->attach(*spec, opts.verbose, log);
 
   impl_->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), Impl::on_record, impl_.get(), nullptr);
   if (!impl_->rb) throw Error(fmt::format("cannot open the ring buffer: {}", strerror(errno)));
