@@ -135,33 +135,11 @@ struct Tracer::Impl {
   }
 };
 
-Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
-  auto log = [&](const std::string& s) {
-    if (opts.log) opts.log(s);
-  };
-  init_libbpf_logging(opts.verbose);
-  impl_->facts = preflight(opts.btf_path);
-  const KernelFacts& facts = impl_->facts;
+namespace {
 
-  std::string err;
-  bool mounted = false;
-  auto tracefs = ensure_tracefs(&err, &mounted);
-  if (!tracefs) throw Error(err);
-  if (mounted) log(fmt::format("mounted tracefs at {}", *tracefs));
-
-  KernelProber prober(facts.syms, facts.btf_path, *tracefs);
-  impl_->choice = choose_backend(opts.backend, prober, {Backend::Fentry, Backend::Kprobe, Backend::Tracepoint});
-  if (opts.verbose)
-    for (const auto& p : impl_->choice.probes)
-      log(fmt::format("probe {:<45} {}", p.probe, p.ok ? "ok" : "FAILED: " + p.detail));
-  log(fmt::format("backend {}: {}", backend_name(impl_->choice.backend), impl_->choice.why));
-
-  LIBBPF_OPTS(bpf_object_open_opts, open_opts);
-  if (!opts.btf_path.empty()) open_opts.btf_custom_path = opts.btf_path.c_str();
-  impl_->skel = inotrace_bpf__open_opts(&open_opts);
-  if (!impl_->skel) throw Error(fmt::format("cannot open the BPF object: {}", strerror(errno)));
-  auto* skel = impl_->skel;
-
+// The kernel's own filters (pid, uid, cgroup, comm) and the addresses that identify inotify
+// objects, written into the object before it is loaded.
+void set_rodata(inotrace_bpf* skel, const TracerOptions& opts, const KernelFacts& facts) {
   auto* ro = skel->rodata;
   ro->inotify_release_addr = facts.inotify_release;
   ro->inotify_freeing_mark_addr = facts.inotify_freeing_mark;
@@ -176,10 +154,29 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
     std::memset((void*)ro->filter_comm, 0, sizeof(ro->filter_comm));
     std::memcpy((void*)ro->filter_comm, opts.filters.comm->data(), opts.filters.comm->size());
   }
-  bpf_map__set_max_entries(skel->maps.events, checked_ringbuf_size(opts.ringbuf_bytes));
+}
 
-  Backend backend = impl_->choice.backend;
-  btf* vmlinux_btf = backend == Backend::Fentry ? btf__parse(facts.btf_path.c_str(), nullptr) : nullptr;
+}  // namespace
+
+// Preflight, tracefs, and the backend chosen by trial attaches.
+void Tracer::choose_backend_for(const TracerOptions& opts, const Log& log) {
+  impl_->facts = preflight(opts.btf_path);
+  std::string err;
+  bool mounted = false;
+  auto tracefs = ensure_tracefs(&err, &mounted);
+  if (!tracefs) throw Error(err);
+  if (mounted) log(fmt::format("mounted tracefs at {}", *tracefs));
+  KernelProber prober(impl_->facts.syms, impl_->facts.btf_path, *tracefs);
+  impl_->choice = choose_backend(opts.backend, prober, {Backend::Fentry, Backend::Kprobe, Backend::Tracepoint});
+  if (opts.verbose)
+    for (const auto& p : impl_->choice.probes) log(fmt::format("probe {:<45} {}", p.probe, p.ok ? "ok" : "FAILED: " + p.detail));
+  log(fmt::format("backend {}: {}", backend_name(impl_->choice.backend), impl_->choice.why));
+}
+
+// The chosen backend's programs this kernel can run, and whether the fentry ones may read the
+// syscall wrappers' pt_regs (the kernel's BTF types them).
+std::vector<const ProgramSpec*> Tracer::programs_for(Backend backend, const Log& log) {
+  btf* vmlinux_btf = backend == Backend::Fentry ? btf__parse(impl_->facts.btf_path.c_str(), nullptr) : nullptr;
   impl_->syscall_args = backend != Backend::Fentry ||
                         (vmlinux_btf && btf_types_syscall_regs(vmlinux_btf, "__x64_sys_inotify_add_watch"));
   if (!impl_->syscall_args)
@@ -194,12 +191,30 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
     throw;
   }
   btf__free(vmlinux_btf);
-  if (int e = inotrace_bpf__load(skel))
+  return chosen;
+}
+
+Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
+  Log log = [&](const std::string& s) {
+    if (opts.log) opts.log(s);
+  };
+  init_libbpf_logging(opts.verbose);
+  choose_backend_for(opts, log);
+
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts);
+  if (!opts.btf_path.empty()) open_opts.btf_custom_path = opts.btf_path.c_str();
+  impl_->skel = inotrace_bpf__open_opts(&open_opts);
+  if (!impl_->skel) throw Error(fmt::format("cannot open the BPF object: {}", strerror(errno)));
+  set_rodata(impl_->skel, opts, impl_->facts);
+  bpf_map__set_max_entries(impl_->skel->maps.events, checked_ringbuf_size(opts.ringbuf_bytes));
+
+  std::vector<const ProgramSpec*> chosen = programs_for(impl_->choice.backend, log);
+  if (int e = inotrace_bpf__load(impl_->skel))
     throw Error(fmt::format("loading the BPF programs failed: {} (libbpf: {}); run with -v for the verifier log",
                             strerror(-e), last_libbpf_message()));
   for (const ProgramSpec* spec : chosen) impl_->attach(*spec, opts.verbose, log);
 
-  impl_->rb = ring_buffer__new(bpf_map__fd(skel->maps.events), Impl::on_record, impl_.get(), nullptr);
+  impl_->rb = ring_buffer__new(bpf_map__fd(impl_->skel->maps.events), Impl::on_record, impl_.get(), nullptr);
   if (!impl_->rb) throw Error(fmt::format("cannot open the ring buffer: {}", strerror(errno)));
 }
 

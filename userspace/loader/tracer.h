@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "events/event.h"
 #include "loader/backend.h"
@@ -38,6 +39,8 @@ struct TracerCounters {
   uint64_t decode_errors = 0;    // records that failed ABI validation in userspace
 };
 
+struct ProgramSpec;  // loader/program_table.h
+
 class Tracer {
  public:
   using Callback = std::function<void(const Event&)>;
@@ -64,6 +67,9 @@ class Tracer {
   const std::string& last_decode_error() const;
 
  private:
+  using Log = std::function<void(const std::string&)>;
+  void choose_backend_for(const TracerOptions& opts, const Log& log);
+  std::vector<const ProgramSpec*> programs_for(Backend backend, const Log& log);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
