@@ -188,7 +188,6 @@ class Scanner {
     const size_t first = raw.size();
     bool gone = false, denied_here = false;
     char link[kInotifyLink.size() + 1];
-    char fdinfo[32];
     while (dirent* fe = readdir(fds)) {
       int32_t fd = -1;
       if (!parse_decimal(std::string_view(fe->d_name), fd)) continue;  // "." and ".."
@@ -204,38 +203,14 @@ class Scanner {
         continue;
       }
       if (!is_inotify(link, n)) continue;
-      if (!holder) {  // comm and uid only for processes holding inotify fds
-        ProcInfo info;
-        if (!read_proc_info(reader_, piddir, info)) {
-          gone = true;
-          break;
-        }
-        holder = Holder{pid, 0, std::move(info.comm), info.uid, mount_ns_of(pid, proc_)};
+      if (!holder && !(holder = holder_of(pid, piddir))) {
+        gone = true;
+        break;
       }
-      std::memcpy(fdinfo, "fdinfo/", 7);
-      *std::to_chars(fdinfo + 7, fdinfo + sizeof(fdinfo) - 1, fd).ptr = '\0';
-      std::string_view text;
-      if (int e = reader_.read(piddir, fdinfo, text)) {
-        fd_error(e);
-        continue;
+      if (auto r = read_inotify_fd(piddir, fddir, fe->d_name, fd, *holder)) {
+        raw.push_back(std::move(*r));
+        stats.inotify_fds++;
       }
-      FdinfoParse parsed = parse_inotify_fdinfo(text);
-      // The fd may have been closed and its number reused between the reads: still inotify?
-      n = readlinkat(fddir, fe->d_name, link, sizeof(link));
-      if (n < 0 || !is_inotify(link, n)) {
-        stats.vanished_fds++;
-        continue;
-      }
-      RawFd r;
-      r.holder = *holder;
-      r.holder.fd = fd;
-      r.watches = std::move(parsed.watches);
-      std::sort(r.watches.begin(), r.watches.end(),
-                [](const FdinfoWatch& a, const FdinfoWatch& b) { return a.wd < b.wd; });
-      r.hash = hash_watches(r.watches);
-      r.warnings = std::move(parsed.warnings);
-      raw.push_back(std::move(r));
-      stats.inotify_fds++;
     }
     closedir(fds);
     close(piddir);
@@ -244,6 +219,41 @@ class Scanner {
       raw.resize(first);
       stats.vanished_processes++;
     }
+  }
+
+  // comm and uid, read only for processes holding inotify fds; nullopt if it exited.
+  std::optional<Holder> holder_of(uint32_t pid, int piddir) {
+    ProcInfo info;
+    if (!read_proc_info(reader_, piddir, info)) return std::nullopt;
+    return Holder{pid, 0, std::move(info.comm), info.uid, mount_ns_of(pid, proc_)};
+  }
+
+  // One inotify fd's watches from its fdinfo, sorted by wd; nullopt if it could not be read or
+  // stopped being inotify meanwhile (closed, its number reused).
+  std::optional<RawFd> read_inotify_fd(int piddir, int fddir, const char* name, int32_t fd, const Holder& holder) {
+    char fdinfo[32];
+    std::memcpy(fdinfo, "fdinfo/", 7);
+    *std::to_chars(fdinfo + 7, fdinfo + sizeof(fdinfo) - 1, fd).ptr = '\0';
+    std::string_view text;
+    if (int e = reader_.read(piddir, fdinfo, text)) {
+      fd_error(e);
+      return std::nullopt;
+    }
+    FdinfoParse parsed = parse_inotify_fdinfo(text);
+    char link[kInotifyLink.size() + 1];
+    ssize_t n = readlinkat(fddir, name, link, sizeof(link));
+    if (n < 0 || !is_inotify(link, n)) {
+      stats.vanished_fds++;
+      return std::nullopt;
+    }
+    RawFd r;
+    r.holder = holder;
+    r.holder.fd = fd;
+    r.watches = std::move(parsed.watches);
+    std::sort(r.watches.begin(), r.watches.end(), [](const FdinfoWatch& a, const FdinfoWatch& b) { return a.wd < b.wd; });
+    r.hash = hash_watches(r.watches);
+    r.warnings = std::move(parsed.warnings);
+    return r;
   }
 
   std::vector<RawFd> raw;
