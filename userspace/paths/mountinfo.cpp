@@ -41,6 +41,57 @@ void split_fields(std::string_view line, std::vector<std::string_view>& out) {
 
 bool is_octal(char c) { return c >= '0' && c <= '7'; }
 
+// Fields 0-2: mount id, parent id, major:minor. False (with a warning) if any is bad.
+bool parse_ids(const std::vector<std::string_view>& f, MountEntry& m, size_t line_no, ParseWarnings& warn) {
+  constexpr uint32_t kIntMax = std::numeric_limits<int>::max();
+  auto mount_id = parse_decimal(f[0], kIntMax);
+  auto parent_id = parse_decimal(f[1], kIntMax);
+  if (!mount_id || !parent_id) {
+    warn.add(line_no, "bad {} '{}'; line skipped", mount_id ? "parent id" : "mount id", excerpt(mount_id ? f[1] : f[0]));
+    return false;
+  }
+  m.mount_id = static_cast<int>(*mount_id);
+  m.parent_id = static_cast<int>(*parent_id);
+  size_t colon = f[2].find(':');
+  if (colon == std::string_view::npos) {
+    warn.add(line_no, "bad major:minor '{}'; line skipped", excerpt(f[2]));
+    return false;
+  }
+  // KernelDev holds 12 bits of major and 20 of minor, like the kernel's dev_t.
+  auto major = parse_decimal(f[2].substr(0, colon), (1u << 12) - 1);
+  auto minor = parse_decimal(f[2].substr(colon + 1), (1u << 20) - 1);
+  if (!major || !minor) {
+    warn.add(line_no, "bad or out-of-range major:minor '{}'; line skipped", excerpt(f[2]));
+    return false;
+  }
+  m.dev.raw = *major << 20 | *minor;
+  return true;
+}
+
+// After the " - " separator at f[sep]: fstype, source, and the rest of the line (super options).
+bool parse_tail(std::string_view line, const std::vector<std::string_view>& f, size_t sep, MountEntry& m, size_t line_no,
+                ParseWarnings& warn) {
+  if (f.size() < sep + 3) {
+    warn.add(line_no, "missing fstype or source after '-'; line skipped: '{}'", excerpt(line));
+    return false;
+  }
+  if (f[sep + 1].empty()) {
+    warn.add(line_no, "empty fstype; line skipped");
+    return false;
+  }
+  m.fstype = unescape_mountinfo(f[sep + 1]);
+  m.source = unescape_mountinfo(f[sep + 2]);  // may legitimately be empty
+  if (f.size() > sep + 3) {
+    // The rest of the line, so a filesystem that prints an unescaped space loses nothing.
+    m.super_options = std::string(line.substr(f[sep + 3].data() - line.data()));
+  }
+  if (m.super_options.empty()) {
+    // The kernel always prints "rw" or "ro": the line was cut, maybe inside the source.
+    warn.add(line_no, "missing super options (truncated?); mount {} kept, source may be incomplete", m.mount_id);
+  }
+  return true;
+}
+
 // Fields: 0 mount id, 1 parent id, 2 major:minor, 3 root, 4 mount point, 5 mount options,
 // then optional fields up to "-", then fstype, source, super options.
 std::optional<MountEntry> parse_line(std::string_view line, std::vector<std::string_view>& f,
@@ -58,33 +109,8 @@ std::optional<MountEntry> parse_line(std::string_view line, std::vector<std::str
     warn.add(line_no, "no ' - ' separator; line skipped: '{}'", excerpt(line));
     return std::nullopt;
   }
-
   MountEntry m;
-  constexpr uint32_t kIntMax = std::numeric_limits<int>::max();
-  auto mount_id = parse_decimal(f[0], kIntMax);
-  auto parent_id = parse_decimal(f[1], kIntMax);
-  if (!mount_id || !parent_id) {
-    warn.add(line_no, "bad {} '{}'; line skipped", mount_id ? "parent id" : "mount id",
-             excerpt(mount_id ? f[1] : f[0]));
-    return std::nullopt;
-  }
-  m.mount_id = static_cast<int>(*mount_id);
-  m.parent_id = static_cast<int>(*parent_id);
-
-  size_t colon = f[2].find(':');
-  if (colon == std::string_view::npos) {
-    warn.add(line_no, "bad major:minor '{}'; line skipped", excerpt(f[2]));
-    return std::nullopt;
-  }
-  // KernelDev holds 12 bits of major and 20 of minor, like the kernel's dev_t.
-  auto major = parse_decimal(f[2].substr(0, colon), (1u << 12) - 1);
-  auto minor = parse_decimal(f[2].substr(colon + 1), (1u << 20) - 1);
-  if (!major || !minor) {
-    warn.add(line_no, "bad or out-of-range major:minor '{}'; line skipped", excerpt(f[2]));
-    return std::nullopt;
-  }
-  m.dev.raw = *major << 20 | *minor;
-
+  if (!parse_ids(f, m, line_no, warn)) return std::nullopt;
   for (size_t i = 3; i < sep; i++) {
     if (f[i].empty()) {
       warn.add(line_no, "empty field {} (doubled space?); line skipped", i + 1);
@@ -95,26 +121,7 @@ std::optional<MountEntry> parse_line(std::string_view line, std::vector<std::str
   m.mount_point = unescape_mountinfo(f[4]);
   m.mount_options = std::string(f[5]);
   for (size_t i = kFixed; i < sep; i++) m.optional_fields.emplace_back(f[i]);
-
-  if (f.size() < sep + 3) {
-    warn.add(line_no, "missing fstype or source after '-'; line skipped: '{}'", excerpt(line));
-    return std::nullopt;
-  }
-  if (f[sep + 1].empty()) {
-    warn.add(line_no, "empty fstype; line skipped");
-    return std::nullopt;
-  }
-  m.fstype = unescape_mountinfo(f[sep + 1]);
-  m.source = unescape_mountinfo(f[sep + 2]);  // may legitimately be empty
-  if (f.size() > sep + 3) {
-    // The rest of the line, so a filesystem that prints an unescaped space loses nothing.
-    m.super_options = std::string(line.substr(f[sep + 3].data() - line.data()));
-  }
-  if (m.super_options.empty()) {
-    // The kernel always prints "rw" or "ro": the line was cut, maybe inside the source.
-    warn.add(line_no, "missing super options (truncated?); mount {} kept, source may be incomplete",
-             m.mount_id);
-  }
+  if (!parse_tail(line, f, sep, m, line_no, warn)) return std::nullopt;
   return m;
 }
 
