@@ -382,34 +382,59 @@ PodPaths PodScenario::create_pod(const PodSpec& spec) {
   return p;
 }
 
-PodPaths PodScenario::pin_in_other_namespace(const PodPaths& p_in, const std::string& mount_point) {
-  PodPaths p = p_in;
-  auto known = pods_.find(p.uid);
-  if (known != pods_.end()) p = known->second;
-  const std::string target = mount_point.empty()
-                                 ? root_.sub("other-ns/" + p.uid + "/" + basename_of(p.volume))
-                                 : mount_point;
-  auto procs = root_.processes();
-  if (p.other_ns_pid > 0 && p.other_ns_mount == target &&
-      std::find(procs.begin(), procs.end(), p.other_ns_pid) != procs.end())
-    return p;  // already held there
-  if (!is_mount_point(p.volume))
-    throw Error("pin_in_other_namespace: " + p.volume + " is not mounted");
-  mkdir_p(target);  // in our namespace, on the root's filesystem: the helper sees it too
+namespace {
 
+// A helper's first record on its report pipe, or nullopt at EOF (for an exec'd helper, EOF means
+// exec succeeded: the pipe is O_CLOEXEC). Closes the pipe; kills the helper if reading fails.
+std::optional<Record> first_report(ScratchRoot& root, pid_t pid, int report, const std::string& what) {
+  Record r{};
+  bool got = false;
+  try {
+    got = read_record(report, r, what);
+  } catch (...) {
+    ::close(report);
+    root.kill_process(pid);
+    throw;
+  }
+  ::close(report);
+  if (!got) return std::nullopt;
+  return r;
+}
+
+// "inotifywait -m {}" with {} replaced by the paths (appended when there is no {}).
+std::vector<std::string> command_argv(const std::string& command_template, const std::vector<std::string>& paths) {
+  std::vector<std::string> argv;
+  bool substituted = false;
+  std::istringstream words(command_template);
+  for (std::string w; words >> w;) {
+    if (w == "{}") {
+      argv.insert(argv.end(), paths.begin(), paths.end());
+      substituted = true;
+    } else {
+      argv.push_back(w);
+    }
+  }
+  if (!substituted) argv.insert(argv.end(), paths.begin(), paths.end());
+  if (argv.empty()) throw Error("start_external_watcher: empty command");
+  return argv;
+}
+
+}  // namespace
+
+// A helper in a mount namespace of its own that holds a clone of `volume` at `target` and
+// nothing else of the scratch roots; returns its pid and report pipe.
+pid_t PodScenario::spawn_pinning_helper(const std::string& volume, const std::string& target, int* report,
+                                        std::vector<std::string>& steps) {
   // Everything the child needs, prepared before fork.
   const std::vector<std::string> detach = scratch_root_mounts();
-  std::vector<std::string> steps = {"unshare(CLONE_NEWNS)", "mount(/, MS_REC|MS_PRIVATE)",
-                                    "open_tree(" + p.volume + ", OPEN_TREE_CLONE)",
-                                    "move_mount(-> " + target + ")"};
+  steps = {"unshare(CLONE_NEWNS)", "mount(/, MS_REC|MS_PRIVATE)", "open_tree(" + volume + ", OPEN_TREE_CLONE)",
+           "move_mount(-> " + target + ")"};
   for (const auto& d : detach) steps.push_back("umount2(" + d + ", MNT_DETACH)");
-  const char* src = p.volume.c_str();
+  const char* src = volume.c_str();
   const char* dst = target.c_str();
   std::vector<const char*> detach_c;
   for (const auto& d : detach) detach_c.push_back(d.c_str());
-
-  int report = -1;
-  pid_t pid = spawn_helper(root_, &report, [&](int out) {
+  return spawn_helper(root_, report, [&](int out) {
     // A mount namespace of its own. unshare copies our mount table, and copies of *shared*
     // mounts join their peer groups, so anything mounted here under a shared mount would
     // propagate back to the host: first make every copy private (affects only this namespace).
@@ -431,22 +456,31 @@ PodPaths PodScenario::pin_in_other_namespace(const PodPaths& p_in, const std::st
     ::close(out);
     for (;;) ::pause();
   });
-  Record r{};
-  bool ok = false;
-  try {
-    ok = read_record(report, r, "pin_in_other_namespace(" + target + ")");
-  } catch (...) {
-    ::close(report);
+}
+
+PodPaths PodScenario::pin_in_other_namespace(const PodPaths& p_in, const std::string& mount_point) {
+  PodPaths p = p_in;
+  auto known = pods_.find(p.uid);
+  if (known != pods_.end()) p = known->second;
+  const std::string target = mount_point.empty()
+                                 ? root_.sub("other-ns/" + p.uid + "/" + basename_of(p.volume))
+                                 : mount_point;
+  auto procs = root_.processes();
+  if (p.other_ns_pid > 0 && p.other_ns_mount == target &&
+      std::find(procs.begin(), procs.end(), p.other_ns_pid) != procs.end())
+    return p;  // already held there
+  if (!is_mount_point(p.volume))
+    throw Error("pin_in_other_namespace: " + p.volume + " is not mounted");
+  mkdir_p(target);  // in our namespace, on the root's filesystem: the helper sees it too
+  int report = -1;
+  std::vector<std::string> steps;
+  pid_t pid = spawn_pinning_helper(p.volume, target, &report, steps);
+  std::optional<Record> r = first_report(root_, pid, report, "pin_in_other_namespace(" + target + ")");
+  if (!r || r->kind != kReady) {
     root_.kill_process(pid);
-    throw;
-  }
-  ::close(report);
-  if (!ok || r.kind != kReady) {
-    root_.kill_process(pid);
-    if (ok && r.kind == kFailed && r.a >= 0 && static_cast<size_t>(r.a) < steps.size())
-      throw Error(
-          "pin_in_other_namespace: helper: " + steps[static_cast<size_t>(r.a)] + ": " +
-          std::strerror(static_cast<int>(r.b)));
+    if (r && r->kind == kFailed && r->a >= 0 && static_cast<size_t>(r->a) < steps.size())
+      throw Error("pin_in_other_namespace: helper: " + steps[static_cast<size_t>(r->a)] + ": " +
+                  std::strerror(static_cast<int>(r->b)));
     throw Error("pin_in_other_namespace(" + target + "): the helper died");
   }
   p.other_ns_pid = pid;
@@ -528,19 +562,7 @@ Watcher PodScenario::start_watcher(const std::vector<std::string>& paths, uint32
 
 pid_t PodScenario::start_external_watcher(const std::string& command_template,
                                           const std::vector<std::string>& paths) {
-  std::vector<std::string> argv;
-  bool substituted = false;
-  std::istringstream words(command_template);
-  for (std::string w; words >> w;) {
-    if (w == "{}") {
-      argv.insert(argv.end(), paths.begin(), paths.end());
-      substituted = true;
-    } else {
-      argv.push_back(w);
-    }
-  }
-  if (!substituted) argv.insert(argv.end(), paths.begin(), paths.end());
-  if (argv.empty()) throw Error("start_external_watcher: empty command");
+  std::vector<std::string> argv = command_argv(command_template, paths);
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
@@ -555,22 +577,11 @@ pid_t PodScenario::start_external_watcher(const std::string& command_template,
     ::execvp(cargv[0], cargv.data());
     child_fail(out, 0);
   });
-  Record r{};
-  bool got = false;
-  try {
-    got = read_record(report, r, "start_external_watcher(" + argv[0] + ")");
-  } catch (...) {
-    ::close(report);
-    root_.kill_process(pid);
-    throw;
-  }
-  ::close(report);
-  if (got) {  // the report pipe is O_CLOEXEC: EOF means exec succeeded
-    root_.kill_process(pid);
-    throw Error(
-        std::string("start_external_watcher: ") +
-        (r.a == 0 ? "execvp(" + argv[0] + ")" : std::string("open(/dev/null)")) + ": " +
-        std::strerror(static_cast<int>(r.b)));
+  if (std::optional<Record> r = first_report(root_, pid, report, "start_external_watcher(" + argv[0] + ")")) {
+    root_.kill_process(pid);  // a record is a failure report: EOF means exec succeeded
+    throw Error(std::string("start_external_watcher: ") +
+                (r->a == 0 ? "execvp(" + argv[0] + ")" : std::string("open(/dev/null)")) + ": " +
+                std::strerror(static_cast<int>(r->b)));
   }
   // Started means set up: asleep waiting for events. Until then the watcher may still hold a
   // mount of what it watches (inotifywait lstat()s each path right after adding its watch, and

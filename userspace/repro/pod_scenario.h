@@ -150,6 +150,8 @@ class PodScenario {
                                const std::vector<std::string>& paths);
 
  private:
+  pid_t spawn_pinning_helper(const std::string& volume, const std::string& target, int* report,
+                             std::vector<std::string>& steps);
   ScratchRoot& root_;
   std::map<std::string, PodPaths> pods_;
 };
