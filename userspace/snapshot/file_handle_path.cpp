@@ -97,6 +97,28 @@ const FileHandlePathResolver::MountFd& FileHandlePathResolver::mount_fd(uint64_t
   return mfd;
 }
 
+namespace {
+
+// `link` (an opened handle's path) and the mount's `prefix` are both relative to the root of the
+// mount's namespace: what follows the prefix is the path below the mount's root ("" for the
+// root itself); nullopt if the link is not below it.
+std::optional<std::string_view> below_mount(std::string_view l, std::string_view p, uint64_t ino, uint64_t root_ino) {
+  std::optional<std::string_view> rel;
+  if (p == "/") {
+    if (l.starts_with('/')) rel = l == "/" ? std::string_view{} : l;
+  } else if (l == p) {
+    rel = std::string_view{};
+  } else if (l.size() > p.size() && l.starts_with(p) && l[p.size()] == '/') {
+    rel = l.substr(p.size());
+  }
+  // d_path gives just "/" for a dentry outside the mount's root (bind mount of a subtree) and for
+  // a disconnected one: only the mount's root itself may legitimately read as the prefix.
+  if (rel && rel->empty() && ino != root_ino) rel.reset();
+  return rel;
+}
+
+}  // namespace
+
 FileHandlePathResolver::Outcome FileHandlePathResolver::try_mount(const MountFd& mfd, const MountEntry& m,
                                                                   uint64_t ino, const FileHandle& fh,
                                                                   HandlePath& out) {
@@ -123,24 +145,8 @@ FileHandlePathResolver::Outcome FileHandlePathResolver::try_mount(const MountFd&
   }
   bool unlinked = strip_deleted(link);
 
-  // `link` and the mount's prefix are both relative to the root of that mount's namespace;
-  // what follows the prefix is the path below the mount's root.
-  std::string_view l = link, p = mfd.prefix;
-  std::string_view rel;
-  bool under = false;
-  if (p == "/") {
-    under = l.starts_with('/');
-    rel = l == "/" ? std::string_view{} : l;
-  } else if (l == p) {
-    under = true;
-  } else if (l.size() > p.size() && l.starts_with(p) && l[p.size()] == '/') {
-    under = true;
-    rel = l.substr(p.size());
-  }
-  // d_path gives just "/" for a dentry outside the mount's root (bind mount of a subtree) and for
-  // a disconnected one: only the mount's root itself may legitimately read as the prefix.
-  if (under && rel.empty() && ino != mfd.root_ino) under = false;
-  if (!under) {
+  std::optional<std::string_view> rel = below_mount(link, mfd.prefix, ino, mfd.root_ino);
+  if (!rel) {
     struct stat st;
     bool dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
     close(fd);
@@ -157,8 +163,8 @@ FileHandlePathResolver::Outcome FileHandlePathResolver::try_mount(const MountFd&
     return Outcome::NotUnder;
   }
   close(fd);
-  if (m.mount_point == "/") out.path = rel.empty() ? std::string("/") : std::string(rel);
-  else out.path = m.mount_point + std::string(rel);
+  if (m.mount_point == "/") out.path = rel->empty() ? std::string("/") : std::string(*rel);
+  else out.path = m.mount_point + std::string(*rel);
   out.note = unlinked ? "unlinked" : "";
   return Outcome::Found;
 }

@@ -107,6 +107,38 @@ void WatchTable::drop_instance(uint64_t group, uint64_t ts, std::vector<Event>* 
   instances_.erase(it);
 }
 
+// An add or update: the watch as the event gives it, keeping the add-time path on an update.
+void WatchTable::apply_add(const Event& ev) {
+  if (!ev.instance.group || ev.wd <= 0 || (ev.flags & INOTRACE_F_MARK_GONE)) return;
+  if (removed_already(ev.instance.group, ev.wd)) return;
+  InstanceEntry& inst = instance_for(ev);
+  if (ev.ucount.known()) inst.ucount = ev.ucount;
+  WatchEntry w;
+  w.set_ino(ev.ino);
+  w.dev = ev.dev.raw;
+  w.mask = ev.mask;
+  w.path = paths_.intern(ev.path);
+  // A horizon for the recent-change marks even when nobody reconciles: no snapshot takes
+  // two minutes. Checked every 64k events to stay off the per-event path.
+  if ((++applied_ & 0xffff) == 0 && ev.ts_mono_ns > kRecentHorizonNs) forget_recent_before(ev.ts_mono_ns - kRecentHorizonNs);
+  w.path_source = static_cast<uint32_t>(ev.path_source);
+  w.path_truncated = (ev.flags & INOTRACE_F_PATH_TRUNCATED) != 0;
+  if (ev.type == EventType::Update) {
+    // Keep the add-time path: an update through another path names the same inode.
+    auto old = inst.watches.find(ev.wd);
+    if (old != inst.watches.end() && old->second.path) {
+      paths_.release(w.path);
+      w.path = old->second.path;
+      paths_.retain(w.path);
+      w.path_source = old->second.path_source;
+      w.path_truncated = old->second.path_truncated;
+    }
+  }
+  put_watch(inst, ev.wd, w);
+  tombstones_.erase({ev.instance.group, ev.wd});
+  recent_adds_[{ev.instance.group, ev.wd}] = ev.ts_mono_ns;
+}
+
 std::vector<Event> WatchTable::apply(const Event& ev) {
   std::vector<Event> out;
   generation_++;
@@ -121,38 +153,9 @@ std::vector<Event> WatchTable::apply(const Event& ev) {
       break;
     }
     case EventType::Add:
-    case EventType::Update: {
-      if (!ev.instance.group || ev.wd <= 0 || (ev.flags & INOTRACE_F_MARK_GONE)) break;
-      if (removed_already(ev.instance.group, ev.wd)) break;
-      InstanceEntry& inst = instance_for(ev);
-      if (ev.ucount.known()) inst.ucount = ev.ucount;
-      WatchEntry w;
-      w.set_ino(ev.ino);
-      w.dev = ev.dev.raw;
-      w.mask = ev.mask;
-      w.path = paths_.intern(ev.path);
-      // A horizon for the recent-change marks even when nobody reconciles: no snapshot takes
-      // two minutes. Checked every 64k events to stay off the per-event path.
-      if ((++applied_ & 0xffff) == 0 && ev.ts_mono_ns > kRecentHorizonNs)
-        forget_recent_before(ev.ts_mono_ns - kRecentHorizonNs);
-      w.path_source = static_cast<uint32_t>(ev.path_source);
-      w.path_truncated = (ev.flags & INOTRACE_F_PATH_TRUNCATED) != 0;
-      if (ev.type == EventType::Update) {
-        // Keep the add-time path: an update through another path names the same inode.
-        auto old = inst.watches.find(ev.wd);
-        if (old != inst.watches.end() && old->second.path) {
-          paths_.release(w.path);
-          w.path = old->second.path;
-          paths_.retain(w.path);
-          w.path_source = old->second.path_source;
-          w.path_truncated = old->second.path_truncated;
-        }
-      }
-      put_watch(inst, ev.wd, w);
-      tombstones_.erase({ev.instance.group, ev.wd});
-      recent_adds_[{ev.instance.group, ev.wd}] = ev.ts_mono_ns;
+    case EventType::Update:
+      apply_add(ev);
       break;
-    }
     case EventType::Remove: {
       auto it = instances_.find(ev.instance.group);
       if (it != instances_.end()) erase_watch(it->second, ev.wd);

@@ -108,6 +108,7 @@ class WatchTable {
 
  private:
   InstanceEntry& instance_for(const Event& ev);
+  void apply_add(const Event& ev);
   void put_watch(InstanceEntry& inst, int32_t wd, const WatchEntry& w);
   void erase_watch(InstanceEntry& inst, int32_t wd);
   void drop_instance(uint64_t group, uint64_t ts, std::vector<Event>* out, RemovalClassifier* classifier);
