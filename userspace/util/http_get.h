@@ -1,4 +1,4 @@
-// A minimal HTTP/1.0 GET for talking to a local inotrace daemon (no dependency for one call).
+// An HTTP GET to a local inotrace daemon, through civetweb's client (the library the daemon serves with).
 #pragma once
 
 #include <string>
