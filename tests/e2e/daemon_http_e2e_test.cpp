@@ -181,6 +181,70 @@ TEST(DaemonHttpE2E, MetricsListenerServesProbesAndMetricsButNeverTheApi) {
   EXPECT_NE(c.log().find("cannot listen on 127.0.0.1:"), std::string::npos) << c.log();
 }
 
+// `inotrace top --connect` (the HTTP client, util/http_get.cpp) against the daemon: root reads
+// the table with the token file; uid 65534 cannot read the token and gets one clear line.
+struct CommandResult {
+  int status = -1;
+  std::string output;
+};
+CommandResult run_inotrace(const std::vector<std::string>& args, bool as_nobody) {
+  char path[] = "/tmp/inotrace-e2e-cmd.XXXXXX";
+  int out = mkstemp(path);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out, 1);
+    dup2(out, 2);
+    if (as_nobody && (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0))
+      _exit(126);
+    std::vector<std::string> copy = args;
+    std::vector<char*> argv{const_cast<char*>(e2e::inotrace_bin())};
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  close(out);
+  std::ifstream f(path);
+  CommandResult r{WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), std::string(std::istreambuf_iterator<char>(f), {})};
+  unlink(path);
+  return r;
+}
+
+TEST(DaemonHttpE2E, TopConnectShowsTheDaemonsTableToRootOnly) {
+  if (geteuid() != 0) GTEST_SKIP() << "SKIPPED (e2e): needs root";
+  TempDir dir("inotrace-e2e-top");
+  std::string watched = dir.path + "/watched";
+  ASSERT_EQ(mkdir(watched.c_str(), 0700), 0);
+  int ifd = inotify_init1(IN_CLOEXEC);
+  ASSERT_GE(inotify_add_watch(ifd, watched.c_str(), IN_CREATE), 0);
+  DaemonProcess d(daemon_args(dir), 8);
+  ASSERT_TRUE(d.wait_ready(seconds(60))) << d.log();
+  std::string addr = fmt::format("127.0.0.1:{}", d.port());
+  std::vector<std::string> top = {"top", "--connect", addr, "--api-token-file", dir.path + "/api-token", "--once", "--no-color"};
+
+  CommandResult root = run_inotrace(top, false);
+  EXPECT_EQ(root.status, 0) << root.output;
+  EXPECT_NE(root.output.find("inotrace top - backend "), std::string::npos) << root.output;
+  EXPECT_NE(root.output.find(" " + std::to_string(getpid()) + " "), std::string::npos) << "our process's row: " << root.output;
+
+  CommandResult nobody = run_inotrace(top, true);
+  EXPECT_EQ(nobody.status, 1) << nobody.output;
+  EXPECT_NE(nobody.output.find("inotrace: error: cannot read the daemon's API token"), std::string::npos) << nobody.output;
+
+  std::vector<std::string> nowhere = {"top", "--connect", "127.0.0.1:1", "--api-token-file", dir.path + "/api-token", "--once"};
+  CommandResult refused = run_inotrace(nowhere, false);
+  EXPECT_EQ(refused.status, 1) << refused.output;
+  EXPECT_NE(refused.output.find("inotrace: error: cannot reach an inotrace daemon at 127.0.0.1:1"), std::string::npos)
+      << refused.output;
+  fmt::print("top --connect as root: exit {}, {} bytes; as uid 65534: exit {} ({}); port 1: exit {} ({})\n", root.status,
+             root.output.size(), nobody.status, nobody.output.substr(0, nobody.output.find('\n')), refused.status,
+             refused.output.substr(0, refused.output.find('\n')));
+  close(ifd);
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
 TEST(DaemonHttpE2E, MethodsPathsAndBadParameters) {
   if (geteuid() != 0) GTEST_SKIP() << "SKIPPED (e2e): needs root";
   TempDir dir("inotrace-e2e-api");
