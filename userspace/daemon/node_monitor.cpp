@@ -3,6 +3,7 @@
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 
+#include "snapshot/aggregate.h"
 #include "util/wall_clock.h"
 
 namespace inotrace {
@@ -62,7 +63,7 @@ std::vector<UserView> NodeMonitor::users() const {
   }
   std::vector<UserView> out;
   for (auto& [k, v] : rows) out.push_back(v);
-  std::sort(out.begin(), out.end(), [](const UserView& a, const UserView& b) { return a.present_watches > b.present_watches; });
+  sort_users(out);
   return out;
 }
 
@@ -86,9 +87,7 @@ std::vector<ProcessView> NodeMonitor::processes() const {
   }
   std::vector<ProcessView> out;
   for (auto& [pid, r] : rows) out.push_back(std::move(r));
-  std::sort(out.begin(), out.end(), [](const ProcessView& a, const ProcessView& b) {
-    return a.watches != b.watches ? a.watches > b.watches : a.pid < b.pid;
-  });
+  sort_processes(out);
   return out;
 }
 

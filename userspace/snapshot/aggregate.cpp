@@ -22,9 +22,7 @@ std::vector<ProcessRow> per_process(const Snapshot& snap) {
   }
   std::vector<ProcessRow> out;
   for (auto& [pid, r] : rows) out.push_back(std::move(r));
-  std::stable_sort(out.begin(), out.end(), [](const ProcessRow& a, const ProcessRow& b) {
-    return a.watches != b.watches ? a.watches > b.watches : a.pid < b.pid;
-  });
+  sort_processes(out);
   return out;
 }
 
@@ -45,11 +43,7 @@ std::vector<UserRow> per_user(const Snapshot& snap, int64_t max_user_instances, 
   }
   std::vector<UserRow> out;
   for (auto& [k, r] : rows) out.push_back(r);
-  std::stable_sort(out.begin(), out.end(), [](const UserRow& a, const UserRow& b) {
-    int64_t wa = std::max<int64_t>(a.kernel_watches, a.present_watches);
-    int64_t wb = std::max<int64_t>(b.kernel_watches, b.present_watches);
-    return wa > wb;
-  });
+  sort_users(out);
   return out;
 }
 

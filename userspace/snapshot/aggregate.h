@@ -1,7 +1,9 @@
 // Per-process, per-user and total views of a snapshot, sorted by watches.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,25 @@ struct Totals {
   size_t instances = 0;
   size_t watches = 0;
 };
+
+// The one order of every per-user listing (snapshot, /api/users, /metrics, top): most watches
+// first, counting the kernel's figure where it is known, then by user namespace and uid.
+template <class Row>
+void sort_users(std::vector<Row>& rows) {
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    int64_t wa = std::max<int64_t>(a.kernel_watches, (int64_t)a.present_watches);
+    int64_t wb = std::max<int64_t>(b.kernel_watches, (int64_t)b.present_watches);
+    if (wa != wb) return wa > wb;
+    return std::tie(a.userns_ino, a.uid) < std::tie(b.userns_ino, b.uid);
+  });
+}
+
+// Likewise for processes: most watches first, then by pid.
+template <class Row>
+void sort_processes(std::vector<Row>& rows) {
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const Row& a, const Row& b) { return a.watches != b.watches ? a.watches > b.watches : a.pid < b.pid; });
+}
 
 std::vector<ProcessRow> per_process(const Snapshot& snap);
 std::vector<UserRow> per_user(const Snapshot& snap, int64_t max_user_instances, uint32_t init_userns_ino);
