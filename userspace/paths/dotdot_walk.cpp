@@ -22,13 +22,11 @@ bool same(const struct stat& a, const struct stat& b) { return a.st_dev == b.st_
 // where something is mounted on it (then d_ino is the covered directory's): those are found by
 // stat'ing the subdirectories.
 std::optional<std::string> name_in(int parent, const struct stat& child) {
-  int rd = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (rd < 0) return std::nullopt;
-  DIR* d = fdopendir(rd);
-  if (!d) {
-    close(rd);
-    return std::nullopt;
-  }
+  UniqueFd rd(openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!rd) return std::nullopt;
+  DIR* d = fdopendir(rd.get());
+  if (!d) return std::nullopt;
+  rd.release();  // the DIR owns it now
   std::optional<std::string> found;
   std::vector<std::string> dirs;
   struct stat st;

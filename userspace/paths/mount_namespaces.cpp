@@ -1,4 +1,5 @@
 #include "paths/mount_namespaces.h"
+#include "util/unique_fd.h"
 
 #include <dirent.h>
 #include <fmt/format.h>
@@ -39,12 +40,10 @@ uint64_t mount_ns_of(uint32_t pid, const std::string& proc) {
 namespace {
 // Kernel threads have an empty cmdline.
 bool kernel_thread(uint32_t pid, const std::string& proc) {
-  int fd = open(fmt::format("{}/{}/cmdline", proc, pid).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return true;
+  UniqueFd fd(open(fmt::format("{}/{}/cmdline", proc, pid).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return true;
   char c;
-  ssize_t n = read(fd, &c, 1);
-  close(fd);
-  return n <= 0;
+  return read(fd.get(), &c, 1) <= 0;
 }
 }  // namespace
 

@@ -69,11 +69,12 @@ const FileHandlePathResolver::MountFd& FileHandlePathResolver::mount_fd(uint64_t
   // it follows that namespace's mounts. Opened O_PATH first: a mount's root may be a file
   // (bind-mounted /etc/resolv.conf) or a device node, which must not be opened for real.
   std::string p = fmt::format("{}/{}/root{}", proc_, pid, m.mount_point == "/" ? "" : m.mount_point);
-  int pfd = open(p.c_str(), O_PATH | O_CLOEXEC);
-  if (pfd < 0) {
+  UniqueFd path_fd(open(p.c_str(), O_PATH | O_CLOEXEC));
+  if (!path_fd) {
     mfd.err = errno;
     return mfd;
   }
+  const int pfd = path_fd.get();
   struct stat st;
   if (fstat(pfd, &st) != 0 || KernelDev::from_st_dev(st.st_dev) != dev) {
     mfd.err = ENXIO;  // another filesystem is mounted over this mount point
@@ -93,7 +94,6 @@ const FileHandlePathResolver::MountFd& FileHandlePathResolver::mount_fd(uint64_t
     strip_deleted(mfd.prefix);
     mfd.root_ino = st.st_ino;
   }
-  close(pfd);
   return mfd;
 }
 
@@ -127,8 +127,8 @@ FileHandlePathResolver::Outcome FileHandlePathResolver::try_mount(const MountFd&
   h->handle_bytes = static_cast<unsigned>(fh.bytes.size());
   h->handle_type = static_cast<int>(fh.type);
   std::memcpy(h->f_handle, fh.bytes.data(), fh.bytes.size());
-  int fd = open_by_handle_at(mfd.fd, h, O_PATH | O_CLOEXEC);
-  if (fd < 0) {
+  UniqueFd opened(open_by_handle_at(mfd.fd, h, O_PATH | O_CLOEXEC));
+  if (!opened) {
     int e = errno;
     if (e == ESTALE || e == EOPNOTSUPP) out.note = "no decodable file handle (pseudo filesystem)";
     else if (e == EPERM) out.note = "open_by_handle_at not permitted (needs CAP_DAC_READ_SEARCH)";
@@ -136,11 +136,10 @@ FileHandlePathResolver::Outcome FileHandlePathResolver::try_mount(const MountFd&
     return Outcome::Failed;
   }
   std::string& link = link_;
-  if (!readlink_fd(fd, link)) {
+  if (!readlink_fd(opened.get(), link)) {
     int e = errno;
-    if (e == ENAMETOOLONG) return walk_long(fd, mfd, m, out);
+    if (e == ENAMETOOLONG) return walk_long(opened.release(), mfd, m, out);
     out.note = fmt::format("readlink of the opened handle failed: {}", strerror(e));
-    close(fd);
     return Outcome::Failed;
   }
   bool unlinked = strip_deleted(link);
@@ -148,8 +147,7 @@ FileHandlePathResolver::Outcome FileHandlePathResolver::try_mount(const MountFd&
   std::optional<std::string_view> rel = below_mount(link, mfd.prefix, ino, mfd.root_ino);
   if (!rel) {
     struct stat st;
-    bool dir = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
-    close(fd);
+    bool dir = fstat(opened.get(), &st) == 0 && S_ISDIR(st.st_mode);
     // Directories are always reconnected by the kernel: one outside this mount's subtree may be
     // inside another mount of the same filesystem. A non-directory reading "/" through a
     // whole-filesystem mount is disconnected (its dentry was reclaimed and rebuilt from the inode
@@ -162,7 +160,6 @@ FileHandlePathResolver::Outcome FileHandlePathResolver::try_mount(const MountFd&
                    : "disconnected, or outside every mounted subtree of its filesystem";
     return Outcome::NotUnder;
   }
-  close(fd);
   if (m.mount_point == "/") out.path = rel->empty() ? std::string("/") : std::string(*rel);
   else out.path = m.mount_point + std::string(*rel);
   out.note = unlinked ? "unlinked" : "";

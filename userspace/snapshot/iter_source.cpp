@@ -15,6 +15,7 @@
 #include "inotrace_iter.skel.h"
 #include "util/error.h"
 #include "util/wall_clock.h"
+#include "util/unique_fd.h"
 
 namespace inotrace {
 
@@ -51,8 +52,8 @@ struct IterSource::Impl {
   std::vector<inotrace_snap_instance> iterate(bool sends_watches, std::vector<std::string>& warnings) {
     bpf_link* link = bpf_program__attach_iter(bounded ? skel->progs.snapshot_files_bounded : skel->progs.snapshot_files, nullptr);
     if (!link) throw Error(fmt::format("attaching the snapshot iterator failed: {}", strerror(errno)));
-    int iter_fd = bpf_iter_create(bpf_link__fd(link));
-    if (iter_fd < 0) {
+    UniqueFd iter_fd(bpf_iter_create(bpf_link__fd(link)));
+    if (!iter_fd) {
       int e = errno;
       bpf_link__destroy(link);
       throw Error(fmt::format("creating the snapshot iterator failed: {}", strerror(e)));
@@ -66,10 +67,10 @@ struct IterSource::Impl {
         ring_buffer__consume(rb);
       });
     int read_error = 0;
-    std::vector<inotrace_snap_instance> holders = read_instances(iter_fd, warnings, read_error);
+    std::vector<inotrace_snap_instance> holders = read_instances(iter_fd.get(), warnings, read_error);
     done.store(true, std::memory_order_release);
     if (consumer.joinable()) consumer.join();
-    close(iter_fd);
+    iter_fd.reset();
     bpf_link__destroy(link);
     if (read_error) throw Error(fmt::format("reading the snapshot iterator failed: {}", strerror(read_error)));
     return holders;

@@ -27,6 +27,7 @@
 #include "snapshot/file_handle_path.h"
 #include "util/error.h"
 #include "util/wall_clock.h"
+#include "util/unique_fd.h"
 
 namespace inotrace {
 namespace {
@@ -48,22 +49,19 @@ bool parse_decimal(std::string_view s, T& out) {
 class FileReader {
  public:
   int read(int dirfd, const char* name, std::string_view& out) {
-    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return errno;
+    UniqueFd fd(openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd) return errno;
     size_t len = 0;
     while (true) {
       if (len == buf_.size()) buf_.resize(buf_.size() * 2);
-      ssize_t n = ::read(fd, buf_.data() + len, buf_.size() - len);
+      ssize_t n = ::read(fd.get(), buf_.data() + len, buf_.size() - len);
       if (n < 0) {
         if (errno == EINTR) continue;
-        int e = errno;
-        close(fd);
-        return e;
+        return errno;
       }
       if (n == 0) break;
       len += static_cast<size_t>(n);
     }
-    close(fd);
     out = std::string_view(buf_.data(), len);
     return 0;
   }
@@ -171,19 +169,20 @@ class Scanner {
   void scan(uint32_t pid) {
     char name[16];
     *std::to_chars(name, name + sizeof(name) - 1, pid).ptr = '\0';
-    int piddir = openat(procfd_, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (piddir < 0) {
+    UniqueFd pid_fd(openat(procfd_, name, O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!pid_fd) {
       process_error(errno);
       return;
     }
-    int fddir = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR* fds = fddir >= 0 ? fdopendir(fddir) : nullptr;
+    const int piddir = pid_fd.get();
+    UniqueFd fd_dir(openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    const int fddir = fd_dir.get();
+    DIR* fds = fd_dir ? fdopendir(fddir) : nullptr;
     if (!fds) {
       process_error(errno);
-      if (fddir >= 0) close(fddir);
-      close(piddir);
       return;
     }
+    fd_dir.release();  // the DIR owns it now
     std::optional<Holder> holder;
     const size_t first = raw.size();
     bool gone = false, denied_here = false;
@@ -213,7 +212,6 @@ class Scanner {
       }
     }
     closedir(fds);
-    close(piddir);
     if (gone) {  // exited while we read it: what we read of it is stale
       stats.inotify_fds -= raw.size() - first;
       raw.resize(first);
@@ -422,8 +420,8 @@ class PathPlanner {
       v = &nv.view;
       if (root && nv.root && *root != *nv.root) {
         std::string_view text;
-        int dir = open(fmt::format("{}/{}", proc_, h.pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (dir >= 0 && reader_.read(dir, "mountinfo", text) == 0) {
+        UniqueFd dir(open(fmt::format("{}/{}", proc_, h.pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (dir && reader_.read(dir.get(), "mountinfo", text) == 0) {
           auto own = std::make_unique<View>();
           own->key = next_key_++;
           own->pid = h.pid;
@@ -433,7 +431,6 @@ class PathPlanner {
           v = own.get();
           own_views_.push_back(std::move(own));
         }
-        if (dir >= 0) close(dir);
       }
     }
     holder_views_[h.pid] = v;
