@@ -11,6 +11,7 @@
 
 #include "events/event.h"
 #include "loader/backend.h"
+#include "loader/event_source.h"
 #include "loader/preflight.h"
 
 namespace inotrace {
@@ -32,39 +33,30 @@ struct TracerOptions {
   bool verbose = false;
 };
 
-struct TracerCounters {
-  uint64_t ringbuf_drops = 0;    // records lost because the ring buffer was full
-  uint64_t pending_full = 0;     // syscalls not tracked because the per-thread map was full
-  uint64_t group_unresolved = 0; // fds that did not lead to an inotify instance
-  uint64_t decode_errors = 0;    // records that failed ABI validation in userspace
-};
-
 struct ProgramSpec;  // loader/program_table.h
 
-class Tracer {
+class Tracer : public EventSource {
  public:
-  using Callback = std::function<void(const Event&)>;
-
   explicit Tracer(const TracerOptions& opts);  // throws inotrace::Error with one clear line
-  ~Tracer();
+  ~Tracer() override;
   Tracer(const Tracer&) = delete;
   Tracer& operator=(const Tracer&) = delete;
 
-  Backend backend() const;
+  Backend backend() const override;
   const KernelFacts& facts() const;  // what preflight found (BTF, kernel symbols)
   // False on fentry where the kernel's BTF hides syscall arguments: adds then carry no fd, and
   // failures before inotify_update_watch (ENOENT, EACCES, EINVAL) are not seen.
   bool reports_syscall_args() const;
   const BackendChoice& choice() const;
   // Waits up to timeout_ms, hands every decoded event to cb; returns events handled.
-  int poll(int timeout_ms, const Callback& cb);
+  int poll(int timeout_ms, const Callback& cb) override;
   // Hands over what is already buffered, without waiting.
-  int drain(const Callback& cb);
+  int drain(const Callback& cb) override;
   // Polls readable when events wait in the ring buffer: lets a caller wait without its locks.
-  int wait_fd() const;
-  TracerCounters counters() const;
+  int wait_fd() const override;
+  TracerCounters counters() const override;
   // Most recent decode error, for diagnostics.
-  const std::string& last_decode_error() const;
+  const std::string& last_decode_error() const override;
 
  private:
   using Log = std::function<void(const std::string&)>;

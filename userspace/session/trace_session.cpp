@@ -20,16 +20,27 @@ std::vector<UserRow> users_of(const Snapshot& snap) {
 
 }  // namespace
 
-TraceSession::TraceSession(const SessionOptions& opts, Log log) : opts_(opts), log_(std::move(log)) {
-  // Hooks first: everything from here on is buffered, so nothing falls between the snapshot
-  // and the stream.
-  tracer_ = std::make_unique<Tracer>(opts.tracer);
+namespace {
+
+// Hooks first: everything from here on is buffered, so nothing falls between the snapshot and
+// the stream. The taker reads the tracer's kernel facts, which live as long as the session.
+TraceSession::Sources real_sources(const SessionOptions& opts, const TraceSession::Log& log) {
+  auto tracer = std::make_unique<Tracer>(opts.tracer);
+  const KernelFacts* facts = &tracer->facts();
+  SnapshotSource source = opts.snapshot_source;
+  return {std::move(tracer), [facts, source, log] { return std::make_unique<SnapshotTaker>(facts, source, log); }};
+}
+
+}  // namespace
+
+TraceSession::TraceSession(const SessionOptions& opts, Log log) : TraceSession(opts, log, real_sources(opts, log)) {}
+
+TraceSession::TraceSession(const SessionOptions& opts, Log log, Sources sources)
+    : opts_(opts), log_(std::move(log)), tracer_(std::move(sources.events)), make_taker_(std::move(sources.snapshots)) {
   bool hooked = tracer_->backend() != Backend::Tracepoint;
   interval_s_ = hooked ? opts.hooked_reconcile_interval_s : opts.reconcile_interval_s;
   bool wants_reconcile = interval_s_ > 0 && (!hooked || opts.reconcile_all_backends);
-  if (opts.seed || wants_reconcile) {
-    taker_ = std::make_unique<SnapshotTaker>(&tracer_->facts(), opts.snapshot_source, log_);
-  }
+  if (opts.seed || wants_reconcile) taker_ = make_taker_();
   reconcile_enabled_ = wants_reconcile;
   if (opts.seed) {
     seed_ns_ = WallClock::monotonic_now_ns();
@@ -93,7 +104,7 @@ int TraceSession::poll(int timeout_ms, const Callback& cb) {
   if ((dropped || due) && opts_.seed) {
     if (dropped) {
       counters_.resnapshots_after_drops++;
-      if (!taker_) taker_ = std::make_unique<SnapshotTaker>(&tracer_->facts(), opts_.snapshot_source, log_);
+      if (!taker_) taker_ = make_taker_();
       loss_reports_.add(drops - drops_seen_);
     }
     drops_seen_ = drops;

@@ -15,6 +15,7 @@
 #include "loader/tracer.h"
 #include "paths/event_paths.h"
 #include "snapshot/aggregate.h"
+#include "snapshot/snapshot_provider.h"
 #include "snapshot/snapshot_taker.h"
 #include "table/watch_table.h"
 #include "util/rate_limited_count.h"
@@ -48,7 +49,17 @@ class TraceSession {
   using Callback = std::function<void(const Event&)>;
   using Log = std::function<void(const std::string&)>;
 
+  using SnapshotFactory = std::function<std::unique_ptr<SnapshotProvider>()>;
+  // Where events and snapshots come from.
+  struct Sources {
+    std::unique_ptr<EventSource> events;
+    SnapshotFactory snapshots;  // called when the first snapshot is needed
+  };
+
+  // The real ones: the tracer (BPF programs attached now) and a SnapshotTaker.
   TraceSession(const SessionOptions& opts, Log log);
+  // Given ones (unit tests script both).
+  TraceSession(const SessionOptions& opts, Log log, Sources sources);
   ~TraceSession();
 
   // Events as they come (paths completed, removals named with their add-time path), then any
@@ -62,7 +73,7 @@ class TraceSession {
   // configured interval.
   void hurry() { idle_checks_ = 0; }
 
-  Tracer& tracer() { return *tracer_; }
+  EventSource& tracer() { return *tracer_; }
   Backend backend() const { return tracer_->backend(); }
   const WatchTable& table() const { return table_; }
   const MountNamespaces& mounts() const;
@@ -86,8 +97,9 @@ class TraceSession {
 
   SessionOptions opts_;
   Log log_;
-  std::unique_ptr<Tracer> tracer_;
-  std::unique_ptr<SnapshotTaker> taker_;
+  std::unique_ptr<EventSource> tracer_;
+  SnapshotFactory make_taker_;
+  std::unique_ptr<SnapshotProvider> taker_;
   WatchTable table_;
   EventPathCompleter completer_;
   absl::flat_hash_set<uint64_t> selected_groups_;  // instances seen in live (filtered) events

@@ -11,6 +11,7 @@
 #include "loader/preflight.h"
 #include "paths/mount_namespaces.h"
 #include "snapshot/snapshot.h"
+#include "snapshot/snapshot_provider.h"
 
 namespace inotrace {
 
@@ -19,22 +20,22 @@ class IterSource;
 enum class SnapshotSource { Auto, Iterator, Procfs };
 std::optional<SnapshotSource> parse_snapshot_source(const std::string& s);
 
-class SnapshotTaker {
+class SnapshotTaker : public SnapshotProvider {
  public:
   // `facts` may be null for the procfs source. Auto falls back to procfs when the iterator
   // cannot load, saying why through `log`. Throws inotrace::Error if the forced source fails.
   SnapshotTaker(const KernelFacts* facts, SnapshotSource source, std::function<void(const std::string&)> log = {});
-  ~SnapshotTaker();
+  ~SnapshotTaker() override;
 
   // A snapshot with every watch named (unless !with_paths), and the mount tables used.
-  Snapshot take(bool with_paths);
+  Snapshot take(bool with_paths) override;
   // Instances, holders and digests of their watches (see IterSource::take_digests), or
   // nullopt where only a full snapshot can tell (procfs, kernels without bpf_loop).
-  std::optional<Snapshot> take_digests();
-  std::optional<Snapshot> take_counts();  // see IterSource::take_counts
-  const MountNamespaces& mounts() const { return mounts_; }
-  const MountNamespaces& previous_mounts() const { return previous_mounts_; }  // of the take before
-  std::string source_name() const;  // "iterator" | "procfs"
+  std::optional<Snapshot> take_digests() override;
+  std::optional<Snapshot> take_counts() override;  // see IterSource::take_counts
+  const MountNamespaces& mounts() const override { return mounts_; }
+  const MountNamespaces& previous_mounts() const override { return previous_mounts_; }  // of the take before
+  std::string source_name() const override;  // "iterator" | "procfs"
 
  private:
   // Kernels without bpf_loop: the iterator's bounded walk gives no paths and at most 256

@@ -1,0 +1,37 @@
+// What a trace session needs of the tracer: the kernel's event stream and its counters. The
+// Tracer is the real one; unit tests give a session a scripted one.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "events/event.h"
+#include "loader/backend.h"
+
+namespace inotrace {
+
+struct TracerCounters {
+  uint64_t ringbuf_drops = 0;    // records lost because the ring buffer was full
+  uint64_t pending_full = 0;     // syscalls not tracked because the per-thread map was full
+  uint64_t group_unresolved = 0; // fds that did not lead to an inotify instance
+  uint64_t decode_errors = 0;    // records that failed ABI validation in userspace
+};
+
+class EventSource {
+ public:
+  using Callback = std::function<void(const Event&)>;
+  virtual ~EventSource() = default;
+
+  virtual Backend backend() const = 0;
+  // Waits up to timeout_ms, hands every event to cb; returns events handled.
+  virtual int poll(int timeout_ms, const Callback& cb) = 0;
+  // Every event already waiting, without blocking; returns events handled.
+  virtual int drain(const Callback& cb) = 0;
+  virtual TracerCounters counters() const = 0;
+  // Polls readable when events wait: lets a caller wait without its locks (-1: none).
+  virtual int wait_fd() const = 0;
+  // Most recent decode error, for diagnostics.
+  virtual const std::string& last_decode_error() const = 0;
+};
+
+}  // namespace inotrace
