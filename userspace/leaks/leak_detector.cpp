@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "leaks/pod_paths.h"
+#include "paths/inode_at.h"
 
 namespace inotrace {
 
@@ -33,14 +34,11 @@ std::optional<std::string> stale_reason(const InstanceEntry& inst, const WatchEn
   // Only a whole absolute path can be checked: a marked one (truncated, or inside a filesystem
   // whose mount is unknown) never starts with '/', and is never judged stale.
   if (w.path_truncated || path.empty() || path.front() != '/' || inst.holders.empty()) return std::nullopt;
-  std::string through = fmt::format("/proc/{}/root{}", inst.holders.front().pid, path);
-  struct stat st;
-  if (stat(through.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return "path gone";
-    return std::nullopt;  // the holder exited, we may not look, or longer than PATH_MAX: unknown, not stale
+  switch (inode_at("/proc", inst.holders.front().pid, path, KernelDev{w.dev}, w.ino())) {
+    case InodeAt::Gone: return "path gone";
+    case InodeAt::Other: return "path leads to another inode";
+    default: return std::nullopt;  // the same, or could not look (holder exited, EACCES, > PATH_MAX): not stale
   }
-  if (st.st_ino != w.ino() || KernelDev::from_st_dev(st.st_dev).raw != w.dev) return "path leads to another inode";
-  return std::nullopt;
 }
 
 WatchRef watch_ref(const Holder* h, const InstanceEntry& inst, int32_t wd, const WatchEntry& w, std::string path,

@@ -6,26 +6,23 @@
 
 #include <cerrno>
 
+#include "paths/inode_at.h"
+
 namespace inotrace {
 
 bool DeducingRemovalClassifier::target_gone(const InstanceEntry& inst, const WatchEntry& w,
                                             const std::string& path) const {
-  // Look through the watcher's own root, so its mount namespace decides what the path means.
-  std::vector<std::string> candidates;
-  for (const auto& h : inst.holders) candidates.push_back(fmt::format("{}/{}/root{}", proc_, h.pid, path));
-  candidates.push_back(path);
-  for (const auto& p : candidates) {
-    struct stat st;
-    if (stat(p.c_str(), &st) == 0)
-      return st.st_ino != w.ino() || KernelDev::from_st_dev(st.st_dev).raw != w.dev;
-    if (errno == ENOENT || errno == ENOTDIR) {
-      if (&p == &candidates.back() || errno == ENOTDIR) return true;
-      // ENOENT through /proc/PID/root may mean the process is gone: try the next way in.
-      struct stat proc_st;
-      if (stat(p.substr(0, p.find("/root") + 5).c_str(), &proc_st) == 0) return true;
-    }
+  // Look through the watchers' own roots, so their mount namespace decides what the path means;
+  // a holder that is gone cannot answer: the next way in is asked, our own view last.
+  const KernelDev dev{w.dev};
+  for (const auto& h : inst.holders) {
+    InodeAt at = inode_at(proc_, h.pid, path, dev, w.ino());
+    if (at == InodeAt::Same) return false;
+    if (at == InodeAt::Other) return true;
+    if (at == InodeAt::Gone && process_visible(proc_, h.pid)) return true;
   }
-  return false;
+  InodeAt own = inode_at(path, dev, w.ino());
+  return own == InodeAt::Other || own == InodeAt::Gone;
 }
 
 bool DeducingRemovalClassifier::filesystem_gone(KernelDev dev) const {
