@@ -143,7 +143,8 @@ TEST_F(PathLive, DotAndSlashPathsAreNormalisedAlikeInTraceAndSnapshot) {
   init_libbpf_logging(false);
   KernelFacts facts = preflight("");
   for (auto source : {SnapshotSource::Iterator, SnapshotSource::Procfs}) {
-    SnapshotTaker taker(source == SnapshotSource::Procfs ? nullptr : &facts, source);
+    ProcNodeView node;
+    SnapshotTaker taker(source == SnapshotSource::Procfs ? nullptr : &facts, source, node);
     Snapshot snap = taker.take(true);
     for (size_t i = 0; i < want.size(); i++) {
       const SnapWatch* sw = find_watch(snap, w.pid(), w.fd(), w.wds()[i]);
@@ -224,7 +225,8 @@ TEST_F(PathLive, WatchDeeperThanPathMaxIsWholeOrMarkedEverywhereAndNeverStale) {
   init_libbpf_logging(false);
   KernelFacts facts = preflight("");
   for (auto source : {SnapshotSource::Iterator, SnapshotSource::Procfs}) {
-    SnapshotTaker taker(source == SnapshotSource::Procfs ? nullptr : &facts, source);
+    ProcNodeView node;
+    SnapshotTaker taker(source == SnapshotSource::Procfs ? nullptr : &facts, source, node);
     Snapshot snap = taker.take(true);
     const SnapWatch* sw = find_watch(snap, live.pid(), live.fd(), wd);
     ASSERT_NE(sw, nullptr) << snap.source;

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -436,7 +437,8 @@ TEST(ProcfsSourceLive, RealPopulationMatchesWhatWasCreated) {
   expect_instance(s,
                   ExpectedInstance{{{c5.pid(), static_cast<int32_t>(c5.at(0))}},
                                    {ExpectedWatch{static_cast<int>(c5.at(1)), ns_d2.ino, ns_d2.dev, m1, nsmnt + "/d2",
-                                                  "mounted only in another mount namespace"}}},
+                                                  fmt::format("mounted only in another mount namespace (mnt:[{}], pid {})",
+                                                              mount_ns_of(c4.pid()), c4.pid())}}},
                   "tmpfs mounted only in another namespace");
 
   // Holder details.
@@ -468,7 +470,8 @@ TEST(ProcfsSourceLive, RealPopulationMatchesWhatWasCreated) {
   // of these processes, and names the targets as their watchers see them.
   init_libbpf_logging(false);
   KernelFacts facts = preflight("");
-  SnapshotTaker taker(&facts, SnapshotSource::Iterator);
+  ProcNodeView node;
+  SnapshotTaker taker(&facts, SnapshotSource::Iterator, node);
   Snapshot it = taker.take(true);
   EXPECT_EQ(it.source, "iterator");
   using Row = std::tuple<uint32_t, int32_t, int32_t, uint64_t, uint32_t, uint32_t>;
@@ -551,12 +554,57 @@ TEST(SnapshotLive, KernfsTargetsAreNamed) {
   std::ofstream("/proc/sys/vm/drop_caches") << "2";
   init_libbpf_logging(false);
   KernelFacts facts = preflight("");
-  SnapshotTaker taker(&facts, SnapshotSource::Iterator);
+  ProcNodeView node;
+  SnapshotTaker taker(&facts, SnapshotSource::Iterator, node);
   Snapshot it = taker.take(true);
   const SnapInstance* mine = find_instance(it, getpid(), fd);
   ASSERT_NE(mine, nullptr);
   for (const auto& w : mine->watches) EXPECT_EQ(w.path, wds[w.wd]) << "wd " << w.wd << " note " << w.path_note;
   close(fd);
+}
+
+// A chrooted watcher's target is named as the watcher spells it, from its own root, by both
+// sources (the procfs one always did; the iterator's used the namespace's root until both went
+// through one node view); a watcher of the same directory outside the chroot sees the full path.
+TEST(SnapshotLive, ChrootedWatcherIsNamedAsItSeesItByBothSources) {
+  PROCFS_REQUIRE_ROOT();
+  TempDir td("inotrace-chroot");
+  const std::string jail = std::filesystem::canonical(td.mkdir("jail")).string();
+  MountGuard tmpfs("tmpfs", jail, "tmpfs", 0);
+  ASSERT_TRUE(tmpfs.ok()) << strerror(errno);
+  ASSERT_EQ(::mkdir((jail + "/d").c_str(), 0755), 0);
+  Child inside([&](std::vector<int64_t>& r) {
+    name_self("itr-jailed");
+    if (chroot(jail.c_str()) != 0 || chdir("/") != 0) return false;
+    int fd = inotify_init1(0);
+    r.push_back(fd);
+    r.push_back(inotify_add_watch(fd, "/d", IN_CREATE));
+    return fd >= 0 && r.back() > 0;
+  });
+  ASSERT_TRUE(inside.ok()) << inside.failure();
+  Child outside([&](std::vector<int64_t>& r) {
+    name_self("itr-free");
+    int fd = inotify_init1(0);
+    r.push_back(fd);
+    r.push_back(inotify_add_watch(fd, (jail + "/d").c_str(), IN_CREATE));
+    return fd >= 0 && r.back() > 0;
+  });
+  ASSERT_TRUE(outside.ok()) << outside.failure();
+  init_libbpf_logging(false);
+  KernelFacts facts = preflight("");
+  for (SnapshotSource source : {SnapshotSource::Procfs, SnapshotSource::Iterator}) {
+    ProcNodeView node;
+    SnapshotTaker taker(source == SnapshotSource::Procfs ? nullptr : &facts, source, node);
+    SCOPED_TRACE(taker.source_name());
+    Snapshot s = taker.take(true);
+    for (auto [child, expected] : {std::pair{&inside, std::string("/d")}, std::pair{&outside, jail + "/d"}}) {
+      const SnapInstance* inst = find_instance(s, child->pid(), static_cast<int32_t>(child->at(0)));
+      ASSERT_NE(inst, nullptr);
+      ASSERT_EQ(inst->watches.size(), 1u);
+      EXPECT_EQ(inst->watches[0].path, expected) << inst->watches[0].path_note;
+      EXPECT_EQ(inst->watches[0].path_note, "");
+    }
+  }
 }
 
 // Not root: other users' processes are skipped with a warning, own ones are read, and paths

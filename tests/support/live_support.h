@@ -80,7 +80,8 @@ class EventLog {
   void poll_once(int timeout_ms);
   Poller poll_;
   std::function<void()> drain_;
-  EventPathCompleter completer_;
+  ProcNodeView node_;
+  EventPathCompleter completer_{node_};
   std::vector<Event> events_;
 };
 

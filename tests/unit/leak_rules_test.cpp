@@ -12,7 +12,10 @@
 #include "leaks/leak_detector.h"
 #include "leaks/pod_index.h"
 #include "leaks/pod_paths.h"
+#include "paths/mount_join.h"
 #include "paths/mount_namespaces.h"
+#include "paths/mount_views.h"
+#include "support/fake_node_view.h"
 #include "snapshot/snapshot_paths.h"
 #include "table/removal_deduction.h"
 
@@ -104,9 +107,9 @@ TEST_F(FakeNode, PinnedDeadPodIsFlaggedWithItsPin) {
   t.apply(add(0xa, 2, kTmpfsLive, 1, pods_dir() + "/live-1/volumes/kubernetes.io~projected/kube-api-access-y"));
   t.apply(add(0xa, 3, 2049, 77, "/etc/hosts"));
   // The kubelet path is unmounted; the mounter's copy in the same namespace still pins it.
-  auto mounts = MountNamespaces::from({NamespaceMounts{4026531840, 1,
+  FakeNodeView mounts(MountNamespaces::from({NamespaceMounts{4026531840, 1,
       {mount_of(kTmpfsDead, "/", "/home/kubernetes/containerized_mounter/rootfs/var/lib/kubelet/pods/dead-1/volumes/kubernetes.io~projected/kube-api-access-x"),
-       mount_of(kTmpfsLive, "/", pods_dir() + "/live-1/volumes/kubernetes.io~projected/kube-api-access-y")}}});
+       mount_of(kTmpfsLive, "/", pods_dir() + "/live-1/volumes/kubernetes.io~projected/kube-api-access-y")}}}));
   LeakDetector d(pods);
   d.evaluate(t, mounts, 1000, false, 1000);
   ASSERT_EQ(d.leaks().size(), 1u);
@@ -131,9 +134,9 @@ TEST_F(FakeNode, DeadPodFoundThroughAMountPointInAnotherNamespace) {
   // Seeded watch: its only known path came from a snapshot, in the watcher's namespace, and
   // does not name a pod; a second namespace still mounts the volume at a pod-shaped path.
   t.apply(add(0xb, 5, kTmpfsDead, 1, "/watched/elsewhere"));
-  auto mounts = MountNamespaces::from({
+  FakeNodeView mounts(MountNamespaces::from({
       NamespaceMounts{4026531840, 1, {}},
-      NamespaceMounts{4026532999, 777, {mount_of(kTmpfsDead, "/", "/mnt/copy/var/lib/kubelet/pods/gone-2/volumes/v")}}});
+      NamespaceMounts{4026532999, 777, {mount_of(kTmpfsDead, "/", "/mnt/copy/var/lib/kubelet/pods/gone-2/volumes/v")}}}));
   LeakDetector d(pods);
   d.evaluate(t, mounts, 1, false, 1);
   ASSERT_EQ(d.leaks().size(), 1u);
@@ -148,7 +151,7 @@ TEST_F(FakeNode, OrphanedPodOnlyWhereAKubepodsHierarchyExists) {
   WatchTable t;
   t.apply(add(0xc, 1, kTmpfsOrphan, 1, pods_dir() + "/orphan-3/volumes/v"));
   t.apply(add(0xc, 2, kTmpfsLive, 1, pods_dir() + "/alive-4/volumes/v"));
-  auto mounts = MountNamespaces::from({NamespaceMounts{1, 1, {}}});
+  FakeNodeView mounts(MountNamespaces::from({NamespaceMounts{1, 1, {}}}));
   {
     PodIndex no_cgroups(pods_dir(), "", cgroup());  // no kubepods hierarchy: nothing to judge by
     LeakDetector d(no_cgroups);
@@ -171,7 +174,7 @@ TEST_F(FakeNode, LeakClearsWhenTheWatchGoes) {
   PodIndex pods(pods_dir(), "none");
   WatchTable t;
   t.apply(add(0xd, 1, kTmpfsDead, 1, pods_dir() + "/dead-9/volumes/v"));
-  auto mounts = MountNamespaces::from({NamespaceMounts{1, 1, {}}});
+  FakeNodeView mounts(MountNamespaces::from({NamespaceMounts{1, 1, {}}}));
   LeakDetector d(pods);
   d.evaluate(t, mounts, 1, false, 1);
   EXPECT_EQ(d.leaks().size(), 1u);
@@ -186,7 +189,7 @@ TEST_F(FakeNode, CandidateNeedsASnapshotTakenAfterItWasSeen) {
   PodIndex pods(pods_dir(), "none");
   WatchTable t;
   t.apply(add(0xd, 1, kTmpfsDead, 1, pods_dir() + "/dead-7/volumes/v"));
-  auto mounts = MountNamespaces::from({NamespaceMounts{1, 1, {}}});
+  FakeNodeView mounts(MountNamespaces::from({NamespaceMounts{1, 1, {}}}));
   LeakDetector d(pods);
   d.evaluate(t, mounts, /*now=*/100, false, /*confirmed_at=*/50);
   EXPECT_TRUE(d.leaks().empty()) << "the last snapshot predates the candidate (tracepoint: removal may be pending)";
@@ -203,7 +206,7 @@ TEST_F(FakeNode, SkipsOnlyWhatCannotHaveChanged) {
   PodIndex pods(pods_dir(), "none");
   WatchTable t;
   t.apply(add(0xf, 1, kTmpfsDead, 1, pods_dir() + "/p-1/volumes/v"));
-  auto mounts = MountNamespaces::from({NamespaceMounts{1, 1, {}}});
+  FakeNodeView mounts(MountNamespaces::from({NamespaceMounts{1, 1, {}}}));
   LeakDetector d(pods);
   d.evaluate(t, mounts, 1, false, 1);
   EXPECT_TRUE(d.leaks().empty());
@@ -216,7 +219,7 @@ TEST_F(FakeNode, SkipsOnlyWhatCannotHaveChanged) {
   fs::remove_all(root_ / "pods" / "p-2");
   d.evaluate(t, mounts, 4, false, 4);
   EXPECT_EQ(d.leaks().size(), 2u);
-  auto pinned = MountNamespaces::from({NamespaceMounts{1, 1, {mount_of(kTmpfsDead, "/", "/elsewhere")}}});
+  FakeNodeView pinned(MountNamespaces::from({NamespaceMounts{1, 1, {mount_of(kTmpfsDead, "/", "/elsewhere")}}}));
   d.evaluate(t, pinned, 5, false, 5);
   ASSERT_EQ(d.leaks().size(), 2u);
   EXPECT_EQ(d.leaks()[0].pinned_by.size(), 1u) << "a new mount pins it";
@@ -233,13 +236,14 @@ TEST_F(FakeNode, StaleChecksCoverABigTableInSlices) {
     t.apply(e);
   }
   LeakDetector d(pods);
-  d.evaluate(t, MountNamespaces::from({}), 1, /*check_stale=*/true, 1);
+  ProcNodeView real_node;  // the stale rule stats through our own /proc/PID/root
+  d.evaluate(t, real_node, 1, /*check_stale=*/true, 1);
   EXPECT_GT(d.stale().size(), 0u);
   EXPECT_LT(d.stale().size(), (size_t)n) << "one slice per pass";
-  d.evaluate(t, MountNamespaces::from({}), 2, true, 2);
-  d.evaluate(t, MountNamespaces::from({}), 3, true, 3);
+  d.evaluate(t, real_node, 2, true, 2);
+  d.evaluate(t, real_node, 3, true, 3);
   EXPECT_EQ(d.stale().size(), (size_t)n) << "three passes cover " << n << " watches";
-  d.evaluate(t, MountNamespaces::from({}), 4, true, 4);
+  d.evaluate(t, real_node, 4, true, 4);
   EXPECT_EQ(d.stale().size(), (size_t)n) << "verdicts of other slices are kept";
 }
 
@@ -260,7 +264,8 @@ TEST_F(FakeNode, StaleWhenThePathLeadsElsewhere) {
   gone.task.pid = getpid();
   t.apply(gone);
   LeakDetector d(pods);
-  d.evaluate(t, MountNamespaces::from({}), 1, /*check_stale=*/true, 1);
+  ProcNodeView real_node;  // the stale rule stats through our own /proc/PID/root
+  d.evaluate(t, real_node, 1, /*check_stale=*/true, 1);
   ASSERT_EQ(d.stale().size(), 2u);
   std::map<int, std::string> why;
   for (const auto& s : d.stale()) why[s.wd] = s.why;
@@ -271,8 +276,9 @@ TEST_F(FakeNode, StaleWhenThePathLeadsElsewhere) {
 TEST(SnapshotPaths, JoinPrefersTheWatchersNamespaceAndTheMostSpecificMount) {
   MountEntry whole = mount_of(40, "/", "/mnt/whole");
   MountEntry sub = mount_of(40, "/a/b", "/srv/b");
-  auto mounts = MountNamespaces::from({NamespaceMounts{10, 100, {whole, sub}},
-                                       NamespaceMounts{20, 200, {mount_of(41, "/", "/other")}}});
+  FakeNodeView node(MountNamespaces::from({NamespaceMounts{10, 100, {whole, sub}},
+                                           NamespaceMounts{20, 200, {mount_of(41, "/", "/other")}}}));
+  const MountNamespaces& mounts = node.mounts();
   auto own = mounts.find(10);
   auto found = find_mount_path(mounts, KernelDev{40}, "/a/b/c", own);
   ASSERT_TRUE(found);
@@ -297,13 +303,14 @@ TEST(SnapshotPaths, JoinPrefersTheWatchersNamespaceAndTheMostSpecificMount) {
   c.kernel_flags = INOTRACE_F_PATH_UNLINKED;
   inst.watches = {a, b, c};
   snap.instances = {inst};
-  resolve_snapshot_paths(snap, mounts);
+  MountViews views(node);
+  resolve_snapshot_paths(snap, views);
   const auto& w = snap.instances[0].watches;
   EXPECT_EQ(w[0].path, "/other/y");
-  EXPECT_NE(w[0].path_note.find("another mount namespace"), std::string::npos);
+  EXPECT_EQ(w[0].path_note, "mounted only in another mount namespace (mnt:[20], pid 200)");
   EXPECT_TRUE(w[1].path.empty());
-  EXPECT_NE(w[1].path_note.find("not mounted in any namespace"), std::string::npos);
-  EXPECT_NE(w[2].path_note.find("unlinked"), std::string::npos);
+  EXPECT_EQ(w[1].path_note, "not mounted in any namespace (in-filesystem path /y)");
+  EXPECT_EQ(w[2].path_note, "unlinked (was /y)");
 }
 
 TEST(MountPaths, JoinMountPath) {
@@ -326,8 +333,8 @@ TEST(RemovalDeduction, ReusedAnonymousDeviceMeansTheOldFilesystemWasUnmounted) {
     m.mount_id = id;
     return MountNamespaces::from({NamespaceMounts{1, 1, {m}}});
   };
-  MountNamespaces before = with_ids(100), same = with_ids(100), replaced = with_ids(200);
-  MountNamespaces none = MountNamespaces::from({NamespaceMounts{1, 1, {}}});
+  MountNamespaces before = with_ids(100);
+  FakeNodeView same(with_ids(100)), replaced(with_ids(200)), none(MountNamespaces::from({NamespaceMounts{1, 1, {}}}));
   InstanceEntry inst;
   WatchEntry w;
   w.dev = kTmpfsDead;
@@ -350,8 +357,10 @@ TEST(RemovalDeduction, SaysWhichOtherReasonsWerePossible) {
   ASSERT_EQ(stat(file.c_str(), &st), 0);
   KernelDev dev = KernelDev::from_st_dev(st.st_dev);
   MountEntry m = mount_of(dev.raw, "/", "/");
-  MountNamespaces mounts = MountNamespaces::from({NamespaceMounts{1, 1, {m}}});
-  DeducingRemovalClassifier why(mounts, nullptr, "/nonexistent-proc");
+  FakeNodeView node(MountNamespaces::from({NamespaceMounts{1, 1, {m}}}));
+  node.files[file] = {dev.raw, st.st_ino};  // no holder can be looked at: our own view decides
+  node.files[dir] = {dev.raw, st.st_ino - 1};
+  DeducingRemovalClassifier why(node, nullptr);
   InstanceEntry inst;
   WatchEntry w;
   w.dev = dev.raw;
@@ -364,6 +373,7 @@ TEST(RemovalDeduction, SaysWhichOtherReasonsWerePossible) {
   EXPECT_EQ(why.also_possible(inst, w, file, Reason::Oneshot, false), 0) << "the chosen one is not 'also'";
   w.mask = IN_MODIFY;
   ASSERT_EQ(unlink(file.c_str()), 0);
+  node.files.erase(file);
   EXPECT_EQ(why.also_possible(inst, w, file, Reason::InstanceClosed, true), reason_bit(Reason::InodeDeleted))
       << "deleted and closed in one interval: either came first";
   EXPECT_EQ(why.also_possible(inst, w, file, Reason::InodeDeleted, false), 0);

@@ -9,6 +9,7 @@
 
 #include "paths/dotdot_walk.h"
 #include "paths/event_paths.h"
+#include "support/fake_node_view.h"
 #include "paths/marked_paths.h"
 #include "paths/normalize_path.h"
 #include "util/unique_fd.h"
@@ -109,7 +110,8 @@ constexpr KernelDev kTmpfs{22};  // 0:22
 TEST(EventPathCompleter, WatcherAliveJoinsItsOwnMount) {
   FakeProc proc;
   proc.pid100("40 1 0:22 / /tmp/oracle rw - tmpfs tmpfs rw\n");
-  EventPathCompleter c(proc.root());
+  ProcNodeView node(proc.root());
+  EventPathCompleter c(node);
   Event ev = dentry_event(100, 40, kTmpfs, "/sub/f");
   c.complete(ev);
   EXPECT_EQ(ev.path, "/tmp/oracle/sub/f");
@@ -119,7 +121,8 @@ TEST(EventPathCompleter, WatcherAliveJoinsItsOwnMount) {
 TEST(EventPathCompleter, ExitedWatcherIsNamedByAMountSeenBefore) {
   FakeProc proc;
   proc.pid100("40 1 0:22 / /tmp/oracle rw - tmpfs tmpfs rw\n");
-  EventPathCompleter c(proc.root());
+  ProcNodeView node(proc.root());
+  EventPathCompleter c(node);
   Event first = dentry_event(100, 40, kTmpfs, "/a");
   c.complete(first);  // reads pid 100's namespace
   Event ev = dentry_event(4242, 40, kTmpfs, "/sub/f");  // pid 4242 has exited
@@ -131,7 +134,8 @@ TEST(EventPathCompleter, ExitedWatcherIsNamedByAMountSeenBefore) {
 TEST(EventPathCompleter, ExitedWatcherIsNamedByOurOwnNamespace) {
   FakeProc proc;
   proc.self("41 1 0:22 / /tmp/oracle-kprobe rw - tmpfs tmpfs rw\n");
-  EventPathCompleter c(proc.root());
+  ProcNodeView node(proc.root());
+  EventPathCompleter c(node);
   Event ev = dentry_event(4242, 41, kTmpfs, "/e_oneshot.fast.file");
   c.complete(ev);
   EXPECT_EQ(ev.path, "/tmp/oracle-kprobe/e_oneshot.fast.file");
@@ -140,7 +144,8 @@ TEST(EventPathCompleter, ExitedWatcherIsNamedByOurOwnNamespace) {
 TEST(EventPathCompleter, UnknownMountIsMarkedWithTheDevice) {
   FakeProc proc;
   proc.self("1 0 8:1 / / rw - ext4 /dev/sda1 rw\n");
-  EventPathCompleter c(proc.root());
+  ProcNodeView node(proc.root());
+  EventPathCompleter c(node);
   Event ev = dentry_event(4242, 77, kTmpfs, "/sub");
   c.complete(ev);
   EXPECT_EQ(ev.path, "0:22:/sub");
@@ -153,22 +158,21 @@ TEST(EventPathCompleter, UnknownMountIsMarkedWithTheDevice) {
 TEST(EventPathCompleter, ReusedMountIdOfAnotherFilesystemIsNotTrusted) {
   FakeProc proc;
   proc.self("41 1 0:23 / /elsewhere rw - tmpfs tmpfs rw\n");  // id 41 now names 0:23
-  EventPathCompleter c(proc.root());
+  ProcNodeView node(proc.root());
+  EventPathCompleter c(node);
   Event ev = dentry_event(4242, 41, kTmpfs, "/sub");
   c.complete(ev);
   EXPECT_EQ(ev.path, "0:22:/sub");
 }
 
-TEST(EventPathCompleter, LearnedTablesNameExitedWatchers) {
-  FakeProc proc;
-  EventPathCompleter c(proc.root());
+TEST(EventPathCompleter, NodeViewsTablesNameExitedWatchers) {
   MountEntry m;
   m.mount_id = 55;
   m.dev = kTmpfs;
   m.root = "/";
   m.mount_point = "/var/lib/kubelet/pods/u/volumes/v";
-  auto tables = MountNamespaces::from({NamespaceMounts{7, 999, {m}}});
-  c.learn(tables);
+  FakeNodeView node(MountNamespaces::from({NamespaceMounts{7, 999, {m}}}));
+  EventPathCompleter c(node);
   Event ev = dentry_event(4242, 55, kTmpfs, "/token");
   c.complete(ev);
   EXPECT_EQ(ev.path, "/var/lib/kubelet/pods/u/volumes/v/token");
@@ -177,7 +181,8 @@ TEST(EventPathCompleter, LearnedTablesNameExitedWatchers) {
 TEST(EventPathCompleter, TruncatedKernelWalkIsMarkedNotJoined) {
   FakeProc proc;
   proc.pid100("40 1 0:22 / /tmp/oracle rw - tmpfs tmpfs rw\n");
-  EventPathCompleter c(proc.root());
+  ProcNodeView node(proc.root());
+  EventPathCompleter c(node);
   Event ev = dentry_event(100, 40, kTmpfs, "/DDD/leaf");
   ev.flags = INOTRACE_F_PATH_TRUNCATED;
   c.complete(ev);
@@ -186,7 +191,8 @@ TEST(EventPathCompleter, TruncatedKernelWalkIsMarkedNotJoined) {
 }
 
 TEST(EventPathCompleter, AbsoluteSyscallPathIsNormalised) {
-  EventPathCompleter c("/nonexistent-proc");
+  ProcNodeView node("/nonexistent-proc");
+  EventPathCompleter c(node);
   Event ev;
   ev.path = "/tmp/x/./sub//";
   ev.path_source = PathSource::Syscall;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <thread>
 
+#include "support/fake_node_view.h"
 #include "session/trace_session.h"
 #include "util/wall_clock.h"
 
@@ -72,12 +73,7 @@ class ScriptedKernel : public SnapshotProvider {
   }
   std::optional<Snapshot> take_digests() override { return std::nullopt; }
   std::optional<Snapshot> take_counts() override { return std::nullopt; }
-  const MountNamespaces& mounts() const override { return mounts_; }
-  const MountNamespaces& previous_mounts() const override { return mounts_; }
   std::string source_name() const override { return "scripted"; }
-
- private:
-  MountNamespaces mounts_;
 };
 
 Event add(int32_t wd, const std::string& path) {
@@ -113,19 +109,23 @@ struct Harness {
     opts.reconcile_interval_s = interval_s;
     session = std::make_unique<TraceSession>(
         opts, [](const std::string&) {},
-        TraceSession::Sources{std::move(ev), [shared_kernel]() -> std::unique_ptr<SnapshotProvider> {
-                                return std::make_unique<Forward>(shared_kernel);
-                              }});
+        TraceSession::Sources{std::move(ev),
+                              [shared_kernel](NodeView& node) -> std::unique_ptr<SnapshotProvider> {
+                                return std::make_unique<Forward>(shared_kernel, node);
+                              },
+                              std::make_unique<FakeNodeView>()});
   }
   // The session owns its provider; the test keeps the scripted kernel.
   struct Forward : SnapshotProvider {
     std::shared_ptr<ScriptedKernel> k;
-    explicit Forward(std::shared_ptr<ScriptedKernel> k) : k(std::move(k)) {}
-    Snapshot take(bool p) override { return k->take(p); }
+    NodeView& node;
+    Forward(std::shared_ptr<ScriptedKernel> k, NodeView& node) : k(std::move(k)), node(node) {}
+    Snapshot take(bool p) override {
+      node.refresh(nullptr);  // as the real taker does
+      return k->take(p);
+    }
     std::optional<Snapshot> take_digests() override { return k->take_digests(); }
     std::optional<Snapshot> take_counts() override { return k->take_counts(); }
-    const MountNamespaces& mounts() const override { return k->mounts(); }
-    const MountNamespaces& previous_mounts() const override { return k->previous_mounts(); }
     std::string source_name() const override { return k->source_name(); }
   };
 

@@ -155,7 +155,8 @@ int run_snapshot(const SnapshotCommandOptions& opts) {
       log(fmt::format("snapshot: {}; reading /proc fdinfo instead", e.what()));
     }
   }
-  SnapshotTaker taker(facts ? &*facts : nullptr, *source, log);
+  ProcNodeView node;
+  SnapshotTaker taker(facts ? &*facts : nullptr, *source, node, log);
   uint64_t t0 = WallClock::monotonic_now_ns();
   Snapshot snap = taker.take(opts.with_paths);
   double ms = (WallClock::monotonic_now_ns() - t0) / 1e6;

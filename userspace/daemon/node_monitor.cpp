@@ -16,13 +16,15 @@ NodeMonitor::NodeMonitor(const MonitorOptions& opts, TraceSession::Log log)
 }
 
 void NodeMonitor::evaluate_now() {
+  // One read of every mount table per tick, shared with the snapshot that may just have
+  // refreshed them (an evaluation follows each snapshot).
   std::vector<std::string> warnings;
-  mounts_ = MountNamespaces::scan(&warnings);
+  session_->node().refresh_if_older((uint64_t)(opts_.evaluate_interval_s * 0.5e9), &warnings);
   bool stale = opts_.stale_every > 0 && evaluations_ % opts_.stale_every == 0;
   last_eval_ns_ = WallClock::monotonic_now_ns();
   // Events alone keep the table exact on fentry/kprobe; on tracepoint a snapshot must confirm.
   uint64_t confirmed = session_->backend() == Backend::Tracepoint ? session_->last_snapshot_start_mono_ns() : last_eval_ns_;
-  detector_.evaluate(session_->table(), mounts_, last_eval_ns_, stale, confirmed);
+  detector_.evaluate(session_->table(), session_->node(), last_eval_ns_, stale, confirmed);
   if (detector_.candidates_pending()) session_->hurry();  // flag leaks within 2 s, not 4
   evaluations_++;
 }

@@ -1,5 +1,5 @@
-// The daemon's brain: a trace session's live watch table, the mounts of every namespace, the
-// pods root and the leak detector, stepped by one loop; views of all of it for the API, the
+// The daemon's brain: a trace session's live watch table and node view (the mounts of every
+// namespace, refreshed once per tick), the pods root and the leak detector, stepped by one loop; views of all of it for the API, the
 // metrics and `inotrace top`. Not thread-safe: the daemon serialises access with its mutex.
 #pragma once
 
@@ -53,7 +53,6 @@ class NodeMonitor {
   const TraceSession& session() const { return *session_; }
   TraceSession& session() { return *session_; }
   const LeakDetector& leaks() const { return detector_; }
-  const MountNamespaces& mounts() const { return mounts_; }
   const PodIndex& pods() const { return pods_; }
   const std::map<EventType, uint64_t>& events_by_type() const { return events_; }
   // The most recent events (live and reconciled), oldest first, at most kRecentEvents.
@@ -73,7 +72,6 @@ class NodeMonitor {
   std::unique_ptr<TraceSession> session_;
   PodIndex pods_;
   LeakDetector detector_;
-  MountNamespaces mounts_;
   std::map<EventType, uint64_t> events_;
   std::deque<Event> recent_;
   std::function<void(const Event&)> observer_;

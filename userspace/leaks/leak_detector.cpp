@@ -9,7 +9,7 @@
 #include <optional>
 
 #include "leaks/pod_paths.h"
-#include "paths/inode_at.h"
+#include "paths/node_view.h"
 
 namespace inotrace {
 
@@ -30,11 +30,12 @@ std::optional<PodMatch> pod_of(const std::string& own_path, const std::vector<Mo
   return std::nullopt;
 }
 
-std::optional<std::string> stale_reason(const InstanceEntry& inst, const WatchEntry& w, const std::string& path) {
+std::optional<std::string> stale_reason(const NodeView& node, const InstanceEntry& inst, const WatchEntry& w,
+                                        const std::string& path) {
   // Only a whole absolute path can be checked: a marked one (truncated, or inside a filesystem
   // whose mount is unknown) never starts with '/', and is never judged stale.
   if (w.path_truncated || path.empty() || path.front() != '/' || inst.holders.empty()) return std::nullopt;
-  switch (inode_at("/proc", inst.holders.front().pid, path, KernelDev{w.dev}, w.ino())) {
+  switch (node.inode_at(inst.holders.front().pid, path, KernelDev{w.dev}, w.ino())) {
     case InodeAt::Gone: return "path gone";
     case InodeAt::Other: return "path leads to another inode";
     default: return std::nullopt;  // the same, or could not look (holder exited, EACCES, > PATH_MAX): not stale
@@ -58,7 +59,7 @@ uint64_t mounts_fingerprint(const MountNamespaces& mounts) {
 
 }  // namespace
 
-void LeakDetector::check_stale_slice(const WatchTable& table) {
+void LeakDetector::check_stale_slice(const WatchTable& table, const NodeView& node) {
   size_t slices = std::max<size_t>(1, (table.watch_count() + kStaleSlice - 1) / kStaleSlice);
   size_t slice = stale_pass_++ % slices;
   auto in_slice = [&](std::pair<uint64_t, int32_t> key) { return absl::HashOf(key) % slices == slice; };
@@ -74,7 +75,7 @@ void LeakDetector::check_stale_slice(const WatchTable& table) {
     for (const auto& [wd, w] : inst.watches) {
       if (!in_slice({group, wd})) continue;
       std::string path = table.path_of(w);
-      if (auto why = stale_reason(inst, w, path))
+      if (auto why = stale_reason(node, inst, w, path))
         stale_by_watch_.emplace(std::make_pair(group, wd), StaleWatch{watch_ref(h, inst, wd, w, path, w.path_truncated), *why});
     }
   }
@@ -82,10 +83,11 @@ void LeakDetector::check_stale_slice(const WatchTable& table) {
   for (const auto& [key, s] : stale_by_watch_) stale_.push_back(s);
 }
 
-void LeakDetector::evaluate(const WatchTable& table, const MountNamespaces& mounts, uint64_t now, bool check_stale,
+void LeakDetector::evaluate(const WatchTable& table, const NodeView& node, uint64_t now, bool check_stale,
                             uint64_t confirmed_at) {
   pods_.refresh();
-  if (check_stale) check_stale_slice(table);
+  if (check_stale) check_stale_slice(table, node);
+  const MountNamespaces& mounts = node.mounts();
   // At rest nothing changes: walking 100k watches twice a second was most of an idle daemon's
   // CPU. Candidates still waiting for a snapshot's confirmation need the walk.
   uint64_t inputs = absl::HashOf(table.generation(), mounts_fingerprint(mounts), pods_.fingerprint());

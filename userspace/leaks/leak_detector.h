@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "leaks/pod_index.h"
-#include "paths/mount_namespaces.h"
+#include "paths/node_view.h"
 #include "table/watch_table.h"
 
 namespace inotrace {
@@ -59,7 +59,8 @@ class LeakDetector {
   // snapshot confirmed the table (`confirmed_at`, monotonic ns): on the tracepoint backend a
   // cleanly deleted pod's watches stay in the table until the next reconcile, and must not be
   // called leaks meanwhile. Pass now_mono_ns where events alone keep the table exact.
-  void evaluate(const WatchTable& table, const MountNamespaces& mounts, uint64_t now_mono_ns, bool check_stale,
+  // The mounts and the "still the same inode" check come from `node`.
+  void evaluate(const WatchTable& table, const NodeView& node, uint64_t now_mono_ns, bool check_stale,
                 uint64_t confirmed_at);
   const std::vector<Leak>& leaks() const { return leaks_; }
   const std::vector<StaleWatch>& stale() const { return stale_; }
@@ -69,7 +70,7 @@ class LeakDetector {
   static constexpr size_t kStaleSlice = 5000;
 
  private:
-  void check_stale_slice(const WatchTable& table);
+  void check_stale_slice(const WatchTable& table, const NodeView& node);
   PodIndex& pods_;
   std::vector<Leak> leaks_;
   std::vector<StaleWatch> stale_;

@@ -9,9 +9,9 @@
 
 #include <cerrno>
 
-#include "util/small_file.h"
 #include "paths/dotdot_walk.h"
 #include "paths/marked_paths.h"
+#include "paths/mount_join.h"
 #include "paths/normalize_path.h"
 #include "util/unique_fd.h"
 #include "util/wall_clock.h"
@@ -30,15 +30,19 @@ void EventPathCompleter::remember(const std::vector<MountEntry>& mounts) {
   for (const auto& m : mounts) by_id_[m.mount_id] = m;
 }
 
-// The mount table of pid's namespace, read (again) when asked or never read.
+// The mount table of pid's namespace: the node view's (or one read here since), or read again
+// when asked (a mount newer than the table).
 const std::vector<MountEntry>* EventPathCompleter::namespace_of(uint32_t pid, bool reread) {
-  uint64_t ns = mount_ns_of(pid, proc_);
+  uint64_t ns = node_.mount_ns_of(pid);
   if (!ns) return nullptr;
   auto it = by_ns_.find(ns);
-  if (it != by_ns_.end() && !reread) return &it->second;
-  auto text = read_small_file(fmt::format("{}/{}/mountinfo", proc_, pid));
-  if (!text) return it != by_ns_.end() ? &it->second : nullptr;
-  auto& mounts = by_ns_[ns] = parse_mountinfo(*text).mounts;
+  const std::vector<MountEntry>* known = it != by_ns_.end() ? &it->second : nullptr;
+  if (!known)
+    if (const NamespaceMounts* shared = node_.mounts().find(ns)) known = &shared->mounts;
+  if (known && !reread) return known;
+  auto table = node_.mount_table_of(pid);
+  if (!table) return known;
+  auto& mounts = by_ns_[ns] = std::move(*table);
   remember(mounts);
   return &mounts;
 }
@@ -59,19 +63,18 @@ const MountEntry* EventPathCompleter::mount_by_id(uint32_t pid, int32_t mnt_id, 
   // most every 100 ms.
   auto known = by_id_.find(mnt_id);
   if (known != by_id_.end() && fits(known->second)) return &known->second;
-  if (tables_) {
-    if (dev.raw) {
-      for (const MountRef& ref : tables_->mounts_of(dev))
-        if (fits(*ref.mount)) return ref.mount;
-    } else {
-      for (const auto& ns : tables_->namespaces())
-        if (const MountEntry* m = in(&ns.mounts)) return m;
-    }
+  const MountNamespaces& tables = node_.mounts();
+  if (dev.raw) {
+    for (const MountRef& ref : tables.mounts_of(dev))
+      if (fits(*ref.mount)) return ref.mount;
+  } else {
+    for (const auto& ns : tables.namespaces())
+      if (const MountEntry* m = in(&ns.mounts)) return m;
   }
   uint64_t now = WallClock::monotonic_now_ns();
   if (now - self_read_ns_ < 100'000'000) return nullptr;
   self_read_ns_ = now;
-  if (auto text = read_small_file(fmt::format("{}/self/mountinfo", proc_))) remember(parse_mountinfo(*text).mounts);
+  if (auto own = node_.own_mount_table()) remember(*own);
   known = by_id_.find(mnt_id);
   return known != by_id_.end() && fits(known->second) ? &known->second : nullptr;
 }
@@ -135,15 +138,12 @@ void EventPathCompleter::complete_fs_path(Event& ev) {
   } else if (ev.dev.raw) {
     // No mount id (removals the table could not name): a mount of the filesystem in the
     // watcher's namespace, the most specific one (as snapshots choose).
-    const MountEntry* best = nullptr;
+    std::vector<const MountEntry*> of_dev;
     if (const auto* mounts = namespace_of(ev.task.pid, false))
       for (const auto& m : *mounts)
-        if (m.dev == ev.dev && join_mount_path(m, ev.path) &&
-            (!best || m.root.size() > best->root.size() ||
-             (m.root.size() == best->root.size() && m.mount_point.size() < best->mount_point.size())))
-          best = &m;
-    if (best) {
-      ev.path = *join_mount_path(*best, ev.path);
+        if (m.dev == ev.dev) of_dev.push_back(&m);
+    if (auto best = best_mount_path(of_dev, ev.path)) {
+      ev.path = std::move(best->second);
       ev.path_source = PathSource::Mount;
       return;
     }
@@ -175,7 +175,7 @@ void EventPathCompleter::drop_dotdot(Event& ev) {
   // name for what the caller's spelling opens is the path.
   struct stat ours, theirs;
   if (stat("/", &ours) != 0 || fstat(root.get(), &theirs) != 0 || ours.st_dev != theirs.st_dev ||
-      ours.st_ino != theirs.st_ino || mount_ns_of(ev.task.pid, proc_) != mount_ns_of(getpid(), "/proc"))
+      ours.st_ino != theirs.st_ino || node_.mount_ns_of(ev.task.pid) != mount_ns_of(getpid(), "/proc"))
     return;
   UniqueFd fd = leads_to_target(ev.path);
   char buf[4096];

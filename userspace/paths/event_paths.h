@@ -11,19 +11,16 @@
 #include <vector>
 
 #include "events/event.h"
-#include "paths/mount_namespaces.h"
-#include "paths/mountinfo.h"
+#include "paths/node_view.h"
 
 namespace inotrace {
 
 class EventPathCompleter {
  public:
-  explicit EventPathCompleter(std::string proc = "/proc") : proc_(std::move(proc)) {}
+  // Mounts are also looked up by id in the node view's tables (of its latest refresh): a watcher may exit, and its namespace go, before its events are read; its mounts
+  // are still named by their ids then.
+  explicit EventPathCompleter(const NodeView& node) : node_(node), proc_(node.proc()) {}
   void complete(Event& ev);
-  // Looks mounts up by id in these tables too (not copied: they must outlive the completer, as
-  // a session's snapshot taker's do): a watcher may exit, and its namespace go, before its
-  // events are read; its mounts are still named by their ids then.
-  void learn(const MountNamespaces& mounts) { tables_ = &mounts; }
 
  private:
   const MountEntry* mount_by_id(uint32_t pid, int32_t mnt_id, KernelDev dev);
@@ -34,11 +31,12 @@ class EventPathCompleter {
   void complete_fs_path(Event& ev);
   void drop_dotdot(Event& ev);
 
+  const NodeView& node_;
   std::string proc_;
+  // Tables read here because the node view's did not have the mount yet (newer than its refresh).
   absl::flat_hash_map<uint64_t, std::vector<MountEntry>> by_ns_;  // mount namespace -> mounts
   absl::flat_hash_map<int32_t, MountEntry> by_id_;  // every mount read here, in any namespace
-  const MountNamespaces* tables_ = nullptr;         // the latest snapshot's (learn)
-  uint64_t self_read_ns_ = 0;                       // when /proc/self/mountinfo was last read
+  uint64_t self_read_ns_ = 0;                       // when our own mountinfo was last read
 };
 
 }  // namespace inotrace

@@ -14,23 +14,6 @@
 
 namespace inotrace {
 
-std::optional<std::string> join_mount_path(const MountEntry& m, std::string_view fs_path) {
-  std::string_view root = m.root;
-  std::string_view rest;
-  if (root == "/") {
-    rest = fs_path;
-  } else if (fs_path == root) {
-    rest = "";
-  } else if (fs_path.size() > root.size() && fs_path.starts_with(root) && fs_path[root.size()] == '/') {
-    rest = fs_path.substr(root.size());
-  } else {
-    return std::nullopt;
-  }
-  if (rest == "/") rest = "";
-  if (m.mount_point == "/") return rest.empty() ? std::string("/") : std::string(rest);
-  return m.mount_point + std::string(rest);
-}
-
 uint64_t mount_ns_of(uint32_t pid, const std::string& proc) {
   struct stat st;
   if (stat(fmt::format("{}/{}/ns/mnt", proc, pid).c_str(), &st) != 0) return 0;

@@ -27,9 +27,6 @@ struct MountRef {
   const MountEntry* mount;
 };
 
-// mount point + (fs_path below the mount's root), or nullopt if fs_path is not below it.
-std::optional<std::string> join_mount_path(const MountEntry& m, std::string_view fs_path);
-
 // Inode of /proc/PID/ns/mnt, or 0 if the process is gone or unreadable.
 uint64_t mount_ns_of(uint32_t pid, const std::string& proc = "/proc");
 

@@ -28,7 +28,9 @@ TraceSession::Sources real_sources(const SessionOptions& opts, const TraceSessio
   auto tracer = std::make_unique<Tracer>(opts.tracer);
   const KernelFacts* facts = &tracer->facts();
   SnapshotSource source = opts.snapshot_source;
-  return {std::move(tracer), [facts, source, log] { return std::make_unique<SnapshotTaker>(facts, source, log); }};
+  return {std::move(tracer),
+          [facts, source, log](NodeView& node) { return std::make_unique<SnapshotTaker>(facts, source, node, log); },
+          nullptr};
 }
 
 }  // namespace
@@ -36,16 +38,21 @@ TraceSession::Sources real_sources(const SessionOptions& opts, const TraceSessio
 TraceSession::TraceSession(const SessionOptions& opts, Log log) : TraceSession(opts, log, real_sources(opts, log)) {}
 
 TraceSession::TraceSession(const SessionOptions& opts, Log log, Sources sources)
-    : opts_(opts), log_(std::move(log)), tracer_(std::move(sources.events)), make_taker_(std::move(sources.snapshots)) {
+    : opts_(opts),
+      log_(std::move(log)),
+      tracer_(std::move(sources.events)),
+      node_(sources.node ? std::move(sources.node) : std::make_unique<ProcNodeView>()),
+      make_taker_(std::move(sources.snapshots)),
+      completer_(*node_) {
   bool hooked = tracer_->backend() != Backend::Tracepoint;
   interval_s_ = hooked ? opts.hooked_reconcile_interval_s : opts.reconcile_interval_s;
   bool wants_reconcile = interval_s_ > 0 && (!hooked || opts.reconcile_all_backends);
-  if (opts.seed || wants_reconcile) taker_ = make_taker_();
+  if (opts.seed || wants_reconcile) taker_ = make_taker_(*node_);
   reconcile_enabled_ = wants_reconcile;
   if (opts.seed) {
     seed_ns_ = WallClock::monotonic_now_ns();
     Snapshot snap = taker_->take(true);
-    completer_.learn(taker_->mounts());
+    snapshot_mounts_ = node_->mount_tables();
     // Events that arrived while the snapshot was taken go in first; reconcile leaves alone
     // what they changed after the snapshot began.
     tracer_->drain([&](const Event& raw) {
@@ -62,11 +69,6 @@ TraceSession::TraceSession(const SessionOptions& opts, Log log, Sources sources)
 }
 
 TraceSession::~TraceSession() = default;
-
-const MountNamespaces& TraceSession::mounts() const {
-  static const MountNamespaces empty;
-  return taker_ ? taker_->mounts() : empty;
-}
 
 std::string TraceSession::snapshot_source() const { return taker_ ? taker_->source_name() : "none"; }
 
@@ -104,7 +106,7 @@ int TraceSession::poll(int timeout_ms, const Callback& cb) {
   if ((dropped || due) && opts_.seed) {
     if (dropped) {
       counters_.resnapshots_after_drops++;
-      if (!taker_) taker_ = make_taker_();
+      if (!taker_) taker_ = make_taker_(*node_);
       loss_reports_.add(drops - drops_seen_);
     }
     drops_seen_ = drops;
@@ -155,8 +157,7 @@ int TraceSession::pump(int timeout_ms, const Callback& cb) {
 int TraceSession::match_vanished_add(const Event& add, const Callback& cb) {
   std::optional<Event> gone = table_.removal_of_vanished_add(add);
   if (!gone) return 0;
-  static const MountNamespaces no_mounts;
-  DeducingRemovalClassifier classifier(taker_ ? taker_->mounts() : no_mounts);
+  DeducingRemovalClassifier classifier(*node_);
   gone->reason = classifier.classify_vanished_add(*gone);
   gone->possible_reasons |= reason_bit(gone->reason) & ~reason_bit(Reason::Unknown);
   table_.apply(*gone);
@@ -191,10 +192,10 @@ void TraceSession::reconcile_now(const Callback& cb, bool full) {
   }
   idle_checks_ = 0;
   Snapshot snap = taker_->take(true);
-  completer_.learn(taker_->mounts());
+  std::shared_ptr<const MountNamespaces> before = std::exchange(snapshot_mounts_, node_->mount_tables());
   // Apply everything that happened up to now before comparing.
   pump(0, cb);
-  DeducingRemovalClassifier classifier(taker_->mounts(), &taker_->previous_mounts());
+  DeducingRemovalClassifier classifier(*node_, before.get());
   ReconcileStats stats;
   auto derived = table_.reconcile(snap, start, &classifier, /*emit=*/true, &stats);
   last_users_ = users_of(snap);

@@ -14,6 +14,7 @@
 
 #include "loader/tracer.h"
 #include "paths/event_paths.h"
+#include "paths/node_view.h"
 #include "snapshot/aggregate.h"
 #include "snapshot/snapshot_provider.h"
 #include "snapshot/snapshot_taker.h"
@@ -49,11 +50,13 @@ class TraceSession {
   using Callback = std::function<void(const Event&)>;
   using Log = std::function<void(const std::string&)>;
 
-  using SnapshotFactory = std::function<std::unique_ptr<SnapshotProvider>()>;
-  // Where events and snapshots come from.
+  // Takes the session's node view: a full snapshot refreshes its mount tables.
+  using SnapshotFactory = std::function<std::unique_ptr<SnapshotProvider>(NodeView&)>;
+  // Where events, snapshots and the node's mount tables come from.
   struct Sources {
     std::unique_ptr<EventSource> events;
     SnapshotFactory snapshots;  // called when the first snapshot is needed
+    std::unique_ptr<NodeView> node;  // null: a ProcNodeView over /proc
   };
 
   // The real ones: the tracer (BPF programs attached now) and a SnapshotTaker.
@@ -76,7 +79,10 @@ class TraceSession {
   EventSource& tracer() { return *tracer_; }
   Backend backend() const { return tracer_->backend(); }
   const WatchTable& table() const { return table_; }
-  const MountNamespaces& mounts() const;
+  // The node as the session names and judges targets by; its mount tables are those of the
+  // latest full snapshot, or of a later refresh (the daemon refreshes them once per tick).
+  NodeView& node() { return *node_; }
+  const NodeView& node() const { return *node_; }
   SessionCounters counters() const;
   // Full reconciles so far (cheap: no map read, unlike counters()).
   uint64_t full_reconciles() const { return counters_.reconciles; }
@@ -98,6 +104,10 @@ class TraceSession {
   SessionOptions opts_;
   Log log_;
   std::unique_ptr<EventSource> tracer_;
+  std::unique_ptr<NodeView> node_;
+  // The mount tables of the full snapshot before the latest: a device whose mounts are all newer
+  // is another filesystem (the removal classifier's unmount rule).
+  std::shared_ptr<const MountNamespaces> snapshot_mounts_;
   SnapshotFactory make_taker_;
   std::unique_ptr<SnapshotProvider> taker_;
   WatchTable table_;

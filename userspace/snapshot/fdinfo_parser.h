@@ -11,15 +11,9 @@
 #include <vector>
 
 #include "events/event.h"
+#include "paths/file_handle.h"
 
 namespace inotrace {
-
-// struct file_handle as fdinfo prints it (usable with open_by_handle_at on that filesystem).
-struct FileHandle {
-  uint32_t type = 0;           // fhandle-type: FILEID_* (1 = ino32_gen, 0x81 = kernfs/procfs...)
-  std::vector<uint8_t> bytes;  // f_handle; size() == fhandle-bytes
-  bool operator==(const FileHandle&) const = default;
-};
 
 // One "inotify wd:..." line.
 struct FdinfoWatch {

@@ -17,14 +17,17 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <thread>
 #include <unordered_map>
 
-#include "paths/mount_namespaces.h"
+#include "paths/mount_views.h"
+#include "paths/unnamed_reasons.h"
+#include "snapshot/snapshot_paths.h"
 #include "snapshot/fdinfo_parser.h"
 #include "snapshot/proc_status.h"
-#include "snapshot/file_handle_path.h"
+#include "paths/file_handle_path.h"
 #include "util/error.h"
 #include "util/wall_clock.h"
 #include "util/unique_fd.h"
@@ -315,151 +318,49 @@ class PathPlanner {
     uint64_t view = 0;
     uint32_t pid = 0;
     const std::vector<const MountEntry*>* mounts = nullptr;  // nullptr: mounted nowhere
-    const char* where = nullptr;  // prefix for the note of a path found outside the watcher's view
-    size_t same_as = SIZE_MAX;    // index of an earlier job for the same inode in the same view
+    std::string_view where;     // prefix for the note of a path found outside the watcher's view
+    size_t same_as = SIZE_MAX;  // index of an earlier job for the same inode in the same view
   };
 
-  PathPlanner(const std::string& proc, std::vector<std::string>* warnings)
-      : proc_(proc), mns_(MountNamespaces::scan(warnings, proc)) {}
+  explicit PathPlanner(const NodeView& node) : views_(node) {}
 
   // Paths as the instance's first holder (with a known mount namespace) sees them.
   void plan(SnapInstance& inst, const std::vector<FdinfoWatch>& fdinfo, std::vector<Job>& jobs) {
-    const View* view = nullptr;
-    for (const Holder& h : inst.holders)
-      if ((view = view_of(h))) break;
+    const MountView* own = watcher_view(inst, views_);
     for (size_t i = 0; i < inst.watches.size(); i++) {
       SnapWatch& w = inst.watches[i];
       const FdinfoWatch& fw = fdinfo[i];
       if (!fw.handle) {
-        w.path_note = "no file handle in fdinfo (kernel without CONFIG_EXPORTFS?)";
+        w.path_note = unnamed::kNoFileHandle;
         continue;
       }
       Job job{&w, &*fw.handle};
-      if (view) {
-        const auto& m = mounts(*view, w.dev);
-        if (!m.empty()) {
-          job.view = view->key;
-          job.pid = view->pid;
-          job.mounts = &m;
-          push(job, jobs);
-          continue;
-        }
-      }
-      // Not mounted where the watcher looks: a filesystem that survives only in another mount
-      // namespace (what pins a dead pod's volume). Resolve it as that namespace sees it.
-      const NamespaceMounts* other = nullptr;
-      auto refs = mns_.mounts_of(w.dev);
-      for (const MountRef& ref : refs)
-        if (!view || ref.ns != view->ns) {
-          other = ref.ns;
-          break;
-        }
-      if (!other && !refs.empty()) other = refs.front().ns;  // chrooted watcher: outside its root
-      if (other) {
-        const View& ov = ns_view(other);
-        job.view = ov.key;
-        job.pid = ov.pid;
-        job.mounts = &mounts(ov, w.dev);
-        job.where = !view                ? "watcher's mount namespace unknown"
-                    : other == view->ns ? "not mounted below the watcher's root (chroot)"
-                                        : "mounted only in another mount namespace";
+      MountChoice choice = views_.choose(own, w.dev);
+      if (choice.view) {
+        job.view = choice.view->key;
+        job.pid = choice.view->pid;
+        job.mounts = choice.mounts;
+        job.where = intern(std::move(choice.where));
       }
       push(job, jobs);
     }
   }
 
  private:
-  // Mounts whose mount points are relative to the root of `pid`.
-  struct View {
-    uint64_t key = 0;
-    uint32_t pid = 0;
-    const NamespaceMounts* ns = nullptr;
-    std::vector<MountEntry> own;  // a chrooted holder's own mountinfo; else ns->mounts is used
-    bool has_own = false;
-  };
-  struct NsView {
-    View view;
-    std::optional<std::pair<uint64_t, uint64_t>> root;
-  };
-
   // The same inode watched by many instances (common: /etc, a project tree) is resolved once.
   void push(Job& job, std::vector<Job>& jobs) {
     auto [it, inserted] = first_job_.try_emplace(std::tuple{job.view, job.watch->dev.raw, job.watch->ino}, jobs.size());
     if (!inserted) job.same_as = it->second;
     jobs.push_back(job);
   }
-
-  std::optional<std::pair<uint64_t, uint64_t>> root_of(uint32_t pid) {
-    struct stat st;
-    if (stat(fmt::format("{}/{}/root", proc_, pid).c_str(), &st) != 0) return std::nullopt;
-    return std::pair<uint64_t, uint64_t>{st.st_dev, st.st_ino};
+  // Few distinct notes (one per other namespace): kept once, pointed to by the jobs.
+  std::string_view intern(std::string s) {
+    if (s.empty()) return {};
+    return *notes_.insert(std::move(s)).first;
   }
 
-  NsView& ns_entry(const NamespaceMounts* ns) {
-    auto [it, inserted] = ns_views_.try_emplace(ns);
-    if (inserted) {
-      it->second.view.key = next_key_++;
-      it->second.view.pid = ns->pid;
-      it->second.view.ns = ns;
-      it->second.root = root_of(ns->pid);
-    }
-    return it->second;
-  }
-  const View& ns_view(const NamespaceMounts* ns) { return ns_entry(ns).view; }
-
-  // The holder's view: its namespace's table, or its own mountinfo if its root differs from the
-  // root of the process whose mountinfo represents the namespace (chroot). nullptr if unknown.
-  const View* view_of(const Holder& h) {
-    if (auto it = holder_views_.find(h.pid); it != holder_views_.end()) return it->second;
-    const NamespaceMounts* ns = mns_.of_pid(h.pid);
-    if (!ns && h.mnt_ns) ns = mns_.find(h.mnt_ns);
-    const View* v = nullptr;
-    if (ns) {
-      NsView& nv = ns_entry(ns);
-      auto root = root_of(h.pid);
-      v = &nv.view;
-      if (root && nv.root && *root != *nv.root) {
-        std::string_view text;
-        UniqueFd dir(open(fmt::format("{}/{}", proc_, h.pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (dir && reader_.read(dir.get(), "mountinfo", text) == 0) {
-          auto own = std::make_unique<View>();
-          own->key = next_key_++;
-          own->pid = h.pid;
-          own->ns = ns;
-          own->own = parse_mountinfo(text).mounts;
-          own->has_own = true;
-          v = own.get();
-          own_views_.push_back(std::move(own));
-        }
-      }
-    }
-    holder_views_[h.pid] = v;
-    return v;
-  }
-
-  const std::vector<const MountEntry*>& mounts(const View& v, KernelDev dev) {
-    auto [it, inserted] = mounts_.try_emplace(v.key << 32 | dev.raw);
-    if (inserted) {
-      if (v.has_own) {
-        for (const MountEntry& m : v.own)
-          if (m.dev == dev) it->second.push_back(&m);
-      } else {
-        for (const MountRef& ref : mns_.mounts_of(dev))
-          if (ref.ns == v.ns) it->second.push_back(ref.mount);
-      }
-    }
-    return it->second;
-  }
-
-  std::string proc_;
-  MountNamespaces mns_;
-  FileReader reader_;
-  uint64_t next_key_ = 1;
-  // Node-based maps: views and mount lists are pointed to (holder_views_, Job.mounts).
-  std::unordered_map<const NamespaceMounts*, NsView> ns_views_;
-  absl::flat_hash_map<uint32_t, const View*> holder_views_;
-  std::vector<std::unique_ptr<View>> own_views_;
-  std::unordered_map<uint64_t, std::vector<const MountEntry*>> mounts_;  // (view key, dev)
+  MountViews views_;
+  std::set<std::string> notes_;
   absl::flat_hash_map<std::tuple<uint64_t, uint32_t, uint64_t>, size_t> first_job_;  // (view, dev, ino)
 };
 
@@ -573,7 +474,8 @@ void resolve_paths(const std::string& proc, const std::vector<PathPlanner::Job>&
       const PathPlanner::Job& job = jobs[i];
       if ((job.same_as != SIZE_MAX) != (pass == 0)) continue;
       HandlePath r = pass == 0 ? results[job.same_as] : std::move(results[i]);
-      if (!r.path.empty() && job.where) r.note = r.note.empty() ? job.where : fmt::format("{}; {}", job.where, r.note);
+      if (!r.path.empty() && !job.where.empty())
+        r.note = r.note.empty() ? std::string(job.where) : fmt::format("{}; {}", job.where, r.note);
       SnapWatch& w = *job.watch;
       w.path = std::move(r.path);
       w.path_note = std::move(r.note);
@@ -712,7 +614,10 @@ Snapshot take_procfs_snapshot(const ProcfsSourceOptions& opts, ProcfsScanStats* 
   std::vector<size_t> first_fd = group_instances(opts, raw, stats, snap);
   warn_skipped(stats, other, snap.warnings);
   if (opts.with_paths && !snap.instances.empty()) {
-    PathPlanner planner(opts.proc, &snap.warnings);
+    ProcNodeView own_node(opts.proc);
+    NodeView& node = opts.node ? *opts.node : own_node;
+    node.refresh(&snap.warnings);
+    PathPlanner planner(node);
     std::vector<PathPlanner::Job> jobs;
     jobs.reserve(snap.watch_count());
     for (size_t i = 0; i < snap.instances.size(); i++) planner.plan(snap.instances[i], raw[first_fd[i]].watches, jobs);

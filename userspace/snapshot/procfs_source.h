@@ -11,6 +11,7 @@
 #include <functional>
 #include <string>
 
+#include "paths/node_view.h"
 #include "snapshot/snapshot.h"
 
 namespace inotrace {
@@ -28,6 +29,9 @@ struct ProcfsSourceOptions {
   SameFileFn same_file;    // empty: kcmp_same_file. Tests inject one for fake /proc trees.
   // Threads for reading fdinfo and resolving paths (big populations only); 0: min(cores, 8).
   unsigned max_threads = 0;
+  // The node view whose mount tables name the paths: refreshed after the scan, when paths are
+  // resolved (null: a private one over `proc`).
+  NodeView* node = nullptr;
 };
 
 // What the scan skipped, for callers that want numbers (vanished ones are not warnings).

@@ -1,19 +1,17 @@
 // Names every watch of an iterator snapshot the way its watcher sees it: the in-filesystem
-// path the kernel walked, joined with a mount of that filesystem in the watcher's own mount
-// namespace (else in another one, saying so). A watch that cannot be named says why.
+// path the kernel walked, joined with a mount of that filesystem in the watcher's own view
+// (else in another namespace, saying so). A watch that cannot be named says why.
 #pragma once
 
-#include "paths/mount_namespaces.h"
+#include "paths/mount_views.h"
 #include "snapshot/snapshot.h"
 
 namespace inotrace {
 
-void resolve_snapshot_paths(Snapshot& snap, const MountNamespaces& mounts);
-
-// The best mount of `dev` under which `fs_path` lies, in `ns` (nullptr: any namespace).
-// Prefers the most specific mount root (bind mounts of subtrees), then the shortest mount point.
-std::optional<std::pair<MountRef, std::string>> find_mount_path(const MountNamespaces& mounts, KernelDev dev,
-                                                                const std::string& fs_path,
-                                                                const NamespaceMounts* ns);
+// Sets every holder's mount namespace.
+void set_holder_namespaces(Snapshot& snap, const NodeView& node);
+// The view of an instance's watcher: its first holder whose mount namespace is known.
+const MountView* watcher_view(const SnapInstance& inst, MountViews& views);
+void resolve_snapshot_paths(Snapshot& snap, MountViews& views);
 
 }  // namespace inotrace

@@ -1,12 +1,12 @@
-// What a trace session needs of a snapshot source: snapshots (full, digest-only, count-only)
-// and the mount tables they were resolved with. SnapshotTaker is the real one; unit tests give
+// What a trace session needs of a snapshot source: snapshots (full, digest-only, count-only).
+// A full snapshot refreshes the session's node view (paths/node_view.h), whose mount tables
+// then match it. SnapshotTaker is the real one; unit tests give
 // a session a scripted one.
 #pragma once
 
 #include <optional>
 #include <string>
 
-#include "paths/mount_namespaces.h"
 #include "snapshot/snapshot.h"
 
 namespace inotrace {
@@ -20,8 +20,6 @@ class SnapshotProvider {
   virtual std::optional<Snapshot> take_digests() = 0;
   // Instances, holders and their users' kernel watch counts; nullopt where unavailable.
   virtual std::optional<Snapshot> take_counts() = 0;
-  virtual const MountNamespaces& mounts() const = 0;
-  virtual const MountNamespaces& previous_mounts() const = 0;  // of the take before
   virtual std::string source_name() const = 0;
 };
 

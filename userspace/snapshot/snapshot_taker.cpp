@@ -8,8 +8,9 @@
 #include "snapshot/iter_source.h"
 #include "util/small_file.h"
 #include "snapshot/fdinfo_parser.h"
-#include "snapshot/file_handle_path.h"
+#include "paths/file_handle_path.h"
 #include "snapshot/procfs_source.h"
+#include "paths/unnamed_reasons.h"
 #include "util/error.h"
 
 namespace inotrace {
@@ -21,8 +22,9 @@ std::optional<SnapshotSource> parse_snapshot_source(const std::string& s) {
   return std::nullopt;
 }
 
-SnapshotTaker::SnapshotTaker(const KernelFacts* facts, SnapshotSource source,
-                             std::function<void(const std::string&)> log) {
+SnapshotTaker::SnapshotTaker(const KernelFacts* facts, SnapshotSource source, NodeView& node,
+                             std::function<void(const std::string&)> log)
+    : node_(node) {
   if (source == SnapshotSource::Procfs) return;
   try {
     if (!facts) throw Error("the BPF iterator needs root (CAP_BPF, CAP_PERFMON, CAP_SYSLOG)");
@@ -40,20 +42,22 @@ std::string SnapshotTaker::source_name() const { return iter_ ? "iterator" : "pr
 Snapshot SnapshotTaker::take(bool with_paths) {
   std::vector<std::string> warnings;
   Snapshot snap;
-  previous_mounts_ = std::move(mounts_);
   if (iter_) {
     snap = iter_->take(with_paths);
-    mounts_ = MountNamespaces::scan(&warnings);
-    complete_from_fdinfo(snap, with_paths);
-    if (with_paths) resolve_snapshot_paths(snap, mounts_);
-    else
-      for (auto& inst : snap.instances)
-        for (auto& h : inst.holders) h.mnt_ns = mount_ns_of(h.pid);
+    node_.refresh(&warnings);
+    set_holder_namespaces(snap, node_);
+    MountViews views(node_);
+    complete_from_fdinfo(snap, views, with_paths);
+    if (with_paths) resolve_snapshot_paths(snap, views);
   } else {
     ProcfsSourceOptions o;
     o.with_paths = with_paths;
+    o.proc = node_.proc();
+    o.node = &node_;
+    uint64_t refreshed = node_.refreshed_mono_ns();
     snap = take_procfs_snapshot(o);
-    mounts_ = MountNamespaces::scan(&warnings);
+    if (node_.refreshed_mono_ns() == refreshed) node_.refresh(&warnings);  // no path was resolved
+    set_holder_namespaces(snap, node_);
   }
   for (auto& w : warnings) snap.warnings.push_back(std::move(w));
   return snap;
@@ -94,49 +98,38 @@ SnapWatch& watch_for(SnapInstance& inst, absl::flat_hash_map<int32_t, size_t>& b
   return inst.watches[it->second];
 }
 
-// The path of a watch by its file handle, through the mounts of the holder's namespace; failing
+// The path of a watch by its file handle, through the mounts of the watcher's view; failing
 // that, of a namespace where the filesystem is still mounted (and say so).
-void path_by_handle(SnapWatch& sw, const FdinfoWatch& fw, const Holder& h, const MountNamespaces& mounts,
-                    std::unique_ptr<FileHandlePathResolver>& resolver) {
+void path_by_handle(SnapWatch& sw, const FdinfoWatch& fw, const MountView* own, MountViews& views,
+                    FileHandlePathResolver& resolver) {
   bool cut = sw.kernel_flags & INOTRACE_F_PATH_TRUNCATED;
   if (!fw.handle) {
-    if (!cut) sw.path_source = PathSource::FileHandle, sw.path_note = "no file handle in fdinfo";
+    if (!cut) sw.path_source = PathSource::FileHandle, sw.path_note = unnamed::kNoFileHandle;
     return;
   }
-  const NamespaceMounts* own = mounts.of_pid(h.pid);
-  const NamespaceMounts* ns = nullptr;
-  std::vector<const MountEntry*> candidates;
-  auto all = mounts.mounts_of(fw.dev);
-  for (const auto& ref : all)
-    if (ref.ns == own) candidates.push_back(ref.mount), ns = own;
-  std::string elsewhere;
-  if (candidates.empty() && !all.empty()) {
-    ns = all.front().ns;
-    for (const auto& ref : all)
-      if (ref.ns == ns) candidates.push_back(ref.mount);
-    elsewhere = fmt::format("mounted only in another mount namespace (mnt:[{}], pid {})", ns->mnt_ns, ns->pid);
-  }
-  if (candidates.empty()) {
-    if (!cut) sw.path_source = PathSource::FileHandle, sw.path_note = "not mounted in any namespace";
+  MountChoice choice = views.choose(own, fw.dev);
+  if (!choice.view) {
+    if (!cut) sw.path_source = PathSource::FileHandle, sw.path_note = unnamed::not_mounted();
     return;
   }
-  if (!resolver) resolver = std::make_unique<FileHandlePathResolver>();
-  HandlePath hp = resolver->resolve(ns->mnt_ns, ns->pid, candidates, fw.dev, fw.ino, *fw.handle);
+  HandlePath hp = resolver.resolve(choice.view->key, choice.view->pid, *choice.mounts, fw.dev, fw.ino, *fw.handle);
   if (cut && hp.path.empty()) return;  // resolve_snapshot_paths marks the kernel's tail
   sw.path_source = PathSource::FileHandle;
   sw.path = std::move(hp.path);
-  sw.path_note = hp.note.empty() ? elsewhere : elsewhere.empty() ? hp.note : hp.note + "; " + elsewhere;
+  std::string& where = choice.where;
+  if (sw.path.empty()) sw.path_note = std::move(hp.note);  // why it failed, wherever it was tried
+  else sw.path_note = hp.note.empty() ? where : where.empty() ? hp.note : fmt::format("{}; {}", where, hp.note);
 }
 
 }  // namespace
 
-void SnapshotTaker::complete_from_fdinfo(Snapshot& snap, bool with_paths) {
+void SnapshotTaker::complete_from_fdinfo(Snapshot& snap, MountViews& views, bool with_paths) {
   std::unique_ptr<FileHandlePathResolver> resolver;
   size_t unreadable = 0;
   for (auto& inst : snap.instances) {
     if (!needs_fdinfo(inst, iter_->bounded(), with_paths)) continue;
     const Holder& h = inst.holders.front();
-    auto text = read_small_file(fmt::format("/proc/{}/fdinfo/{}", h.pid, h.fd));
+    auto text = read_small_file(fmt::format("{}/{}/fdinfo/{}", node_.proc(), h.pid, h.fd));
     if (!text) {
       unreadable++;
       continue;
@@ -148,7 +141,8 @@ void SnapshotTaker::complete_from_fdinfo(Snapshot& snap, bool with_paths) {
       SnapWatch& sw = watch_for(inst, by_wd, fw);
       bool cut = sw.kernel_flags & INOTRACE_F_PATH_TRUNCATED;
       if (!with_paths || !sw.path.empty() || (sw.fs_path_source != PathSource::None && !cut)) continue;
-      path_by_handle(sw, fw, h, mounts_, resolver);
+      if (!resolver) resolver = std::make_unique<FileHandlePathResolver>(node_.proc());
+      path_by_handle(sw, fw, watcher_view(inst, views), views, *resolver);
     }
     inst.truncated = false;
   }

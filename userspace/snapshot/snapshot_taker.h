@@ -9,7 +9,7 @@
 #include <string>
 
 #include "loader/preflight.h"
-#include "paths/mount_namespaces.h"
+#include "paths/mount_views.h"
 #include "snapshot/snapshot.h"
 #include "snapshot/snapshot_provider.h"
 
@@ -24,28 +24,27 @@ class SnapshotTaker : public SnapshotProvider {
  public:
   // `facts` may be null for the procfs source. Auto falls back to procfs when the iterator
   // cannot load, saying why through `log`. Throws inotrace::Error if the forced source fails.
-  SnapshotTaker(const KernelFacts* facts, SnapshotSource source, std::function<void(const std::string&)> log = {});
+  SnapshotTaker(const KernelFacts* facts, SnapshotSource source, NodeView& node,
+                std::function<void(const std::string&)> log = {});
   ~SnapshotTaker() override;
 
-  // A snapshot with every watch named (unless !with_paths), and the mount tables used.
+  // A snapshot with every watch named (unless !with_paths); the node view's mount tables are
+  // refreshed by it (after the kernel's records, so every mount a watch needs is in them).
   Snapshot take(bool with_paths) override;
   // Instances, holders and digests of their watches (see IterSource::take_digests), or
   // nullopt where only a full snapshot can tell (procfs, kernels without bpf_loop).
   std::optional<Snapshot> take_digests() override;
   std::optional<Snapshot> take_counts() override;  // see IterSource::take_counts
-  const MountNamespaces& mounts() const override { return mounts_; }
-  const MountNamespaces& previous_mounts() const override { return previous_mounts_; }  // of the take before
   std::string source_name() const override;  // "iterator" | "procfs"
 
  private:
   // Kernels without bpf_loop: the iterator's bounded walk gives no paths and at most 256
   // watches per instance; read those instances' fdinfo for the rest and name the targets by
   // their file handles.
-  void complete_from_fdinfo(Snapshot& snap, bool with_paths);
+  void complete_from_fdinfo(Snapshot& snap, MountViews& views, bool with_paths);
 
   std::unique_ptr<IterSource> iter_;
-  MountNamespaces mounts_;
-  MountNamespaces previous_mounts_;
+  NodeView& node_;
 };
 
 }  // namespace inotrace

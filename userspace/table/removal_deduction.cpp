@@ -6,7 +6,6 @@
 
 #include <cerrno>
 
-#include "paths/inode_at.h"
 
 namespace inotrace {
 
@@ -16,12 +15,12 @@ bool DeducingRemovalClassifier::target_gone(const InstanceEntry& inst, const Wat
   // a holder that is gone cannot answer: the next way in is asked, our own view last.
   const KernelDev dev{w.dev};
   for (const auto& h : inst.holders) {
-    InodeAt at = inode_at(proc_, h.pid, path, dev, w.ino());
+    InodeAt at = node_.inode_at(h.pid, path, dev, w.ino());
     if (at == InodeAt::Same) return false;
     if (at == InodeAt::Other) return true;
-    if (at == InodeAt::Gone && process_visible(proc_, h.pid)) return true;
+    if (at == InodeAt::Gone && node_.process_visible(h.pid)) return true;
   }
-  InodeAt own = inode_at(path, dev, w.ino());
+  InodeAt own = node_.inode_here(path, dev, w.ino());
   return own == InodeAt::Other || own == InodeAt::Gone;
 }
 
@@ -59,10 +58,10 @@ ReasonSet DeducingRemovalClassifier::also_possible(const InstanceEntry& inst, co
 }
 
 bool DeducingRemovalClassifier::path_exists(uint32_t pid, const std::string& path) const {
-  struct stat st;
-  std::string root = fmt::format("{}/{}/root", proc_, pid);
-  if (pid && stat(root.c_str(), &st) == 0) return stat((root + path).c_str(), &st) == 0;
-  return stat(path.c_str(), &st) == 0;  // the adder is gone: look from here
+  // Any inode will do (the add's target was never read): only Gone says the path is not there.
+  InodeAt at = pid && node_.process_visible(pid) ? node_.inode_at(pid, path, KernelDev{}, 0)
+                                                 : node_.inode_here(path, KernelDev{}, 0);  // the adder is gone
+  return at != InodeAt::Gone && at != InodeAt::Unknown;
 }
 
 Reason DeducingRemovalClassifier::classify_vanished_add(const Event& add) const {

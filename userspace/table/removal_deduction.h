@@ -13,19 +13,18 @@
 // target is deleted or unmounted now.
 #pragma once
 
-#include "paths/mount_namespaces.h"
+#include "paths/node_view.h"
 #include "table/watch_table.h"
 
 namespace inotrace {
 
 class DeducingRemovalClassifier : public RemovalClassifier {
  public:
-  // `previous`: the mounts at the snapshot before (may be null). Anonymous device numbers
-  // (tmpfs) are reused as soon as a filesystem goes: a device whose mounts are all new since
-  // then is another filesystem, and the old one was unmounted.
-  DeducingRemovalClassifier(const MountNamespaces& mounts, const MountNamespaces* previous = nullptr,
-                            std::string proc = "/proc")
-      : mounts_(mounts), previous_(previous), proc_(std::move(proc)) {}
+  // Mounts are the node view's now; `previous`: the mounts at the snapshot before (may be null).
+  // Anonymous device numbers (tmpfs) are reused as soon as a filesystem goes: a device whose
+  // mounts are all new since then is another filesystem, and the old one was unmounted.
+  explicit DeducingRemovalClassifier(const NodeView& node, const MountNamespaces* previous = nullptr)
+      : node_(node), mounts_(node.mounts()), previous_(previous) {}
   Reason classify(const InstanceEntry& inst, int32_t wd, const WatchEntry& w, const std::string& path) override;
   ReasonSet also_possible(const InstanceEntry& inst, const WatchEntry& w, const std::string& path, Reason chosen,
                           bool instance_gone) override;
@@ -37,9 +36,9 @@ class DeducingRemovalClassifier : public RemovalClassifier {
   bool target_gone(const InstanceEntry& inst, const WatchEntry& w, const std::string& path) const;
   bool path_exists(uint32_t pid, const std::string& path) const;
   bool filesystem_gone(KernelDev dev) const;
+  const NodeView& node_;
   const MountNamespaces& mounts_;
   const MountNamespaces* previous_;
-  std::string proc_;
 };
 
 }  // namespace inotrace

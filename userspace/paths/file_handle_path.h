@@ -24,7 +24,7 @@
 
 #include "events/event.h"
 #include "paths/mountinfo.h"
-#include "snapshot/fdinfo_parser.h"
+#include "paths/file_handle.h"
 
 namespace inotrace {
 

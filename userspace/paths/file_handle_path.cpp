@@ -1,4 +1,4 @@
-#include "snapshot/file_handle_path.h"
+#include "paths/file_handle_path.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -10,6 +10,8 @@
 #include <cstring>
 
 #include "paths/dotdot_walk.h"
+#include "paths/mount_join.h"
+#include "paths/unnamed_reasons.h"
 #include "util/unique_fd.h"
 
 namespace inotrace {
@@ -130,7 +132,7 @@ FileHandlePathResolver::Outcome FileHandlePathResolver::try_mount(const MountFd&
   UniqueFd opened(open_by_handle_at(mfd.fd, h, O_PATH | O_CLOEXEC));
   if (!opened) {
     int e = errno;
-    if (e == ESTALE || e == EOPNOTSUPP) out.note = "no decodable file handle (pseudo filesystem)";
+    if (e == ESTALE || e == EOPNOTSUPP) out.note = std::string(unnamed::kNoDecodableHandle);
     else if (e == EPERM) out.note = "open_by_handle_at not permitted (needs CAP_DAC_READ_SEARCH)";
     else out.note = fmt::format("open_by_handle_at failed: {}", strerror(e));
     return Outcome::Failed;
@@ -156,12 +158,11 @@ FileHandlePathResolver::Outcome FileHandlePathResolver::try_mount(const MountFd&
       out.note = "disconnected";
       return Outcome::Failed;
     }
-    out.note = dir ? "outside every mounted subtree of its filesystem"
+    out.note = dir ? std::string(unnamed::kOutsideEveryMountedSubtree)
                    : "disconnected, or outside every mounted subtree of its filesystem";
     return Outcome::NotUnder;
   }
-  if (m.mount_point == "/") out.path = rel->empty() ? std::string("/") : std::string(*rel);
-  else out.path = m.mount_point + std::string(*rel);
+  out.path = join_mount_point(m, *rel);
   out.note = unlinked ? "unlinked" : "";
   return Outcome::Found;
 }
@@ -182,11 +183,10 @@ FileHandlePathResolver::Outcome FileHandlePathResolver::walk_long(int fd, const 
     return Outcome::Failed;
   }
   if (!walk->reached_stop) {
-    out.note = "outside every mounted subtree of its filesystem";
+    out.note = unnamed::kOutsideEveryMountedSubtree;
     return Outcome::NotUnder;
   }
-  out.path = m.mount_point == "/" ? walk->path : m.mount_point + walk->path;
-  if (out.path.empty()) out.path = "/";
+  out.path = join_mount_point(m, walk->path);
   out.note = "";
   return Outcome::Found;
 }
@@ -195,11 +195,11 @@ HandlePath FileHandlePathResolver::resolve(uint64_t view, uint32_t pid, std::spa
                                            KernelDev dev, uint64_t ino, const FileHandle& fh) {
   HandlePath out;
   if (fh.type == kFileIdIno64GenNoDecode) {
-    out.note = "no decodable file handle (pseudo filesystem)";
+    out.note = std::string(unnamed::kNoDecodableHandle);
     return out;
   }
   if (mounts.empty()) {
-    out.note = "not mounted in any namespace";
+    out.note = unnamed::not_mounted();
     return out;
   }
   // Whole-filesystem mounts first (every inode is below their root), then bind mounts of
