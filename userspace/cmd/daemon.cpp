@@ -84,8 +84,8 @@ class LeakLog {
 };
 
 // The daemon: servers that answer from the start, a monitor seeded once, a loop that steps it.
-// The HTTP threads read the monitor under `mu_`, one at a time with the loop; /metrics and the
-// probes never take it.
+// The HTTP threads read documents the loop published; only the two streamed listings read the
+// monitor, under `mu_`, one piece at a time with the loop; the probes never take it.
 class Daemon {
  public:
   explicit Daemon(DaemonCommandOptions opts) : opts_(std::move(opts)) {
@@ -132,6 +132,27 @@ class Daemon {
                      metrics_server_ ? fmt::format("; http://{} (/metrics, /healthz, /readyz only)", opts_.metrics_listen) : ""));
   }
 
+  // What the loop last published: every document but the two that stream the live table and
+  // event ring (/api/watches, /api/events), which take the lock one bounded piece at a time.
+  struct Published {
+    std::string metrics, leaks, users;
+    nlohmann::ordered_json processes, status;
+  };
+
+  std::shared_ptr<const Published> published() {
+    std::lock_guard lock(published_mu_);
+    return published_;
+  }
+
+  template <class F>
+  auto from_published(F f) {
+    return [this, f](const HttpRequest& r) -> HttpResponse {
+      std::shared_ptr<const Published> p = published();
+      if (!p) return starting();
+      return f(r, *p);
+    };
+  }
+
   template <class F>
   auto locked(F f) {
     return [this, f](const HttpRequest& r) -> HttpResponse {
@@ -145,21 +166,32 @@ class Daemon {
     return {
         {"/healthz", {Access::Open, no_params([this](const HttpRequest&) { return health_.liveness(); })}},
         {"/readyz", {Access::Open, no_params([this](const HttpRequest&) { return health_.readiness(); })}},
-        // A scrape never waits on the loop (a full snapshot of 100k watches holds it for tens
-        // of ms): it gets the page the loop last published.
-        {"/metrics", {Access::Open, no_params([this](const HttpRequest&) {
-                        std::lock_guard lock(page_mu_);
-                        if (page_.empty()) return starting();
-                        return HttpResponse{200, "text/plain; version=0.0.4", page_, {}};
-                      })}},
-        {"/api/leaks", {Access::Token, no_params(locked([this](const HttpRequest&) { return json_response(leaks_json(*monitor_)); }))}},
+        // A scrape or an API read never waits on the loop (a full snapshot of 100k watches holds
+        // it for tens of ms): it gets the documents the loop last published.
+        {"/metrics", {Access::Open, no_params(from_published([](const HttpRequest&, const Published& p) {
+                        return HttpResponse{200, "text/plain; version=0.0.4", p.metrics, {}};
+                      }))}},
+        {"/api/leaks", {Access::Token, no_params(from_published([](const HttpRequest&, const Published& p) {
+                          return HttpResponse{200, "application/json", p.leaks, {}};
+                        }))}},
         {"/api/watches", {Access::Token, locked([this](const HttpRequest& r) { return watches_page(r); })}},
-        {"/api/users", {Access::Token, no_params(locked([this](const HttpRequest&) { return json_response(users_json(*monitor_)); }))}},
-        {"/api/processes", {Access::Token, locked([this](const HttpRequest& r) {
+        {"/api/users", {Access::Token, no_params(from_published([](const HttpRequest&, const Published& p) {
+                          return HttpResponse{200, "application/json", p.users, {}};
+                        }))}},
+        {"/api/processes", {Access::Token, from_published([](const HttpRequest& r, const Published& p) {
                               expect_only_params(r, {"limit"});
-                              return json_response(processes_json(*monitor_, uint_param(r, "limit", 1, kMaxListLimit).value_or(0)));
+                              size_t limit = uint_param(r, "limit", 1, kMaxListLimit).value_or(0);
+                              const auto& all = p.processes["processes"];
+                              if (!limit || limit >= all.size()) return json_response(p.processes);
+                              nlohmann::ordered_json out;
+                              out["processes"] = nlohmann::ordered_json(all.begin(), all.begin() + (std::ptrdiff_t)limit);
+                              return json_response(out);
                             })}},
-        {"/api/status", {Access::Token, no_params(locked([this](const HttpRequest&) { return json_response(status_json(*monitor_)); }))}},
+        {"/api/status", {Access::Token, no_params(from_published([this](const HttpRequest&, const Published& p) {
+                           nlohmann::ordered_json status = p.status;
+                           status["uptime_s"] = (WallClock::monotonic_now_ns() - started_ns_) / 1e9;
+                           return json_response(status);
+                         }))}},
         {"/api/events", {Access::Token, locked([this](const HttpRequest& r) {
                            expect_only_params(r, {"limit"});
                            std::string text;
@@ -198,7 +230,8 @@ class Daemon {
       std::lock_guard lock(mu_);
       m.step(0);  // the events buffered while seeding, and the first leak evaluation
       monitor_ = &m;
-      publish_metrics();
+      started_ns_ = m.started_mono_ns();
+      publish();
     }
     std::string counts = fmt::format("{} watches in {} instances", m.session().table().watch_count(), m.session().table().instance_count());
     health_.set_ready(fmt::format("ready: backend {}, {}\n", backend_name(m.session().backend()), counts));
@@ -220,7 +253,7 @@ class Daemon {
       uint64_t evaluations = monitor_->evaluations();
       monitor_->step(0);
       health_.stepped();
-      publish_metrics_if_due();
+      publish_if_due();
       if (monitor_->session().full_reconciles() != full_reconciles_) {
         full_reconciles_ = monitor_->session().full_reconciles();
         release_freed_memory();
@@ -236,22 +269,27 @@ class Daemon {
     malloc_trim(0);
   }
 
-  // The page is rendered again each second, and 0.1 s after the table or the leaks change.
-  void publish_metrics_if_due() {
+  // The documents are rendered again each second, and 0.1 s after the table or the leaks change.
+  void publish_if_due() {
     uint64_t since = WallClock::monotonic_now_ns() - published_ns_;
     bool changed = monitor_->session().table().generation() != published_generation_ ||
                    monitor_->leaks().leaks().size() != published_leaks_;
-    if (since >= kSecondNs || (changed && since >= kSecondNs / 10)) publish_metrics();
+    if (since >= kSecondNs || (changed && since >= kSecondNs / 10)) publish();
   }
 
-  void publish_metrics() {
+  void publish() {
+    auto p = std::make_shared<Published>();
     metrics_.update(*monitor_);
-    std::string page = metrics_.render();
+    p->metrics = metrics_.render();
+    p->leaks = leaks_json(*monitor_).dump() + "\n";
+    p->users = users_json(*monitor_).dump() + "\n";
+    p->processes = processes_json(*monitor_, 0);
+    p->status = status_json(*monitor_);
     published_ns_ = WallClock::monotonic_now_ns();
     published_generation_ = monitor_->session().table().generation();
     published_leaks_ = monitor_->leaks().leaks().size();
-    std::lock_guard lock(page_mu_);
-    page_.swap(page);
+    std::lock_guard lock(published_mu_);
+    published_ = std::move(p);
   }
 
   void log_summary() {
@@ -271,8 +309,9 @@ class Daemon {
   NodeMonitor* monitor_ = nullptr;  // set under mu_ once seeded
   DaemonHealth health_;
   MetricsExporter metrics_;
-  std::mutex page_mu_;  // guards only page_
-  std::string page_;    // the /metrics page, rendered by the loop
+  std::mutex published_mu_;  // guards only published_
+  std::shared_ptr<const Published> published_;
+  uint64_t started_ns_ = 0;
   uint64_t published_ns_ = 0, published_generation_ = 0;
   size_t published_leaks_ = 0;
   uint64_t last_trim_ns_ = 0, full_reconciles_ = 0;
