@@ -10,6 +10,7 @@
 #include <cerrno>
 
 #include "paths/dotdot_walk.h"
+#include "paths/inode_at.h"
 #include "paths/marked_paths.h"
 #include "paths/mount_join.h"
 #include "paths/normalize_path.h"
@@ -164,7 +165,7 @@ void EventPathCompleter::drop_dotdot(Event& ev) {
   auto leads_to_target = [&](const std::string& p) {
     UniqueFd fd((int)syscall(SYS_openat2, root.get(), p.c_str(), &how, sizeof(how)));
     struct stat st;
-    bool same = fd && fstat(fd.get(), &st) == 0 && st.st_ino == ev.ino && KernelDev::from_st_dev(st.st_dev) == ev.dev;
+    bool same = fd && fstat(fd.get(), &st) == 0 && is_inode(st, ev.dev, ev.ino);
     return same ? std::move(fd) : UniqueFd();
   };
   if (leads_to_target(guess)) {

@@ -7,10 +7,14 @@
 
 namespace inotrace {
 
+bool is_inode(const struct stat& st, KernelDev dev, uint64_t ino) {
+  return st.st_ino == ino && KernelDev::from_st_dev(st.st_dev).raw == dev.raw;
+}
+
 InodeAt inode_at(const std::string& path, KernelDev dev, uint64_t ino) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return errno == ENOENT || errno == ENOTDIR ? InodeAt::Gone : InodeAt::Unknown;
-  return st.st_ino == ino && KernelDev::from_st_dev(st.st_dev).raw == dev.raw ? InodeAt::Same : InodeAt::Other;
+  return is_inode(st, dev, ino) ? InodeAt::Same : InodeAt::Other;
 }
 
 InodeAt inode_at(const std::string& proc, uint32_t pid, const std::string& path, KernelDev dev, uint64_t ino) {

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include <sys/stat.h>
+
 #include "events/event.h"
 
 namespace inotrace {
@@ -16,6 +18,9 @@ enum class InodeAt {
   Gone,     // nothing there (ENOENT, ENOTDIR)
   Unknown,  // could not look (EACCES, ENAMETOOLONG, ...)
 };
+
+// Whether a stat result is the inode (dev, ino): the one comparison behind every check below.
+bool is_inode(const struct stat& st, KernelDev dev, uint64_t ino);
 
 // What `path` (absolute) names as `pid` sees it, compared with (dev, ino). `proc` is the procfs
 // root (tests point it elsewhere).
