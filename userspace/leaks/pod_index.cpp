@@ -31,20 +31,6 @@ void for_each_subdir(const std::string& dir, F f) {
 
 }  // namespace
 
-std::optional<std::string> pod_uid_from_cgroup_name(const std::string& name) {
-  // "pod" starts the name (cgroupfs driver) or follows a '-' (systemd driver); the "pod" inside
-  // "kubepods" does neither.
-  size_t at = name.rfind("pod");
-  while (at != std::string::npos && at != 0 && name[at - 1] != '-') at = at ? name.rfind("pod", at - 1) : std::string::npos;
-  if (at == std::string::npos) return std::nullopt;
-  std::string uid = name.substr(at + 3);
-  if (uid.ends_with(".slice")) uid.resize(uid.size() - 6);
-  if (uid.empty()) return std::nullopt;
-  std::replace(uid.begin(), uid.end(), '_', '-');  // the systemd driver escapes dashes
-  for (char c : uid)
-    if (!(isalnum((unsigned char)c) || c == '-')) return std::nullopt;
-  return uid;
-}
 
 PodIndex::PodIndex(std::string pods_root, std::string kubepods_cgroup, std::string cgroup_fs)
     : pods_root_(std::move(pods_root)), configured_cgroup_(std::move(kubepods_cgroup)), cgroup_fs_(std::move(cgroup_fs)) {

@@ -3,6 +3,8 @@
 // kubelet logs as "orphaned pod ... volume paths are still present on disk".
 #pragma once
 
+#include "paths/cgroup_identity.h"  // pod_uid_from_cgroup_name
+
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 
@@ -34,8 +36,5 @@ class PodIndex {
   absl::flat_hash_set<std::string> pod_dirs_;
   absl::flat_hash_set<std::string> pod_cgroups_;  // uids, dashes restored
 };
-
-// "kubepods-besteffort-pod12ab_34cd.slice" / "pod12ab-34cd" -> "12ab-34cd"
-std::optional<std::string> pod_uid_from_cgroup_name(const std::string& name);
 
 }  // namespace inotrace

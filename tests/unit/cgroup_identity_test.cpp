@@ -1,0 +1,81 @@
+// identify_cgroup and cgroup_path_of on the cgroup paths kubelet and the runtimes create, for
+// every driver x runtime combination, as /proc/PID/cgroup shows them. Shapes from: kubelet
+// (pkg/kubelet/cm/cgroup_manager_linux.go: the systemd driver's "kubepods-<qos>-pod<uid>.slice"
+// with '-' escaped to '_'; qos_container_manager_linux.go: burstable/besteffort below kubepods,
+// guaranteed pods directly in it), containerd's CRI plugin with SystemdCgroup
+// ("cri-containerd-<id>.scope"), CRI-O's systemd manager ("crio-<id>.scope", and
+// "crio-conmon-<id>.scope" for the monitor), docker ("docker-<id>.scope"); cgroupfs runtimes
+// name the container directory by its bare id (CRI-O: "crio-<id>").
+#include <gtest/gtest.h>
+
+#include "paths/cgroup_identity.h"
+
+namespace inotrace {
+namespace {
+
+const std::string kUid = "5b4a2c1e-8f3d-4e6a-9b7c-0d1e2f3a4b5c";
+const std::string kUidSystemd = "5b4a2c1e_8f3d_4e6a_9b7c_0d1e2f3a4b5c";
+const std::string kId = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+CgroupIdentity pod(std::string qos, std::string id = "", std::string runtime = "") {
+  return CgroupIdentity{kUid, std::move(qos), std::move(id), std::move(runtime), ""};
+}
+
+TEST(CgroupIdentity, CgroupfsDriver) {
+  EXPECT_EQ(identify_cgroup("/kubepods/burstable/pod" + kUid + "/" + kId), pod("burstable", kId));
+  EXPECT_EQ(identify_cgroup("/kubepods/besteffort/pod" + kUid + "/" + kId), pod("besteffort", kId));
+  EXPECT_EQ(identify_cgroup("/kubepods/pod" + kUid + "/" + kId), pod("guaranteed", kId));
+  EXPECT_EQ(identify_cgroup("/kubepods/burstable/pod" + kUid + "/crio-" + kId), pod("burstable", kId, "cri-o"));
+  EXPECT_EQ(identify_cgroup("/kubepods/burstable/pod" + kUid), pod("burstable")) << "the pod's own cgroup";
+}
+
+TEST(CgroupIdentity, SystemdDriver) {
+  const std::string burstable = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidSystemd + ".slice/";
+  EXPECT_EQ(identify_cgroup(burstable + "cri-containerd-" + kId + ".scope"), pod("burstable", kId, "containerd"));
+  EXPECT_EQ(identify_cgroup(burstable + "crio-" + kId + ".scope"), pod("burstable", kId, "cri-o"));
+  EXPECT_EQ(identify_cgroup(burstable + "crio-conmon-" + kId + ".scope"), pod("burstable", kId, "cri-o"));
+  EXPECT_EQ(identify_cgroup(burstable + "docker-" + kId + ".scope"), pod("burstable", kId, "docker"));
+  EXPECT_EQ(identify_cgroup("/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + kUidSystemd +
+                            ".slice/cri-containerd-" + kId + ".scope"),
+            pod("besteffort", kId, "containerd"));
+  EXPECT_EQ(identify_cgroup("/kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/cri-containerd-" + kId + ".scope"),
+            pod("guaranteed", kId, "containerd"));
+}
+
+TEST(CgroupIdentity, NestedKubepodsTrees) {
+  // kind / kubelet in a container: the kubepods tree below kubelet's own slice.
+  EXPECT_EQ(identify_cgroup("/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-burstable.slice/"
+                            "kubelet-kubepods-burstable-pod" + kUidSystemd + ".slice/cri-containerd-" + kId + ".scope")
+                .pod_uid,
+            kUid);
+  // A cgroup v1 controller's tree as some hosts mount it.
+  EXPECT_EQ(identify_cgroup("/docker/" + kId + "/kubepods/burstable/pod" + kUid + "/" + kId), pod("burstable", kId));
+}
+
+TEST(CgroupIdentity, HostProcessesAndNonsense) {
+  EXPECT_EQ(identify_cgroup("/system.slice/kubelet.service").unit, "kubelet.service");
+  EXPECT_EQ(identify_cgroup("/system.slice/containerd.service").unit, "containerd.service");
+  EXPECT_EQ(identify_cgroup("/user.slice/user-1000.slice/session-3.scope").unit, "session-3.scope");
+  EXPECT_EQ(identify_cgroup("/"), CgroupIdentity{});
+  EXPECT_EQ(identify_cgroup("/kubepods"), CgroupIdentity{}) << "kubepods itself is no pod";
+  EXPECT_EQ(identify_cgroup("/kubepods/burstable"), CgroupIdentity{});
+  EXPECT_EQ(identify_cgroup("/kubepods/burstable/notapod/" + kId), CgroupIdentity{});
+  EXPECT_EQ(identify_cgroup("/kubepods/burstable/pod" + kUid + "/not-an-id").container_id, "");
+  EXPECT_EQ(identify_cgroup("/kubepods/burstable/pod../x"), CgroupIdentity{}) << "no '.' in a uid";
+}
+
+TEST(CgroupIdentity, ProcPidCgroupPicksTheUnifiedLineElseMemory) {
+  EXPECT_EQ(cgroup_path_of("0::/kubepods.slice/x.scope\n"), "/kubepods.slice/x.scope");
+  // Hybrid: v1 controllers beside an empty unified hierarchy: the unified line names the process.
+  EXPECT_EQ(cgroup_path_of("12:memory:/kubepods/pod1/" + kId + "\n1:name=systemd:/system.slice/a.service\n0::/\n"), "/");
+  // cgroup v1 (this machine's shape): memory first, whatever the order.
+  std::string v1 = "13:pids:/kubepods/besteffort/pod" + kUid + "/" + kId + "\n" + "5:cpu,cpuacct:/other\n" +
+                   "4:memory:/kubepods/besteffort/pod" + kUid + "/" + kId + "\n" + "1:name=systemd:/system.slice/x\n";
+  EXPECT_EQ(cgroup_path_of(v1), "/kubepods/besteffort/pod" + kUid + "/" + kId);
+  EXPECT_EQ(cgroup_path_of("3:cpu,cpuacct:/a:b\n"), "/a:b") << "a ':' in the path is the path's";
+  EXPECT_EQ(cgroup_path_of("garbage\n:\n1:x:relative\n"), std::nullopt);
+  EXPECT_EQ(cgroup_path_of(""), std::nullopt);
+}
+
+}  // namespace
+}  // namespace inotrace
