@@ -607,6 +607,85 @@ TEST(SnapshotLive, ChrootedWatcherIsNamedAsItSeesItByBothSources) {
   }
 }
 
+// A watcher in a cgroup shaped as kubelet's cgroupfs driver makes it (a private subtree, so no
+// other test's kubepods detection sees it) is attributed to its pod and container by both
+// sources, names read from a containerd task bundle laid out as containerd writes it.
+class CgroupDirs {
+ public:
+  explicit CgroupDirs(std::string leaf) : leaf_(std::move(leaf)) {}
+  ~CgroupDirs() {
+    for (std::string d = leaf_; d.size() > top_.size(); d = d.substr(0, d.rfind('/'))) rmdir(d.c_str());
+    if (!top_.empty()) rmdir(top_.c_str());
+  }
+  bool make(const std::string& top) {
+    top_ = top;
+    std::error_code ec;
+    return std::filesystem::create_directories(leaf_, ec) || std::filesystem::is_directory(leaf_);
+  }
+
+ private:
+  std::string leaf_, top_;
+};
+
+std::string describe(const Workload& w) {
+  return fmt::format("pod {}/{} uid {} qos {}; container {} id {} runtime '{}'; unit '{}'", w.pod_namespace, w.pod_name,
+                     w.pod_uid, w.qos, w.container_name, w.container_id, w.runtime, w.unit);
+}
+
+TEST(SnapshotLive, HolderInAKubeletCgroupIsAttributedToItsPodByBothSources) {
+  PROCFS_REQUIRE_ROOT();
+  std::string base = std::filesystem::exists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup"
+                                                                                    : "/sys/fs/cgroup/memory";
+  if (!std::filesystem::exists(base + "/cgroup.procs"))
+    GTEST_SKIP() << "SKIPPED: SnapshotLive.HolderInAKubeletCgroupIsAttributedToItsPodByBothSources: no cgroup v2 or v1 "
+                    "memory hierarchy mounted at /sys/fs/cgroup";
+  const std::string uid = "5b4a2c1e-8f3d-4e6a-9b7c-0d1e2f3a4b5c";
+  const std::string id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  const std::string top = fmt::format("{}/inotrace-test-{}", base, getpid());
+  const std::string leaf = fmt::format("{}/kubepods/burstable/pod{}/{}", top, uid, id);
+  CgroupDirs cgroups(leaf);
+  ASSERT_TRUE(cgroups.make(top)) << leaf;
+  TempDir td("inotrace-attribution");
+  const std::string tasks = td.mkdir("tasks");
+  std::filesystem::create_directories(tasks + "/k8s.io/" + id);
+  std::ofstream(tasks + "/k8s.io/" + id + "/config.json")
+      << R"({"annotations":{"io.kubernetes.cri.container-name":"watcher","io.kubernetes.cri.sandbox-name":"dev-1",)"
+      << R"("io.kubernetes.cri.sandbox-namespace":"team-a","io.kubernetes.cri.sandbox-uid":")" << uid << R"("}})";
+  const std::string watched = td.mkdir("watched");
+  Child c([&](std::vector<int64_t>& r) {
+    name_self("itr-in-pod");
+    if (!(std::ofstream(leaf + "/cgroup.procs") << getpid() << "\n")) return false;
+    int fd = inotify_init1(0);
+    r.push_back(fd);
+    r.push_back(inotify_add_watch(fd, watched.c_str(), IN_CREATE));
+    return fd >= 0 && r.back() > 0;
+  });
+  ASSERT_TRUE(c.ok()) << c.failure();
+  Workload expected;
+  expected.pod_uid = uid;
+  expected.pod_namespace = "team-a";
+  expected.pod_name = "dev-1";
+  expected.qos = "burstable";
+  expected.container_id = id;
+  expected.container_name = "watcher";
+  init_libbpf_logging(false);
+  KernelFacts facts = preflight("");
+  for (SnapshotSource source : {SnapshotSource::Procfs, SnapshotSource::Iterator}) {
+    ProcNodeView node("/proc", RuntimeStateDirs{tasks, td.path() + "/none", td.path() + "/none"});
+    SnapshotTaker taker(source == SnapshotSource::Procfs ? nullptr : &facts, source, node);
+    SCOPED_TRACE(taker.source_name());
+    Snapshot s = taker.take(true);
+    const SnapInstance* inst = find_instance(s, c.pid(), static_cast<int32_t>(c.at(0)));
+    ASSERT_NE(inst, nullptr);
+    EXPECT_EQ(describe(inst->holders.front().workload), describe(expected));
+    const SnapInstance* mine = nullptr;
+    for (const auto& i : s.instances)
+      for (const auto& h : i.holders)
+        if (h.pid == (uint32_t)getpid()) mine = &i;
+    if (mine) EXPECT_FALSE(mine->holders.front().workload.in_pod()) << "this test process is in no pod";
+  }
+}
+
 // Not root: other users' processes are skipped with a warning, own ones are read, and paths
 // need CAP_DAC_READ_SEARCH.
 TEST(ProcfsSourceLive, UnprivilegedScanWarns) {

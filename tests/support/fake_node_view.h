@@ -54,6 +54,10 @@ class FakeNodeView : public NodeView {
     return it->second == std::pair{dev.raw, ino} ? InodeAt::Same : InodeAt::Other;
   }
   const std::string& proc() const override { return proc_; }
+  Workload workload_of(uint32_t pid) const override {
+    auto it = workloads.find(pid);
+    return it == workloads.end() ? Workload{} : it->second;
+  }
 
   std::map<uint32_t, uint64_t> ns_of;
   std::map<uint32_t, DevIno> roots;
@@ -61,6 +65,7 @@ class FakeNodeView : public NodeView {
   std::optional<std::vector<MountEntry>> own_table;
   std::set<uint32_t> visible;                                // processes whose root can be looked at
   std::map<std::string, std::pair<uint32_t, uint64_t>> files;  // path -> (dev, ino), the same for all
+  std::map<uint32_t, Workload> workloads;
   int refreshes = 0;
 
  private:

@@ -66,8 +66,10 @@ TEST(CgroupIdentity, HostProcessesAndNonsense) {
 
 TEST(CgroupIdentity, ProcPidCgroupPicksTheUnifiedLineElseMemory) {
   EXPECT_EQ(cgroup_path_of("0::/kubepods.slice/x.scope\n"), "/kubepods.slice/x.scope");
-  // Hybrid: v1 controllers beside an empty unified hierarchy: the unified line names the process.
-  EXPECT_EQ(cgroup_path_of("12:memory:/kubepods/pod1/" + kId + "\n1:name=systemd:/system.slice/a.service\n0::/\n"), "/");
+  // Hybrid (v1 controllers beside a unified hierarchy systemd uses): the runtime placed the
+  // process in the v1 controllers.
+  EXPECT_EQ(cgroup_path_of("12:memory:/kubepods/pod1/" + kId + "\n1:name=systemd:/system.slice/a.service\n0::/\n"),
+            "/kubepods/pod1/" + kId);
   // cgroup v1 (this machine's shape): memory first, whatever the order.
   std::string v1 = "13:pids:/kubepods/besteffort/pod" + kUid + "/" + kId + "\n" + "5:cpu,cpuacct:/other\n" +
                    "4:memory:/kubepods/besteffort/pod" + kUid + "/" + kId + "\n" + "1:name=systemd:/system.slice/x\n";

@@ -9,6 +9,7 @@
 #include "util/small_file.h"
 #include "output/event_json.h"
 #include "output/watch_json.h"
+#include "output/workload_json.h"
 #include "snapshot/aggregate.h"
 #include "snapshot/snapshot_taker.h"
 #include "util/error.h"
@@ -69,6 +70,7 @@ json to_json(const Snapshot& snap, const SnapshotCommandOptions& o, double ms, i
       put_path(hj, "comm", h.comm);
       hj["uid"] = h.uid;
       hj["mnt_ns"] = h.mnt_ns;
+      put_workload(hj, h.workload);
       holders.push_back(std::move(hj));
     }
     j["instances"].push_back({{"instance", inst.id}, {"holders", holders}, {"watches", inst.watches.size()},
@@ -77,7 +79,7 @@ json to_json(const Snapshot& snap, const SnapshotCommandOptions& o, double ms, i
                               {"truncated", inst.truncated}});
     const Holder* h = inst.holders.empty() ? nullptr : &inst.holders.front();
     std::optional<WatchJsonHolder> holder;
-    if (h) holder = WatchJsonHolder{h->pid, h->comm, h->uid, h->fd};
+    if (h) holder = WatchJsonHolder{h->pid, h->comm, h->uid, h->fd, &h->workload};
     for (const auto& w : inst.watches)
       j["watches"].push_back(watch_row_json(
           {holder, inst.id, w.wd, w.ino, w.dev, w.mask, w.path, w.path_source, w.path_truncated, w.path_note}));

@@ -2,6 +2,7 @@
 
 #include "events/names.h"
 #include "output/event_json.h"
+#include "output/workload_json.h"
 
 namespace inotrace {
 
@@ -14,6 +15,7 @@ nlohmann::ordered_json watch_row_json(const WatchJsonRow& r) {
   j["uid"] = r.holder ? json(r.holder->uid) : json(nullptr);
   j["instance"] = r.instance;
   j["fd"] = r.holder ? json(r.holder->fd) : json(nullptr);
+  if (r.holder && r.holder->workload) put_workload(j, *r.holder->workload);
   j["wd"] = r.wd;
   j["ino"] = r.ino;
   j["dev"] = r.dev.str();

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "events/event.h"
+#include "events/workload.h"
 
 namespace inotrace {
 
@@ -16,6 +17,7 @@ struct WatchJsonHolder {
   std::string comm;
   uint32_t uid = 0;
   int32_t fd = 0;
+  const Workload* workload = nullptr;  // its pod and container, if known (not copied per watch)
 };
 
 struct WatchJsonRow {

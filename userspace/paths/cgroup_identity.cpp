@@ -90,10 +90,12 @@ CgroupIdentity identify_cgroup(std::string_view cgroup_path) {
 }
 
 std::optional<std::string> cgroup_path_of(std::string_view text) {
-  // "hierarchy-id:controllers:path"; the path may contain ':' itself.
+  // "hierarchy-id:controllers:path"; the path may contain ':' itself. On a hybrid host the
+  // unified line follows systemd's placement while the runtime placed the process in the v1
+  // controllers: those win; the unified line ("0::") names it where it is the only hierarchy.
   static constexpr std::array<std::string_view, 4> kPreferred{"memory", "pids", "cpu", "name=systemd"};
   std::optional<std::string> best;
-  size_t best_rank = kPreferred.size() + 1;
+  size_t best_rank = SIZE_MAX;
   while (!text.empty()) {
     size_t nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
@@ -104,8 +106,7 @@ std::optional<std::string> cgroup_path_of(std::string_view text) {
     std::string_view hierarchy = line.substr(0, c1), controllers = line.substr(c1 + 1, c2 - c1 - 1),
                      path = line.substr(c2 + 1);
     if (path.empty() || path[0] != '/') continue;
-    if (hierarchy == "0" && controllers.empty()) return std::string(path);  // unified (v2)
-    size_t rank = kPreferred.size();
+    size_t rank = hierarchy == "0" && controllers.empty() ? kPreferred.size() + 1 : kPreferred.size();
     for (size_t i = 0; i < kPreferred.size(); i++) {
       std::string_view rest = controllers;
       while (!rest.empty()) {

@@ -32,8 +32,9 @@ struct CgroupIdentity {
 
 CgroupIdentity identify_cgroup(std::string_view cgroup_path);
 
-// The cgroup path that places a process, from the text of /proc/PID/cgroup: the unified
-// hierarchy's ("0::PATH"), else a v1 hierarchy's (memory, then pids, cpu, name=systemd, any).
+// The cgroup path that places a process, from the text of /proc/PID/cgroup: a v1 hierarchy's
+// (memory, then pids, cpu, name=systemd, any other), else the unified one's ("0::PATH"; on a
+// hybrid host it follows systemd, not the container runtime).
 std::optional<std::string> cgroup_path_of(std::string_view proc_pid_cgroup);
 
 // The pod uid in one cgroup directory name ("pod<uid>", "kubepods-burstable-pod<uid_>.slice").

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include "paths/cgroup_identity.h"
 #include "util/small_file.h"
 #include "util/wall_clock.h"
 
@@ -16,6 +17,7 @@ void NodeView::refresh_if_older(uint64_t max_age_ns, std::vector<std::string>* w
 void ProcNodeView::refresh(std::vector<std::string>* warnings) {
   refreshed_ns_ = WallClock::monotonic_now_ns();
   mounts_ = std::make_shared<const MountNamespaces>(MountNamespaces::scan(warnings, proc_));
+  workloads_.clear();
 }
 
 uint64_t ProcNodeView::mount_ns_of(uint32_t pid) const { return inotrace::mount_ns_of(pid, proc_); }
@@ -50,6 +52,25 @@ bool ProcNodeView::process_visible(uint32_t pid) const { return inotrace::proces
 
 InodeAt ProcNodeView::inode_here(const std::string& path, KernelDev dev, uint64_t ino) const {
   return inotrace::inode_at(path, dev, ino);
+}
+
+Workload ProcNodeView::workload_of(uint32_t pid) const {
+  auto text = read_small_file(fmt::format("{}/{}/cgroup", proc_, pid));
+  if (!text) return {};
+  auto path = cgroup_path_of(*text);
+  if (!path) return {};
+  auto [it, fresh] = workloads_.try_emplace(*path);
+  if (fresh) {
+    CgroupIdentity id = identify_cgroup(*path);
+    Workload& w = it->second;
+    w.pod_uid = std::move(id.pod_uid);
+    w.qos = std::move(id.qos);
+    w.container_id = std::move(id.container_id);
+    w.runtime = std::move(id.runtime);
+    w.unit = std::move(id.unit);
+    name_from_runtime_state(w, runtime_);
+  }
+  return it->second;
 }
 
 }  // namespace inotrace

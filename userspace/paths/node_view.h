@@ -6,8 +6,10 @@
 // event completer (paths/event_paths), both snapshot sources and the fdinfo completion
 // (snapshot/), the leak detector (leaks/) and the removal classifier (table/). ProcNodeView reads
 // procfs; unit tests give a fake. "What is this process" (its pod and container) belongs here
-// too, beside its mount namespace and root.
+// (workload_of) beside its mount namespace and root.
 #pragma once
+
+#include <absl/container/flat_hash_map.h>
 
 #include <cstdint>
 #include <memory>
@@ -19,6 +21,7 @@
 #include "paths/inode_at.h"
 #include "paths/mount_namespaces.h"
 #include "paths/mountinfo.h"
+#include "paths/runtime_names.h"
 
 namespace inotrace {
 
@@ -49,11 +52,15 @@ class NodeView {
   virtual InodeAt inode_here(const std::string& path, KernelDev dev, uint64_t ino) const = 0;
   // The procfs root through which processes' roots and cwds are reached ("/proc").
   virtual const std::string& proc() const = 0;
+
+  // What the process is: its pod and container, or its systemd unit (empty if unknown or gone).
+  virtual Workload workload_of(uint32_t pid) const = 0;
 };
 
 class ProcNodeView : public NodeView {
  public:
-  explicit ProcNodeView(std::string proc = "/proc") : proc_(std::move(proc)) {}
+  explicit ProcNodeView(std::string proc = "/proc", RuntimeStateDirs runtime = {})
+      : proc_(std::move(proc)), runtime_(std::move(runtime)) {}
 
   void refresh(std::vector<std::string>* warnings) override;
   const MountNamespaces& mounts() const override { return *mounts_; }
@@ -67,9 +74,14 @@ class ProcNodeView : public NodeView {
   bool process_visible(uint32_t pid) const override;
   InodeAt inode_here(const std::string& path, KernelDev dev, uint64_t ino) const override;
   const std::string& proc() const override { return proc_; }
+  Workload workload_of(uint32_t pid) const override;
 
  private:
   std::string proc_;
+  RuntimeStateDirs runtime_;
+  // Per cgroup path (processes of one container share it); emptied by refresh(), so names that
+  // appear later (a bundle written after the process started) are found.
+  mutable absl::flat_hash_map<std::string, Workload> workloads_;
   std::shared_ptr<const MountNamespaces> mounts_ = std::make_shared<const MountNamespaces>();
   uint64_t refreshed_ns_ = 0;
 };

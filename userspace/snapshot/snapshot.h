@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "events/event.h"
+#include "events/workload.h"
 
 namespace inotrace {
 
@@ -18,6 +19,7 @@ struct Holder {
   uint32_t uid = 0;        // the process's uid
   uint64_t mnt_ns = 0;     // its mount namespace (inode of /proc/PID/ns/mnt), 0 if unknown
   bool from_event = false;  // learned from a live event (it added or created), not seen by a snapshot
+  Workload workload;        // its pod and container, or unit (snapshots only)
 };
 
 struct SnapWatch {

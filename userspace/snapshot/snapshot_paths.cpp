@@ -5,11 +5,12 @@
 
 namespace inotrace {
 
-void set_holder_namespaces(Snapshot& snap, const NodeView& node) {
+void set_holder_facts(Snapshot& snap, const NodeView& node) {
   for (auto& inst : snap.instances)
     for (auto& h : inst.holders) {
       const NamespaceMounts* ns = node.mounts().of_pid(h.pid);
       h.mnt_ns = ns ? ns->mnt_ns : node.mount_ns_of(h.pid);
+      h.workload = node.workload_of(h.pid);
     }
 }
 

@@ -8,8 +8,8 @@
 
 namespace inotrace {
 
-// Sets every holder's mount namespace.
-void set_holder_namespaces(Snapshot& snap, const NodeView& node);
+// Sets every holder's mount namespace and workload (pod, container).
+void set_holder_facts(Snapshot& snap, const NodeView& node);
 // The view of an instance's watcher: its first holder whose mount namespace is known.
 const MountView* watcher_view(const SnapInstance& inst, MountViews& views);
 void resolve_snapshot_paths(Snapshot& snap, MountViews& views);

@@ -45,7 +45,7 @@ Snapshot SnapshotTaker::take(bool with_paths) {
   if (iter_) {
     snap = iter_->take(with_paths);
     node_.refresh(&warnings);
-    set_holder_namespaces(snap, node_);
+    set_holder_facts(snap, node_);
     MountViews views(node_);
     complete_from_fdinfo(snap, views, with_paths);
     if (with_paths) resolve_snapshot_paths(snap, views);
@@ -57,7 +57,7 @@ Snapshot SnapshotTaker::take(bool with_paths) {
     uint64_t refreshed = node_.refreshed_mono_ns();
     snap = take_procfs_snapshot(o);
     if (node_.refreshed_mono_ns() == refreshed) node_.refresh(&warnings);  // no path was resolved
-    set_holder_namespaces(snap, node_);
+    set_holder_facts(snap, node_);
   }
   for (auto& w : warnings) snap.warnings.push_back(std::move(w));
   return snap;

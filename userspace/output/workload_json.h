@@ -1,0 +1,14 @@
+// A process's workload as JSON keys beside it (docs/JSON.md): "pod" {namespace, name, uid, qos}
+// and "container" {name, id, runtime} for a process in a pod (null where the runtime's state does
+// not say), "unit" for a host process systemd placed; nothing when unknown.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "events/workload.h"
+
+namespace inotrace {
+
+void put_workload(nlohmann::ordered_json& j, const Workload& w);
+
+}  // namespace inotrace
