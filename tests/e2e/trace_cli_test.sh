@@ -72,6 +72,35 @@ check "text: header" grep -q "^TIME .*EVENT .*PID .*COMM .*WD .*DEV:INO .*MASK .
 check "text: add line with pid, wd, dev:ino, path" \
   grep -qE "add +$iw_pid +inotifywait +1 +$dev:$ino +IN_ALL_EVENTS +$target" "$work/events.txt"
 
+# --- pod attribution ---------------------------------------------------------------------------
+# An add made by a process in a cgroup shaped as kubelet's cgroupfs driver makes it (in a private
+# subtree, so no other test's kubepods detection sees it) names the pod and the container.
+cg_base=/sys/fs/cgroup/memory
+[[ -e /sys/fs/cgroup/cgroup.controllers ]] && cg_base=/sys/fs/cgroup
+pod_uid=5b4a2c1e-8f3d-4e6a-9b7c-0d1e2f3a4b5c
+ctr_id=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+cg_top="$cg_base/inotrace-e2e-$$"
+cg_leaf="$cg_top/kubepods/besteffort/pod$pod_uid/$ctr_id"
+if [[ -e $cg_base/cgroup.procs ]] && mkdir -p "$cg_leaf"; then
+  start_trace "$work/pod.err" --json -o "$work/pod.ndjson" --comm inotifywait || exit 1
+  sh -c 'echo $$ > "$1/cgroup.procs" && exec inotifywait -m -q "$2"' sh "$cg_leaf" "$target" >/dev/null 2>&1 &
+  pod_iw=$!
+  sleep 0.5
+  kill "$pod_iw"; wait "$pod_iw" 2>/dev/null
+  kill -TERM "$trace_pid"; wait "$trace_pid"
+  pod_add=$(jq -c "select(.event == \"add\" and .pid == $pod_iw)" "$work/pod.ndjson")
+  echo "  add in a pod: $pod_add"
+  check "add in a pod: pod uid"       test "$(jq -r .pod.uid <<<"$pod_add")" = "$pod_uid"
+  check "add in a pod: QoS class"     test "$(jq -r .pod.qos <<<"$pod_add")" = besteffort
+  check "add in a pod: container id"  test "$(jq -r .container.id <<<"$pod_add")" = "$ctr_id"
+  check "add outside pods: no pod key" test "$(jq -r 'has("pod")' <<<"$add")" = false
+  for d in "$cg_leaf" "$cg_top/kubepods/besteffort/pod$pod_uid" "$cg_top/kubepods/besteffort" "$cg_top/kubepods" "$cg_top"; do
+    rmdir "$d"
+  done
+else
+  echo "SKIPPED e2e.trace_cli pod attribution: no cgroup v2 or v1 memory hierarchy at /sys/fs/cgroup"
+fi
+
 # --- user-facing errors ------------------------------------------------------------------------
 out=$("$INOTRACE" trace --bogus-flag 2>&1); rc=$?
 check "unknown flag: usage error (exit $rc)" test "$rc" != 0

@@ -185,6 +185,20 @@ TEST(JsonOutput, StreamedLineIsByteForByteTheDocument) {
   c.fd = -1;
   c.ucount = UcountInfo{128, 128, 1000, 4026531837u};
   events.push_back(c);
+  // A process in a pod: the pod and container objects (a name that is not UTF-8 included).
+  Event in_pod = sample_add("/var/lib/kubelet/pods/u/volumes/v");
+  Workload w;
+  w.pod_uid = "5b4a2c1e-8f3d-4e6a-9b7c-0d1e2f3a4b5c";
+  w.pod_namespace = "team-a";
+  w.pod_name = "dev\xff-1";
+  w.qos = "burstable";
+  w.container_id = "0123456789ab";
+  w.runtime = "containerd";
+  in_pod.workload = std::make_shared<const Workload>(w);
+  events.push_back(in_pod);
+  w.container_id.clear();
+  in_pod.workload = std::make_shared<const Workload>(w);  // the pod's own cgroup: "container": null
+  events.push_back(in_pod);
   for (const auto& e : events) {
     std::string doc = event_to_json(e, clock, "fentry").dump();
     EXPECT_EQ(event_to_json_line(e, clock, "fentry"), doc);

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "events/workload.h"
 #include "inotrace/events.h"
 
 namespace inotrace {
@@ -111,6 +113,7 @@ struct Event {
   std::string path;  // raw bytes; may be invalid UTF-8 or contain newlines
   int32_t mnt_id = 0;  // with a Dentry path from a hooked add: the mount it was resolved in;
                        // with a relative Syscall path: the mount of cwd_fs_path
+  std::shared_ptr<const Workload> workload;  // the task's pod and container, if known (shared per process)
   std::string cwd_fs_path;  // relative Syscall path: the caller's cwd inside its filesystem
   PathSource path_source = PathSource::None;
   bool from_snapshot = false;  // synthesised by reconciliation, not seen by a hook

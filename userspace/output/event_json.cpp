@@ -5,6 +5,7 @@
 #include <iterator>
 
 #include "events/names.h"
+#include "output/workload_json.h"
 #include "util/text_encoding.h"
 
 namespace inotrace {
@@ -34,6 +35,11 @@ void write_event(const Event& ev, const WallClock& clock, std::string_view backe
   s.path("comm", ev.task.comm);
   s.num("uid", ev.task.uid);
   s.num("cgroup_id", ev.task.cgroup_id);
+  if (ev.workload) {
+    json w;
+    put_workload(w, *ev.workload);
+    for (auto& [k, v] : w.items()) s.value(k.c_str(), v);
+  }
   if (ev.instance.group) s.str("instance", ev.instance.str());
   else s.null("instance");
   if (ev.fd >= 0) s.num("fd", ev.fd);
@@ -93,6 +99,7 @@ struct DocumentSink {
   void boolean(const char* k, bool v) { j[k] = v; }
   void names(const char* k, const std::vector<std::string>& v) { j[k] = v; }
   void path(const char* k, const std::string& v) { put_path(j, k, v); }
+  void value(const char* k, const json& v) { j[k] = v; }
 };
 
 // Writes what nlohmann's dump() writes for the same document (a unit test holds them equal),
@@ -139,6 +146,7 @@ struct LineSink {
     }
     out += ']';
   }
+  void value(const char* k, const json& v) { key(k), out += v.dump(); }  // rare: a pod's process
   void path(const char* k, const std::string& v) {
     if (is_valid_utf8(v)) return str(k, v);
     str(k, sanitize_utf8(v));

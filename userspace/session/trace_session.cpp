@@ -43,7 +43,8 @@ TraceSession::TraceSession(const SessionOptions& opts, Log log, Sources sources)
       tracer_(std::move(sources.events)),
       node_(sources.node ? std::move(sources.node) : std::make_unique<ProcNodeView>()),
       make_taker_(std::move(sources.snapshots)),
-      completer_(*node_) {
+      completer_(*node_),
+      workloads_(*node_) {
   bool hooked = tracer_->backend() != Backend::Tracepoint;
   interval_s_ = hooked ? opts.hooked_reconcile_interval_s : opts.reconcile_interval_s;
   bool wants_reconcile = interval_s_ > 0 && (!hooked || opts.reconcile_all_backends);
@@ -90,6 +91,7 @@ bool TraceSession::selected(const Event& ev) const {
 
 void TraceSession::deliver(Event& ev, const Callback& cb, bool derived) {
   if (derived && !selected(ev)) return;
+  if (ev.task.pid && !ev.workload) ev.workload = workloads_.of(ev.task.pid);
   cb(ev);
 }
 

@@ -15,6 +15,7 @@
 #include "loader/tracer.h"
 #include "paths/event_paths.h"
 #include "paths/node_view.h"
+#include "paths/workload_cache.h"
 #include "snapshot/aggregate.h"
 #include "snapshot/snapshot_provider.h"
 #include "snapshot/snapshot_taker.h"
@@ -112,6 +113,7 @@ class TraceSession {
   std::unique_ptr<SnapshotProvider> taker_;
   WatchTable table_;
   EventPathCompleter completer_;
+  WorkloadCache workloads_;  // each event's task: its pod and container
   absl::flat_hash_set<uint64_t> selected_groups_;  // instances seen in live (filtered) events
   bool reconcile_enabled_ = false;
   double interval_s_ = 0;
