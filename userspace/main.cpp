@@ -127,8 +127,10 @@ Command add_snapshot(CLI::App& app) {
   sn->add_option("--comm", snap->comm, "Only instances held by processes with this command name");
   sn->add_option("--top", snap->top, "Rows per table (default 20; 0 = all)");
   sn->add_flag("!--no-paths", snap->with_paths, "Do not resolve paths (faster)");
-  sn->add_option("--view", snap->view, "summary (default), instances, watches")
-      ->check(CLI::IsMember({"summary", "instances", "watches"}));
+  sn->add_option("--view", snap->view,
+                 "summary (default), instances, watches, or pods (watches and instances per Kubernetes pod, from the "
+                 "holders' cgroups and the container runtime's state)")
+      ->check(CLI::IsMember({"summary", "instances", "watches", "pods"}));
   add_btf_option(sn, snap->btf_path);
   sn->add_flag("-v,--verbose", snap->verbose, "Print libbpf warnings");
   return {sn, [snap] { return snap->verbose; }, [snap] { return run_snapshot(*snap); }};
@@ -156,7 +158,7 @@ Command add_daemon(CLI::App& app) {
       "daemon",
       "Keep a live table of every inotify watch on the node (snapshot + events, reconciled), flag "
       "watches whose pod is gone and what pins them, serve /metrics (Prometheus) and a JSON API "
-      "(/api/leaks, /api/watches, /api/users, /api/processes, /api/status; docs/API.md).");
+      "(/api/leaks, /api/watches, /api/pods, /api/users, /api/processes, /api/status; docs/API.md).");
   dm->add_option("--api-listen,--listen", d.api_listen,
                  fmt::format("Address(es) for the JSON API (watched paths; root's token) and /metrics, /healthz, /readyz, "
                              "comma-separated (default {}; warns about any beyond loopback)",

@@ -100,7 +100,7 @@ TEST(DaemonHttpE2E, ApiAnswersOnlyRootWhileMetricsAndHealthStayOpen) {
   ASSERT_EQ(root.status, 200) << root.headers << root.body << d.log();
   EXPECT_NE(root.body.find("secret-dir-name"), std::string::npos) << "root sees the watch: " << root.body;
   EXPECT_EQ(raw_http(d.port(), get_request("/api/watches")).status, 401) << "root without the token";
-  for (const char* p : {"/api/leaks", "/api/users", "/api/processes", "/api/status", "/api/events"})
+  for (const char* p : {"/api/leaks", "/api/pods", "/api/users", "/api/processes", "/api/status", "/api/events"})
     EXPECT_EQ(raw_http(d.port(), get_request(p)).status, 401) << p;
 
   auto metrics = raw_http(d.port(), get_request("/metrics"));
@@ -162,7 +162,7 @@ TEST(DaemonHttpE2E, MetricsListenerServesProbesAndMetricsButNeverTheApi) {
   EXPECT_NE(metrics.body.find("inotrace_watches"), std::string::npos) << metrics.body.substr(0, 500);
   EXPECT_EQ(metrics.body.find("secret-dir-name"), std::string::npos) << "metrics carry no paths";
   EXPECT_EQ(raw_http(scrape_port, get_request("/healthz")).status, 200);
-  for (const char* p : {"/api/watches", "/api/leaks", "/api/users", "/api/processes", "/api/status", "/api/events"}) {
+  for (const char* p : {"/api/watches", "/api/leaks", "/api/pods", "/api/users", "/api/processes", "/api/status", "/api/events"}) {
     auto r = raw_http(scrape_port, get_request(p, token));
     EXPECT_EQ(r.status, 404) << p << " on the scrape listener, with the token: " << r.headers << r.body;
     EXPECT_EQ(r.body.find("secret-dir-name"), std::string::npos) << p;
@@ -676,6 +676,90 @@ TEST(DaemonHttpE2E, HundredThousandWatchesAtRestStayWithin40MB) {
                                    st.value("watches", 0u), st.value("instances", 0u), rss / 1024.0, rss_after / 1024.0, cpu_pct);
   fmt::print("{}\n", report);
   EXPECT_LE(std::max(rss, rss_after), 40u * 1024) << report;
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+}  // namespace
+}  // namespace inotrace
+
+namespace inotrace {
+namespace {
+
+// Issue 14: /api/pods rolls the table up per pod. A watcher moved into a cgroup shaped as
+// kubelet's cgroupfs driver makes it (in a private subtree, so no other test's kubepods
+// detection sees it): its pod is known by uid and QoS, its container by id, in /api/pods and on
+// its rows of /api/watches.
+TEST(DaemonHttpE2E, PodsRollUpAHolderInAKubeletCgroup) {
+  if (geteuid() != 0) GTEST_SKIP() << "SKIPPED (e2e): needs root";
+  std::string base = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
+  if (access((base + "/cgroup.procs").c_str(), F_OK) != 0)
+    GTEST_SKIP() << "SKIPPED: DaemonHttpE2E.PodsRollUpAHolderInAKubeletCgroup: no cgroup v2 or v1 memory hierarchy";
+  const std::string uid = "5b4a2c1e-8f3d-4e6a-9b7c-0d1e2f3a4b5c";
+  const std::string id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  const std::string top = fmt::format("{}/inotrace-e2e-{}", base, getpid());
+  std::vector<std::string> dirs = {top, top + "/kubepods", top + "/kubepods/burstable",
+                                   top + "/kubepods/burstable/pod" + uid, top + "/kubepods/burstable/pod" + uid + "/" + id};
+  for (const auto& d : dirs) ASSERT_TRUE(mkdir(d.c_str(), 0755) == 0 || errno == EEXIST) << d;
+  struct RemoveCgroups {
+    std::vector<std::string> dirs;
+    ~RemoveCgroups() {
+      for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) rmdir(it->c_str());
+    }
+  } remove_cgroups{dirs};
+  TempDir dir("inotrace-e2e-pods");
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t watcher = fork();
+  if (watcher == 0) {
+    FILE* f = fopen((dirs.back() + "/cgroup.procs").c_str(), "w");
+    if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f) != 0) _exit(1);
+    int fd = inotify_init1(0);
+    for (int i = 0; i < 3; i++) {
+      std::string d = fmt::format("{}/w{}", dir.path, i);
+      mkdir(d.c_str(), 0700);
+      if (inotify_add_watch(fd, d.c_str(), IN_CREATE) < 0) _exit(1);
+    }
+    char x = 'x';
+    if (write(ready[1], &x, 1) != 1) _exit(1);
+    pause();
+    _exit(0);
+  }
+  close(ready[1]);
+  char x;
+  ASSERT_EQ(read(ready[0], &x, 1), 1) << "the watcher could not join its cgroup or add its watches";
+  struct KillWatcher {
+    pid_t pid;
+    ~KillWatcher() {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  } kill_watcher{watcher};
+
+  DaemonProcess d(daemon_args(dir), 9);
+  ASSERT_TRUE(d.wait_ready(seconds(60))) << d.log();
+  std::string token = read_token(dir.path + "/api-token");
+  json pods;
+  auto until = steady_clock::now() + seconds(20);
+  for (; steady_clock::now() < until; std::this_thread::sleep_for(milliseconds(200))) {
+    pods = json::parse(raw_http(d.port(), get_request("/api/pods", token)).body, nullptr, false);
+    if (!pods.is_discarded() && pods.contains("pods") && !pods["pods"].empty()) break;
+  }
+  fmt::print("/api/pods: {}\n", pods.dump());
+  ASSERT_FALSE(pods.is_discarded());
+  ASSERT_EQ(pods["pods"].size(), 1u) << pods.dump();
+  const json& p = pods["pods"][0];
+  EXPECT_EQ(p["pod"]["uid"], uid);
+  EXPECT_EQ(p["pod"]["qos"], "burstable");
+  EXPECT_EQ(p["containers"], json::array({id}));
+  EXPECT_EQ(p["processes"], 1);
+  EXPECT_EQ(p["instances"], 1);
+  EXPECT_EQ(p["watches"], 3);
+  EXPECT_GE(pods["not_in_a_pod"]["instances"].get<int>(), 0);
+  auto w = json::parse(raw_http(d.port(), get_request("/api/watches?pid=" + std::to_string(watcher), token)).body, nullptr, false);
+  ASSERT_FALSE(w.is_discarded());
+  ASSERT_EQ(w["watches"].size(), 3u) << w.dump();
+  EXPECT_EQ(w["watches"][0]["pod"]["uid"], uid);
+  EXPECT_EQ(w["watches"][0]["container"]["id"], id);
   EXPECT_EQ(d.stop(), 0) << d.log();
 }
 

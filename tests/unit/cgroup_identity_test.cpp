@@ -1,4 +1,4 @@
-// identify_cgroup and cgroup_path_of on the cgroup paths kubelet and the runtimes create, for
+// identify_cgroup and cgroup_path_of (and the per-pod roll-up built on them) on the cgroup paths kubelet and the runtimes create, for
 // every driver x runtime combination, as /proc/PID/cgroup shows them. Shapes from: kubelet
 // (pkg/kubelet/cm/cgroup_manager_linux.go: the systemd driver's "kubepods-<qos>-pod<uid>.slice"
 // with '-' escaped to '_'; qos_container_manager_linux.go: burstable/besteffort below kubepods,
@@ -77,6 +77,44 @@ TEST(CgroupIdentity, ProcPidCgroupPicksTheUnifiedLineElseMemory) {
   EXPECT_EQ(cgroup_path_of("3:cpu,cpuacct:/a:b\n"), "/a:b") << "a ':' in the path is the path's";
   EXPECT_EQ(cgroup_path_of("garbage\n:\n1:x:relative\n"), std::nullopt);
   EXPECT_EQ(cgroup_path_of(""), std::nullopt);
+}
+
+}  // namespace
+}  // namespace inotrace
+
+#include "snapshot/pod_rollup.h"
+
+namespace inotrace {
+namespace {
+
+// The pod roll-up: an instance counts for each pod among its holders; the rest is the host's.
+TEST(PodRollup, CountsInstancesAndWatchesPerPodAndTheRestForTheHost) {
+  auto holder = [](uint32_t pid, std::string uid, std::string container) {
+    Holder h;
+    h.pid = pid;
+    h.workload.pod_uid = std::move(uid);
+    h.workload.qos = h.workload.pod_uid.empty() ? "" : "burstable";
+    h.workload.container_id = std::move(container);
+    return h;
+  };
+  PodRollup r;
+  r.add({holder(10, "pod-a", "aaaaaaaaaaaa")}, 5);
+  r.add({holder(10, "pod-a", "aaaaaaaaaaaa")}, 1);
+  r.add({holder(11, "pod-a", "bbbbbbbbbbbb")}, 2);
+  r.add({holder(20, "pod-b", "cccccccccccc"), holder(21, "", "")}, 7);  // shared with a host process
+  r.add({holder(30, "", "")}, 100);
+  auto pods = r.pods();
+  ASSERT_EQ(pods.size(), 2u);
+  EXPECT_EQ(pods[0].pod.pod_uid, "pod-a") << "most watches first";
+  EXPECT_EQ(pods[0].watches, 8u);
+  EXPECT_EQ(pods[0].instances, 3u);
+  EXPECT_EQ(pods[0].processes, 2u);
+  EXPECT_EQ(pods[0].containers, (std::set<std::string>{"aaaaaaaaaaaa", "bbbbbbbbbbbb"}));
+  EXPECT_EQ(pods[1].pod.pod_uid, "pod-b");
+  EXPECT_EQ(pods[1].watches, 7u);
+  EXPECT_EQ(r.host().instances, 1u) << "an instance a pod holds is the pod's";
+  EXPECT_EQ(r.host().watches, 100u);
+  EXPECT_EQ(r.host().processes, 2u);
 }
 
 }  // namespace

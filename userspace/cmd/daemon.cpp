@@ -127,7 +127,7 @@ class Daemon {
       metrics_server_ = std::make_unique<HttpServer>(HttpServerOptions{.listen = opts_.metrics_listen}, open_routes);
     }
     log_(fmt::format("daemon: serving http://{} (/metrics, /healthz, /readyz; and for root, with the token in {}: /api/leaks, "
-                     "/api/watches, /api/users, /api/processes, /api/status, /api/events){}; attaching and seeding",
+                     "/api/watches, /api/pods, /api/users, /api/processes, /api/status, /api/events){}; attaching and seeding",
                      opts_.api_listen, opts_.api_token_file,
                      metrics_server_ ? fmt::format("; http://{} (/metrics, /healthz, /readyz only)", opts_.metrics_listen) : ""));
   }
@@ -135,7 +135,7 @@ class Daemon {
   // What the loop last published: every document but the two that stream the live table and
   // event ring (/api/watches, /api/events), which take the lock one bounded piece at a time.
   struct Published {
-    std::string metrics, leaks, users;
+    std::string metrics, leaks, users, pods;
     nlohmann::ordered_json processes, status;
   };
 
@@ -175,6 +175,9 @@ class Daemon {
                           return HttpResponse{200, "application/json", p.leaks, {}};
                         }))}},
         {"/api/watches", {Access::Token, locked([this](const HttpRequest& r) { return watches_page(r); })}},
+        {"/api/pods", {Access::Token, no_params(from_published([](const HttpRequest&, const Published& p) {
+                         return HttpResponse{200, "application/json", p.pods, {}};
+                       }))}},
         {"/api/users", {Access::Token, no_params(from_published([](const HttpRequest&, const Published& p) {
                           return HttpResponse{200, "application/json", p.users, {}};
                         }))}},
@@ -283,6 +286,7 @@ class Daemon {
     p->metrics = metrics_.render();
     p->leaks = leaks_json(*monitor_).dump() + "\n";
     p->users = users_json(*monitor_).dump() + "\n";
+    p->pods = pods_json(*monitor_).dump() + "\n";
     p->processes = processes_json(*monitor_, 0);
     p->status = status_json(*monitor_);
     published_ns_ = WallClock::monotonic_now_ns();

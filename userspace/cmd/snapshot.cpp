@@ -10,7 +10,9 @@
 #include "output/event_json.h"
 #include "output/watch_json.h"
 #include "output/workload_json.h"
+#include "output/pod_json.h"
 #include "snapshot/aggregate.h"
+#include "snapshot/pod_rollup.h"
 #include "snapshot/snapshot_taker.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -84,9 +86,36 @@ json to_json(const Snapshot& snap, const SnapshotCommandOptions& o, double ms, i
       j["watches"].push_back(watch_row_json(
           {holder, inst.id, w.wd, w.ino, w.dev, w.mask, w.path, w.path_source, w.path_truncated, w.path_note}));
   }
+  PodRollup pods = per_pod(snap);
+  j["pods"] = json::array();
+  for (const auto& p : pods.pods()) j["pods"].push_back(pod_row_json(p.pod, p.containers, p.processes, p.instances, p.watches));
   j["warnings"] = json::array();
   for (const auto& w : snap.warnings) j["warnings"].push_back(sanitize_utf8(w));
   return j;
+}
+
+void print_pods(const Snapshot& snap, const SnapshotCommandOptions& o) {
+  PodRollup r = per_pod(snap);
+  auto pods = r.pods();
+  fmt::print("\nPODS (by watches; from the holders' cgroups, names from the container runtime's state)\n");
+  fmt::print("{:<40} {:<36} {:<10} {:>6} {:>10} {:>8}  {}\n", "NAMESPACE/NAME", "UID", "QOS", "PROCS", "INSTANCES",
+             "WATCHES", "CONTAINERS");
+  size_t n = 0;
+  for (const auto& p : pods) {
+    if (o.top && n++ >= o.top) {
+      fmt::print("... {} more (--top 0 for all)\n", pods.size() - o.top);
+      break;
+    }
+    std::string name = p.pod.pod_name.empty() ? "?" : p.pod.pod_namespace + "/" + p.pod.pod_name;
+    std::string containers;
+    for (const auto& c : p.containers)  // a 64-hex id as its first 12, as runtimes' own tools show it
+      containers += (containers.empty() ? "" : ",") + (c.size() == 64 ? c.substr(0, 12) : c);
+    fmt::print("{:<40} {:<36} {:<10} {:>6} {:>10} {:>8}  {}\n", escape_for_text(name), p.pod.pod_uid, p.pod.qos,
+               p.processes, p.instances, p.watches, escape_for_text(containers));
+  }
+  const PodRow& host = r.host();
+  fmt::print("{:<40} {:<36} {:<10} {:>6} {:>10} {:>8}\n", "(not in a pod)", "-", "-", host.processes, host.instances,
+             host.watches);
 }
 
 void print_text(const Snapshot& snap, const SnapshotCommandOptions& o, double ms, int64_t max_inst, uint32_t init_ns) {
@@ -124,6 +153,7 @@ void print_text(const Snapshot& snap, const SnapshotCommandOptions& o, double ms
                  inst.truncated ? " (truncated)" : "");
     }
   }
+  if (o.view == "pods") print_pods(snap, o);
   if (o.view == "watches") {
     fmt::print("\nWATCHES\n{:>7} {:<15} {:>4} {:>5} {:<20} {:<28} {}\n", "PID", "COMM", "FD", "WD", "DEV:INO", "MASK", "PATH");
     for (const auto& inst : snap.instances) {

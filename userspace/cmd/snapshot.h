@@ -14,7 +14,7 @@ struct SnapshotCommandOptions {
   std::optional<uint32_t> pid;
   std::optional<std::string> comm;
   size_t top = 20;              // rows per table in text mode (0 = all)
-  std::string view = "summary"; // summary | instances | watches
+  std::string view = "summary"; // summary | instances | watches | pods
   std::string btf_path;
   bool verbose = false;
 };

@@ -69,6 +69,12 @@ std::vector<UserView> NodeMonitor::users() const {
   return out;
 }
 
+PodRollup NodeMonitor::pod_rollup() const {
+  PodRollup r;
+  for (const auto& [g, inst] : session_->table().instances()) r.add(inst.holders, inst.watches.size());
+  return r;
+}
+
 std::vector<ProcessView> NodeMonitor::processes() const {
   absl::flat_hash_map<uint64_t, size_t> leaked_per_group;
   for (const auto& l : detector_.leaks()) leaked_per_group[l.instance.group]++;

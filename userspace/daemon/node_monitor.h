@@ -12,6 +12,7 @@
 
 #include "leaks/leak_detector.h"
 #include "session/trace_session.h"
+#include "snapshot/pod_rollup.h"
 
 namespace inotrace {
 
@@ -60,6 +61,7 @@ class NodeMonitor {
   const std::deque<Event>& recent_events() const { return recent_; }
   std::vector<UserView> users() const;
   std::vector<ProcessView> processes() const;
+  PodRollup pod_rollup() const;  // per pod, from the holders the snapshots attributed
   uint64_t started_mono_ns() const { return started_ns_; }
   uint64_t evaluations() const { return evaluations_; }
   void evaluate_now();

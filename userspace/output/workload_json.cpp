@@ -4,7 +4,6 @@
 
 namespace inotrace {
 
-namespace {
 // Names come from files on the node: made valid UTF-8 like every other name (put_path).
 nlohmann::ordered_json name_or_null(const std::string& s) {
   if (s.empty()) return nullptr;
@@ -12,7 +11,6 @@ nlohmann::ordered_json name_or_null(const std::string& s) {
   put_path(holder, "v", s);
   return holder["v"];
 }
-}  // namespace
 
 void put_workload(nlohmann::ordered_json& j, const Workload& w) {
   if (w.in_pod()) {

@@ -10,5 +10,7 @@
 namespace inotrace {
 
 void put_workload(nlohmann::ordered_json& j, const Workload& w);
+// A name read from the node (pod, container, unit): valid UTF-8 (sanitized), or null if empty.
+nlohmann::ordered_json name_or_null(const std::string& s);
 
 }  // namespace inotrace

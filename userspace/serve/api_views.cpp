@@ -1,5 +1,7 @@
 #include "serve/api_views.h"
 
+#include "output/pod_json.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -174,6 +176,16 @@ void write_events_json(const NodeMonitor& m, size_t limit, std::string& out) {
     out += event_to_json(recent[i], clock, backend).dump();
   }
   out += "]}\n";
+}
+
+json pods_json(const NodeMonitor& m) {
+  PodRollup r = m.pod_rollup();
+  json out;
+  out["pods"] = json::array();
+  for (const auto& p : r.pods()) out["pods"].push_back(pod_row_json(p.pod, p.containers, p.processes, p.instances, p.watches));
+  const PodRow& host = r.host();
+  out["not_in_a_pod"] = {{"processes", host.processes}, {"instances", host.instances}, {"watches", host.watches}};
+  return out;
 }
 
 json status_json(const NodeMonitor& m) {

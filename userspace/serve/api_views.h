@@ -48,6 +48,7 @@ nlohmann::ordered_json leaks_json(const NodeMonitor& m);
 nlohmann::ordered_json users_json(const NodeMonitor& m);
 nlohmann::ordered_json processes_json(const NodeMonitor& m, size_t limit);
 nlohmann::ordered_json status_json(const NodeMonitor& m);
+nlohmann::ordered_json pods_json(const NodeMonitor& m);
 // The last `limit` events (0 = all kept), written one at a time (no document of 10,000 events).
 void write_events_json(const NodeMonitor& m, size_t limit, std::string& out);
 

@@ -1,0 +1,52 @@
+#include "snapshot/pod_rollup.h"
+
+#include <algorithm>
+#include <tuple>
+
+namespace inotrace {
+
+void PodRollup::add(const std::vector<Holder>& holders, size_t watches) {
+  std::set<std::string> pods;
+  for (const Holder& h : holders) {
+    const Workload& w = h.workload;
+    if (!w.in_pod()) {
+      host_pids_.insert(h.pid);
+      continue;
+    }
+    PodRow& r = by_uid_[w.pod_uid];
+    r.pod.pod_uid = w.pod_uid;
+    if (r.pod.pod_name.empty()) r.pod.pod_name = w.pod_name, r.pod.pod_namespace = w.pod_namespace;
+    r.pod.qos = w.qos;
+    if (!w.container_id.empty()) r.containers.insert(!w.container_name.empty() ? w.container_name : w.container_id);
+    pids_[w.pod_uid].insert(h.pid);
+    pods.insert(w.pod_uid);
+  }
+  for (const auto& uid : pods) {
+    by_uid_[uid].instances++;
+    by_uid_[uid].watches += watches;
+  }
+  if (pods.empty()) host_.instances++, host_.watches += watches;
+  host_.processes = host_pids_.size();
+}
+
+std::vector<PodRow> PodRollup::pods() const {
+  std::vector<PodRow> out;
+  for (const auto& [uid, r] : by_uid_) {
+    out.push_back(r);
+    out.back().processes = pids_.at(uid).size();
+  }
+  std::stable_sort(out.begin(), out.end(), [](const PodRow& a, const PodRow& b) {
+    if (a.watches != b.watches) return a.watches > b.watches;
+    return std::tie(a.pod.pod_namespace, a.pod.pod_name, a.pod.pod_uid) <
+           std::tie(b.pod.pod_namespace, b.pod.pod_name, b.pod.pod_uid);
+  });
+  return out;
+}
+
+PodRollup per_pod(const Snapshot& snap) {
+  PodRollup r;
+  for (const auto& inst : snap.instances) r.add(inst.holders, inst.watches.size());
+  return r;
+}
+
+}  // namespace inotrace
