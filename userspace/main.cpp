@@ -61,6 +61,12 @@ void add_backend_option(CLI::App* cmd, std::string& backend) {
   cmd->add_option("--backend", backend, "auto (default), fentry, kprobe or tracepoint")->check(CLI::IsMember(choices));
 }
 
+void add_workload_options(CLI::App* cmd, WorkloadFilter& f) {
+  cmd->add_option("--pod", f.pod, "Only processes of this Kubernetes pod: NAMESPACE/NAME or its uid");
+  cmd->add_option("--namespace", f.namespace_, "Only processes of pods in this Kubernetes namespace");
+  cmd->add_option("--container", f.container, "Only processes of this container: its name, id, or id prefix (12+)");
+}
+
 void add_btf_option(CLI::App* cmd, std::string& btf) {
   cmd->add_option("--btf", btf, "Kernel BTF file (default /sys/kernel/btf/vmlinux)");
 }
@@ -95,6 +101,7 @@ Command add_trace(CLI::App& app) {
   tr->add_flag("--json", st->trace.json, "NDJSON output, one object per event (schema: docs/JSON.md)");
   tr->add_option("-o,--output", st->trace.output_path, "Write events to FILE (flushed as they arrive)");
   add_filter_options(tr, t.filters, st->cgroup);
+  add_workload_options(tr, st->trace.workload);
   tr->add_option("--duration", st->trace.duration_s, "Stop after SECONDS (default: until Ctrl-C / SIGTERM)")
       ->check(CLI::PositiveNumber);
   tr->add_option("--reconcile-interval", st->trace.session.reconcile_interval_s,
@@ -125,6 +132,7 @@ Command add_snapshot(CLI::App& app) {
   sn->add_flag("--json", snap->json, "One JSON document (schema: docs/JSON.md)");
   sn->add_option("--pid", snap->pid, "Only instances held by this process");
   sn->add_option("--comm", snap->comm, "Only instances held by processes with this command name");
+  add_workload_options(sn, snap->workload);
   sn->add_option("--top", snap->top, "Rows per table (default 20; 0 = all)");
   sn->add_flag("!--no-paths", snap->with_paths, "Do not resolve paths (faster)");
   sn->add_option("--view", snap->view,

@@ -83,17 +83,30 @@ cg_top="$cg_base/inotrace-e2e-$$"
 cg_leaf="$cg_top/kubepods/besteffort/pod$pod_uid/$ctr_id"
 if [[ -e $cg_base/cgroup.procs ]] && mkdir -p "$cg_leaf"; then
   start_trace "$work/pod.err" --json -o "$work/pod.ndjson" --comm inotifywait || exit 1
+  trace_all=$trace_pid
+  start_trace "$work/pod-only.err" --json -o "$work/pod-only.ndjson" --pod "$pod_uid" --container "${ctr_id:0:12}" || exit 1
+  trace_pod=$trace_pid
+  start_trace "$work/other-ns.err" --json -o "$work/other-ns.ndjson" --namespace no-such-namespace || exit 1
+  trace_other=$trace_pid
   sh -c 'echo $$ > "$1/cgroup.procs" && exec inotifywait -m -q "$2"' sh "$cg_leaf" "$target" >/dev/null 2>&1 &
   pod_iw=$!
-  sleep 0.5
+  watch_with_inotifywait "$target" >/dev/null  # a host process's add meanwhile
+  snap_pod=$("$INOTRACE" snapshot --json --pod "$pod_uid" 2>/dev/null | jq -c '[.instances[].holders[].pid]')
+  snap_ns=$("$INOTRACE" snapshot --json --namespace no-such-namespace 2>/dev/null | jq -c '[.instances[].holders[].pid]')
   kill "$pod_iw"; wait "$pod_iw" 2>/dev/null
-  kill -TERM "$trace_pid"; wait "$trace_pid"
+  for p in "$trace_all" "$trace_pod" "$trace_other"; do kill -TERM "$p"; wait "$p"; done
   pod_add=$(jq -c "select(.event == \"add\" and .pid == $pod_iw)" "$work/pod.ndjson")
   echo "  add in a pod: $pod_add"
   check "add in a pod: pod uid"       test "$(jq -r .pod.uid <<<"$pod_add")" = "$pod_uid"
   check "add in a pod: QoS class"     test "$(jq -r .pod.qos <<<"$pod_add")" = besteffort
   check "add in a pod: container id"  test "$(jq -r .container.id <<<"$pod_add")" = "$ctr_id"
   check "add outside pods: no pod key" test "$(jq -r 'has("pod")' <<<"$add")" = false
+  check "--pod UID --container PREFIX: only the pod's events" \
+    test "$(jq -r '.pid' "$work/pod-only.ndjson" | sort -u)" = "$pod_iw"
+  check "--pod: its add is there" test "$(jq -c 'select(.event == "add")' "$work/pod-only.ndjson" | wc -l)" = 1
+  check "--namespace of no pod: nothing" test ! -s "$work/other-ns.ndjson"
+  check "snapshot --pod UID: the pod's watcher only ($snap_pod)" test "$snap_pod" = "[$pod_iw]"
+  check "snapshot --namespace of no pod: nothing ($snap_ns)" test "$snap_ns" = "[]"
   for d in "$cg_leaf" "$cg_top/kubepods/besteffort/pod$pod_uid" "$cg_top/kubepods/besteffort" "$cg_top/kubepods" "$cg_top"; do
     rmdir "$d"
   done

@@ -26,10 +26,10 @@ namespace {
 using json = nlohmann::ordered_json;
 
 void apply_filters(Snapshot& snap, const SnapshotCommandOptions& o) {
-  if (!o.pid && !o.comm) return;
+  if (!o.pid && !o.comm && !o.workload.active()) return;
   std::erase_if(snap.instances, [&](const SnapInstance& inst) {
     return std::none_of(inst.holders.begin(), inst.holders.end(), [&](const Holder& h) {
-      return (!o.pid || h.pid == *o.pid) && (!o.comm || h.comm == *o.comm);
+      return (!o.pid || h.pid == *o.pid) && (!o.comm || h.comm == *o.comm) && o.workload.matches(&h.workload);
     });
   });
 }

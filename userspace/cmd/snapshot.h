@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "events/workload_filter.h"
+
 namespace inotrace {
 
 struct SnapshotCommandOptions {
@@ -13,6 +15,7 @@ struct SnapshotCommandOptions {
   bool with_paths = true;
   std::optional<uint32_t> pid;
   std::optional<std::string> comm;
+  WorkloadFilter workload;  // --pod, --namespace, --container
   size_t top = 20;              // rows per table in text mode (0 = all)
   std::string view = "summary"; // summary | instances | watches | pods
   std::string btf_path;

@@ -121,7 +121,9 @@ int run_trace(const TraceCommandOptions& opts) {
   uint64_t deadline = opts.duration_s > 0 ? start + (uint64_t)(opts.duration_s * 1e9) : 0;
   log(start_line(session, sopts, opts.duration_s, backend));
   EventOutput out(opts, std::move(file), backend);
-  TraceSession::Callback on_event = [&](const Event& ev) { out.add(ev); };
+  TraceSession::Callback on_event = [&](const Event& ev) {
+    if (opts.workload.matches(ev.workload.get())) out.add(ev);
+  };
   while (!stop_requested() && !out.broken()) {
     int timeout = 100;
     if (deadline) {

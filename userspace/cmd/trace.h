@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "events/workload_filter.h"
 #include "session/trace_session.h"
 
 namespace inotrace {
@@ -12,6 +13,7 @@ struct TraceCommandOptions {
   bool json = false;
   std::string output_path;  // empty = stdout
   double duration_s = 0;    // 0 = until SIGINT/SIGTERM
+  WorkloadFilter workload;  // --pod, --namespace, --container (applied in userspace)
 };
 
 int run_trace(const TraceCommandOptions& opts);
