@@ -171,6 +171,10 @@ Command add_daemon(CLI::App& app) {
                  fmt::format("Address(es) for the JSON API (watched paths; root's token) and /metrics, /healthz, /readyz, "
                              "comma-separated (default {}; warns about any beyond loopback)",
                              kDefaultListen));
+  dm->add_option("--metrics-top", d.metrics_top,
+                 "Pods with their own inotrace_pod_watches / inotrace_pod_instances series (by watches; the rest are "
+                 "summed under pod=\"other\"), bounding the series to N+1 (default 20)")
+      ->check(CLI::Range(1, 10000));
   dm->add_option("--metrics-listen", d.metrics_listen,
                  "Also serve /metrics, /healthz and /readyz, and nothing else, on these address(es): the scrape "
                  "target on a pod network, e.g. $(POD_IP):9717 (default: none)");

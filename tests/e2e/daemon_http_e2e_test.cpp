@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "daemon_process.h"
+#include "util/small_file.h"
 
 namespace inotrace {
 namespace {
@@ -760,6 +761,111 @@ TEST(DaemonHttpE2E, PodsRollUpAHolderInAKubeletCgroup) {
   ASSERT_EQ(w["watches"].size(), 3u) << w.dump();
   EXPECT_EQ(w["watches"][0]["pod"]["uid"], uid);
   EXPECT_EQ(w["watches"][0]["container"]["id"], id);
+  EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+}  // namespace
+}  // namespace inotrace
+
+namespace inotrace {
+namespace {
+
+// Issue 14: per-pod series stay bounded. 200 processes, each the only process of its own pod
+// (kubelet-shaped cgroups in a private subtree), hold 1..5 watches: /metrics has --metrics-top
+// (here 20) pods of their own plus one pod="other", and the series sum to every pod's watches.
+TEST(DaemonHttpE2E, PodMetricsStayBoundedWith200Pods) {
+  if (geteuid() != 0) GTEST_SKIP() << "SKIPPED (e2e): needs root";
+  std::string base = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/memory";
+  if (access((base + "/cgroup.procs").c_str(), F_OK) != 0)
+    GTEST_SKIP() << "SKIPPED: DaemonHttpE2E.PodMetricsStayBoundedWith200Pods: no cgroup v2 or v1 memory hierarchy";
+  const int kPods = 200;
+  const std::string top = fmt::format("{}/inotrace-e2e-pods-{}", base, getpid());
+  std::vector<std::string> dirs = {top, top + "/kubepods", top + "/kubepods/besteffort"};
+  for (int i = 0; i < kPods; i++) {
+    std::string pod = fmt::format("{}/kubepods/besteffort/pod00000000-0000-0000-0000-{:012d}", top, i);
+    dirs.push_back(pod);
+    dirs.push_back(fmt::format("{}/{:064x}", pod, i + 1));
+  }
+  struct RemoveCgroups {
+    std::vector<std::string> dirs;
+    ~RemoveCgroups() {
+      for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) rmdir(it->c_str());
+    }
+  } remove_cgroups{dirs};
+  for (const auto& d : dirs) ASSERT_TRUE(mkdir(d.c_str(), 0755) == 0 || errno == EEXIST) << d;
+  // 200 instances of root's: more than the default max_user_instances (128); restored after.
+  struct InstanceLimit {
+    long before = read_long_file("/proc/sys/fs/inotify/max_user_instances").value_or(-1);
+    ~InstanceLimit() {
+      if (before > 0) write_long_file("/proc/sys/fs/inotify/max_user_instances", before, nullptr);
+    }
+  } limit;
+  ASSERT_GT(limit.before, 0);
+  ASSERT_TRUE(write_long_file("/proc/sys/fs/inotify/max_user_instances", limit.before + 1024, nullptr));
+  TempDir dir("inotrace-e2e-podmetrics");
+  for (int k = 0; k < 5; k++) ASSERT_EQ(mkdir(fmt::format("{}/w{}", dir.path, k).c_str(), 0700), 0);
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  std::vector<pid_t> children;
+  struct KillAll {
+    std::vector<pid_t>& pids;
+    ~KillAll() {
+      for (pid_t p : pids) kill(p, SIGKILL);
+      for (pid_t p : pids) waitpid(p, nullptr, 0);
+    }
+  } kill_all{children};
+  size_t expected_watches = 0;
+  for (int i = 0; i < kPods; i++) {
+    int n = i % 5 + 1;
+    expected_watches += n;
+    pid_t c = fork();
+    if (c == 0) {
+      std::string procs = fmt::format("{}/cgroup.procs", dirs[3 + 2 * i + 1]);
+      // One byte each, 'x' or 'f': the parent never waits on a child that failed.
+      auto report = [&](char c) { return write(ready[1], &c, 1) == 1; };
+      FILE* f = fopen(procs.c_str(), "w");
+      if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f) != 0) _exit(report('f') ? 1 : 1);
+      int fd = inotify_init1(0);
+      for (int k = 0; k < n; k++)
+        if (inotify_add_watch(fd, fmt::format("{}/w{}", dir.path, k).c_str(), IN_CREATE) < 0) _exit(report('f') ? 1 : 1);
+      if (!report('x')) _exit(1);
+      pause();
+      _exit(0);
+    }
+    children.push_back(c);
+  }
+  close(ready[1]);
+  for (int i = 0; i < kPods; i++) {
+    char x = 0;
+    ASSERT_EQ(read(ready[0], &x, 1), 1);
+    ASSERT_EQ(x, 'x') << "a pod process could not join its cgroup or add its watches";
+  }
+  auto args = daemon_args(dir);
+  args.insert(args.end(), {"--metrics-top", "20"});
+  DaemonProcess d(args, 10);
+  ASSERT_TRUE(d.wait_ready(seconds(60))) << d.log();
+  size_t series = 0, other = 0;
+  double sum = 0;
+  std::string page;
+  auto until = steady_clock::now() + seconds(20);
+  for (; steady_clock::now() < until; std::this_thread::sleep_for(milliseconds(300))) {
+    page = raw_http(d.port(), get_request("/metrics")).body;
+    series = other = 0;
+    sum = 0;
+    std::istringstream lines(page);
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.starts_with("inotrace_pod_watches{")) continue;
+      series++;
+      if (line.find("pod=\"other\"") != std::string::npos) other++;
+      sum += std::stod(line.substr(line.rfind(' ') + 1));
+    }
+    if (sum >= expected_watches) break;
+  }
+  fmt::print("{} pods holding {} watches: {} inotrace_pod_watches series ({} of them pod=\"other\"), summing to {}\n",
+             kPods, expected_watches, series, other, sum);
+  EXPECT_EQ(series, 21u) << "20 pods of their own and one 'other'";
+  EXPECT_EQ(other, 1u);
+  EXPECT_EQ(sum, (double)expected_watches);
   EXPECT_EQ(d.stop(), 0) << d.log();
 }
 

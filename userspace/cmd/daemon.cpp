@@ -312,7 +312,7 @@ class Daemon {
   std::unique_ptr<NodeMonitor> owner_;
   NodeMonitor* monitor_ = nullptr;  // set under mu_ once seeded
   DaemonHealth health_;
-  MetricsExporter metrics_;
+  MetricsExporter metrics_{10, opts_.metrics_top};
   std::mutex published_mu_;  // guards only published_
   std::shared_ptr<const Published> published_;
   uint64_t started_ns_ = 0;

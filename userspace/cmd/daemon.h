@@ -18,6 +18,7 @@ struct DaemonCommandOptions {
   std::string api_token_file = kDefaultApiTokenFile;  // the JSON API's token, written at start (root only)
   double hooked_reconcile_interval_s = 30;  // safety-net snapshots on fentry/kprobe
   double duration_s = 0;                    // 0 = until SIGINT/SIGTERM
+  size_t metrics_top = 20;                  // pods with their own series; the rest sum as pod="other"
 };
 
 int run_daemon(DaemonCommandOptions opts);

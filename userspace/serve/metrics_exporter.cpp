@@ -16,8 +16,9 @@ using prometheus::BuildCounter;
 using prometheus::BuildGauge;
 using prometheus::Labels;
 
-MetricsExporter::MetricsExporter(size_t top_commands)
+MetricsExporter::MetricsExporter(size_t top_commands, size_t top_pods)
     : top_(top_commands),
+      top_pods_(top_pods),
       registry_(std::make_shared<prometheus::Registry>()),
       user_watches_(BuildGauge().Name("inotrace_user_watches").Help("Inotify watches present, per charged user (uid, user namespace)").Register(*registry_)),
       user_kernel_watches_(BuildGauge().Name("inotrace_user_watches_kernel").Help("The kernel's own count of the user's watches (ucounts) at the last snapshot").Register(*registry_)),
@@ -25,6 +26,8 @@ MetricsExporter::MetricsExporter(size_t top_commands)
       user_instances_(BuildGauge().Name("inotrace_user_instances").Help("Inotify instances present, per charged user (uid, user namespace)").Register(*registry_)),
       user_instances_limit_(BuildGauge().Name("inotrace_user_instances_limit").Help("max_user_instances (known for the initial user namespace only)").Register(*registry_)),
       command_watches_(BuildGauge().Name("inotrace_command_watches").Help("Watches held by the top commands").Register(*registry_)),
+      pod_watches_(BuildGauge().Name("inotrace_pod_watches").Help("Watches held by the processes of the top pods (the rest: pod=\"other\")").Register(*registry_)),
+      pod_instances_(BuildGauge().Name("inotrace_pod_instances").Help("Inotify instances held by the processes of the top pods (the rest: pod=\"other\")").Register(*registry_)),
       leaked_(BuildGauge().Name("inotrace_leaked_watches").Help("Watches whose pod is gone (pod_deleted) or orphaned (pod_orphaned)").Register(*registry_)),
       events_(BuildCounter().Name("inotrace_events_total").Help("Events seen since start, by type (includes ones found by reconciliation)").Register(*registry_)),
       dropped_(BuildCounter().Name("inotrace_dropped_events_total").Help("Events lost since start (ring buffer full, untracked syscalls, undecodable)").Register(*registry_)),
@@ -93,6 +96,7 @@ void MetricsExporter::update(const NodeMonitor& m) {
   set_all(user_instances_, live_user_instances_, instances);
   set_all(user_instances_limit_, live_user_instances_limit_, instances_limit);
   set_all(command_watches_, live_command_, commands);
+  update_pods(m);
   set_all(leaked_, live_leaked_, leaked);
   count_up_to(events_, live_events_, events);
   count_up_to(dropped_, live_dropped_, {{{}, (double)(c.tracer.ringbuf_drops + c.tracer.pending_full + c.tracer.decode_errors)}});
@@ -104,6 +108,23 @@ void MetricsExporter::update(const NodeMonitor& m) {
   set_all(stale_watches_, live_stale_, {{{}, (double)m.leaks().stale().size()}});
   set_all(build_info_, live_build_info_,
           {{{{"version", INOTRACE_VERSION}, {"backend", std::string(backend_name(m.session().backend()))}}, 1}});
+}
+
+// The top pods by watches, each as {namespace, pod} (the pod's name, or its uid where the
+// runtime's state gives none); every other pod summed as {namespace="", pod="other"}.
+void MetricsExporter::update_pods(const NodeMonitor& m) {
+  std::map<Labels, double> watches, instances;
+  std::vector<PodRow> pods = m.pod_rollup().pods();
+  for (size_t i = 0; i < pods.size(); i++) {
+    const Workload& p = pods[i].pod;
+    Labels l = i < top_pods_ ? Labels{{"namespace", sanitize_utf8(p.pod_namespace)},
+                                      {"pod", sanitize_utf8(p.pod_name.empty() ? p.pod_uid : p.pod_name)}}
+                             : Labels{{"namespace", ""}, {"pod", "other"}};
+    watches[l] += pods[i].watches;
+    instances[l] += pods[i].instances;
+  }
+  set_all(pod_watches_, live_pod_watches_, watches);
+  set_all(pod_instances_, live_pod_instances_, instances);
 }
 
 std::string MetricsExporter::render() const {

@@ -1,6 +1,7 @@
 // Prometheus metrics (prometheus-cpp), following Prometheus naming: counters end in _total, one
 // metric per quantity, build facts in inotrace_build_info. Cardinality is bounded: per (uid, user
-// namespace) charged on the node, the top N commands, and fixed enums (leak reason, event type).
+// namespace) charged on the node, the top N commands, the top N pods (+ "other"), and fixed
+// enums (leak reason, event type).
 #pragma once
 
 #include <prometheus/counter.h>
@@ -18,7 +19,7 @@ namespace inotrace {
 
 class MetricsExporter {
  public:
-  explicit MetricsExporter(size_t top_commands = 10);
+  explicit MetricsExporter(size_t top_commands = 10, size_t top_pods = 20);
   void update(const NodeMonitor& m);  // call with the monitor's lock held
   std::string render() const;         // text exposition format
 
@@ -31,7 +32,10 @@ class MetricsExporter {
                    std::map<prometheus::Labels, prometheus::Counter*>& live,
                    const std::map<prometheus::Labels, double>& values);
 
+  void update_pods(const NodeMonitor& m);
+
   size_t top_;
+  size_t top_pods_;
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Gauge>& user_watches_;
   prometheus::Family<prometheus::Gauge>& user_kernel_watches_;
@@ -39,6 +43,8 @@ class MetricsExporter {
   prometheus::Family<prometheus::Gauge>& user_instances_;
   prometheus::Family<prometheus::Gauge>& user_instances_limit_;
   prometheus::Family<prometheus::Gauge>& command_watches_;
+  prometheus::Family<prometheus::Gauge>& pod_watches_;
+  prometheus::Family<prometheus::Gauge>& pod_instances_;
   prometheus::Family<prometheus::Gauge>& leaked_;
   prometheus::Family<prometheus::Counter>& events_;
   prometheus::Family<prometheus::Counter>& dropped_;
@@ -50,7 +56,7 @@ class MetricsExporter {
   prometheus::Family<prometheus::Gauge>& stale_watches_;
   prometheus::Family<prometheus::Gauge>& build_info_;
   std::map<prometheus::Labels, prometheus::Gauge*> live_user_, live_kernel_, live_limit_, live_user_instances_,
-      live_user_instances_limit_, live_command_, live_leaked_, live_watches_, live_instances_, live_stale_,
+      live_user_instances_limit_, live_command_, live_pod_watches_, live_pod_instances_, live_leaked_, live_watches_, live_instances_, live_stale_,
       live_build_info_;
   std::map<prometheus::Labels, prometheus::Counter*> live_events_, live_dropped_, live_corrections_, live_reconciles_,
       live_log_failures_;
