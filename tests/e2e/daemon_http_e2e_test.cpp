@@ -708,42 +708,52 @@ TEST(DaemonHttpE2E, PodsRollUpAHolderInAKubeletCgroup) {
     }
   } remove_cgroups{dirs};
   TempDir dir("inotrace-e2e-pods");
-  int ready[2];
-  ASSERT_EQ(pipe(ready), 0);
-  pid_t watcher = fork();
-  if (watcher == 0) {
-    FILE* f = fopen((dirs.back() + "/cgroup.procs").c_str(), "w");
-    if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f) != 0) _exit(1);
-    int fd = inotify_init1(0);
-    for (int i = 0; i < 3; i++) {
-      std::string d = fmt::format("{}/w{}", dir.path, i);
-      mkdir(d.c_str(), 0700);
-      if (inotify_add_watch(fd, d.c_str(), IN_CREATE) < 0) _exit(1);
+  // A process in the pod's cgroup holding `n` watches (w0..), until killed.
+  struct PodWatcher {
+    pid_t pid = -1;
+    PodWatcher(const std::string& cgroup, const std::string& dir, int first, int n) {
+      int ready[2];
+      if (pipe(ready) != 0) return;
+      pid = fork();
+      if (pid == 0) {
+        FILE* f = fopen((cgroup + "/cgroup.procs").c_str(), "w");
+        if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f) != 0) _exit(1);
+        int fd = inotify_init1(0);
+        for (int i = first; i < first + n; i++) {
+          std::string d = fmt::format("{}/w{}", dir, i);
+          mkdir(d.c_str(), 0700);
+          if (inotify_add_watch(fd, d.c_str(), IN_CREATE) < 0) _exit(1);
+        }
+        char x = 'x';
+        if (write(ready[1], &x, 1) != 1) _exit(1);
+        pause();
+        _exit(0);
+      }
+      close(ready[1]);
+      char x;
+      if (read(ready[0], &x, 1) != 1) pid = -pid;  // failed: it exited without a word
+      close(ready[0]);
     }
-    char x = 'x';
-    if (write(ready[1], &x, 1) != 1) _exit(1);
-    pause();
-    _exit(0);
-  }
-  close(ready[1]);
-  char x;
-  ASSERT_EQ(read(ready[0], &x, 1), 1) << "the watcher could not join its cgroup or add its watches";
-  struct KillWatcher {
-    pid_t pid;
-    ~KillWatcher() {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
+    ~PodWatcher() {
+      kill(pid > 0 ? pid : -pid, SIGKILL);
+      waitpid(pid > 0 ? pid : -pid, nullptr, 0);
     }
-  } kill_watcher{watcher};
+  };
+  PodWatcher before_seed(dirs.back(), dir.path, 0, 3);
+  ASSERT_GT(before_seed.pid, 0) << "the watcher could not join its cgroup or add its watches";
+  pid_t watcher = before_seed.pid;
 
   DaemonProcess d(daemon_args(dir), 9);
   ASSERT_TRUE(d.wait_ready(seconds(60))) << d.log();
+  // One that starts after the seed: the table learns it from its events, pod included.
+  PodWatcher after_seed(dirs.back(), dir.path, 3, 2);
+  ASSERT_GT(after_seed.pid, 0);
   std::string token = read_token(dir.path + "/api-token");
   json pods;
   auto until = steady_clock::now() + seconds(20);
   for (; steady_clock::now() < until; std::this_thread::sleep_for(milliseconds(200))) {
     pods = json::parse(raw_http(d.port(), get_request("/api/pods", token)).body, nullptr, false);
-    if (!pods.is_discarded() && pods.contains("pods") && !pods["pods"].empty()) break;
+    if (!pods.is_discarded() && pods.contains("pods") && !pods["pods"].empty() && pods["pods"][0]["watches"] == 5) break;
   }
   fmt::print("/api/pods: {}\n", pods.dump());
   ASSERT_FALSE(pods.is_discarded());
@@ -752,15 +762,16 @@ TEST(DaemonHttpE2E, PodsRollUpAHolderInAKubeletCgroup) {
   EXPECT_EQ(p["pod"]["uid"], uid);
   EXPECT_EQ(p["pod"]["qos"], "burstable");
   EXPECT_EQ(p["containers"], json::array({id}));
-  EXPECT_EQ(p["processes"], 1);
-  EXPECT_EQ(p["instances"], 1);
-  EXPECT_EQ(p["watches"], 3);
-  EXPECT_GE(pods["not_in_a_pod"]["instances"].get<int>(), 0);
-  auto w = json::parse(raw_http(d.port(), get_request("/api/watches?pid=" + std::to_string(watcher), token)).body, nullptr, false);
-  ASSERT_FALSE(w.is_discarded());
-  ASSERT_EQ(w["watches"].size(), 3u) << w.dump();
-  EXPECT_EQ(w["watches"][0]["pod"]["uid"], uid);
-  EXPECT_EQ(w["watches"][0]["container"]["id"], id);
+  EXPECT_EQ(p["processes"], 2);
+  EXPECT_EQ(p["instances"], 2);
+  EXPECT_EQ(p["watches"], 5) << "3 seen by the seeding snapshot, 2 by events after it";
+  for (auto [pid, n] : {std::pair{watcher, 3u}, std::pair{after_seed.pid, 2u}}) {
+    auto w = json::parse(raw_http(d.port(), get_request("/api/watches?pid=" + std::to_string(pid), token)).body, nullptr, false);
+    ASSERT_FALSE(w.is_discarded());
+    ASSERT_EQ(w["watches"].size(), n) << w.dump();
+    EXPECT_EQ(w["watches"][0]["pod"]["uid"], uid) << w.dump();
+    EXPECT_EQ(w["watches"][0]["container"]["id"], id);
+  }
   EXPECT_EQ(d.stop(), 0) << d.log();
 }
 

@@ -677,13 +677,18 @@ TEST(SnapshotLive, HolderInAKubeletCgroupIsAttributedToItsPodByBothSources) {
     Snapshot s = taker.take(true);
     const SnapInstance* inst = find_instance(s, c.pid(), static_cast<int32_t>(c.at(0)));
     ASSERT_NE(inst, nullptr);
-    EXPECT_EQ(describe(inst->holders.front().workload), describe(expected));
+    ASSERT_TRUE(inst->holders.front().workload);
+    EXPECT_EQ(describe(*inst->holders.front().workload), describe(expected));
     const SnapInstance* mine = nullptr;
     for (const auto& i : s.instances)
       for (const auto& h : i.holders)
         if (h.pid == (uint32_t)getpid()) mine = &i;
-    if (mine) EXPECT_FALSE(mine->holders.front().workload.in_pod()) << "this test process is in no pod";
+    if (mine) EXPECT_FALSE(mine->holders.front().workload && mine->holders.front().workload->in_pod());
   }
+  // A cgroup root did not make (one delegated to a user, who may name it anything) is no pod.
+  ASSERT_EQ(chown(leaf.c_str(), 65534, 65534), 0);
+  ProcNodeView fresh("/proc", RuntimeStateDirs{tasks, td.path() + "/none", td.path() + "/none"});
+  EXPECT_EQ(fresh.workload_of(c.pid()), nullptr) << "a user-owned cgroup named like a pod's";
 }
 
 // Not root: other users' processes are skipped with a warning, own ones are read, and paths

@@ -54,9 +54,9 @@ class FakeNodeView : public NodeView {
     return it->second == std::pair{dev.raw, ino} ? InodeAt::Same : InodeAt::Other;
   }
   const std::string& proc() const override { return proc_; }
-  Workload workload_of(uint32_t pid) const override {
+  std::shared_ptr<const Workload> workload_of(uint32_t pid) const override {
     auto it = workloads.find(pid);
-    return it == workloads.end() ? Workload{} : it->second;
+    return it == workloads.end() ? nullptr : std::make_shared<const Workload>(it->second);
   }
 
   std::map<uint32_t, uint64_t> ns_of;

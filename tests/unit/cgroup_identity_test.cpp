@@ -55,7 +55,9 @@ TEST(CgroupIdentity, NestedKubepodsTrees) {
 TEST(CgroupIdentity, HostProcessesAndNonsense) {
   EXPECT_EQ(identify_cgroup("/system.slice/kubelet.service").unit, "kubelet.service");
   EXPECT_EQ(identify_cgroup("/system.slice/containerd.service").unit, "containerd.service");
-  EXPECT_EQ(identify_cgroup("/user.slice/user-1000.slice/session-3.scope").unit, "session-3.scope");
+  EXPECT_EQ(identify_cgroup("/system.slice/containerd.service/cri-containerd-" + kId + ".scope").unit, "containerd.service");
+  EXPECT_EQ(identify_cgroup("/user.slice/user-1000.slice/user@1000.service/app.slice/kubelet.service").unit, "")
+      << "a user manager's units are the user's to name";
   EXPECT_EQ(identify_cgroup("/"), CgroupIdentity{});
   EXPECT_EQ(identify_cgroup("/kubepods"), CgroupIdentity{}) << "kubepods itself is no pod";
   EXPECT_EQ(identify_cgroup("/kubepods/burstable"), CgroupIdentity{});
@@ -92,9 +94,11 @@ TEST(PodRollup, CountsInstancesAndWatchesPerPodAndTheRestForTheHost) {
   auto holder = [](uint32_t pid, std::string uid, std::string container) {
     Holder h;
     h.pid = pid;
-    h.workload.pod_uid = std::move(uid);
-    h.workload.qos = h.workload.pod_uid.empty() ? "" : "burstable";
-    h.workload.container_id = std::move(container);
+    auto w = std::make_shared<Workload>();
+    w->pod_uid = std::move(uid);
+    w->qos = w->pod_uid.empty() ? "" : "burstable";
+    w->container_id = std::move(container);
+    if (!w->pod_uid.empty()) h.workload = std::move(w);  // a host process: none
     return h;
   };
   PodRollup r;

@@ -2,6 +2,7 @@
 // when chrooted, another namespace's), the note that says so, and one mount-table read per tick.
 #include <gtest/gtest.h>
 
+#include "paths/event_paths.h"
 #include "paths/mount_join.h"
 #include "paths/mount_views.h"
 #include "paths/unnamed_reasons.h"
@@ -111,6 +112,31 @@ TEST(MountJoin, TheMostSpecificMountRootWinsThenTheShortestMountPoint) {
   EXPECT_EQ(best_mount_path(all, "/a/b/c")->second, "/srv/b/c");
   EXPECT_EQ(best_mount_path(all, "/x")->second, "/mnt/whole/x");
   EXPECT_FALSE(best_mount_path(std::vector<const MountEntry*>{&sub}, "/x"));
+}
+
+// The live completer names a chrooted watcher's dentry path from its own root too (it used to
+// take the namespace's table, read from another process's root).
+TEST(EventPathCompleterView, ChrootedWatcherIsNamedFromItsOwnRoot) {
+  FakeNodeView node(MountNamespaces::from({NamespaceMounts{7, 999, {mount_of(kJail, "/", "/srv/jail", 40)}}}));
+  node.ns_of = {{999, 7}, {300, 7}, {301, 7}};
+  node.roots = {{999, {1, 2}}, {300, {1, 99}}, {301, {1, 2}}};
+  node.tables_of[300] = {mount_of(kJail, "/", "/", 40)};
+  EventPathCompleter c(node);
+  auto dentry_add = [](uint32_t pid) {
+    Event ev;
+    ev.type = EventType::Add;
+    ev.task.pid = ev.task.tid = pid;
+    ev.mnt_id = 40;
+    ev.dev = KernelDev{kJail};
+    ev.path = "/d";
+    ev.path_source = PathSource::Dentry;
+    return ev;
+  };
+  Event jailed = dentry_add(300), free = dentry_add(301);
+  c.complete(jailed);
+  c.complete(free);
+  EXPECT_EQ(jailed.path, "/d");
+  EXPECT_EQ(free.path, "/srv/jail/d");
 }
 
 TEST(NodeView, OneMountTableReadPerTickIsShared) {

@@ -69,6 +69,7 @@ class FakeProc {
     unlink((root_ + "/100/mountinfo").c_str());
     unlink((root_ + "/self/mountinfo").c_str());
     rmdir((root_ + "/100/ns").c_str());
+    rmdir((root_ + "/100/root").c_str());
     rmdir((root_ + "/100").c_str());
     rmdir((root_ + "/self").c_str());
     rmdir(root_.c_str());
@@ -76,6 +77,7 @@ class FakeProc {
   void pid100(const std::string& mountinfo) {
     mkdir((root_ + "/100").c_str(), 0755);
     mkdir((root_ + "/100/ns").c_str(), 0755);
+    mkdir((root_ + "/100/root").c_str(), 0755);  // its root (a directory stands in for the link)
     write(root_ + "/100/ns/mnt", "");
     write(root_ + "/100/mountinfo", mountinfo);
   }

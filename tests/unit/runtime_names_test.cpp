@@ -95,9 +95,15 @@ TEST_F(StateDir, MalformedOrMissingStateNamesNothing) {
 }
 
 TEST_F(StateDir, OnlyHexContainerIdsBecomePaths) {
+  // Where "<tasks>/<ns>/../../escape/config.json" and "<crio>/../escape/userdata/config.json" land.
   write(root_ + "/escape/config.json", R"({"annotations":{"io.kubernetes.cri.sandbox-name":"leaked"}})");
+  write(root_ + "/escape/userdata/config.json", R"({"annotations":{"io.kubernetes.pod.name":"leaked"}})");
+  fs::create_directories(dirs_.containerd_tasks + "/k8s.io");
   Workload w = pod_process();
   w.container_id = "../../escape";
+  name_from_runtime_state(w, dirs_);
+  EXPECT_EQ(w.pod_name, "");
+  w.container_id = "../escape";
   name_from_runtime_state(w, dirs_);
   EXPECT_EQ(w.pod_name, "");
 }

@@ -29,7 +29,7 @@ void apply_filters(Snapshot& snap, const SnapshotCommandOptions& o) {
   if (!o.pid && !o.comm && !o.workload.active()) return;
   std::erase_if(snap.instances, [&](const SnapInstance& inst) {
     return std::none_of(inst.holders.begin(), inst.holders.end(), [&](const Holder& h) {
-      return (!o.pid || h.pid == *o.pid) && (!o.comm || h.comm == *o.comm) && o.workload.matches(&h.workload);
+      return (!o.pid || h.pid == *o.pid) && (!o.comm || h.comm == *o.comm) && o.workload.matches(h.workload.get());
     });
   });
 }
@@ -72,7 +72,7 @@ json to_json(const Snapshot& snap, const SnapshotCommandOptions& o, double ms, i
       put_path(hj, "comm", h.comm);
       hj["uid"] = h.uid;
       hj["mnt_ns"] = h.mnt_ns;
-      put_workload(hj, h.workload);
+      if (h.workload) put_workload(hj, *h.workload);
       holders.push_back(std::move(hj));
     }
     j["instances"].push_back({{"instance", inst.id}, {"holders", holders}, {"watches", inst.watches.size()},
@@ -81,7 +81,7 @@ json to_json(const Snapshot& snap, const SnapshotCommandOptions& o, double ms, i
                               {"truncated", inst.truncated}});
     const Holder* h = inst.holders.empty() ? nullptr : &inst.holders.front();
     std::optional<WatchJsonHolder> holder;
-    if (h) holder = WatchJsonHolder{h->pid, h->comm, h->uid, h->fd, &h->workload};
+    if (h) holder = WatchJsonHolder{h->pid, h->comm, h->uid, h->fd, h->workload.get()};
     for (const auto& w : inst.watches)
       j["watches"].push_back(watch_row_json(
           {holder, inst.id, w.wd, w.ino, w.dev, w.mask, w.path, w.path_source, w.path_truncated, w.path_note}));

@@ -69,12 +69,11 @@ CgroupIdentity identify_cgroup(std::string_view cgroup_path) {
   std::vector<std::string_view> parts = components(cgroup_path);
   auto kubepods = std::find_if(parts.begin(), parts.end(), is_kubepods);
   if (kubepods == parts.end()) {
-    // A host process: its systemd unit, if systemd placed it.
-    for (auto it = parts.rbegin(); it != parts.rend(); ++it)
-      if (it->ends_with(".service") || (it->ends_with(".scope") && !container_of(*it))) {
-        id.unit = std::string(*it);
-        break;
-      }
+    // A host process: its systemd unit, if the system manager placed it (a user manager's units
+    // live under user.slice and are the user's to name).
+    if (parts.size() >= 2 && parts[0] == "system.slice" &&
+        (parts[1].ends_with(".service") || (parts[1].ends_with(".scope") && !container_of(parts[1]))))
+      id.unit = std::string(parts[1]);
     return id;
   }
   auto next = kubepods + 1;
@@ -90,11 +89,17 @@ CgroupIdentity identify_cgroup(std::string_view cgroup_path) {
 }
 
 std::optional<std::string> cgroup_path_of(std::string_view text) {
+  auto p = cgroup_placement_of(text);
+  if (!p) return std::nullopt;
+  return std::move(p->path);
+}
+
+std::optional<CgroupPlacement> cgroup_placement_of(std::string_view text) {
   // "hierarchy-id:controllers:path"; the path may contain ':' itself. On a hybrid host the
   // unified line follows systemd's placement while the runtime placed the process in the v1
   // controllers: those win; the unified line ("0::") names it where it is the only hierarchy.
   static constexpr std::array<std::string_view, 4> kPreferred{"memory", "pids", "cpu", "name=systemd"};
-  std::optional<std::string> best;
+  std::optional<CgroupPlacement> best;
   size_t best_rank = SIZE_MAX;
   while (!text.empty()) {
     size_t nl = text.find('\n');
@@ -115,7 +120,7 @@ std::optional<std::string> cgroup_path_of(std::string_view text) {
         rest.remove_prefix(comma == std::string_view::npos ? rest.size() : comma + 1);
       }
     }
-    if (rank < best_rank) best_rank = rank, best = std::string(path);
+    if (rank < best_rank) best_rank = rank, best = CgroupPlacement{std::string(path), std::string(controllers)};
   }
   return best;
 }

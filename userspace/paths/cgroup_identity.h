@@ -36,6 +36,13 @@ CgroupIdentity identify_cgroup(std::string_view cgroup_path);
 // (memory, then pids, cpu, name=systemd, any other), else the unified one's ("0::PATH"; on a
 // hybrid host it follows systemd, not the container runtime).
 std::optional<std::string> cgroup_path_of(std::string_view proc_pid_cgroup);
+// The same, with the hierarchy it came from (its controllers, as in "memory" or "cpu,cpuacct";
+// "" for the unified one): where to find the cgroup's directory.
+struct CgroupPlacement {
+  std::string path;
+  std::string hierarchy;
+};
+std::optional<CgroupPlacement> cgroup_placement_of(std::string_view proc_pid_cgroup);
 
 // The pod uid in one cgroup directory name ("pod<uid>", "kubepods-burstable-pod<uid_>.slice").
 std::optional<std::string> pod_uid_from_cgroup_name(std::string_view name);

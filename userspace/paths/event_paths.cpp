@@ -31,19 +31,26 @@ void EventPathCompleter::remember(const std::vector<MountEntry>& mounts) {
   for (const auto& m : mounts) by_id_[m.mount_id] = m;
 }
 
-// The mount table of pid's namespace: the node view's (or one read here since), or read again
-// when asked (a mount newer than the table).
+// The mount table as pid sees it (its namespace, from its root): the node view's when pid has
+// the root of the process that table was read from (a chrooted watcher has not), or one read
+// here since; read again when asked (a mount newer than the table).
 const std::vector<MountEntry>* EventPathCompleter::namespace_of(uint32_t pid, bool reread) {
   uint64_t ns = node_.mount_ns_of(pid);
-  if (!ns) return nullptr;
-  auto it = by_ns_.find(ns);
-  const std::vector<MountEntry>* known = it != by_ns_.end() ? &it->second : nullptr;
+  auto root = node_.root_of(pid);
+  if (!ns || !root) return nullptr;
+  ViewKey key{ns, root->first, root->second};
+  auto it = by_view_.find(key);
+  const std::vector<MountEntry>* known = it != by_view_.end() ? &it->second : nullptr;
   if (!known)
-    if (const NamespaceMounts* shared = node_.mounts().find(ns)) known = &shared->mounts;
+    if (const NamespaceMounts* shared = node_.mounts().find(ns)) {
+      auto [r, fresh] = shared_roots_.try_emplace({ns, shared->pid});
+      if (fresh) r->second = node_.root_of(shared->pid);
+      if (r->second == root) known = &shared->mounts;
+    }
   if (known && !reread) return known;
   auto table = node_.mount_table_of(pid);
   if (!table) return known;
-  auto& mounts = by_ns_[ns] = std::move(*table);
+  auto& mounts = by_view_[key] = std::move(*table);
   remember(mounts);
   return &mounts;
 }

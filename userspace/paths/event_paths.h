@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "events/event.h"
@@ -33,8 +34,12 @@ class EventPathCompleter {
 
   const NodeView& node_;
   std::string proc_;
-  // Tables read here because the node view's did not have the mount yet (newer than its refresh).
-  absl::flat_hash_map<uint64_t, std::vector<MountEntry>> by_ns_;  // mount namespace -> mounts
+  // Tables read here: the node view's did not have the mount yet (newer than its refresh), or the
+  // watcher is chrooted. Keyed by (mount namespace, root dev, root ino).
+  using ViewKey = std::tuple<uint64_t, uint64_t, uint64_t>;
+  absl::flat_hash_map<ViewKey, std::vector<MountEntry>> by_view_;
+  // The root of the process each shared table was read from, per (namespace, pid).
+  absl::flat_hash_map<std::pair<uint64_t, uint32_t>, std::optional<DevIno>> shared_roots_;
   absl::flat_hash_map<int32_t, MountEntry> by_id_;  // every mount read here, in any namespace
   uint64_t self_read_ns_ = 0;                       // when our own mountinfo was last read
 };

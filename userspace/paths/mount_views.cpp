@@ -20,8 +20,8 @@ MountViews::NsEntry& MountViews::of_namespace(const NamespaceMounts* ns) {
 // table represents the namespace (a chroot).
 const MountView* MountViews::of_process(uint32_t pid, uint64_t mnt_ns) {
   if (auto it = by_pid_.find(pid); it != by_pid_.end()) return it->second;
-  const NamespaceMounts* ns = node_.mounts().of_pid(pid);
-  if (!ns) ns = node_.mounts().find(mnt_ns ? mnt_ns : node_.mount_ns_of(pid));
+  const NamespaceMounts* ns = tables_->of_pid(pid);
+  if (!ns) ns = tables_->find(mnt_ns ? mnt_ns : node_.mount_ns_of(pid));
   const MountView* v = nullptr;
   if (ns) {
     NsEntry& e = of_namespace(ns);
@@ -46,7 +46,7 @@ const std::vector<const MountEntry*>& MountViews::mounts(const MountView& v, Ker
       for (const MountEntry& m : v.own)
         if (m.dev == dev) it->second.push_back(&m);
     } else {
-      for (const MountRef& ref : node_.mounts().mounts_of(dev))
+      for (const MountRef& ref : tables_->mounts_of(dev))
         if (ref.ns == v.ns) it->second.push_back(ref.mount);
     }
   }
@@ -67,7 +67,7 @@ MountChoice MountViews::choose(const MountView* own, KernelDev dev) {
   // Not mounted where the watcher looks: a filesystem that survives only in another mount
   // namespace (what pins a dead pod's volume), or outside a chrooted watcher's root.
   const NamespaceMounts* other = nullptr;
-  auto refs = node_.mounts().mounts_of(dev);
+  auto refs = tables_->mounts_of(dev);
   for (const MountRef& ref : refs)
     if (!own || ref.ns != own->ns) {
       other = ref.ns;
@@ -83,9 +83,9 @@ std::optional<JoinedPath> MountViews::join(const MountView* own, KernelDev dev, 
                                            std::string& why) {
   if (own)
     if (auto found = best_mount_path(mounts(*own, dev), fs_path)) return JoinedPath{std::move(found->second), ""};
-  if (auto found = find_mount_path(node_.mounts(), dev, fs_path, nullptr))
+  if (auto found = find_mount_path(*tables_, dev, fs_path, nullptr))
     return JoinedPath{std::move(found->second), elsewhere(own, found->first.ns)};
-  why = node_.mounts().mounted_anywhere(dev) ? unnamed::outside_every_mount(dev, fs_path) : unnamed::not_mounted(fs_path);
+  why = tables_->mounted_anywhere(dev) ? unnamed::outside_every_mount(dev, fs_path) : unnamed::not_mounted(fs_path);
   return std::nullopt;
 }
 

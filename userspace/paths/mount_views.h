@@ -41,7 +41,8 @@ struct JoinedPath {
 
 class MountViews {
  public:
-  explicit MountViews(const NodeView& node) : node_(node) {}
+  // Answers from the node view's tables of now, kept alive even if it refreshes meanwhile.
+  explicit MountViews(const NodeView& node) : node_(node), tables_(node.mount_tables()) {}
   MountViews(const MountViews&) = delete;
   MountViews& operator=(const MountViews&) = delete;
 
@@ -63,6 +64,7 @@ class MountViews {
   std::string elsewhere(const MountView* own, const NamespaceMounts* ns) const;
 
   const NodeView& node_;
+  std::shared_ptr<const MountNamespaces> tables_;
   uint64_t next_key_ = 1;
   // Node-based maps: views and mount lists are pointed to by callers.
   std::unordered_map<const NamespaceMounts*, NsEntry> ns_views_;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "paths/cgroup_identity.h"
 #include "util/small_file.h"
@@ -17,7 +18,6 @@ void NodeView::refresh_if_older(uint64_t max_age_ns, std::vector<std::string>* w
 void ProcNodeView::refresh(std::vector<std::string>* warnings) {
   refreshed_ns_ = WallClock::monotonic_now_ns();
   mounts_ = std::make_shared<const MountNamespaces>(MountNamespaces::scan(warnings, proc_));
-  workloads_.clear();
 }
 
 uint64_t ProcNodeView::mount_ns_of(uint32_t pid) const { return inotrace::mount_ns_of(pid, proc_); }
@@ -54,23 +54,54 @@ InodeAt ProcNodeView::inode_here(const std::string& path, KernelDev dev, uint64_
   return inotrace::inode_at(path, dev, ino);
 }
 
-Workload ProcNodeView::workload_of(uint32_t pid) const {
+namespace {
+
+// Where a hierarchy of /proc/PID/cgroup is mounted ("" = the unified one).
+std::string cgroup_mount(const std::string& hierarchy) {
+  if (hierarchy.empty())
+    return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified";
+  if (hierarchy.starts_with("name=")) return "/sys/fs/cgroup/" + hierarchy.substr(5);
+  return "/sys/fs/cgroup/" + hierarchy;
+}
+
+}  // namespace
+
+// A pod or unit only where root made the cgroup: a user with a delegated subtree (systemd user
+// managers, rootless runtimes) can name directories "kubepods/.../pod<uid>" or "kubelet.service"
+// and would otherwise pass as any pod or unit. Where the hierarchy is not mounted at its usual
+// place, the name alone decides.
+std::shared_ptr<const Workload> ProcNodeView::identify(const std::string& path, const std::string& hierarchy) const {
+  CgroupIdentity id = identify_cgroup(path);
+  if (id.pod_uid.empty() && id.unit.empty()) return nullptr;
+  struct stat st;
+  if (stat((cgroup_mount(hierarchy) + path).c_str(), &st) == 0 && st.st_uid != 0) return nullptr;
+  auto w = std::make_shared<Workload>();
+  w->pod_uid = std::move(id.pod_uid);
+  w->qos = std::move(id.qos);
+  w->container_id = std::move(id.container_id);
+  w->runtime = std::move(id.runtime);
+  w->unit = std::move(id.unit);
+  name_from_runtime_state(*w, runtime_);
+  return w;
+}
+
+std::shared_ptr<const Workload> ProcNodeView::workload_of(uint32_t pid) const {
   auto text = read_small_file(fmt::format("{}/{}/cgroup", proc_, pid));
-  if (!text) return {};
-  auto path = cgroup_path_of(*text);
-  if (!path) return {};
-  auto [it, fresh] = workloads_.try_emplace(*path);
-  if (fresh) {
-    CgroupIdentity id = identify_cgroup(*path);
-    Workload& w = it->second;
-    w.pod_uid = std::move(id.pod_uid);
-    w.qos = std::move(id.qos);
-    w.container_id = std::move(id.container_id);
-    w.runtime = std::move(id.runtime);
-    w.unit = std::move(id.unit);
-    name_from_runtime_state(w, runtime_);
+  if (!text) return nullptr;
+  auto placement = cgroup_placement_of(*text);
+  if (!placement) return nullptr;
+  uint64_t now = WallClock::monotonic_now_ns();
+  auto it = workloads_.find(placement->path);
+  if (it != workloads_.end()) {
+    const auto& w = it->second.workload;
+    bool unnamed = w && w->in_pod() && w->pod_name.empty();
+    if (!unnamed || now - it->second.looked_ns < kRetryNamesNs) return w;
   }
-  return it->second;
+  if (workloads_.size() >= kMaxWorkloads) workloads_.clear();
+  CachedWorkload& c = workloads_[placement->path];
+  c.workload = identify(placement->path, placement->hierarchy);
+  c.looked_ns = now;
+  return c.workload;
 }
 
 }  // namespace inotrace

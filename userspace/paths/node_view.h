@@ -53,8 +53,8 @@ class NodeView {
   // The procfs root through which processes' roots and cwds are reached ("/proc").
   virtual const std::string& proc() const = 0;
 
-  // What the process is: its pod and container, or its systemd unit (empty if unknown or gone).
-  virtual Workload workload_of(uint32_t pid) const = 0;
+  // What the process is: its pod and container, or its systemd unit; null if unknown or gone.
+  virtual std::shared_ptr<const Workload> workload_of(uint32_t pid) const = 0;
 };
 
 class ProcNodeView : public NodeView {
@@ -74,14 +74,22 @@ class ProcNodeView : public NodeView {
   bool process_visible(uint32_t pid) const override;
   InodeAt inode_here(const std::string& path, KernelDev dev, uint64_t ino) const override;
   const std::string& proc() const override { return proc_; }
-  Workload workload_of(uint32_t pid) const override;
+  std::shared_ptr<const Workload> workload_of(uint32_t pid) const override;
 
  private:
   std::string proc_;
   RuntimeStateDirs runtime_;
-  // Per cgroup path (processes of one container share it); emptied by refresh(), so names that
-  // appear later (a bundle written after the process started) are found.
-  mutable absl::flat_hash_map<std::string, Workload> workloads_;
+  // Per cgroup path (processes of one container share it). A pod whose names were not found is
+  // looked up again after kRetryNamesNs (its bundle may be written after the process started);
+  // the cache starts over beyond kMaxWorkloads paths.
+  struct CachedWorkload {
+    std::shared_ptr<const Workload> workload;
+    uint64_t looked_ns = 0;
+  };
+  static constexpr uint64_t kRetryNamesNs = 10'000'000'000;
+  static constexpr size_t kMaxWorkloads = 8192;
+  std::shared_ptr<const Workload> identify(const std::string& cgroup_path, const std::string& hierarchy) const;
+  mutable absl::flat_hash_map<std::string, CachedWorkload> workloads_;
   std::shared_ptr<const MountNamespaces> mounts_ = std::make_shared<const MountNamespaces>();
   uint64_t refreshed_ns_ = 0;
 };

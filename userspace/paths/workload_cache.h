@@ -16,7 +16,7 @@ namespace inotrace {
 class WorkloadCache {
  public:
   explicit WorkloadCache(const NodeView& node, uint64_t ttl_ns = 5'000'000'000) : node_(node), ttl_ns_(ttl_ns) {}
-  // nullptr when the process is in no pod and no unit, or gone.
+  // The process's pod and container; nullptr outside pods, or when it is gone.
   std::shared_ptr<const Workload> of(uint32_t pid);
 
  private:

@@ -124,7 +124,7 @@ bool WatchPageWriter::next(const NodeMonitor& m, std::string& out) {
     const WatchEntry& w = found->second;
     const Holder* h = inst->second.holders.empty() ? nullptr : &inst->second.holders.front();
     std::optional<WatchJsonHolder> holder;
-    if (h) holder = WatchJsonHolder{h->pid, h->comm, h->uid, h->fd, &h->workload};
+    if (h) holder = WatchJsonHolder{h->pid, h->comm, h->uid, h->fd, h->workload.get()};
     json j = watch_row_json({holder, id, wd, w.ino(), KernelDev{w.dev}, w.mask, t.path_of(w),
                              static_cast<PathSource>(w.path_source), w.path_truncated, ""});
     if (returned_++) out += ',';

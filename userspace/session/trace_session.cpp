@@ -141,6 +141,8 @@ int TraceSession::pump(int timeout_ms, const Callback& cb) {
       }
     }
     if (!named) completer_.complete(ev);
+    // Before the table learns a holder from it: the holder keeps its pod too.
+    if (ev.task.pid) ev.workload = workloads_.of(ev.task.pid);
     if (ev.instance.group) selected_groups_.insert(ev.instance.group);
     for (Event& d : table_.apply(ev)) {
       deliver(d, cb, true);

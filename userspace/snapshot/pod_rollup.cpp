@@ -8,11 +8,11 @@ namespace inotrace {
 void PodRollup::add(const std::vector<Holder>& holders, size_t watches) {
   std::set<std::string> pods;
   for (const Holder& h : holders) {
-    const Workload& w = h.workload;
-    if (!w.in_pod()) {
+    if (!h.workload || !h.workload->in_pod()) {
       host_pids_.insert(h.pid);
       continue;
     }
+    const Workload& w = *h.workload;
     PodRow& r = by_uid_[w.pod_uid];
     r.pod.pod_uid = w.pod_uid;
     if (r.pod.pod_name.empty()) r.pod.pod_name = w.pod_name, r.pod.pod_namespace = w.pod_namespace;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,8 @@ struct Holder {
   uint32_t uid = 0;        // the process's uid
   uint64_t mnt_ns = 0;     // its mount namespace (inode of /proc/PID/ns/mnt), 0 if unknown
   bool from_event = false;  // learned from a live event (it added or created), not seen by a snapshot
-  Workload workload;        // its pod and container, or unit (snapshots only)
+  // Its pod and container, or unit; shared by the processes of one cgroup, null when unknown.
+  std::shared_ptr<const Workload> workload;
 };
 
 struct SnapWatch {

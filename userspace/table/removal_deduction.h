@@ -24,7 +24,7 @@ class DeducingRemovalClassifier : public RemovalClassifier {
   // Anonymous device numbers (tmpfs) are reused as soon as a filesystem goes: a device whose
   // mounts are all new since then is another filesystem, and the old one was unmounted.
   explicit DeducingRemovalClassifier(const NodeView& node, const MountNamespaces* previous = nullptr)
-      : node_(node), mounts_(node.mounts()), previous_(previous) {}
+      : node_(node), tables_(node.mount_tables()), mounts_(*tables_), previous_(previous) {}
   Reason classify(const InstanceEntry& inst, int32_t wd, const WatchEntry& w, const std::string& path) override;
   ReasonSet also_possible(const InstanceEntry& inst, const WatchEntry& w, const std::string& path, Reason chosen,
                           bool instance_gone) override;
@@ -37,6 +37,7 @@ class DeducingRemovalClassifier : public RemovalClassifier {
   bool path_exists(uint32_t pid, const std::string& path) const;
   bool filesystem_gone(KernelDev dev) const;
   const NodeView& node_;
+  std::shared_ptr<const MountNamespaces> tables_;  // kept alive across a refresh of the node view
   const MountNamespaces& mounts_;
   const MountNamespaces* previous_;
 };

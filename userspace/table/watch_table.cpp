@@ -72,7 +72,8 @@ InstanceEntry& WatchTable::instance_for(const Event& ev) {
   if (ev.fd >= 0 && ev.task.pid) {
     bool known = std::any_of(inst.holders.begin(), inst.holders.end(),
                              [&](const Holder& h) { return h.pid == ev.task.pid && h.fd == ev.fd; });
-    if (!known) inst.holders.push_back(Holder{ev.task.pid, ev.fd, ev.task.comm, ev.task.uid, 0, /*from_event=*/true});
+    if (!known)
+      inst.holders.push_back(Holder{ev.task.pid, ev.fd, ev.task.comm, ev.task.uid, 0, /*from_event=*/true, ev.workload});
   }
   return inst;
 }
