@@ -1,7 +1,8 @@
 #!/bin/bash
 # Captures what two inotrace builds print for one live population and diffs them: `snapshot
 # --json` (iterator and procfs sources), `trace --json` over a scripted burst of adds and
-# removes, and every /api/* document of the daemon. Fields that differ between any two runs
+# removes, and the daemon's /api/* documents (all but /api/events, whose recent-event ring
+# differs run to run). Fields that differ between any two runs
 # (times, durations, the burst's pids, inode numbers of directories the burst recreates,
 # counters) are dropped before the diff; everything else must match.
 #
@@ -56,6 +57,8 @@ capture() {
     jq -S ".watches |= $by_watch | del(.next_cursor)" >"$out/$tag.api-watches.json"
   curl -sf -H "$auth" "http://127.0.0.1:$port/api/leaks" | jq -S 'del(.. | .since?, .since_mono_ns?, .age_s?)' >"$out/$tag.api-leaks.json"
   curl -sf -H "$auth" "http://127.0.0.1:$port/api/users" | jq -S . >"$out/$tag.api-users.json"
+  # Newer than some builds compared: a 404 is captured as such.
+  curl -s -H "$auth" "http://127.0.0.1:$port/api/pods" | (jq -S . 2>/dev/null || echo "not served") >"$out/$tag.api-pods.json"
   curl -sf -H "$auth" "http://127.0.0.1:$port/api/processes" | jq -S . >"$out/$tag.api-processes.json"
   curl -sf -H "$auth" "http://127.0.0.1:$port/api/status" | jq -S 'keys' >"$out/$tag.api-status-keys.json"
   kill -TERM "$daemon"
@@ -66,7 +69,7 @@ capture "$old" before
 capture "$new" after
 status=0
 for f in snapshot-iterator.json snapshot-procfs.json trace.json api-watches.json api-leaks.json api-users.json \
-  api-processes.json api-status-keys.json; do
+  api-pods.json api-processes.json api-status-keys.json; do
   if diff -u "$out/before.$f" "$out/after.$f" >"$out/diff.$f"; then
     echo "same: $f ($(wc -c <"$out/after.$f") bytes)"
   else

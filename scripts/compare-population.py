@@ -31,16 +31,23 @@ def sh(*cmd):
 
 
 def watcher(setup):
-    """Forks a child that runs setup() (which adds its watches) and then sleeps."""
+    """Forks a child that runs setup() (which adds its watches) and then sleeps; returns once
+    the watches are in place."""
+    r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
+            os.close(r)
             setup()
-            os.write(1, b"")
+            os.write(w, b"x")
             while True:
                 time.sleep(3600)
         finally:
             os._exit(1)
+    os.close(w)
+    if os.read(r, 1) != b"x":
+        raise SystemExit("a watcher failed to set up")
+    os.close(r)
     return pid
 
 

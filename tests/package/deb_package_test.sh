@@ -65,7 +65,7 @@ for source in iterator procfs; do
 done
 echo "the unit's capabilities ($caps) see another user's watch with its path (iterator and procfs)"
 without=$(setpriv --bounding-set="${bounding/,+sys_ptrace/}" --inh-caps=-all "$bin" snapshot --source procfs --pid $watcher 2>&1 || true)
-grep -q '1 processes' <<<"$without" && fail "procfs source worked without CAP_SYS_PTRACE: drop it from the unit"
+grep -q '^inotrace snapshot: 1 processes' <<<"$without" && fail "procfs source worked without CAP_SYS_PTRACE: drop it from the unit"
 echo "without CAP_SYS_PTRACE: $(head -1 <<<"$without")"
 
 # Depends: every library the binary needs comes from a package named in Depends.

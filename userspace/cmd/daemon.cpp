@@ -1,5 +1,6 @@
 #include "cmd/daemon.h"
 
+#include <absl/hash/hash.h>
 #include <fmt/format.h>
 #include <malloc.h>
 #include <poll.h>
@@ -135,8 +136,11 @@ class Daemon {
   // What the loop last published: every document but the two that stream the live table and
   // event ring (/api/watches, /api/events), which take the lock one bounded piece at a time.
   struct Published {
-    std::string metrics, leaks, users, pods;
-    nlohmann::ordered_json processes, status;
+    std::string metrics;
+    // Rendered again only when what they show changed (shared with the previous publication).
+    std::shared_ptr<const std::string> leaks, users, pods;
+    std::shared_ptr<const nlohmann::ordered_json> processes;
+    nlohmann::ordered_json status;
   };
 
   std::shared_ptr<const Published> published() {
@@ -172,20 +176,20 @@ class Daemon {
                         return HttpResponse{200, "text/plain; version=0.0.4", p.metrics, {}};
                       }))}},
         {"/api/leaks", {Access::Token, no_params(from_published([](const HttpRequest&, const Published& p) {
-                          return HttpResponse{200, "application/json", p.leaks, {}};
+                          return HttpResponse{200, "application/json", *p.leaks, {}};
                         }))}},
         {"/api/watches", {Access::Token, locked([this](const HttpRequest& r) { return watches_page(r); })}},
         {"/api/pods", {Access::Token, no_params(from_published([](const HttpRequest&, const Published& p) {
-                         return HttpResponse{200, "application/json", p.pods, {}};
+                         return HttpResponse{200, "application/json", *p.pods, {}};
                        }))}},
         {"/api/users", {Access::Token, no_params(from_published([](const HttpRequest&, const Published& p) {
-                          return HttpResponse{200, "application/json", p.users, {}};
+                          return HttpResponse{200, "application/json", *p.users, {}};
                         }))}},
         {"/api/processes", {Access::Token, from_published([](const HttpRequest& r, const Published& p) {
                               expect_only_params(r, {"limit"});
                               size_t limit = uint_param(r, "limit", 1, kMaxListLimit).value_or(0);
-                              const auto& all = p.processes["processes"];
-                              if (!limit || limit >= all.size()) return json_response(p.processes);
+                              const auto& all = (*p.processes)["processes"];
+                              if (!limit || limit >= all.size()) return json_response(*p.processes);
                               nlohmann::ordered_json out;
                               out["processes"] = nlohmann::ordered_json(all.begin(), all.begin() + (std::ptrdiff_t)limit);
                               return json_response(out);
@@ -280,14 +284,32 @@ class Daemon {
     if (since >= kSecondNs || (changed && since >= kSecondNs / 10)) publish();
   }
 
+  // What the table-derived documents depend on: the table, the kernel's counts of the last
+  // snapshot, the leaks and stale watches. At rest it does not change, and they are not redone.
+  uint64_t documents_input() const {
+    const NodeMonitor& m = *monitor_;
+    uint64_t h = absl::HashOf(m.session().table().generation(), m.session().last_snapshot_start_mono_ns(),
+                              m.leaks().stale().size());
+    for (const auto& l : m.leaks().leaks()) h = absl::HashOf(h, l.instance.group, l.wd, l.reason, l.pinned_by.size());
+    return h;
+  }
+
   void publish() {
     auto p = std::make_shared<Published>();
     metrics_.update(*monitor_);
     p->metrics = metrics_.render();
-    p->leaks = leaks_json(*monitor_).dump() + "\n";
-    p->users = users_json(*monitor_).dump() + "\n";
-    p->pods = pods_json(*monitor_).dump() + "\n";
-    p->processes = processes_json(*monitor_, 0);
+    uint64_t input = documents_input();
+    std::shared_ptr<const Published> before = published();
+    if (before && input == documents_input_) {
+      p->leaks = before->leaks, p->users = before->users, p->pods = before->pods, p->processes = before->processes;
+    } else {
+      auto doc = [](const nlohmann::ordered_json& j) { return std::make_shared<const std::string>(j.dump() + "\n"); };
+      p->leaks = doc(leaks_json(*monitor_));
+      p->users = doc(users_json(*monitor_));
+      p->pods = doc(pods_json(*monitor_));
+      p->processes = std::make_shared<const nlohmann::ordered_json>(processes_json(*monitor_, 0));
+      documents_input_ = input;
+    }
     p->status = status_json(*monitor_);
     published_ns_ = WallClock::monotonic_now_ns();
     published_generation_ = monitor_->session().table().generation();
@@ -316,7 +338,7 @@ class Daemon {
   std::mutex published_mu_;  // guards only published_
   std::shared_ptr<const Published> published_;
   uint64_t started_ns_ = 0;
-  uint64_t published_ns_ = 0, published_generation_ = 0;
+  uint64_t published_ns_ = 0, published_generation_ = 0, documents_input_ = 0;
   size_t published_leaks_ = 0;
   uint64_t last_trim_ns_ = 0, full_reconciles_ = 0;
   LeakLog leak_log_;

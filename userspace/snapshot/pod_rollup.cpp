@@ -6,7 +6,9 @@
 namespace inotrace {
 
 void PodRollup::add(const std::vector<Holder>& holders, size_t watches) {
-  std::set<std::string> pods;
+  // Distinct pods among the holders (almost always one): a small array, no allocation.
+  const std::string* pods[8];
+  size_t npods = 0;
   for (const Holder& h : holders) {
     if (!h.workload || !h.workload->in_pod()) {
       host_pids_.insert(h.pid);
@@ -19,13 +21,16 @@ void PodRollup::add(const std::vector<Holder>& holders, size_t watches) {
     r.pod.qos = w.qos;
     if (!w.container_id.empty()) r.containers.insert(!w.container_name.empty() ? w.container_name : w.container_id);
     pids_[w.pod_uid].insert(h.pid);
-    pods.insert(w.pod_uid);
+    bool seen = false;
+    for (size_t i = 0; i < npods; i++) seen = seen || *pods[i] == w.pod_uid;
+    if (!seen && npods < std::size(pods)) pods[npods++] = &w.pod_uid;
   }
-  for (const auto& uid : pods) {
-    by_uid_[uid].instances++;
-    by_uid_[uid].watches += watches;
+  for (size_t i = 0; i < npods; i++) {
+    PodRow& r = by_uid_[*pods[i]];
+    r.instances++;
+    r.watches += watches;
   }
-  if (pods.empty()) host_.instances++, host_.watches += watches;
+  if (npods == 0) host_.instances++, host_.watches += watches;
   host_.processes = host_pids_.size();
 }
 
