@@ -24,6 +24,15 @@ void put_path(json& obj, std::string_view key, const std::string& path) {
 
 namespace {
 
+// The task's pod and container, where it is in one.
+template <class Sink>
+void write_workload(const Event& ev, Sink& s) {
+  if (!ev.workload) return;
+  json w;
+  put_workload(w, *ev.workload);
+  for (auto& [k, v] : w.items()) s.value(k.c_str(), v);
+}
+
 // The event's fields, in schema order, written to a sink: one list of fields for both the
 // JSON document (daemon API) and the streamed NDJSON line (`trace --json`).
 template <class Sink>
@@ -35,11 +44,7 @@ void write_event(const Event& ev, const WallClock& clock, std::string_view backe
   s.path("comm", ev.task.comm);
   s.num("uid", ev.task.uid);
   s.num("cgroup_id", ev.task.cgroup_id);
-  if (ev.workload) {
-    json w;
-    put_workload(w, *ev.workload);
-    for (auto& [k, v] : w.items()) s.value(k.c_str(), v);
-  }
+  write_workload(ev, s);
   if (ev.instance.group) s.str("instance", ev.instance.str());
   else s.null("instance");
   if (ev.fd >= 0) s.num("fd", ev.fd);
