@@ -24,8 +24,11 @@ args=("$@")
 # the daemon's RSS: ASan's allocator keeps freed memory in its quarantine (256 MB by default),
 # ignores malloc_trim and adds its shadow memory, so there RSS says nothing about the daemon's
 # own use (seen: 338 -> 992 MB). They run in tier main.
+# DaemonHttpE2E.MetricsAndApiAnswerFastWhileReconciling100kWatches asserts p99 latencies and at
+# least 4 full reconciles of 100k watches in a 9 s window: a performance claim that ASan's 2-3x
+# slowdown (and this tier's parallel tests) changes, not a memory-safety one. It runs in tier main.
 ((${#args[@]})) || args=(-L 'unit|live|e2e'
-  -E '^(ReproE2E\.LeaksAreExactlyTheWatchesOfPinnedPods|DaemonHttpE2E\.ConcurrentWatchListingsStreamInBoundedMemory|DaemonHttpE2E\.HundredThousandWatchesAtRestStayWithin40MB)$')
+  -E '^(ReproE2E\.LeaksAreExactlyTheWatchesOfPinnedPods|DaemonHttpE2E\.ConcurrentWatchListingsStreamInBoundedMemory|DaemonHttpE2E\.HundredThousandWatchesAtRestStayWithin40MB|DaemonHttpE2E\.MetricsAndApiAnswerFastWhileReconciling100kWatches)$')
 set +e
 ctest --output-on-failure -j"$(nproc)" "${args[@]}" 2>&1 | tee sanitize-ctest.log
 rc=${PIPESTATUS[0]}
