@@ -45,10 +45,14 @@ std::string qos_of(std::string_view c) {
   return "";
 }
 
+}  // namespace
+
 bool is_container_id(std::string_view id) {
   return id.size() >= 12 && id.size() <= 64 &&
          std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
+
+namespace {
 
 // "<id>", "crio-<id>", "cri-containerd-<id>.scope", ...: the id and the runtime that named it.
 std::optional<std::pair<std::string, std::string>> container_of(std::string_view c) {

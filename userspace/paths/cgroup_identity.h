@@ -44,6 +44,10 @@ struct CgroupPlacement {
 };
 std::optional<CgroupPlacement> cgroup_placement_of(std::string_view proc_pid_cgroup);
 
+// A container id as runtimes write it: 12 to 64 lowercase hex digits (also what makes it safe
+// to put in a path).
+bool is_container_id(std::string_view id);
+
 // The pod uid in one cgroup directory name ("pod<uid>", "kubepods-burstable-pod<uid_>.slice").
 std::optional<std::string> pod_uid_from_cgroup_name(std::string_view name);
 

@@ -3,19 +3,13 @@
 #include <dirent.h>
 #include <nlohmann/json.hpp>
 
+#include "paths/cgroup_identity.h"
 #include "util/small_file.h"
 #include "util/unique_fd.h"
 
 namespace inotrace {
 
 namespace {
-
-bool hex_id(std::string_view id) {
-  if (id.size() < 12 || id.size() > 64) return false;
-  for (char c : id)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
 
 std::string annotation(const nlohmann::json& a, const char* key) {
   auto it = a.find(key);
@@ -62,7 +56,7 @@ void name_from_oci_config(Workload& w, std::string_view config_json) {
 
 void name_from_runtime_state(Workload& w, const RuntimeStateDirs& dirs) {
   if (!w.in_pod()) return;
-  if (hex_id(w.container_id)) {
+  if (is_container_id(w.container_id)) {
     // containerd: one directory per namespace ("k8s.io" for CRI) holds the task's bundle.
     if (DIR* d = opendir(dirs.containerd_tasks.c_str())) {
       while (dirent* e = readdir(d)) {
