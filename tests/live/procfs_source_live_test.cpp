@@ -610,23 +610,6 @@ TEST(SnapshotLive, ChrootedWatcherIsNamedAsItSeesItByBothSources) {
 // A watcher in a cgroup shaped as kubelet's cgroupfs driver makes it (a private subtree, so no
 // other test's kubepods detection sees it) is attributed to its pod and container by both
 // sources, names read from a containerd task bundle laid out as containerd writes it.
-class CgroupDirs {
- public:
-  explicit CgroupDirs(std::string leaf) : leaf_(std::move(leaf)) {}
-  ~CgroupDirs() {
-    for (std::string d = leaf_; d.size() > top_.size(); d = d.substr(0, d.rfind('/'))) rmdir(d.c_str());
-    if (!top_.empty()) rmdir(top_.c_str());
-  }
-  bool make(const std::string& top) {
-    top_ = top;
-    std::error_code ec;
-    return std::filesystem::create_directories(leaf_, ec) || std::filesystem::is_directory(leaf_);
-  }
-
- private:
-  std::string leaf_, top_;
-};
-
 std::string describe(const Workload& w) {
   return fmt::format("pod {}/{} uid {} qos {}; container {} id {} runtime '{}'; unit '{}'", w.pod_namespace, w.pod_name,
                      w.pod_uid, w.qos, w.container_name, w.container_id, w.runtime, w.unit);

@@ -58,6 +58,10 @@ class FakeNodeView : public NodeView {
     auto it = workloads.find(pid);
     return it == workloads.end() ? nullptr : std::make_shared<const Workload>(it->second);
   }
+  std::shared_ptr<const Workload> workload_of_cgroup(uint64_t cgroup_id) const override {
+    auto it = cgroup_workloads.find(cgroup_id);
+    return it == cgroup_workloads.end() ? nullptr : std::make_shared<const Workload>(it->second);
+  }
 
   std::map<uint32_t, uint64_t> ns_of;
   std::map<uint32_t, DevIno> roots;
@@ -66,6 +70,7 @@ class FakeNodeView : public NodeView {
   std::set<uint32_t> visible;                                // processes whose root can be looked at
   std::map<std::string, std::pair<uint32_t, uint64_t>> files;  // path -> (dev, ino), the same for all
   std::map<uint32_t, Workload> workloads;
+  std::map<uint64_t, Workload> cgroup_workloads;  // by cgroup id
   int refreshes = 0;
 
  private:

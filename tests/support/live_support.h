@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -83,6 +85,25 @@ class EventLog {
   ProcNodeView node_;
   EventPathCompleter completer_{node_};
   std::vector<Event> events_;
+};
+
+// A cgroup directory chain top/.../leaf made for a test (a private subtree: no other test's
+// kubepods detection sees it), removed leaf first when the test ends, pass or fail.
+class CgroupDirs {
+ public:
+  explicit CgroupDirs(std::string leaf) : leaf_(std::move(leaf)) {}
+  ~CgroupDirs() {
+    for (std::string d = leaf_; d.size() > top_.size(); d = d.substr(0, d.rfind('/'))) rmdir(d.c_str());
+    if (!top_.empty()) rmdir(top_.c_str());
+  }
+  bool make(const std::string& top) {
+    top_ = top;
+    std::error_code ec;
+    return std::filesystem::create_directories(leaf_, ec) || std::filesystem::is_directory(leaf_);
+  }
+
+ private:
+  std::string leaf_, top_;
 };
 
 // Tracer options for tests: quiet, pid filter if given.

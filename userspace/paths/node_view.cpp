@@ -90,16 +90,26 @@ std::shared_ptr<const Workload> ProcNodeView::workload_of(uint32_t pid) const {
   if (!text) return nullptr;
   auto placement = cgroup_placement_of(*text);
   if (!placement) return nullptr;
+  return cached_identity(placement->path, placement->hierarchy);
+}
+
+std::shared_ptr<const Workload> ProcNodeView::workload_of_cgroup(uint64_t cgroup_id) const {
+  if (cgroup_id <= 1) return nullptr;  // the root cgroup: every task on a v1-only host
+  auto path = cgroup_ids_.path_of(cgroup_id);
+  return path ? cached_identity(*path, "") : nullptr;
+}
+
+std::shared_ptr<const Workload> ProcNodeView::cached_identity(const std::string& path, const std::string& hierarchy) const {
   uint64_t now = WallClock::monotonic_now_ns();
-  auto it = workloads_.find(placement->path);
+  auto it = workloads_.find(path);
   if (it != workloads_.end()) {
     const auto& w = it->second.workload;
     bool unnamed = w && w->in_pod() && w->pod_name.empty();
     if (!unnamed || now - it->second.looked_ns < kRetryNamesNs) return w;
   }
   if (workloads_.size() >= kMaxWorkloads) workloads_.clear();
-  CachedWorkload& c = workloads_[placement->path];
-  c.workload = identify(placement->path, placement->hierarchy);
+  CachedWorkload& c = workloads_[path];
+  c.workload = identify(path, hierarchy);
   c.looked_ns = now;
   return c.workload;
 }

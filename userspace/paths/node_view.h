@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "paths/cgroup_id_index.h"
 #include "paths/inode_at.h"
 #include "paths/mount_namespaces.h"
 #include "paths/mountinfo.h"
@@ -55,6 +56,9 @@ class NodeView {
 
   // What the process is: its pod and container, or its systemd unit; null if unknown or gone.
   virtual std::shared_ptr<const Workload> workload_of(uint32_t pid) const = 0;
+  // The same for the cgroup an event's task was in (its unified-hierarchy id): still known
+  // after the task exited. Null for the root cgroup, an unknown id or no unified hierarchy.
+  virtual std::shared_ptr<const Workload> workload_of_cgroup(uint64_t cgroup_id) const = 0;
 };
 
 class ProcNodeView : public NodeView {
@@ -75,6 +79,7 @@ class ProcNodeView : public NodeView {
   InodeAt inode_here(const std::string& path, KernelDev dev, uint64_t ino) const override;
   const std::string& proc() const override { return proc_; }
   std::shared_ptr<const Workload> workload_of(uint32_t pid) const override;
+  std::shared_ptr<const Workload> workload_of_cgroup(uint64_t cgroup_id) const override;
 
  private:
   std::string proc_;
@@ -89,6 +94,8 @@ class ProcNodeView : public NodeView {
   static constexpr uint64_t kRetryNamesNs = 10'000'000'000;
   static constexpr size_t kMaxWorkloads = 8192;
   std::shared_ptr<const Workload> identify(const std::string& cgroup_path, const std::string& hierarchy) const;
+  std::shared_ptr<const Workload> cached_identity(const std::string& cgroup_path, const std::string& hierarchy) const;
+  mutable CgroupIdIndex cgroup_ids_{unified_cgroup_mount()};
   mutable absl::flat_hash_map<std::string, CachedWorkload> workloads_;
   std::shared_ptr<const MountNamespaces> mounts_ = std::make_shared<const MountNamespaces>();
   uint64_t refreshed_ns_ = 0;

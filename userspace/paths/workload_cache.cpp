@@ -4,14 +4,23 @@
 
 namespace inotrace {
 
-std::shared_ptr<const Workload> WorkloadCache::of(uint32_t pid) {
+template <class Key, class Lookup>
+std::shared_ptr<const Workload> WorkloadCache::cached(absl::flat_hash_map<Key, Entry>& map, Key key, Lookup lookup) {
   uint64_t now = WallClock::monotonic_now_ns();
-  auto it = by_pid_.find(pid);
-  if (it != by_pid_.end() && now - it->second.looked_ns < ttl_ns_) return it->second.workload;
-  if (by_pid_.size() >= kMaxEntries) by_pid_.clear();
-  std::shared_ptr<const Workload> w = node_.workload_of(pid);
+  auto it = map.find(key);
+  if (it != map.end() && now - it->second.looked_ns < ttl_ns_) return it->second.workload;
+  if (map.size() >= kMaxEntries) map.clear();
+  std::shared_ptr<const Workload> w = lookup();
   Entry e{w && w->in_pod() ? std::move(w) : nullptr, now};  // events name pods, not host units
-  return (by_pid_[pid] = std::move(e)).workload;
+  return (map[key] = std::move(e)).workload;
+}
+
+std::shared_ptr<const Workload> WorkloadCache::of(uint32_t pid, uint64_t cgroup_id) {
+  if (cgroup_id > 1) {
+    auto w = cached(by_cgroup_, cgroup_id, [&] { return node_.workload_of_cgroup(cgroup_id); });
+    if (w) return w;
+  }
+  return cached(by_pid_, pid, [&] { return node_.workload_of(pid); });
 }
 
 }  // namespace inotrace

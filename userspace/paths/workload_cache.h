@@ -1,7 +1,9 @@
-// The workload (pod, container, unit) of each process an event names, looked up through the
-// node view on first sight and kept a few seconds: a process does not change pods, so a busy
-// watcher costs one hash lookup per event, not a /proc read. A pid reused within that time is
-// the rare cost.
+// The workload (pod, container) of each task an event names, looked up through the node view
+// on first sight and kept a few seconds: a busy watcher costs one hash lookup per event, not a
+// /proc read. By the cgroup id the event carries first: the kernel's answer at the moment of
+// the call, still right after the task exited or its pid was reused. By pid where the id names
+// no pod (a v1-only host, whose events all carry the root's id; a hybrid host whose unified
+// hierarchy follows systemd).
 #pragma once
 
 #include <absl/container/flat_hash_map.h>
@@ -17,7 +19,7 @@ class WorkloadCache {
  public:
   explicit WorkloadCache(const NodeView& node, uint64_t ttl_ns = 5'000'000'000) : node_(node), ttl_ns_(ttl_ns) {}
   // The process's pod and container; nullptr outside pods, or when it is gone.
-  std::shared_ptr<const Workload> of(uint32_t pid);
+  std::shared_ptr<const Workload> of(uint32_t pid, uint64_t cgroup_id);
 
  private:
   struct Entry {
@@ -27,7 +29,10 @@ class WorkloadCache {
   static constexpr size_t kMaxEntries = 65536;  // then start over: exited processes pile up
   const NodeView& node_;
   uint64_t ttl_ns_;
+  template <class Key, class Lookup>
+  std::shared_ptr<const Workload> cached(absl::flat_hash_map<Key, Entry>& map, Key key, Lookup lookup);
   absl::flat_hash_map<uint32_t, Entry> by_pid_;
+  absl::flat_hash_map<uint64_t, Entry> by_cgroup_;
 };
 
 }  // namespace inotrace

@@ -41,7 +41,7 @@ TraceSession::TraceSession(const SessionOptions& opts, Log log, Sources sources)
     : opts_(opts),
       log_(std::move(log)),
       tracer_(std::move(sources.events)),
-      node_(sources.node ? std::move(sources.node) : std::make_unique<ProcNodeView>()),
+      node_(sources.node ? std::move(sources.node) : std::make_unique<ProcNodeView>("/proc", opts.runtime)),
       make_taker_(std::move(sources.snapshots)),
       completer_(*node_),
       workloads_(*node_) {
@@ -91,7 +91,7 @@ bool TraceSession::selected(const Event& ev) const {
 
 void TraceSession::deliver(Event& ev, const Callback& cb, bool derived) {
   if (derived && !selected(ev)) return;
-  if (ev.task.pid && !ev.workload) ev.workload = workloads_.of(ev.task.pid);
+  if (ev.task.pid && !ev.workload) ev.workload = workloads_.of(ev.task.pid, ev.task.cgroup_id);
   cb(ev);
 }
 
@@ -142,7 +142,7 @@ int TraceSession::pump(int timeout_ms, const Callback& cb) {
     }
     if (!named) completer_.complete(ev);
     // Before the table learns a holder from it: the holder keeps its pod too.
-    if (ev.task.pid) ev.workload = workloads_.of(ev.task.pid);
+    if (ev.task.pid) ev.workload = workloads_.of(ev.task.pid, ev.task.cgroup_id);
     if (ev.instance.group) selected_groups_.insert(ev.instance.group);
     for (Event& d : table_.apply(ev)) {
       deliver(d, cb, true);
