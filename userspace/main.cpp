@@ -67,6 +67,18 @@ void add_workload_options(CLI::App* cmd, WorkloadFilter& f) {
   cmd->add_option("--container", f.container, "Only processes of this container: its name, id, or id prefix (12+)");
 }
 
+// Where the container runtimes keep their state, which names pods and containers.
+void add_runtime_state_options(CLI::App* cmd, RuntimeStateDirs& dirs) {
+  cmd->add_option_function<std::string>(
+      "--containerd-state",
+      [&dirs](const std::string& d) { dirs.containerd_tasks = d + "/" + RuntimeStateDirs::kContainerdTasks; },
+      "containerd's state directory, whose task bundles name pods and containers (default /run/containerd; "
+      "k3s: /run/k3s/containerd)");
+  cmd->add_option("--crio-containers", dirs.crio_containers,
+                  "CRI-O's container storage (default /run/containers/storage/overlay-containers)");
+  cmd->add_option("--pod-logs", dirs.pod_logs, "kubelet's pod log directory, the names' fallback (default /var/log/pods)");
+}
+
 void add_btf_option(CLI::App* cmd, std::string& btf) {
   cmd->add_option("--btf", btf, "Kernel BTF file (default /sys/kernel/btf/vmlinux)");
 }
@@ -102,6 +114,7 @@ Command add_trace(CLI::App& app) {
   tr->add_option("-o,--output", st->trace.output_path, "Write events to FILE (flushed as they arrive)");
   add_filter_options(tr, t.filters, st->cgroup);
   add_workload_options(tr, st->trace.workload);
+  add_runtime_state_options(tr, st->trace.session.runtime);
   tr->add_option("--duration", st->trace.duration_s, "Stop after SECONDS (default: until Ctrl-C / SIGTERM)")
       ->check(CLI::PositiveNumber);
   tr->add_option("--reconcile-interval", st->trace.session.reconcile_interval_s,
@@ -133,6 +146,7 @@ Command add_snapshot(CLI::App& app) {
   sn->add_option("--pid", snap->pid, "Only instances held by this process");
   sn->add_option("--comm", snap->comm, "Only instances held by processes with this command name");
   add_workload_options(sn, snap->workload);
+  add_runtime_state_options(sn, snap->runtime);
   sn->add_option("--top", snap->top, "Rows per table (default 20; 0 = all)");
   sn->add_flag("!--no-paths", snap->with_paths, "Do not resolve paths (faster)");
   sn->add_option("--view", snap->view,
@@ -152,6 +166,7 @@ void add_monitor_options(CLI::App* cmd, MonitorOptions& m, KernelChoices& k) {
   cmd->add_option("--reconcile-interval", m.session.reconcile_interval_s,
                   "Tracepoint backend: seconds between reconciling snapshots (default 1)")
       ->check(CLI::PositiveNumber);
+  add_runtime_state_options(cmd, m.session.runtime);
   add_kernel_options(cmd, m.session.tracer, k);
 }
 

@@ -52,6 +52,7 @@ TEST_F(StateDir, ContainerdTaskBundleNamesPodAndContainer) {
   EXPECT_EQ(w.pod_namespace, "kube-system");
   EXPECT_EQ(w.pod_name, "kube-proxy-x7k2p");
   EXPECT_EQ(w.container_name, "kube-proxy");
+  EXPECT_EQ(w.runtime, "containerd") << "a cgroupfs-driver path does not say; the bundle's place does";
 }
 
 TEST_F(StateDir, CrioUserdataNamesPodAndContainer) {
@@ -63,6 +64,7 @@ TEST_F(StateDir, CrioUserdataNamesPodAndContainer) {
   EXPECT_EQ(w.pod_namespace, "shop");
   EXPECT_EQ(w.pod_name, "web-0");
   EXPECT_EQ(w.container_name, "nginx");
+  EXPECT_EQ(w.runtime, "cri-o");
 }
 
 TEST_F(StateDir, SandboxContainerIsNamedPOD) {

@@ -187,7 +187,7 @@ int run_snapshot(const SnapshotCommandOptions& opts) {
       log(fmt::format("snapshot: {}; reading /proc fdinfo instead", e.what()));
     }
   }
-  ProcNodeView node;
+  ProcNodeView node("/proc", opts.runtime);
   SnapshotTaker taker(facts ? &*facts : nullptr, *source, node, log);
   uint64_t t0 = WallClock::monotonic_now_ns();
   Snapshot snap = taker.take(opts.with_paths);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "events/workload_filter.h"
+#include "paths/runtime_names.h"
 
 namespace inotrace {
 
@@ -16,6 +17,7 @@ struct SnapshotCommandOptions {
   std::optional<uint32_t> pid;
   std::optional<std::string> comm;
   WorkloadFilter workload;  // --pod, --namespace, --container
+  RuntimeStateDirs runtime;  // where pods and containers are named
   size_t top = 20;              // rows per table in text mode (0 = all)
   std::string view = "summary"; // summary | instances | watches | pods
   std::string btf_path;

@@ -64,14 +64,17 @@ void name_from_runtime_state(Workload& w, const RuntimeStateDirs& dirs) {
         if (ns == "." || ns == "..") continue;
         if (auto text = read_small_file(dirs.containerd_tasks + "/" + ns + "/" + w.container_id + "/config.json")) {
           name_from_oci_config(w, *text);
+          fill(w.runtime, "containerd");  // a cgroupfs-driver path does not say; its bundle does
           break;
         }
       }
       closedir(d);
     }
     if (w.pod_name.empty())
-      if (auto text = read_small_file(dirs.crio_containers + "/" + w.container_id + "/userdata/config.json"))
+      if (auto text = read_small_file(dirs.crio_containers + "/" + w.container_id + "/userdata/config.json")) {
         name_from_oci_config(w, *text);
+        fill(w.runtime, "cri-o");
+      }
   }
   if (w.pod_name.empty()) name_from_pod_logs(w, dirs.pod_logs);
 }

@@ -16,7 +16,8 @@
 namespace inotrace {
 
 struct RuntimeStateDirs {
-  std::string containerd_tasks = "/run/containerd/io.containerd.runtime.v2.task";
+  static constexpr const char* kContainerdTasks = "io.containerd.runtime.v2.task";
+  std::string containerd_tasks = std::string("/run/containerd/") + kContainerdTasks;
   std::string crio_containers = "/run/containers/storage/overlay-containers";
   std::string pod_logs = "/var/log/pods";
 };

@@ -36,6 +36,7 @@ struct SessionOptions {
   double hooked_reconcile_interval_s = 30;  // with reconcile_all_backends on fentry/kprobe
   SnapshotSource snapshot_source = SnapshotSource::Auto;
   bool seed = true;  // take the initial snapshot (the table starts with what exists)
+  RuntimeStateDirs runtime;  // where pods and containers are named (a default node view's)
 };
 
 struct SessionCounters {
