@@ -36,6 +36,7 @@ struct WatchRef {
   uint64_t ino = 0;
   std::string path;  // for a leak: the path that names the pod
   bool path_truncated = false;  // path is "…/" + a tail (paths/marked_paths.h)
+  std::shared_ptr<const Workload> holder_workload;  // the holder's own pod and container, if any
 };
 
 struct Leak : WatchRef {

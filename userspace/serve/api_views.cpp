@@ -10,6 +10,7 @@
 #include "events/names.h"
 #include "output/event_json.h"
 #include "output/watch_json.h"
+#include "output/workload_json.h"
 #include "util/error.h"
 #include "util/wall_clock.h"
 
@@ -30,6 +31,11 @@ void put_watch_ref(json& j, const WatchRef& w) {
   j["ino"] = w.ino;
   put_path(j, "path", w.path);
   if (w.path_truncated) j["path_truncated"] = true;
+  // The holder's own pod (beside the dead pod the watch points into, pod_uid), if it runs in one.
+  json holder;
+  if (w.holder_workload) put_workload(holder, *w.holder_workload);
+  j["holder_pod"] = holder.contains("pod") ? holder["pod"] : json(nullptr);
+  j["holder_container"] = holder.contains("container") ? holder["container"] : json(nullptr);
 }
 
 }  // namespace
