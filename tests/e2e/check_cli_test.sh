@@ -127,6 +127,10 @@ out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$INOTRACE" check --sou
 echo "  unprivileged check --source iterator -> $rc: $out"
 check "unprivileged, iterator forced: exit 2" test "$rc" = 2
 check "unprivileged, iterator forced: InotifyUnknown" grep -q '^InotifyUnknown: ' <<<"$out"
+out=$(unshare -p -f --mount-proc "$INOTRACE" check --pods-root "$pods_root" 2>/dev/null); rc=$?
+echo "  check in a new PID namespace -> $rc: $out"
+check "own PID namespace (a pod without hostPID): exit 2 although root" test "$rc" = 2
+check "own PID namespace: says so" grep -q "^InotifyUnknown: not in the host's PID namespace" <<<"$out"
 run_check --pods-root "$work/no-such-dir" --btf /nonexistent --source iterator
 check "missing BTF with the iterator forced: exit 2" test "$rc" = 2
 

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <optional>
 
@@ -25,11 +29,26 @@ struct Look {
   CheckVerdict verdict;
 };
 
+// PROC_PID_INIT_INO (include/linux/proc_ns.h): the initial PID namespace's fixed inode. In
+// another one (a pod without hostPID) /proc hides the other processes: their fds, names and
+// mount namespaces, so the mounts that pin a leak. Such a look would say "ok" about a node it
+// cannot see.
+void require_host_pid_namespace() {
+  constexpr uint64_t kInitPidNsIno = 0xEFFFFFFCu;
+  struct stat st;
+  if (stat("/proc/self/ns/pid", &st) != 0)
+    throw Error(fmt::format("cannot stat /proc/self/ns/pid: {}", strerror(errno)));
+  if (st.st_ino != kInitPidNsIno)
+    throw Error("not in the host's PID namespace (in Kubernetes: hostPID: true): the node's other processes, their "
+                "watches' holders and the mounts that pin leaks are hidden");
+}
+
 // One snapshot (the BPF iterator where it loads, else /proc fdinfo), the leaks it shows, the
 // verdict. Throws when the node cannot be looked at.
 Look look(const CheckCommandOptions& o) {
   auto source = parse_snapshot_source(o.source);
   if (!source) throw Error(fmt::format("--source {}: expected auto, iterator or procfs", o.source));
+  require_host_pid_namespace();
   init_libbpf_logging(o.verbose);
   // stdout is the plugin's message; stderr only when asked (node-problem-detector ignores it).
   auto log = [&o](const std::string& s) {
