@@ -13,7 +13,13 @@ done
 
 work=$(mktemp -d /tmp/inotrace-check.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
+cg_dirs=()  # made by the test, removed (deepest first) once its processes are gone
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  for d in "${cg_dirs[@]}"; do rmdir "$d" 2>/dev/null; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 fails=0
 check() {  # check <description> <command...>
@@ -76,8 +82,16 @@ kill "$w"; wait "$w" 2>/dev/null
 # In a private mount namespace: a containerized mounter's tmpfs, bind-mounted to kubelet's path
 # of the pod's volume; a watcher on it through kubelet's path; kubelet unmounts its path and
 # deletes the pod directory; the mounter's mount pins the tmpfs, and with it the watches. The
-# namespace (and the tmpfs) ends with the test.
+# namespace (and the tmpfs) ends with the test. The watcher runs in a cgroup shaped as kubelet's
+# cgroupfs driver makes it (a private subtree, as in trace_cli_test.sh): the line names its pod.
 uid=0c3f2a1b-9d8e-4f7a-8b6c-5d4e3f2a1b0c
+ctr_id=fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210
+cg_base=/sys/fs/cgroup/memory
+[[ -e /sys/fs/cgroup/cgroup.controllers ]] && cg_base=/sys/fs/cgroup
+cg_top="$cg_base/inotrace-check-e2e-$$"
+cg_leaf="$cg_top/kubepods/besteffort/pod$uid/$ctr_id"
+mkdir -p "$cg_leaf" || { echo "FAIL: cannot make $cg_leaf"; exit 1; }
+cg_dirs=("$cg_leaf" "$cg_top/kubepods/besteffort/pod$uid" "$cg_top/kubepods/besteffort" "$cg_top/kubepods" "$cg_top")
 vol="volumes/kubernetes.io~projected/kube-api-access-x"
 mounter="$work/node/home/kubernetes/containerized_mounter/rootfs/var/lib/kubelet/pods/$uid/$vol"
 kubelet="$pods_root/$uid/$vol"
@@ -87,14 +101,14 @@ unshare -m --propagation private bash -c '
   mount -t tmpfs tmpfs "$1"
   echo token >"$1/token"
   mount --bind "$1" "$2"
-  inotifywait -m -q "$2" "$2/token" >/dev/null 2>&1 &
+  sh -c "echo \$\$ >\"\$1/cgroup.procs\" && exec inotifywait -m -q \"\$2\" \"\$2/token\"" sh "$6" "$2" >/dev/null 2>&1 &
   echo $! >"$3/watcher.pid"
   for _ in $(seq 100); do [[ $(grep -c "^inotify wd:" /proc/$!/fdinfo/* 2>/dev/null | grep -v ":0" | wc -l) -ge 1 ]] && break; sleep 0.1; done
   sleep 0.3
   umount "$2"
   rm -rf "$4/$5"
   touch "$3/leak.ready"
-  wait' _ "$mounter" "$kubelet" "$work" "$pods_root" "$uid" &
+  wait' _ "$mounter" "$kubelet" "$work" "$pods_root" "$uid" "$cg_leaf" &
 ns_pid=$!; pids+=("$ns_pid")
 for _ in $(seq 100); do [[ -e $work/leak.ready ]] && break; sleep 0.1; done
 check "leak scenario set up" test -e "$work/leak.ready" || exit 1
@@ -104,7 +118,8 @@ run_check --pods-root "$pods_root" --kubepods-cgroup none
 check "leak: exit 1" test "$rc" = 1
 check "leak: one line" test "$lines" = 1
 check "leak: 2 watches into 1 deleted pod" grep -qE '^InotifyWatchLeak: 2 watches into 1 deleted pods \(max 0\)' <<<"$out"
-check "leak: top holder is the watcher" grep -qF "top holder pid $iw inotifywait (host process) with 2" <<<"$out"
+check "leak: top holder is the watcher, in its pod and container" \
+  grep -qF "top holder pid $iw inotifywait (pod uid $uid, container ${ctr_id:0:12}) with 2" <<<"$out"
 ns=$(stat -Lc %i /proc/"$iw"/ns/mnt)
 check "leak: pinned by the mounter's mount, in its namespace" grep -qF "pinned by $mounter (mnt ns $ns, pid " <<<"$out"
 check "leak: unmounting it frees both" grep -qF "unmounting it frees 2 watches" <<<"$out"
