@@ -120,6 +120,16 @@ TEST(NodeCheck, APartialViewIsUnknownUnlessItShowsAProblem) {
   EXPECT_EQ(judge_node(snap, {}, kLimits, t).status, CheckStatus::Problem) << "what it did see is a problem";
 }
 
+TEST(NodeCheck, AnUnknownLimitIsNotOk) {
+  Snapshot snap;  // the procfs source: no charged user, no limit in the snapshot
+  snap.instances.push_back(instance(1000, 42, "w", 10));
+  snap.instances[0].ucount = UcountInfo{};
+  EXPECT_EQ(judge_node(snap, {}, kLimits, {}).status, CheckStatus::Ok) << "the sysctl's limits stand in";
+  CheckVerdict v = judge_node(snap, {}, NodeLimits{-1, 4}, {});
+  EXPECT_EQ(v.status, CheckStatus::Unknown);
+  EXPECT_EQ(v.line, "InotifyUnknown: the max_user_watches of uid 1000 is unknown");
+}
+
 TEST(NodeCheck, UnknownReasonsStayOneLine) {
   CheckVerdict v = unknown_verdict("cannot list /proc\nsecond line");
   EXPECT_EQ(v.status, CheckStatus::Unknown);

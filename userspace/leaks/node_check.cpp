@@ -169,6 +169,16 @@ std::optional<CheckProblem> limit_problem(const Snapshot& snap, const LimitKind&
   return CheckProblem{k.reason, std::move(msg)};
 }
 
+// A user whose limit is unknown (no charged user in the snapshot and the sysctl unreadable)
+// cannot be judged: "ok" would be a guess.
+std::optional<std::string> unjudged_user(const Snapshot& snap, const NodeLimits& node) {
+  LimitKind w{"", "watches", "max_user_watches", 0, true}, i{"", "instances", "max_user_instances", 0, false};
+  for (const LimitKind* k : {&w, &i})
+    for (const auto& u : usages(snap, *k, node))
+      if (u.limit <= 0) return fmt::format("the {} of {} is unknown", k->limit, user_name(u.user));
+  return std::nullopt;
+}
+
 // The busiest user's figures, for the ok line.
 std::string ok_line(const Snapshot& snap, size_t leaked, const NodeLimits& node, const CheckThresholds& t) {
   std::string leaks = fmt::format("{} leaked watches (max {})", leaked, t.leaks_max);
@@ -204,6 +214,7 @@ CheckVerdict judge_node(const Snapshot& snap, const std::vector<Leak>& leaks, co
                                        snap.denied_processes,
                                        geteuid() == 0 ? "ptrace access refused; the BPF iterator sees them all"
                                                       : "run as root"));
+  if (auto why = unjudged_user(snap, limits)) return unknown_verdict(*why);
   v.status = CheckStatus::Ok;
   v.line = ok_line(snap, leaks.size(), limits, t);
   return v;
