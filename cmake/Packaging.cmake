@@ -1,6 +1,7 @@
 # `cmake --build build --target package`: build/inotrace_<version>_amd64.deb (CPack, DEB).
 # Layout: /usr/bin/inotrace, inotrace(8) from --help (help2man), inotrace.service with its
-# arguments in /etc/default/inotrace (a conffile), copyright and changelog as Debian wants them.
+# arguments in /etc/default/inotrace (a conffile), copyright and changelog as Debian wants them,
+# /usr/share/inotrace/node-problem-detector/inotify.json.
 # Depends: computed by dpkg-shlibdeps from the binary's NEEDED libraries.
 # `cmake --build build --target image`: build/inotrace-image.tar (scripts/build-image.sh; a no-op
 # when up to date).
@@ -37,6 +38,8 @@ install(FILES ${pkg_out}/inotrace.8.gz DESTINATION share/man/man8)
 install(FILES ${pkg_src}/copyright ${pkg_out}/changelog.gz DESTINATION share/doc/inotrace)
 install(FILES ${pkg_src}/inotrace.service DESTINATION /lib/systemd/system)
 install(FILES ${pkg_src}/default DESTINATION /etc/default RENAME inotrace)
+# node-problem-detector's custom plugin config for `inotrace check` (deploy/node-problem-detector/).
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/node-problem-detector/inotify.json DESTINATION share/inotrace/node-problem-detector)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME inotrace)

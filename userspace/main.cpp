@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "cmd/check.h"
 #include "cmd/daemon.h"
 #include "cmd/repro.h"
 #include "cmd/snapshot.h"
@@ -158,6 +159,35 @@ Command add_snapshot(CLI::App& app) {
   return {sn, [snap] { return snap->verbose; }, [snap] { return run_snapshot(*snap); }};
 }
 
+Command add_check(CLI::App& app) {
+  auto st = std::make_shared<CheckCommandOptions>();
+  CheckThresholds& t = st->thresholds;
+  auto* ck = app.add_subcommand(
+      "check",
+      "One look at the node for node-problem-detector (custom plugin; deploy/node-problem-detector/): "
+      "exit 0 ok, 1 problem, 2 unknown (could not look, e.g. no privileges), and one line on stdout naming "
+      "the problem, its top holder (pod and container, or host process) and, for leaks, the pinning mount "
+      "and what unmounting it or restarting the holder frees. Problems, most severe first: watches leaked "
+      "into dead pods, a user near max_user_watches, a user near max_user_instances.");
+  ck->add_option("--watches-warn", t.watches_pct,
+                 "A user whose watches reach PCT% of max_user_watches is a problem (default 80; the kernel's own "
+                 "count where the BPF iterator gives it)")
+      ->check(CLI::Range(0.0, 100.0));
+  ck->add_option("--instances-warn", t.instances_pct,
+                 "A user whose instances reach PCT% of max_user_instances is a problem (default 80)")
+      ->check(CLI::Range(0.0, 100.0));
+  ck->add_option("--leaks-max", t.leaks_max, "More leaked watches than N is a problem (default 0)");
+  ck->add_option("--pods-root", st->pods_root, "Kubelet's pods directory (default /var/lib/kubelet/pods)");
+  ck->add_option("--kubepods-cgroup", st->kubepods_cgroup,
+                 "Kubepods cgroup directory for orphaned-pod checks (default: auto-detect; 'none' to skip)");
+  ck->add_option("--source", st->source, "Snapshot from: auto (default: BPF iterator, else /proc fdinfo), iterator, procfs")
+      ->check(CLI::IsMember({"auto", "iterator", "procfs"}));
+  ck->add_flag("--json", st->json, "One JSON object instead of the line: status, exit_code, message, problems, totals");
+  add_btf_option(ck, st->btf_path);
+  ck->add_flag("-v,--verbose", st->verbose, "Say on stderr which snapshot source was used and what it skipped");
+  return {ck, [st] { return st->verbose; }, [st] { return run_check(*st); }};
+}
+
 // Options of the commands that run a live table (daemon, top).
 void add_monitor_options(CLI::App* cmd, MonitorOptions& m, KernelChoices& k) {
   cmd->add_option("--pods-root", m.pods_root, "Kubelet's pods directory (default /var/lib/kubelet/pods)");
@@ -276,7 +306,7 @@ int main(int argc, char** argv) {
       "Finds who adds, keeps and leaks inotify watches (e.g. kubelet on dead pods' volumes)."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "inotrace 0.1.0");
-  const Command commands[] = {add_trace(app), add_snapshot(app), add_daemon(app), add_top(app), add_repro(app)};
+  const Command commands[] = {add_trace(app), add_snapshot(app), add_check(app), add_daemon(app), add_top(app), add_repro(app)};
   CLI11_PARSE(app, argc, argv);
 
   try {

@@ -31,7 +31,7 @@ to_roff() {
 
 {
   echo "[COMMANDS]"
-  for sub in trace snapshot daemon top repro; do
+  for sub in trace snapshot check daemon top repro; do
     echo ".SS \"inotrace $sub\""
     inotrace "$sub" --help | to_roff
   done

@@ -6,6 +6,7 @@
 #   deb_package_test.sh BUILD_DIR VERSION
 set -euo pipefail
 build=$(realpath "$1"); version=$2
+here=$(cd "$(dirname "$0")" && pwd)
 deb=$build/inotrace_${version}_amd64.deb
 fail() { echo "FAIL: $*"; exit 1; }
 trap 'echo "FAIL: $BASH_SOURCE line $LINENO: $BASH_COMMAND"' ERR
@@ -83,9 +84,14 @@ echo "Depends covers every NEEDED library: $depends"
 
 # The man page lists every subcommand.
 manpage=$(zcat "$root/usr/share/man/man8/inotrace.8.gz")
-for sub in trace snapshot daemon top repro; do
+for sub in trace snapshot check daemon top repro; do
   grep -q "^\.SS \"inotrace $sub\"" <<<"$manpage" || fail "man page lacks $sub"
 done
+
+# node-problem-detector's config, as in the source tree, running the binary where it is installed.
+npd=$root/usr/share/inotrace/node-problem-detector/inotify.json
+cmp -s "$npd" "$here/../../deploy/node-problem-detector/inotify.json" || fail "the package lacks $npd or ships another one"
+jq -e '[.rules[].path] | unique == ["/usr/bin/inotrace"]' "$npd" >/dev/null || fail "$npd runs another binary"
 
 # The unit: systemd-analyze verify against the installed tree (this machine's own units copied
 # in for the targets it names). No systemd runs here, so the unit is checked, never started.

@@ -26,12 +26,15 @@ std::vector<ProcessRow> per_process(const Snapshot& snap) {
   return out;
 }
 
+std::pair<uint32_t, uint32_t> charged_user(const SnapInstance& inst) {
+  if (inst.ucount.uid != UINT32_MAX) return {inst.ucount.userns_ino, inst.ucount.uid};
+  return {0, inst.holders.empty() ? 0 : inst.holders.front().uid};
+}
+
 std::vector<UserRow> per_user(const Snapshot& snap, int64_t max_user_instances, uint32_t init_userns_ino) {
   std::map<std::pair<uint32_t, uint32_t>, UserRow> rows;  // (userns, uid)
   for (const auto& inst : snap.instances) {
-    bool charged = inst.ucount.uid != UINT32_MAX;
-    uint32_t uid = charged ? inst.ucount.uid : (inst.holders.empty() ? 0 : inst.holders.front().uid);
-    uint32_t ns = charged ? inst.ucount.userns_ino : 0;
+    auto [ns, uid] = charged_user(inst);
     UserRow& r = rows[{ns, uid}];
     r.uid = uid;
     r.userns_ino = ns;

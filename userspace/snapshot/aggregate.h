@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <tuple>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,9 @@ void sort_processes(std::vector<Row>& rows) {
 }
 
 std::vector<ProcessRow> per_process(const Snapshot& snap);
+// The (user namespace, uid) whose limit an instance's watches count against, as per_user keys
+// its rows: the charged user where the source knows it, else (0, the first holder's uid).
+std::pair<uint32_t, uint32_t> charged_user(const SnapInstance& inst);
 std::vector<UserRow> per_user(const Snapshot& snap, int64_t max_user_instances, uint32_t init_userns_ino);
 // PROC_USER_INIT_INO (include/linux/proc_ns.h): the initial user namespace's fixed inode.
 inline constexpr uint32_t kInitUserNsIno = 0xEFFFFFFDu;

@@ -613,6 +613,7 @@ Snapshot take_procfs_snapshot(const ProcfsSourceOptions& opts, ProcfsScanStats* 
     for (const auto& w : r.warnings) snap.warnings.push_back(fmt::format("pid {} fd {}: {}", r.holder.pid, r.holder.fd, w));
   std::vector<size_t> first_fd = group_instances(opts, raw, stats, snap);
   warn_skipped(stats, other, snap.warnings);
+  snap.denied_processes = stats.denied_processes + other.denied_fd_processes;
   if (opts.with_paths && !snap.instances.empty()) {
     ProcNodeView own_node(opts.proc);
     NodeView& node = opts.node ? *opts.node : own_node;

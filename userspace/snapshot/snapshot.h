@@ -58,6 +58,9 @@ struct Snapshot {
   std::vector<std::string> warnings;  // what was skipped and why
   bool digests_only = false;  // instances carry digests instead of watches
   bool counts_only = false;   // instances carry neither: only their users' kernel watch counts
+  // procfs source: processes whose fds (all or some) could not be read for lack of permission.
+  // Non-zero means the snapshot is not the whole node (`inotrace check` then cannot say "ok").
+  size_t denied_processes = 0;
   size_t watch_count() const;
 };
 
