@@ -36,6 +36,12 @@ void apply_filters(Snapshot& snap, const SnapshotCommandOptions& o) {
 
 std::string limit_str(int64_t v) { return v >= 0 ? std::to_string(v) : "-"; }
 
+std::vector<ProcessRow> sorted_processes(const Snapshot& snap, const SnapshotCommandOptions& o) {
+  auto procs = per_process(snap);
+  if (o.sort == "instances") sort_processes_by_instances(procs);
+  return procs;
+}
+
 json to_json(const Snapshot& snap, const SnapshotCommandOptions& o, double ms, int64_t max_inst, uint32_t init_ns) {
   WallClock clock;
   json j;
@@ -53,7 +59,7 @@ json to_json(const Snapshot& snap, const SnapshotCommandOptions& o, double ms, i
                           {"max_user_instances", opt(u.max_instances)}, {"count_mismatch", u.count_mismatch()}});
   }
   j["processes"] = json::array();
-  auto procs = per_process(snap);
+  auto procs = sorted_processes(snap, o);
   if (o.top && procs.size() > o.top) procs.resize(o.top);
   for (const auto& p : procs) {
     json row = {{"pid", p.pid}};
@@ -133,9 +139,9 @@ void print_text(const Snapshot& snap, const SnapshotCommandOptions& o, double ms
                limit_str(u.kernel_watches), u.present_watches, limit_str(u.max_watches), u.instances,
                limit_str(u.max_instances), u.count_mismatch() ? "  <- kernel count differs from the watches present" : "");
   }
-  fmt::print("\nPROCESSES (by watches)\n{:>7} {:<16} {:>6} {:>10} {:>8}\n", "PID", "COMM", "UID", "INSTANCES", "WATCHES");
+  fmt::print("\nPROCESSES (by {})\n{:>7} {:<16} {:>6} {:>10} {:>8}\n", o.sort, "PID", "COMM", "UID", "INSTANCES", "WATCHES");
   n = 0;
-  auto procs = per_process(snap);
+  auto procs = sorted_processes(snap, o);
   for (const auto& p : procs) {
     if (o.top && n++ >= o.top) {
       fmt::print("... {} more (--top 0 for all)\n", procs.size() - o.top);

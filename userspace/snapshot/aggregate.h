@@ -59,6 +59,14 @@ void sort_processes(std::vector<Row>& rows) {
                    [](const Row& a, const Row& b) { return a.watches != b.watches ? a.watches > b.watches : a.pid < b.pid; });
 }
 
+// Or most instances first (who is using up max_user_instances), then most watches, then by pid.
+template <class Row>
+void sort_processes_by_instances(std::vector<Row>& rows) {
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    return std::tie(b.instances, b.watches, a.pid) < std::tie(a.instances, a.watches, b.pid);
+  });
+}
+
 std::vector<ProcessRow> per_process(const Snapshot& snap);
 std::vector<UserRow> per_user(const Snapshot& snap, int64_t max_user_instances, uint32_t init_userns_ino);
 // PROC_USER_INIT_INO (include/linux/proc_ns.h): the initial user namespace's fixed inode.
