@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "snapshot/aggregate.h"
+#include "util/small_file.h"
 #include "util/wall_clock.h"
 
 namespace inotrace {
@@ -24,6 +25,7 @@ void NodeMonitor::evaluate_now() {
   session_->node().refresh_if_older((uint64_t)(opts_.evaluate_interval_s * 0.5e9), &warnings);
   bool stale = opts_.stale_every > 0 && evaluations_ % opts_.stale_every == 0;
   last_eval_ns_ = WallClock::monotonic_now_ns();
+  max_user_instances_ = read_long_file("/proc/sys/fs/inotify/max_user_instances").value_or(-1);
   // Events alone keep the table exact on fentry/kprobe; on tracepoint a snapshot must confirm.
   uint64_t confirmed = session_->backend() == Backend::Tracepoint ? session_->last_snapshot_start_mono_ns() : last_eval_ns_;
   detector_.evaluate(session_->table(), session_->node(), last_eval_ns_, stale, confirmed);
@@ -105,11 +107,14 @@ std::vector<UserView> NodeMonitor::counted_users() const {
     if (it == rows.end()) continue;
     it->second.kernel_watches = u.kernel_watches;
     if (u.max_watches >= 0) it->second.max_watches = u.max_watches;
-    it->second.max_instances = u.max_instances;
     it->second.count_mismatch = u.count_mismatch();
   }
   std::vector<UserView> out;
-  for (auto& [k, v] : rows) out.push_back(v);
+  for (auto& [k, v] : rows) {
+    // The sysctl is the initial namespace's limit; other namespaces keep their own (unread).
+    if (v.userns_ino == kInitUserNsIno) v.max_instances = max_user_instances_;
+    out.push_back(v);
+  }
   sort_users(out);
   return out;
 }

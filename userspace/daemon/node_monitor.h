@@ -34,7 +34,7 @@ struct UserView {
   size_t instances = 0;
   int64_t kernel_watches = -1;  // from the last snapshot (exact at that moment)
   int64_t max_watches = -1;
-  int64_t max_instances = -1;   // max_user_instances; known for the initial user namespace only
+  int64_t max_instances = -1;   // max_user_instances (the sysctl): known for the initial user namespace only
   bool count_mismatch = false;  // at the last snapshot, the kernel counted other than present
   Forecast watches_forecast;    // growth of present watches, time until max_user_watches
   Forecast instances_forecast;  // growth of instances, time until max_user_instances
@@ -122,6 +122,7 @@ class NodeMonitor {
   std::map<UserKey, UserGrowth> growth_;
   std::map<InitFailureKey, uint64_t> init_failures_;
   uint64_t init_failures_other_ = 0;
+  int64_t max_user_instances_ = -1;  // the sysctl, read on each evaluation
   std::deque<RefusedInit> refusals_;
   std::function<void(const Event&)> observer_;
   uint64_t started_ns_ = 0;
