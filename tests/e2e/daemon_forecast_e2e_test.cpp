@@ -130,6 +130,21 @@ struct Leaker {
   }
 };
 
+// /metrics during the leak: the leaker's time left near `truth`, its instances' +Inf, and a page
+// promtool accepts.
+void expect_leak_metrics(const std::string& metrics, double truth) {
+  std::string uid_label = fmt::format("uid=\"{}\"", kLeakUid);
+  auto metric_left = metric_value(metrics, "inotrace_user_watches_exhaustion_seconds", {uid_label});
+  ASSERT_TRUE(metric_left) << metrics;
+  EXPECT_GT(*metric_left, truth / 1.25);
+  EXPECT_LT(*metric_left, truth * 1.25);
+  auto metric_inst = metric_value(metrics, "inotrace_user_instances_exhaustion_seconds", {uid_label});
+  ASSERT_TRUE(metric_inst) << metrics;
+  EXPECT_TRUE(std::isinf(*metric_inst) && *metric_inst > 0) << "+Inf: " << *metric_inst;
+  if (auto check = promtool_check(metrics)) EXPECT_EQ(check->first, 0) << check->second;
+  else fmt::print("promtool not installed: /metrics not checked by it\n");
+}
+
 // A steady leak of 20 watches/s for 28 s, seen by a daemon averaging over 20 s: a forecast of
 // (max_user_watches - count) / 20 s within 20%, none before the warm-up (10 s), the instances
 // flat (+Inf); once the leak stops, the rate falls. Metrics agree and pass promtool.
@@ -174,16 +189,7 @@ TEST(DaemonForecastE2E, SteadyLeakGetsAFiniteForecastAndStoppingItLowersTheRate)
   EXPECT_EQ(during["instances_growing"], false) << during.dump();
   EXPECT_TRUE(during["instances_exhaustion_seconds"].is_null());
 
-  std::string uid_label = fmt::format("uid=\"{}\"", kLeakUid);
-  auto metric_left = metric_value(metrics, "inotrace_user_watches_exhaustion_seconds", {uid_label});
-  ASSERT_TRUE(metric_left) << metrics;
-  EXPECT_GT(*metric_left, truth / 1.25);
-  EXPECT_LT(*metric_left, truth * 1.25);
-  auto metric_inst = metric_value(metrics, "inotrace_user_instances_exhaustion_seconds", {uid_label});
-  ASSERT_TRUE(metric_inst) << metrics;
-  EXPECT_TRUE(std::isinf(*metric_inst) && *metric_inst > 0) << "+Inf: " << *metric_inst;
-  if (auto check = promtool_check(metrics)) EXPECT_EQ(check->first, 0) << check->second;
-  else fmt::print("promtool not installed: /metrics not checked by it\n");
+  expect_leak_metrics(metrics, truth);
 
   // Stopped: the count stays, and the rate decays (20 s window: below 60% within 15 s).
   std::this_thread::sleep_for(seconds(15));
@@ -231,6 +237,40 @@ InitResults three_inits_as(uid_t uid, pid_t* child) {
   return r;
 }
 
+// /api/users once it lists `pid`'s refused init (or after 10 s).
+json wait_for_refusal(const DaemonProcess& d, const std::string& token, pid_t pid) {
+  json users;
+  for (auto until = steady_clock::now() + seconds(10); steady_clock::now() < until; std::this_thread::sleep_for(milliseconds(200))) {
+    users = get_users(d, token);
+    for (const auto& x : users["refused_inits"])
+      if (x["pid"] == pid) return users;
+  }
+  return users;
+}
+
+// `inotrace ARGS...`: its output (stdout and stderr), kept in `dir`.
+std::string run_inotrace(const ForecastTempDir& dir, std::vector<std::string> args) {
+  std::string out_path = dir.path + "/cmd.out";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 1), dup2(fd, 2);
+    std::vector<char*> argv{const_cast<char*>(e2e::inotrace_bin())};
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  waitpid(pid, nullptr, 0);
+  std::ifstream f(out_path);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+std::string top_once(const DaemonProcess& d, const ForecastTempDir& dir) {
+  return run_inotrace(dir, {"top", "--connect", fmt::format("127.0.0.1:{}", d.port()), "--api-token-file",
+                            dir.path + "/api-token", "--once", "--no-color"});
+}
+
 // max_user_instances lowered to what the user holds + 2: its third inotify_init1 gets EMFILE, and
 // the daemon names the refused process (pid, comm, uid, the kernel's count and limit at that
 // moment) in /api/users and counts it in inotrace_init_failures_total{uid,user_ns,errno}.
@@ -259,13 +299,10 @@ TEST(DaemonForecastE2E, RefusedInotifyInitIsNamedAndCounted) {
   ASSERT_EQ(r.err[1], 0);
   ASSERT_EQ(r.err[2], EMFILE) << "the third init as uid " << kRefusedUid;
 
-  json users, refused;
-  for (auto until = steady_clock::now() + seconds(10); steady_clock::now() < until; std::this_thread::sleep_for(milliseconds(200))) {
-    users = get_users(d, token);
-    for (const auto& x : users["refused_inits"])
-      if (x["pid"] == child) refused = x;
-    if (!refused.is_null()) break;
-  }
+  json users = wait_for_refusal(d, token, child);
+  json refused;
+  for (const auto& x : users["refused_inits"])
+    if (x["pid"] == child) refused = x;
   fmt::print("refused: {}\ninit_failures: {}\n", refused.dump(), users["init_failures"].dump());
   ASSERT_FALSE(refused.is_null()) << users.dump();
   EXPECT_EQ(refused["comm"], "refused-init");
@@ -286,7 +323,75 @@ TEST(DaemonForecastE2E, RefusedInotifyInitIsNamedAndCounted) {
   ASSERT_TRUE(total) << metrics;
   EXPECT_EQ(*total, 1);
   if (auto check = promtool_check(metrics)) EXPECT_EQ(check->first, 0) << check->second;
+  std::string top = top_once(d, dir);
+  EXPECT_NE(top.find("REFUSED inotify_init"), std::string::npos) << top;
+  EXPECT_NE(top.find(fmt::format("pid {} refused-init uid {} EMFILE (instances {}/{})", child, kRefusedUid, held + 2, held + 2)),
+            std::string::npos) << top;
   EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+// A process holding `instances` instances with `watches` watches on the first one, until killed.
+struct Holder {
+  pid_t pid = -1;
+  Holder(const std::string& dir, int instances, int watches) {
+    int ready[2];
+    if (pipe(ready) != 0) return;
+    pid = fork();
+    if (pid == 0) {
+      std::vector<int> fds;
+      for (int i = 0; i < instances; i++) fds.push_back(inotify_init1(0));
+      for (int i = 0; i < watches; i++)
+        if (inotify_add_watch(fds[0], fmt::format("{}/d{}", dir, i).c_str(), IN_CREATE) < 0) _exit(1);
+      if (write(ready[1], "x", 1) != 1) _exit(1);
+      pause();
+      _exit(0);
+    }
+    close(ready[1]);
+    char x;
+    if (read(ready[0], &x, 1) != 1) pid = -pid;
+    close(ready[0]);
+  }
+  ~Holder() {
+    kill(pid > 0 ? pid : -pid, SIGKILL);
+    waitpid(pid > 0 ? pid : -pid, nullptr, 0);
+  }
+};
+
+// Position of `pid` among a snapshot's processes (-1: absent).
+long position(const json& snap, pid_t pid) {
+  const json& procs = snap["processes"];
+  for (size_t i = 0; i < procs.size(); i++)
+    if (procs[i]["pid"] == pid) return (long)i;
+  return -1;
+}
+
+// `snapshot --sort instances` lists the holders of the most instances first (5 instances and 1
+// watch before 1 instance and 8 watches); the default order is by watches. Users show their
+// instances against max_user_instances, in text and JSON.
+TEST(SnapshotInstancesE2E, SortByInstancesPutsTheHoldersOfMostInstancesFirst) {
+  if (geteuid() != 0) GTEST_SKIP() << "SKIPPED (e2e): needs root";
+  ForecastTempDir dir("inotrace-e2e-sort");
+  for (int i = 0; i < 8; i++) ASSERT_EQ(mkdir(fmt::format("{}/d{}", dir.path, i).c_str(), 0755), 0);
+  Holder many_instances(dir.path, 5, 1), many_watches(dir.path, 1, 8);
+  ASSERT_GT(many_instances.pid, 0);
+  ASSERT_GT(many_watches.pid, 0);
+  json by_inst = json::parse(run_inotrace(dir, {"snapshot", "--json", "--no-paths", "--top", "0", "--sort", "instances"}), nullptr, false);
+  json by_watch = json::parse(run_inotrace(dir, {"snapshot", "--json", "--no-paths", "--top", "0"}), nullptr, false);
+  ASSERT_FALSE(by_inst.is_discarded());
+  ASSERT_FALSE(by_watch.is_discarded());
+  long a = position(by_inst, many_instances.pid), b = position(by_inst, many_watches.pid);
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  EXPECT_LT(a, b) << "--sort instances";
+  EXPECT_EQ(by_inst["processes"][a]["instances"], 5);
+  for (size_t i = 1; i < by_inst["processes"].size(); i++)
+    EXPECT_GE(by_inst["processes"][i - 1]["instances"], by_inst["processes"][i]["instances"]);
+  EXPECT_GT(position(by_watch, many_instances.pid), position(by_watch, many_watches.pid)) << "by watches";
+  for (const auto& u : by_inst["users"])
+    if (u["uid"] == 0 && u["user_ns"] == 4026531837u) EXPECT_EQ(u["max_user_instances"], read_long_file("/proc/sys/fs/inotify/max_user_instances").value_or(-2));
+  std::string text = run_inotrace(dir, {"snapshot", "--no-paths", "--sort", "instances"});
+  EXPECT_NE(text.find("PROCESSES (by instances)"), std::string::npos) << text;
+  EXPECT_NE(text.find("MAX_INST"), std::string::npos) << text;
 }
 
 }  // namespace
