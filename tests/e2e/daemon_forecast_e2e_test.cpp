@@ -35,6 +35,7 @@ using e2e::raw_http;
 // Users of their own, so that no other process on the machine is counted in their rows.
 constexpr uid_t kLeakUid = 42471;
 constexpr uid_t kRefusedUid = 42472;
+constexpr uid_t kHolderUid = 42473;
 
 struct ForecastTempDir {
   std::string path;
@@ -186,6 +187,9 @@ TEST(DaemonForecastE2E, SteadyLeakGetsAFiniteForecastAndStoppingItLowersTheRate)
   EXPECT_LT(forecast, truth * 1.2) << "true time left " << truth << " s";
   // One instance all along: not growing.
   EXPECT_EQ(during["instances"], 1);
+  // The kernel's counts come with a snapshot that saw the user (when one did): both or neither.
+  if (during["kernel_watches"].is_number()) EXPECT_EQ(during["kernel_instances"], 1) << during.dump();
+  else EXPECT_TRUE(during["kernel_instances"].is_null()) << during.dump();
   EXPECT_EQ(during["instances_growing"], false) << during.dump();
   EXPECT_TRUE(during["instances_exhaustion_seconds"].is_null());
 
@@ -330,7 +334,8 @@ TEST(DaemonForecastE2E, RefusedInotifyInitIsNamedAndCounted) {
   EXPECT_EQ(d.stop(), 0) << d.log();
 }
 
-// A process holding `instances` instances with `watches` watches on the first one, until killed.
+// A process of kHolderUid holding `instances` instances with `watches` watches on the first
+// one, until killed.
 struct Holder {
   pid_t pid = -1;
   Holder(const std::string& dir, int instances, int watches) {
@@ -338,6 +343,7 @@ struct Holder {
     if (pipe(ready) != 0) return;
     pid = fork();
     if (pid == 0) {
+      if (!become(kHolderUid)) _exit(1);
       std::vector<int> fds;
       for (int i = 0; i < instances; i++) fds.push_back(inotify_init1(0));
       for (int i = 0; i < watches; i++)
@@ -367,7 +373,7 @@ long position(const json& snap, pid_t pid) {
 
 // `snapshot --sort instances` lists the holders of the most instances first (5 instances and 1
 // watch before 1 instance and 8 watches); the default order is by watches. Users show their
-// instances against max_user_instances, in text and JSON.
+// instances, the kernel's count of them and max_user_instances, in text and JSON.
 TEST(SnapshotInstancesE2E, SortByInstancesPutsTheHoldersOfMostInstancesFirst) {
   if (geteuid() != 0) GTEST_SKIP() << "SKIPPED (e2e): needs root";
   ForecastTempDir dir("inotrace-e2e-sort");
@@ -387,10 +393,16 @@ TEST(SnapshotInstancesE2E, SortByInstancesPutsTheHoldersOfMostInstancesFirst) {
   for (size_t i = 1; i < by_inst["processes"].size(); i++)
     EXPECT_GE(by_inst["processes"][i - 1]["instances"], by_inst["processes"][i]["instances"]);
   EXPECT_GT(position(by_watch, many_instances.pid), position(by_watch, many_watches.pid)) << "by watches";
+  json holders;
   for (const auto& u : by_inst["users"])
-    if (u["uid"] == 0 && u["user_ns"] == 4026531837u) EXPECT_EQ(u["max_user_instances"], read_long_file("/proc/sys/fs/inotify/max_user_instances").value_or(-2));
+    if (u["uid"] == kHolderUid) holders = u;
+  ASSERT_FALSE(holders.is_null()) << by_inst["users"].dump();
+  EXPECT_EQ(holders["instances"], 6);
+  EXPECT_EQ(holders["kernel_instances"], 6) << "the kernel's own count (ucounts)";
+  EXPECT_EQ(holders["max_user_instances"], read_long_file("/proc/sys/fs/inotify/max_user_instances").value_or(-2));
   std::string text = run_inotrace(dir, {"snapshot", "--no-paths", "--sort", "instances"});
   EXPECT_NE(text.find("PROCESSES (by instances)"), std::string::npos) << text;
+  EXPECT_NE(text.find("KERNEL_INST"), std::string::npos) << text;
   EXPECT_NE(text.find("MAX_INST"), std::string::npos) << text;
 }
 

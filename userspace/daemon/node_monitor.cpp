@@ -84,8 +84,9 @@ std::vector<UserView> NodeMonitor::users() const {
     if (it == growth_.end()) continue;
     // The kernel's counter meets the limit; it may stand above the count present (a leak).
     double used = (double)std::max<int64_t>(u.kernel_watches, (int64_t)u.present_watches);
+    double used_instances = (double)std::max<int64_t>(u.kernel_instances, (int64_t)u.instances);
     u.watches_forecast = it->second.watches.forecast((double)u.max_watches, used);
-    u.instances_forecast = it->second.instances.forecast((double)u.max_instances);
+    u.instances_forecast = it->second.instances.forecast((double)u.max_instances, used_instances);
   }
   return out;
 }
@@ -108,10 +109,12 @@ std::vector<UserView> NodeMonitor::counted_users() const {
     it->second.kernel_watches = u.kernel_watches;
     if (u.max_watches >= 0) it->second.max_watches = u.max_watches;
     it->second.count_mismatch = u.count_mismatch();
+    it->second.kernel_instances = u.kernel_instances;
+    it->second.max_instances = u.max_instances;
   }
   std::vector<UserView> out;
   for (auto& [k, v] : rows) {
-    // The sysctl is the initial namespace's limit; other namespaces keep their own (unread).
+    // The sysctl, current, is the initial namespace's limit (the snapshot's figure may be older).
     if (v.userns_ino == kInitUserNsIno) v.max_instances = max_user_instances_;
     out.push_back(v);
   }

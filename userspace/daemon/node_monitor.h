@@ -34,7 +34,8 @@ struct UserView {
   size_t instances = 0;
   int64_t kernel_watches = -1;  // from the last snapshot (exact at that moment)
   int64_t max_watches = -1;
-  int64_t max_instances = -1;   // max_user_instances (the sysctl): known for the initial user namespace only
+  int64_t kernel_instances = -1;  // the kernel's count of instances (ucounts) at the last snapshot
+  int64_t max_instances = -1;   // max_user_instances of the user's namespace (-1 unknown)
   bool count_mismatch = false;  // at the last snapshot, the kernel counted other than present
   Forecast watches_forecast;    // growth of present watches, time until max_user_watches
   Forecast instances_forecast;  // growth of instances, time until max_user_instances

@@ -172,7 +172,8 @@ json users_json(const NodeMonitor& m) {
     json j = {{"uid", u.uid}, {"user_ns", u.userns_ino ? json(u.userns_ino) : json(nullptr)},
               {"present_watches", u.present_watches}, {"instances", u.instances},
               {"kernel_watches", opt(u.kernel_watches)}, {"max_user_watches", opt(u.max_watches)},
-              {"max_user_instances", opt(u.max_instances)}, {"count_mismatch", u.count_mismatch}};
+              {"kernel_instances", opt(u.kernel_instances)}, {"max_user_instances", opt(u.max_instances)},
+              {"count_mismatch", u.count_mismatch}};
     put_forecast(j, "watches", u.watches_forecast);
     put_forecast(j, "instances", u.instances_forecast);
     out["users"].push_back(std::move(j));

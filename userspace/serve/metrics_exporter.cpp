@@ -24,6 +24,7 @@ MetricsExporter::MetricsExporter(size_t top_commands, size_t top_pods)
       user_kernel_watches_(BuildGauge().Name("inotrace_user_watches_kernel").Help("The kernel's own count of the user's watches (ucounts) at the last snapshot").Register(*registry_)),
       user_limit_(BuildGauge().Name("inotrace_user_watches_limit").Help("max_user_watches of the user's namespace").Register(*registry_)),
       user_instances_(BuildGauge().Name("inotrace_user_instances").Help("Inotify instances present, per charged user (uid, user namespace)").Register(*registry_)),
+      user_kernel_instances_(BuildGauge().Name("inotrace_user_instances_kernel").Help("The kernel's own count of the user's inotify instances (ucounts) at the last snapshot").Register(*registry_)),
       user_instances_limit_(BuildGauge().Name("inotrace_user_instances_limit").Help("max_user_instances (known for the initial user namespace only)").Register(*registry_)),
       user_watches_exhaustion_(BuildGauge().Name("inotrace_user_watches_exhaustion_seconds").Help("Seconds until the user's watches reach max_user_watches at their growth rate (EWMA, --forecast-window); +Inf when not growing").Register(*registry_)),
       user_instances_exhaustion_(BuildGauge().Name("inotrace_user_instances_exhaustion_seconds").Help("Seconds until the user's instances reach max_user_instances at their growth rate (EWMA, --forecast-window); +Inf when not growing").Register(*registry_)),
@@ -70,13 +71,14 @@ void MetricsExporter::count_up_to(prometheus::Family<prometheus::Counter>& famil
 
 // Per charged user: counts, limits, forecasts (absent while unknown) and refused inits.
 void MetricsExporter::update_users(const NodeMonitor& m) {
-  std::map<Labels, double> present, kernel, limit, instances, instances_limit, watches_left, instances_left, refused;
+  std::map<Labels, double> present, kernel, limit, instances, kernel_instances, instances_limit, watches_left, instances_left, refused;
   for (const auto& u : m.users()) {
     Labels l{{"uid", std::to_string(u.uid)}, {"user_ns", std::to_string(u.userns_ino)}};
     present[l] = u.present_watches;
     if (u.kernel_watches >= 0) kernel[l] = u.kernel_watches;
     if (u.max_watches >= 0) limit[l] = u.max_watches;
     instances[l] = u.instances;
+    if (u.kernel_instances >= 0) kernel_instances[l] = u.kernel_instances;
     if (u.max_instances >= 0) instances_limit[l] = u.max_instances;
     if (u.watches_forecast.seconds_to_limit) watches_left[l] = *u.watches_forecast.seconds_to_limit;
     if (u.instances_forecast.seconds_to_limit) instances_left[l] = *u.instances_forecast.seconds_to_limit;
@@ -88,6 +90,7 @@ void MetricsExporter::update_users(const NodeMonitor& m) {
   set_all(user_kernel_watches_, live_kernel_, kernel);
   set_all(user_limit_, live_limit_, limit);
   set_all(user_instances_, live_user_instances_, instances);
+  set_all(user_kernel_instances_, live_kernel_instances_, kernel_instances);
   set_all(user_instances_limit_, live_user_instances_limit_, instances_limit);
   set_all(user_watches_exhaustion_, live_watches_exhaustion_, watches_left);
   set_all(user_instances_exhaustion_, live_instances_exhaustion_, instances_left);

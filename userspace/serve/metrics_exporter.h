@@ -42,6 +42,7 @@ class MetricsExporter {
   prometheus::Family<prometheus::Gauge>& user_kernel_watches_;
   prometheus::Family<prometheus::Gauge>& user_limit_;
   prometheus::Family<prometheus::Gauge>& user_instances_;
+  prometheus::Family<prometheus::Gauge>& user_kernel_instances_;
   prometheus::Family<prometheus::Gauge>& user_instances_limit_;
   prometheus::Family<prometheus::Gauge>& user_watches_exhaustion_;
   prometheus::Family<prometheus::Gauge>& user_instances_exhaustion_;
@@ -61,7 +62,7 @@ class MetricsExporter {
   prometheus::Family<prometheus::Gauge>& build_info_;
   std::map<prometheus::Labels, prometheus::Gauge*> live_user_, live_kernel_, live_limit_, live_user_instances_,
       live_user_instances_limit_, live_command_, live_pod_watches_, live_pod_instances_, live_leaked_, live_watches_, live_instances_, live_stale_,
-      live_build_info_, live_watches_exhaustion_, live_instances_exhaustion_;
+      live_build_info_, live_kernel_instances_, live_watches_exhaustion_, live_instances_exhaustion_;
   std::map<prometheus::Labels, prometheus::Counter*> live_events_, live_dropped_, live_corrections_, live_reconciles_,
       live_log_failures_, live_init_failures_;
 };

@@ -28,7 +28,8 @@ struct UserRow {
   int64_t max_watches = -1;        // that namespace's limit
   size_t present_watches = 0;      // watches found in this snapshot
   size_t instances = 0;
-  int64_t max_instances = -1;      // max_user_instances (initial user namespace only)
+  int64_t kernel_instances = -1;   // the kernel's own count of instances (ucounts; iterator only)
+  int64_t max_instances = -1;      // that namespace's max_user_instances (iterator; else the sysctl for the initial one)
   // The kernel counts more watches than exist: its counter leaked (an unfixed
   // inc/dec_inotify_watches path), or the snapshot is truncated.
   bool count_mismatch() const { return kernel_watches >= 0 && (size_t)kernel_watches != present_watches; }
