@@ -181,6 +181,10 @@ static __always_inline int snapshot_file(struct bpf_iter__task_file *ctx, const 
 	BPF_CORE_READ_STR_INTO(&rec.comm, task, comm);
 	rec.uid = BPF_CORE_READ(task, cred, uid.val);
 	read_ucount(group, ucount_watches_index(), &rec.ucount);
+	struct inotrace_ucount instances;
+	read_ucount(group, ucount_instances_index(), &instances);
+	rec.user_instances = instances.watches;
+	rec.max_user_instances = instances.max_watches;
 
 	__u64 key = (__u64)group;
 	__u64 *seen = bpf_map_lookup_elem(&walked, &key);

@@ -154,6 +154,10 @@ Command add_snapshot(CLI::App& app) {
                  "summary (default), instances, watches, or pods (watches and instances per Kubernetes pod, from the "
                  "holders' cgroups and the container runtime's state)")
       ->check(CLI::IsMember({"summary", "instances", "watches", "pods"}));
+  sn->add_option("--sort", snap->sort,
+                 "Order of the processes (text and --json): watches (default: most watches first) or instances "
+                 "(most inotify instances first: who uses up max_user_instances)")
+      ->check(CLI::IsMember({"watches", "instances"}));
   add_btf_option(sn, snap->btf_path);
   sn->add_flag("-v,--verbose", snap->verbose, "Print libbpf warnings");
   return {sn, [snap] { return snap->verbose; }, [snap] { return run_snapshot(*snap); }};
@@ -228,6 +232,11 @@ Command add_daemon(CLI::App& app) {
   dm->add_option("--hooked-reconcile-interval", d.hooked_reconcile_interval_s,
                  "fentry/kprobe: seconds between safety-net snapshots (default 30)")
       ->check(CLI::PositiveNumber);
+  dm->add_option("--forecast-window", d.monitor.forecast_window_s,
+                 "Time constant in SECONDS of the per-user growth rates behind the exhaustion forecasts (an "
+                 "exponentially weighted average: growth SECONDS ago weighs 1/e of growth now; default 600). A "
+                 "forecast needs min(30, SECONDS/2) s of history")
+      ->check(CLI::Range(1.0, 86400.0 * 7));
   dm->add_option("--duration", d.duration_s, "Stop after SECONDS (default: until SIGINT/SIGTERM)")->check(CLI::PositiveNumber);
   add_monitor_options(dm, d.monitor, st->kernel);
   return {dm, [st] { return st->daemon.monitor.session.tracer.verbose; }, [st] {

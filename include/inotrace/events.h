@@ -150,8 +150,11 @@ struct inotrace_snap_instance {
 	__u32 nr_marks;                /* 76 marks walked (bounded) */
 	__u64 digest;                  /* 80 digest-only runs: xor of inotrace_watch_digest() over
 					      the live watches (nr_marks counts them); else 0 */
+	__s64 user_instances;          /* 88 UCOUNT_INOTIFY_INSTANCES of the same (userns, uid); -1 if
+					      unreadable */
+	__s64 max_user_instances;      /* 96 that namespace's instance limit */
 };
-INOTRACE_STATIC_ASSERT(sizeof(struct inotrace_snap_instance) == 88, "inotrace_snap_instance size");
+INOTRACE_STATIC_ASSERT(sizeof(struct inotrace_snap_instance) == 104, "inotrace_snap_instance size");
 
 /* One watch's contribution to its instance's digest (the same arithmetic in BPF and C++): a
  * reconciler compares instance digests first and reads watches only where they differ. The

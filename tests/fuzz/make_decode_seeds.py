@@ -36,8 +36,9 @@ def instance(rtype, err=0, flags=0):
 
 
 def snap_instance():
-    body = hdr(17, 80, 0) + struct.pack("<IiQ16s", 14917, 3, GROUP, b"inotifywait") + struct.pack("<qqII", *UCOUNT) + struct.pack("<II", 0, 2)
-    assert len(body) == 80
+    body = hdr(17, 104, 0) + struct.pack("<IiQ16s", 14917, 3, GROUP, b"inotifywait") + struct.pack("<qqII", *UCOUNT)
+    body += struct.pack("<IIQqq", 0, 2, 0, 1, 128)  # uid, nr_marks, digest, user_instances, max_user_instances
+    assert len(body) == 104
     return body
 
 

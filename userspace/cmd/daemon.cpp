@@ -294,6 +294,10 @@ class Daemon {
     return h;
   }
 
+  static std::shared_ptr<const std::string> doc(const nlohmann::ordered_json& j) {
+    return std::make_shared<const std::string>(j.dump() + "\n");
+  }
+
   void publish() {
     auto p = std::make_shared<Published>();
     metrics_.update(*monitor_);
@@ -301,15 +305,16 @@ class Daemon {
     uint64_t input = documents_input();
     std::shared_ptr<const Published> before = published();
     if (before && input == documents_input_) {
-      p->leaks = before->leaks, p->users = before->users, p->pods = before->pods, p->processes = before->processes;
+      p->leaks = before->leaks, p->pods = before->pods, p->processes = before->processes;
     } else {
-      auto doc = [](const nlohmann::ordered_json& j) { return std::make_shared<const std::string>(j.dump() + "\n"); };
       p->leaks = doc(leaks_json(*monitor_));
-      p->users = doc(users_json(*monitor_));
       p->pods = doc(pods_json(*monitor_));
       p->processes = std::make_shared<const nlohmann::ordered_json>(processes_json(*monitor_, 0));
       documents_input_ = input;
     }
+    // Per user, one row each (the metrics walked the same): redone every time, as its forecasts
+    // and refused inits change at rest.
+    p->users = doc(users_json(*monitor_));
     p->status = status_json(*monitor_);
     published_ns_ = WallClock::monotonic_now_ns();
     published_generation_ = monitor_->session().table().generation();

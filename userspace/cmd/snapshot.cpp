@@ -36,6 +36,12 @@ void apply_filters(Snapshot& snap, const SnapshotCommandOptions& o) {
 
 std::string limit_str(int64_t v) { return v >= 0 ? std::to_string(v) : "-"; }
 
+std::vector<ProcessRow> sorted_processes(const Snapshot& snap, const SnapshotCommandOptions& o) {
+  auto procs = per_process(snap);
+  if (o.sort == "instances") sort_processes_by_instances(procs);
+  return procs;
+}
+
 json to_json(const Snapshot& snap, const SnapshotCommandOptions& o, double ms, int64_t max_inst, uint32_t init_ns) {
   WallClock clock;
   json j;
@@ -50,10 +56,11 @@ json to_json(const Snapshot& snap, const SnapshotCommandOptions& o, double ms, i
     j["users"].push_back({{"uid", u.uid}, {"user_ns", u.userns_ino ? json(u.userns_ino) : json(nullptr)},
                           {"kernel_watches", opt(u.kernel_watches)}, {"max_user_watches", opt(u.max_watches)},
                           {"present_watches", u.present_watches}, {"instances", u.instances},
-                          {"max_user_instances", opt(u.max_instances)}, {"count_mismatch", u.count_mismatch()}});
+                          {"kernel_instances", opt(u.kernel_instances)}, {"max_user_instances", opt(u.max_instances)},
+                          {"count_mismatch", u.count_mismatch()}});
   }
   j["processes"] = json::array();
-  auto procs = per_process(snap);
+  auto procs = sorted_processes(snap, o);
   if (o.top && procs.size() > o.top) procs.resize(o.top);
   for (const auto& p : procs) {
     json row = {{"pid", p.pid}};
@@ -124,18 +131,18 @@ void print_text(const Snapshot& snap, const SnapshotCommandOptions& o, double ms
              t.instances, t.watches, snap.source, ms);
   auto users = per_user(snap, max_inst, init_ns);
   fmt::print("USERS (each watch counts against its instance's user: the euid at inotify_init)\n");
-  fmt::print("{:>7} {:>12} {:>14} {:>9} {:>11} {:>10} {:>10}\n", "UID", "USERNS", "KERNEL_COUNT", "PRESENT",
-             "MAX_WATCH", "INSTANCES", "MAX_INST");
+  fmt::print("{:>7} {:>12} {:>14} {:>9} {:>11} {:>10} {:>12} {:>10}\n", "UID", "USERNS", "KERNEL_COUNT", "PRESENT",
+             "MAX_WATCH", "INSTANCES", "KERNEL_INST", "MAX_INST");
   size_t n = 0;
   for (const auto& u : users) {
     if (o.top && n++ >= o.top) break;
-    fmt::print("{:>7} {:>12} {:>14} {:>9} {:>11} {:>10} {:>10}{}\n", u.uid, u.userns_ino ? std::to_string(u.userns_ino) : "-",
+    fmt::print("{:>7} {:>12} {:>14} {:>9} {:>11} {:>10} {:>12} {:>10}{}\n", u.uid, u.userns_ino ? std::to_string(u.userns_ino) : "-",
                limit_str(u.kernel_watches), u.present_watches, limit_str(u.max_watches), u.instances,
-               limit_str(u.max_instances), u.count_mismatch() ? "  <- kernel count differs from the watches present" : "");
+               limit_str(u.kernel_instances), limit_str(u.max_instances), u.count_mismatch() ? "  <- kernel count differs from the watches present" : "");
   }
-  fmt::print("\nPROCESSES (by watches)\n{:>7} {:<16} {:>6} {:>10} {:>8}\n", "PID", "COMM", "UID", "INSTANCES", "WATCHES");
+  fmt::print("\nPROCESSES (by {})\n{:>7} {:<16} {:>6} {:>10} {:>8}\n", o.sort, "PID", "COMM", "UID", "INSTANCES", "WATCHES");
   n = 0;
-  auto procs = per_process(snap);
+  auto procs = sorted_processes(snap, o);
   for (const auto& p : procs) {
     if (o.top && n++ >= o.top) {
       fmt::print("... {} more (--top 0 for all)\n", procs.size() - o.top);

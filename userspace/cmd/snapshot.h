@@ -20,6 +20,7 @@ struct SnapshotCommandOptions {
   RuntimeStateDirs runtime;  // where pods and containers are named
   size_t top = 20;              // rows per table in text mode (0 = all)
   std::string view = "summary"; // summary | instances | watches | pods
+  std::string sort = "watches";  // the processes' order: watches | instances
   std::string btf_path;
   bool verbose = false;
 };

@@ -30,6 +30,61 @@ std::string bar(double frac, int width) {
 
 std::string num(const json& v) { return v.is_null() ? "-" : v.dump(); }
 
+// A forecast as a terminal shows it: "17m" until the limit, "never" (not growing), "-" (unknown).
+std::string time_left(const json& seconds, const json& growing) {
+  if (seconds.is_number()) {
+    double v = seconds.get<double>();
+    if (v < 120) return fmt::format("{:.0f}s", v);
+    if (v < 2 * 3600) return fmt::format("{:.0f}m", v / 60);
+    if (v < 2 * 86400) return fmt::format("{:.1f}h", v / 3600);
+    return fmt::format("{:.1f}d", v / 86400);
+  }
+  return growing.is_boolean() && !growing.get<bool>() ? "never" : "-";
+}
+
+// "  pod NAMESPACE/NAME container NAME" for a refused init with a workload, else "".
+std::string pod_text(const json& r) {
+  if (!r.contains("pod") || !r["pod"].is_object()) return "";
+  const json& p = r["pod"];
+  auto str = [](const json& v) { return v.is_string() ? escape_for_text(v.get<std::string>()) : std::string("?"); };
+  std::string s = p["name"].is_string() ? fmt::format("  pod {}/{}", str(p["namespace"]), str(p["name"])) : "  pod " + str(p["uid"]);
+  if (r.contains("container") && r["container"].is_object()) s += " container " + str(r["container"]["name"]);
+  return s;
+}
+
+// Per user: watches and instances against their limits, and when each runs out at its growth.
+std::string render_users(const Frame& f, const TopCommandOptions& o) {
+  const char* red = o.color ? "\033[1;31m" : "";
+  const char* bold = o.color ? "\033[1m" : "";
+  const char* reset = o.color ? "\033[0m" : "";
+  std::string s = fmt::format("{}{:>7} {:>12} {:>9} {:>9} {:>9} {:>13} {:>9} {:>9}  USAGE OF LIMIT{}\n", bold, "UID", "USERNS",
+                              "WATCHES", "KERNEL", "LIMIT", "INST/LIMIT", "W_FULL_IN", "I_FULL_IN", reset);
+  for (const auto& u : f.users["users"]) {
+    double lim = u["max_user_watches"].is_null() ? 0 : u["max_user_watches"].get<double>();
+    double cnt = u["kernel_watches"].is_null() ? u["present_watches"].get<double>() : u["kernel_watches"].get<double>();
+    std::string usage = lim > 0 ? fmt::format("{} {:5.1f}%", bar(cnt / lim, 20), 100 * cnt / lim) : "-";
+    double ilim = u.value("max_user_instances", json()).is_number() ? u["max_user_instances"].get<double>() : 0;
+    bool hot = (lim > 0 && cnt / lim > 0.9) || (ilim > 0 && u["instances"].get<double>() / ilim > 0.9);
+    s += fmt::format("{}{:>7} {:>12} {:>9} {:>9} {:>9} {:>13} {:>9} {:>9}  {}{}{}\n", hot ? red : "", num(u["uid"]),
+                     num(u["user_ns"]), num(u["present_watches"]), num(u["kernel_watches"]), num(u["max_user_watches"]),
+                     fmt::format("{}/{}", num(u["instances"]), num(u.value("max_user_instances", json()))),
+                     time_left(u.value("watches_exhaustion_seconds", json()), u.value("watches_growing", json())),
+                     time_left(u.value("instances_exhaustion_seconds", json()), u.value("instances_growing", json())),
+                     usage, u.value("count_mismatch", false) ? "  kernel count != watches present" : "", hot ? reset : "");
+  }
+  const json& refused = f.users.value("refused_inits", json::array());
+  if (refused.empty()) return s;
+  s += fmt::format("\n{}REFUSED inotify_init (latest {}){}\n", red, refused.size(), reset);
+  for (size_t i = refused.size() > o.rows ? refused.size() - o.rows : 0; i < refused.size(); i++) {
+    const json& r = refused[i];
+    std::string time = r.value("time", "");
+    s += fmt::format("{} pid {} {} uid {} {} (instances {}/{}){}\n", time.size() > 19 ? time.substr(11, 8) : time, num(r["pid"]),
+                     escape_for_text(r.value("comm", "")), num(r["uid"]), r.value("errno", "?"), num(r["user_instances"]),
+                     num(r["max_user_instances"]), pod_text(r));
+  }
+  return s;
+}
+
 std::string render(const Frame& f, const TopCommandOptions& o) {
   const char* red = o.color ? "\033[1;31m" : "";
   const char* bold = o.color ? "\033[1m" : "";
@@ -40,16 +95,7 @@ std::string render(const Frame& f, const TopCommandOptions& o) {
   s += fmt::format("{}inotrace top{} - backend {} - {} watches in {} instances - {}{} leaked{} - {}\n\n", bold, reset,
                    f.status.value("backend", "?"), num(f.status["watches"]), num(f.status["instances"]),
                    nleaks ? red : "", nleaks, nleaks ? reset : "", clock.rfc3339(WallClock::monotonic_now_ns()).substr(11, 8));
-  s += fmt::format("{}{:>7} {:>12} {:>9} {:>9} {:>9}  USAGE OF LIMIT{}\n", bold, "UID", "USERNS", "WATCHES", "KERNEL", "LIMIT", reset);
-  for (const auto& u : f.users["users"]) {
-    double lim = u["max_user_watches"].is_null() ? 0 : u["max_user_watches"].get<double>();
-    double cnt = u["kernel_watches"].is_null() ? u["present_watches"].get<double>() : u["kernel_watches"].get<double>();
-    std::string usage = lim > 0 ? fmt::format("{} {:5.1f}%", bar(cnt / lim, 20), 100 * cnt / lim) : "-";
-    bool hot = lim > 0 && cnt / lim > 0.9;
-    s += fmt::format("{}{:>7} {:>12} {:>9} {:>9} {:>9}  {}{}{}\n", hot ? red : "", num(u["uid"]), num(u["user_ns"]),
-                     num(u["present_watches"]), num(u["kernel_watches"]), num(u["max_user_watches"]), usage,
-                     u.value("count_mismatch", false) ? "  kernel count != watches present" : "", hot ? reset : "");
-  }
+  s += render_users(f, o);
   s += fmt::format("\n{}{:>7} {:<16} {:>6} {:>9} {:>9} {:>7}{}\n", bold, "PID", "COMM", "UID", "INSTANCES", "WATCHES", "LEAKED", reset);
   size_t n = 0;
   for (const auto& p : f.processes["processes"]) {

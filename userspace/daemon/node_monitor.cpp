@@ -3,7 +3,10 @@
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 
+#include <algorithm>
+
 #include "snapshot/aggregate.h"
+#include "util/small_file.h"
 #include "util/wall_clock.h"
 
 namespace inotrace {
@@ -22,11 +25,41 @@ void NodeMonitor::evaluate_now() {
   session_->node().refresh_if_older((uint64_t)(opts_.evaluate_interval_s * 0.5e9), &warnings);
   bool stale = opts_.stale_every > 0 && evaluations_ % opts_.stale_every == 0;
   last_eval_ns_ = WallClock::monotonic_now_ns();
+  max_user_instances_ = read_long_file("/proc/sys/fs/inotify/max_user_instances").value_or(-1);
   // Events alone keep the table exact on fentry/kprobe; on tracepoint a snapshot must confirm.
   uint64_t confirmed = session_->backend() == Backend::Tracepoint ? session_->last_snapshot_start_mono_ns() : last_eval_ns_;
   detector_.evaluate(session_->table(), session_->node(), last_eval_ns_, stale, confirmed);
   if (detector_.candidates_pending()) session_->hurry();  // flag leaks within 2 s, not 4
+  sample_growth(last_eval_ns_);
   evaluations_++;
+}
+
+// One sample per user per evaluation; a user with no instance left is forgotten (its history
+// would only describe watches that no longer exist).
+void NodeMonitor::sample_growth(uint64_t now_ns) {
+  // A short window (tests) needs no more than half of it as history.
+  double warmup = std::min(opts_.forecast_warmup_s, opts_.forecast_window_s / 2);
+  GrowthForecast fresh(opts_.forecast_window_s, warmup);
+  for (const auto& u : counted_users()) {
+    auto it = growth_.try_emplace({u.userns_ino, u.uid}, UserGrowth{fresh, fresh}).first;
+    it->second.watches.add(now_ns, (double)u.present_watches);
+    it->second.instances.add(now_ns, (double)u.instances);
+    it->second.sampled_at = evaluations_;
+  }
+  std::erase_if(growth_, [&](const auto& kv) { return kv.second.sampled_at != evaluations_; });
+}
+
+void NodeMonitor::note_refusal(const Event& ev) {
+  bool charged = ev.ucount.uid != UINT32_MAX;
+  RefusedInit r{ev.ts_mono_ns, ev.task.pid, ev.task.comm, charged ? ev.ucount.uid : ev.task.uid,
+                charged ? ev.ucount.userns_ino : 0, ev.err, ev.ucount.count, ev.ucount.max, ev.workload};
+  InitFailureKey key{r.uid, r.userns_ino, r.err};
+  if (init_failures_.size() < kMaxInitFailureKeys || init_failures_.count(key))
+    init_failures_[key]++;
+  else
+    init_failures_other_++;
+  refusals_.push_back(std::move(r));
+  if (refusals_.size() > kRecentRefusals) refusals_.pop_front();
 }
 
 void NodeMonitor::step(int timeout_ms) {
@@ -34,6 +67,7 @@ void NodeMonitor::step(int timeout_ms) {
   session_->poll(timeout_ms, [&](const Event& ev) {
     events_[ev.type]++;
     recent_.push_back(ev);
+    if (ev.type == EventType::InitFailed) note_refusal(ev);
     if (observer_) observer_(ev);
     if (recent_.size() > kRecentEvents) recent_.pop_front();
   });
@@ -44,7 +78,21 @@ void NodeMonitor::step(int timeout_ms) {
 }
 
 std::vector<UserView> NodeMonitor::users() const {
-  std::map<std::pair<uint32_t, uint32_t>, UserView> rows;  // (userns, uid)
+  std::vector<UserView> out = counted_users();
+  for (auto& u : out) {
+    auto it = growth_.find({u.userns_ino, u.uid});
+    if (it == growth_.end()) continue;
+    // The kernel's counter meets the limit; it may stand above the count present (a leak).
+    double used = (double)std::max<int64_t>(u.kernel_watches, (int64_t)u.present_watches);
+    double used_instances = (double)std::max<int64_t>(u.kernel_instances, (int64_t)u.instances);
+    u.watches_forecast = it->second.watches.forecast((double)u.max_watches, used);
+    u.instances_forecast = it->second.instances.forecast((double)u.max_instances, used_instances);
+  }
+  return out;
+}
+
+std::vector<UserView> NodeMonitor::counted_users() const {
+  std::map<UserKey, UserView> rows;
   for (const auto& [g, inst] : session_->table().instances()) {
     uint32_t uid = inst.ucount.uid != UINT32_MAX ? inst.ucount.uid
                                                   : (inst.holders.empty() ? 0 : inst.holders.front().uid);
@@ -60,11 +108,16 @@ std::vector<UserView> NodeMonitor::users() const {
     if (it == rows.end()) continue;
     it->second.kernel_watches = u.kernel_watches;
     if (u.max_watches >= 0) it->second.max_watches = u.max_watches;
-    it->second.max_instances = u.max_instances;
     it->second.count_mismatch = u.count_mismatch();
+    it->second.kernel_instances = u.kernel_instances;
+    it->second.max_instances = u.max_instances;
   }
   std::vector<UserView> out;
-  for (auto& [k, v] : rows) out.push_back(v);
+  for (auto& [k, v] : rows) {
+    // The sysctl, current, is the initial namespace's limit (the snapshot's figure may be older).
+    if (v.userns_ino == kInitUserNsIno) v.max_instances = max_user_instances_;
+    out.push_back(v);
+  }
   sort_users(out);
   return out;
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 
 #include "events/names.h"
 #include "output/event_json.h"
@@ -143,14 +144,53 @@ bool WatchPageWriter::next(const NodeMonitor& m, std::string& out) {
   return false;
 }
 
+namespace {
+
+// "<what>_rate_per_s" (null while warming up), "<what>_exhaustion_seconds" (null when never:
+// JSON has no +Inf; or unknown) and "<what>_growing" (null while warming up), which tell the
+// nulls apart: growing false = never exhausted at this rate; growing true = no limit known.
+void put_forecast(json& j, const std::string& what, const Forecast& f) {
+  auto finite = [](const std::optional<double>& v) { return v && std::isfinite(*v) ? json(*v) : json(nullptr); };
+  j[what + "_rate_per_s"] = finite(f.rate_per_s);
+  j[what + "_exhaustion_seconds"] = finite(f.seconds_to_limit);
+  j[what + "_growing"] = f.rate_per_s ? json(*f.rate_per_s > 0) : json(nullptr);
+}
+
+json refused_init_json(const RefusedInit& r, const WallClock& clock) {
+  json j = {{"time", clock.rfc3339(r.ts_mono_ns)}, {"pid", r.pid}};
+  put_path(j, "comm", r.comm);
+  j["uid"] = r.uid;
+  j["user_ns"] = r.userns_ino ? json(r.userns_ino) : json(nullptr);
+  j["errno"] = errno_name(r.err);
+  j["user_instances"] = opt(r.instances);  // the kernel's count at the refusal
+  j["max_user_instances"] = opt(r.max_instances);
+  if (r.workload) put_workload(j, *r.workload);
+  return j;
+}
+
+}  // namespace
+
 json users_json(const NodeMonitor& m) {
   json out;
   out["users"] = json::array();
-  for (const auto& u : m.users())
-    out["users"].push_back({{"uid", u.uid}, {"user_ns", u.userns_ino ? json(u.userns_ino) : json(nullptr)},
-                            {"present_watches", u.present_watches}, {"instances", u.instances},
-                            {"kernel_watches", opt(u.kernel_watches)}, {"max_user_watches", opt(u.max_watches)},
-                            {"count_mismatch", u.count_mismatch}});
+  for (const auto& u : m.users()) {
+    json j = {{"uid", u.uid}, {"user_ns", u.userns_ino ? json(u.userns_ino) : json(nullptr)},
+              {"present_watches", u.present_watches}, {"instances", u.instances},
+              {"kernel_watches", opt(u.kernel_watches)}, {"max_user_watches", opt(u.max_watches)},
+              {"kernel_instances", opt(u.kernel_instances)}, {"max_user_instances", opt(u.max_instances)},
+              {"count_mismatch", u.count_mismatch}};
+    put_forecast(j, "watches", u.watches_forecast);
+    put_forecast(j, "instances", u.instances_forecast);
+    out["users"].push_back(std::move(j));
+  }
+  out["init_failures"] = json::array();
+  for (const auto& [k, n] : m.init_failures())
+    out["init_failures"].push_back({{"uid", k.uid}, {"user_ns", k.userns_ino ? json(k.userns_ino) : json(nullptr)},
+                                    {"errno", errno_name(k.err)}, {"count", n}});
+  out["init_failures_other"] = m.init_failures_other();  // users beyond the first 1000 seen
+  WallClock clock;
+  out["refused_inits"] = json::array();  // the latest, oldest first
+  for (const auto& r : m.recent_refusals()) out["refused_inits"].push_back(refused_init_json(r, clock));
   return out;
 }
 

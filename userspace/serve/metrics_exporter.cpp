@@ -24,7 +24,11 @@ MetricsExporter::MetricsExporter(size_t top_commands, size_t top_pods)
       user_kernel_watches_(BuildGauge().Name("inotrace_user_watches_kernel").Help("The kernel's own count of the user's watches (ucounts) at the last snapshot").Register(*registry_)),
       user_limit_(BuildGauge().Name("inotrace_user_watches_limit").Help("max_user_watches of the user's namespace").Register(*registry_)),
       user_instances_(BuildGauge().Name("inotrace_user_instances").Help("Inotify instances present, per charged user (uid, user namespace)").Register(*registry_)),
+      user_kernel_instances_(BuildGauge().Name("inotrace_user_instances_kernel").Help("The kernel's own count of the user's inotify instances (ucounts) at the last snapshot").Register(*registry_)),
       user_instances_limit_(BuildGauge().Name("inotrace_user_instances_limit").Help("max_user_instances (known for the initial user namespace only)").Register(*registry_)),
+      user_watches_exhaustion_(BuildGauge().Name("inotrace_user_watches_exhaustion_seconds").Help("Seconds until the user's watches reach max_user_watches at their growth rate (EWMA, --forecast-window); +Inf when not growing").Register(*registry_)),
+      user_instances_exhaustion_(BuildGauge().Name("inotrace_user_instances_exhaustion_seconds").Help("Seconds until the user's instances reach max_user_instances at their growth rate (EWMA, --forecast-window); +Inf when not growing").Register(*registry_)),
+      init_failures_(BuildCounter().Name("inotrace_init_failures_total").Help("inotify_init/init1 calls the kernel refused since start, per charged user and errno (EMFILE: max_user_instances or RLIMIT_NOFILE)").Register(*registry_)),
       command_watches_(BuildGauge().Name("inotrace_command_watches").Help("Watches held by the top commands").Register(*registry_)),
       pod_watches_(BuildGauge().Name("inotrace_pod_watches").Help("Watches held by the processes of the top pods (the rest: pod=\"other\")").Register(*registry_)),
       pod_instances_(BuildGauge().Name("inotrace_pod_instances").Help("Inotify instances held by the processes of the top pods (the rest: pod=\"other\")").Register(*registry_)),
@@ -65,16 +69,37 @@ void MetricsExporter::count_up_to(prometheus::Family<prometheus::Counter>& famil
   }
 }
 
-void MetricsExporter::update(const NodeMonitor& m) {
-  std::map<Labels, double> present, kernel, limit, instances, instances_limit, commands, leaked, events;
+// Per charged user: counts, limits, forecasts (absent while unknown) and refused inits.
+void MetricsExporter::update_users(const NodeMonitor& m) {
+  std::map<Labels, double> present, kernel, limit, instances, kernel_instances, instances_limit, watches_left, instances_left, refused;
   for (const auto& u : m.users()) {
     Labels l{{"uid", std::to_string(u.uid)}, {"user_ns", std::to_string(u.userns_ino)}};
     present[l] = u.present_watches;
     if (u.kernel_watches >= 0) kernel[l] = u.kernel_watches;
     if (u.max_watches >= 0) limit[l] = u.max_watches;
     instances[l] = u.instances;
+    if (u.kernel_instances >= 0) kernel_instances[l] = u.kernel_instances;
     if (u.max_instances >= 0) instances_limit[l] = u.max_instances;
+    if (u.watches_forecast.seconds_to_limit) watches_left[l] = *u.watches_forecast.seconds_to_limit;
+    if (u.instances_forecast.seconds_to_limit) instances_left[l] = *u.instances_forecast.seconds_to_limit;
   }
+  for (const auto& [k, n] : m.init_failures())
+    refused[{{"uid", std::to_string(k.uid)}, {"user_ns", std::to_string(k.userns_ino)}, {"errno", errno_name(k.err)}}] = n;
+  if (m.init_failures_other()) refused[{{"uid", "other"}, {"user_ns", "other"}, {"errno", "other"}}] = m.init_failures_other();
+  set_all(user_watches_, live_user_, present);
+  set_all(user_kernel_watches_, live_kernel_, kernel);
+  set_all(user_limit_, live_limit_, limit);
+  set_all(user_instances_, live_user_instances_, instances);
+  set_all(user_kernel_instances_, live_kernel_instances_, kernel_instances);
+  set_all(user_instances_limit_, live_user_instances_limit_, instances_limit);
+  set_all(user_watches_exhaustion_, live_watches_exhaustion_, watches_left);
+  set_all(user_instances_exhaustion_, live_instances_exhaustion_, instances_left);
+  count_up_to(init_failures_, live_init_failures_, refused);
+}
+
+void MetricsExporter::update(const NodeMonitor& m) {
+  std::map<Labels, double> commands, leaked, events;
+  update_users(m);
   std::map<std::string, double> by_comm;
   // Label values must be UTF-8 (or the whole page is rejected): a process chooses its own name,
   // so invalid bytes become U+FFFD, as in the JSON API's comm.
@@ -90,11 +115,6 @@ void MetricsExporter::update(const NodeMonitor& m) {
     events[{{"type", std::string(event_type_name(t))}}] = it == m.events_by_type().end() ? 0 : it->second;
   }
   auto c = m.session().counters();
-  set_all(user_watches_, live_user_, present);
-  set_all(user_kernel_watches_, live_kernel_, kernel);
-  set_all(user_limit_, live_limit_, limit);
-  set_all(user_instances_, live_user_instances_, instances);
-  set_all(user_instances_limit_, live_user_instances_limit_, instances_limit);
   set_all(command_watches_, live_command_, commands);
   update_pods(m);
   set_all(leaked_, live_leaked_, leaked);

@@ -1,6 +1,6 @@
 // Prometheus metrics (prometheus-cpp), following Prometheus naming: counters end in _total, one
 // metric per quantity, build facts in inotrace_build_info. Cardinality is bounded: per (uid, user
-// namespace) charged on the node, the top N commands, the top N pods (+ "other"), and fixed
+// namespace) charged on the node (refused inits also per errno: a handful), the top N commands, the top N pods (+ "other"), and fixed
 // enums (leak reason, event type).
 #pragma once
 
@@ -32,6 +32,7 @@ class MetricsExporter {
                    std::map<prometheus::Labels, prometheus::Counter*>& live,
                    const std::map<prometheus::Labels, double>& values);
 
+  void update_users(const NodeMonitor& m);
   void update_pods(const NodeMonitor& m);
 
   size_t top_;
@@ -41,7 +42,11 @@ class MetricsExporter {
   prometheus::Family<prometheus::Gauge>& user_kernel_watches_;
   prometheus::Family<prometheus::Gauge>& user_limit_;
   prometheus::Family<prometheus::Gauge>& user_instances_;
+  prometheus::Family<prometheus::Gauge>& user_kernel_instances_;
   prometheus::Family<prometheus::Gauge>& user_instances_limit_;
+  prometheus::Family<prometheus::Gauge>& user_watches_exhaustion_;
+  prometheus::Family<prometheus::Gauge>& user_instances_exhaustion_;
+  prometheus::Family<prometheus::Counter>& init_failures_;
   prometheus::Family<prometheus::Gauge>& command_watches_;
   prometheus::Family<prometheus::Gauge>& pod_watches_;
   prometheus::Family<prometheus::Gauge>& pod_instances_;
@@ -57,9 +62,9 @@ class MetricsExporter {
   prometheus::Family<prometheus::Gauge>& build_info_;
   std::map<prometheus::Labels, prometheus::Gauge*> live_user_, live_kernel_, live_limit_, live_user_instances_,
       live_user_instances_limit_, live_command_, live_pod_watches_, live_pod_instances_, live_leaked_, live_watches_, live_instances_, live_stale_,
-      live_build_info_;
+      live_build_info_, live_kernel_instances_, live_watches_exhaustion_, live_instances_exhaustion_;
   std::map<prometheus::Labels, prometheus::Counter*> live_events_, live_dropped_, live_corrections_, live_reconciles_,
-      live_log_failures_;
+      live_log_failures_, live_init_failures_;
 };
 
 }  // namespace inotrace

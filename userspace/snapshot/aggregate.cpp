@@ -42,7 +42,9 @@ std::vector<UserRow> per_user(const Snapshot& snap, int64_t max_user_instances, 
     r.present_watches += inst.watches.size();
     if (inst.ucount.known()) r.kernel_watches = inst.ucount.count;
     if (inst.ucount.max >= 0) r.max_watches = inst.ucount.max;
-    if (ns != 0 && ns == init_userns_ino) r.max_instances = max_user_instances;
+    if (inst.user_instances >= 0) r.kernel_instances = inst.user_instances;
+    if (inst.max_instances >= 0) r.max_instances = inst.max_instances;
+    else if (ns != 0 && ns == init_userns_ino) r.max_instances = max_user_instances;
   }
   std::vector<UserRow> out;
   for (auto& [k, r] : rows) out.push_back(r);

@@ -29,7 +29,8 @@ struct UserRow {
   int64_t max_watches = -1;        // that namespace's limit
   size_t present_watches = 0;      // watches found in this snapshot
   size_t instances = 0;
-  int64_t max_instances = -1;      // max_user_instances (initial user namespace only)
+  int64_t kernel_instances = -1;   // the kernel's own count of instances (ucounts; iterator only)
+  int64_t max_instances = -1;      // that namespace's max_user_instances (iterator; else the sysctl for the initial one)
   // The kernel counts more watches than exist: its counter leaked (an unfixed
   // inc/dec_inotify_watches path), or the snapshot is truncated.
   bool count_mismatch() const { return kernel_watches >= 0 && (size_t)kernel_watches != present_watches; }
@@ -58,6 +59,14 @@ template <class Row>
 void sort_processes(std::vector<Row>& rows) {
   std::stable_sort(rows.begin(), rows.end(),
                    [](const Row& a, const Row& b) { return a.watches != b.watches ? a.watches > b.watches : a.pid < b.pid; });
+}
+
+// Or most instances first (who is using up max_user_instances), then most watches, then by pid.
+template <class Row>
+void sort_processes_by_instances(std::vector<Row>& rows) {
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    return std::tie(b.instances, b.watches, a.pid) < std::tie(a.instances, a.watches, b.pid);
+  });
 }
 
 std::vector<ProcessRow> per_process(const Snapshot& snap);

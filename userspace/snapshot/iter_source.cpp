@@ -164,6 +164,8 @@ std::unordered_map<uint64_t, size_t> group_by_instance(const std::vector<inotrac
     inst.holders.push_back(Holder{h.pid, h.fd, bounded_cstring(h.comm, sizeof(h.comm)), h.uid, 0});
     if (!(h.hdr.flags & INOTRACE_F_SNAP_DUPLICATE)) {
       inst.ucount = UcountInfo{h.ucount.watches, h.ucount.max_watches, h.ucount.uid, h.ucount.userns_ino};
+      inst.user_instances = h.user_instances;
+      inst.max_instances = h.max_user_instances;
       inst.digest = h.digest;
       inst.digest_watches = h.nr_marks;
       if (h.hdr.flags & (INOTRACE_F_SNAP_TRUNCATED | INOTRACE_F_SNAP_RACE)) inst.truncated = true;

@@ -44,6 +44,8 @@ struct SnapInstance {
   std::string id;           // stable within a snapshot: group hex, or "pid:fd" of the first holder
   std::vector<Holder> holders;
   UcountInfo ucount;        // the user this instance's watches count against
+  int64_t user_instances = -1;  // the kernel's count of that user's instances (iterator); -1 unknown
+  int64_t max_instances = -1;   // that user namespace's max_user_instances (iterator)
   std::vector<SnapWatch> watches;
   bool truncated = false;   // not every watch could be read
   // Digest-only snapshots (no watches): xor of inotrace_watch_digest() over its watches.
