@@ -186,6 +186,7 @@ Command add_check(CLI::App& app) {
                  "Kubepods cgroup directory for orphaned-pod checks (default: auto-detect; 'none' to skip)");
   ck->add_option("--source", st->source, "Snapshot from: auto (default: BPF iterator, else /proc fdinfo), iterator, procfs")
       ->check(CLI::IsMember({"auto", "iterator", "procfs"}));
+  add_runtime_state_options(ck, st->runtime);
   ck->add_flag("--json", st->json, "One JSON object instead of the line: status, exit_code, message, problems, totals");
   add_btf_option(ck, st->btf_path);
   ck->add_flag("-v,--verbose", st->verbose, "Say on stderr which snapshot source was used and what it skipped");

@@ -63,7 +63,7 @@ Look look(const CheckCommandOptions& o) {
       log(fmt::format("check: {}; reading /proc fdinfo instead", e.what()));
     }
   }
-  ProcNodeView node;
+  ProcNodeView node("/proc", o.runtime);
   SnapshotTaker taker(facts ? &*facts : nullptr, *source, node, log);
   Look l;
   l.snap = taker.take(/*with_paths=*/true);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "leaks/node_check.h"
+#include "paths/runtime_names.h"
 
 namespace inotrace {
 
@@ -12,6 +13,7 @@ struct CheckCommandOptions {
   CheckThresholds thresholds;
   std::string pods_root = "/var/lib/kubelet/pods";
   std::string kubepods_cgroup;  // "" auto-detect, "none" ignore
+  RuntimeStateDirs runtime;     // where holders' pods and containers are named
   std::string source = "auto";  // auto | iterator | procfs
   std::string btf_path;
   bool json = false;
