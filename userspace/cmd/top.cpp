@@ -20,7 +20,7 @@ namespace {
 using json = nlohmann::ordered_json;
 
 struct Frame {
-  json status, users, processes, leaks;
+  json status, users, processes, leaks, pods;
 };
 
 std::string bar(double frac, int width) {
@@ -42,13 +42,38 @@ std::string time_left(const json& seconds, const json& growing) {
   return growing.is_boolean() && !growing.get<bool>() ? "never" : "-";
 }
 
-// "  pod NAMESPACE/NAME container NAME" for a refused init with a workload, else "".
-std::string pod_text(const json& r) {
+std::string str(const json& v) { return v.is_string() ? escape_for_text(v.get<std::string>()) : std::string("?"); }
+
+// "NAMESPACE/NAME" of a row's pod (its uid when unnamed), "" outside pods.
+std::string pod_name(const json& r) {
   if (!r.contains("pod") || !r["pod"].is_object()) return "";
   const json& p = r["pod"];
-  auto str = [](const json& v) { return v.is_string() ? escape_for_text(v.get<std::string>()) : std::string("?"); };
-  std::string s = p["name"].is_string() ? fmt::format("  pod {}/{}", str(p["namespace"]), str(p["name"])) : "  pod " + str(p["uid"]);
+  return p["name"].is_string() ? fmt::format("{}/{}", str(p["namespace"]), str(p["name"])) : str(p["uid"]);
+}
+
+// "  pod NAMESPACE/NAME container NAME" for a refused init with a workload, else "".
+std::string pod_text(const json& r) {
+  std::string pod = pod_name(r);
+  if (pod.empty()) return "";
+  std::string s = "  pod " + pod;
   if (r.contains("container") && r["container"].is_object()) s += " container " + str(r["container"]["name"]);
+  return s;
+}
+
+// The pods holding the most watches (/api/pods), and what the rest of the node holds.
+std::string render_pods(const Frame& f, const TopCommandOptions& o, const char* bold, const char* reset) {
+  if (!f.pods.contains("pods") || f.pods["pods"].empty()) return "";
+  std::string s = fmt::format("\n{}{:<40} {:>6} {:>9} {:>9}  CONTAINERS{}\n", bold, "POD", "PROCS", "INSTANCES", "WATCHES", reset);
+  size_t n = 0;
+  for (const auto& p : f.pods["pods"]) {
+    if (n++ >= o.rows) break;
+    std::string containers;
+    for (const auto& c : p["containers"]) containers += (containers.empty() ? "" : ",") + (c.is_string() ? str(c) : "?");
+    s += fmt::format("{:<40} {:>6} {:>9} {:>9}  {}\n", pod_name(p), num(p["processes"]), num(p["instances"]),
+                     num(p["watches"]), containers);
+  }
+  const json& host = f.pods["not_in_a_pod"];
+  s += fmt::format("{:<40} {:>6} {:>9} {:>9}\n", "(not in a pod)", num(host["processes"]), num(host["instances"]), num(host["watches"]));
   return s;
 }
 
@@ -96,15 +121,16 @@ std::string render(const Frame& f, const TopCommandOptions& o) {
                    f.status.value("backend", "?"), num(f.status["watches"]), num(f.status["instances"]),
                    nleaks ? red : "", nleaks, nleaks ? reset : "", clock.rfc3339(WallClock::monotonic_now_ns()).substr(11, 8));
   s += render_users(f, o);
-  s += fmt::format("\n{}{:>7} {:<16} {:>6} {:>9} {:>9} {:>7}{}\n", bold, "PID", "COMM", "UID", "INSTANCES", "WATCHES", "LEAKED", reset);
+  s += fmt::format("\n{}{:>7} {:<16} {:>6} {:>9} {:>9} {:>7}  POD{}\n", bold, "PID", "COMM", "UID", "INSTANCES", "WATCHES", "LEAKED", reset);
   size_t n = 0;
   for (const auto& p : f.processes["processes"]) {
     if (n++ >= o.rows) break;
     bool leaky = p["leaked"].get<size_t>() > 0;
-    s += fmt::format("{}{:>7} {:<16} {:>6} {:>9} {:>9} {:>7}{}\n", leaky ? red : "", num(p["pid"]),
+    s += fmt::format("{}{:>7} {:<16} {:>6} {:>9} {:>9} {:>7}  {}{}\n", leaky ? red : "", num(p["pid"]),
                      escape_for_text(p["comm"].get<std::string>()), num(p["uid"]), num(p["instances"]), num(p["watches"]),
-                     num(p["leaked"]), leaky ? reset : "");
+                     num(p["leaked"]), pod_name(p), leaky ? reset : "");
   }
+  s += render_pods(f, o, bold, reset);
   if (nleaks) {
     s += fmt::format("\n{}LEAKED WATCHES (pod gone, watch alive){}\n", red, reset);
     n = 0;
@@ -143,12 +169,13 @@ int run_top(TopCommandOptions opts) {
       do monitor->step(50);
       while (!stop_requested() && WallClock::monotonic_now_ns() < until);
       monitor->evaluate_now();
-      f = Frame{status_json(*monitor), users_json(*monitor), processes_json(*monitor, opts.rows), leaks_json(*monitor)};
+      f = Frame{status_json(*monitor), users_json(*monitor), processes_json(*monitor, opts.rows), leaks_json(*monitor),
+                pods_json(*monitor)};
     } else {
       std::string token = read_api_token(opts.api_token_file);  // re-read: a restarted daemon has a new one
       auto get = [&](const char* path) { return json::parse(http_get(opts.connect, path, 5000, token)); };
       f = Frame{get("/api/status"), get("/api/users"), get(fmt::format("/api/processes?limit={}", opts.rows).c_str()),
-                get("/api/leaks")};
+                get("/api/leaks"), get("/api/pods")};
     }
     std::string text = render(f, opts);
     if (opts.once) {

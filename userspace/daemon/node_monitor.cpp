@@ -140,6 +140,7 @@ std::vector<ProcessView> NodeMonitor::processes() const {
       r.pid = h.pid;
       r.comm = h.comm;
       r.uid = h.uid;
+      if (h.workload) r.workload = h.workload;
       r.instances++;
       r.watches += inst.watches.size();
       auto it = leaked_per_group.find(g);

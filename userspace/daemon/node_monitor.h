@@ -69,6 +69,7 @@ struct ProcessView {
   size_t instances = 0;
   size_t watches = 0;
   size_t leaked = 0;
+  std::shared_ptr<const Workload> workload;  // its pod and container, if it runs in one
 };
 
 class NodeMonitor {

@@ -206,6 +206,7 @@ json processes_json(const NodeMonitor& m, size_t limit) {
     j["instances"] = p.instances;
     j["watches"] = p.watches;
     j["leaked"] = p.leaked;
+    if (p.workload) put_workload(j, *p.workload);
     out["processes"].push_back(std::move(j));
   }
   return out;
