@@ -145,7 +145,7 @@ jq -e --arg id "$worker" '.errno == "EMFILE" and .pod.namespace == "batch" and .
 
 # --- the daemon: /api/pods and the pod series of /metrics.
 port=$((20000 + $$ % 20000))
-"$inotrace" daemon "${state[@]}" --api-listen "127.0.0.1:$port" --api-token-file "$work/token" --pods-root "$work/no-pods" \
+"$inotrace" daemon "${state[@]}" --forecast-window 20 --api-listen "127.0.0.1:$port" --api-token-file "$work/token" --pods-root "$work/no-pods" \
   > "$work/daemon.log" 2>&1 &
 daemon_pid=$!; pids+=("$daemon_pid")
 for _ in $(seq 300); do [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz") == 200 ]] && break; sleep 0.1; done
@@ -155,15 +155,51 @@ echo "/api/pods: $(jq -c '[.pods[] | {pod: "\(.pod.namespace)/\(.pod.name)", con
 pod_row "$work/api-pods.json" web-0 | grep -q '"containers":\["app","sidecar"\],"processes":3,"instances":3,"watches":5' \
   || fail "/api/pods: web-0's row"
 pod_row "$work/api-pods.json" job-1 | grep -q '"instances":1,"watches":4' || fail "/api/pods: job-1's row"
+"$inotrace" top --connect "127.0.0.1:$port" --api-token-file "$work/token" --once --no-color > "$work/top.txt"
+sed -n '/^ *PID COMM/,$p' "$work/top.txt"
+grep -Eq "^ *[0-9]+ inotifywait .* batch/job-1$" "$work/top.txt" || fail "top: no process row with its pod batch/job-1"
+grep -Eq "^default/web-0 +3 +3 +5  app,sidecar$" "$work/top.txt" || fail "top: no pods row of default/web-0"
 curl -sf "http://127.0.0.1:$port/metrics" > "$work/metrics.txt"
 grep -E '^inotrace_pod_(watches|instances)\{namespace="(default|batch)"' "$work/metrics.txt"
 grep -qx 'inotrace_pod_watches{namespace="default",pod="web-0"} 5' "$work/metrics.txt" || fail "/metrics: web-0's watches"
 grep -qx 'inotrace_pod_instances{namespace="batch",pod="job-1"} 1' "$work/metrics.txt" || fail "/metrics: job-1's instances"
 
+# --- a steady leak in a container: uid 4243 in team-b/dev-server-0 starts a watcher of 4 new
+# dirs every 0.5 s (a pod's worth of watches at a time: 8 watches/s, 2 instances/s). The daemon
+# forecasts when the user hits max_user_watches and max_user_instances (EWMA over 20 s here);
+# `inotrace check` turns from ok to a problem naming the leaking container.
+check_line() { "$inotrace" check --instances-warn 25 "${state[@]}" --pods-root "$work/no-pods"; }
+before=$(check_line) && rc=0 || rc=$?
+echo "check before the leak: exit $rc: $before"
+[[ $rc == 0 && $before == InotifyOK* ]] || fail "check before the leak: exit $rc"
+leak_uid=$(cat /proc/sys/kernel/random/uuid); leaker=$(hex_id)
+run_container "$leaker" "/$cg_top/kubepods/burstable/pod$leak_uid/$leaker" team-b dev-server-0 "$leak_uid" leaker \
+  /bin/setpriv --reuid 4243 --regid 4243 --clear-groups /bin/sh -c 'i=0; while [ $i -lt 60 ]; do
+    mkdir -p /w/leak/$i/a /w/leak/$i/b /w/leak/$i/c /w/leak/$i/d
+    inotifywait -m -q /w/leak/$i/a /w/leak/$i/b /w/leak/$i/c /w/leak/$i/d > /dev/null & i=$((i + 1)); sleep 0.5; done; wait'
+sleep 22
+user=$(api /api/users | jq -c '.users[] | select(.uid == 4243)')
+echo "/api/users during the leak: $(jq -c '{present_watches, instances, max_user_watches, max_user_instances,
+  watches_rate_per_s, watches_exhaustion_seconds, instances_rate_per_s, instances_exhaustion_seconds}' <<<"$user")"
+jq -e '.watches_rate_per_s > 5 and .watches_rate_per_s < 11 and .instances_rate_per_s > 1.2 and .instances_rate_per_s < 2.8' \
+  <<<"$user" > /dev/null || fail "the leak's rates are not about 8 watches/s and 2 instances/s"
+# The forecast against the true time left at the true rates, within 40%.
+jq -e '((.max_user_watches - .present_watches) / 8) as $w | ((.max_user_instances - .instances) / 2) as $i |
+  (.watches_exhaustion_seconds / $w) > 0.6 and (.watches_exhaustion_seconds / $w) < 1.4 and
+  (.instances_exhaustion_seconds / $i) > 0.6 and (.instances_exhaustion_seconds / $i) < 1.4' <<<"$user" > /dev/null \
+  || fail "the forecasts are not within 40% of the true time left"
+curl -sf "http://127.0.0.1:$port/metrics" | grep -E '^inotrace_user_(watches|instances)_exhaustion_seconds\{uid="4243"'
+after=$(check_line) && rc=0 || rc=$?
+echo "check during the leak: exit $rc: $after"
+[[ $rc == 1 && $after == *"uid 4243"* && $after == *"team-b/dev-server-0"* && $after == *leaker* ]] \
+  || fail "check during the leak: exit $rc, want 1 naming uid 4243 and team-b/dev-server-0 (leaker)"
+ctr_ task kill -s SIGKILL "$leaker" > /dev/null
+
 # --- at scale: PODS_AT_SCALE more pods of one container each, one watch each; the pod series
 # stay bounded to --metrics-top (20) + "other", and sum to every pod's watches.
 if (( scale > 0 )); then
   t0=$(date +%s)
+  echo $((saved_limit + scale + 100)) > "$limit_file"  # root runs them all; restored by cleanup
   for i in $(seq "$scale"); do
     id=$(hex_id); u=$(cat /proc/sys/kernel/random/uuid)
     echo "$id /$cg_top/kubepods/burstable/pod$u/$id scale pod-$i $u c"
