@@ -1,11 +1,9 @@
 #include "paths/cgroup_id_index.h"
 
-#include <sys/stat.h>
+#include <fcntl.h>
 #include <sys/statfs.h>
 
-#include <filesystem>
-
-#include "util/wall_clock.h"
+#include "paths/file_handle_path.h"
 
 namespace inotrace {
 
@@ -22,37 +20,13 @@ std::string unified_cgroup_mount() {
   return "";
 }
 
-std::optional<std::string> CgroupIdIndex::path_of(uint64_t cgroup_id) {
-  auto it = paths_.find(cgroup_id);
-  if (it == paths_.end()) {
-    uint64_t now = WallClock::monotonic_now_ns();
-    if (mount_.empty() || (walked_ns_ && now - walked_ns_ < kMinRewalkNs)) return std::nullopt;
-    walk();
-    it = paths_.find(cgroup_id);
-    if (it == paths_.end()) return std::nullopt;
-  }
-  // Ids are never reused, but the directory may be gone: say so rather than name a dead one.
-  struct stat st;
-  if (stat((mount_ + it->second).c_str(), &st) != 0 || st.st_ino != cgroup_id) return std::nullopt;
-  return it->second;
+CgroupIdIndex::CgroupIdIndex(const std::string& unified_mount) {
+  if (!unified_mount.empty()) root_.reset(open(unified_mount.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));  // not O_PATH: open_by_handle_at takes no O_PATH fd (EBADF)
 }
 
-void CgroupIdIndex::walk() {
-  namespace fs = std::filesystem;
-  walked_ns_ = WallClock::monotonic_now_ns();
-  paths_.clear();
-  std::error_code ec;
-  struct stat st;
-  if (stat(mount_.c_str(), &st) == 0) paths_.emplace(st.st_ino, "/");
-  fs::recursive_directory_iterator it(mount_, fs::directory_options::skip_permission_denied, ec), end;
-  for (; !ec && it != end && paths_.size() < kMaxCgroups; it.increment(ec)) {
-    if (!it->is_directory(ec) || it->is_symlink(ec)) {
-      ec.clear();
-      continue;
-    }
-    std::string full = it->path().string();
-    if (stat(full.c_str(), &st) == 0) paths_.emplace(st.st_ino, full.substr(mount_.size()));
-  }
+std::optional<std::string> CgroupIdIndex::path_of(uint64_t cgroup_id) const {
+  if (!root_) return std::nullopt;
+  return kernfs_path_by_id(root_.get(), cgroup_id);
 }
 
 }  // namespace inotrace

@@ -233,4 +233,28 @@ HandlePath FileHandlePathResolver::resolve(uint64_t view, uint32_t pid, std::spa
   return out;
 }
 
+std::optional<std::string> kernfs_path_by_id(int mount_fd, uint64_t id) {
+  constexpr int kFileIdKernfs = 0xfe;  // include/linux/exportfs.h: FILEID_KERNFS, a u64 id (5.5+)
+  alignas(file_handle) char buf[sizeof(file_handle) + sizeof(id)];
+  auto* h = reinterpret_cast<file_handle*>(buf);
+  h->handle_bytes = sizeof(id);
+  h->handle_type = kFileIdKernfs;
+  std::memcpy(h->f_handle, &id, sizeof(id));
+  UniqueFd opened(open_by_handle_at(mount_fd, h, O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!opened) return std::nullopt;
+  // Both links read in the same (our namespace's) coordinates: the node's path is the part below the mount's.
+  auto link = [](int fd) -> std::optional<std::string> {
+    char out[4096];
+    ssize_t n = readlink(fmt::format("/proc/self/fd/{}", fd).c_str(), out, sizeof(out));
+    if (n <= 0 || n == (ssize_t)sizeof(out)) return std::nullopt;
+    return std::string(out, n);
+  };
+  auto node = link(opened.get()), mount = link(mount_fd);
+  if (!node || !mount) return std::nullopt;
+  if (*mount == "/") return node;
+  if (*node == *mount) return "/";
+  if (!node->starts_with(*mount + "/")) return std::nullopt;
+  return node->substr(mount->size());
+}
+
 }  // namespace inotrace

@@ -17,6 +17,7 @@
 #include <absl/container/flat_hash_map.h>
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -36,6 +37,11 @@ struct HandlePath {
   std::string path;  // "" when it could not be resolved (note says why)
   std::string note;  // failure reason, or a qualifier of a found path ("unlinked")
 };
+
+// The path of a kernfs node (a cgroup2 directory) by its id, below the mount at `mount_fd` (an
+// fd of the hierarchy's root): kernfs takes the id itself as a file handle. nullopt if no node
+// has that id (a removed cgroup), or without CAP_DAC_READ_SEARCH.
+std::optional<std::string> kernfs_path_by_id(int mount_fd, uint64_t id);
 
 class FileHandlePathResolver {
  public:
