@@ -107,15 +107,20 @@ TEST(PodRollup, CountsInstancesAndWatchesPerPodAndTheRestForTheHost) {
   r.add({holder(11, "pod-a", "bbbbbbbbbbbb")}, 2);
   r.add({holder(20, "pod-b", "cccccccccccc"), holder(21, "", "")}, 7);  // shared with a host process
   r.add({holder(30, "", "")}, 100);
+  r.add({holder(12, "pod-a", "aaaaaaaaaaaa"), holder(13, "pod-a", "aaaaaaaaaaaa")}, 0);  // one container, two pids
   auto pods = r.pods();
   ASSERT_EQ(pods.size(), 2u);
   EXPECT_EQ(pods[0].pod.pod_uid, "pod-a") << "most watches first";
   EXPECT_EQ(pods[0].watches, 8u);
-  EXPECT_EQ(pods[0].instances, 3u);
-  EXPECT_EQ(pods[0].processes, 2u);
+  EXPECT_EQ(pods[0].instances, 4u);
+  EXPECT_EQ(pods[0].processes, 4u);
   EXPECT_EQ(pods[0].containers, (std::set<std::string>{"aaaaaaaaaaaa", "bbbbbbbbbbbb"}));
+  EXPECT_EQ(pods[0].by_container.at("aaaaaaaaaaaa").watches, 6u);
+  EXPECT_EQ(pods[0].by_container.at("aaaaaaaaaaaa").instances, 3u) << "an instance counts once per container";
+  EXPECT_EQ(pods[0].by_container.at("bbbbbbbbbbbb").watches, 2u);
   EXPECT_EQ(pods[1].pod.pod_uid, "pod-b");
   EXPECT_EQ(pods[1].watches, 7u);
+  EXPECT_EQ(pods[1].by_container.size(), 1u);
   EXPECT_EQ(r.host().instances, 1u) << "an instance a pod holds is the pod's";
   EXPECT_EQ(r.host().watches, 100u);
   EXPECT_EQ(r.host().processes, 2u);

@@ -32,6 +32,8 @@ MetricsExporter::MetricsExporter(size_t top_commands, size_t top_pods)
       command_watches_(BuildGauge().Name("inotrace_command_watches").Help("Watches held by the top commands").Register(*registry_)),
       pod_watches_(BuildGauge().Name("inotrace_pod_watches").Help("Watches held by the processes of the top pods (the rest: pod=\"other\")").Register(*registry_)),
       pod_instances_(BuildGauge().Name("inotrace_pod_instances").Help("Inotify instances held by the processes of the top pods (the rest: pod=\"other\")").Register(*registry_)),
+      container_watches_(BuildGauge().Name("inotrace_container_watches").Help("Watches held by the processes of the top containers (the rest: pod=\"other\", container=\"other\")").Register(*registry_)),
+      container_instances_(BuildGauge().Name("inotrace_container_instances").Help("Inotify instances held by the processes of the top containers (the rest: pod=\"other\", container=\"other\")").Register(*registry_)),
       leaked_(BuildGauge().Name("inotrace_leaked_watches").Help("Watches whose pod is gone (pod_deleted) or orphaned (pod_orphaned)").Register(*registry_)),
       events_(BuildCounter().Name("inotrace_events_total").Help("Events seen since start, by type (includes ones found by reconciliation)").Register(*registry_)),
       dropped_(BuildCounter().Name("inotrace_dropped_events_total").Help("Events lost since start (ring buffer full, untracked syscalls, undecodable)").Register(*registry_)),
@@ -84,8 +86,10 @@ void MetricsExporter::update_users(const NodeMonitor& m) {
     if (u.instances_forecast.seconds_to_limit) instances_left[l] = *u.instances_forecast.seconds_to_limit;
   }
   for (const auto& [k, n] : m.init_failures())
-    refused[{{"uid", std::to_string(k.uid)}, {"user_ns", std::to_string(k.userns_ino)}, {"errno", errno_name(k.err)}}] = n;
-  if (m.init_failures_other()) refused[{{"uid", "other"}, {"user_ns", "other"}, {"errno", "other"}}] = m.init_failures_other();
+    refused[{{"uid", std::to_string(k.uid)}, {"user_ns", std::to_string(k.userns_ino)}, {"errno", errno_name(k.err)},
+             {"cause", std::string(k.cause)}}] = n;
+  if (m.init_failures_other())
+    refused[{{"uid", "other"}, {"user_ns", "other"}, {"errno", "other"}, {"cause", "other"}}] = m.init_failures_other();
   set_all(user_watches_, live_user_, present);
   set_all(user_kernel_watches_, live_kernel_, kernel);
   set_all(user_limit_, live_limit_, limit);
@@ -145,6 +149,32 @@ void MetricsExporter::update_pods(const NodeMonitor& m) {
   }
   set_all(pod_watches_, live_pod_watches_, watches);
   set_all(pod_instances_, live_pod_instances_, instances);
+  update_containers(pods);
+}
+
+// The same for the top containers, each as {namespace, pod, container} (its name, or its id).
+void MetricsExporter::update_containers(const std::vector<PodRow>& pods) {
+  struct Row {
+    const PodRow* pod;
+    const std::string* container;
+    ContainerCounts counts;
+  };
+  std::vector<Row> rows;
+  for (const auto& p : pods)
+    for (const auto& [name, counts] : p.by_container) rows.push_back({&p, &name, counts});
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.counts.watches > b.counts.watches; });
+  std::map<Labels, double> watches, instances;
+  for (size_t i = 0; i < rows.size(); i++) {
+    const Workload& p = rows[i].pod->pod;
+    Labels l = i < top_pods_ ? Labels{{"namespace", sanitize_utf8(p.pod_namespace)},
+                                      {"pod", sanitize_utf8(p.pod_name.empty() ? p.pod_uid : p.pod_name)},
+                                      {"container", sanitize_utf8(*rows[i].container)}}
+                             : Labels{{"namespace", ""}, {"pod", "other"}, {"container", "other"}};
+    watches[l] += rows[i].counts.watches;
+    instances[l] += rows[i].counts.instances;
+  }
+  set_all(container_watches_, live_container_watches_, watches);
+  set_all(container_instances_, live_container_instances_, instances);
 }
 
 std::string MetricsExporter::render() const {

@@ -34,6 +34,7 @@ class MetricsExporter {
 
   void update_users(const NodeMonitor& m);
   void update_pods(const NodeMonitor& m);
+  void update_containers(const std::vector<PodRow>& pods);
 
   size_t top_;
   size_t top_pods_;
@@ -50,6 +51,8 @@ class MetricsExporter {
   prometheus::Family<prometheus::Gauge>& command_watches_;
   prometheus::Family<prometheus::Gauge>& pod_watches_;
   prometheus::Family<prometheus::Gauge>& pod_instances_;
+  prometheus::Family<prometheus::Gauge>& container_watches_;
+  prometheus::Family<prometheus::Gauge>& container_instances_;
   prometheus::Family<prometheus::Gauge>& leaked_;
   prometheus::Family<prometheus::Counter>& events_;
   prometheus::Family<prometheus::Counter>& dropped_;
@@ -61,7 +64,7 @@ class MetricsExporter {
   prometheus::Family<prometheus::Gauge>& stale_watches_;
   prometheus::Family<prometheus::Gauge>& build_info_;
   std::map<prometheus::Labels, prometheus::Gauge*> live_user_, live_kernel_, live_limit_, live_user_instances_,
-      live_user_instances_limit_, live_command_, live_pod_watches_, live_pod_instances_, live_leaked_, live_watches_, live_instances_, live_stale_,
+      live_user_instances_limit_, live_command_, live_pod_watches_, live_pod_instances_, live_container_watches_, live_container_instances_, live_leaked_, live_watches_, live_instances_, live_stale_,
       live_build_info_, live_kernel_instances_, live_watches_exhaustion_, live_instances_exhaustion_;
   std::map<prometheus::Labels, prometheus::Counter*> live_events_, live_dropped_, live_corrections_, live_reconciles_,
       live_log_failures_, live_init_failures_;

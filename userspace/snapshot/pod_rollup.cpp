@@ -5,10 +5,15 @@
 
 namespace inotrace {
 
+namespace {
+std::string_view container_key(const Workload& w) { return !w.container_name.empty() ? w.container_name : w.container_id; }
+}  // namespace
+
 void PodRollup::add(const std::vector<Holder>& holders, size_t watches) {
-  // Distinct pods among the holders (almost always one): a small array, no allocation.
+  // Distinct pods and containers among the holders (almost always one): small arrays, no allocation.
   const std::string* pods[8];
-  size_t npods = 0;
+  std::pair<const std::string*, std::string_view> containers[8];
+  size_t npods = 0, ncontainers = 0;
   for (const Holder& h : holders) {
     if (!h.workload || !h.workload->in_pod()) {
       host_pids_.insert(h.pid);
@@ -24,11 +29,20 @@ void PodRollup::add(const std::vector<Holder>& holders, size_t watches) {
     bool seen = false;
     for (size_t i = 0; i < npods; i++) seen = seen || *pods[i] == w.pod_uid;
     if (!seen && npods < std::size(pods)) pods[npods++] = &w.pod_uid;
+    seen = false;
+    for (size_t i = 0; i < ncontainers; i++)
+      seen = seen || (*containers[i].first == w.pod_uid && containers[i].second == container_key(w));
+    if (!seen && ncontainers < std::size(containers)) containers[ncontainers++] = {&w.pod_uid, container_key(w)};
   }
   for (size_t i = 0; i < npods; i++) {
     PodRow& r = by_uid_[*pods[i]];
     r.instances++;
     r.watches += watches;
+  }
+  for (size_t i = 0; i < ncontainers; i++) {
+    ContainerCounts& c = by_uid_[*containers[i].first].by_container[std::string(containers[i].second)];
+    c.instances++;
+    c.watches += watches;
   }
   if (npods == 0) host_.instances++, host_.watches += watches;
   host_.processes = host_pids_.size();

@@ -13,9 +13,17 @@
 
 namespace inotrace {
 
+struct ContainerCounts {
+  size_t instances = 0;
+  size_t watches = 0;
+};
+
 struct PodRow {
   Workload pod;                      // pod fields only (container fields empty)
   std::set<std::string> containers;  // names, or ids where the runtime's state gives no name
+  // The same keys ("" for processes in the pod's own cgroup): what each container's processes
+  // hold (an instance shared by two containers counts for both).
+  std::map<std::string, ContainerCounts> by_container;
   size_t processes = 0;
   size_t instances = 0;
   size_t watches = 0;
