@@ -4,6 +4,7 @@
 #include <absl/container/flat_hash_set.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "snapshot/aggregate.h"
 #include "util/small_file.h"
@@ -49,11 +50,19 @@ void NodeMonitor::sample_growth(uint64_t now_ns) {
   std::erase_if(growth_, [&](const auto& kv) { return kv.second.sampled_at != evaluations_; });
 }
 
+namespace {
+std::string_view refusal_cause(const Event& ev) {
+  if (ev.err != EMFILE) return "other";
+  if (ev.ucount.count < 0 || ev.ucount.max < 0) return "unknown";
+  return ev.ucount.count >= ev.ucount.max ? "max_user_instances" : "rlimit_nofile";
+}
+}  // namespace
+
 void NodeMonitor::note_refusal(const Event& ev) {
   bool charged = ev.ucount.uid != UINT32_MAX;
   RefusedInit r{ev.ts_mono_ns, ev.task.pid, ev.task.comm, charged ? ev.ucount.uid : ev.task.uid,
                 charged ? ev.ucount.userns_ino : 0, ev.err, ev.ucount.count, ev.ucount.max, ev.workload};
-  InitFailureKey key{r.uid, r.userns_ino, r.err};
+  InitFailureKey key{r.uid, r.userns_ino, r.err, refusal_cause(ev)};
   if (init_failures_.size() < kMaxInitFailureKeys || init_failures_.count(key))
     init_failures_[key]++;
   else

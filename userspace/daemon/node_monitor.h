@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <string_view>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,6 +60,10 @@ struct InitFailureKey {
   uint32_t uid = 0;
   uint32_t userns_ino = 0;
   int32_t err = 0;
+  // EMFILE has two causes an operator fixes differently: "max_user_instances" (the user's
+  // instances reached the limit when refused), "rlimit_nofile" (they had not: the caller's fd
+  // limit), "unknown" (no count read); "other" for any other errno.
+  std::string_view cause;
   auto operator<=>(const InitFailureKey&) const = default;
 };
 

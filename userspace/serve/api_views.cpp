@@ -186,7 +186,7 @@ json users_json(const NodeMonitor& m) {
   out["init_failures"] = json::array();
   for (const auto& [k, n] : m.init_failures())
     out["init_failures"].push_back({{"uid", k.uid}, {"user_ns", k.userns_ino ? json(k.userns_ino) : json(nullptr)},
-                                    {"errno", errno_name(k.err)}, {"count", n}});
+                                    {"errno", errno_name(k.err)}, {"cause", k.cause}, {"count", n}});
   out["init_failures_other"] = m.init_failures_other();  // users beyond the first 1000 seen
   WallClock clock;
   out["refused_inits"] = json::array();  // the latest, oldest first
