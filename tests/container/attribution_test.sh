@@ -22,6 +22,9 @@ done
 
 work=$(mktemp -d "$build/attribution-test.XXXXXX")
 cg_top=inotrace-ct-$$   # every cgroup of the test lives under this private top
+# Where a cgroup's processes are listed: the v1 memory hierarchy, else the unified one.
+cg_list=/sys/fs/cgroup/memory; [[ -d $cg_list ]] || cg_list=/sys/fs/cgroup
+cg_unified=/sys/fs/cgroup/unified; [[ -f $cg_unified/cgroup.procs ]] || cg_unified=/sys/fs/cgroup
 limit_file=/proc/sys/fs/inotify/max_user_instances
 saved_limit=$(cat "$limit_file")
 pids=()
@@ -37,7 +40,7 @@ cleanup() {
     done
   fi
   private_containerd_stop "$work"
-  for h in /sys/fs/cgroup/*/; do [[ -d $h$cg_top ]] && find "$h$cg_top" -depth -type d -exec rmdir {} + 2>/dev/null; done
+  for h in /sys/fs/cgroup/ /sys/fs/cgroup/*/; do [[ -d $h$cg_top ]] && find "$h$cg_top" -depth -type d -exec rmdir {} + 2>/dev/null; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -68,7 +71,7 @@ task_pid() { ctr_ task ls | awk -v c="$1" '$1 == c && $3 == "RUNNING" {print $2}
 wait_watches() {  # wait_watches CGROUP N: the cgroup's processes hold N watches
   local n=0
   for _ in $(seq 100); do
-    n=$(for p in $(cat "/sys/fs/cgroup/memory$1/cgroup.procs" 2>/dev/null); do cat /proc/"$p"/fdinfo/* 2>/dev/null; done | grep -c '^inotify' || true)
+    n=$(for p in $(cat "$cg_list$1/cgroup.procs" 2>/dev/null); do cat /proc/"$p"/fdinfo/* 2>/dev/null; done | grep -c '^inotify' || true)
     [[ $n == "$2" ]] && return 0
     sleep 0.1
   done
@@ -123,10 +126,15 @@ ctr_ task exec -d --exec-id emfile-$$ "$worker" /bin/setpriv --reuid 4242 --regi
    b=$!; sleep 0.3; inotifywait -q -t 1 /w/c 2> /w/refused; kill $a $b; touch /w/done' > /dev/null &
 pids+=($!)
 sleep 0.5
+# The trace is stopped while the refused process runs and exits: its event is read after the
+# process is gone, so only the cgroup id the kernel put in the event can name its pod.
+kill -STOP "$trace_pid"
 echo 2 > "$limit_file"
 touch "$rootfs/w/go"
 for _ in $(seq 100); do [[ -e $rootfs/w/done ]] && break; sleep 0.05; done
 echo "$saved_limit" > "$limit_file"
+sleep 0.3
+kill -CONT "$trace_pid"
 [[ -e $rootfs/w/done ]] || fail "the uid-4242 shell did not finish"
 echo "refused inotifywait said: $(cat "$rootfs/w/refused")"
 grep -q "Too many open files" "$rootfs/w/refused" || fail "the third init was not refused with EMFILE"
@@ -139,6 +147,9 @@ jq -e --arg u "$web_uid" --arg id "$app" '.pod == {namespace: "default", name: "
   || fail "the add made in container app is not attributed to default/web-0/app"
 refused=$(jq -c 'select(.event == "init_failed" and .uid == 4242)' "$work/trace.ndjson" | head -1)
 echo "EMFILE refusal: $refused"
+[[ -e /proc/$(jq .pid <<<"$refused") ]] && fail "the refused process still runs: the test would not show attribution after exit"
+worker_cgid=$(stat -c %i "$cg_unified$job_cg/cri-containerd-$worker.scope")
+jq -e --argjson g "$worker_cgid" '.cgroup_id == $g' <<<"$refused" > /dev/null || fail "the refusal's cgroup id is not the worker's ($worker_cgid)"
 jq -e --arg id "$worker" '.errno == "EMFILE" and .pod.namespace == "batch" and .pod.name == "job-1" and
   .container.name == "worker" and .container.id == $id' <<<"$refused" > /dev/null \
   || fail "the EMFILE refusal is not attributed to batch/job-1/worker"
@@ -163,6 +174,10 @@ curl -sf "http://127.0.0.1:$port/metrics" > "$work/metrics.txt"
 grep -E '^inotrace_pod_(watches|instances)\{namespace="(default|batch)"' "$work/metrics.txt"
 grep -qx 'inotrace_pod_watches{namespace="default",pod="web-0"} 5' "$work/metrics.txt" || fail "/metrics: web-0's watches"
 grep -qx 'inotrace_pod_instances{namespace="batch",pod="job-1"} 1' "$work/metrics.txt" || fail "/metrics: job-1's instances"
+grep -E '^inotrace_container_(watches|instances)\{.*namespace="default"' "$work/metrics.txt"
+grep -qx 'inotrace_container_watches{container="app",namespace="default",pod="web-0"} 3' "$work/metrics.txt" || fail "/metrics: container app's watches"
+grep -qx 'inotrace_container_instances{container="sidecar",namespace="default",pod="web-0"} 2' "$work/metrics.txt" \
+  || fail "/metrics: container sidecar's instances"
 
 # --- a steady leak in a container: uid 4243 in team-b/dev-server-0 starts a watcher of 4 new
 # dirs every 0.5 s (a pod's worth of watches at a time: 8 watches/s, 2 instances/s). The daemon
@@ -216,11 +231,15 @@ if (( scale > 0 )); then
     sleep 0.2
   done
   series=$(grep -c '^inotrace_pod_watches{' "$work/metrics.txt")
+  cseries=$(grep -c '^inotrace_container_watches{' "$work/metrics.txt")
+  csum=$(awk '/^inotrace_container_watches\{/ {s += $2} END {print s + 0}' "$work/metrics.txt")
+  echo "  and $cseries inotrace_container_watches series summing to $csum"
   echo "/metrics with $((scale + 2)) pods holding $want watches: $series inotrace_pod_watches series summing to $sum"
   [[ $sum == "$want" ]] || fail "the pod series sum to $sum, not $want; /api/pods: $(api /api/pods | jq -c .)"
   if (( scale + 2 > 20 )); then
     grep '^inotrace_pod_watches{.*pod="other"}' "$work/metrics.txt" || fail "no pod=\"other\" series"
-    [[ $series == 21 ]] || fail "$series pod series, not 21 (20 + other)"
+    [[ $series == 21 && $cseries == 21 ]] || fail "$series pod series and $cseries container series, not 21 (20 + other)"
+    [[ $csum == "$want" ]] || fail "the container series sum to $csum, not $want"
   else
     [[ $series == $((scale + 2)) ]] || fail "$series pod series, not one per pod"
   fi
@@ -232,6 +251,6 @@ cleanup
 trap - EXIT
 left=$(awk -v d="$work/" 'index($5, d) == 1' /proc/self/mountinfo | wc -l)
 [[ $left == 0 ]] || fail "$left mounts left under $work"
-for h in /sys/fs/cgroup/*/; do [[ ! -d $h$cg_top ]] || fail "cgroup $h$cg_top left behind"; done
+for h in /sys/fs/cgroup/ /sys/fs/cgroup/*/; do [[ ! -d $h$cg_top ]] || fail "cgroup $h$cg_top left behind"; done
 [[ $(cat "$limit_file") == "$saved_limit" ]] || fail "max_user_instances not restored"
 echo "PASS: pods and containers named in snapshot, trace, /api/pods and /metrics; EMFILE attributed; nothing left behind"

@@ -651,6 +651,7 @@ TEST(SnapshotLive, HolderInAKubeletCgroupIsAttributedToItsPodByBothSources) {
   expected.qos = "burstable";
   expected.container_id = id;
   expected.container_name = "watcher";
+  expected.runtime = "containerd";  // the cgroupfs path does not say; the bundle's place does
   init_libbpf_logging(false);
   KernelFacts facts = preflight("");
   for (SnapshotSource source : {SnapshotSource::Procfs, SnapshotSource::Iterator}) {
