@@ -54,15 +54,7 @@ Look look(const CheckCommandOptions& o) {
   auto log = [&o](const std::string& s) {
     if (o.verbose) log_line(s);
   };
-  std::optional<KernelFacts> facts;
-  if (*source != SnapshotSource::Procfs) {
-    try {
-      facts = preflight(o.btf_path);
-    } catch (const Error& e) {
-      if (*source == SnapshotSource::Iterator) throw;
-      log(fmt::format("check: {}; reading /proc fdinfo instead", e.what()));
-    }
-  }
+  std::optional<KernelFacts> facts = kernel_facts_for(*source, o.btf_path, "check", log);
   ProcNodeView node("/proc", o.runtime);
   SnapshotTaker taker(facts ? &*facts : nullptr, *source, node, log);
   Look l;

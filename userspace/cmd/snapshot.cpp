@@ -185,15 +185,7 @@ int run_snapshot(const SnapshotCommandOptions& opts) {
   if (!source) throw Error(fmt::format("--source {}: expected auto, iterator or procfs", opts.source));
   init_libbpf_logging(opts.verbose);
   auto log = [](const std::string& s) { log_line(s); };
-  std::optional<KernelFacts> facts;
-  if (*source != SnapshotSource::Procfs) {
-    try {
-      facts = preflight(opts.btf_path);
-    } catch (const Error& e) {
-      if (*source == SnapshotSource::Iterator) throw;
-      log(fmt::format("snapshot: {}; reading /proc fdinfo instead", e.what()));
-    }
-  }
+  std::optional<KernelFacts> facts = kernel_facts_for(*source, opts.btf_path, "snapshot", log);
   ProcNodeView node("/proc", opts.runtime);
   SnapshotTaker taker(facts ? &*facts : nullptr, *source, node, log);
   uint64_t t0 = WallClock::monotonic_now_ns();

@@ -150,4 +150,16 @@ void SnapshotTaker::complete_from_fdinfo(Snapshot& snap, MountViews& views, bool
     snap.warnings.push_back(fmt::format("{} instances could not be completed from fdinfo (process exited?)", unreadable));
 }
 
+std::optional<KernelFacts> kernel_facts_for(SnapshotSource source, const std::string& btf_path, std::string_view who,
+                                            const std::function<void(const std::string&)>& log) {
+  if (source == SnapshotSource::Procfs) return std::nullopt;
+  try {
+    return preflight(btf_path);
+  } catch (const Error& e) {
+    if (source == SnapshotSource::Iterator) throw;
+    log(fmt::format("{}: {}; reading /proc fdinfo instead", who, e.what()));
+    return std::nullopt;
+  }
+}
+
 }  // namespace inotrace

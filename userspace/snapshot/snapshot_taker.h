@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "loader/preflight.h"
 #include "paths/mount_views.h"
@@ -19,6 +20,11 @@ class IterSource;
 
 enum class SnapshotSource { Auto, Iterator, Procfs };
 std::optional<SnapshotSource> parse_snapshot_source(const std::string& s);
+// What the iterator source needs of the kernel, for a one-shot command's --source: nullopt for
+// procfs, and for auto where the iterator cannot run (said through `log`, with `who` first);
+// with iterator, the reason it cannot run is thrown.
+std::optional<KernelFacts> kernel_facts_for(SnapshotSource source, const std::string& btf_path, std::string_view who,
+                                            const std::function<void(const std::string&)>& log);
 
 class SnapshotTaker : public SnapshotProvider {
  public:
