@@ -13,12 +13,15 @@
 #include <bpf/bpf_helpers.h>
 #include "inotrace/events.h"
 #include "core_fixes.bpf.h"
+#include "current_fd.bpf.h"
 
-/* Addresses of inotify's own functions, from /proc/kallsyms, set by userspace before load.
- * inotify_fops itself is a data symbol, absent from kallsyms without CONFIG_KALLSYMS_ALL, so
- * files are recognised by f_op->release and groups by ops->freeing_mark (inotify_fsnotify_ops). */
-const volatile __u64 inotify_release_addr = 0;
-const volatile __u64 inotify_freeing_mark_addr = 0;
+/* Addresses of inotify's own functions, written after load by identify_inotify
+ * (inotify_identity.bpf.h), or by userspace from /proc/kallsyms where that cannot run. Files are
+ * recognised by f_op->release and groups by ops->freeing_mark (inotify_fsnotify_ops): inotify_fops
+ * itself is a data symbol, which kallsyms lists only with CONFIG_KALLSYMS_ALL. In .bss, not
+ * .rodata, because they are learnt after the programs are loaded. */
+__u64 inotify_release_addr = 0;
+__u64 inotify_freeing_mark_addr = 0;
 
 static __always_inline struct fsnotify_group *group_of_file(struct file *file)
 {
@@ -38,17 +41,7 @@ static __always_inline bool is_inotify_group(struct fsnotify_group *group)
 /* The inotify group behind the current task's fd, or NULL. */
 static __always_inline struct fsnotify_group *group_of_fd(int fd)
 {
-	struct task_struct *task = (void *)bpf_get_current_task();
-	struct files_struct *files = BPF_CORE_READ(task, files);
-	if (!files || fd < 0)
-		return NULL;
-	struct fdtable *fdt = BPF_CORE_READ(files, fdt);
-	if ((__u32)fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *file = NULL;
-	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
-	return group_of_file(file);
+	return group_of_file(file_of_current_fd(fd));
 }
 
 /*

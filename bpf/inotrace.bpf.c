@@ -8,6 +8,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "watch_handlers.bpf.h"
+#include "inotify_identity.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

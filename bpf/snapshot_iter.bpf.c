@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 #include "inotrace/events.h"
 #include "inotify_read.bpf.h"
+#include "inotify_identity.bpf.h"
 #include "target_path.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

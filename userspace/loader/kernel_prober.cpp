@@ -54,8 +54,8 @@ ProbeOutcome attach_to_perf_event(ProbeOutcome o, perf_event_attr& attr, bpf_pro
 
 }  // namespace
 
-KernelProber::KernelProber(const Kallsyms& syms, std::string btf_path, std::string tracefs)
-    : syms_(syms), btf_path_(std::move(btf_path)), tracefs_(std::move(tracefs)) {
+KernelProber::KernelProber(const KernelFacts& facts, std::string btf_path, std::string tracefs)
+    : facts_(facts), btf_path_(std::move(btf_path)), tracefs_(std::move(tracefs)) {
   btf_ = btf__parse(btf_path_.c_str(), nullptr);
   if (!btf_) btf_error_ = fmt::format("cannot parse BTF {}: {}", btf_path_, errstr(errno));
 }
@@ -80,11 +80,11 @@ ProbeOutcome KernelProber::fentry(const std::string& func) {
 
 ProbeOutcome KernelProber::kprobe(const std::string& func) {
   ProbeOutcome o{fmt::format("kprobe {}", func)};
-  auto sym = syms_.entry(func);
-  if (!sym) return o.detail = "not in /proc/kallsyms (inlined or absent)", o;
-  o.probe = fmt::format("kprobe {}", sym->name);
   auto type = read_long_file("/sys/bus/event_source/devices/kprobe/type");
   if (!type) return o.detail = "no kprobe PMU (kernel built without CONFIG_KPROBES?)", o;
+  auto sym = facts_.syms().entry(func);  // after the PMU check: kallsyms is slow to read
+  if (!sym) return o.detail = "not in /proc/kallsyms (inlined or absent)", o;
+  o.probe = fmt::format("kprobe {}", sym->name);
   perf_event_attr attr{};
   attr.size = sizeof(attr);
   attr.type = (uint32_t)*type;

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "loader/backend.h"
-#include "loader/kallsyms.h"
+#include "loader/preflight.h"
 
 struct btf;
 
@@ -14,14 +14,14 @@ namespace inotrace {
 
 class KernelProber : public FeatureProber {
  public:
-  KernelProber(const Kallsyms& syms, std::string btf_path, std::string tracefs);
+  KernelProber(const KernelFacts& facts, std::string btf_path, std::string tracefs);
   ~KernelProber() override;
   ProbeOutcome fentry(const std::string& func) override;
   ProbeOutcome kprobe(const std::string& func) override;
   ProbeOutcome syscall_tracepoint(const std::string& name) override;
 
  private:
-  const Kallsyms& syms_;
+  const KernelFacts& facts_;  // its kallsyms, read only if a kprobe is probed
   std::string btf_path_;
   std::string tracefs_;
   struct btf* btf_ = nullptr;

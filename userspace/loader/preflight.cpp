@@ -60,6 +60,20 @@ std::string last_libbpf_message() {
   return g_last;
 }
 
+const Kallsyms& KernelFacts::syms() const {
+  static std::mutex mu;  // copies of one KernelFacts may ask from two threads (daemon)
+  std::lock_guard lock(mu);
+  if (syms_) return *syms_;
+  auto syms = std::make_shared<Kallsyms>(Kallsyms::load(kallsyms_wanted()));
+  if (syms->addresses_hidden())
+    throw Error(fmt::format(
+        "kernel symbol addresses in /proc/kallsyms read as 0 (kernel.kptr_restrict={}): inotrace "
+        "needs CAP_SYSLOG to attach kprobes and to identify inotify objects on this kernel",
+        read_small_file("/proc/sys/kernel/kptr_restrict").value_or("?").substr(0, 1)));
+  syms_ = std::move(syms);
+  return *syms_;
+}
+
 KernelFacts preflight(const std::string& custom_btf) {
   auto missing = missing_capabilities();
   if (!missing.empty())
@@ -75,19 +89,6 @@ KernelFacts preflight(const std::string& custom_btf) {
   facts.btf_path = *btf;
   facts.custom_btf = custom_btf;
 
-  facts.syms = Kallsyms::load(kallsyms_wanted());
-  if (facts.syms.addresses_hidden())
-    throw Error(fmt::format(
-        "kernel symbol addresses in /proc/kallsyms read as 0 (kernel.kptr_restrict={}): inotrace "
-        "needs CAP_SYSLOG to identify inotify objects",
-        read_small_file("/proc/sys/kernel/kptr_restrict").value_or("?").substr(0, 1)));
-  auto release = facts.syms.entry("inotify_release");
-  auto freeing = facts.syms.entry("inotify_freeing_mark");
-  if (!release || !freeing)
-    throw Error("inotify_release / inotify_freeing_mark not found in /proc/kallsyms: is this "
-                "kernel built with CONFIG_INOTIFY_USER?");
-  facts.inotify_release = release->addr;
-  facts.inotify_freeing_mark = freeing->addr;
   return facts;
 }
 

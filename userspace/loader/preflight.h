@@ -1,9 +1,10 @@
-// The checks every BPF-using command runs first (privileges, BTF, kernel symbols), each
+// The checks every BPF-using command runs first (privileges, BTF), each
 // failing with one clear line, and what they find.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "loader/kallsyms.h"
@@ -13,9 +14,15 @@ namespace inotrace {
 struct KernelFacts {
   std::string btf_path;           // kernel BTF in use
   std::string custom_btf;         // non-empty when given with --btf (passed to libbpf)
-  Kallsyms syms;                  // inotify functions and the hook targets
-  uint64_t inotify_release = 0;   // identifies inotify files (f_op->release)
-  uint64_t inotify_freeing_mark = 0;  // identifies inotify groups (ops->freeing_mark)
+
+  // /proc/kallsyms (the hook targets and inotify's functions), read on first use: only the
+  // kprobe backend (exact names, .isra clones) and kernels that cannot test-run
+  // identify_inotify need it, and reading it costs ~150 ms. Throws Error when the addresses are
+  // hidden from this process (kptr_restrict).
+  const Kallsyms& syms() const;
+
+ private:
+  mutable std::shared_ptr<const Kallsyms> syms_;  // shared by copies: read once
 };
 
 // Throws inotrace::Error naming what is missing.

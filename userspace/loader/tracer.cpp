@@ -14,6 +14,7 @@
 #include "events/decode.h"
 #include "inotrace_bpf.skel.h"
 #include "loader/environment.h"
+#include "loader/inotify_identity.h"
 #include "loader/kallsyms.h"
 #include "loader/program_table.h"
 #include "loader/kernel_prober.h"
@@ -47,7 +48,7 @@ std::optional<std::string> missing_target(const ProgramSpec& spec, const btf* kb
   std::string target(spec.target);
   if (spec.backend == Backend::Fentry && (!kbtf || btf__find_by_name_kind(kbtf, target.c_str(), BTF_KIND_FUNC) < 0))
     return fmt::format("{} is not in this kernel's BTF", target);
-  if ((spec.attach == Attach::Kprobe || spec.attach == Attach::Kretprobe) && !facts.syms.entry(target))
+  if ((spec.attach == Attach::Kprobe || spec.attach == Attach::Kretprobe) && !facts.syms().entry(target))
     return fmt::format("{} is not in /proc/kallsyms", target);
   return std::nullopt;
 }
@@ -71,6 +72,7 @@ struct Tracer::Impl {
   std::string last_decode_error;
   bool syscall_args = true;
   KernelFacts facts;
+  InotifyIdentity identity;
 
   ~Impl() {
     ring_buffer__free(rb);
@@ -84,6 +86,7 @@ struct Tracer::Impl {
   std::vector<const ProgramSpec*> choose_programs(Backend backend, const btf* kbtf, const Log& log) {
     bpf_program* prog;
     bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(prog, false);
+    bpf_program__set_autoload(skel->progs.identify_inotify, true);  // run once after load, never attached
     std::vector<const ProgramSpec*> chosen;
     for (const ProgramSpec& spec : program_table()) {
       if (spec.backend != backend) continue;
@@ -106,7 +109,7 @@ struct Tracer::Impl {
     if (spec.attach == Attach::BySection) {
       link = bpf_program__attach(prog);
     } else {
-      where = facts.syms.entry(std::string(spec.target))->name;  // the exact name: a .isra clone counts
+      where = facts.syms().entry(std::string(spec.target))->name;  // the exact name: a .isra clone counts
       link = bpf_program__attach_kprobe(prog, spec.attach == Attach::Kretprobe, where.c_str());
     }
     if (!link) {
@@ -137,12 +140,9 @@ struct Tracer::Impl {
 
 namespace {
 
-// The kernel's own filters (pid, uid, cgroup, comm) and the addresses that identify inotify
-// objects, written into the object before it is loaded.
-void set_rodata(inotrace_bpf* skel, const TracerOptions& opts, const KernelFacts& facts) {
+// The kernel's own filters (pid, uid, cgroup, comm), written into the object before it is loaded.
+void set_rodata(inotrace_bpf* skel, const TracerOptions& opts) {
   auto* ro = skel->rodata;
-  ro->inotify_release_addr = facts.inotify_release;
-  ro->inotify_freeing_mark_addr = facts.inotify_freeing_mark;
   if (opts.filters.pid) ro->filter_pid = *opts.filters.pid;
   if (opts.filters.uid) ro->filter_uid_enabled = true, ro->filter_uid = *opts.filters.uid;
   if (opts.filters.cgroup_id) ro->filter_cgroup_id = *opts.filters.cgroup_id;
@@ -166,7 +166,7 @@ void Tracer::choose_backend_for(const TracerOptions& opts, const Log& log) {
   auto tracefs = ensure_tracefs(&err, &mounted);
   if (!tracefs) throw Error(err);
   if (mounted) log(fmt::format("mounted tracefs at {}", *tracefs));
-  KernelProber prober(impl_->facts.syms, impl_->facts.btf_path, *tracefs);
+  KernelProber prober(impl_->facts, impl_->facts.btf_path, *tracefs);
   impl_->choice = choose_backend(opts.backend, prober, {Backend::Fentry, Backend::Kprobe, Backend::Tracepoint});
   if (opts.verbose)
     for (const auto& p : impl_->choice.probes) log(fmt::format("probe {:<45} {}", p.probe, p.ok ? "ok" : "FAILED: " + p.detail));
@@ -205,13 +205,18 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   if (!opts.btf_path.empty()) open_opts.btf_custom_path = opts.btf_path.c_str();
   impl_->skel = inotrace_bpf__open_opts(&open_opts);
   if (!impl_->skel) throw Error(fmt::format("cannot open the BPF object: {}", strerror(errno)));
-  set_rodata(impl_->skel, opts, impl_->facts);
+  set_rodata(impl_->skel, opts);
   bpf_map__set_max_entries(impl_->skel->maps.events, checked_ringbuf_size(opts.ringbuf_bytes));
 
   std::vector<const ProgramSpec*> chosen = programs_for(impl_->choice.backend, log);
   if (int e = inotrace_bpf__load(impl_->skel))
     throw Error(fmt::format("loading the BPF programs failed: {} (libbpf: {}); run with -v for the verifier log",
                             strerror(-e), last_libbpf_message()));
+  auto* bss = impl_->skel->bss;
+  impl_->identity = identify_inotify(impl_->skel->progs.identify_inotify,
+                                        {&bss->inotify_release_addr, &bss->inotify_freeing_mark_addr, bss->identified_dentry_name},
+                                        impl_->facts);
+  if (opts.verbose) log(fmt::format("inotify objects identified {}", impl_->identity.how));
   for (const ProgramSpec* spec : chosen) impl_->attach(*spec, opts.verbose, log);
 
   impl_->rb = ring_buffer__new(bpf_map__fd(impl_->skel->maps.events), Impl::on_record, impl_.get(), nullptr);
@@ -223,6 +228,7 @@ Tracer::~Tracer() = default;
 Backend Tracer::backend() const { return impl_->choice.backend; }
 bool Tracer::reports_syscall_args() const { return impl_->syscall_args; }
 const KernelFacts& Tracer::facts() const { return impl_->facts; }
+const InotifyIdentity& Tracer::identity() const { return impl_->identity; }
 const BackendChoice& Tracer::choice() const { return impl_->choice; }
 const std::string& Tracer::last_decode_error() const { return impl_->last_decode_error; }
 

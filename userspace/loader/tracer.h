@@ -12,6 +12,7 @@
 #include "events/event.h"
 #include "loader/backend.h"
 #include "loader/event_source.h"
+#include "loader/inotify_identity.h"
 #include "loader/preflight.h"
 
 namespace inotrace {
@@ -44,6 +45,7 @@ class Tracer : public EventSource {
 
   Backend backend() const override;
   const KernelFacts& facts() const;  // what preflight found (BTF, kernel symbols)
+  const InotifyIdentity& identity() const;  // what identifies inotify objects, and how it was found
   // False on fentry where the kernel's BTF hides syscall arguments: adds then carry no fd, and
   // failures before inotify_update_watch (ENOENT, EACCES, EINVAL) are not seen.
   bool reports_syscall_args() const;

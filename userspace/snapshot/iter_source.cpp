@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "events/decode.h"
+#include "loader/inotify_identity.h"
 #include "inotrace_iter.skel.h"
 #include "util/error.h"
 #include "util/wall_clock.h"
@@ -29,6 +30,7 @@ struct IterSource::Impl {
   uint64_t undecodable = 0;
   std::string last_error;
   bool bounded = false;
+  InotifyIdentity identity;
 
   ~Impl() {
     ring_buffer__free(rb);
@@ -183,8 +185,6 @@ IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
   impl_->skel = inotrace_iter__open_opts(&open_opts);
   if (!impl_->skel) throw Error(fmt::format("cannot open the snapshot iterator: {}", strerror(errno)));
   auto* skel = impl_->skel;
-  skel->rodata->inotify_release_addr = facts.inotify_release;
-  skel->rodata->inotify_freeing_mark_addr = facts.inotify_freeing_mark;
   bpf_map__set_max_entries(skel->maps.snap_watches, opts.ringbuf_bytes);
   // bpf_loop (5.17+) walks any number of marks; without it the bounded program walks
   // INOTRACE_SNAP_UNROLLED_MARKS per instance and flags the rest truncated.
@@ -195,11 +195,16 @@ IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
     throw Error(fmt::format("loading the snapshot iterator failed: {} (libbpf: {}); BPF iterators need "
                             "Linux 5.8+ with BTF; use --source procfs",
                             strerror(-e), last_libbpf_message()));
+  impl_->identity = identify_inotify(skel->progs.identify_inotify,
+                   {&skel->bss->inotify_release_addr, &skel->bss->inotify_freeing_mark_addr, skel->bss->identified_dentry_name},
+                   facts);
 }
 
 IterSource::~IterSource() = default;
 
 bool IterSource::bounded() const { return impl_->bounded; }
+
+const InotifyIdentity& IterSource::identity() const { return impl_->identity; }
 
 Snapshot IterSource::take(bool with_paths) { return run(with_paths, false); }
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "loader/inotify_identity.h"
 #include "loader/preflight.h"
 #include "snapshot/snapshot.h"
 
@@ -33,6 +34,8 @@ class IterSource {
   // True where the kernel lacks bpf_loop: the bounded walk reads no paths and at most 256
   // watches per instance (SnapshotTaker completes both from fdinfo).
   bool bounded() const;
+  // What identifies inotify objects on this kernel, and how it was found.
+  const InotifyIdentity& identity() const;
 
  private:
   Snapshot run(bool with_paths, bool digests_only, bool counts_only = false);
