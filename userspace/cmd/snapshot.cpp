@@ -155,7 +155,7 @@ void print_text(const Snapshot& snap, const SnapshotCommandOptions& o, double ms
     for (const auto& inst : snap.instances) {
       std::string holders;
       for (const auto& h : inst.holders) holders += fmt::format("{}:{} {}  ", h.pid, h.fd, escape_for_text(h.comm));
-      fmt::print("{:<20} {:>8} {:>7}  {}{}\n", inst.id, inst.watches.size(),
+      fmt::print("{:<20} {:>8} {:>7}  {}{}\n", inst.id, snap.watches_of(inst),
                  inst.ucount.uid != UINT32_MAX ? std::to_string(inst.ucount.uid) : "-", holders,
                  inst.truncated ? " (truncated)" : "");
     }
@@ -189,7 +189,9 @@ int run_snapshot(const SnapshotCommandOptions& opts) {
   ProcNodeView node("/proc", opts.runtime);
   SnapshotTaker taker(facts ? &*facts : nullptr, *source, node, log);
   uint64_t t0 = WallClock::monotonic_now_ns();
-  Snapshot snap = taker.take(opts.with_paths);
+  // The text views other than "watches" show counts only: let the kernel count the watches.
+  bool counts_suffice = !opts.json && opts.view != "watches";
+  Snapshot snap = counts_suffice ? taker.take_tallies() : taker.take(opts.with_paths);
   double ms = (WallClock::monotonic_now_ns() - t0) / 1e6;
   apply_filters(snap, opts);
 

@@ -17,7 +17,7 @@ std::vector<ProcessRow> per_process(const Snapshot& snap) {
       r.comm = h.comm;
       r.uid = h.uid;
       r.instances++;
-      r.watches += inst.watches.size();
+      r.watches += snap.watches_of(inst);
     }
   }
   std::vector<ProcessRow> out;
@@ -39,7 +39,7 @@ std::vector<UserRow> per_user(const Snapshot& snap, int64_t max_user_instances, 
     r.uid = uid;
     r.userns_ino = ns;
     r.instances++;
-    r.present_watches += inst.watches.size();
+    r.present_watches += snap.watches_of(inst);
     if (inst.ucount.known()) r.kernel_watches = inst.ucount.count;
     if (inst.ucount.max >= 0) r.max_watches = inst.ucount.max;
     if (inst.user_instances >= 0) r.kernel_instances = inst.user_instances;
@@ -57,7 +57,7 @@ Totals totals(const Snapshot& snap) {
   std::set<uint32_t> pids;
   for (const auto& inst : snap.instances) {
     t.instances++;
-    t.watches += inst.watches.size();
+    t.watches += snap.watches_of(inst);
     for (const auto& h : inst.holders) pids.insert(h.pid);
   }
   t.processes = pids.size();

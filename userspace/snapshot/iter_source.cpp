@@ -250,7 +250,7 @@ Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
 
 size_t Snapshot::watch_count() const {
   size_t n = 0;
-  for (const auto& i : instances) n += i.watches.size();
+  for (const auto& i : instances) n += watches_of(i);
   return n;
 }
 

@@ -64,7 +64,7 @@ std::vector<PodRow> PodRollup::pods() const {
 
 PodRollup per_pod(const Snapshot& snap) {
   PodRollup r;
-  for (const auto& inst : snap.instances) r.add(inst.holders, inst.watches.size());
+  for (const auto& inst : snap.instances) r.add(inst.holders, snap.watches_of(inst));
   return r;
 }
 

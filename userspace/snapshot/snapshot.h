@@ -64,6 +64,8 @@ struct Snapshot {
   // Non-zero means the snapshot is not the whole node (`inotrace check` then cannot say "ok").
   size_t denied_processes = 0;
   size_t watch_count() const;
+  // An instance's number of watches: its list, or in a digest-only snapshot the kernel's count.
+  size_t watches_of(const SnapInstance& inst) const { return digests_only ? inst.digest_watches : inst.watches.size(); }
 };
 
 }  // namespace inotrace

@@ -68,6 +68,16 @@ std::optional<Snapshot> SnapshotTaker::take_digests() {
   return iter_->take_digests();
 }
 
+Snapshot SnapshotTaker::take_tallies() {
+  std::optional<Snapshot> snap = take_digests();
+  if (!snap) return take(false);
+  std::vector<std::string> warnings;
+  node_.refresh(&warnings);
+  set_holder_facts(*snap, node_);
+  for (auto& w : warnings) snap->warnings.push_back(std::move(w));
+  return std::move(*snap);
+}
+
 std::optional<Snapshot> SnapshotTaker::take_counts() {
   if (!iter_) return std::nullopt;
   return iter_->take_counts();

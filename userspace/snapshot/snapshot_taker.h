@@ -41,6 +41,10 @@ class SnapshotTaker : public SnapshotProvider {
   // nullopt where only a full snapshot can tell (procfs, kernels without bpf_loop).
   std::optional<Snapshot> take_digests() override;
   std::optional<Snapshot> take_counts() override;  // see IterSource::take_counts
+  // Every instance with its holders (and their pods) and its number of watches, without the
+  // watches: what the summary views show, with nothing per watch crossing to userspace. A full
+  // snapshot without paths where the kernel cannot count (procfs, no bpf_loop).
+  Snapshot take_tallies();
   std::string source_name() const override;  // "iterator" | "procfs"
 
  private:

@@ -1,0 +1,64 @@
+// Live tier: the summary views' counts come from the kernel counting each instance's watches
+// (SnapshotTaker::take_tallies, nothing per watch crossing to userspace). They must be exactly
+// the full snapshot's: the same instances, holders and number of watches.
+#include <gtest/gtest.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+
+#include "snapshot/aggregate.h"
+#include "snapshot/snapshot_taker.h"
+#include "support/live_support.h"
+
+namespace inotrace::testing {
+namespace {
+
+// This process's instances: group -> watches, as the snapshot counts them.
+std::map<uint64_t, size_t> own_instances(const Snapshot& snap) {
+  std::map<uint64_t, size_t> out;
+  for (const auto& inst : snap.instances)
+    for (const auto& h : inst.holders)
+      if (h.pid == (uint32_t)getpid()) out[inst.group] = snap.watches_of(inst);
+  return out;
+}
+
+TEST(SnapshotTallyLive, KernelCountsEqualTheFullSnapshotsWatches) {
+  INOTRACE_REQUIRE_ROOT();
+  TempDir dir;
+  std::vector<int> fds;
+  for (int watches : {5, 0, 37}) {
+    int fd = inotify_init1(IN_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    fds.push_back(fd);
+    for (int i = 0; i < watches; i++)
+      ASSERT_GE(inotify_add_watch(fd, dir.mkdir(fmt::format("d{}-{}", fd, i)).c_str(), IN_CREATE), 0);
+  }
+  KernelFacts facts = preflight("");
+  ProcNodeView node;
+  SnapshotTaker taker(&facts, SnapshotSource::Iterator, node);
+  Snapshot tallies = taker.take_tallies();
+  Snapshot full = taker.take(false);
+  for (int fd : fds) close(fd);
+
+  auto counted = own_instances(tallies);
+  EXPECT_EQ(counted, own_instances(full));
+  std::multiset<size_t> sizes;
+  for (auto& [g, n] : counted) sizes.insert(n);
+  EXPECT_EQ(sizes, (std::multiset<size_t>{0, 5, 37}));
+  EXPECT_TRUE(tallies.digests_only);
+  for (const auto& inst : tallies.instances) EXPECT_TRUE(inst.watches.empty());
+  auto own_row = [](const std::vector<ProcessRow>& rows) {
+    for (const auto& r : rows)
+      if (r.pid == (uint32_t)getpid()) return std::make_pair(r.instances, r.watches);
+    return std::pair<size_t, size_t>(0, 0);
+  };
+  EXPECT_EQ(own_row(per_process(tallies)), (std::pair<size_t, size_t>(3, 42)));
+  EXPECT_EQ(own_row(per_process(full)), own_row(per_process(tallies)));
+}
+
+}  // namespace
+}  // namespace inotrace::testing
