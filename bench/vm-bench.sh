@@ -9,6 +9,7 @@
 # env:
 #   INOTRACE        inotrace binary (default /tmp/bench-build/inotrace)
 #   WORKLOAD        workload binary (default: built by bench/build.sh)
+#   NULL_FLOOR      bench/null_floor binary (default: next to WORKLOAD; optional)
 #   VM_BACKENDS     default "fentry kprobe tracepoint"
 #   BENCH_PAIR, BENCH_GETPPID, BENCH_REPS, BENCH_CHURN   guest sizes (5000, 200000, 5, 3)
 #   VM_TIMEOUT      hard limit per boot in seconds (default 420)
@@ -50,6 +51,12 @@ mkdir -p "$out/bin"
 cp "$inotrace" "$out/bin/inotrace"
 cp "$workload" "$out/bin/workload"
 cp "$here/inotrace_bench_tests" "$out/bin/inotrace_bench_tests"
+# The null floor (bench/null_floor, next to the workload when bench/build.sh built it): the
+# guest then reports each figure against empty programs at the same backend's points too.
+null_floor=${NULL_FLOOR:-$(dirname "$workload")/null_floor}
+guest_bins=("$out/bin/inotrace_bench_tests" "$out/bin/inotrace" "$out/bin/workload")
+if [[ -x $null_floor ]]; then cp "$null_floor" "$out/bin/null_floor"; guest_bins+=("$out/bin/null_floor")
+else echo "vm-bench: no null floor ($null_floor): figures without it" >&2; fi
 chmod 755 "$out/bin"/*
 
 kern_lines=$(INOTRACE_KERNELS="${series[*]}" bash "$repo/scripts/fetch-kernels.sh") \
@@ -62,8 +69,7 @@ while read -r s dir; do
   [[ -n $s ]] || continue
   ver=$(ls "$dir/lib/modules")
   img=$out/initramfs-$ver.cpio.gz log=$out/$ver.log
-  if ! bash "$repo/tests/vm/build-initramfs.sh" "$img" "$dir" \
-      "$out/bin/inotrace_bench_tests" "$out/bin/inotrace" "$out/bin/workload" 2>"$out/$ver.initramfs.log"; then
+  if ! bash "$repo/tests/vm/build-initramfs.sh" "$img" "$dir" "${guest_bins[@]}" 2>"$out/$ver.initramfs.log"; then
     echo "vm-bench: initramfs for $ver failed (see $out/$ver.initramfs.log)" >&2
     echo "@@VM kernel=$ver boot_secs=0 qemu_exit=initramfs-failed" >> "$out/vm-results.txt"
     fails=$((fails + 1)); continue

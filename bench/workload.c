@@ -9,6 +9,9 @@
 //   workload hold NDIRS ROOT     creates ROOT/d0..d<NDIRS-1> (ROOT and parents as needed),
 //                                watches each from one inotify fd, prints "ready NDIRS" and
 //                                sleeps until killed
+//   workload tick MS DIR         every MS milliseconds one inotify_add_watch + inotify_rm_watch on
+//                                DIR, until killed (a heartbeat for measuring how long a tracer
+//                                takes from exec to its first recorded event); prints "ticking"
 //
 // The inotify queue is drained (non-blocking read) every 256 ops so the IN_IGNORED events of the
 // removals never overflow it; the drain is part of the measured loop in every mode alike.
@@ -165,6 +168,34 @@ static int mode_hold(int argc, char** argv) {
   return 0;
 }
 
+static int mode_tick(int argc, char** argv) {
+  if (argc < 4) return 2;
+  double ms = strtod(argv[2], NULL);
+  if (ms <= 0) return 2;
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) die("inotify_init1");
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  printf("ticking\n");
+  fflush(stdout);
+  struct timespec next;
+  clock_gettime(CLOCK_MONOTONIC, &next);
+  uint64_t step = (uint64_t)(ms * 1e6);
+  while (!stop) {
+    one_pair(fd, argv[3]);
+    drain(fd);
+    uint64_t t = (uint64_t)next.tv_sec * 1000000000ull + (uint64_t)next.tv_nsec + step;
+    next.tv_sec = (time_t)(t / 1000000000ull);
+    next.tv_nsec = (long)(t % 1000000000ull);
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+  }
+  close(fd);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   int rc = 2;
   if (argc >= 2) {
@@ -172,9 +203,11 @@ int main(int argc, char** argv) {
     else if (!strcmp(argv[1], "getppid")) rc = mode_getppid(argc, argv);
     else if (!strcmp(argv[1], "churn")) rc = mode_churn(argc, argv);
     else if (!strcmp(argv[1], "hold")) rc = mode_hold(argc, argv);
+    else if (!strcmp(argv[1], "tick")) rc = mode_tick(argc, argv);
   }
   if (rc == 2)
     fprintf(stderr,
-            "usage: workload pair N [DIR] | getppid N | churn SECONDS [DIR] | hold NDIRS ROOT\n");
+            "usage: workload pair N [DIR] | getppid N | churn SECONDS [DIR] | hold NDIRS ROOT | "
+            "tick MS DIR\n");
   return rc;
 }
