@@ -1,16 +1,14 @@
 #include "cmd/snapshot.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 
+#include "cmd/snapshot_json.h"
 #include "events/names.h"
 #include "util/small_file.h"
-#include "output/event_json.h"
-#include "output/watch_json.h"
-#include "output/workload_json.h"
-#include "output/pod_json.h"
 #include "snapshot/aggregate.h"
 #include "snapshot/pod_rollup.h"
 #include "snapshot/snapshot_taker.h"
@@ -22,8 +20,6 @@
 namespace inotrace {
 
 namespace {
-
-using json = nlohmann::ordered_json;
 
 void apply_filters(Snapshot& snap, const SnapshotCommandOptions& o) {
   if (!o.pid && !o.comm && !o.workload.active()) return;
@@ -42,63 +38,13 @@ std::vector<ProcessRow> sorted_processes(const Snapshot& snap, const SnapshotCom
   return procs;
 }
 
-json to_json(const Snapshot& snap, const SnapshotCommandOptions& o, double ms, int64_t max_inst, uint32_t init_ns) {
-  WallClock clock;
-  json j;
-  j["source"] = snap.source;
-  j["taken_at"] = clock.rfc3339(snap.taken_mono_ns);
-  j["duration_ms"] = ms;
-  Totals t = totals(snap);
-  j["totals"] = {{"processes", t.processes}, {"instances", t.instances}, {"watches", t.watches}};
-  j["users"] = json::array();
-  for (const auto& u : per_user(snap, max_inst, init_ns)) {
-    auto opt = [](int64_t v) { return v >= 0 ? json(v) : json(nullptr); };
-    j["users"].push_back({{"uid", u.uid}, {"user_ns", u.userns_ino ? json(u.userns_ino) : json(nullptr)},
-                          {"kernel_watches", opt(u.kernel_watches)}, {"max_user_watches", opt(u.max_watches)},
-                          {"present_watches", u.present_watches}, {"instances", u.instances},
-                          {"kernel_instances", opt(u.kernel_instances)}, {"max_user_instances", opt(u.max_instances)},
-                          {"count_mismatch", u.count_mismatch()}});
-  }
-  j["processes"] = json::array();
-  auto procs = sorted_processes(snap, o);
-  if (o.top && procs.size() > o.top) procs.resize(o.top);
-  for (const auto& p : procs) {
-    json row = {{"pid", p.pid}};
-    put_path(row, "comm", p.comm);
-    row["uid"] = p.uid;
-    row["instances"] = p.instances;
-    row["watches"] = p.watches;
-    j["processes"].push_back(std::move(row));
-  }
-  j["instances"] = json::array();
-  j["watches"] = json::array();
-  for (const auto& inst : snap.instances) {
-    json holders = json::array();
-    for (const auto& h : inst.holders) {
-      json hj = {{"pid", h.pid}, {"fd", h.fd}};
-      put_path(hj, "comm", h.comm);
-      hj["uid"] = h.uid;
-      hj["mnt_ns"] = h.mnt_ns;
-      if (h.workload) put_workload(hj, *h.workload);
-      holders.push_back(std::move(hj));
-    }
-    j["instances"].push_back({{"instance", inst.id}, {"holders", holders}, {"watches", inst.watches.size()},
-                              {"charged_uid", inst.ucount.uid != UINT32_MAX ? json(inst.ucount.uid) : json(nullptr)},
-                              {"user_ns", inst.ucount.userns_ino ? json(inst.ucount.userns_ino) : json(nullptr)},
-                              {"truncated", inst.truncated}});
-    const Holder* h = inst.holders.empty() ? nullptr : &inst.holders.front();
-    std::optional<WatchJsonHolder> holder;
-    if (h) holder = WatchJsonHolder{h->pid, h->comm, h->uid, h->fd, h->workload.get()};
-    for (const auto& w : inst.watches)
-      j["watches"].push_back(watch_row_json(
-          {holder, inst.id, w.wd, w.ino, w.dev, w.mask, w.path, w.path_source, w.path_truncated, w.path_note}));
-  }
-  PodRollup pods = per_pod(snap);
-  j["pods"] = json::array();
-  for (const auto& p : pods.pods()) j["pods"].push_back(pod_row_json(p.pod, p.containers, p.processes, p.instances, p.watches));
-  j["warnings"] = json::array();
-  for (const auto& w : snap.warnings) j["warnings"].push_back(sanitize_utf8(w));
-  return j;
+void write_json(const Snapshot& snap, const SnapshotCommandOptions& o, double ms, int64_t max_inst, uint32_t init_ns) {
+  SnapshotJsonParts parts{WallClock().rfc3339(snap.taken_mono_ns), ms, per_user(snap, max_inst, init_ns),
+                          sorted_processes(snap, o), per_pod(snap).pods()};
+  if (o.top && parts.processes.size() > o.top) parts.processes.resize(o.top);
+  fflush(stdout);  // nothing is buffered there now, but the document goes around stdio
+  DocumentWriter out(STDOUT_FILENO, "the snapshot to standard output");
+  write_snapshot_json(snap, parts, out);
 }
 
 void print_pods(const Snapshot& snap, const SnapshotCommandOptions& o) {
@@ -123,6 +69,22 @@ void print_pods(const Snapshot& snap, const SnapshotCommandOptions& o) {
   const PodRow& host = r.host();
   fmt::print("{:<40} {:<36} {:<10} {:>6} {:>10} {:>8}\n", "(not in a pod)", "-", "-", host.processes, host.instances,
              host.watches);
+}
+
+// One line per watch, printed as it goes (no text of the whole list is built).
+void print_watches(const Snapshot& snap) {
+  fmt::print("\nWATCHES\n{:>7} {:<15} {:>4} {:>5} {:<20} {:<28} {}\n", "PID", "COMM", "FD", "WD", "DEV:INO", "MASK", "PATH");
+  for (const auto& inst : snap.instances) {
+    const Holder* h = inst.holders.empty() ? nullptr : &inst.holders.front();
+    std::string comm = h ? escape_for_text(h->comm) : "-";  // once per instance, not per watch
+    for (const auto& w : inst.watches) {
+      std::string path = w.path.empty() ? "-" : escape_for_text(w.path);
+      if (!w.path_note.empty()) path += "  (" + escape_for_text(w.path_note) + ")";
+      if (w.path_truncated) path += "  (path truncated)";
+      fmt::print("{:>7} {:<15} {:>4} {:>5} {:<20} {:<28} {}\n", h ? h->pid : 0, comm, h ? h->fd : -1, w.wd,
+                 fmt::format("{}:{}:{}", w.dev.major(), w.dev.minor(), w.ino), short_mask_string(w.mask), path);
+    }
+  }
 }
 
 void print_text(const Snapshot& snap, const SnapshotCommandOptions& o, double ms, int64_t max_inst, uint32_t init_ns) {
@@ -161,20 +123,7 @@ void print_text(const Snapshot& snap, const SnapshotCommandOptions& o, double ms
     }
   }
   if (o.view == "pods") print_pods(snap, o);
-  if (o.view == "watches") {
-    fmt::print("\nWATCHES\n{:>7} {:<15} {:>4} {:>5} {:<20} {:<28} {}\n", "PID", "COMM", "FD", "WD", "DEV:INO", "MASK", "PATH");
-    for (const auto& inst : snap.instances) {
-      const Holder* h = inst.holders.empty() ? nullptr : &inst.holders.front();
-      for (const auto& w : inst.watches) {
-        std::string path = w.path.empty() ? "-" : escape_for_text(w.path);
-        if (!w.path_note.empty()) path += "  (" + escape_for_text(w.path_note) + ")";
-        if (w.path_truncated) path += "  (path truncated)";
-        std::string mask = short_mask_string(w.mask);
-        fmt::print("{:>7} {:<15} {:>4} {:>5} {:<20} {:<28} {}\n", h ? h->pid : 0, h ? escape_for_text(h->comm) : "-",
-                   h ? h->fd : -1, w.wd, fmt::format("{}:{}", w.dev.str(), w.ino), mask, path);
-      }
-    }
-  }
+  if (o.view == "watches") print_watches(snap);
   for (const auto& w : snap.warnings) log_line("warning: " + escape_for_text(w));
 }
 
@@ -199,7 +148,7 @@ int run_snapshot(const SnapshotCommandOptions& opts) {
   // PROC_USER_INIT_INO (include/linux/proc_ns.h): the initial user namespace's fixed inode.
   constexpr uint32_t init_ns = 0xEFFFFFFDu;
   if (opts.json) {
-    fmt::print("{}\n", to_json(snap, opts, ms, max_inst, init_ns).dump());
+    write_json(snap, opts, ms, max_inst, init_ns);
   } else {
     print_text(snap, opts, ms, max_inst, init_ns);
   }

@@ -5,6 +5,7 @@
 #include <iterator>
 
 #include "events/names.h"
+#include "output/json_fields.h"
 #include "output/workload_json.h"
 #include "util/text_encoding.h"
 
@@ -109,54 +110,9 @@ struct DocumentSink {
 
 // Writes what nlohmann's dump() writes for the same document (a unit test holds them equal),
 // without building one: the DOM and its allocations were most of `trace --json`'s cost.
-struct LineSink {
-  std::string& out;
-  void key(const char* k) {
-    out += out.size() > 1 ? ",\"" : "\"";
-    out += k;
-    out += "\":";
-  }
-  void quoted(std::string_view v) {  // v is valid UTF-8
-    out += '"';
-    for (unsigned char c : v) {
-      switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-          if (c < 0x20) fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-          else out += (char)c;
-      }
-    }
-    out += '"';
-  }
-  void str(const char* k, std::string_view v) { key(k), quoted(v); }
-  template <class T>
-  void num(const char* k, T v) {
-    key(k);
-    fmt::format_to(std::back_inserter(out), "{}", v);
-  }
-  void null(const char* k) { key(k), out += "null"; }
-  void boolean(const char* k, bool v) { key(k), out += v ? "true" : "false"; }
-  void names(const char* k, const std::vector<std::string>& v) {
-    key(k);
-    out += '[';
-    for (size_t i = 0; i < v.size(); i++) {
-      if (i) out += ',';
-      quoted(v[i]);
-    }
-    out += ']';
-  }
-  void value(const char* k, const json& v) { key(k), out += v.dump(); }  // rare: a pod's process
-  void path(const char* k, const std::string& v) {
-    if (is_valid_utf8(v)) return str(k, v);
-    str(k, sanitize_utf8(v));
-    str((std::string(k) + "_b64").c_str(), base64_encode(v));
-  }
+struct LineSink : JsonFields {
+  using JsonFields::JsonFields;
+  void value(const char* k, const json& v) { raw(k, v.dump()); }  // rare: a pod's process
 };
 
 }  // namespace
@@ -171,7 +127,7 @@ json event_to_json(const Event& ev, const WallClock& clock, std::string_view bac
 std::string event_to_json_line(const Event& ev, const WallClock& clock, std::string_view backend) {
   std::string out = "{";
   out.reserve(512 + ev.path.size());
-  LineSink sink{out};
+  LineSink sink(out);
   write_event(ev, clock, backend, sink);
   out += '}';
   return out;

@@ -1,31 +1,54 @@
 #include "output/watch_json.h"
 
 #include "events/names.h"
-#include "output/event_json.h"
+#include "output/json_fields.h"
 #include "output/workload_json.h"
 
 namespace inotrace {
 
-nlohmann::ordered_json watch_row_json(const WatchJsonRow& r) {
-  using json = nlohmann::ordered_json;
-  json j;
-  j["pid"] = r.holder ? json(r.holder->pid) : json(nullptr);
-  if (r.holder) put_path(j, "comm", r.holder->comm);
-  else j["comm"] = nullptr;
-  j["uid"] = r.holder ? json(r.holder->uid) : json(nullptr);
-  j["instance"] = r.instance;
-  j["fd"] = r.holder ? json(r.holder->fd) : json(nullptr);
-  if (r.holder && r.holder->workload) put_workload(j, *r.holder->workload);
-  j["wd"] = r.wd;
-  j["ino"] = r.ino;
-  j["dev"] = r.dev.str();
-  j["mask"] = mask_names(r.mask);
-  if (r.path.empty()) j["path"] = nullptr;
-  else put_path(j, "path", r.path);
-  j["path_source"] = path_source_name(r.path_source);
-  if (r.path_truncated) j["path_truncated"] = true;
-  if (!r.path_note.empty()) put_path(j, "path_note", r.path_note);
-  return j;
+namespace {
+constexpr size_t kMaxCachedMasks = 4096;  // masks are few in practice; never an unbounded map
+}
+
+void WatchRowWriter::set_instance(const WatchJsonHolder* holder, std::string_view instance) {
+  head_.clear();
+  JsonFields f(head_);
+  if (!holder) {
+    f.null("pid"), f.null("comm"), f.null("uid"), f.str("instance", instance), f.null("fd");
+    return;
+  }
+  f.num("pid", holder->pid);
+  f.path("comm", holder->comm);
+  f.num("uid", holder->uid);
+  f.str("instance", instance);
+  f.num("fd", holder->fd);
+  if (holder->workload) write_workload(f, *holder->workload);
+}
+
+const std::string& WatchRowWriter::mask_json(uint32_t mask) {
+  auto it = masks_.find(mask);
+  if (it != masks_.end()) return it->second;
+  std::string& text = masks_.size() < kMaxCachedMasks ? masks_[mask] : uncached_mask_;
+  text.clear();
+  append_json_names(text, mask_names(mask));
+  return text;
+}
+
+void WatchRowWriter::append(std::string& out, const WatchJsonFields& w) {
+  out += '{';
+  out += head_;
+  JsonFields f(out, /*first=*/false);
+  f.num("wd", w.wd);
+  f.num("ino", w.ino);
+  f.key("dev");
+  fmt::format_to(std::back_inserter(out), "\"{}:{}\"", w.dev.major(), w.dev.minor());  // KernelDev::str()
+  f.raw("mask", mask_json(w.mask));
+  if (w.path.empty()) f.null("path");
+  else f.path("path", w.path);
+  f.str("path_source", path_source_name(w.path_source));
+  if (w.path_truncated) f.boolean("path_truncated", true);
+  if (!w.path_note.empty()) f.path("path_note", w.path_note);
+  out += '}';
 }
 
 }  // namespace inotrace

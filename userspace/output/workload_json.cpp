@@ -27,4 +27,11 @@ void put_workload(nlohmann::ordered_json& j, const Workload& w) {
   }
 }
 
+// Rare enough (once per holder, not per watch) to go through the document and keep one definition.
+void write_workload(JsonFields& f, const Workload& w) {
+  nlohmann::ordered_json j;
+  put_workload(j, w);
+  for (const auto& [k, v] : j.items()) f.raw(k, v.dump());
+}
+
 }  // namespace inotrace

@@ -6,10 +6,13 @@
 #include <nlohmann/json.hpp>
 
 #include "events/workload.h"
+#include "output/json_fields.h"
 
 namespace inotrace {
 
 void put_workload(nlohmann::ordered_json& j, const Workload& w);
+// The same keys written into a streamed object.
+void write_workload(JsonFields& f, const Workload& w);
 // A name read from the node (pod, container, unit): valid UTF-8 (sanitized), or null if empty.
 nlohmann::ordered_json name_or_null(const std::string& s);
 

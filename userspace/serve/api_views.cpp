@@ -122,6 +122,8 @@ bool WatchPageWriter::next(const NodeMonitor& m, std::string& out) {
   }
   const WatchTable& t = m.session().table();
   constexpr size_t kPerPiece = 256;
+  // A piece renders its rows' holders afresh: the table may have changed since the last piece.
+  std::optional<uint64_t> rendered_group;
   for (size_t end = std::min(keys_.size(), pos_ + kPerPiece); pos_ < end; pos_++) {
     const auto& [id, wd, group] = keys_[pos_];
     auto inst = t.instances().find(group);
@@ -129,13 +131,17 @@ bool WatchPageWriter::next(const NodeMonitor& m, std::string& out) {
     auto found = inst->second.watches.find(wd);
     if (found == inst->second.watches.end()) continue;
     const WatchEntry& w = found->second;
-    const Holder* h = inst->second.holders.empty() ? nullptr : &inst->second.holders.front();
-    std::optional<WatchJsonHolder> holder;
-    if (h) holder = WatchJsonHolder{h->pid, h->comm, h->uid, h->fd, h->workload.get()};
-    json j = watch_row_json({holder, id, wd, w.ino(), KernelDev{w.dev}, w.mask, t.path_of(w),
-                             static_cast<PathSource>(w.path_source), w.path_truncated, ""});
+    if (rendered_group != group) {
+      const Holder* h = inst->second.holders.empty() ? nullptr : &inst->second.holders.front();
+      WatchJsonHolder holder;
+      if (h) holder = WatchJsonHolder{h->pid, h->comm, h->uid, h->fd, h->workload.get()};
+      rows_.set_instance(h ? &holder : nullptr, id);
+      rendered_group = group;
+    }
     if (returned_++) out += ',';
-    out += j.dump();
+    std::string path = t.path_of(w);
+    rows_.append(out, {wd, w.ino(), KernelDev{w.dev}, w.mask, path, static_cast<PathSource>(w.path_source),
+                       w.path_truncated, ""});
   }
   if (pos_ < keys_.size()) return true;
   json next = more_ ? json(fmt::format("{}/{}", std::get<0>(keys_.back()), std::get<1>(keys_.back()))) : json(nullptr);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "daemon/node_monitor.h"
+#include "output/watch_json.h"
 
 namespace inotrace {
 
@@ -42,6 +43,7 @@ class WatchPageWriter {
   std::vector<Key> keys_;
   size_t pos_ = 0, returned_ = 0;
   bool started_ = false, more_ = false;
+  WatchRowWriter rows_;
 };
 
 nlohmann::ordered_json leaks_json(const NodeMonitor& m);

@@ -1,0 +1,32 @@
+#include "output/document_writer.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "util/error.h"
+
+namespace inotrace {
+
+DocumentWriter::DocumentWriter(int fd, std::string what) : fd_(fd), what_(std::move(what)) {
+  buf_.reserve(kChunkBytes + 16 * 1024);  // a chunk plus the row that crosses its end
+}
+
+void DocumentWriter::flush() {
+  size_t done = 0;
+  while (done < buf_.size()) {
+    ssize_t n = write(fd_, buf_.data() + done, buf_.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = n < 0 ? errno : ENOSPC;
+      buf_.clear();
+      throw Error(fmt::format("writing {}: {}", what_, strerror(err)));
+    }
+    done += n;
+  }
+  buf_.clear();
+}
+
+}  // namespace inotrace
