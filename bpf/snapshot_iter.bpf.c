@@ -35,7 +35,7 @@ __u64 ringbuf_drops = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 32 * 1024 * 1024);
+	__uint(max_entries, 8 * 1024 * 1024); /* set by userspace (IterSourceOptions) */
 } snap_watches SEC(".maps");
 
 struct {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -25,8 +26,11 @@ struct IterSource::Impl {
   ring_buffer* rb = nullptr;
   // Raw watch records, appended by the ring-buffer callback on the consumer thread while it
   // runs, decoded after the iteration: copying keeps the consumer far ahead of the producer
-  // (decoding in the callback let a million-watch snapshot overflow the ring buffer).
-  std::string raw;
+  // (decoding in the callback let a million-watch snapshot overflow the ring buffer). In 1 MiB
+  // chunks, each record whole in one: one growing string stalled the consumer on every
+  // doubling (a 64 MiB copy at 1M watches), long enough to fill an 8 MiB ring buffer.
+  static constexpr size_t kChunkBytes = 1u << 20;
+  std::vector<std::string> raw;
   uint64_t undecodable = 0;
   std::string last_error;
   bool bounded = false;
@@ -37,7 +41,7 @@ struct IterSource::Impl {
     inotrace_iter__destroy(skel);
   }
 
-  // The kernel maps all of a ring buffer's pages at mmap, twice (32 MiB = 64 MiB of RSS), so
+  // The kernel maps all of a ring buffer's pages at mmap, twice (8 MiB = 16 MB of RSS), so
   // the buffer is mapped only while a run sends watch records: digest and count runs, the
   // daemon's every-second check, send none.
   void map_ring() {
@@ -106,14 +110,17 @@ struct IterSource::Impl {
 
   // The watch records the ring buffer delivered, decoded into their instances.
   void add_watches(const std::unordered_map<uint64_t, size_t>& index, Snapshot& snap) {
-    for (size_t off = 0; off + sizeof(uint32_t) <= raw.size();) {
+    for (const std::string& chunk : raw) add_watches(chunk, index, snap);
+  }
+  void add_watches(const std::string& chunk, const std::unordered_map<uint64_t, size_t>& index, Snapshot& snap) {
+    for (size_t off = 0; off + sizeof(uint32_t) <= chunk.size();) {
       uint32_t len;
-      memcpy(&len, raw.data() + off, sizeof(len));
+      memcpy(&len, chunk.data() + off, sizeof(len));
       off += sizeof(len);
-      if (off + len > raw.size()) break;
+      if (off + len > chunk.size()) break;
       std::string path;
       DecodeError err;
-      auto decoded = decode_snap_watch(raw.data() + off, len, &path, &err);
+      auto decoded = decode_snap_watch(chunk.data() + off, len, &path, &err);
       off += len;
       if (!decoded) {
         undecodable++;
@@ -142,8 +149,13 @@ struct IterSource::Impl {
   static int on_watch(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Impl*>(ctx);
     uint32_t len = size;
-    self->raw.append(reinterpret_cast<const char*>(&len), sizeof(len));
-    self->raw.append(static_cast<const char*>(data), size);
+    auto& raw = self->raw;
+    if (raw.empty() || raw.back().size() + sizeof(len) + size > raw.back().capacity()) {
+      raw.emplace_back();
+      raw.back().reserve(std::max(kChunkBytes, sizeof(len) + size));
+    }
+    raw.back().append(reinterpret_cast<const char*>(&len), sizeof(len));
+    raw.back().append(static_cast<const char*>(data), size);
     return 0;
   }
 };
@@ -170,6 +182,7 @@ std::unordered_map<uint64_t, size_t> group_by_instance(const std::vector<inotrac
       inst.max_instances = h.max_user_instances;
       inst.digest = h.digest;
       inst.digest_watches = h.nr_marks;
+      if (!snap.digests_only) inst.watches.reserve(h.nr_marks);  // the marks walked: no regrowth copies
       if (h.hdr.flags & (INOTRACE_F_SNAP_TRUNCATED | INOTRACE_F_SNAP_RACE)) inst.truncated = true;
     }
   }
@@ -227,7 +240,7 @@ Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
     Impl* impl;
     ~Unmap() {
       impl->unmap_ring();
-      std::string().swap(impl->raw);  // 100 bytes a watch: given back, not kept for the next run
+      std::vector<std::string>().swap(impl->raw);  // 100 bytes a watch: given back, not kept for the next run
     }
   } unmap{impl_.get()};
 
