@@ -55,9 +55,10 @@ BackendChoice choose_backend(std::optional<Backend> forced, FeatureProber& probe
   auto is_implemented = [&](Backend b) {
     return std::find(implemented.begin(), implemented.end(), b) != implemented.end();
   };
-  // Every backend is probed, so the user learns what the kernel offers even when this build
-  // lacks an entry point for it.
-  for (Backend b : {Backend::Fentry, Backend::Kprobe, Backend::Tracepoint}) {
+  // Probes `b`, noting what it offers. Probing attaches programs (tens of ms per syscall
+  // tracepoint), so only as far as the choice needs: up to the first usable backend, or the
+  // forced one; every backend only when the forced one fails, for the error to list them.
+  auto probe = [&](Backend b) {
     std::string failure;
     if (!probe_backend(b, prober, choice.probes, failure))
       failures.push_back(fmt::format("{} ({})", backend_name(b), failure));
@@ -65,6 +66,11 @@ BackendChoice choose_backend(std::optional<Backend> forced, FeatureProber& probe
       failures.push_back(fmt::format("{} (kernel supports it, not built into this inotrace)", backend_name(b)));
     else
       choice.available.push_back(b);
+  };
+  if (forced) probe(*forced);
+  for (Backend b : {Backend::Fentry, Backend::Kprobe, Backend::Tracepoint}) {
+    if (!choice.available.empty()) break;
+    if (b != forced) probe(b);
   }
   auto names = [&] {
     std::string s;
@@ -80,14 +86,14 @@ BackendChoice choose_backend(std::optional<Backend> forced, FeatureProber& probe
                               backend_name(*forced), detail, names()));
     }
     choice.backend = *forced;
-    choice.why = fmt::format("forced with --backend; available here: {}", names());
+    choice.why = "forced with --backend";
     return choice;
   }
   if (choice.available.empty())
     throw Error(fmt::format("no tracing backend works on this kernel: {}", fmt::join(failures, "; ")));
   choice.backend = choice.available.front();
   choice.why = failures.empty()
-                   ? fmt::format("preferred backend; available here: {}", names())
+                   ? std::string("preferred backend")
                    : fmt::format("best available; not usable: {}", fmt::join(failures, "; "));
   return choice;
 }

@@ -31,7 +31,7 @@ class FeatureProber {
 
 struct BackendChoice {
   Backend backend = Backend::Tracepoint;
-  std::vector<Backend> available;      // in preference order
+  std::vector<Backend> available;      // usable ones probed (probing stops at the first)
   std::vector<ProbeOutcome> probes;    // every trial, for -v
   std::string why;                     // one line: why this backend
 };

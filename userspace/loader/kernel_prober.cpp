@@ -97,11 +97,16 @@ ProbeOutcome KernelProber::syscall_tracepoint(const std::string& name) {
   ProbeOutcome o{fmt::format("tracepoint syscalls/{}", name)};
   auto id = read_long_file(fmt::format("{}/events/syscalls/{}/id", tracefs_, name));
   if (!id) return o.detail = "no such tracepoint (kernel without CONFIG_FTRACE_SYSCALLS?)", o;
+  // Attaching to a syscall tracepoint and detaching costs tens of ms (the kernel flags every
+  // task for syscall tracing, then waits for RCU): once it worked, the others need only exist.
+  if (tracepoint_attaches_) return o.ok = true, o.detail = "exists (attaching proven on another)", o;
   perf_event_attr attr{};
   attr.size = sizeof(attr);
   attr.type = PERF_TYPE_TRACEPOINT;
   attr.config = (uint64_t)*id;
-  return attach_to_perf_event(o, attr, BPF_PROG_TYPE_TRACEPOINT);
+  o = attach_to_perf_event(o, attr, BPF_PROG_TYPE_TRACEPOINT);
+  tracepoint_attaches_ = o.ok;
+  return o;
 }
 
 }  // namespace inotrace
