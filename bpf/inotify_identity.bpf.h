@@ -24,6 +24,8 @@ char identified_dentry_name[8] = {};
 SEC("raw_tp")
 int identify_inotify(struct bpf_raw_tracepoint_args *ctx)
 {
+	if (inotify_release_addr || inotify_freeing_mark_addr)
+		return 2; /* learnt once per object: a later run cannot change it */
 	struct file *file = file_of_current_fd((int)ctx->args[0]);
 	if (!file)
 		return 1;

@@ -35,7 +35,8 @@ static __always_inline struct fsnotify_group *group_of_file(struct file *file)
 
 static __always_inline bool is_inotify_group(struct fsnotify_group *group)
 {
-	return group && (__u64)BPF_CORE_READ(group, ops, freeing_mark) == inotify_freeing_mark_addr;
+	return group && inotify_freeing_mark_addr &&
+	       (__u64)BPF_CORE_READ(group, ops, freeing_mark) == inotify_freeing_mark_addr;
 }
 
 /* The inotify group behind the current task's fd, or NULL. */

@@ -25,12 +25,13 @@ struct IdentityGlobals {
 struct InotifyIdentity {
   uint64_t release = 0;
   uint64_t freeing_mark = 0;
-  std::string how;  // "learnt from an inotify fd" or "from /proc/kallsyms"
+  std::string how;  // "learnt from an inotify fd", or "from /proc/kallsyms (why)"
 };
 
 // Fills `globals`: runs the loaded `learner` program once (BPF_PROG_TEST_RUN) on an inotify fd
 // opened for it, and checks what it read is an inotify file. Kernels that cannot test-run a
-// raw_tp program (< 5.10) fall back to /proc/kallsyms. Throws Error naming what is missing.
+// raw_tp program (< 5.10), or when no inotify instance is left to open (max_user_instances),
+// fall back to /proc/kallsyms. Throws Error naming what is missing.
 InotifyIdentity identify_inotify(const bpf_program* learner, const IdentityGlobals& globals, const KernelFacts& facts);
 
 }  // namespace inotrace

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "loader/environment.h"
+#include "util/error.h"
 #include "util/unique_fd.h"
 #include "util/small_file.h"
 
@@ -82,7 +83,12 @@ ProbeOutcome KernelProber::kprobe(const std::string& func) {
   ProbeOutcome o{fmt::format("kprobe {}", func)};
   auto type = read_long_file("/sys/bus/event_source/devices/kprobe/type");
   if (!type) return o.detail = "no kprobe PMU (kernel built without CONFIG_KPROBES?)", o;
-  auto sym = facts_.syms().entry(func);  // after the PMU check: kallsyms is slow to read
+  std::optional<KernelSymbol> sym;
+  try {
+    sym = facts_.syms().entry(func);  // after the PMU check: kallsyms is slow to read
+  } catch (const Error& e) {          // addresses hidden (no CAP_SYSLOG): this backend only
+    return o.detail = e.what(), o;
+  }
   if (!sym) return o.detail = "not in /proc/kallsyms (inlined or absent)", o;
   o.probe = fmt::format("kprobe {}", sym->name);
   perf_event_attr attr{};

@@ -21,8 +21,8 @@ class KernelProber : public FeatureProber {
   ProbeOutcome syscall_tracepoint(const std::string& name) override;
 
  private:
-  const KernelFacts& facts_;
-  bool tracepoint_attaches_ = false;  // a syscall tracepoint took a program  // its kallsyms, read only if a kprobe is probed
+  const KernelFacts& facts_;          // its kallsyms, read only if a kprobe is probed
+  bool tracepoint_attaches_ = false;  // a syscall tracepoint took a program
   std::string btf_path_;
   std::string tracefs_;
   struct btf* btf_ = nullptr;

@@ -27,7 +27,7 @@ SnapshotTaker::SnapshotTaker(const KernelFacts* facts, SnapshotSource source, No
     : node_(node) {
   if (source == SnapshotSource::Procfs) return;
   try {
-    if (!facts) throw Error("the BPF iterator needs root (CAP_BPF, CAP_PERFMON, CAP_SYSLOG)");
+    if (!facts) throw Error("the BPF iterator needs root (CAP_BPF, CAP_PERFMON)");
     iter_ = std::make_unique<IterSource>(*facts);
   } catch (const Error& e) {
     if (source == SnapshotSource::Iterator) throw;
@@ -70,7 +70,10 @@ std::optional<Snapshot> SnapshotTaker::take_digests() {
 
 Snapshot SnapshotTaker::take_tallies() {
   std::optional<Snapshot> snap = take_digests();
-  if (!snap) return take(false);
+  // A walk cut short (a mark destroyed under it) undercounts; a full snapshot completes such
+  // instances from fdinfo.
+  if (!snap || std::any_of(snap->instances.begin(), snap->instances.end(), [](const SnapInstance& i) { return i.truncated; }))
+    return take(false);
   std::vector<std::string> warnings;
   node_.refresh(&warnings);
   set_holder_facts(*snap, node_);
