@@ -25,7 +25,7 @@ int BPF_PROG(fe_enter_add_watch_syscall_args, const struct pt_regs *regs)
 SEC("fexit/__x64_sys_inotify_add_watch")
 int BPF_PROG(fe_exit_add_watch_syscall_args, const struct pt_regs *regs, long ret)
 {
-	add_exit(ret);
+	add_exit(ret, ctx);
 	return 0;
 }
 
@@ -39,7 +39,7 @@ int BPF_PROG(fe_enter_update_watch, struct fsnotify_group *group, struct inode *
 SEC("fexit/inotify_update_watch")
 int BPF_PROG(fe_exit_update_watch, struct fsnotify_group *group, struct inode *inode, __u32 arg, int ret)
 {
-	hooked_update_exit(ret);
+	hooked_update_exit(ret, ctx);
 	return 0;
 }
 

@@ -18,7 +18,7 @@ int tp_enter_add_watch(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_inotify_add_watch")
 int tp_exit_add_watch(struct trace_event_raw_sys_exit *ctx)
 {
-	add_exit(ctx->ret);
+	add_exit(ctx->ret, ctx);
 	return 0;
 }
 

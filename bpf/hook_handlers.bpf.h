@@ -49,13 +49,13 @@ static __always_inline void hooked_update_enter(struct fsnotify_group *group, __
 	pending_store(&fresh);
 }
 
-static __always_inline void hooked_update_exit(long ret)
+static __always_inline void hooked_update_exit(long ret, void *ctx)
 {
 	__u32 tid = current_tid();
 	struct pending_call *pc = bpf_map_lookup_elem(&pending, &tid);
 	if (!pc || pc->kind != PENDING_ADD || pc->via_syscall)
 		return; /* the syscall's exit hook reports it (and failures before this point) */
-	add_exit(ret);
+	add_exit(ret, ctx);
 }
 
 /* fsnotify_add_mark_locked(mark, ...) succeeded inside inotify_add_watch: the new watch. Only

@@ -96,11 +96,13 @@ struct {
 } destroying SEC(".maps");
 
 /* Scratch space for building variable-length records (too big for the 512-byte stack), with
- * slack after the path for put_name()'s bounds. */
+ * slack after the path for put_name()'s bounds and for a creation stack after a whole path. */
 struct watch_scratch_value {
 	struct inotrace_watch_event e;
 	char slack[512];
 };
+_Static_assert(sizeof(struct watch_scratch_value) >= INOTRACE_WATCH_EVENT_FIXED + INOTRACE_PATH_MAX + INOTRACE_STACK_BYTES,
+	       "a stack after a whole path fits the scratch");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -68,6 +68,9 @@ static __always_inline struct inotrace_watch_event *watch_event_begin(__u16 type
 	e->path_kind = INOTRACE_PATH_NONE;
 	e->path_len = 0;
 	e->mnt_id = 0;
+	e->stack_len = 0;
+	e->stack_err = 0;
+	e->stack_top_word = 0;
 	e->ucount.watches = -1;
 	e->ucount.max_watches = -1;
 	e->ucount.uid = (__u32)-1;
@@ -75,15 +78,66 @@ static __always_inline struct inotrace_watch_event *watch_event_begin(__u16 type
 	return e;
 }
 
-static __always_inline void watch_event_submit(struct inotrace_watch_event *e)
+static __always_inline __u32 watch_event_size(struct inotrace_watch_event *e)
 {
 	__u32 len = e->path_len;
 	if (len > INOTRACE_PATH_MAX)
 		len = INOTRACE_PATH_MAX;
-	__u32 size = INOTRACE_WATCH_EVENT_FIXED + len;
+	return INOTRACE_WATCH_EVENT_FIXED + len;
+}
+
+static __always_inline void watch_event_output(struct inotrace_watch_event *e, __u32 size)
+{
 	e->hdr.size = size;
 	if (bpf_ringbuf_output(&events, e, size, 0))
 		count(INOTRACE_CNT_RINGBUF_DROPS);
+}
+
+static __always_inline void watch_event_submit(struct inotrace_watch_event *e)
+{
+	watch_event_output(e, watch_event_size(e));
+}
+
+/* Set before load (--stacks). */
+const volatile bool capture_stacks = false;
+
+/* The word at the user stack pointer. A syscall wrapper without a frame of its own (glibc's,
+ * Go's Syscall6) leaves its caller's return address there, and the frame-pointer walk, which
+ * starts from the caller's frame, skips that caller. Kernels before 5.15 lack the helper: 0. */
+static __always_inline __u64 user_stack_top_word(void)
+{
+	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs))
+		return 0;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	__u64 sp = BPF_CORE_READ(regs, sp);
+	__u64 word = 0;
+	bpf_probe_read_user(&word, sizeof(word), (void *)sp);
+	return word;
+}
+
+/* With --stacks: the calling task's user stack rides after the path (ctx: the entry point's
+ * own context; the user registers come from the task, so every program type gives the same
+ * stack). Without, the verifier drops this as dead code. */
+static __always_inline void watch_event_submit_with_stack(struct inotrace_watch_event *e, void *ctx)
+{
+	__u32 size = watch_event_size(e);
+	if (capture_stacks) {
+		__u32 off = (size + 7) & ~7u;
+		if (off > INOTRACE_WATCH_EVENT_FIXED + INOTRACE_PATH_MAX)
+			goto out;
+		long n = bpf_get_stack(ctx, (char *)e + off, INOTRACE_STACK_BYTES, BPF_F_USER_STACK);
+		if (n <= 0) {
+			e->stack_err = n < 0 ? n : -61; /* -ENODATA: no frame */
+			goto out;
+		}
+		if (n > INOTRACE_STACK_BYTES)
+			n = INOTRACE_STACK_BYTES;
+		e->stack_len = n;
+		e->stack_top_word = user_stack_top_word();
+		size = off + n;
+	}
+out:
+	watch_event_output(e, size);
 }
 
 static __always_inline void set_user_path(struct inotrace_watch_event *e, const char *upath)
@@ -128,7 +182,7 @@ static __always_inline void set_target(struct inotrace_watch_event *e, struct fs
  * call began: idr_alloc_cyclic hands out ids >= idr_next, updates return older wds, so
  * `ret >= idr_next_before` means a new watch (inotify_add_to_idr, fs/notify/inotify/inotify_user.c).
  */
-static __always_inline void handle_add_result(struct pending_call *pc, long ret)
+static __always_inline void handle_add_result(struct pending_call *pc, long ret, void *ctx)
 {
 	struct inotrace_watch_event *e = watch_event_begin(INOTRACE_REC_ADD);
 	if (!e)
@@ -171,7 +225,7 @@ static __always_inline void handle_add_result(struct pending_call *pc, long ret)
 	if (ret < 0) {
 		e->hdr.type = INOTRACE_REC_ADD_FAILED;
 		e->err = -ret;
-		watch_event_submit(e);
+		watch_event_submit_with_stack(e, ctx);
 		return;
 	}
 	e->wd = ret;
@@ -193,7 +247,7 @@ static __always_inline void handle_add_result(struct pending_call *pc, long ret)
 		set_target(e, mark);
 	else
 		e->hdr.flags |= INOTRACE_F_MARK_GONE;
-	watch_event_submit(e);
+	watch_event_submit_with_stack(e, ctx);
 }
 
 /* Removal of a watch whose target was captured before it went away. */
@@ -339,12 +393,12 @@ static __always_inline void add_enter(int fd, const char *upath, __u32 mask, boo
 
 /* inotify_add_watch returned. The user path is read here: the kernel has just copied it, so
  * it is resident. */
-static __always_inline void add_exit(long ret)
+static __always_inline void add_exit(long ret, void *ctx)
 {
 	struct pending_call pc;
 	if (!pending_take(PENDING_ADD, &pc))
 		return;
-	handle_add_result(&pc, ret);
+	handle_add_result(&pc, ret, ctx);
 }
 
 static __always_inline int init_enter(__u32 flags)

@@ -21,6 +21,8 @@ PKGS=(
   libclang-rt-14-dev
   # benchmarks and plots
   hyperfine librsvg2-bin time linux-perf valgrind
+  # creation stacks: the Go test program, built in the test (gopclntab symbolisation)
+  golang-go
 )
 
 missing=()

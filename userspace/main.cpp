@@ -92,6 +92,13 @@ void add_kernel_options(CLI::App* cmd, TracerOptions& t, KernelChoices& k) {
   cmd->add_flag("-v,--verbose", t.verbose, "Print every probe's outcome and libbpf warnings");
 }
 
+void add_stacks_option(CLI::App* cmd, bool& on) {
+  cmd->add_flag("--stacks", on,
+                "Keep the user stack that created each watch (frame-pointer walk, up to 64 frames; "
+                "symbolised from the binary's symbol table or Go's pclntab, with build id and file offset "
+                "for offline use). Off by default: it costs a stack walk per add");
+}
+
 // A subcommand: its options are bound to state it owns; run() is called if it was chosen.
 struct Command {
   CLI::App* app = nullptr;
@@ -125,6 +132,7 @@ Command add_trace(CLI::App& app) {
   tr->add_option("--snapshot-source", st->snapshot_source, "Snapshots from: auto (default), iterator, procfs")
       ->check(CLI::IsMember({"auto", "iterator", "procfs"}));
   add_kernel_options(tr, t, st->kernel);
+  add_stacks_option(tr, t.capture_stacks);
   return {tr, [st] { return st->trace.session.tracer.verbose; }, [st] {
             TracerOptions& t = st->trace.session.tracer;
             st->kernel.apply(t);
@@ -240,6 +248,7 @@ Command add_daemon(CLI::App& app) {
       ->check(CLI::Range(1.0, 86400.0 * 7));
   dm->add_option("--duration", d.duration_s, "Stop after SECONDS (default: until SIGINT/SIGTERM)")->check(CLI::PositiveNumber);
   add_monitor_options(dm, d.monitor, st->kernel);
+  add_stacks_option(dm, d.monitor.session.tracer.capture_stacks);
   return {dm, [st] { return st->daemon.monitor.session.tracer.verbose; }, [st] {
             st->kernel.apply(st->daemon.monitor.session.tracer);
             return run_daemon(st->daemon);
@@ -301,6 +310,7 @@ Command add_repro(CLI::App& app) {
                "Write into a non-empty --out (without it, --out must be new or empty): earlier reports of "
                "yours are replaced; a symlink or another user's file in their place is refused");
   add_backend_option(rp, st->backend);
+  add_stacks_option(rp, e.session.tracer.capture_stacks);
   return {rp, [] { return false; }, [st] {
             st->repro.experiment.session.tracer.backend = backend_option(st->backend);
             return run_repro(st->repro);

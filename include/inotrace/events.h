@@ -118,11 +118,27 @@ struct inotrace_watch_event {
 	__u16 path_len;                /* 130 bytes used in path[] */
 	__s32 mnt_id;                  /* 132 mount id (mountinfo's first field) of the mount of a
 					      DENTRY path (or of the cwd, USER_CWD); 0 if unknown */
-	char path[INOTRACE_PATH_MAX];  /* 136 variable-length tail */
+	__u16 stack_len;               /* 136 bytes of the creating user stack (add, update,
+					      add_failed with stacks on): __u64 return addresses,
+					      innermost first, at inotrace_stack_offset() */
+	__s16 stack_err;               /* 138 bpf_get_stack's negative errno when it failed, else 0 */
+	__u32 _pad1;                   /* 140 */
+	__u64 stack_top_word;          /* 144 with a stack: the word at the user stack pointer, the
+					      return address into the caller of a frameless syscall
+					      wrapper, which the frame-pointer walk skips; 0 unknown */
+	char path[INOTRACE_PATH_MAX];  /* 152 variable-length tail */
 };
-#define INOTRACE_WATCH_EVENT_FIXED 136
+#define INOTRACE_WATCH_EVENT_FIXED 152
 INOTRACE_STATIC_ASSERT(sizeof(struct inotrace_watch_event) == INOTRACE_WATCH_EVENT_FIXED + INOTRACE_PATH_MAX,
 		       "inotrace_watch_event size");
+
+/* Creation stacks: at most this many frames, after the path tail, 8-byte aligned. */
+#define INOTRACE_STACK_DEPTH 64
+#define INOTRACE_STACK_BYTES (INOTRACE_STACK_DEPTH * 8)
+static inline __u32 inotrace_stack_offset(__u32 path_len)
+{
+	return (INOTRACE_WATCH_EVENT_FIXED + path_len + 7) & ~7u;
+}
 
 /* instance_create / instance_destroy / init_failed */
 struct inotrace_instance_event {

@@ -85,6 +85,21 @@ void set_path(Event& ev, uint8_t kind, const char* tail, size_t len) {
   }
 }
 
+// The return addresses after the path (--stacks), validated against the record's size.
+bool read_user_stack(Event& ev, const inotrace_watch_event& w, const void* data, size_t size, DecodeError* error) {
+  ev.stack_err = w.stack_err;
+  if (!w.stack_len) return true;
+  size_t off = inotrace_stack_offset(w.path_len);
+  if (w.stack_len % 8 || w.stack_len > INOTRACE_STACK_BYTES || off + w.stack_len > size) {
+    if (error) error->message = fmt::format("stack of {} bytes at {} overruns a {}-byte record", w.stack_len, off, size);
+    return false;
+  }
+  ev.user_stack.resize(w.stack_len / 8);
+  std::memcpy(ev.user_stack.data(), static_cast<const char*>(data) + off, w.stack_len);
+  ev.stack_top_word = w.stack_top_word;
+  return true;
+}
+
 }  // namespace
 
 std::optional<Event> decode_event(const void* data, size_t size, DecodeError* error) {
@@ -125,6 +140,7 @@ std::optional<Event> decode_event(const void* data, size_t size, DecodeError* er
     ev.ucount = ucount_of(w.ucount);
     ev.mnt_id = w.mnt_id;
     set_path(ev, w.path_kind, static_cast<const char*>(data) + INOTRACE_WATCH_EVENT_FIXED, w.path_len);
+    if (!read_user_stack(ev, w, data, hdr.size, error)) return std::nullopt;
     return ev;
   }
 

@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "events/creation_stack.h"
 #include "events/workload.h"
 #include "inotrace/events.h"
 
@@ -117,6 +119,12 @@ struct Event {
   std::string cwd_fs_path;  // relative Syscall path: the caller's cwd inside its filesystem
   PathSource path_source = PathSource::None;
   bool from_snapshot = false;  // synthesised by reconciliation, not seen by a hook
+  // --stacks: the creating user stack as captured (adds), and bpf_get_stack's error if none.
+  std::vector<uint64_t> user_stack;
+  int16_t stack_err = 0;
+  uint64_t stack_top_word = 0;  // the word at the user stack pointer (see inotrace_watch_event)
+  // ... resolved to binaries and symbols (adds; removals: the stack that created the watch).
+  std::shared_ptr<const CreationStack> stack;
 
   bool reason_certain() const { return possible_reasons == 0 && reason != Reason::Unknown; }
 

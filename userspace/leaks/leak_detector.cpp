@@ -44,8 +44,9 @@ std::optional<std::string> stale_reason(const NodeView& node, const InstanceEntr
 
 WatchRef watch_ref(const Holder* h, const InstanceEntry& inst, int32_t wd, const WatchEntry& w, std::string path,
                    bool truncated) {
+  auto stack = inst.stacks.find(wd);
   return WatchRef{h ? h->pid : 0, h ? h->comm : "", inst.id, wd, KernelDev{w.dev}, w.ino(), std::move(path), truncated,
-                  h ? h->workload : nullptr};
+                  h ? h->workload : nullptr, stack == inst.stacks.end() ? nullptr : stack->second};
 }
 
 // What pins what: every namespace's mounts (and who names it).

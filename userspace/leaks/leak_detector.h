@@ -37,6 +37,7 @@ struct WatchRef {
   std::string path;  // for a leak: the path that names the pod
   bool path_truncated = false;  // path is "…/" + a tail (paths/marked_paths.h)
   std::shared_ptr<const Workload> holder_workload;  // the holder's own pod and container, if any
+  std::shared_ptr<const CreationStack> stack;  // --stacks: the code path that created it, if seen
 };
 
 struct Leak : WatchRef {

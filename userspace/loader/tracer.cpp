@@ -140,7 +140,7 @@ struct Tracer::Impl {
 
 namespace {
 
-// The kernel's own filters (pid, uid, cgroup, comm), written into the object before it is loaded.
+// The kernel's own filters (pid, uid, cgroup, comm) and --stacks, written into the object before it is loaded.
 void set_rodata(inotrace_bpf* skel, const TracerOptions& opts) {
   auto* ro = skel->rodata;
   if (opts.filters.pid) ro->filter_pid = *opts.filters.pid;
@@ -154,6 +154,7 @@ void set_rodata(inotrace_bpf* skel, const TracerOptions& opts) {
     std::memset((void*)ro->filter_comm, 0, sizeof(ro->filter_comm));
     std::memcpy((void*)ro->filter_comm, opts.filters.comm->data(), opts.filters.comm->size());
   }
+  ro->capture_stacks = opts.capture_stacks;
 }
 
 }  // namespace

@@ -32,6 +32,7 @@ struct TracerOptions {
   // Receives progress and diagnostics (backend choice, each probe's outcome with verbose).
   std::function<void(const std::string&)> log;
   bool verbose = false;
+  bool capture_stacks = false;  // --stacks: adds carry the creating user stack
 };
 
 struct ProgramSpec;  // loader/program_table.h

@@ -6,6 +6,7 @@
 
 #include "events/names.h"
 #include "output/json_fields.h"
+#include "output/stack_json.h"
 #include "output/workload_json.h"
 #include "util/text_encoding.h"
 
@@ -75,6 +76,8 @@ void write_event(const Event& ev, const WallClock& clock, std::string_view backe
     }
     if (ev.flags & INOTRACE_F_PATH_TRUNCATED) s.boolean("path_truncated", true);
     if (ev.flags & INOTRACE_F_MARK_GONE) s.boolean("mark_gone", true);
+    if (ev.stack) s.value("stack", stack_to_json(*ev.stack));  // --stacks
+    else if (ev.stack_err < 0) s.str("stack_error", errno_name(-ev.stack_err));
   } else {
     s.str("flags", init_flags_string(ev.req_mask));
     if (ev.ucount.known()) s.num("user_instances", ev.ucount.count);

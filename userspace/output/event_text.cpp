@@ -5,6 +5,7 @@
 #include <sys/inotify.h>
 
 #include "events/names.h"
+#include "output/stack_json.h"
 #include "util/text_encoding.h"
 
 namespace inotrace {
@@ -116,6 +117,14 @@ std::string event_to_text(const Event& ev, const WallClock& clock) {
       break;
   }
   if (ev.is_watch_event() && (ev.flags & INOTRACE_F_PATH_TRUNCATED)) tail += "  (path truncated)";
+  if (ev.stack) {
+    // The first frames past the syscall wrapper: where in the program the watch came from.
+    tail += fmt::format("  (stack, {}:", stack_quality_name(ev.stack->quality));
+    const auto& frames = ev.stack->frames;
+    for (size_t i = frames.size() > 1 ? 1 : 0, shown = 0; i < frames.size() && shown < 3; i++, shown++)
+      tail += (shown ? " < " : " ") + escape_for_text(frame_label(frames[i]));
+    tail += ')';
+  }
   if (ev.from_snapshot) {
     bool at_add = ev.type == EventType::Remove && (ev.flags & INOTRACE_F_MARK_GONE);
     tail += at_add ? "  (deduced" : "  (from snapshot";

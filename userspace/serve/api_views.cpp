@@ -10,6 +10,7 @@
 
 #include "events/names.h"
 #include "output/event_json.h"
+#include "output/stack_json.h"
 #include "output/watch_json.h"
 #include "output/workload_json.h"
 #include "util/error.h"
@@ -61,6 +62,15 @@ json leaks_json(const NodeMonitor& m) {
     }
     out["leaks"].push_back(std::move(j));
   }
+  // Which code paths created the leaked watches (--stacks): the question after "which".
+  std::vector<std::pair<const CreationStack*, std::string>> created;
+  for (const auto& l : m.leaks().leaks()) created.emplace_back(l.stack.get(), l.pod_uid);
+  const StackResolver* stacks = m.session().stacks();
+  out["stacks_enabled"] = stacks != nullptr;
+  if (stacks)
+    out["stacks"] = {{"distinct", stacks->distinct_stacks()}, {"binaries", stacks->binaries()},
+                     {"memory_bytes", stacks->stacks_memory_bytes()}};
+  out["by_stack"] = group_by_stack(created);
   out["stale"] = json::array();
   for (const auto& s : m.leaks().stale()) {
     json j;

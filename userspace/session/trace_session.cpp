@@ -44,7 +44,8 @@ TraceSession::TraceSession(const SessionOptions& opts, Log log, Sources sources)
       node_(sources.node ? std::move(sources.node) : std::make_unique<ProcNodeView>("/proc", opts.runtime)),
       make_taker_(std::move(sources.snapshots)),
       completer_(*node_),
-      workloads_(*node_) {
+      workloads_(*node_),
+      stacks_(opts.tracer.capture_stacks ? std::make_unique<StackResolver>() : nullptr) {
   bool hooked = tracer_->backend() != Backend::Tracepoint;
   interval_s_ = hooked ? opts.hooked_reconcile_interval_s : opts.reconcile_interval_s;
   bool wants_reconcile = interval_s_ > 0 && (!hooked || opts.reconcile_all_backends);
@@ -59,6 +60,7 @@ TraceSession::TraceSession(const SessionOptions& opts, Log log, Sources sources)
     tracer_->drain([&](const Event& raw) {
       Event ev = raw;
       completer_.complete(ev);
+      attach_stack(ev);
       table_.apply(ev);
     });
     table_.reconcile(snap, seed_ns_, nullptr, /*emit=*/false);
@@ -87,6 +89,21 @@ bool TraceSession::selected(const Event& ev) const {
   if (f.cgroup_id) return false;
   return (!f.pid || ev.task.pid == *f.pid) && (!f.comm || ev.task.comm == *f.comm) &&
          (!f.uid || ev.task.uid == *f.uid);
+}
+
+// --stacks: an add's captured stack, resolved now (the process's mappings mean nothing later);
+// a removal's, the stack that created the watch.
+void TraceSession::attach_stack(Event& ev) {
+  if (!stacks_) return;
+  if (!ev.user_stack.empty()) {
+    ev.stack = stacks_->resolve(ev.task.pid, ev.user_stack, ev.stack_top_word);
+    return;
+  }
+  if (ev.type != EventType::Remove) return;
+  auto inst = table_.instances().find(ev.instance.group);
+  if (inst == table_.instances().end()) return;
+  auto it = inst->second.stacks.find(ev.wd);
+  if (it != inst->second.stacks.end()) ev.stack = it->second;
 }
 
 void TraceSession::deliver(Event& ev, const Callback& cb, bool derived) {
@@ -141,6 +158,7 @@ int TraceSession::pump(int timeout_ms, const Callback& cb) {
       }
     }
     if (!named) completer_.complete(ev);
+    attach_stack(ev);
     // Before the table learns a holder from it: the holder keeps its pod too.
     if (ev.task.pid) ev.workload = workloads_.of(ev.task.pid, ev.task.cgroup_id);
     if (ev.instance.group) selected_groups_.insert(ev.instance.group);

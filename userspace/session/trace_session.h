@@ -19,6 +19,7 @@
 #include "snapshot/aggregate.h"
 #include "snapshot/snapshot_provider.h"
 #include "snapshot/snapshot_taker.h"
+#include "stacks/stack_resolver.h"
 #include "table/watch_table.h"
 #include "util/rate_limited_count.h"
 
@@ -81,6 +82,8 @@ class TraceSession {
   EventSource& tracer() { return *tracer_; }
   Backend backend() const { return tracer_->backend(); }
   const WatchTable& table() const { return table_; }
+  // --stacks: the resolver of creation stacks (null without).
+  const StackResolver* stacks() const { return stacks_.get(); }
   // The node as the session names and judges targets by; its mount tables are those of the
   // latest full snapshot, or of a later refresh (the daemon refreshes them once per tick).
   NodeView& node() { return *node_; }
@@ -100,6 +103,7 @@ class TraceSession {
   int pump(int timeout_ms, const Callback& cb);  // live events only
   int match_vanished_add(const Event& add, const Callback& cb);
   void deliver(Event& ev, const Callback& cb, bool derived);
+  void attach_stack(Event& ev);
   bool selected(const Event& derived) const;
   bool filters_active() const;
 
@@ -115,6 +119,7 @@ class TraceSession {
   WatchTable table_;
   EventPathCompleter completer_;
   WorkloadCache workloads_;  // each event's task: its pod and container
+  std::unique_ptr<StackResolver> stacks_;  // --stacks
   absl::flat_hash_set<uint64_t> selected_groups_;  // instances seen in live (filtered) events
   bool reconcile_enabled_ = false;
   double interval_s_ = 0;

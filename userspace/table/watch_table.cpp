@@ -54,11 +54,24 @@ void WatchTable::put_watch(InstanceEntry& inst, int32_t wd, const WatchEntry& w)
   it->second = w;
 }
 
+void WatchTable::set_stack(InstanceEntry& inst, int32_t wd, std::shared_ptr<const CreationStack> stack) {
+  if (stack)
+    inst.stacks[wd] = std::move(stack);
+  else
+    inst.stacks.erase(wd);
+}
+
+const CreationStack* WatchTable::stack_of(const InstanceEntry& inst, int32_t wd) {
+  auto it = inst.stacks.find(wd);
+  return it == inst.stacks.end() ? nullptr : it->second.get();
+}
+
 void WatchTable::erase_watch(InstanceEntry& inst, int32_t wd) {
   auto it = inst.watches.find(wd);
   if (it == inst.watches.end()) return;
   paths_.release(it->second.path);
   inst.watches.erase(it);
+  inst.stacks.erase(wd);
   watch_count_--;
 }
 
@@ -136,6 +149,7 @@ void WatchTable::apply_add(const Event& ev) {
     }
   }
   put_watch(inst, ev.wd, w);
+  if (ev.type == EventType::Add) set_stack(inst, ev.wd, ev.stack);  // an update keeps the creator's
   tombstones_.erase({ev.instance.group, ev.wd});
   recent_adds_[{ev.instance.group, ev.wd}] = ev.ts_mono_ns;
 }
@@ -296,6 +310,7 @@ void WatchTable::reconcile_present_watch(InstanceEntry& inst, const SnapInstance
     paths_.retain(w.path);  // w keeps the entry's path; put_watch drops the entry's reference
   }
   put_watch(inst, sw.wd, w);
+  if (replaced) set_stack(inst, sw.wd, nullptr);  // another watch now: its creation was not seen
   if (is_new) r.stats.added++;
   else if (changed) r.stats.updated++;
   if (r.emit && (is_new || changed)) {
@@ -390,7 +405,8 @@ size_t WatchTable::memory_bytes() const {
                  (tombstones_.capacity() + recent_adds_.capacity()) * (sizeof(std::pair<uint64_t, int32_t>) + 8 + 1);
   for (const auto& [g, inst] : instances_)
     bytes += inst.watches.capacity() * (sizeof(std::pair<int32_t, WatchEntry>) + 1) +
-             inst.holders.capacity() * sizeof(Holder);
+             inst.holders.capacity() * sizeof(Holder) +
+             inst.stacks.capacity() * (sizeof(std::pair<int32_t, std::shared_ptr<const CreationStack>>) + 1);
   return bytes;
 }
 

@@ -1,0 +1,57 @@
+// --stacks: turns the return addresses the kernel captured into a CreationStack — each frame's
+// binary, build id, file offset and symbol — and interns it, so the many watches one code path
+// creates share one stack. Mappings are read from /proc/PID/maps when the add arrives (they
+// mean nothing later); binaries are opened through /proc/PID/map_files (the very file mapped,
+// even in a container's mount namespace) and their symbol tables kept per binary.
+#pragma once
+
+#include <absl/container/flat_hash_map.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "events/creation_stack.h"
+#include "stacks/process_maps.h"
+
+namespace inotrace {
+
+namespace symbols {
+class ElfImage;
+}
+
+class StackResolver {
+ public:
+  explicit StackResolver(std::string proc_root = "/proc");
+  ~StackResolver();
+  StackResolver(const StackResolver&) = delete;
+  StackResolver& operator=(const StackResolver&) = delete;
+
+  // ips: innermost first, as bpf_get_stack gave them; top_word: the word at the user stack
+  // pointer (0 if unknown). Never null for a non-empty ips.
+  std::shared_ptr<const CreationStack> resolve(uint32_t pid, const std::vector<uint64_t>& ips, uint64_t top_word);
+
+  size_t distinct_stacks() const { return interned_.size(); }
+  size_t binaries() const { return binaries_.size(); }
+  // Heap held by the interned stacks (not the symbol tables).
+  size_t stacks_memory_bytes() const;
+
+ private:
+  struct Binary;
+  struct ProcessMaps {
+    std::vector<FileMapping> mappings;
+    uint64_t read_ns = 0;
+  };
+  const std::vector<FileMapping>& mappings_of(uint32_t pid, const std::vector<uint64_t>& ips);
+  Binary& binary_of(uint32_t pid, const FileMapping& m);
+  StackFrame frame_at(uint32_t pid, const FileMapping& m, uint64_t address, bool return_address);
+  std::shared_ptr<const CreationStack> intern(CreationStack stack);
+
+  std::string proc_;
+  absl::flat_hash_map<uint32_t, ProcessMaps> processes_;
+  absl::flat_hash_map<std::pair<uint64_t, uint64_t>, std::unique_ptr<Binary>> binaries_;  // (dev, ino)
+  absl::flat_hash_map<std::string, std::shared_ptr<const CreationStack>> interned_;
+};
+
+}  // namespace inotrace
