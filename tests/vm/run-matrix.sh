@@ -28,7 +28,7 @@ series=("$@")
 [[ ${#series[@]} -gt 0 ]] || series=(5.10 6.1 6.12)
 read -ra backends <<<"${VM_BACKENDS:-fentry kprobe tracepoint}"
 read -ra test_bins <<<"${VM_TEST_BINS:-tests/inotrace_live_tests}"
-read -ra aux_bins <<<"${VM_AUX_BINS:-inotrace}"
+read -ra aux_bins <<<"${VM_AUX_BINS:-inotrace tests/stkprobe_c tests/stkprobe_go tests/stkprobe_go_s}"
 parallel=${VM_PARALLEL:-1}
 boot_timeout=${VM_TIMEOUT:-480}
 run_timeout=${VM_RUN_TIMEOUT:-180}

@@ -105,6 +105,7 @@ void WatchTable::drop_instance(uint64_t group, uint64_t ts, std::vector<Event>* 
       e.dev = KernelDev{w.dev};
       e.mask = w.mask;
       e.reason = Reason::InstanceClosed;
+      if (auto st = inst.stacks.find(wd); st != inst.stacks.end()) e.stack = st->second;
       e.path = paths_.str(w.path);
       e.path_source = static_cast<PathSource>(w.path_source);
       if (w.path_truncated) e.flags |= INOTRACE_F_PATH_TRUNCATED;
@@ -271,6 +272,7 @@ void WatchTable::reconcile_vanished_watches(InstanceEntry& inst, const SnapInsta
       e.ino = w.ino();
       e.dev = KernelDev{w.dev};
       e.mask = w.mask;
+      if (auto st = inst.stacks.find(wd); st != inst.stacks.end()) e.stack = st->second;
       e.path = paths_.str(w.path);
       e.path_source = static_cast<PathSource>(w.path_source);
       if (w.path_truncated) e.flags |= INOTRACE_F_PATH_TRUNCATED;

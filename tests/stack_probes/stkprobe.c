@@ -1,0 +1,35 @@
+/* Creates one watch from each of two named functions, then holds them until stdin closes: the
+ * live test of creation stacks (tests/live/stacks_live_test.cpp) tells the two apart by name.
+ * Built with frame pointers, as the walk needs. usage: stkprobe_c DIR_A DIR_B */
+#include <stdio.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+__attribute__((noinline)) int add_watch_from_alpha(int fd, const char *dir)
+{
+	int wd = inotify_add_watch(fd, dir, IN_CREATE);
+	__asm__ volatile("" ::: "memory"); /* no tail call: this frame stays on the stack */
+	return wd;
+}
+
+__attribute__((noinline)) int add_watch_from_beta(int fd, const char *dir)
+{
+	int wd = inotify_add_watch(fd, dir, IN_DELETE);
+	__asm__ volatile("" ::: "memory");
+	return wd;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3)
+		return 2;
+	int fd = inotify_init1(IN_CLOEXEC);
+	if (fd < 0 || add_watch_from_alpha(fd, argv[1]) < 0 || add_watch_from_beta(fd, argv[2]) < 0)
+		return 1;
+	printf("ready\n");
+	fflush(stdout);
+	char c;
+	while (read(0, &c, 1) > 0)
+		;
+	return 0;
+}
