@@ -7,7 +7,9 @@
 #   VM_BACKENDS     backends to run in every guest (default "fentry kprobe tracepoint")
 #   VM_TEST_BINS    live test binaries, relative to BUILD_DIR or absolute
 #                   (default "tests/inotrace_live_tests"); each runs once per backend
-#   VM_AUX_BINS     other binaries copied into the guest, not run (default "inotrace")
+#   VM_AUX_BINS     other binaries copied into the guest, not run (default: inotrace and the
+#                   stack probes of tests/stack_probes; a Go probe not built is left out, and
+#                   its live test says so)
 #   VM_PARALLEL     kernels booted at once (default 1: faster than 2 under TCG on 2 cores)
 #   VM_TIMEOUT      hard limit per boot in seconds (default 480)
 #   VM_RUN_TIMEOUT  limit per test-binary run inside the guest (default 180)
@@ -40,7 +42,10 @@ mkdir -p "$logdir"
 abs_bin() { [[ $1 == /* ]] && echo "$1" || echo "$build/$1"; }
 bins=() test_names=()
 for b in "${test_bins[@]}"; do bins+=("$(abs_bin "$b")"); test_names+=("$(basename "$b")"); done
-for b in "${aux_bins[@]}"; do bins+=("$(abs_bin "$b")"); done
+for b in "${aux_bins[@]}"; do
+  if [[ $b == tests/stkprobe_go* && ! -x $(abs_bin "$b") ]]; then echo "run-matrix: $b not built (no go toolchain)" >&2; continue; fi
+  bins+=("$(abs_bin "$b")")
+done
 for b in "${bins[@]}"; do [[ -x $b ]] || { echo "run-matrix: not built: $b" >&2; exit 2; }; done
 if [[ $(id -u) != 0 ]]; then echo "SKIPPED (vm tier): needs root (apt-get download of the kernels, mknod in the image)"; exit 77; fi
 command -v qemu-system-x86_64 >/dev/null || { echo "run-matrix: qemu-system-x86_64 missing" >&2; exit 2; }
