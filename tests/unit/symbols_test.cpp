@@ -245,7 +245,7 @@ class GoBinaries : public ::testing::Test {
     if (!on_path("go")) return;
     dir = new TempDir();
     write_file(dir->path / "main.go", kGoSource);
-    std::map<std::string, std::string> env = {
+    env = {
         {"HOME", dir->path.string()}, {"GOCACHE", (dir->path / "cache").string()},
         {"GOPATH", (dir->path / "gopath").string()}, {"GOFLAGS", ""}, {"GOPROXY", "off"},
         {"GO111MODULE", "off"}, {"CGO_ENABLED", "0"}};
@@ -261,13 +261,15 @@ class GoBinaries : public ::testing::Test {
   }
   static TempDir* dir;
   static std::string go_version;
+  static std::map<std::string, std::string> env;  // offline, caches in `dir`
 };
 TempDir* GoBinaries::dir = nullptr;
 std::string GoBinaries::go_version;
+std::map<std::string, std::string> GoBinaries::env;
 
 TEST_F(GoBinaries, StrippedBinaryIsNamedFromGopclntab) {
   std::string nm_out, error;
-  ASSERT_EQ(run({"go", "tool", "nm", (dir->path / "prog").string()}, &nm_out), 0);
+  ASSERT_EQ(run({"go", "tool", "nm", (dir->path / "prog").string()}, &nm_out, env), 0);
   uint64_t addr = address_in_nm(nm_out, "main.addWatchFromGo");
   ASSERT_NE(addr, 0u);
   auto full = open_path(dir->path / "prog", &error);
@@ -290,7 +292,7 @@ TEST_F(GoBinaries, StrippedBinaryIsNamedFromGopclntab) {
 // Every function `go tool nm` lists as text is named the same from the stripped binary's table.
 TEST_F(GoBinaries, GopclntabAgreesWithGoToolNmOnEveryFunction) {
   std::string nm_out, error;
-  ASSERT_EQ(run({"go", "tool", "nm", (dir->path / "prog").string()}, &nm_out), 0);
+  ASSERT_EQ(run({"go", "tool", "nm", (dir->path / "prog").string()}, &nm_out, env), 0);
   auto stripped = open_path(dir->path / "prog-stripped", &error);
   ASSERT_TRUE(stripped) << error;
   std::istringstream lines(nm_out);
@@ -313,7 +315,7 @@ TEST_F(GoBinaries, GopclntabAgreesWithGoToolNmOnEveryFunction) {
 
 TEST_F(GoBinaries, BuildIdIsGosOwn) {
   std::string out, error;
-  ASSERT_EQ(run({"go", "tool", "buildid", (dir->path / "prog-stripped").string()}, &out), 0);
+  ASSERT_EQ(run({"go", "tool", "buildid", (dir->path / "prog-stripped").string()}, &out, env), 0);
   auto stripped = open_path(dir->path / "prog-stripped", &error);
   ASSERT_TRUE(stripped) << error;
   EXPECT_EQ(stripped->build_id() + "\n", out);
