@@ -323,33 +323,41 @@ TEST_F(GoBinaries, BuildIdIsGosOwn) {
 
 // Hand-made tables in each header layout: two functions, main.a at +0 and main.b at +0x10,
 // the last ending at +0x20. 1.2 and 1.16 store absolute PCs; 1.18+ offsets from textStart.
-std::vector<uint8_t> make_pclntab(uint32_t magic, uint64_t text) {
-  std::vector<uint8_t> b;
-  auto put = [&](uint64_t v, int n) { for (int i = 0; i < n; i++) b.push_back(uint8_t(v >> (8 * i))); };
-  auto patch = [&](size_t at, uint64_t v, int n) { for (int i = 0; i < n; i++) b[at + i] = uint8_t(v >> (8 * i)); };
-  bool v118 = magic == 0xfffffff0 || magic == 0xfffffff1, v12 = magic == 0xfffffffb;
-  int field = v118 ? 4 : 8;
-  put(magic, 4), put(0, 2), put(1, 1), put(8, 1);  // magic, pads, quantum, ptrsize
-  size_t words = b.size();
-  put(2, 8);  // nfunc
-  if (!v12) for (int i = 0; i < 7; i++) put(0, 8);  // the other header words, patched below
-  size_t functab = b.size(), names = functab + 3 * 2 * field + 2 * (field == 4 ? 8 : 16);
-  size_t funcs = functab + 3 * 2 * field;
-  uint64_t base = v118 ? 0 : text;
-  uint64_t funcoff_base = v12 ? 0 : functab;
-  for (uint64_t i = 0; i < 3; i++) put(base + 0x10 * i, field), put(i < 2 ? funcs + i * (field == 4 ? 8 : 16) - funcoff_base : 0, field);
-  for (uint64_t i = 0; i < 2; i++) put(base + 0x10 * i, field), put(i * 7, 4), put(0, field == 4 ? 0 : 4);
-  uint64_t nametab = v12 ? 0 : names;
-  if (v12) { b.resize(names); }
-  for (const char* n : {"main.a", "main.b"}) b.insert(b.end(), n, n + 7);
-  if (v12) {  // 1.2: nameoffs are from the table's start
-    patch(funcs + 8, names, 4), patch(funcs + 16 + 8, names + 7, 4);
-  } else if (v118) {
-    patch(words + 8 * 2, text, 8), patch(words + 8 * 3, nametab, 8), patch(words + 8 * 7, functab, 8);
-  } else {
-    patch(words + 8 * 2, nametab, 8), patch(words + 8 * 6, functab, 8);
+struct PclntabWriter {
+  std::vector<uint8_t> bytes;
+  size_t put(uint64_t value, int width) {  // little-endian; returns where it went
+    size_t at = bytes.size();
+    for (int i = 0; i < width; i++) bytes.push_back(uint8_t(value >> (8 * i)));
+    return at;
   }
-  return b;
+  void patch(size_t at, uint64_t value, int width) {
+    for (int i = 0; i < width; i++) bytes[at + i] = uint8_t(value >> (8 * i));
+  }
+};
+
+std::vector<uint8_t> make_pclntab(uint32_t magic, uint64_t text) {
+  bool go118 = magic == 0xfffffff0 || magic == 0xfffffff1, go12 = magic == 0xfffffffb;
+  int field = go118 ? 4 : 8;             // functab members and a _func's entry
+  int func_size = go118 ? 8 : 16;        // entry, int32 nameoff (padded)
+  uint64_t pc_base = go118 ? 0 : text;   // 1.18+: offsets from textStart
+  PclntabWriter w;
+  w.put(magic, 4), w.put(0, 2), w.put(1, 1), w.put(8, 1);  // magic, pads, quantum, ptrsize
+  w.put(2, 8);                                             // nfunc
+  size_t words = w.bytes.size();                           // header word 1 onwards (1.16+)
+  if (!go12) for (int i = 0; i < 7; i++) w.put(0, 8);
+  size_t functab = w.bytes.size(), funcs = functab + 3 * 2 * field, names = funcs + 2 * func_size;
+  uint64_t funcoff_base = go12 ? 0 : functab, nameoff_base = go12 ? 0 : names;
+  for (uint64_t i = 0; i < 3; i++)  // main.a, main.b, end of main.b
+    w.put(pc_base + 0x10 * i, field), w.put(i < 2 ? funcs + i * func_size - funcoff_base : 0, field);
+  for (uint64_t i = 0; i < 2; i++)
+    w.put(pc_base + 0x10 * i, field), w.put(names + 7 * i - nameoff_base, 4), w.put(0, func_size - field - 4);
+  for (const char* n : {"main.a", "main.b"}) w.bytes.insert(w.bytes.end(), n, n + 7);
+  if (go118) {  // words 2 (textStart), 3 (funcnametab), 7 (functab), counted from word 0 = nfunc
+    w.patch(words + 8 * 1, text, 8), w.patch(words + 8 * 2, names, 8), w.patch(words + 8 * 6, functab, 8);
+  } else if (!go12) {  // 1.16: words 2 (funcnametab), 6 (functab)
+    w.patch(words + 8 * 1, names, 8), w.patch(words + 8 * 5, functab, 8);
+  }
+  return w.bytes;
 }
 
 TEST(GoPclntabLayouts, EachHeaderMagicIsRead) {
