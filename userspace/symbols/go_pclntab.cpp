@@ -50,7 +50,8 @@ std::optional<GoPclntab> GoPclntab::parse(std::vector<uint8_t> section, uint64_t
   if (!nfunc || !funcnametab || !functab || !text_start) return fail("gopclntab: header cut short");
   // nfunc + 1 pairs must fit: this bounds nfunc by the section size before any use of it.
   uint64_t pair = 2ull * t.field_size_;
-  if (*functab > b.size() || *nfunc >= (b.size() - *functab) / pair) return fail("gopclntab: function table past its end");
+  if (*functab > b.size() || *nfunc >= (b.size() - *functab) / pair)
+    return fail("gopclntab: function table past its end");
   if (*funcnametab >= b.size()) return fail("gopclntab: name table past its end");
   t.nfunc_ = *nfunc, t.functab_ = *functab, t.funcnametab_ = *funcnametab;
   t.text_start_ = *text_start != 0 ? *text_start : text_section_addr;
