@@ -25,6 +25,9 @@
 extern char** environ;
 
 namespace inotrace::symbols {
+
+// Readable failures: `name+offset (source)`.
+void PrintTo(const Symbol& s, std::ostream* os) { *os << s.name << "+" << s.offset << " (" << source_name(s.source) << ")"; }
 namespace {
 
 namespace fs = std::filesystem;
@@ -610,6 +613,48 @@ TEST_F(HostileFiles, GopclntabSectionThroughTheElfReader) {
       EXPECT_FALSE(s);
     }
   }
+}
+
+// A Go 1.16-layout table compiled into .rodata (absolute entry PCs, so -no-pie), as an external
+// linker leaves Go's table without a .gopclntab section: found by scanning, checked, used.
+const char* kEmbeddedTableSource = R"(#include <stddef.h>
+__attribute__((noinline)) int go_alpha(int x) { return x * 7 + 1; }
+__attribute__((noinline)) int go_beta(int x) { return x * 9 + 2; }
+struct table {
+  unsigned magic; unsigned char pad1, pad2, quantum, ptrsize;
+  unsigned long nfunc, nfiles, funcnametab, cutab, filetab, pctab, functab;
+  struct { unsigned long entry, funcoff; } ft[3];
+  struct { unsigned long entry; int nameoff, pad; } funcs[2];
+  char names[24];
+};
+#define FUNCOFF(i) (offsetof(struct table, funcs) + (i) * 16 - offsetof(struct table, ft))
+__attribute__((used, aligned(8))) const struct table go_table = {
+  0xfffffffa, 0, 0, 1, 8,
+  2, 0, offsetof(struct table, names), 0, 0, 0, offsetof(struct table, ft),
+  {{(unsigned long)go_alpha, FUNCOFF(0)}, {(unsigned long)go_beta, FUNCOFF(1)}, {(unsigned long)go_beta + 8, 0}},
+  {{(unsigned long)go_alpha, 0}, {(unsigned long)go_beta, 11}},
+  "main.alpha\0main.beta",
+};
+int main(int argc, char** argv) { return go_alpha(argc) + go_beta(argc) + go_table.pad1; }
+)";
+
+TEST_F(CBinaries, GoTableWithoutItsOwnSectionIsFoundInRodata) {
+  fs::path src = dir->path / "embedded.c", full = dir->path / "embedded", stripped = dir->path / "embedded-stripped";
+  write_file(src, kEmbeddedTableSource);
+  for (const fs::path& out : {full, stripped}) {
+    std::vector<std::string> args = {"gcc", "-O1", "-fno-toplevel-reorder", "-no-pie", "-o", out.string(), src.string()};
+    if (out == stripped) args.push_back("-s");
+    ASSERT_EQ(run(args, nullptr), 0);
+  }
+  std::string nm_out, error;
+  ASSERT_EQ(run({"nm", full.string()}, &nm_out), 0);
+  uint64_t alpha = address_in_nm(nm_out, "go_alpha"), beta = address_in_nm(nm_out, "go_beta");
+  ASSERT_LT(alpha, beta);
+  auto image = open_path(stripped, &error);
+  ASSERT_TRUE(image) << error;
+  EXPECT_EQ(image->symbolize(alpha + 3), (Symbol{"main.alpha", 3, SymbolSource::kGopclntab}));
+  EXPECT_EQ(image->symbolize(beta + 7), (Symbol{"main.beta", 7, SymbolSource::kGopclntab}));
+  EXPECT_FALSE(image->symbolize(beta + 8));
 }
 
 }  // namespace

@@ -217,13 +217,46 @@ SymbolTable ElfImage::load_symbol_table(uint32_t type) const {
   return {};
 }
 
+bool ElfImage::is_executable(uint64_t vaddr) const {
+  for (const Segment& seg : segments_)
+    if (seg.type == PT_LOAD && (seg.flags & PF_X) && vaddr >= seg.vaddr && vaddr - seg.vaddr < seg.filesz)
+      return true;
+  return false;
+}
+
+// Go's table: its own section (Go's linker), else, when an external linker merged it into
+// read-only data (lld does: runtime.pclntab inside .data.rel.ro), a header found by scanning,
+// accepted only if its first function starts in executable code.
 std::optional<GoPclntab> ElfImage::load_pclntab() const {
-  const Section* sec = section_named(".gopclntab");
-  if (!sec) return std::nullopt;
-  auto bytes = read(sec->offset, sec->size, kMaxPclntab);
-  if (!bytes) return std::nullopt;
   const Section* text = section_named(".text");
-  return GoPclntab::parse(std::move(*bytes), text ? text->addr : 0, nullptr);
+  uint64_t text_addr = text ? text->addr : 0;
+  if (const Section* sec = section_named(".gopclntab")) {
+    auto bytes = read(sec->offset, sec->size, kMaxPclntab);
+    if (!bytes) return std::nullopt;
+    return GoPclntab::parse(std::move(*bytes), text_addr, nullptr);
+  }
+  for (const char* name : {".data.rel.ro", ".rodata"})
+    if (const Section* sec = section_named(name))
+      if (auto table = find_pclntab_in(*sec)) return table;
+  return std::nullopt;
+}
+
+std::optional<GoPclntab> ElfImage::find_pclntab_in(const Section& section) const {
+  constexpr int kMaxCandidates = 16;  // each costs a copy of the rest of the section
+  auto bytes = read(section.offset, section.size, kMaxPclntab);
+  if (!bytes) return std::nullopt;
+  ByteView view(bytes->data(), bytes->size());
+  const Section* text = section_named(".text");
+  int tried = 0;
+  for (uint64_t off = 0; off + 8 <= view.size() && tried < kMaxCandidates; off += 8) {  // pcHeader is 8-aligned
+    if (!GoPclntab::has_header_at(view, off)) continue;
+    tried++;
+    std::vector<uint8_t> rest(bytes->begin() + static_cast<ptrdiff_t>(off), bytes->end());
+    auto table = GoPclntab::parse(std::move(rest), text ? text->addr : 0, nullptr);
+    auto first = table ? table->first_entry() : std::nullopt;
+    if (first && is_executable(*first)) return table;
+  }
+  return std::nullopt;
 }
 
 const ElfImage::Tables& ElfImage::tables() const {
@@ -237,20 +270,27 @@ const ElfImage::Tables& ElfImage::tables() const {
   return *tables_;
 }
 
+// A sized symbol is exact; a sizeless one's end is a guess, so in a Go binary (a cgo export in
+// .dynsym, say) the Go table's answer wins over it.
 std::optional<Symbol> ElfImage::symbolize(uint64_t vaddr) const {
   const Tables& t = tables();
-  if (auto s = t.symtab.find(vaddr)) return Symbol{std::move(s->name), s->offset, SymbolSource::kSymtab};
-  if (auto s = t.dynsym.find(vaddr)) return Symbol{std::move(s->name), s->offset, SymbolSource::kDynsym};
+  std::optional<Symbol> guessed;
+  for (auto [table, source] : {std::pair{&t.symtab, SymbolSource::kSymtab}, {&t.dynsym, SymbolSource::kDynsym}}) {
+    auto s = table->find(vaddr);
+    if (s && s->sized) return Symbol{std::move(s->name), s->offset, source};
+    if (s && !guessed) guessed = Symbol{std::move(s->name), s->offset, source};
+  }
   if (t.pclntab)
     if (auto s = t.pclntab->find(vaddr)) return Symbol{std::move(s->name), s->offset, SymbolSource::kGopclntab};
-  return std::nullopt;
+  return guessed;
 }
 
+// Go's table before .dynsym: in a stripped cgo binary .dynsym names only the C exports.
 SymbolSource ElfImage::best_source() const {
   const Tables& t = tables();
   if (!t.symtab.empty()) return SymbolSource::kSymtab;
-  if (!t.dynsym.empty()) return SymbolSource::kDynsym;
   if (t.pclntab) return SymbolSource::kGopclntab;
+  if (!t.dynsym.empty()) return SymbolSource::kDynsym;
   return SymbolSource::kNone;
 }
 
