@@ -641,11 +641,17 @@ int main(int argc, char** argv) { return go_alpha(argc) + go_beta(argc) + go_tab
 TEST_F(CBinaries, GoTableWithoutItsOwnSectionIsFoundInRodata) {
   fs::path src = dir->path / "embedded.c", full = dir->path / "embedded", stripped = dir->path / "embedded-stripped";
   write_file(src, kEmbeddedTableSource);
-  for (const fs::path& out : {full, stripped}) {
+  fs::path plain = dir->path / "embedded-plain", buildinfo = dir->path / "buildinfo";
+  for (const fs::path& out : {full, plain}) {
     std::vector<std::string> args = {"gcc", "-O1", "-fno-toplevel-reorder", "-no-pie", "-o", out.string(), src.string()};
-    if (out == stripped) args.push_back("-s");
+    if (out == plain) args.push_back("-s");
     ASSERT_EQ(run(args, nullptr), 0);
   }
+  // Only a Go binary's read-only data is scanned: mark it as one, as Go's linker does.
+  write_file(buildinfo, "\xff Go buildinf:");
+  if (!on_path("objcopy")) GTEST_SKIP() << "`objcopy` (binutils) is not installed";
+  ASSERT_EQ(run({"objcopy", "--add-section", ".go.buildinfo=" + buildinfo.string(), plain.string(), stripped.string()},
+                nullptr), 0);
   std::string nm_out, error;
   ASSERT_EQ(run({"nm", full.string()}, &nm_out), 0);
   uint64_t alpha = address_in_nm(nm_out, "go_alpha"), beta = address_in_nm(nm_out, "go_beta");
@@ -655,6 +661,9 @@ TEST_F(CBinaries, GoTableWithoutItsOwnSectionIsFoundInRodata) {
   EXPECT_EQ(image->symbolize(alpha + 3), (Symbol{"main.alpha", 3, SymbolSource::kGopclntab}));
   EXPECT_EQ(image->symbolize(beta + 7), (Symbol{"main.beta", 7, SymbolSource::kGopclntab}));
   EXPECT_FALSE(image->symbolize(beta + 8));
+  auto not_go = open_path(plain, &error);
+  ASSERT_TRUE(not_go) << error;
+  EXPECT_FALSE(not_go->symbolize(alpha + 3));
 }
 
 }  // namespace

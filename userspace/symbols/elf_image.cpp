@@ -175,6 +175,7 @@ void ElfImage::read_build_id() {
   for (const Section& sec : sections_)
     if (sec.type == SHT_NOTE) scan(sec.offset, sec.size, sec.align);
   build_id_ = !ids.gnu.empty() ? ids.gnu : ids.go;
+  go_build_id_ = !ids.go.empty();
 }
 
 std::optional<uint64_t> ElfImage::vaddr_of_file_offset(uint64_t offset) const {
@@ -226,7 +227,8 @@ bool ElfImage::is_executable(uint64_t vaddr) const {
 
 // Go's table: its own section (Go's linker), else, when an external linker merged it into
 // read-only data (lld does: runtime.pclntab inside .data.rel.ro), a header found by scanning,
-// accepted only if its first function starts in executable code.
+// accepted only if its first function starts in executable code. Only Go binaries (a Go build
+// id note or .go.buildinfo) are scanned: a large C program's .rodata is not read for nothing.
 std::optional<GoPclntab> ElfImage::load_pclntab() const {
   const Section* text = section_named(".text");
   uint64_t text_addr = text ? text->addr : 0;
@@ -235,6 +237,7 @@ std::optional<GoPclntab> ElfImage::load_pclntab() const {
     if (!bytes) return std::nullopt;
     return GoPclntab::parse(std::move(*bytes), text_addr, nullptr);
   }
+  if (!go_build_id_ && !section_named(".go.buildinfo")) return std::nullopt;
   for (const char* name : {".data.rel.ro", ".rodata"})
     if (const Section* sec = section_named(name))
       if (auto table = find_pclntab_in(*sec)) return table;

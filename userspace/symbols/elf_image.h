@@ -84,6 +84,7 @@ class ElfImage {
   std::vector<Section> sections_;
   std::vector<Segment> segments_;
   std::string build_id_;
+  bool go_build_id_ = false;  // a "Go" note: only then is read-only data scanned for Go's table
   mutable std::once_flag tables_once_;
   mutable std::unique_ptr<Tables> tables_;
 };
