@@ -82,14 +82,18 @@ std::string_view source_name(SymbolSource source) {
 }
 
 std::unique_ptr<ElfImage> ElfImage::open(int fd, std::string* error) {
+  auto refuse = [error](std::string why) -> std::unique_ptr<ElfImage> {
+    fail(error, std::move(why));
+    return nullptr;
+  };
   struct stat st;
-  if (fstat(fd, &st) != 0) return fail(error, fmt::format("fstat: errno {}", errno)), nullptr;
-  if (!S_ISREG(st.st_mode)) return fail(error, "not a regular file"), nullptr;
-  if (st.st_size < static_cast<off_t>(sizeof(Elf64_Ehdr))) return fail(error, "too short for an ELF64 header"), nullptr;
-  if (static_cast<uint64_t>(st.st_size) > kMaxFileSize) return fail(error, "larger than 2 GiB"), nullptr;
+  if (fstat(fd, &st) != 0) return refuse(fmt::format("fstat: {}", std::strerror(errno)));
+  if (!S_ISREG(st.st_mode)) return refuse("not a regular file");
+  if (st.st_size < static_cast<off_t>(sizeof(Elf64_Ehdr))) return refuse("too short for an ELF64 header");
+  if (static_cast<uint64_t>(st.st_size) > kMaxFileSize) return refuse("larger than 2 GiB");
   std::unique_ptr<ElfImage> image(new ElfImage());
   image->fd_.reset(fcntl(fd, F_DUPFD_CLOEXEC, 0));
-  if (!image->fd_) return fail(error, fmt::format("dup: errno {}", errno)), nullptr;
+  if (!image->fd_) return refuse(fmt::format("dup: {}", std::strerror(errno)));
   image->file_size_ = static_cast<uint64_t>(st.st_size);
   if (!image->read_headers(error)) return nullptr;
   image->read_build_id();
