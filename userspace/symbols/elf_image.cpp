@@ -82,14 +82,18 @@ std::string_view source_name(SymbolSource source) {
 }
 
 std::unique_ptr<ElfImage> ElfImage::open(int fd, std::string* error) {
+  auto refuse = [error](std::string why) -> std::unique_ptr<ElfImage> {
+    fail(error, std::move(why));
+    return nullptr;
+  };
   struct stat st;
-  if (fstat(fd, &st) != 0) return fail(error, fmt::format("fstat: errno {}", errno)), nullptr;
-  if (!S_ISREG(st.st_mode)) return fail(error, "not a regular file"), nullptr;
-  if (st.st_size < static_cast<off_t>(sizeof(Elf64_Ehdr))) return fail(error, "too short for an ELF64 header"), nullptr;
-  if (static_cast<uint64_t>(st.st_size) > kMaxFileSize) return fail(error, "larger than 2 GiB"), nullptr;
+  if (fstat(fd, &st) != 0) return refuse(fmt::format("fstat: {}", std::strerror(errno)));
+  if (!S_ISREG(st.st_mode)) return refuse("not a regular file");
+  if (st.st_size < static_cast<off_t>(sizeof(Elf64_Ehdr))) return refuse("too short for an ELF64 header");
+  if (static_cast<uint64_t>(st.st_size) > kMaxFileSize) return refuse("larger than 2 GiB");
   std::unique_ptr<ElfImage> image(new ElfImage());
   image->fd_.reset(fcntl(fd, F_DUPFD_CLOEXEC, 0));
-  if (!image->fd_) return fail(error, fmt::format("dup: errno {}", errno)), nullptr;
+  if (!image->fd_) return refuse(fmt::format("dup: {}", std::strerror(errno)));
   image->file_size_ = static_cast<uint64_t>(st.st_size);
   if (!image->read_headers(error)) return nullptr;
   image->read_build_id();
@@ -175,6 +179,7 @@ void ElfImage::read_build_id() {
   for (const Section& sec : sections_)
     if (sec.type == SHT_NOTE) scan(sec.offset, sec.size, sec.align);
   build_id_ = !ids.gnu.empty() ? ids.gnu : ids.go;
+  go_build_id_ = !ids.go.empty();
 }
 
 std::optional<uint64_t> ElfImage::vaddr_of_file_offset(uint64_t offset) const {
@@ -217,13 +222,48 @@ SymbolTable ElfImage::load_symbol_table(uint32_t type) const {
   return {};
 }
 
+bool ElfImage::is_executable(uint64_t vaddr) const {
+  for (const Segment& seg : segments_)
+    if (seg.type == PT_LOAD && (seg.flags & PF_X) && vaddr >= seg.vaddr && vaddr - seg.vaddr < seg.filesz)
+      return true;
+  return false;
+}
+
+// Go's table: its own section (Go's linker), else, when an external linker merged it into
+// read-only data (lld does: runtime.pclntab inside .data.rel.ro), a header found by scanning,
+// accepted only if its first function starts in executable code. Only Go binaries (a Go build
+// id note or .go.buildinfo) are scanned: a large C program's .rodata is not read for nothing.
 std::optional<GoPclntab> ElfImage::load_pclntab() const {
-  const Section* sec = section_named(".gopclntab");
-  if (!sec) return std::nullopt;
-  auto bytes = read(sec->offset, sec->size, kMaxPclntab);
-  if (!bytes) return std::nullopt;
   const Section* text = section_named(".text");
-  return GoPclntab::parse(std::move(*bytes), text ? text->addr : 0, nullptr);
+  uint64_t text_addr = text ? text->addr : 0;
+  if (const Section* sec = section_named(".gopclntab")) {
+    auto bytes = read(sec->offset, sec->size, kMaxPclntab);
+    if (!bytes) return std::nullopt;
+    return GoPclntab::parse(std::move(*bytes), text_addr, nullptr);
+  }
+  if (!go_build_id_ && !section_named(".go.buildinfo")) return std::nullopt;
+  for (const char* name : {".data.rel.ro", ".rodata"})
+    if (const Section* sec = section_named(name))
+      if (auto table = find_pclntab_in(*sec)) return table;
+  return std::nullopt;
+}
+
+std::optional<GoPclntab> ElfImage::find_pclntab_in(const Section& section) const {
+  constexpr int kMaxCandidates = 16;  // each costs a copy of the rest of the section
+  auto bytes = read(section.offset, section.size, kMaxPclntab);
+  if (!bytes) return std::nullopt;
+  ByteView view(bytes->data(), bytes->size());
+  const Section* text = section_named(".text");
+  int tried = 0;
+  for (uint64_t off = 0; off + 8 <= view.size() && tried < kMaxCandidates; off += 8) {  // pcHeader is 8-aligned
+    if (!GoPclntab::has_header_at(view, off)) continue;
+    tried++;
+    std::vector<uint8_t> rest(bytes->begin() + static_cast<ptrdiff_t>(off), bytes->end());
+    auto table = GoPclntab::parse(std::move(rest), text ? text->addr : 0, nullptr);
+    auto first = table ? table->first_entry() : std::nullopt;
+    if (first && is_executable(*first)) return table;
+  }
+  return std::nullopt;
 }
 
 const ElfImage::Tables& ElfImage::tables() const {
@@ -237,20 +277,27 @@ const ElfImage::Tables& ElfImage::tables() const {
   return *tables_;
 }
 
+// A sized symbol is exact; a sizeless one's end is a guess, so in a Go binary (a cgo export in
+// .dynsym, say) the Go table's answer wins over it.
 std::optional<Symbol> ElfImage::symbolize(uint64_t vaddr) const {
   const Tables& t = tables();
-  if (auto s = t.symtab.find(vaddr)) return Symbol{std::move(s->name), s->offset, SymbolSource::kSymtab};
-  if (auto s = t.dynsym.find(vaddr)) return Symbol{std::move(s->name), s->offset, SymbolSource::kDynsym};
+  std::optional<Symbol> guessed;
+  for (auto [table, source] : {std::pair{&t.symtab, SymbolSource::kSymtab}, {&t.dynsym, SymbolSource::kDynsym}}) {
+    auto s = table->find(vaddr);
+    if (s && s->sized) return Symbol{std::move(s->name), s->offset, source};
+    if (s && !guessed) guessed = Symbol{std::move(s->name), s->offset, source};
+  }
   if (t.pclntab)
     if (auto s = t.pclntab->find(vaddr)) return Symbol{std::move(s->name), s->offset, SymbolSource::kGopclntab};
-  return std::nullopt;
+  return guessed;
 }
 
+// Go's table before .dynsym: in a stripped cgo binary .dynsym names only the C exports.
 SymbolSource ElfImage::best_source() const {
   const Tables& t = tables();
   if (!t.symtab.empty()) return SymbolSource::kSymtab;
-  if (!t.dynsym.empty()) return SymbolSource::kDynsym;
   if (t.pclntab) return SymbolSource::kGopclntab;
+  if (!t.dynsym.empty()) return SymbolSource::kDynsym;
   return SymbolSource::kNone;
 }
 

@@ -43,10 +43,11 @@ class ElfImage {
   std::optional<uint64_t> vaddr_of_file_offset(uint64_t offset) const;
   // The inverse, for callers that hold link-time addresses (and for tests).
   std::optional<uint64_t> file_offset_of_vaddr(uint64_t vaddr) const;
-  // The function containing `vaddr`: .symtab, else .dynsym, else Go's .gopclntab. Tables are
-  // read on the first call and kept; safe to call from several threads.
+  // The function containing `vaddr`: .symtab, else .dynsym, else Go's .gopclntab (which also
+  // beats a sizeless symbol whose end is only guessed). Tables are read on the first call and
+  // kept; safe to call from several threads.
   std::optional<Symbol> symbolize(uint64_t vaddr) const;
-  // The first table present (read on demand like symbolize): what a stack's frames come from.
+  // The table most frames come from: symtab, else gopclntab, else dynsym, else none.
   SymbolSource best_source() const;
 
  private:
@@ -74,6 +75,8 @@ class ElfImage {
   const Section* section_named(std::string_view name) const;
   SymbolTable load_symbol_table(uint32_t type) const;
   std::optional<GoPclntab> load_pclntab() const;
+  std::optional<GoPclntab> find_pclntab_in(const Section& section) const;
+  bool is_executable(uint64_t vaddr) const;
   const Tables& tables() const;
 
   UniqueFd fd_;
@@ -81,6 +84,7 @@ class ElfImage {
   std::vector<Section> sections_;
   std::vector<Segment> segments_;
   std::string build_id_;
+  bool go_build_id_ = false;  // a "Go" note: only then is read-only data scanned for Go's table
   mutable std::once_flag tables_once_;
   mutable std::unique_ptr<Tables> tables_;
 };

@@ -43,7 +43,7 @@ SymbolTable SymbolTable::parse(ByteView entries, std::vector<uint8_t> string_byt
     uint64_t section_end = *shndx < sections.size() ? sections[*shndx].end : 0;
     if (section_end <= *value) section_end = *value;  // a symbol outside its section: sized only
     uint64_t end = *size == 0 ? 0 : (*value + *size < *value ? UINT64_MAX : *value + *size);
-    table.functions_.push_back({*value, end, section_end, *name_off});
+    table.functions_.push_back({*value, end, section_end, *size != 0, *name_off});
     binds.push_back(ELF64_ST_BIND(*info));
   }
   // Aliases: keep the best name per address (sort a permutation so `binds` stays in step).
@@ -82,7 +82,7 @@ std::optional<FoundSymbol> SymbolTable::find(uint64_t address) const {
   --it;
   if (address >= it->end) return std::nullopt;
   auto name = ByteView(strings_.data(), strings_.size()).cstring(it->name_offset, kMaxNameLength);
-  return FoundSymbol{std::string(name.value_or("")), address - it->start};
+  return FoundSymbol{std::string(name.value_or("")), address - it->start, it->sized};
 }
 
 }  // namespace inotrace::symbols

@@ -22,6 +22,7 @@ struct AddressRange {
 struct FoundSymbol {
   std::string name;
   uint64_t offset = 0;  // address - function start
+  bool sized = true;    // false: a sizeless symbol's end was guessed (next symbol, section end)
 };
 
 class SymbolTable {
@@ -45,6 +46,7 @@ class SymbolTable {
     uint64_t start = 0;
     uint64_t end = 0;  // exclusive; 0 while still unknown (sizeless)
     uint64_t section_end = 0;
+    bool sized = false;
     uint32_t name_offset = 0;  // into strings_, NUL-terminated within kMaxNameLength
   };
   void close_sizeless_ranges();

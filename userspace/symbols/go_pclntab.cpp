@@ -10,7 +10,19 @@ constexpr uint32_t kMagicGo118 = 0xfffffff0;
 constexpr uint32_t kMagicGo120 = 0xfffffff1;  // same layout as 1.18 for what is read here
 constexpr uint64_t kHeaderSize = 8;           // magic, two zero pads, pc quantum, pointer size
 
+bool known_magic(uint32_t magic) {
+  return magic == kMagicGo12 || magic == kMagicGo116 || magic == kMagicGo118 || magic == kMagicGo120;
+}
+
 }  // namespace
+
+bool GoPclntab::has_header_at(ByteView bytes, uint64_t offset) {
+  auto magic = bytes.u32(offset);
+  if (!magic || !known_magic(*magic)) return false;
+  auto quantum = bytes.u8(offset + 6);
+  return bytes.u8(offset + 4) == 0 && bytes.u8(offset + 5) == 0 && bytes.u8(offset + 7) == 8 &&
+         (quantum == 1 || quantum == 2 || quantum == 4);
+}
 
 std::optional<GoPclntab> GoPclntab::parse(std::vector<uint8_t> section, uint64_t text_section_addr,
                                           std::string* error) {
@@ -23,10 +35,8 @@ std::optional<GoPclntab> GoPclntab::parse(std::vector<uint8_t> section, uint64_t
   };
   auto magic = b.u32(0);
   if (!magic || b.size() < kHeaderSize) return fail("gopclntab: too short");
-  // Only 64-bit pointers: the ELF reader accepts ELF64 files only.
-  if (b.u8(4) != 0 || b.u8(5) != 0 || b.u8(7) != 8) return fail("gopclntab: bad header");
-  uint8_t quantum = *b.u8(6);
-  if (quantum != 1 && quantum != 2 && quantum != 4) return fail("gopclntab: bad pc quantum");
+  if (!known_magic(*magic)) return fail("gopclntab: unknown magic");
+  if (!has_header_at(b, 0)) return fail("gopclntab: bad header");  // 8-byte pointers only: ELF64
   auto header_word = [&](uint64_t i) { return b.word(kHeaderSize + i * t.ptr_size_, t.ptr_size_); };
   std::optional<uint64_t> nfunc, funcnametab, functab, text_start = 0;
   if (*magic == kMagicGo118 || *magic == kMagicGo120) {
@@ -50,7 +60,8 @@ std::optional<GoPclntab> GoPclntab::parse(std::vector<uint8_t> section, uint64_t
   if (!nfunc || !funcnametab || !functab || !text_start) return fail("gopclntab: header cut short");
   // nfunc + 1 pairs must fit: this bounds nfunc by the section size before any use of it.
   uint64_t pair = 2ull * t.field_size_;
-  if (*functab > b.size() || *nfunc >= (b.size() - *functab) / pair) return fail("gopclntab: function table past its end");
+  if (*functab > b.size() || *nfunc >= (b.size() - *functab) / pair)
+    return fail("gopclntab: function table past its end");
   if (*funcnametab >= b.size()) return fail("gopclntab: name table past its end");
   t.nfunc_ = *nfunc, t.functab_ = *functab, t.funcnametab_ = *funcnametab;
   t.text_start_ = *text_start != 0 ? *text_start : text_section_addr;

@@ -22,8 +22,13 @@ class GoPclntab {
   static std::optional<GoPclntab> parse(std::vector<uint8_t> section, uint64_t text_section_addr,
                                         std::string* error);
 
+  // A cheap test for the 8-byte header (a known magic, zero pads, a pc quantum, 8-byte
+  // pointers) at `offset`, to find a table that has no section of its own.
+  static bool has_header_at(ByteView bytes, uint64_t offset);
+
   std::optional<FoundSymbol> find(uint64_t pc) const;
   uint64_t function_count() const { return nfunc_; }
+  std::optional<uint64_t> first_entry() const { return nfunc_ ? entry_pc(0) : std::nullopt; }
 
  private:
   enum class Layout { kGo12, kGo116, kGo118 };
