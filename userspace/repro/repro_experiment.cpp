@@ -138,6 +138,7 @@ class Experiment {
       if (it == by_watcher_.end()) continue;
       PodResult& r = results_[it->second];
       r.leaked++;
+      if (opts_.session.tracer.capture_stacks) rep_.leaked_stacks.emplace_back(l.stack, r.uid);
       if (r.pinned_by.empty()) r.pinned_by = l.pinned_by;
     }
     for (auto& [i, r] : results_) rep_.pods.push_back(r);

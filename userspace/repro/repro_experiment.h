@@ -45,6 +45,9 @@ struct ReproReport {
   std::string backend, kernel, scratch_root;
   std::vector<PodResult> pods;
   std::vector<TimelinePoint> timeline;
+  // --stacks: each leaked watch of the experiment's watchers, with the stack that created it
+  // (null if its creation was not seen) and its pod's uid.
+  std::vector<std::pair<std::shared_ptr<const CreationStack>, std::string>> leaked_stacks;
   bool interrupted = false;
   double duration_s = 0;
 };

@@ -3,12 +3,15 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
+#include "output/stack_json.h"
 #include "output/svg_chart.h"
 #include "output/svg_to_png.h"
 #include "util/error.h"
+#include "util/text_encoding.h"
 #include "util/unique_fd.h"
 
 namespace inotrace::repro {
@@ -58,6 +61,36 @@ std::string verdict_text(const ReproReport& r) {
 
 }  // namespace
 
+namespace {
+
+json leaks_by_stack(const ReproReport& r) {
+  std::vector<std::pair<const CreationStack*, std::string>> created;
+  for (const auto& [stack, pod] : r.leaked_stacks) created.emplace_back(stack.get(), pod);
+  return group_by_stack(created);
+}
+
+// --stacks: which code paths created what leaked, largest group first.
+std::string stacks_markdown(const ReproReport& r) {
+  std::string s =
+      "## Leaked watches by creating stack\n\n| leaked | pods | quality | creating frames (innermost first) "
+      "|\n|---|---|---|---|\n";
+  for (const auto& g : leaks_by_stack(r)) {
+    std::string frames;
+    for (const auto& f : g["top_frames"]) {
+      std::string name = escape_for_text(f.get<std::string>());  // a binary's bytes: no table breaks
+      std::replace(name.begin(), name.end(), '|', '/');
+      std::replace(name.begin(), name.end(), '`', '\'');
+      frames += (frames.empty() ? "`" : " < `") + name + "`";
+    }
+    std::string quality = g["stack"].is_null() ? "creation not seen" : g["stack"]["quality"].get<std::string>();
+    s += fmt::format("| {} | {} | {} | {} |\n", g["count"].get<size_t>(), g["pods"].size(), quality,
+                     frames.empty() ? "-" : frames);
+  }
+  return s + "\n";
+}
+
+}  // namespace
+
 json report_json(const ReproReport& r) {
   json j;
   const auto& o = r.options;
@@ -88,6 +121,7 @@ json report_json(const ReproReport& r) {
     j["timeline"].push_back({{"t", std::round(p.t * 1000) / 1000}, {"live_watches", p.live_watches},
                              {"pods_alive", p.pods_alive}, {"leaked_watches", p.leaked_watches}, {"user_watches", users}});
   }
+  if (o.session.tracer.capture_stacks) j["leaks_by_stack"] = leaks_by_stack(r);
   j["duration_s"] = r.duration_s;
   return j;
 }
@@ -116,6 +150,7 @@ std::string report_markdown(const ReproReport& r) {
     s += fmt::format("| {} | {} | {} | {} | {} | {} |\n", p.uid, p.pinned ? "yes" : "no", p.added, rem.empty() ? "-" : rem,
                      p.leaked, pins.empty() ? "-" : pins);
   }
+  if (o.session.tracer.capture_stacks) s += "\n" + stacks_markdown(r);
   s += "\n## Per-user watches over time (whole node)\n\n| t (s) | ";
   std::set<uint32_t> uids;
   for (const auto& p : r.timeline)
