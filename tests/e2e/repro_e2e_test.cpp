@@ -204,6 +204,27 @@ TEST_F(ReproE2E, LeaksAreExactlyTheWatchesOfPinnedPods) {
   EXPECT_TRUE(mounts_mentioning(out_.string()).empty());
 }
 
+// --stacks: the report says which code created what leaked — the built-in watcher's add, one
+// stack for every leaked watch (the built-in watcher adds from one place).
+TEST_F(ReproE2E, StacksGroupTheLeaksByTheWatchersCreatingStack) {
+  json r = run({"--pods", "4", "--pin", "0.5", "--stacks"});
+  ASSERT_EQ(r["totals"]["leaked"], 4) << r["totals"].dump();
+  ASSERT_TRUE(r.contains("leaks_by_stack")) << "no leaks_by_stack with --stacks";
+  const json& groups = r["leaks_by_stack"];
+  ASSERT_EQ(groups.size(), 1u) << groups.dump();
+  EXPECT_EQ(groups[0]["count"], 4);
+  EXPECT_EQ(groups[0]["pods"].size(), 2u);
+  ASSERT_FALSE(groups[0]["stack"].is_null()) << "every leaked watch was added while tracing";
+  EXPECT_EQ(groups[0]["stack"]["quality"], "frame-pointer") << groups[0].dump();
+  bool watcher = false;
+  for (const auto& f : groups[0]["top_frames"])
+    watcher |= f.get<std::string>().find("PodScenario::start_watcher") != std::string::npos;
+  EXPECT_TRUE(watcher) << groups[0]["top_frames"].dump();
+  std::string md = slurp(out_ / "report.md");
+  EXPECT_NE(md.find("## Leaked watches by creating stack"), std::string::npos);
+  EXPECT_NE(md.find("| 4 | 2 | frame-pointer |"), std::string::npos) << md;
+}
+
 TEST_F(ReproE2E, WithoutPinningNothingLeaks) {
   json r = run({"--pods", "5", "--pin", "0"});
   EXPECT_EQ(r["totals"]["leaked"], 0);

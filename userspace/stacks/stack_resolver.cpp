@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <cxxabi.h>
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -34,6 +36,15 @@ bool is_root_symbol(std::string_view s) {
   for (std::string_view r : roots)
     if (s == r) return true;
   return false;
+}
+
+// C++ names as people read them. Only short names: the demangler recurses on the name's
+// structure, and a hostile binary chooses its names.
+std::string demangled(std::string name) {
+  if (!name.starts_with("_Z") || name.size() > 1024) return name;
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> out(abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status), std::free);
+  return status == 0 && out ? std::string(out.get()) : name;
 }
 
 }  // namespace
@@ -97,7 +108,7 @@ StackFrame StackResolver::frame_at(uint32_t pid, const FileMapping& m, uint64_t 
   // A return address points past its call, which may be a function's last instruction.
   auto sym = b.image->symbolize(return_address ? *vaddr - 1 : *vaddr);
   if (!sym) return f;
-  f.symbol = sym->name;
+  f.symbol = demangled(std::move(sym->name));
   f.symbol_offset = sym->offset + (return_address ? 1 : 0);
   return f;
 }
