@@ -36,6 +36,9 @@ struct StackFrame {
 struct CreationStack {
   std::vector<StackFrame> frames;  // innermost (the syscall wrapper) first
   StackQuality quality = StackQuality::Truncated;
+  // The first frame of the program's own code: past the syscall wrapper, and past Go's syscall
+  // packages (syscall., golang.org/x/sys/unix., ...), which every Go watch shares.
+  size_t first_caller_frame() const;
   // Approximate heap bytes of this stack, its strings included (modules are shared, not counted).
   size_t memory_bytes() const;
 };

@@ -118,10 +118,10 @@ std::string event_to_text(const Event& ev, const WallClock& clock) {
   }
   if (ev.is_watch_event() && (ev.flags & INOTRACE_F_PATH_TRUNCATED)) tail += "  (path truncated)";
   if (ev.stack) {
-    // The first frames past the syscall wrapper: where in the program the watch came from.
+    // The first frames past the syscall wrappers: where in the program the watch came from.
     tail += fmt::format("  (stack, {}:", stack_quality_name(ev.stack->quality));
     const auto& frames = ev.stack->frames;
-    for (size_t i = frames.size() > 1 ? 1 : 0, shown = 0; i < frames.size() && shown < 3; i++, shown++)
+    for (size_t i = ev.stack->first_caller_frame(), shown = 0; i < frames.size() && shown < 3; i++, shown++)
       tail += (shown ? " < " : " ") + escape_for_text(frame_label(frames[i]));
     tail += ')';
   }

@@ -59,8 +59,8 @@ nlohmann::ordered_json group_by_stack(const std::vector<std::pair<const Creation
   json out = json::array();
   for (const auto& [stack, g] : order) {
     json top = json::array();
-    // Past the syscall wrapper: the program's own frames.
-    for (size_t i = stack && stack->frames.size() > 1 ? 1 : 0; stack && i < stack->frames.size() && top.size() < 5; i++) {
+    // Past the syscall wrappers: the program's own frames.
+    for (size_t i = stack ? stack->first_caller_frame() : 0; stack && i < stack->frames.size() && top.size() < 5; i++) {
       json label;
       put_path(label, "f", frame_label(stack->frames[i]));
       top.push_back(label["f"]);
