@@ -219,7 +219,7 @@ TEST(DaemonE2E, StacksGroupLeaksByTheStackThatCreatedThem) {
     std::string quality = g["stack"]["quality"];
     EXPECT_TRUE(quality == "frame-pointer" || quality == "truncated") << quality;
     bool watcher = false;
-    for (const auto& f : g["top_frames"]) watcher |= f.get<std::string>().find("PodScenario::start_watcher") != std::string::npos;
+    for (const auto& f : g["top_frames"]) watcher |= f.get<std::string>().find("PodScenario13start_watcher") != std::string::npos;
     EXPECT_TRUE(watcher) << g["top_frames"].dump();
     const json& own = g["stack"]["frames"][1];
     EXPECT_EQ(own["build_id"].get<std::string>().size(), 40u) << own.dump();

@@ -218,7 +218,7 @@ TEST_F(ReproE2E, StacksGroupTheLeaksByTheWatchersCreatingStack) {
   EXPECT_EQ(groups[0]["stack"]["quality"], "frame-pointer") << groups[0].dump();
   bool watcher = false;
   for (const auto& f : groups[0]["top_frames"])
-    watcher |= f.get<std::string>().find("PodScenario::start_watcher") != std::string::npos;
+    watcher |= f.get<std::string>().find("PodScenario13start_watcher") != std::string::npos;
   EXPECT_TRUE(watcher) << groups[0]["top_frames"].dump();
   std::string md = slurp(out_ / "report.md");
   EXPECT_NE(md.find("## Leaked watches by creating stack"), std::string::npos);

@@ -84,14 +84,29 @@ TEST(ProcessMaps, KeepsExecutableFileMappingsOnly) {
   EXPECT_FALSE(mapping_of(maps, 0));
 }
 
-TEST(StackResolver, AProcessThatIsGoneGivesNoFramesNotAGuess) {
+TEST(StackResolver, AProcessThatIsGoneKeepsItsRawAddressesAndSaysWhy) {
   StackResolver r;
-  // pid 0 has no /proc entry: nothing maps, the first frame cuts the walk.
+  // pid 0 has no /proc entry: no mapping can be read.
   auto s = r.resolve(0, {0x401000, 0x402000}, 0);
   ASSERT_TRUE(s);
-  EXPECT_TRUE(s->frames.empty());
+  ASSERT_EQ(s->frames.size(), 2u);
+  EXPECT_EQ(s->frames[1].address, 0x402000u);
+  EXPECT_FALSE(s->frames[0].module);
   EXPECT_EQ(s->quality, StackQuality::Truncated);
+  EXPECT_EQ(s->unresolved, "process exited before its mappings were read");
+  EXPECT_NE(r.resolve(0, {0x401000, 0x403000}, 0).get(), s.get()) << "other code, another stack";
   EXPECT_EQ(r.resolve(0, {}, 0), nullptr);
+}
+
+TEST(StackResolver, AFloodOfDistinctStacksEndsInOneSharedAnswer) {
+  StackResolver r;
+  std::shared_ptr<const CreationStack> last;
+  for (uint64_t i = 0; i < 20000; i++) last = r.resolve(0, {0x1000 + i}, 0);
+  EXPECT_EQ(r.distinct_stacks(), 16384u);
+  EXPECT_EQ(r.dropped_stacks(), 20000u - 16384u);
+  EXPECT_TRUE(last->frames.empty());
+  EXPECT_EQ(last->unresolved, "stack budget exhausted");
+  EXPECT_EQ(r.resolve(0, {0x999999}, 0).get(), last.get());
 }
 
 TEST(StackResolver, OwnStackIsResolvedAndInterned) {

@@ -24,7 +24,7 @@ size_t CreationStack::first_caller_frame() const {
 size_t CreationStack::memory_bytes() const {
   size_t n = sizeof(*this) + frames.capacity() * sizeof(StackFrame);
   for (const StackFrame& f : frames)
-    if (f.symbol.size() >= sizeof(std::string)) n += f.symbol.capacity() + 1;  // past the inline buffer
+    if (f.symbol.capacity() > 15) n += f.symbol.capacity() + 1;  // past libstdc++'s inline buffer
   return n;
 }
 

@@ -36,6 +36,9 @@ struct StackFrame {
 struct CreationStack {
   std::vector<StackFrame> frames;  // innermost (the syscall wrapper) first
   StackQuality quality = StackQuality::Truncated;
+  // Why frames lack binaries or are missing, "" when none do: "process exited before its
+  // mappings were read" (frames are raw addresses), "stack budget exhausted" (no frames).
+  std::string unresolved;
   // The first frame of the program's own code: past the syscall wrapper, and past Go's syscall
   // packages (syscall., golang.org/x/sys/unix., ...), which every Go watch shares.
   size_t first_caller_frame() const;

@@ -29,7 +29,9 @@ nlohmann::ordered_json stack_to_json(const CreationStack& stack) {
     }
     frames.push_back(std::move(j));
   }
-  return json{{"quality", stack_quality_name(stack.quality)}, {"frames", std::move(frames)}};
+  json out{{"quality", stack_quality_name(stack.quality)}, {"frames", std::move(frames)}};
+  if (!stack.unresolved.empty()) out["unresolved"] = stack.unresolved;
+  return out;
 }
 
 std::string frame_label(const StackFrame& f) {

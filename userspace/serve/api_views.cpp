@@ -69,7 +69,7 @@ json leaks_json(const NodeMonitor& m) {
   out["stacks_enabled"] = stacks != nullptr;
   if (stacks)
     out["stacks"] = {{"distinct", stacks->distinct_stacks()}, {"binaries", stacks->binaries()},
-                     {"memory_bytes", stacks->stacks_memory_bytes()}};
+                     {"memory_bytes", stacks->stacks_memory_bytes()}, {"dropped", stacks->dropped_stacks()}};
   out["by_stack"] = group_by_stack(created);
   out["stale"] = json::array();
   for (const auto& s : m.leaks().stale()) {

@@ -1,7 +1,5 @@
 #include "stacks/process_maps.h"
 
-#include <sys/sysmacros.h>
-
 #include <algorithm>
 #include <charconv>
 
@@ -40,7 +38,8 @@ bool parse_line(std::string_view line, FileMapping* m) {
   size_t b = line.find_first_not_of(' ');
   if (b == std::string_view::npos || line[b] != '/') return false;
   m->path.assign(line.substr(b));
-  m->dev = makedev(maj, min);
+  if (maj > 0xfff || min > 0xfffff) return false;
+  m->dev = (uint32_t)(maj << 20 | min);
   return true;
 }
 

@@ -12,7 +12,7 @@ namespace inotrace {
 struct FileMapping {
   uint64_t start = 0, end = 0;  // [start, end) in the process
   uint64_t file_offset = 0;     // of `start` in the file
-  uint64_t dev = 0;             // st_dev-style makedev(major, minor) of the file's filesystem
+  uint32_t dev = 0;             // kernel dev_t (major << 20 | minor) of the file's filesystem
   uint64_t ino = 0;
   std::string path;             // as the kernel prints it ("\012" for a newline in a name)
   bool contains(uint64_t addr) const { return addr >= start && addr < end; }

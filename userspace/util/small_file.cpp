@@ -15,6 +15,18 @@ std::optional<std::string> read_small_file(const std::string& path) {
   return s.str();
 }
 
+std::optional<std::string> read_file_prefix(const std::string& path, size_t max_bytes, bool* cut) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return std::nullopt;
+  std::string out;
+  char buf[64 << 10];
+  while (out.size() <= max_bytes && f.read(buf, sizeof(buf)), f.gcount() > 0) out.append(buf, (size_t)f.gcount());
+  if (f.bad()) return std::nullopt;
+  if (cut) *cut = out.size() > max_bytes;
+  if (out.size() > max_bytes) out.resize(max_bytes);
+  return out;
+}
+
 std::optional<long long> read_long_file(const std::string& path) {
   auto text = read_small_file(path);
   if (!text) return std::nullopt;
