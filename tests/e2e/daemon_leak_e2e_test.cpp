@@ -205,6 +205,7 @@ TEST(DaemonE2E, StacksGroupLeaksByTheStackThatCreatedThem) {
   EXPECT_TRUE(doc["stacks_enabled"].get<bool>());
   EXPECT_GE(doc["stacks"]["distinct"].get<int>(), 1);
   const json& groups = doc["by_stack"];
+  RecordProperty("by_stack", groups.dump());  // the answer itself, in --gtest_output=xml
   ASSERT_EQ(groups.size(), 2u) << groups.dump(2);
   for (const auto& g : groups) {
     EXPECT_EQ(g["count"], 2) << g.dump();
