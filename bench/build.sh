@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the benchmark helpers into OUT_DIR. Not part of the project's CMake build.
-#   workload    bench/workload.c, gcc -O2, statically when libc allows it (the VM image then
+#   workload    bench/workload.c, gcc -O2 -fno-omit-frame-pointer (the --stacks walk follows
+#               frame pointers), statically when libc allows it (the VM image then
 #               needs no libraries for it)
 #   null_floor  bench/null_floor.bpf.c (clang -target bpf, as cmake/BpfSkeleton.cmake builds the
 #               project's objects, against the committed vmlinux/ headers) + its skeleton
@@ -16,9 +17,9 @@ repo=$(cd "$here/.." && pwd)
 out=${1:-${BENCH_OUT:-/tmp/inotrace-bench}}
 mkdir -p "$out"
 src=$here/workload.c bin=$out/workload
-if [[ ! -x $bin || $src -nt $bin ]]; then
-  gcc -O2 -Wall -Wextra -static -o "$bin.tmp" "$src" 2>/dev/null \
-    || gcc -O2 -Wall -Wextra -o "$bin.tmp" "$src"
+if [[ ! -x $bin || $src -nt $bin || $0 -nt $bin ]]; then
+  gcc -O2 -fno-omit-frame-pointer -Wall -Wextra -static -o "$bin.tmp" "$src" 2>/dev/null \
+    || gcc -O2 -fno-omit-frame-pointer -Wall -Wextra -o "$bin.tmp" "$src"
   mv "$bin.tmp" "$bin"
 fi
 
