@@ -10,7 +10,6 @@
 
 #include <fmt/format.h>
 
-#include "inotrace/events.h"
 #include "paths/mountinfo.h"
 #include "symbols/elf_image.h"
 #include "util/small_file.h"
@@ -172,14 +171,11 @@ StackFrame StackResolver::frame_at(uint32_t pid, const FileMapping& m, uint64_t 
 }
 
 std::vector<StackFrame> StackResolver::frames_of(uint32_t pid, const std::vector<FileMapping>& maps,
-                                                 const std::vector<uint64_t>& ips, uint64_t top_word, bool* cut) {
+                                                 const std::vector<uint64_t>& ips, uint64_t top_word) {
   std::vector<StackFrame> frames;
   for (size_t i = 0; i < ips.size(); i++) {
     const FileMapping* m = mapping_of(maps, ips[i]);
-    if (!m) {
-      *cut = true;  // not code: the walk went astray (a binary without frame pointers)
-      break;
-    }
+    if (!m) break;  // not code: the walk went astray (a binary without frame pointers)
     frames.push_back(frame_at(pid, *m, ips[i], i > 0));
     // The caller of a frameless syscall wrapper, which the walk skipped (see stack_top_word).
     const FileMapping* caller = top_word ? mapping_of(maps, top_word) : nullptr;
@@ -202,10 +198,10 @@ std::shared_ptr<const CreationStack> StackResolver::resolve(uint32_t pid, const 
     stack.unresolved = "process exited before its mappings were read";
     return intern(std::move(stack));
   }
-  bool cut = false;
-  stack.frames = frames_of(pid, maps, ips, top_word, &cut);
-  bool whole = !cut && ips.size() < INOTRACE_STACK_DEPTH &&
-               std::any_of(stack.frames.begin() + (stack.frames.empty() ? 0 : 1), stack.frames.end(),
+  stack.frames = frames_of(pid, maps, ips, top_word);
+  // Whole once the walk reached main (or a thread's first frame): what it met above that (a
+  // static libc's start-up without frame pointers, the depth bound) loses none of the program.
+  bool whole = std::any_of(stack.frames.begin() + (stack.frames.empty() ? 0 : 1), stack.frames.end(),
                            [](const StackFrame& f) { return is_root_symbol(f.symbol); });
   stack.quality = whole ? StackQuality::FramePointer : StackQuality::Truncated;
   return intern(std::move(stack));

@@ -54,7 +54,7 @@ class StackResolver {
   std::unique_ptr<Binary> open_binary(uint32_t pid, const FileMapping& m);
   StackFrame frame_at(uint32_t pid, const FileMapping& m, uint64_t address, bool return_address);
   std::vector<StackFrame> frames_of(uint32_t pid, const std::vector<FileMapping>& maps,
-                                    const std::vector<uint64_t>& ips, uint64_t top_word, bool* cut);
+                                    const std::vector<uint64_t>& ips, uint64_t top_word);
   std::shared_ptr<const CreationStack> intern(CreationStack stack);
 
   std::string proc_;
