@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "events/decode.h"
+#include "output/event_json.h"
 #include "output/event_text.h"
 #include "output/stack_json.h"
 #include "stacks/process_maps.h"
@@ -150,6 +151,19 @@ TEST(StackOutput, HostileNamesStayInsideTheirField) {
   std::string line = event_to_text(ev, WallClock());
   EXPECT_EQ(line.find('\x1b'), std::string::npos) << line;
   EXPECT_EQ(line.find('\n'), std::string::npos) << line;
+}
+
+TEST(StackOutput, StreamedLineEqualsTheDocument) {
+  Event ev;
+  ev.type = EventType::Add;
+  ev.path = "/p";
+  ev.stack = std::make_shared<CreationStack>(hostile_stack());
+  WallClock clock;
+  std::string doc = event_to_json(ev, clock, "tracepoint").dump();
+  EXPECT_EQ(event_to_json_line(ev, clock, "tracepoint"), doc);
+  EXPECT_EQ(event_to_json_line(ev, clock, "tracepoint"), doc) << "and again, from the remembered text";
+  ev.stack = std::make_shared<CreationStack>();  // another stack: never the remembered text
+  EXPECT_EQ(event_to_json_line(ev, clock, "tracepoint"), event_to_json(ev, clock, "tracepoint").dump());
 }
 
 TEST(StackOutput, GroupsLargestFirstWithUnseenCreationsApart) {

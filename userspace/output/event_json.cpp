@@ -76,7 +76,7 @@ void write_event(const Event& ev, const WallClock& clock, std::string_view backe
     }
     if (ev.flags & INOTRACE_F_PATH_TRUNCATED) s.boolean("path_truncated", true);
     if (ev.flags & INOTRACE_F_MARK_GONE) s.boolean("mark_gone", true);
-    if (ev.stack) s.value("stack", stack_to_json(*ev.stack));  // --stacks
+    if (ev.stack) s.stack("stack", ev.stack);  // --stacks
     else if (ev.stack_err < 0) s.str("stack_error", errno_name(-ev.stack_err));
   } else {
     s.str("flags", init_flags_string(ev.req_mask));
@@ -109,6 +109,7 @@ struct DocumentSink {
   void names(const char* k, const std::vector<std::string>& v) { j[k] = v; }
   void path(const char* k, const std::string& v) { put_path(j, k, v); }
   void value(const char* k, const json& v) { j[k] = v; }
+  void stack(const char* k, const std::shared_ptr<const CreationStack>& v) { j[k] = stack_to_json(*v); }
 };
 
 // Writes what nlohmann's dump() writes for the same document (a unit test holds them equal),
@@ -116,6 +117,7 @@ struct DocumentSink {
 struct LineSink : JsonFields {
   using JsonFields::JsonFields;
   void value(const char* k, const json& v) { raw(k, v.dump()); }  // rare: a pod's process
+  void stack(const char* k, const std::shared_ptr<const CreationStack>& v) { raw(k, stack_json_text(v)); }
 };
 
 }  // namespace

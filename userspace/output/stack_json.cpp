@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "output/event_json.h"
 
@@ -32,6 +33,21 @@ nlohmann::ordered_json stack_to_json(const CreationStack& stack) {
   json out{{"quality", stack_quality_name(stack.quality)}, {"frames", std::move(frames)}};
   if (!stack.unresolved.empty()) out["unresolved"] = stack.unresolved;
   return out;
+}
+
+const std::string& stack_json_text(const std::shared_ptr<const CreationStack>& stack) {
+  struct Entry {
+    std::weak_ptr<const CreationStack> stack;  // expired: the address may be another stack's now
+    std::string text;
+  };
+  thread_local std::unordered_map<const CreationStack*, Entry> cache;
+  auto it = cache.find(stack.get());
+  if (it != cache.end() && it->second.stack.lock() == stack) return it->second.text;
+  if (cache.size() >= 4096) cache.clear();
+  Entry& e = cache[stack.get()];
+  e.stack = stack;
+  e.text = stack_to_json(*stack).dump();
+  return e.text;
 }
 
 std::string frame_label(const StackFrame& f) {

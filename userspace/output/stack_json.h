@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +13,10 @@
 namespace inotrace {
 
 nlohmann::ordered_json stack_to_json(const CreationStack& stack);
+
+// stack_to_json(*stack).dump(), remembered per stack (stacks are interned and immutable): the
+// per-event path of `trace --json --stacks`, where building it per add lost events.
+const std::string& stack_json_text(const std::shared_ptr<const CreationStack>& stack);
 
 // "symbol+0x1f" per frame (or "module+0xOFFSET" where no symbol covers it), innermost first:
 // the short form for text output and for grouping.

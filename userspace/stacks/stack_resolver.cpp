@@ -29,6 +29,7 @@ constexpr size_t kMaxBinaries = 64;             // each keeps one fd and its tab
 constexpr uint64_t kMaxBinaryBytes = 1ull << 30;  // summed file sizes whose tables are kept
 constexpr size_t kMaxStacks = 16384;
 constexpr size_t kMaxStackBytes = 64 << 20;
+constexpr size_t kMaxRecent = 4096;              // raw address lists remembered
 constexpr size_t kMaxSymbolBytes = 256;          // longer names are cut (a stack is shown whole)
 constexpr uint64_t kRecheckNs = 1'000'000'000;   // maps re-read, binaries re-checked this often
 
@@ -75,13 +76,13 @@ StackResolver::StackResolver(std::string proc_root) : proc_(std::move(proc_root)
 StackResolver::~StackResolver() = default;
 
 // Fresh: read within kRecheckNs and mapping every address (a library loaded since is not).
-const std::vector<FileMapping>& StackResolver::mappings_of(uint32_t pid, const std::vector<uint64_t>& addresses) {
+const StackResolver::ProcessMaps& StackResolver::mappings_of(uint32_t pid, const std::vector<uint64_t>& addresses) {
   uint64_t now = WallClock::monotonic_now_ns();
   auto it = processes_.find(pid);
   if (it != processes_.end() && now - it->second.read_ns < kRecheckNs &&
       std::all_of(addresses.begin(), addresses.end(),
                   [&](uint64_t a) { return !a || mapping_of(it->second.mappings, a); }))
-    return it->second.mappings;
+    return it->second;
   if (it == processes_.end()) {
     if (processes_.size() >= kMaxProcesses) processes_.clear();
     it = processes_.emplace(pid, ProcessMaps{}).first;
@@ -89,7 +90,7 @@ const std::vector<FileMapping>& StackResolver::mappings_of(uint32_t pid, const s
   auto text = read_file_prefix(fmt::format("{}/{}/maps", proc_, pid), kMaxMapsBytes);
   it->second.mappings = text ? parse_executable_mappings(*text) : std::vector<FileMapping>{};
   it->second.read_ns = now;
-  return it->second.mappings;
+  return it->second;
 }
 
 // The file behind mapping m of pid, if it is safe to read: on a filesystem that cannot stall us,
@@ -190,7 +191,19 @@ std::shared_ptr<const CreationStack> StackResolver::resolve(uint32_t pid, const 
   if (ips.empty()) return nullptr;
   std::vector<uint64_t> addresses = ips;
   addresses.push_back(top_word);
-  const std::vector<FileMapping>& maps = mappings_of(pid, addresses);
+  const ProcessMaps& proc = mappings_of(pid, addresses);
+  addresses.push_back(pid);
+  addresses.push_back(proc.read_ns);  // maps read again (exec, a new library): resolved again
+  std::string raw(reinterpret_cast<const char*>(addresses.data()), addresses.size() * sizeof(uint64_t));
+  if (auto it = recent_.find(raw); it != recent_.end()) return it->second;
+  auto stack = resolve_with(pid, proc.mappings, ips, top_word);
+  if (recent_.size() >= kMaxRecent) recent_.clear();
+  recent_.emplace(std::move(raw), stack);
+  return stack;
+}
+
+std::shared_ptr<const CreationStack> StackResolver::resolve_with(uint32_t pid, const std::vector<FileMapping>& maps,
+                                                                 const std::vector<uint64_t>& ips, uint64_t top_word) {
   CreationStack stack;
   if (maps.empty()) {
     // Gone before we looked (or maps unreadable): the addresses are all there is.

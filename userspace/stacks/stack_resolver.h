@@ -49,12 +49,14 @@ class StackResolver {
     std::vector<FileMapping> mappings;
     uint64_t read_ns = 0;
   };
-  const std::vector<FileMapping>& mappings_of(uint32_t pid, const std::vector<uint64_t>& addresses);
+  const ProcessMaps& mappings_of(uint32_t pid, const std::vector<uint64_t>& addresses);
   Binary& binary_of(uint32_t pid, const FileMapping& m);
   std::unique_ptr<Binary> open_binary(uint32_t pid, const FileMapping& m);
   StackFrame frame_at(uint32_t pid, const FileMapping& m, uint64_t address, bool return_address);
   std::vector<StackFrame> frames_of(uint32_t pid, const std::vector<FileMapping>& maps,
                                     const std::vector<uint64_t>& ips, uint64_t top_word);
+  std::shared_ptr<const CreationStack> resolve_with(uint32_t pid, const std::vector<FileMapping>& maps,
+                                                    const std::vector<uint64_t>& ips, uint64_t top_word);
   std::shared_ptr<const CreationStack> intern(CreationStack stack);
 
   std::string proc_;
@@ -62,6 +64,9 @@ class StackResolver {
   absl::flat_hash_map<std::pair<uint32_t, uint64_t>, std::unique_ptr<Binary>> binaries_;  // (dev, ino)
   uint64_t binary_bytes_ = 0;  // file sizes of the binaries whose tables are kept
   absl::flat_hash_map<std::string, std::shared_ptr<const CreationStack>> interned_;
+  // (pid, maps read at, addresses) -> its stack: a burst of adds from one code path resolves
+  // and symbolises once, not per add (that cost lost events at 100k adds/s).
+  absl::flat_hash_map<std::string, std::shared_ptr<const CreationStack>> recent_;
   size_t interned_bytes_ = 0;
   uint64_t dropped_ = 0;
   std::shared_ptr<const CreationStack> over_budget_;
