@@ -97,7 +97,7 @@ int BPF_PROG(fe_enter_init1_syscall_args, const struct pt_regs *regs)
 SEC("fexit/__x64_sys_inotify_init1")
 int BPF_PROG(fe_exit_init1, const struct pt_regs *regs, long ret)
 {
-	return init_exit(ret);
+	return init_exit(ret, ctx);
 }
 
 SEC("fentry/__x64_sys_inotify_init")
@@ -109,7 +109,7 @@ int BPF_PROG(fe_enter_init)
 SEC("fexit/__x64_sys_inotify_init")
 int BPF_PROG(fe_exit_init, const struct pt_regs *regs, long ret)
 {
-	return init_exit(ret);
+	return init_exit(ret, ctx);
 }
 
 SEC("fentry/fsnotify_destroy_group")

@@ -87,7 +87,7 @@ int BPF_KSYSCALL(kp_enter_init1, int flags)
 SEC("kretsyscall/inotify_init1")
 int BPF_KRETPROBE(kp_exit_init1, long ret)
 {
-	return init_exit(ret);
+	return init_exit(ret, ctx);
 }
 
 SEC("ksyscall/inotify_init")
@@ -99,7 +99,7 @@ int kp_enter_init(struct pt_regs *ctx)
 SEC("kretsyscall/inotify_init")
 int BPF_KRETPROBE(kp_exit_init, long ret)
 {
-	return init_exit(ret);
+	return init_exit(ret, ctx);
 }
 
 SEC("kprobe")

@@ -55,7 +55,7 @@ int tp_enter_init1(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_inotify_init1")
 int tp_exit_init1(struct trace_event_raw_sys_exit *ctx)
 {
-	return init_exit(ctx->ret);
+	return init_exit(ctx->ret, ctx);
 }
 
 SEC("tracepoint/syscalls/sys_enter_inotify_init")
@@ -67,7 +67,7 @@ int tp_enter_init(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_inotify_init")
 int tp_exit_init(struct trace_event_raw_sys_exit *ctx)
 {
-	return init_exit(ctx->ret);
+	return init_exit(ctx->ret, ctx);
 }
 
 #endif /* INOTRACE_ENTRY_TRACEPOINT_BPF_H */

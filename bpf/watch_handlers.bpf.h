@@ -301,9 +301,39 @@ static __always_inline void read_task_ucount(__u32 which, struct inotrace_ucount
 	read_ucounts(current_cred_ucounts(), which, out);
 }
 
+/* An instance record; with --stacks, built again in the scratch with the creating user stack
+ * after it (the stack does not fit the 512-byte BPF stack next to the record). */
+static __always_inline void instance_event_submit_with_stack(struct inotrace_instance_event *e, void *ctx)
+{
+	if (capture_stacks) {
+		__u32 zero = 0;
+		char *buf = bpf_map_lookup_elem(&watch_scratch, &zero);
+		if (!buf)
+			goto plain;
+		struct inotrace_instance_event *s = (struct inotrace_instance_event *)buf;
+		__builtin_memcpy(s, e, sizeof(*e));
+		long n = bpf_get_stack(ctx, buf + INOTRACE_INSTANCE_EVENT_FIXED, INOTRACE_STACK_BYTES, BPF_F_USER_STACK);
+		if (n <= 0) {
+			e->stack_err = n < 0 ? n : -61; /* -ENODATA: no frame */
+			goto plain;
+		}
+		if (n > INOTRACE_STACK_BYTES)
+			n = INOTRACE_STACK_BYTES;
+		s->stack_len = n;
+		s->stack_top_word = user_stack_top_word();
+		s->hdr.size = INOTRACE_INSTANCE_EVENT_FIXED + n;
+		if (bpf_ringbuf_output(&events, buf, INOTRACE_INSTANCE_EVENT_FIXED + n, 0))
+			count(INOTRACE_CNT_RINGBUF_DROPS);
+		return;
+	}
+plain:
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
+		count(INOTRACE_CNT_RINGBUF_DROPS);
+}
+
 /* inotify_init/init1 returned `ret`. Every new instance gets its sequence number (pointers are
  * reused), but only `selected` tasks produce a record. */
-static __always_inline void handle_init_result(__u32 flags, long ret, bool selected)
+static __always_inline void handle_init_result(__u32 flags, long ret, bool selected, void *ctx)
 {
 	struct inotrace_instance_event e = {};
 	e.hdr.size = sizeof(e);
@@ -336,8 +366,7 @@ static __always_inline void handle_init_result(__u32 flags, long ret, bool selec
 	}
 	if (!selected)
 		return;
-	if (bpf_ringbuf_output(&events, &e, sizeof(e), 0))
-		count(INOTRACE_CNT_RINGBUF_DROPS);
+	instance_event_submit_with_stack(&e, ctx);
 }
 
 static __always_inline __u32 current_tid(void)
@@ -411,7 +440,7 @@ static __always_inline int init_enter(__u32 flags)
 	return 0;
 }
 
-static __always_inline int init_exit(long ret)
+static __always_inline int init_exit(long ret, void *ctx)
 {
 	struct pending_call pc;
 	if (!pending_take(PENDING_INIT, &pc)) {
@@ -419,7 +448,7 @@ static __always_inline int init_exit(long ret)
 		pc.req_mask = 0;
 		pc.selected = task_selected();
 	}
-	handle_init_result(pc.req_mask, ret, pc.selected);
+	handle_init_result(pc.req_mask, ret, pc.selected, ctx);
 	return 0;
 }
 

@@ -149,10 +149,15 @@ struct inotrace_instance_event {
 	__s32 fd;                      /* 72 */
 	__s32 err;                     /* 76 positive errno on init_failed */
 	__u32 init_flags;              /* 80 inotify_init1 flags */
-	__u32 _pad0;                   /* 84 */
+	__u16 stack_len;               /* 84 instance_create / init_failed with stacks on: bytes of
+					      the creating user stack at INOTRACE_INSTANCE_EVENT_FIXED */
+	__s16 stack_err;               /* 86 bpf_get_stack's negative errno when it failed, else 0 */
 	struct inotrace_ucount ucount; /* 88 watches = instances here: UCOUNT_INOTIFY_INSTANCES */
+	__u64 stack_top_word;          /* 112 as in inotrace_watch_event */
 };
-INOTRACE_STATIC_ASSERT(sizeof(struct inotrace_instance_event) == 112, "inotrace_instance_event size");
+#define INOTRACE_INSTANCE_EVENT_FIXED 120
+INOTRACE_STATIC_ASSERT(sizeof(struct inotrace_instance_event) == INOTRACE_INSTANCE_EVENT_FIXED,
+		       "inotrace_instance_event size");
 
 /* Snapshot: one (process, fd) that refers to an inotify instance (several fds may share one). */
 struct inotrace_snap_instance {

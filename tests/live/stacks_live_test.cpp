@@ -147,13 +147,47 @@ TEST_F(StacksLive, TwoFunctionsOfACProgramAreToldApartAndNamed) {
   EXPECT_EQ(own.module->path, path);
   EXPECT_EQ(own.module->build_id.size(), 40u) << "gcc's default --build-id is sha1";
   EXPECT_LT(own.file_offset, (uint64_t)std::filesystem::file_size(path));
-  // The same code path again is the same (interned) stack.
+  // The same code paths again (its init and both adds) are the same (interned) stacks.
+  size_t distinct = session_->stacks()->distinct_stacks();
+  EXPECT_GE(distinct, 3u) << "two adds and an init";
   Probe again(path, {dir.sub("a"), dir.sub("b")});
   ASSERT_TRUE(again.ready());
   auto adds2 = adds_of(again.pid(), 2);
   ASSERT_EQ(adds2.size(), 2u);
   EXPECT_EQ(adds2[0].stack.get(), &a);
-  EXPECT_EQ(session_->stacks()->distinct_stacks(), 2u);
+  EXPECT_EQ(adds2[1].stack.get(), &b);
+  EXPECT_EQ(session_->stacks()->distinct_stacks(), distinct);
+}
+
+TEST_F(StacksLive, InstanceCarriesTheStackOfItsInotifyInit) {
+  TempDir dir;
+  auto p = std::make_unique<Probe>(probe_path("stkprobe_c"), std::vector<std::string>{dir.mkdir("a"), dir.mkdir("b")});
+  ASSERT_TRUE(p->ready());
+  uint32_t pid = p->pid();
+  auto created = log_->wait_for([&](const Event& e) { return e.type == EventType::InstanceCreate && e.task.pid == pid; });
+  ASSERT_TRUE(created);
+  ASSERT_TRUE(created->stack) << "stack_err " << created->stack_err;
+  const CreationStack& s = *created->stack;
+  if (created->stack_top_word)
+    EXPECT_TRUE(names(s, "open_instance_from_gamma")) << describe(s);
+  else
+    std::cout << "[ NOTE ] kernel without bpf_task_pt_regs: the wrapper's caller is not in the stack\n";
+  EXPECT_TRUE(names(s, "main")) << describe(s);
+  EXPECT_FALSE(names(s, "add_watch_from_alpha")) << describe(s);
+  EXPECT_EQ(s.quality, StackQuality::FramePointer) << describe(s);
+  auto adds = adds_of(pid, 2);
+  ASSERT_EQ(adds.size(), 2u);
+  EXPECT_NE(adds[0].stack.get(), created->stack.get()) << "the init and the add are two code paths";
+  // Its close (a hook, or on the tracepoint backend the next snapshot) names the same creator.
+  p.reset();
+  auto is_close = [&](const Event& e) { return e.type == EventType::InstanceDestroy && e.instance == created->instance; };
+  std::optional<Event> closed;
+  if (session_->backend() == Backend::Tracepoint)
+    session_->reconcile_now([&](const Event& e) { if (is_close(e)) closed = e; }, true);
+  else
+    closed = log_->wait_for(is_close, std::chrono::seconds(5));
+  ASSERT_TRUE(closed);
+  EXPECT_EQ(closed->stack.get(), created->stack.get());
 }
 
 TEST_F(StacksLive, RemovalCarriesTheStackThatCreatedTheWatch) {

@@ -1,9 +1,17 @@
-/* Creates one watch from each of two named functions, then holds them until stdin closes: the
+/* Opens its inotify instance from one named function and creates one watch from each of two
+ * others, then holds them until stdin closes: the
  * live test of creation stacks (tests/live/stacks_live_test.cpp) tells the two apart by name.
  * Built with frame pointers, as the walk needs. usage: stkprobe_c DIR_A DIR_B */
 #include <stdio.h>
 #include <sys/inotify.h>
 #include <unistd.h>
+
+__attribute__((noinline)) int open_instance_from_gamma(void)
+{
+	int fd = inotify_init1(IN_CLOEXEC);
+	__asm__ volatile("" ::: "memory"); /* no tail call: this frame stays on the stack */
+	return fd;
+}
 
 __attribute__((noinline)) int add_watch_from_alpha(int fd, const char *dir)
 {
@@ -23,7 +31,7 @@ int main(int argc, char **argv)
 {
 	if (argc != 3)
 		return 2;
-	int fd = inotify_init1(IN_CLOEXEC);
+	int fd = open_instance_from_gamma();
 	if (fd < 0 || add_watch_from_alpha(fd, argv[1]) < 0 || add_watch_from_beta(fd, argv[2]) < 0)
 		return 1;
 	printf("ready\n");

@@ -117,11 +117,40 @@ TEST(Decode, InstanceRecord) {
   EXPECT_EQ(ev->ucount.count, 128);
 }
 
+TEST(Decode, InstanceRecordCarriesItsCreatingStack) {
+  std::vector<char> rec(INOTRACE_INSTANCE_EVENT_FIXED + 16);
+  auto* in = reinterpret_cast<inotrace_instance_event*>(rec.data());
+  in->hdr.type = INOTRACE_REC_INSTANCE_CREATE;
+  in->hdr.size = rec.size();
+  in->stack_len = 16;
+  in->stack_top_word = 0x401234;
+  uint64_t frames[2] = {0x7f0000001000, 0x401000};
+  std::memcpy(rec.data() + INOTRACE_INSTANCE_EVENT_FIXED, frames, sizeof(frames));
+  auto ev = decode_event(rec.data(), rec.size(), nullptr);
+  ASSERT_TRUE(ev);
+  EXPECT_EQ(ev->user_stack, (std::vector<uint64_t>{0x7f0000001000, 0x401000}));
+  EXPECT_EQ(ev->stack_top_word, 0x401234u);
+
+  DecodeError err;
+  in->stack_len = 24;  // claims more than arrived
+  EXPECT_FALSE(decode_event(rec.data(), rec.size(), &err));
+  EXPECT_NE(err.message.find("overruns"), std::string::npos) << err.message;
+  in->stack_len = 12;  // not whole addresses
+  EXPECT_FALSE(decode_event(rec.data(), rec.size(), &err));
+  in->stack_len = 0;
+  in->stack_err = -14;
+  ev = decode_event(rec.data(), rec.size(), nullptr);
+  ASSERT_TRUE(ev);
+  EXPECT_TRUE(ev->user_stack.empty());
+  EXPECT_EQ(ev->stack_err, -14);
+}
+
 TEST(Decode, AbiSizesAreStable) {
   EXPECT_EQ(sizeof(inotrace_hdr), 16u);
   EXPECT_EQ(offsetof(inotrace_watch_event, path), (size_t)INOTRACE_WATCH_EVENT_FIXED);
   EXPECT_EQ(offsetof(inotrace_watch_event, ucount), 104u);
-  EXPECT_EQ(sizeof(inotrace_instance_event), 112u);
+  EXPECT_EQ(sizeof(inotrace_instance_event), (size_t)INOTRACE_INSTANCE_EVENT_FIXED);
+  EXPECT_EQ(offsetof(inotrace_instance_event, ucount), 88u);
 }
 
 }  // namespace

@@ -386,3 +386,38 @@ TEST(WatchTable, UserWatchCountsConfirmOnlyAMatchingTable) {
 
 }  // namespace
 }  // namespace inotrace
+
+namespace inotrace {
+namespace {
+
+// --stacks: each watch keeps the stack that added it, the instance the one of its inotify_init;
+// the deduced closes hand both on.
+TEST(WatchTable, DeducedClosesCarryTheCreatingStacks) {
+  auto stack_named = [](const char* symbol) {
+    CreationStack s;
+    s.frames.push_back(StackFrame{0x1000, nullptr, 0, symbol, 0});
+    return std::make_shared<const CreationStack>(std::move(s));
+  };
+  auto init_stack = stack_named("open_instance"), add_stack = stack_named("add_watch");
+  WatchTable t;
+  Event create = ev(EventType::InstanceCreate, 0xa, 7, 0, 100);
+  create.stack = init_stack;
+  t.apply(create);
+  Event add = ev(EventType::Add, 0xa, 7, 1, 110, "/x");
+  add.stack = add_stack;
+  t.apply(add);
+  EXPECT_EQ(t.instances().at(0xa).creation_stack, init_stack);
+  Event update = ev(EventType::Update, 0xa, 7, 1, 120, "/x");
+  update.stack = init_stack;  // an update names no creator: the add's stack stays
+  t.apply(update);
+
+  auto out = t.reconcile(Snapshot{}, 200, nullptr, true);  // the instance is gone
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].type, EventType::Remove);
+  EXPECT_EQ(out[0].stack, add_stack);
+  EXPECT_EQ(out[1].type, EventType::InstanceDestroy);
+  EXPECT_EQ(out[1].stack, init_stack);
+}
+
+}  // namespace
+}  // namespace inotrace

@@ -85,18 +85,18 @@ void set_path(Event& ev, uint8_t kind, const char* tail, size_t len) {
   }
 }
 
-// The return addresses after the path (--stacks), validated against the record's size.
-bool read_user_stack(Event& ev, const inotrace_watch_event& w, const void* data, size_t size, DecodeError* error) {
-  ev.stack_err = w.stack_err;
-  if (!w.stack_len) return true;
-  size_t off = inotrace_stack_offset(w.path_len);
-  if (w.stack_len % 8 || w.stack_len > INOTRACE_STACK_BYTES || off + w.stack_len > size) {
-    if (error) error->message = fmt::format("stack of {} bytes at {} overruns a {}-byte record", w.stack_len, off, size);
+// The return addresses at `off` (--stacks), validated against the record's size.
+template <typename Record>
+bool read_user_stack(Event& ev, const Record& r, size_t off, const void* data, size_t size, DecodeError* error) {
+  ev.stack_err = r.stack_err;
+  if (!r.stack_len) return true;
+  if (r.stack_len % 8 || r.stack_len > INOTRACE_STACK_BYTES || off + r.stack_len > size) {
+    if (error) error->message = fmt::format("stack of {} bytes at {} overruns a {}-byte record", r.stack_len, off, size);
     return false;
   }
-  ev.user_stack.resize(w.stack_len / 8);
-  std::memcpy(ev.user_stack.data(), static_cast<const char*>(data) + off, w.stack_len);
-  ev.stack_top_word = w.stack_top_word;
+  ev.user_stack.resize(r.stack_len / 8);
+  std::memcpy(ev.user_stack.data(), static_cast<const char*>(data) + off, r.stack_len);
+  ev.stack_top_word = r.stack_top_word;
   return true;
 }
 
@@ -140,7 +140,7 @@ std::optional<Event> decode_event(const void* data, size_t size, DecodeError* er
     ev.ucount = ucount_of(w.ucount);
     ev.mnt_id = w.mnt_id;
     set_path(ev, w.path_kind, static_cast<const char*>(data) + INOTRACE_WATCH_EVENT_FIXED, w.path_len);
-    if (!read_user_stack(ev, w, data, hdr.size, error)) return std::nullopt;
+    if (!read_user_stack(ev, w, inotrace_stack_offset(w.path_len), data, hdr.size, error)) return std::nullopt;
     return ev;
   }
 
@@ -154,6 +154,7 @@ std::optional<Event> decode_event(const void* data, size_t size, DecodeError* er
   ev.err = in.err;
   ev.req_mask = in.init_flags;
   ev.ucount = ucount_of(in.ucount);
+  if (!read_user_stack(ev, in, INOTRACE_INSTANCE_EVENT_FIXED, data, hdr.size, error)) return std::nullopt;
   return ev;
 }
 

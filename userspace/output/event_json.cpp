@@ -76,8 +76,6 @@ void write_event(const Event& ev, const WallClock& clock, std::string_view backe
     }
     if (ev.flags & INOTRACE_F_PATH_TRUNCATED) s.boolean("path_truncated", true);
     if (ev.flags & INOTRACE_F_MARK_GONE) s.boolean("mark_gone", true);
-    if (ev.stack) s.stack("stack", ev.stack);  // --stacks
-    else if (ev.stack_err < 0) s.str("stack_error", errno_name(-ev.stack_err));
   } else {
     s.str("flags", init_flags_string(ev.req_mask));
     if (ev.ucount.known()) s.num("user_instances", ev.ucount.count);
@@ -90,6 +88,9 @@ void write_event(const Event& ev, const WallClock& clock, std::string_view backe
     s.num("user_ns", ev.ucount.userns_ino);
   }
   if (failed) s.str("errno", errno_name(ev.err));
+  // --stacks: the stack that created the watch or instance (a removal's or close's: its creator's)
+  if (ev.stack) s.stack("stack", ev.stack);
+  else if (ev.stack_err < 0) s.str("stack_error", errno_name(-ev.stack_err));
   if (ev.from_snapshot) {
     // A removal deduced at the add that found its watch already gone is not from a snapshot.
     bool at_add = ev.type == EventType::Remove && (ev.flags & INOTRACE_F_MARK_GONE);

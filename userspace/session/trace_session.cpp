@@ -91,17 +91,22 @@ bool TraceSession::selected(const Event& ev) const {
          (!f.uid || ev.task.uid == *f.uid);
 }
 
-// --stacks: an add's captured stack, resolved now (the process's mappings mean nothing later);
-// a removal's, the stack that created the watch.
+// --stacks: an add's or init's captured stack, resolved now (the process's mappings mean nothing
+// later); a removal's, the stack that created the watch; a close's, the one that created the
+// instance.
 void TraceSession::attach_stack(Event& ev) {
   if (!stacks_) return;
   if (!ev.user_stack.empty()) {
     ev.stack = stacks_->resolve(ev.task.pid, ev.user_stack, ev.stack_top_word);
     return;
   }
-  if (ev.type != EventType::Remove) return;
+  if (ev.type != EventType::Remove && ev.type != EventType::InstanceDestroy) return;
   auto inst = table_.instances().find(ev.instance.group);
   if (inst == table_.instances().end()) return;
+  if (ev.type == EventType::InstanceDestroy) {
+    if (inst->second.id == ev.instance) ev.stack = inst->second.creation_stack;
+    return;
+  }
   auto it = inst->second.stacks.find(ev.wd);
   if (it != inst->second.stacks.end()) ev.stack = it->second;
 }

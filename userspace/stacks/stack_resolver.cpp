@@ -53,7 +53,7 @@ bool is_root_symbol(std::string_view s) {
 // Syscall wrappers that keep no frame of their own: only under one of these is the word at the
 // stack pointer their caller's return address.
 bool is_frameless_wrapper(std::string_view s) {
-  return s == "inotify_add_watch" || s == "syscall" || s.ends_with(".Syscall6") || s.ends_with(".RawSyscall6") ||
+  return s == "inotify_add_watch" || s == "inotify_init1" || s == "inotify_init" || s == "syscall" || s.ends_with(".Syscall6") || s.ends_with(".RawSyscall6") ||
          s.ends_with(".Syscall") || s.ends_with(".RawSyscall");
 }
 

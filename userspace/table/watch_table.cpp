@@ -115,7 +115,9 @@ void WatchTable::drop_instance(uint64_t group, uint64_t ts, std::vector<Event>* 
       if (others) e.possible_reasons = others | reason_bit(e.reason);
       out->push_back(std::move(e));
     }
-    out->push_back(derived(inst, EventType::InstanceDestroy, ts));
+    Event closed = derived(inst, EventType::InstanceDestroy, ts);
+    closed.stack = inst.creation_stack;
+    out->push_back(std::move(closed));
   }
   for (auto& [wd, w] : inst.watches) paths_.release(w.path);
   watch_count_ -= inst.watches.size();
@@ -166,6 +168,7 @@ std::vector<Event> WatchTable::apply(const Event& ev) {
         drop_instance(ev.instance.group, ev.ts_mono_ns, &out, nullptr);  // pointer reused
       InstanceEntry& inst = instance_for(ev);
       if (ev.ucount.known()) inst.ucount.uid = ev.ucount.uid, inst.ucount.userns_ino = ev.ucount.userns_ino;
+      if (ev.stack) inst.creation_stack = ev.stack;
       break;
     }
     case EventType::Add:

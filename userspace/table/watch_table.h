@@ -41,6 +41,8 @@ struct InstanceEntry {
   // --stacks: the stack that created each watch seen being added (not those a snapshot found:
   // their creation happened before tracing). Apart from WatchEntry: empty, it costs nothing.
   absl::flat_hash_map<int32_t, std::shared_ptr<const CreationStack>> stacks;
+  // --stacks: the stack of the inotify_init that created the instance, if it was seen.
+  std::shared_ptr<const CreationStack> creation_stack;
 };
 
 // Says why a watch that vanished without an event is gone (tracepoint backend).
