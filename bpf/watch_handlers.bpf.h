@@ -14,6 +14,7 @@
 #include "inotify_read.bpf.h"
 #include "target_path.bpf.h"
 #include "task_filter.bpf.h"
+#include "user_stack.bpf.h"
 
 static __always_inline __u64 group_seq(struct fsnotify_group *group)
 {
@@ -98,23 +99,6 @@ static __always_inline void watch_event_submit(struct inotrace_watch_event *e)
 	watch_event_output(e, watch_event_size(e));
 }
 
-/* Set before load (--stacks). */
-const volatile bool capture_stacks = false;
-
-/* The word at the user stack pointer. A syscall wrapper without a frame of its own (glibc's,
- * Go's Syscall6) leaves its caller's return address there, and the frame-pointer walk, which
- * starts from the caller's frame, skips that caller. Kernels before 5.15 lack the helper: 0. */
-static __always_inline __u64 user_stack_top_word(void)
-{
-	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs))
-		return 0;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	__u64 sp = BPF_CORE_READ(regs, sp);
-	__u64 word = 0;
-	bpf_probe_read_user(&word, sizeof(word), (void *)sp);
-	return word;
-}
-
 /* With --stacks: the calling task's user stack rides after the path (ctx: the entry point's
  * own context; the user registers come from the task, so every program type gives the same
  * stack). Without, the verifier drops this as dead code. */
@@ -125,7 +109,7 @@ static __always_inline void watch_event_submit_with_stack(struct inotrace_watch_
 		__u32 off = (size + 7) & ~7u;
 		if (off > INOTRACE_WATCH_EVENT_FIXED + INOTRACE_PATH_MAX)
 			goto out;
-		long n = bpf_get_stack(ctx, (char *)e + off, INOTRACE_STACK_BYTES, BPF_F_USER_STACK);
+		long n = read_user_stack(ctx, (__u64 *)((char *)e + off));
 		if (n <= 0) {
 			e->stack_err = n < 0 ? n : -61; /* -ENODATA: no frame */
 			goto out;
@@ -312,7 +296,7 @@ static __always_inline void instance_event_submit_with_stack(struct inotrace_ins
 			goto plain;
 		struct inotrace_instance_event *s = (struct inotrace_instance_event *)buf;
 		__builtin_memcpy(s, e, sizeof(*e));
-		long n = bpf_get_stack(ctx, buf + INOTRACE_INSTANCE_EVENT_FIXED, INOTRACE_STACK_BYTES, BPF_F_USER_STACK);
+		long n = read_user_stack(ctx, (__u64 *)(buf + INOTRACE_INSTANCE_EVENT_FIXED));
 		if (n <= 0) {
 			e->stack_err = n < 0 ? n : -61; /* -ENODATA: no frame */
 			goto plain;
