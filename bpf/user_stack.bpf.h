@@ -32,6 +32,13 @@ static __always_inline struct pt_regs *user_regs(void)
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
+/* A 64-bit task (user code segment __USER_CS). A 32-bit program's frames are 4-byte words:
+ * its stack is left to bpf_get_stack, which knows them. */
+static __always_inline bool user_regs_64bit(struct pt_regs *regs)
+{
+	return BPF_CORE_READ(regs, cs) == 0x33;
+}
+
 /* The word at the user stack pointer. A syscall wrapper without a frame of its own (glibc's,
  * Go's Syscall6) leaves its caller's return address there, and the frame-pointer walk, which
  * starts from the caller's frame, skips that caller. Kernels before 5.15 lack the helper: 0. */
@@ -39,7 +46,10 @@ static __always_inline __u64 user_stack_top_word(void)
 {
 	if (!have_task_pt_regs())
 		return 0;
-	__u64 sp = BPF_CORE_READ(user_regs(), sp);
+	struct pt_regs *regs = user_regs();
+	if (!user_regs_64bit(regs))
+		return 0;
+	__u64 sp = BPF_CORE_READ(regs, sp);
 	__u64 word = 0;
 	bpf_probe_read_user(&word, sizeof(word), (void *)sp);
 	return word;
@@ -47,12 +57,16 @@ static __always_inline __u64 user_stack_top_word(void)
 
 /* Up to INOTRACE_STACK_DEPTH return addresses into dst, innermost (the syscall's user ip)
  * first, as bpf_get_stack(BPF_F_USER_STACK) gives them. Returns the bytes written, or a
- * negative errno. ctx: the program's own context, for bpf_get_stack before 5.15. */
+ * negative errno. ctx: the program's own context, for bpf_get_stack before 5.15.
+ * Unlike the kernel's walk this one ends at a frame below the one before it: a switch to
+ * another stack (a signal's alternate stack, a fiber's) ends the stack there. */
 static __always_inline long read_user_stack(void *ctx, __u64 *dst)
 {
 	if (!have_task_pt_regs())
 		return bpf_get_stack(ctx, dst, INOTRACE_STACK_BYTES, BPF_F_USER_STACK);
 	struct pt_regs *regs = user_regs();
+	if (!user_regs_64bit(regs))
+		return bpf_get_stack(ctx, dst, INOTRACE_STACK_BYTES, BPF_F_USER_STACK);
 	__u64 fp = BPF_CORE_READ(regs, bp);
 	dst[0] = BPF_CORE_READ(regs, ip);
 	long n = 1;

@@ -285,34 +285,35 @@ static __always_inline void read_task_ucount(__u32 which, struct inotrace_ucount
 	read_ucounts(current_cred_ucounts(), which, out);
 }
 
-/* An instance record; with --stacks, built again in the scratch with the creating user stack
- * after it (the stack does not fit the 512-byte BPF stack next to the record). */
+/* An instance record; with --stacks, reserved at its largest in the ring and built there with
+ * the creating user stack after it (too big for the 512-byte BPF stack; not in the per-CPU
+ * scratch either, which a preempted program would share with the next one on its CPU). Inits
+ * are rare: the unused tail of the reservation costs nothing that matters. */
 static __always_inline void instance_event_submit_with_stack(struct inotrace_instance_event *e, void *ctx)
 {
-	if (capture_stacks) {
-		__u32 zero = 0;
-		char *buf = bpf_map_lookup_elem(&watch_scratch, &zero);
-		if (!buf)
-			goto plain;
-		struct inotrace_instance_event *s = (struct inotrace_instance_event *)buf;
-		__builtin_memcpy(s, e, sizeof(*e));
-		long n = read_user_stack(ctx, (__u64 *)(buf + INOTRACE_INSTANCE_EVENT_FIXED));
-		if (n <= 0) {
-			e->stack_err = n < 0 ? n : -61; /* -ENODATA: no frame */
-			goto plain;
-		}
-		if (n > INOTRACE_STACK_BYTES)
-			n = INOTRACE_STACK_BYTES;
-		s->stack_len = n;
-		s->stack_top_word = user_stack_top_word();
-		s->hdr.size = INOTRACE_INSTANCE_EVENT_FIXED + n;
-		if (bpf_ringbuf_output(&events, buf, INOTRACE_INSTANCE_EVENT_FIXED + n, 0))
+	if (!capture_stacks) {
+		if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
 			count(INOTRACE_CNT_RINGBUF_DROPS);
 		return;
 	}
-plain:
-	if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
+	char *buf = bpf_ringbuf_reserve(&events, INOTRACE_INSTANCE_EVENT_FIXED + INOTRACE_STACK_BYTES, 0);
+	if (!buf) {
 		count(INOTRACE_CNT_RINGBUF_DROPS);
+		return;
+	}
+	struct inotrace_instance_event *r = (struct inotrace_instance_event *)buf;
+	__builtin_memcpy(r, e, sizeof(*e));
+	long n = read_user_stack(ctx, (__u64 *)(buf + INOTRACE_INSTANCE_EVENT_FIXED));
+	if (n <= 0) {
+		r->stack_err = n < 0 ? n : -61; /* -ENODATA: no frame */
+		n = 0;
+	}
+	if (n > INOTRACE_STACK_BYTES)
+		n = INOTRACE_STACK_BYTES;
+	r->stack_len = n;
+	r->stack_top_word = n ? user_stack_top_word() : 0;
+	r->hdr.size = INOTRACE_INSTANCE_EVENT_FIXED + n;
+	bpf_ringbuf_submit(buf, 0);
 }
 
 /* inotify_init/init1 returned `ret`. Every new instance gets its sequence number (pointers are

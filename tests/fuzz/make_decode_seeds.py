@@ -21,18 +21,30 @@ def task(t=TASK):
     return struct.pack("<IIIIQ16s", t["pid"], t["tid"], t["uid"], 0, t["cgroup_id"], t["comm"])
 
 
-def watch(rtype, kind, tail, flags=0, wd=1, ino=10952994, dev=254 << 20, mask=IN_ALL, req=IN_ALL, err=0, reason=0, mnt=0):
-    size = 136 + len(tail)
+STACK = (0x7F7650AA6D67, 0x55D0C0DE1234, 0x55D0C0DE10AE, 0x7F76509C424A)  # libc wrapper, callers
+TOP_WORD = 0x55D0C0DE1230
+
+
+def watch(rtype, kind, tail, flags=0, wd=1, ino=10952994, dev=254 << 20, mask=IN_ALL, req=IN_ALL, err=0, reason=0, mnt=0,
+          stack=()):
+    stack_off = (152 + len(tail) + 7) & ~7
+    size = stack_off + 8 * len(stack) if stack else 152 + len(tail)
     body = hdr(rtype, size, flags) + task() + struct.pack("<QQQIiiIIi", GROUP, SEQ, ino, dev, 3, wd, mask, req, err)
     body += struct.pack("<qqII", *UCOUNT) + struct.pack("<BBHi", reason, kind, len(tail), mnt)
-    assert len(body) == 136
-    return body + tail
-
-
-def instance(rtype, err=0, flags=0):
-    body = hdr(rtype, 112) + task() + struct.pack("<QQiiII", GROUP, SEQ, 3, err, flags, 0) + struct.pack("<qqII", 101, 128, 0, 4026531837)
-    assert len(body) == 112
+    body += struct.pack("<HhIQ", 8 * len(stack), 0, 0, TOP_WORD if stack else 0)
+    assert len(body) == 152
+    body += tail
+    if stack:
+        body += b"\0" * (stack_off - len(body)) + struct.pack(f"<{len(stack)}Q", *stack)
     return body
+
+
+def instance(rtype, err=0, flags=0, stack=()):
+    size = 120 + 8 * len(stack)
+    body = hdr(rtype, size) + task() + struct.pack("<QQiiIHh", GROUP, SEQ, 3, err, flags, 8 * len(stack), 0)
+    body += struct.pack("<qqII", 101, 128, 0, 4026531837) + struct.pack("<Q", TOP_WORD if stack else 0)
+    assert len(body) == 120
+    return body + struct.pack(f"<{len(stack)}Q", *stack)
 
 
 def snap_instance():
@@ -56,7 +68,9 @@ SEEDS = {
     "add-user-cwd": watch(1, 4, b"sub dir\0d1\0ci-seed\0tmp\0", mnt=25),
     "remove-dentry-inode-deleted": watch(4, 2, b"d2\0ci-seed\0tmp\0", reason=2, flags=1 << 2),
     "remove-truncated-mark-gone": watch(4, 2, b"x" * 200, reason=6, flags=3),
+    "add-user-path-stack": watch(1, 1, b"/tmp/ci-seed/d1/\0", stack=STACK),
     "instance-create": instance(5),
+    "instance-create-stack": instance(5, stack=STACK),
     "instance-destroy": instance(6),
     "init-failed-emfile": instance(7, err=24, flags=0o4000),
     "snap-instance": snap_instance(),

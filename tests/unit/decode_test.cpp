@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <vector>
 
 #include "events/decode.h"
@@ -143,6 +146,24 @@ TEST(Decode, InstanceRecordCarriesItsCreatingStack) {
   ASSERT_TRUE(ev);
   EXPECT_TRUE(ev->user_stack.empty());
   EXPECT_EQ(ev->stack_err, -14);
+}
+
+// The fuzz target's seeds are the layouts the BPF side emits today: each must decode, or the
+// fuzzer starts from records the decoder rejects at the size check and explores nothing.
+TEST(Decode, EveryFuzzSeedOfALiveRecordDecodes) {
+  size_t seeds = 0;
+  for (const auto& f : std::filesystem::directory_iterator(std::string(INOTRACE_FUZZ_CORPUS) + "/decode")) {
+    std::string name = f.path().filename();
+    if (name.starts_with("snap-")) continue;  // decode_snap_*'s records
+    std::ifstream in(f.path(), std::ios::binary);
+    std::string data{std::istreambuf_iterator<char>(in), {}};
+    DecodeError err;
+    auto ev = decode_event(data.data(), data.size(), &err);
+    EXPECT_TRUE(ev) << name << ": " << err.message;
+    if (ev && name.ends_with("-stack")) EXPECT_EQ(ev->user_stack.size(), 4u) << name;
+    seeds++;
+  }
+  EXPECT_GE(seeds, 12u);
 }
 
 TEST(Decode, AbiSizesAreStable) {
