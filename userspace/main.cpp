@@ -18,6 +18,7 @@
 #include "loader/backend.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/startup_heap.h"
 
 namespace {
 
@@ -332,6 +333,8 @@ int main(int argc, char** argv) {
   try {
     for (const Command& c : commands) {
       if (!c.app->parsed()) continue;
+      // Not the daemon: its RSS is what it holds for days, not how fast it got ready.
+      if (c.app->get_name() != "daemon") begin_startup_heap();
       if (c.verbose()) log_line(fmt::format("instance ids: keyed hash of the kernel's pointer; key {}", instance_id_key().origin));
       return c.run();
     }

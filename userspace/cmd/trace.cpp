@@ -8,6 +8,7 @@
 #include <map>
 #include <tuple>
 
+#include "util/startup_heap.h"
 #include "util/stop_signal.h"
 #include "events/names.h"
 #include "output/event_json.h"
@@ -120,6 +121,7 @@ int run_trace(const TraceCommandOptions& opts) {
   uint64_t start = WallClock::monotonic_now_ns();
   uint64_t deadline = opts.duration_s > 0 ? start + (uint64_t)(opts.duration_s * 1e9) : 0;
   log(start_line(session, sopts, opts.duration_s, backend));
+  end_startup_heap();
   EventOutput out(opts, std::move(file), backend);
   TraceSession::Callback on_event = [&](const Event& ev) {
     if (opts.workload.matches(ev.workload.get())) out.add(ev);

@@ -1,0 +1,41 @@
+#include "util/startup_heap.h"
+
+#include <malloc.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+
+namespace inotrace {
+
+namespace {
+constexpr size_t kHugePage = size_t{2} << 20;
+// Enough for the BTF copies, the loaded objects and a 100k-watch snapshot's first growth.
+constexpr size_t kHeapPad = size_t{64} << 20;
+// glibc's defaults (mallopt(3)), restored by end_startup_heap().
+constexpr int kDefaultThreshold = 128 * 1024;
+}  // namespace
+
+void begin_startup_heap() {
+  // Allocations below this come from the heap, which is advised below; glibc's default (128 KiB)
+  // would put every BTF copy in a fresh mmap of its own.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TOP_PAD, static_cast<int>(kHeapPad));
+  mallopt(M_TRIM_THRESHOLD, static_cast<int>(2 * kHeapPad));
+  // One allocation past the heap's top makes glibc extend it by the pad now, untouched (no RSS).
+  void* grow = malloc(kHugePage);
+  const auto from = (reinterpret_cast<uintptr_t>(grow) + kHugePage - 1) & ~(kHugePage - 1);
+  const auto top = reinterpret_cast<uintptr_t>(sbrk(0));
+  if (grow != nullptr && top > from) madvise(reinterpret_cast<void*>(from), top - from, MADV_HUGEPAGE);
+  free(grow);
+}
+
+void end_startup_heap() {
+  mallopt(M_TOP_PAD, kDefaultThreshold);
+  mallopt(M_TRIM_THRESHOLD, kDefaultThreshold);
+  mallopt(M_MMAP_THRESHOLD, kDefaultThreshold);
+  malloc_trim(0);
+}
+
+}  // namespace inotrace
