@@ -146,13 +146,26 @@ static long walk_cb(__u32 index, struct walk_ctx *c)
 	return emit_mark(c, true);
 }
 
-/* Two programs, one per walk: a kernel without bpf_loop (5.10) rejects an object whose
- * program merely references a loop callback ("number of funcs in func_info doesn't match"),
- * so the bounded variant must not mention walk_cb at all. Userspace loads one of them. */
-static __always_inline void walk_marks(struct walk_ctx *c, const bool use_bpf_loop)
+static long walk_cb_marks(__u32 index, struct walk_ctx *c)
 {
-	if (use_bpf_loop) {
+	return emit_mark(c, false);
+}
+
+/* Three programs, one per walk: a kernel without bpf_loop (5.10) rejects an object whose
+ * program merely references a loop callback ("number of funcs in func_info doesn't match"),
+ * so the bounded variant must not mention a callback at all. The marks-only walk (no dentry
+ * walk) is for runs that need no path: the verifier checks it in a fraction of the time of the
+ * walk with paths, which is most of a short command's start-up. Userspace loads one or two. */
+enum walk_kind { WALK_WITH_PATHS, WALK_MARKS, WALK_BOUNDED };
+
+static __always_inline void walk_marks(struct walk_ctx *c, const enum walk_kind kind)
+{
+	if (kind == WALK_WITH_PATHS) {
 		bpf_loop(1 << 23 /* BPF_MAX_LOOPS */, walk_cb, c, 0);
+		return;
+	}
+	if (kind == WALK_MARKS) {
+		bpf_loop(1 << 23 /* BPF_MAX_LOOPS */, walk_cb_marks, c, 0);
 		return;
 	}
 	for (int i = 0; i < INOTRACE_SNAP_UNROLLED_MARKS; i++)
@@ -162,7 +175,7 @@ static __always_inline void walk_marks(struct walk_ctx *c, const bool use_bpf_lo
 		c->flags |= INOTRACE_F_SNAP_TRUNCATED;
 }
 
-static __always_inline int snapshot_file(struct bpf_iter__task_file *ctx, const bool use_bpf_loop)
+static __always_inline int snapshot_file(struct bpf_iter__task_file *ctx, const enum walk_kind kind)
 {
 	struct seq_file *seq = ctx->meta->seq;
 	struct task_struct *task = ctx->task;
@@ -200,7 +213,7 @@ static __always_inline int snapshot_file(struct bpf_iter__task_file *ctx, const 
 		c.group = group;
 		c.head = (void *)group + bpf_core_field_offset(struct fsnotify_group, marks_list);
 		c.pos = BPF_CORE_READ(group, marks_list.next);
-		walk_marks(&c, use_bpf_loop);
+		walk_marks(&c, kind);
 		rec.nr_marks = digest_only ? c.live : c.n;
 		rec.digest = c.digest;
 		rec.hdr.flags |= c.flags;
@@ -212,11 +225,17 @@ static __always_inline int snapshot_file(struct bpf_iter__task_file *ctx, const 
 SEC("iter/task_file")
 int snapshot_files(struct bpf_iter__task_file *ctx)
 {
-	return snapshot_file(ctx, true);
+	return snapshot_file(ctx, WALK_WITH_PATHS);
+}
+
+SEC("iter/task_file")
+int snapshot_files_marks(struct bpf_iter__task_file *ctx)
+{
+	return snapshot_file(ctx, WALK_MARKS);
 }
 
 SEC("iter/task_file")
 int snapshot_files_bounded(struct bpf_iter__task_file *ctx)
 {
-	return snapshot_file(ctx, false);
+	return snapshot_file(ctx, WALK_BOUNDED);
 }

@@ -66,5 +66,41 @@ TEST(SnapshotTallyLive, KernelCountsEqualTheFullSnapshotsWatches) {
   EXPECT_EQ(own_row(per_process(full)), own_row(per_process(tallies)));
 }
 
+// This process's watches: path by wd, per instance (by group).
+std::map<std::pair<uint64_t, int32_t>, std::string> own_paths(const Snapshot& snap) {
+  std::map<std::pair<uint64_t, int32_t>, std::string> out;
+  for (const auto& inst : snap.instances)
+    for (const auto& h : inst.holders)
+      if (h.pid == (uint32_t)getpid())
+        for (const auto& w : inst.watches) out[{inst.group, w.wd}] = w.path;
+  return out;
+}
+
+// A taker opened for counts loads the walk without the dentry walk (the summary's start-up).
+// Its counts are the kernel's, and a snapshot with paths from it still names every target.
+TEST(SnapshotTallyLive, ATakerOpenedForCountsCountsAndStillNamesEveryTarget) {
+  INOTRACE_REQUIRE_ROOT();
+  TempDir dir;
+  int fd = inotify_init1(IN_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  dir.mkdir("sub");
+  for (int i = 0; i < 12; i++)
+    ASSERT_GE(inotify_add_watch(fd, dir.mkdir(fmt::format("sub/d{}", i)).c_str(), IN_CREATE), 0);
+  KernelFacts facts = preflight("");
+  ProcNodeView node;
+  SnapshotTaker counting(&facts, SnapshotSource::Iterator, node, {}, SnapshotNeeds::Counts);
+  SnapshotTaker naming(&facts, SnapshotSource::Iterator, node, {}, SnapshotNeeds::Paths);
+  Snapshot tallies = counting.take_tallies();
+  Snapshot from_counting = counting.take(true);
+  Snapshot from_naming = naming.take(true);
+  close(fd);
+
+  EXPECT_EQ(own_instances(tallies), own_instances(from_naming));
+  auto paths = own_paths(from_counting);
+  ASSERT_EQ(paths.size(), 12u);
+  EXPECT_EQ(paths, own_paths(from_naming));
+  for (const auto& [key, path] : paths) EXPECT_EQ(path.rfind(dir.path() + "/sub/d", 0), 0u) << path;
+}
+
 }  // namespace
 }  // namespace inotrace::testing

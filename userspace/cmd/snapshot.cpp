@@ -136,10 +136,11 @@ int run_snapshot(const SnapshotCommandOptions& opts) {
   auto log = [](const std::string& s) { log_line(s); };
   std::optional<KernelFacts> facts = kernel_facts_for(*source, opts.btf_path, "snapshot", log);
   ProcNodeView node("/proc", opts.runtime);
-  SnapshotTaker taker(facts ? &*facts : nullptr, *source, node, log);
-  uint64_t t0 = WallClock::monotonic_now_ns();
   // The text views other than "watches" show counts only: let the kernel count the watches.
   bool counts_suffice = !opts.json && opts.view != "watches";
+  SnapshotTaker taker(facts ? &*facts : nullptr, *source, node, log,
+                      counts_suffice || !opts.with_paths ? SnapshotNeeds::Counts : SnapshotNeeds::Paths);
+  uint64_t t0 = WallClock::monotonic_now_ns();
   Snapshot snap = counts_suffice ? taker.take_tallies() : taker.take(opts.with_paths);
   double ms = (WallClock::monotonic_now_ns() - t0) / 1e6;
   apply_filters(snap, opts);

@@ -34,6 +34,8 @@ struct IterSource::Impl {
   uint64_t undecodable = 0;
   std::string last_error;
   bool bounded = false;
+  bool names_targets = false;
+  bpf_program* walk = nullptr;  // the one iterator program loaded
   InotifyIdentity identity;
 
   ~Impl() {
@@ -56,7 +58,7 @@ struct IterSource::Impl {
   // Runs the iterator: its instance records come back through read(), the watch records
   // through the ring buffer, drained meanwhile by a thread so a big instance cannot overflow it.
   std::vector<inotrace_snap_instance> iterate(bool sends_watches, std::vector<std::string>& warnings) {
-    bpf_link* link = bpf_program__attach_iter(bounded ? skel->progs.snapshot_files_bounded : skel->progs.snapshot_files, nullptr);
+    bpf_link* link = bpf_program__attach_iter(walk, nullptr);
     if (!link) throw Error(fmt::format("attaching the snapshot iterator failed: {}", strerror(errno)));
     UniqueFd iter_fd(bpf_iter_create(bpf_link__fd(link)));
     if (!iter_fd) {
@@ -202,8 +204,12 @@ IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
   // bpf_loop (5.17+) walks any number of marks; without it the bounded program walks
   // INOTRACE_SNAP_UNROLLED_MARKS per instance and flags the rest truncated.
   impl_->bounded = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr) != 1;
-  bpf_program__set_autoload(skel->progs.snapshot_files, !impl_->bounded);
-  bpf_program__set_autoload(skel->progs.snapshot_files_bounded, impl_->bounded);
+  impl_->names_targets = !impl_->bounded && opts.paths;
+  impl_->walk = impl_->bounded         ? skel->progs.snapshot_files_bounded
+                : impl_->names_targets ? skel->progs.snapshot_files
+                                       : skel->progs.snapshot_files_marks;
+  for (bpf_program* p : {skel->progs.snapshot_files, skel->progs.snapshot_files_marks, skel->progs.snapshot_files_bounded})
+    bpf_program__set_autoload(p, p == impl_->walk);
   if (int e = inotrace_iter__load(skel))
     throw Error(fmt::format("loading the snapshot iterator failed: {} (libbpf: {}); BPF iterators need "
                             "Linux 5.8+ with BTF; use --source procfs",
@@ -216,6 +222,8 @@ IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
 IterSource::~IterSource() = default;
 
 bool IterSource::bounded() const { return impl_->bounded; }
+
+bool IterSource::names_targets() const { return impl_->names_targets; }
 
 const InotifyIdentity& IterSource::identity() const { return impl_->identity; }
 

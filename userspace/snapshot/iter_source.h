@@ -17,6 +17,10 @@ struct IterSourceOptions {
   // behind costs dropped records, which mark every instance truncated and are re-read from
   // fdinfo (SnapshotTaker), never lost.
   uint32_t ringbuf_bytes = 8u << 20;
+  // False where no run needs the kernel to name targets (the summary views): the loaded walk
+  // then has no dentry walk, whose verification is most of a short command's start-up
+  // (100k watches: 0.15 -> 0.08 s). take(true) still names every target, from fdinfo.
+  bool paths = true;
 };
 
 class IterSource {
@@ -38,6 +42,9 @@ class IterSource {
   // True where the kernel lacks bpf_loop: the bounded walk reads no paths and at most 256
   // watches per instance (SnapshotTaker completes both from fdinfo).
   bool bounded() const;
+  // False for the bounded walk and for a source opened without paths: SnapshotTaker names the
+  // targets from fdinfo.
+  bool names_targets() const;
   // What identifies inotify objects on this kernel, and how it was found.
   const InotifyIdentity& identity() const;
 

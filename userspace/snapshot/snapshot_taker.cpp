@@ -23,12 +23,14 @@ std::optional<SnapshotSource> parse_snapshot_source(const std::string& s) {
 }
 
 SnapshotTaker::SnapshotTaker(const KernelFacts* facts, SnapshotSource source, NodeView& node,
-                             std::function<void(const std::string&)> log)
+                             std::function<void(const std::string&)> log, SnapshotNeeds needs)
     : node_(node) {
   if (source == SnapshotSource::Procfs) return;
   try {
     if (!facts) throw Error("the BPF iterator needs root (CAP_BPF, CAP_PERFMON)");
-    iter_ = std::make_unique<IterSource>(*facts);
+    IterSourceOptions opts;
+    opts.paths = needs == SnapshotNeeds::Paths;
+    iter_ = std::make_unique<IterSource>(*facts, opts);
   } catch (const Error& e) {
     if (source == SnapshotSource::Iterator) throw;
     if (log) log(fmt::format("snapshot: BPF iterator unavailable ({}); reading /proc fdinfo instead", e.what()));
@@ -90,11 +92,11 @@ namespace {
 
 // Instances the iterator could not finish: truncated walks, kernels without bpf_loop (no paths),
 // and paths deeper than its walk, which the watches' file handles may name.
-bool needs_fdinfo(const SnapInstance& inst, bool bounded, bool with_paths) {
+bool needs_fdinfo(const SnapInstance& inst, bool kernel_named, bool with_paths) {
   bool deep = with_paths && std::any_of(inst.watches.begin(), inst.watches.end(), [](const SnapWatch& w) {
                 return w.kernel_flags & INOTRACE_F_PATH_TRUNCATED;
               });
-  return (inst.truncated || (bounded && with_paths) || deep) && !inst.holders.empty();
+  return (inst.truncated || (!kernel_named && with_paths) || deep) && !inst.holders.empty();
 }
 
 // The instance's entry for an fdinfo watch, added if the iterator did not list it.
@@ -140,7 +142,7 @@ void SnapshotTaker::complete_from_fdinfo(Snapshot& snap, MountViews& views, bool
   std::unique_ptr<FileHandlePathResolver> resolver;
   size_t unreadable = 0;
   for (auto& inst : snap.instances) {
-    if (!needs_fdinfo(inst, iter_->bounded(), with_paths)) continue;
+    if (!needs_fdinfo(inst, iter_->names_targets(), with_paths)) continue;
     const Holder& h = inst.holders.front();
     auto text = read_small_file(fmt::format("{}/{}/fdinfo/{}", node_.proc(), h.pid, h.fd));
     if (!text) {

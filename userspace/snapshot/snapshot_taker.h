@@ -26,12 +26,16 @@ std::optional<SnapshotSource> parse_snapshot_source(const std::string& s);
 std::optional<KernelFacts> kernel_facts_for(SnapshotSource source, const std::string& btf_path, std::string_view who,
                                             const std::function<void(const std::string&)>& log);
 
+// What the taker's runs will need from the kernel. Counts: the iterator is loaded without its
+// dentry walk (start-up), and take(true) names targets from fdinfo instead, slower but whole.
+enum class SnapshotNeeds { Paths, Counts };
+
 class SnapshotTaker : public SnapshotProvider {
  public:
   // `facts` may be null for the procfs source. Auto falls back to procfs when the iterator
   // cannot load, saying why through `log`. Throws inotrace::Error if the forced source fails.
   SnapshotTaker(const KernelFacts* facts, SnapshotSource source, NodeView& node,
-                std::function<void(const std::string&)> log = {});
+                std::function<void(const std::string&)> log = {}, SnapshotNeeds needs = SnapshotNeeds::Paths);
   ~SnapshotTaker() override;
 
   // A snapshot with every watch named (unless !with_paths); the node view's mount tables are
