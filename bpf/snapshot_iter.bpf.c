@@ -13,7 +13,7 @@
 #include "inotrace/events.h"
 #include "inotify_read.bpf.h"
 #include "inotify_identity.bpf.h"
-#include "target_path.bpf.h"
+#include "target_path_loop.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -124,7 +124,7 @@ static __always_inline long emit_mark(struct walk_ctx *c, const bool can_walk_pa
 	w->path_len = 0;
 	if (can_walk_paths && with_paths) {
 		struct path_result r = {};
-		inode_path(inode, w->path, &r);
+		inode_path_looped(inode, w->path, &r);
 		w->path_kind = r.kind;
 		w->path_len = r.len;
 		w->hdr.flags |= r.flags;
