@@ -155,7 +155,7 @@ static long walk_cb_marks(__u32 index, struct walk_ctx *c)
  * program merely references a loop callback ("number of funcs in func_info doesn't match"),
  * so the bounded variant must not mention a callback at all. The marks-only walk (no dentry
  * walk) is for runs that need no path: the verifier checks it in a fraction of the time of the
- * walk with paths, which is most of a short command's start-up. Userspace loads one or two. */
+ * walk with paths, which is most of a short command's start-up. Userspace loads one. */
 enum walk_kind { WALK_WITH_PATHS, WALK_MARKS, WALK_BOUNDED };
 
 static __always_inline void walk_marks(struct walk_ctx *c, const enum walk_kind kind)

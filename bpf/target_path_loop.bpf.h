@@ -59,17 +59,16 @@ static __always_inline void inode_path_looped(struct inode *inode, char *buf, st
 	if (first) {
 		w.node = (void *)first - bpf_core_field_offset(struct dentry, d_u.d_alias);
 		bpf_loop(INOTRACE_PATH_DEPTH, dentry_step, &w, 0);
-		w.r.kind = INOTRACE_PATH_DENTRY;
+		r->kind = INOTRACE_PATH_DENTRY;
 	} else if (is_kernfs_sb(BPF_CORE_READ(inode, i_sb))) {
 		w.node = BPF_CORE_READ(inode, i_private);
 		bpf_loop(INOTRACE_PATH_DEPTH, kernfs_step, &w, 0);
-		w.r.kind = INOTRACE_PATH_KERNFS;
+		r->kind = INOTRACE_PATH_KERNFS;
 	} else {
 		r->flags |= INOTRACE_F_NO_DENTRY;
 		return;
 	}
 	r->len = w.off;
-	r->kind = w.r.kind;
 	r->flags = w.r.flags;
 }
 

@@ -105,6 +105,9 @@ struct Command {
   CLI::App* app = nullptr;
   std::function<bool()> verbose;
   std::function<int()> run;
+  // Its user waits for its start-up: it runs in the start-up heap (util/startup_heap.h). Not
+  // the long-lived commands (daemon, top, repro), whose RSS is what they hold for hours.
+  bool quick_start = false;
 };
 
 Command add_trace(CLI::App& app) {
@@ -139,8 +142,8 @@ Command add_trace(CLI::App& app) {
             st->kernel.apply(t);
             if (!st->cgroup.empty()) t.filters.cgroup_id = cgroup_id_option(st->cgroup);
             st->trace.session.snapshot_source = *parse_snapshot_source(st->snapshot_source);
-            return run_trace(st->trace);
-          }};
+            return run_trace(st->trace);  // leaves the start-up heap once tracing
+          }, true};
 }
 
 Command add_snapshot(CLI::App& app) {
@@ -169,7 +172,7 @@ Command add_snapshot(CLI::App& app) {
       ->check(CLI::IsMember({"watches", "instances"}));
   add_btf_option(sn, snap->btf_path);
   sn->add_flag("-v,--verbose", snap->verbose, "Print libbpf warnings");
-  return {sn, [snap] { return snap->verbose; }, [snap] { return run_snapshot(*snap); }};
+  return {sn, [snap] { return snap->verbose; }, [snap] { return run_snapshot(*snap); }, true};
 }
 
 Command add_check(CLI::App& app) {
@@ -199,7 +202,7 @@ Command add_check(CLI::App& app) {
   ck->add_flag("--json", st->json, "One JSON object instead of the line: status, exit_code, message, problems, totals");
   add_btf_option(ck, st->btf_path);
   ck->add_flag("-v,--verbose", st->verbose, "Say on stderr which snapshot source was used and what it skipped");
-  return {ck, [st] { return st->verbose; }, [st] { return run_check(*st); }};
+  return {ck, [st] { return st->verbose; }, [st] { return run_check(*st); }, true};
 }
 
 // Options of the commands that run a live table (daemon, top).
@@ -333,8 +336,7 @@ int main(int argc, char** argv) {
   try {
     for (const Command& c : commands) {
       if (!c.app->parsed()) continue;
-      // Not the daemon: its RSS is what it holds for days, not how fast it got ready.
-      if (c.app->get_name() != "daemon") begin_startup_heap();
+      if (c.quick_start) begin_startup_heap();
       if (c.verbose()) log_line(fmt::format("instance ids: keyed hash of the kernel's pointer; key {}", instance_id_key().origin));
       return c.run();
     }

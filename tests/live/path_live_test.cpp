@@ -2,6 +2,7 @@
 // events, snapshots from both sources, the daemon's table and stale view) gives the path a user
 // would open, or marks it unmistakably: "…/tail" (path_truncated) for a path longer than the
 // kernel's walk, "MAJ:MIN:/in/fs/path" for a path inside a filesystem whose mount is unknown.
+#include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -159,6 +160,36 @@ TEST_F(PathLive, DotAndSlashPathsAreNormalisedAlikeInTraceAndSnapshot) {
     if (i == 4 && traced[i] == dir_.path() + "/link/..") continue;  // never the lexical (wrong) cwd
     EXPECT_EQ(traced[i], want[i]);
   }
+}
+
+// The iterator's bpf_loop name walk (bpf/target_path_loop.bpf.h) stops at INOTRACE_PATH_DEPTH
+// (64) names as the inline walk does: it flags the path cut, and the taker names the target
+// whole from its file handle. 70 one-letter directories: deep in names, short in bytes.
+TEST_F(PathLive, DeeperThanTheKernelWalksNamesIsFlaggedAndNamedWhole) {
+  std::string full = dir_.path();
+  for (int i = 0; i < 70; i++) {
+    full += "/d";
+    ASSERT_EQ(mkdir(full.c_str(), 0755), 0) << full;
+  }
+  int fd = inotify_init1(IN_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  int wd = inotify_add_watch(fd, full.c_str(), IN_CREATE);
+  ASSERT_GT(wd, 0);
+  init_libbpf_logging(false);
+  KernelFacts facts = preflight("");
+  ProcNodeView node;
+  SnapshotTaker taker(&facts, SnapshotSource::Iterator, node);
+  Snapshot snap = taker.take(true);
+  const SnapWatch* sw = find_watch(snap, (uint32_t)getpid(), fd, wd);
+  ASSERT_NE(sw, nullptr);
+  // Kernels without bpf_loop (< 5.17) walk no names in the iterator: fdinfo names it.
+  if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr) == 1) {
+    EXPECT_TRUE(sw->kernel_flags & INOTRACE_F_PATH_TRUNCATED) << "64 of 70 names walked, not flagged";
+    EXPECT_EQ(sw->fs_path_source, PathSource::Dentry);
+  }
+  EXPECT_EQ(sw->path, full);
+  EXPECT_FALSE(sw->path_truncated);
+  close(fd);
 }
 
 // A directory chain deeper than PATH_MAX, made relative to fds (no path string could name it).

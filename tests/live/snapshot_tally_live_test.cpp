@@ -10,6 +10,7 @@
 
 #include <map>
 #include <set>
+#include <vector>
 
 #include "snapshot/aggregate.h"
 #include "snapshot/snapshot_taker.h"
@@ -76,8 +77,19 @@ std::map<std::pair<uint64_t, int32_t>, std::string> own_paths(const Snapshot& sn
   return out;
 }
 
+// Who named this process's watches: the kernel's walk (Dentry) or fdinfo's file handles.
+std::multiset<PathSource> own_namers(const Snapshot& snap) {
+  std::multiset<PathSource> out;
+  for (const auto& inst : snap.instances)
+    for (const auto& h : inst.holders)
+      if (h.pid == (uint32_t)getpid())
+        for (const auto& w : inst.watches) out.insert(w.fs_path_source == PathSource::None ? w.path_source : w.fs_path_source);
+  return out;
+}
+
 // A taker opened for counts loads the walk without the dentry walk (the summary's start-up).
-// Its counts are the kernel's, and a snapshot with paths from it still names every target.
+// Its counts are the kernel's; asked for paths anyway, it names these (linked, on a filesystem
+// with file handles) from fdinfo, where a taker opened for paths has the kernel name them.
 TEST(SnapshotTallyLive, ATakerOpenedForCountsCountsAndStillNamesEveryTarget) {
   INOTRACE_REQUIRE_ROOT();
   TempDir dir;
@@ -100,6 +112,17 @@ TEST(SnapshotTallyLive, ATakerOpenedForCountsCountsAndStillNamesEveryTarget) {
   ASSERT_EQ(paths.size(), 12u);
   EXPECT_EQ(paths, own_paths(from_naming));
   for (const auto& [key, path] : paths) EXPECT_EQ(path.rfind(dir.path() + "/sub/d", 0), 0u) << path;
+  // Which walk each taker loaded shows in who named the targets.
+  auto twelve = [](PathSource s) {
+    std::vector<PathSource> v(12, s);
+    return std::multiset<PathSource>(v.begin(), v.end());
+  };
+  EXPECT_EQ(own_namers(from_counting), twelve(PathSource::FileHandle));
+  bool kernel_names = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr) == 1;
+  if (kernel_names)
+    EXPECT_EQ(own_namers(from_naming), twelve(PathSource::Dentry));
+  else
+    std::printf("no bpf_loop on this kernel: both takers name targets from fdinfo\n");
 }
 
 }  // namespace

@@ -18,8 +18,9 @@ struct IterSourceOptions {
   // fdinfo (SnapshotTaker), never lost.
   uint32_t ringbuf_bytes = 8u << 20;
   // False where no run needs the kernel to name targets (the summary views): the loaded walk
-  // then has no dentry walk, whose verification is most of a short command's start-up
-  // (100k watches: 0.15 -> 0.08 s). take(true) still names every target, from fdinfo.
+  // then has no dentry walk, whose verification is most of a short command's start-up.
+  // take(true) then names targets from fdinfo's file handles, which cannot name unlinked
+  // targets nor those on filesystems without file handles (sysfs): open with paths for paths.
   bool paths = true;
 };
 

@@ -27,7 +27,8 @@ std::optional<KernelFacts> kernel_facts_for(SnapshotSource source, const std::st
                                             const std::function<void(const std::string&)>& log);
 
 // What the taker's runs will need from the kernel. Counts: the iterator is loaded without its
-// dentry walk (start-up), and take(true) names targets from fdinfo instead, slower but whole.
+// dentry walk (start-up) for take_tallies() and take(false); take(true) would name targets
+// from fdinfo's file handles only (not unlinked ones, nor sysfs): callers wanting paths say Paths.
 enum class SnapshotNeeds { Paths, Counts };
 
 class SnapshotTaker : public SnapshotProvider {

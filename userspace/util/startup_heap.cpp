@@ -15,6 +15,8 @@ constexpr size_t kHugePage = size_t{2} << 20;
 constexpr size_t kHeapPad = size_t{64} << 20;
 // glibc's defaults (mallopt(3)), restored by end_startup_heap().
 constexpr int kDefaultThreshold = 128 * 1024;
+// The range advised, withdrawn by end_startup_heap().
+uintptr_t g_advised_from = 0, g_advised_to = 0;
 }  // namespace
 
 void begin_startup_heap() {
@@ -27,7 +29,11 @@ void begin_startup_heap() {
   void* grow = malloc(kHugePage);
   const auto from = (reinterpret_cast<uintptr_t>(grow) + kHugePage - 1) & ~(kHugePage - 1);
   const auto top = reinterpret_cast<uintptr_t>(sbrk(0));
-  if (grow != nullptr && top > from) madvise(reinterpret_cast<void*>(from), top - from, MADV_HUGEPAGE);
+  // Only the pad just added to the brk heap: not where `grow` came from anywhere else (mmap
+  // when brk failed, a sanitizer's allocator).
+  if (grow != nullptr && top > from && top - from <= kHeapPad + kHugePage &&
+      madvise(reinterpret_cast<void*>(from), top - from, MADV_HUGEPAGE) == 0)
+    g_advised_from = from, g_advised_to = top;
   free(grow);
 }
 
@@ -35,6 +41,9 @@ void end_startup_heap() {
   mallopt(M_TOP_PAD, kDefaultThreshold);
   mallopt(M_TRIM_THRESHOLD, kDefaultThreshold);
   mallopt(M_MMAP_THRESHOLD, kDefaultThreshold);
+  if (g_advised_to > g_advised_from)
+    madvise(reinterpret_cast<void*>(g_advised_from), g_advised_to - g_advised_from, MADV_NOHUGEPAGE);
+  g_advised_from = g_advised_to = 0;
   malloc_trim(0);
 }
 
