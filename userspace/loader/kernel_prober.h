@@ -1,6 +1,7 @@
 // FeatureProber against the running kernel: each probe really loads a two-instruction BPF
-// program and attaches it where the backend would (the approach of libbpf-tools'
-// fentry_can_attach), then detaches.
+// program and, for fentry and kprobe, attaches it where the backend would (the approach of
+// libbpf-tools' fentry_can_attach), then detaches. Syscall tracepoints, the last resort, are
+// only checked to exist and to take a tracepoint program (see syscall_tracepoint).
 #pragma once
 
 #include <string>
@@ -22,7 +23,7 @@ class KernelProber : public FeatureProber {
 
  private:
   const KernelFacts& facts_;          // its kallsyms, read only if a kprobe is probed
-  bool tracepoint_attaches_ = false;  // a syscall tracepoint took a program
+  bool tracepoint_loads_ = false;  // a tracepoint program loaded once
   std::string btf_path_;
   std::string tracefs_;
   struct btf* btf_ = nullptr;
