@@ -38,12 +38,24 @@ struct {
 	__uint(max_entries, 8 * 1024 * 1024); /* set by userspace (IterSourceOptions) */
 } snap_watches SEC(".maps");
 
+/* Not preallocated: an LRU of this size cost ~10 ms of every start-up to populate. Userspace
+ * deletes the groups a run no longer saw, so it holds the live instances only; a failed insert
+ * (more live instances than entries) is counted in walked_full and reported. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
 	__type(key, __u64);   /* group */
 	__type(value, __u64); /* run_id */
 } walked SEC(".maps");
+__u64 walked_full = 0;
+
+static __always_inline void remember_walked(__u64 *group)
+{
+	__u64 id = run_id;
+	if (bpf_map_update_elem(&walked, group, &id, BPF_ANY))
+		__sync_fetch_and_add(&walked_full, 1);
+}
 
 struct snap_scratch_value {
 	struct inotrace_snap_watch w;
@@ -205,10 +217,9 @@ static __always_inline int snapshot_file(struct bpf_iter__task_file *ctx, const 
 	if (seen && *seen == run_id) {
 		rec.hdr.flags |= INOTRACE_F_SNAP_DUPLICATE;
 	} else if (skip_marks) {
-		bpf_map_update_elem(&walked, &key, &run_id, BPF_ANY);
+		remember_walked(&key);
 	} else {
-		__u64 id = run_id;
-		bpf_map_update_elem(&walked, &key, &id, BPF_ANY);
+		remember_walked(&key);
 		struct walk_ctx c = {};
 		c.group = group;
 		c.head = (void *)group + bpf_core_field_offset(struct fsnotify_group, marks_list);

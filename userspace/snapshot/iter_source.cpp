@@ -11,6 +11,7 @@
 #include <cstring>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "events/decode.h"
 #include "loader/inotify_identity.h"
@@ -37,6 +38,17 @@ struct IterSource::Impl {
   bool names_targets = false;
   bpf_program* walk = nullptr;  // the one iterator program loaded
   InotifyIdentity identity;
+  std::unordered_set<uint64_t> walked_groups;  // the groups the kernel's `walked` map holds
+
+  // Deletes from `walked` the groups this run no longer saw, so the map (not preallocated,
+  // not an LRU) holds live instances only, however long a tracer runs.
+  void forget_vanished(const std::unordered_map<uint64_t, size_t>& seen) {
+    int fd = bpf_map__fd(skel->maps.walked);
+    for (uint64_t group : walked_groups)
+      if (!seen.count(group)) bpf_map_delete_elem(fd, &group);
+    walked_groups.clear();
+    for (const auto& [group, i] : seen) walked_groups.insert(group);
+  }
 
   ~Impl() {
     ring_buffer__free(rb);
@@ -227,6 +239,14 @@ bool IterSource::names_targets() const { return impl_->names_targets; }
 
 const InotifyIdentity& IterSource::identity() const { return impl_->identity; }
 
+size_t IterSource::remembered_instances() const {
+  int fd = bpf_map__fd(impl_->skel->maps.walked);
+  size_t n = 0;
+  uint64_t key = 0, next = 0;
+  for (uint64_t* prev = nullptr; bpf_map_get_next_key(fd, prev, &next) == 0; prev = &key, n++) key = next;
+  return n;
+}
+
 Snapshot IterSource::take(bool with_paths) { return run(with_paths, false); }
 
 Snapshot IterSource::take_digests() { return run(false, true); }
@@ -240,6 +260,7 @@ Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
   skel->bss->skip_marks = counts_only;
   skel->bss->run_id++;
   skel->bss->ringbuf_drops = 0;
+  skel->bss->walked_full = 0;
   impl_->raw.clear();
   impl_->undecodable = 0;
   const bool sends_watches = !digests_only && !counts_only;
@@ -259,7 +280,12 @@ Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
   snap.taken_mono_ns = WallClock::monotonic_now_ns();
   std::vector<inotrace_snap_instance> holders = impl_->iterate(sends_watches, snap.warnings);
   std::unordered_map<uint64_t, size_t> index = group_by_instance(holders, snap);
+  impl_->forget_vanished(index);
   impl_->add_watches(index, snap);
+  if (uint64_t full = skel->bss->walked_full)
+    snap.warnings.push_back(fmt::format("{} inotify instances over the walk's table of {}: an instance held by "
+                                        "several fds may be listed with its watches twice",
+                                        full, bpf_map__max_entries(skel->maps.walked)));
   if (uint64_t drops = skel->bss->ringbuf_drops) {
     snap.warnings.push_back(fmt::format("{} watch records lost: snapshot ring buffer full", drops));
     for (auto& inst : snap.instances) inst.truncated = true;  // which ones is unknown

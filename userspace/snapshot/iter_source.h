@@ -48,6 +48,9 @@ class IterSource {
   bool names_targets() const;
   // What identifies inotify objects on this kernel, and how it was found.
   const InotifyIdentity& identity() const;
+  // Entries in the kernel's table of instances walked (one per instance the last run saw;
+  // tests hold that it never keeps vanished ones).
+  size_t remembered_instances() const;
 
  private:
   Snapshot run(bool with_paths, bool digests_only, bool counts_only = false);
