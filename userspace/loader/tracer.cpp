@@ -13,6 +13,7 @@
 
 #include "events/decode.h"
 #include "inotrace_bpf.skel.h"
+#include "loader/core_btf.h"
 #include "loader/environment.h"
 #include "loader/inotify_identity.h"
 #include "loader/kallsyms.h"
@@ -202,8 +203,10 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   init_libbpf_logging(opts.verbose);
   choose_backend_for(opts, log);
 
-  LIBBPF_OPTS(bpf_object_open_opts, open_opts);
-  if (!opts.btf_path.empty()) open_opts.btf_custom_path = opts.btf_path.c_str();
+  size_t elf_size = 0;
+  const void* elf = inotrace_bpf__elf_bytes(&elf_size);
+  std::optional<CoreBtf> core;  // read by libbpf at load
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = core_btf_path(impl_->facts, elf, elf_size, core));
   impl_->skel = inotrace_bpf__open_opts(&open_opts);
   if (!impl_->skel) throw Error(fmt::format("cannot open the BPF object: {}", strerror(errno)));
   set_rodata(impl_->skel, opts);

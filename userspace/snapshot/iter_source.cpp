@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "events/decode.h"
+#include "loader/core_btf.h"
 #include "loader/inotify_identity.h"
 #include "inotrace_iter.skel.h"
 #include "util/error.h"
@@ -207,8 +208,10 @@ std::unordered_map<uint64_t, size_t> group_by_instance(const std::vector<inotrac
 
 IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
     : impl_(std::make_unique<Impl>()) {
-  LIBBPF_OPTS(bpf_object_open_opts, open_opts);
-  if (!facts.custom_btf.empty()) open_opts.btf_custom_path = facts.custom_btf.c_str();
+  size_t elf_size = 0;
+  const void* elf = inotrace_iter__elf_bytes(&elf_size);
+  std::optional<CoreBtf> core;  // read by libbpf at load
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = core_btf_path(facts, elf, elf_size, core));
   impl_->skel = inotrace_iter__open_opts(&open_opts);
   if (!impl_->skel) throw Error(fmt::format("cannot open the snapshot iterator: {}", strerror(errno)));
   auto* skel = impl_->skel;

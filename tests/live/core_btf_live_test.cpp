@@ -1,0 +1,89 @@
+// Live tier: CoreBtf, the minimal kernel BTF the loaders relocate against, must give every
+// loaded program exactly the instructions the whole kernel BTF gives: same field offsets, same
+// existence answers. Both objects are loaded twice, once each way, on the running kernel.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "inotrace_bpf.skel.h"
+#include "inotrace_iter.skel.h"
+#include "loader/core_btf.h"
+#include "support/live_support.h"
+
+namespace inotrace::testing {
+namespace {
+
+bool is_map_ldimm64(const bpf_insn& i) { return i.code == (BPF_LD | BPF_IMM | BPF_DW) && i.src_reg != 0; }
+
+// Instruction by instruction; a map reference's fd differs between two loads, nothing else may.
+void expect_same_instructions(bpf_object* whole, bpf_object* minimal, int& compared) {
+  bpf_program* a;
+  bpf_object__for_each_program(a, whole) {
+    if (!bpf_program__autoload(a)) continue;
+    bpf_program* b = bpf_object__find_program_by_name(minimal, bpf_program__name(a));
+    ASSERT_NE(b, nullptr);
+    ASSERT_EQ(bpf_program__insn_cnt(a), bpf_program__insn_cnt(b)) << bpf_program__name(a);
+    const bpf_insn* x = bpf_program__insns(a);
+    const bpf_insn* y = bpf_program__insns(b);
+    for (size_t i = 0; i < bpf_program__insn_cnt(a); i++) {
+      bool map_ref = is_map_ldimm64(x[i]) || (i > 0 && is_map_ldimm64(x[i - 1]));
+      EXPECT_TRUE(x[i].code == y[i].code && x[i].dst_reg == y[i].dst_reg && x[i].src_reg == y[i].src_reg &&
+                  x[i].off == y[i].off && (map_ref || x[i].imm == y[i].imm))
+          << bpf_program__name(a) << " instruction " << i;
+    }
+    compared++;
+  }
+}
+
+template <typename Skel>
+void compare_loads(Skel* (*open)(const bpf_object_open_opts*), int (*load)(Skel*), void (*destroy)(Skel*),
+                   const void* (*elf_bytes)(size_t*), const std::function<bool(bpf_program*)>& wanted) {
+  KernelFacts facts = preflight("");
+  size_t size = 0;
+  const void* elf = elf_bytes(&size);
+  CoreBtf core(facts.btf_path, elf, size);
+  EXPECT_GT(core.type_count(), 0u);
+  LIBBPF_OPTS(bpf_object_open_opts, whole_opts);
+  LIBBPF_OPTS(bpf_object_open_opts, minimal_opts, .btf_custom_path = core.path().c_str());
+  std::unique_ptr<Skel, void (*)(Skel*)> whole(open(&whole_opts), destroy), minimal(open(&minimal_opts), destroy);
+  ASSERT_TRUE(whole && minimal);
+  for (bpf_object* obj : {whole->obj, minimal->obj}) {
+    bpf_program* p;
+    bpf_object__for_each_program(p, obj) bpf_program__set_autoload(p, wanted(p));
+  }
+  ASSERT_EQ(load(whole.get()), 0) << last_libbpf_message();
+  ASSERT_EQ(load(minimal.get()), 0) << last_libbpf_message();
+  int compared = 0;
+  expect_same_instructions(whole->obj, minimal->obj, compared);
+  EXPECT_GT(compared, 0);
+}
+
+bool starts_with(const char* s, const char* prefix) { return std::strncmp(s, prefix, std::strlen(prefix)) == 0; }
+
+TEST(CoreBtfLive, IteratorProgramsRelocateAsAgainstTheWholeKernelBtf) {
+  INOTRACE_REQUIRE_ROOT();
+  bool has_loop = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr) == 1;
+  compare_loads<inotrace_iter>(inotrace_iter__open_opts, inotrace_iter__load, inotrace_iter__destroy,
+                               inotrace_iter__elf_bytes, [&](bpf_program* p) {
+                                 // the unbounded walks call bpf_loop (5.17+)
+                                 return has_loop || !starts_with(bpf_program__section_name(p), "iter/") ||
+                                        std::strcmp(bpf_program__name(p), "snapshot_files_bounded") == 0;
+                               });
+}
+
+TEST(CoreBtfLive, TracepointProgramsRelocateAsAgainstTheWholeKernelBtf) {
+  INOTRACE_REQUIRE_ROOT();
+  compare_loads<inotrace_bpf>(inotrace_bpf__open_opts, inotrace_bpf__load, inotrace_bpf__destroy,
+                              inotrace_bpf__elf_bytes, [](bpf_program* p) {
+                                return starts_with(bpf_program__section_name(p), "tracepoint/") ||
+                                       std::strcmp(bpf_program__section_name(p), "raw_tp") == 0;
+                              });
+}
+
+}  // namespace
+}  // namespace inotrace::testing

@@ -1,0 +1,41 @@
+// A minimal copy of the kernel's BTF for one BPF object's CO-RE relocations (the idea of
+// bpftool's `gen min_core_btf`, made per process instead of shipped per kernel).
+//
+// Why: libbpf resolves each relocated type by scanning every type of the kernel's BTF
+// (~150,000 here) for the name; that scan was ~20 ms of each object's load, most of a short
+// command's start-up. The copy keeps every kernel type named like a type of the object's own
+// BTF, whole, and what those embed by value; a pointer to anything else points to void, which
+// CO-RE field relocations never look through. Relocated against it, an object gets the offsets
+// and existence answers it would get against the full BTF (tests/live hold that).
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "loader/preflight.h"
+#include "util/unique_fd.h"
+
+namespace inotrace {
+
+class CoreBtf {
+ public:
+  // Throws inotrace::Error when either BTF cannot be read. `elf`: the BPF object's ELF image.
+  CoreBtf(const std::string& kernel_btf_path, const void* elf, size_t elf_size);
+
+  // For bpf_object_open_opts.btf_custom_path: a memfd's /proc/self/fd path, valid while this lives.
+  const std::string& path() const { return path_; }
+  size_t type_count() const { return types_; }
+
+ private:
+  UniqueFd fd_;
+  std::string path_;
+  size_t types_ = 0;
+};
+
+// The path to relocate an object against: the user's --btf as given, else a CoreBtf kept in
+// `holder` (alive until the object is loaded). Where a CoreBtf cannot be built, nullptr: libbpf
+// then relocates against the whole kernel BTF, as before, only slower.
+const char* core_btf_path(const KernelFacts& facts, const void* elf, size_t elf_size, std::optional<CoreBtf>& holder);
+
+}  // namespace inotrace
