@@ -21,14 +21,10 @@
  * inode whose i_fsnotify_marks is conn (an inode starts with small integers, never a pointer).
  * d6f7b98bc8147 added conn->type; its width went u32 -> u16 -> u8: read it probed.
  */
-static __always_inline struct inode *conn_inode(struct fsnotify_mark_connector *conn)
+static __always_inline struct inode *inode_of_conn(struct fsnotify_mark_connector *conn, __u32 type, void *obj)
 {
-	if (!conn)
-		return NULL;
-	__u32 type = BPF_CORE_READ_BITFIELD_PROBED(conn, type);
 	if (type != bpf_core_enum_value(enum fsnotify_obj_type, FSNOTIFY_OBJ_TYPE_INODE))
 		return NULL;
-	void *obj = BPF_CORE_READ(conn, obj);
 	if (!obj)
 		return NULL;
 	void *first = NULL;
@@ -39,6 +35,13 @@ static __always_inline struct inode *conn_inode(struct fsnotify_mark_connector *
 	if ((void *)BPF_CORE_READ(inode, i_fsnotify_marks) == (void *)conn)
 		return inode;
 	return NULL;
+}
+
+static __always_inline struct inode *conn_inode(struct fsnotify_mark_connector *conn)
+{
+	if (!conn)
+		return NULL;
+	return inode_of_conn(conn, BPF_CORE_READ_BITFIELD_PROBED(conn, type), BPF_CORE_READ(conn, obj));
 }
 
 /* ---- mark flags ----------------------------------------------------------------------------
@@ -55,17 +58,20 @@ static __always_inline struct inode *conn_inode(struct fsnotify_mark_connector *
 #define INOTRACE_MARK_FLAG_EXCL_UNLINK_NEW 0x10u
 #define INOTRACE_MARK_FLAG_IN_ONESHOT_NEW 0x20u
 
-/* What fdinfo prints as mask: (inotify_mark_user_mask()). */
-static __always_inline __u32 mark_user_mask(struct fsnotify_mark *mark)
+/* What fdinfo prints as mask (inotify_mark_user_mask()), from the mark's mask and flags. */
+static __always_inline __u32 user_mask_of(__u32 mask, __u32 flags)
 {
-	__u32 mask = BPF_CORE_READ(mark, mask);
-	__u32 flags = BPF_CORE_READ(mark, flags);
 	__u32 user = mask & INOTRACE_IN_ALL_EVENTS;
 	if ((mask & INOTRACE_IN_ONESHOT) || (flags & INOTRACE_MARK_FLAG_IN_ONESHOT_NEW))
 		user |= INOTRACE_IN_ONESHOT;
 	if ((mask & INOTRACE_IN_EXCL_UNLINK) || (flags & INOTRACE_MARK_FLAG_EXCL_UNLINK_NEW))
 		user |= INOTRACE_IN_EXCL_UNLINK;
 	return user;
+}
+
+static __always_inline __u32 mark_user_mask(struct fsnotify_mark *mark)
+{
+	return user_mask_of(BPF_CORE_READ(mark, mask), BPF_CORE_READ(mark, flags));
 }
 
 /* ---- ucounts -------------------------------------------------------------------------------

@@ -90,32 +90,32 @@ static __always_inline long emit_mark(struct walk_ctx *c, const bool can_walk_pa
 		c->flags |= INOTRACE_F_SNAP_TRUNCATED;
 		return 1;
 	}
-	void *next = BPF_CORE_READ((struct list_head *)pos, next);
-	if (next == pos) { /* list_del_init'd under us: the mark is being destroyed */
+	struct mark_fields m;
+	read_mark(pos - bpf_core_field_offset(struct inotify_inode_mark, fsn_mark.g_list), &m);
+	if (m.next == pos) { /* list_del_init'd under us: the mark is being destroyed */
 		c->flags |= INOTRACE_F_SNAP_RACE;
 		return 1;
 	}
-	struct fsnotify_mark *mark = pos - bpf_core_field_offset(struct fsnotify_mark, g_list);
 	/* Unlocked walk: a mark detached and freed under us leaves pointers into reused memory.
 	 * A mark of another group means we left the list: stop (never wander for millions of
 	 * steps, which once soft-locked a guest under churn). */
-	if (BPF_CORE_READ(mark, group) != c->group) {
+	if (m.group != c->group) {
 		c->flags |= INOTRACE_F_SNAP_RACE;
 		return 1;
 	}
-	c->pos = next;
+	c->pos = m.next;
 	c->n++;
 
-	__s32 wd = BPF_CORE_READ((struct inotify_inode_mark *)mark, wd);
+	__s32 wd = m.wd;
 	if (wd <= 0)
 		return 0; /* being removed (wd is -1 after inotify_remove_from_idr) */
 	if (digest_only) {
 		/* wd and mask only: a mark's target never changes, and reading it costs half the walk */
-		c->digest ^= inotrace_watch_digest(wd, mark_user_mask(mark));
+		c->digest ^= inotrace_watch_digest(wd, m.user_mask);
 		c->live++;
 		return 0;
 	}
-	struct inode *inode = mark_inode(mark);
+	struct inode *inode = conn_inode_copied(m.connector);
 	if (!inode)
 		return 0;
 	__u32 zero = 0;
@@ -127,16 +127,19 @@ static __always_inline long emit_mark(struct walk_ctx *c, const bool can_walk_pa
 	w->hdr.flags = 0;
 	w->hdr.ts_ns = 0;
 	w->group = (__u64)c->group;
-	w->ino = BPF_CORE_READ(inode, i_ino);
-	w->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	struct inode_fields in;
+	read_inode(inode, &in);
+	w->ino = in.ino;
+	struct super_block *sb = in.sb; /* a plain local: CO-RE must not see inode_fields */
+	w->dev = BPF_CORE_READ(sb, s_dev);
 	w->wd = wd;
-	w->mask = mark_user_mask(mark);
+	w->mask = m.user_mask;
 	w->_pad0 = 0;
 	w->path_kind = INOTRACE_PATH_NONE;
 	w->path_len = 0;
 	if (can_walk_paths && with_paths) {
 		struct path_result r = {};
-		inode_path_looped(inode, w->path, &r);
+		inode_path_looped(&in, w->path, &r);
 		w->path_kind = r.kind;
 		w->path_len = r.len;
 		w->hdr.flags |= r.flags;

@@ -8,6 +8,7 @@
 #ifndef INOTRACE_TARGET_PATH_LOOP_BPF_H
 #define INOTRACE_TARGET_PATH_LOOP_BPF_H
 
+#include "object_copy.bpf.h"
 #include "target_path.bpf.h"
 
 struct name_walk {
@@ -20,14 +21,15 @@ struct name_walk {
 static long dentry_step(__u32 i, struct name_walk *w)
 {
 	struct dentry *d = w->node;
-	struct dentry *parent = BPF_CORE_READ(d, d_parent);
-	if (!parent || parent == d)
+	struct dentry_fields f;
+	read_dentry(d, &f);
+	if (!f.parent || f.parent == d)
 		return 1; /* superblock root */
-	if (!BPF_CORE_READ(d, d_hash.pprev))
+	if (!f.hashed)
 		w->r.flags |= INOTRACE_F_PATH_UNLINKED; /* unhashed: deleted or detached */
-	if (!put_name(w->buf, &w->off, (const char *)BPF_CORE_READ(d, d_name.name), &w->r))
+	if (!put_name(w->buf, &w->off, f.name, &w->r))
 		return 1;
-	w->node = parent;
+	w->node = f.parent;
 	if (i == INOTRACE_PATH_DEPTH - 1)
 		w->r.flags |= INOTRACE_F_PATH_TRUNCATED;
 	return 0;
@@ -47,21 +49,26 @@ static long kernfs_step(__u32 i, struct name_walk *w)
 	return 0;
 }
 
-/* Fills buf with the inode's in-filesystem path, as inode_path() does. */
-static __always_inline void inode_path_looped(struct inode *inode, char *buf, struct path_result *r)
+/* 0, but unknown to the verifier. Before 6.7 it checked a bpf_loop callback once, in the state
+ * of its first call, and wired the branches that state never takes as dead (fixed by "bpf: verify
+ * callbacks as if they are called unknown number of times"). With the walk's offset a known 0
+ * there, 6.1 dropped put_name()'s buffer-full check: a path longer than the buffer wrapped
+ * around it and came out as its top components, unflagged. */
+__u32 walk_start_offset = 0;
+
+/* Fills buf with the path of an inode read by read_inode(), as inode_path() does. */
+static __always_inline void inode_path_looped(const struct inode_fields *inode, char *buf, struct path_result *r)
 {
-	struct name_walk w = {.buf = buf, .r = {.flags = r->flags}};
+	struct name_walk w = {.buf = buf, .off = walk_start_offset, .r = {.flags = r->flags}};
 	r->len = 0;
 	r->kind = INOTRACE_PATH_NONE;
-	if (!inode)
-		return;
-	struct hlist_node *first = BPF_CORE_READ(inode, i_dentry.first);
+	struct hlist_node *first = inode->first_alias;
 	if (first) {
 		w.node = (void *)first - bpf_core_field_offset(struct dentry, d_u.d_alias);
 		bpf_loop(INOTRACE_PATH_DEPTH, dentry_step, &w, 0);
 		r->kind = INOTRACE_PATH_DENTRY;
-	} else if (is_kernfs_sb(BPF_CORE_READ(inode, i_sb))) {
-		w.node = BPF_CORE_READ(inode, i_private);
+	} else if (is_kernfs_sb(inode->sb)) {
+		w.node = inode->private;
 		bpf_loop(INOTRACE_PATH_DEPTH, kernfs_step, &w, 0);
 		r->kind = INOTRACE_PATH_KERNFS;
 	} else {
