@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <future>
 
+#include "snapshot/iter_source.h"
 #include "util/small_file.h"
 #include "table/removal_deduction.h"
 #include "util/wall_clock.h"
@@ -22,14 +24,29 @@ std::vector<UserRow> users_of(const Snapshot& snap) {
 
 namespace {
 
+// Whether the session may take a snapshot at all (which ones, the backend decides).
+bool may_snapshot(const SessionOptions& opts) {
+  return opts.snapshot_source != SnapshotSource::Procfs &&
+         (opts.seed || opts.reconcile_interval_s > 0 || (opts.reconcile_all_backends && opts.hooked_reconcile_interval_s > 0));
+}
+
 // Hooks first: everything from here on is buffered, so nothing falls between the snapshot and
-// the stream. The taker reads the tracer's kernel facts, which live as long as the session.
+// the stream. The snapshot iterator loads on another thread meanwhile: its BTF work and
+// verification (~40 ms) share nothing with the tracer's, and only its first run must wait for
+// the hooks. The taker reads the tracer's kernel facts, which live as long as the session.
 TraceSession::Sources real_sources(const SessionOptions& opts, const TraceSession::Log& log) {
+  PendingIterSource iter;
+  if (may_snapshot(opts))
+    iter = std::async(std::launch::async, [btf = opts.tracer.btf_path] {
+             return std::make_shared<IterSource>(preflight(btf));
+           }).share();
   auto tracer = std::make_unique<Tracer>(opts.tracer);
   const KernelFacts* facts = &tracer->facts();
   SnapshotSource source = opts.snapshot_source;
   return {std::move(tracer),
-          [facts, source, log](NodeView& node) { return std::make_unique<SnapshotTaker>(facts, source, node, log); },
+          [facts, source, log, iter](NodeView& node) {
+            return std::make_unique<SnapshotTaker>(facts, source, node, log, SnapshotNeeds::Paths, iter);
+          },
           nullptr};
 }
 

@@ -23,14 +23,15 @@ std::optional<SnapshotSource> parse_snapshot_source(const std::string& s) {
 }
 
 SnapshotTaker::SnapshotTaker(const KernelFacts* facts, SnapshotSource source, NodeView& node,
-                             std::function<void(const std::string&)> log, SnapshotNeeds needs)
+                             std::function<void(const std::string&)> log, SnapshotNeeds needs,
+                             PendingIterSource pending)
     : node_(node) {
   if (source == SnapshotSource::Procfs) return;
   try {
     if (!facts) throw Error("the BPF iterator needs root (CAP_BPF, CAP_PERFMON)");
     IterSourceOptions opts;
     opts.paths = needs == SnapshotNeeds::Paths;
-    iter_ = std::make_unique<IterSource>(*facts, opts);
+    iter_ = pending.valid() ? pending.get() : std::make_shared<IterSource>(*facts, opts);
   } catch (const Error& e) {
     if (source == SnapshotSource::Iterator) throw;
     if (log) log(fmt::format("snapshot: BPF iterator unavailable ({}); reading /proc fdinfo instead", e.what()));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,12 +32,18 @@ std::optional<KernelFacts> kernel_facts_for(SnapshotSource source, const std::st
 // from fdinfo's file handles only (not unlinked ones, nor sysfs): callers wanting paths say Paths.
 enum class SnapshotNeeds { Paths, Counts };
 
+// An iterator source loading on another thread (TraceSession loads it beside the tracer); its
+// get() rethrows what the load threw.
+using PendingIterSource = std::shared_future<std::shared_ptr<IterSource>>;
+
 class SnapshotTaker : public SnapshotProvider {
  public:
   // `facts` may be null for the procfs source. Auto falls back to procfs when the iterator
   // cannot load, saying why through `log`. Throws inotrace::Error if the forced source fails.
+  // With `pending`, the iterator is that one instead of one loaded here (with `needs`).
   SnapshotTaker(const KernelFacts* facts, SnapshotSource source, NodeView& node,
-                std::function<void(const std::string&)> log = {}, SnapshotNeeds needs = SnapshotNeeds::Paths);
+                std::function<void(const std::string&)> log = {}, SnapshotNeeds needs = SnapshotNeeds::Paths,
+                PendingIterSource pending = {});
   ~SnapshotTaker() override;
 
   // A snapshot with every watch named (unless !with_paths); the node view's mount tables are
@@ -58,7 +65,7 @@ class SnapshotTaker : public SnapshotProvider {
   // their file handles.
   void complete_from_fdinfo(Snapshot& snap, MountViews& views, bool with_paths);
 
-  std::unique_ptr<IterSource> iter_;
+  std::shared_ptr<IterSource> iter_;
   NodeView& node_;
 };
 
