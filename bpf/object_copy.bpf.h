@@ -135,18 +135,18 @@ static __always_inline struct inode *conn_inode_copied(struct fsnotify_mark_conn
 	return inode_of_conn(conn, BPF_CORE_READ_BITFIELD(copy, type), COPIED(c, struct fsnotify_mark_connector, obj));
 }
 
-/* What the snapshot reads of a watched inode. */
+/* What the snapshot reads of every watched inode (i_private, far at the struct's end, only for
+ * kernfs inodes: see inode_path_looped()). */
 struct inode_fields {
 	__u64 ino;
 	struct super_block *sb;
 	struct hlist_node *first_alias; /* i_dentry.first: a dentry's d_u.d_alias, or NULL */
-	void *private;                  /* i_private: the kernfs_node of a kernfs inode */
 };
 
 static __always_inline void read_inode(struct inode *inode, struct inode_fields *f)
 {
 	__u32 end = max_u32(max_u32(FIELD_END(struct inode, i_ino), FIELD_END(struct inode, i_sb)),
-			    max_u32(FIELD_END(struct inode, i_dentry.first), FIELD_END(struct inode, i_private)));
+			    FIELD_END(struct inode, i_dentry.first));
 	if (end <= INOTRACE_COPY_MAX) {
 		struct object_copy *c = copy_object(inode, end);
 		if (!c) {
@@ -156,13 +156,11 @@ static __always_inline void read_inode(struct inode *inode, struct inode_fields 
 		f->ino = COPIED(c, struct inode, i_ino);
 		f->sb = COPIED(c, struct inode, i_sb);
 		f->first_alias = COPIED(c, struct inode, i_dentry.first);
-		f->private = COPIED(c, struct inode, i_private);
 		return;
 	}
 	f->ino = BPF_CORE_READ(inode, i_ino);
 	f->sb = BPF_CORE_READ(inode, i_sb);
 	f->first_alias = BPF_CORE_READ(inode, i_dentry.first);
-	f->private = BPF_CORE_READ(inode, i_private);
 }
 
 #endif /* INOTRACE_OBJECT_COPY_BPF_H */

@@ -39,8 +39,9 @@ struct {
 } snap_watches SEC(".maps");
 
 /* Not preallocated: an LRU of this size cost ~10 ms of every start-up to populate. Userspace
- * deletes the groups a run no longer saw, so it holds the live instances only; a failed insert
- * (more live instances than entries) is counted in walked_full and reported. */
+ * deletes the groups a run no longer saw, so it holds the live instances only. Where an insert
+ * fails (more live instances than entries, or no memory) the instance is not walked but flagged
+ * truncated, so userspace reads it from fdinfo; walked_full counts those holder records. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -50,11 +51,13 @@ struct {
 } walked SEC(".maps");
 __u64 walked_full = 0;
 
-static __always_inline void remember_walked(__u64 *group)
+static __always_inline bool remember_walked(__u64 *group)
 {
 	__u64 id = run_id;
-	if (bpf_map_update_elem(&walked, group, &id, BPF_ANY))
-		__sync_fetch_and_add(&walked_full, 1);
+	if (!bpf_map_update_elem(&walked, group, &id, BPF_ANY))
+		return true;
+	__sync_fetch_and_add(&walked_full, 1);
+	return false;
 }
 
 struct snap_scratch_value {
@@ -78,6 +81,42 @@ struct walk_ctx {
 	__u32 live;     /* digest-only: watches digested */
 	__u64 digest;
 };
+
+/* One watch record, with the target's path where the walk names targets. */
+static __always_inline void send_watch(struct inotrace_snap_watch *w, struct fsnotify_group *group, __s32 wd,
+				       __u32 user_mask, struct inode *inode, const bool can_walk_paths)
+{
+	w->hdr.type = INOTRACE_REC_SNAP_WATCH;
+	w->hdr.flags = 0;
+	w->hdr.ts_ns = 0;
+	w->group = (__u64)group;
+	struct inode_fields in;
+	read_inode(inode, &in);
+	w->ino = in.ino;
+	struct super_block *sb = in.sb; /* a plain local: CO-RE must not see inode_fields */
+	w->dev = BPF_CORE_READ(sb, s_dev);
+	w->wd = wd;
+	w->mask = user_mask;
+	w->_pad0 = 0;
+	w->path_kind = INOTRACE_PATH_NONE;
+	w->path_len = 0;
+	if (can_walk_paths && with_paths) {
+		struct path_result r = {};
+		inode_path_looped(inode, &in, w->path, &r);
+		w->path_kind = r.kind;
+		w->path_len = r.len;
+		w->hdr.flags |= r.flags;
+	}
+	__u32 len = w->path_len;
+	if (len > INOTRACE_PATH_MAX)
+		len = INOTRACE_PATH_MAX;
+	__u32 size = INOTRACE_SNAP_WATCH_FIXED + len;
+	w->hdr.size = size;
+	/* No wakeups: the consumer polls every millisecond; a wakeup per record (irq_work + IPI)
+	 * cost more than the record itself. */
+	if (bpf_ringbuf_output(&snap_watches, w, size, BPF_RB_NO_WAKEUP))
+		__sync_fetch_and_add(&ringbuf_drops, 1);
+}
 
 /* One mark: returns 1 to stop the walk. Paths only where bpf_loop verifies the walk once:
  * unrolled, a dentry walk per mark exceeds the verifier's budget. */
@@ -122,37 +161,7 @@ static __always_inline long emit_mark(struct walk_ctx *c, const bool can_walk_pa
 	struct snap_scratch_value *v = bpf_map_lookup_elem(&snap_scratch, &zero);
 	if (!v)
 		return 1;
-	struct inotrace_snap_watch *w = &v->w;
-	w->hdr.type = INOTRACE_REC_SNAP_WATCH;
-	w->hdr.flags = 0;
-	w->hdr.ts_ns = 0;
-	w->group = (__u64)c->group;
-	struct inode_fields in;
-	read_inode(inode, &in);
-	w->ino = in.ino;
-	struct super_block *sb = in.sb; /* a plain local: CO-RE must not see inode_fields */
-	w->dev = BPF_CORE_READ(sb, s_dev);
-	w->wd = wd;
-	w->mask = m.user_mask;
-	w->_pad0 = 0;
-	w->path_kind = INOTRACE_PATH_NONE;
-	w->path_len = 0;
-	if (can_walk_paths && with_paths) {
-		struct path_result r = {};
-		inode_path_looped(&in, w->path, &r);
-		w->path_kind = r.kind;
-		w->path_len = r.len;
-		w->hdr.flags |= r.flags;
-	}
-	__u32 len = w->path_len;
-	if (len > INOTRACE_PATH_MAX)
-		len = INOTRACE_PATH_MAX;
-	__u32 size = INOTRACE_SNAP_WATCH_FIXED + len;
-	w->hdr.size = size;
-	/* No wakeups: the consumer polls every millisecond; a wakeup per record (irq_work + IPI)
-	 * cost more than the record itself. */
-	if (bpf_ringbuf_output(&snap_watches, w, size, BPF_RB_NO_WAKEUP))
-		__sync_fetch_and_add(&ringbuf_drops, 1);
+	send_watch(&v->w, c->group, wd, m.user_mask, inode, can_walk_paths);
 	return 0;
 }
 
@@ -221,8 +230,10 @@ static __always_inline int snapshot_file(struct bpf_iter__task_file *ctx, const 
 		rec.hdr.flags |= INOTRACE_F_SNAP_DUPLICATE;
 	} else if (skip_marks) {
 		remember_walked(&key);
+	} else if (!remember_walked(&key)) {
+		/* Not walked: every holder would walk it again. Userspace reads its fdinfo instead. */
+		rec.hdr.flags |= INOTRACE_F_SNAP_TRUNCATED;
 	} else {
-		remember_walked(&key);
 		struct walk_ctx c = {};
 		c.group = group;
 		c.head = (void *)group + bpf_core_field_offset(struct fsnotify_group, marks_list);

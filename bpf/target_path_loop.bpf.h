@@ -56,19 +56,20 @@ static long kernfs_step(__u32 i, struct name_walk *w)
  * around it and came out as its top components, unflagged. */
 __u32 walk_start_offset = 0;
 
-/* Fills buf with the path of an inode read by read_inode(), as inode_path() does. */
-static __always_inline void inode_path_looped(const struct inode_fields *inode, char *buf, struct path_result *r)
+/* Fills buf with the path of `inode`, read by read_inode() into `in`, as inode_path() does. */
+static __always_inline void inode_path_looped(struct inode *inode, const struct inode_fields *in, char *buf,
+					      struct path_result *r)
 {
 	struct name_walk w = {.buf = buf, .off = walk_start_offset, .r = {.flags = r->flags}};
 	r->len = 0;
 	r->kind = INOTRACE_PATH_NONE;
-	struct hlist_node *first = inode->first_alias;
+	struct hlist_node *first = in->first_alias;
 	if (first) {
 		w.node = (void *)first - bpf_core_field_offset(struct dentry, d_u.d_alias);
 		bpf_loop(INOTRACE_PATH_DEPTH, dentry_step, &w, 0);
 		r->kind = INOTRACE_PATH_DENTRY;
-	} else if (is_kernfs_sb(inode->sb)) {
-		w.node = inode->private;
+	} else if (is_kernfs_sb(in->sb)) {
+		w.node = BPF_CORE_READ(inode, i_private);
 		bpf_loop(INOTRACE_PATH_DEPTH, kernfs_step, &w, 0);
 		r->kind = INOTRACE_PATH_KERNFS;
 	} else {

@@ -5,6 +5,8 @@
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstring>
 #include <functional>
 #include <optional>
@@ -82,6 +84,23 @@ TEST(CoreBtfLive, TracepointProgramsRelocateAsAgainstTheWholeKernelBtf) {
                               inotrace_bpf__elf_bytes, [](bpf_program* p) {
                                 return starts_with(bpf_program__section_name(p), "tracepoint/") ||
                                        std::strcmp(bpf_program__section_name(p), "raw_tp") == 0;
+                              });
+}
+
+// The kprobe backend's programs (where the kernel has a kprobe PMU: the VM tier's guests). The
+// fentry backend's need their attach targets resolved at load; the fentry live tests in those
+// guests run against the copy.
+TEST(CoreBtfLive, KprobeProgramsRelocateAsAgainstTheWholeKernelBtf) {
+  INOTRACE_REQUIRE_ROOT();
+  if (access("/sys/bus/event_source/devices/kprobe/type", R_OK) != 0)
+    GTEST_SKIP() << "SKIPPED: no kprobe PMU on this kernel (CONFIG_KPROBES off): the kprobe programs are "
+                    "compared where it has one";
+  compare_loads<inotrace_bpf>(inotrace_bpf__open_opts, inotrace_bpf__load, inotrace_bpf__destroy,
+                              inotrace_bpf__elf_bytes, [](bpf_program* p) {
+                                const char* sec = bpf_program__section_name(p);
+                                return starts_with(sec, "kprobe") || starts_with(sec, "kretprobe") ||
+                                       starts_with(sec, "ksyscall") || starts_with(sec, "kretsyscall") ||
+                                       std::strcmp(sec, "raw_tp") == 0;
                               });
 }
 

@@ -55,9 +55,10 @@ BackendChoice choose_backend(std::optional<Backend> forced, FeatureProber& probe
   auto is_implemented = [&](Backend b) {
     return std::find(implemented.begin(), implemented.end(), b) != implemented.end();
   };
-  // Probes `b`, noting what it offers. Probing attaches programs (tens of ms per syscall
-  // tracepoint), so only as far as the choice needs: up to the first usable backend, or the
-  // forced one; every backend only when the forced one fails, for the error to list them.
+  // Probes `b`, noting what it offers. Probing loads programs, and for fentry and kprobe
+  // attaches them (a detach waits for RCU: tens of ms), so only as far as the choice needs: up
+  // to the first usable backend, or the forced one; every backend only when the forced one
+  // fails, for the error to list them.
   auto probe = [&](Backend b) {
     std::string failure;
     if (!probe_backend(b, prober, choice.probes, failure))

@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -144,10 +145,11 @@ const char* core_btf_path(const KernelFacts& facts, const void* elf, size_t elf_
   if (!facts.custom_btf.empty()) return facts.custom_btf.c_str();
   try {
     holder.emplace(facts.btf_path, elf, elf_size);
-    return holder->path().c_str();
-  } catch (const Error&) {
-    return nullptr;
+    if (access(holder->path().c_str(), R_OK) == 0) return holder->path().c_str();  // no /proc: no path
+  } catch (const std::exception&) {
   }
+  holder.reset();
+  return nullptr;
 }
 
 }  // namespace inotrace

@@ -6,7 +6,10 @@
 // command's start-up. The copy keeps every kernel type named like a type of the object's own
 // BTF, whole, and what those embed by value; a pointer to anything else points to void, which
 // CO-RE field relocations never look through. Relocated against it, an object gets the offsets
-// and existence answers it would get against the full BTF (tests/live hold that).
+// and existence answers it would get against the full BTF for what inotrace's objects use (field
+// and enum relocations on vmlinux types; tests/live/core_btf_live_test.cpp compares every loaded
+// program on each kernel of the VM tier). Not for type relocations on pointer types, kernel type
+// ids (bpf_core_type_id_kernel) or module types: an object needing those must not use it.
 #pragma once
 
 #include <cstddef>

@@ -20,7 +20,7 @@ namespace {
 
 std::mutex g_mu;
 bool g_verbose = false;
-std::string g_last;
+thread_local std::string g_last;  // per thread: the iterator may load beside the tracer
 
 int libbpf_print(enum libbpf_print_level level, const char* fmt_str, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <future>
+#include <system_error>
 
 #include "snapshot/iter_source.h"
 #include "util/small_file.h"
@@ -35,11 +36,16 @@ bool may_snapshot(const SessionOptions& opts) {
 // verification (~40 ms) share nothing with the tracer's, and only its first run must wait for
 // the hooks. The taker reads the tracer's kernel facts, which live as long as the session.
 TraceSession::Sources real_sources(const SessionOptions& opts, const TraceSession::Log& log) {
+  init_libbpf_logging(opts.tracer.verbose);  // before a second thread calls libbpf
   PendingIterSource iter;
-  if (may_snapshot(opts))
-    iter = std::async(std::launch::async, [btf = opts.tracer.btf_path] {
-             return std::make_shared<IterSource>(preflight(btf));
-           }).share();
+  try {
+    if (may_snapshot(opts))
+      iter = std::async(std::launch::async, [btf = opts.tracer.btf_path] {
+               return std::make_shared<IterSource>(preflight(btf));
+             }).share();
+  } catch (const std::system_error&) {
+    // no thread to be had (a pids limit): the taker loads it itself, after the tracer
+  }
   auto tracer = std::make_unique<Tracer>(opts.tracer);
   const KernelFacts* facts = &tracer->facts();
   SnapshotSource source = opts.snapshot_source;

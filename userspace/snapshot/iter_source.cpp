@@ -23,6 +23,21 @@
 
 namespace inotrace {
 
+namespace {
+
+// Every key of a hash map keyed by u64.
+std::vector<uint64_t> keys_of(int map_fd) {
+  std::vector<uint64_t> keys;
+  uint64_t key = 0, next = 0;
+  for (uint64_t* prev = nullptr; bpf_map_get_next_key(map_fd, prev, &next) == 0; prev = &key) {
+    key = next;
+    keys.push_back(key);
+  }
+  return keys;
+}
+
+}  // namespace
+
 struct IterSource::Impl {
   inotrace_iter* skel = nullptr;
   ring_buffer* rb = nullptr;
@@ -40,11 +55,18 @@ struct IterSource::Impl {
   bpf_program* walk = nullptr;  // the one iterator program loaded
   InotifyIdentity identity;
   std::unordered_set<uint64_t> walked_groups;  // the groups the kernel's `walked` map holds
+  bool walked_unknown = false;  // a run failed midway: the map may hold groups never listed here
 
   // Deletes from `walked` the groups this run no longer saw, so the map (not preallocated,
-  // not an LRU) holds live instances only, however long a tracer runs.
+  // not an LRU) holds live instances only, however long a tracer runs. After a failed run,
+  // by a scan of the whole map.
   void forget_vanished(const std::unordered_map<uint64_t, size_t>& seen) {
     int fd = bpf_map__fd(skel->maps.walked);
+    if (walked_unknown) {
+      std::vector<uint64_t> all = keys_of(fd);
+      walked_groups = std::unordered_set<uint64_t>(all.begin(), all.end());
+      walked_unknown = false;
+    }
     for (uint64_t group : walked_groups)
       if (!seen.count(group)) bpf_map_delete_elem(fd, &group);
     walked_groups.clear();
@@ -242,13 +264,7 @@ bool IterSource::names_targets() const { return impl_->names_targets; }
 
 const InotifyIdentity& IterSource::identity() const { return impl_->identity; }
 
-size_t IterSource::remembered_instances() const {
-  int fd = bpf_map__fd(impl_->skel->maps.walked);
-  size_t n = 0;
-  uint64_t key = 0, next = 0;
-  for (uint64_t* prev = nullptr; bpf_map_get_next_key(fd, prev, &next) == 0; prev = &key, n++) key = next;
-  return n;
-}
+size_t IterSource::remembered_instances() const { return keys_of(bpf_map__fd(impl_->skel->maps.walked)).size(); }
 
 Snapshot IterSource::take(bool with_paths) { return run(with_paths, false); }
 
@@ -281,13 +297,20 @@ Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
   snap.digests_only = digests_only;
   snap.counts_only = counts_only;
   snap.taken_mono_ns = WallClock::monotonic_now_ns();
-  std::vector<inotrace_snap_instance> holders = impl_->iterate(sends_watches, snap.warnings);
+  std::vector<inotrace_snap_instance> holders;
+  try {
+    holders = impl_->iterate(sends_watches, snap.warnings);
+  } catch (...) {
+    impl_->walked_unknown = true;  // the kernel may have remembered groups we never read
+    throw;
+  }
   std::unordered_map<uint64_t, size_t> index = group_by_instance(holders, snap);
   impl_->forget_vanished(index);
   impl_->add_watches(index, snap);
   if (uint64_t full = skel->bss->walked_full)
-    snap.warnings.push_back(fmt::format("{} inotify instances over the walk's table of {}: an instance held by "
-                                        "several fds may be listed with its watches twice",
+    snap.warnings.push_back(fmt::format("{} inotify instance records not remembered by the walk (its table of {} "
+                                        "entries is full, or memory ran out): not walked, marked truncated, their "
+                                        "watches read from fdinfo instead",
                                         full, bpf_map__max_entries(skel->maps.walked)));
   if (uint64_t drops = skel->bss->ringbuf_drops) {
     snap.warnings.push_back(fmt::format("{} watch records lost: snapshot ring buffer full", drops));

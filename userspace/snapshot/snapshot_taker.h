@@ -40,7 +40,8 @@ class SnapshotTaker : public SnapshotProvider {
  public:
   // `facts` may be null for the procfs source. Auto falls back to procfs when the iterator
   // cannot load, saying why through `log`. Throws inotrace::Error if the forced source fails.
-  // With `pending`, the iterator is that one instead of one loaded here (with `needs`).
+  // With `pending`, the iterator is that one instead of one loaded here (`needs` is then
+  // the caller's to have honoured: TraceSession loads it with paths).
   SnapshotTaker(const KernelFacts* facts, SnapshotSource source, NodeView& node,
                 std::function<void(const std::string&)> log = {}, SnapshotNeeds needs = SnapshotNeeds::Paths,
                 PendingIterSource pending = {});
