@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -142,6 +143,9 @@ bool ElfImage::read_segments(uint64_t phoff, uint16_t phnum, std::string* error)
     if (ph.p_type != PT_LOAD && ph.p_type != PT_NOTE) continue;
     // Only the part really in the file: a segment claiming bytes past the end maps none of them.
     if (ph.p_offset > file_size_ || ph.p_filesz > file_size_ - ph.p_offset) continue;
+    // Nor one wrapping past the top of the address space: its file offsets would map to addresses
+    // below it, which map back to no offset (fuzz_elf found one at vaddr 0xffffffffffffffff).
+    if (ph.p_type == PT_LOAD && ph.p_vaddr > UINT64_MAX - ph.p_filesz) continue;
     segments_.push_back({ph.p_type, ph.p_flags, ph.p_offset, ph.p_vaddr, ph.p_filesz, ph.p_align});
   }
   return true;
@@ -185,7 +189,7 @@ void ElfImage::read_build_id() {
 std::optional<uint64_t> ElfImage::vaddr_of_file_offset(uint64_t offset) const {
   for (const Segment& seg : segments_) {
     if (seg.type != PT_LOAD || offset < seg.offset || offset - seg.offset >= seg.filesz) continue;
-    return seg.vaddr + (offset - seg.offset);  // unsigned: a hostile vaddr wraps, never UB
+    return seg.vaddr + (offset - seg.offset);  // no wrap: such segments are dropped at open
   }
   return std::nullopt;
 }
