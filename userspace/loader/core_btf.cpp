@@ -13,6 +13,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "loader/kernel_btf.h"
 #include "util/error.h"
 
 namespace inotrace {
@@ -122,10 +123,9 @@ BtfPtr minimal_copy(const btf* kernel, const std::vector<char>& keep, size_t& co
 
 CoreBtf::CoreBtf(const std::string& kernel_btf_path, const void* elf, size_t elf_size) {
   NameSet roots = relocated_names(elf, elf_size);
-  BtfPtr kernel(btf__parse(kernel_btf_path.c_str(), nullptr), btf__free);
-  if (!kernel) throw Error(fmt::format("cannot parse BTF {}: {}", kernel_btf_path, strerror(errno)));
+  KernelBtfPtr kernel = shared_kernel_btf(kernel_btf_path);
   BtfPtr copy = minimal_copy(kernel.get(), types_to_keep(kernel.get(), roots), types_);
-  kernel.reset();  // ~10 MB of heap, given back before libbpf parses its own
+  kernel.reset();  // unless another holder keeps it, ~10 MB of heap given back before libbpf parses its own
 
   uint32_t size = 0;
   const void* raw = btf__raw_data(copy.get(), &size);

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "loader/environment.h"
+#include "loader/kernel_btf.h"
 #include "util/error.h"
 #include "util/unique_fd.h"
 #include "util/small_file.h"
@@ -57,16 +58,19 @@ ProbeOutcome attach_to_perf_event(ProbeOutcome o, perf_event_attr& attr, bpf_pro
 
 KernelProber::KernelProber(const KernelFacts& facts, std::string btf_path, std::string tracefs)
     : facts_(facts), btf_path_(std::move(btf_path)), tracefs_(std::move(tracefs)) {
-  btf_ = btf__parse(btf_path_.c_str(), nullptr);
-  if (!btf_) btf_error_ = fmt::format("cannot parse BTF {}: {}", btf_path_, errstr(errno));
+  try {
+    btf_ = shared_kernel_btf(btf_path_);
+  } catch (const Error& e) {
+    btf_error_ = e.what();
+  }
 }
 
-KernelProber::~KernelProber() { btf__free(btf_); }
+KernelProber::~KernelProber() = default;
 
 ProbeOutcome KernelProber::fentry(const std::string& func) {
   ProbeOutcome o{fmt::format("fentry {}", func)};
   if (!btf_) return o.detail = btf_error_, o;
-  int id = btf__find_by_name_kind(btf_, func.c_str(), BTF_KIND_FUNC);
+  int id = btf__find_by_name_kind(btf_.get(), func.c_str(), BTF_KIND_FUNC);
   if (id < 0) return o.detail = "not in kernel BTF (inlined or absent)", o;
   LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY,
               .attach_btf_id = (__u32)id);

@@ -7,9 +7,8 @@
 #include <string>
 
 #include "loader/backend.h"
+#include "loader/kernel_btf.h"
 #include "loader/preflight.h"
-
-struct btf;
 
 namespace inotrace {
 
@@ -26,7 +25,7 @@ class KernelProber : public FeatureProber {
   bool tracepoint_loads_ = false;  // a tracepoint program loaded once
   std::string btf_path_;
   std::string tracefs_;
-  struct btf* btf_ = nullptr;
+  KernelBtfPtr btf_;  // shared with the tracer's CoreBtf (kernel_btf.h)
   std::string btf_error_;
 };
 

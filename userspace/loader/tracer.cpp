@@ -14,6 +14,7 @@
 #include "events/decode.h"
 #include "inotrace_bpf.skel.h"
 #include "loader/core_btf.h"
+#include "loader/kernel_btf.h"
 #include "loader/environment.h"
 #include "loader/inotify_identity.h"
 #include "loader/kallsyms.h"
@@ -74,6 +75,7 @@ struct Tracer::Impl {
   bool syscall_args = true;
   KernelFacts facts;
   InotifyIdentity identity;
+  KernelBtfPtr start_btf;  // one parse of the kernel's BTF from the probe to the load; then let go
 
   ~Impl() {
     ring_buffer__free(rb);
@@ -168,6 +170,11 @@ void Tracer::choose_backend_for(const TracerOptions& opts, const Log& log) {
   auto tracefs = ensure_tracefs(&err, &mounted);
   if (!tracefs) throw Error(err);
   if (mounted) log(fmt::format("mounted tracefs at {}", *tracefs));
+  try {
+    impl_->start_btf = shared_kernel_btf(impl_->facts.btf_path);  // the prober's, the CoreBtf's, the program choice's
+  } catch (const Error&) {
+    // the prober reports it as fentry's failure; CoreBtf falls back to libbpf's own parse
+  }
   KernelProber prober(impl_->facts, impl_->facts.btf_path, *tracefs);
   impl_->choice = choose_backend(opts.backend, prober, {Backend::Fentry, Backend::Kprobe, Backend::Tracepoint});
   if (opts.verbose)
@@ -178,22 +185,14 @@ void Tracer::choose_backend_for(const TracerOptions& opts, const Log& log) {
 // The chosen backend's programs this kernel can run, and whether the fentry ones may read the
 // syscall wrappers' pt_regs (the kernel's BTF types them).
 std::vector<const ProgramSpec*> Tracer::programs_for(Backend backend, const Log& log) {
-  btf* vmlinux_btf = backend == Backend::Fentry ? btf__parse(impl_->facts.btf_path.c_str(), nullptr) : nullptr;
+  const btf* vmlinux_btf = backend == Backend::Fentry ? impl_->start_btf.get() : nullptr;
   impl_->syscall_args = backend != Backend::Fentry ||
                         (vmlinux_btf && btf_types_syscall_regs(vmlinux_btf, "__x64_sys_inotify_add_watch"));
   if (!impl_->syscall_args)
     log("fentry: this kernel's BTF does not type the syscall wrappers' pt_regs: adds are reported "
         "from inotify_update_watch, without the fd and without failures that happen before it "
         "(ENOENT, EACCES, EINVAL)");
-  std::vector<const ProgramSpec*> chosen;
-  try {
-    chosen = impl_->choose_programs(backend, vmlinux_btf, log);
-  } catch (...) {
-    btf__free(vmlinux_btf);
-    throw;
-  }
-  btf__free(vmlinux_btf);
-  return chosen;
+  return impl_->choose_programs(backend, vmlinux_btf, log);
 }
 
 Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
@@ -211,11 +210,18 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   if (!impl_->skel) throw Error(fmt::format("cannot open the BPF object: {}", strerror(errno)));
   set_rodata(impl_->skel, opts);
   bpf_map__set_max_entries(impl_->skel->maps.events, checked_ringbuf_size(opts.ringbuf_bytes));
+  if (impl_->choice.backend == Backend::Tracepoint) {
+    // Only the hooked backends' programs use these; preallocating 16,384 entries each cost
+    // ~3 ms of start-up apiece. (Map references in code the verifier prunes still need a map.)
+    bpf_map__set_max_entries(impl_->skel->maps.notify_paths, 1);
+    bpf_map__set_max_entries(impl_->skel->maps.destroying, 1);
+  }
 
   std::vector<const ProgramSpec*> chosen = programs_for(impl_->choice.backend, log);
   if (int e = inotrace_bpf__load(impl_->skel))
     throw Error(fmt::format("loading the BPF programs failed: {} (libbpf: {}); run with -v for the verifier log",
                             strerror(-e), last_libbpf_message()));
+  impl_->start_btf.reset();
   auto* bss = impl_->skel->bss;
   impl_->identity = identify_inotify(impl_->skel->progs.identify_inotify,
                                         {&bss->inotify_release_addr, &bss->inotify_freeing_mark_addr, bss->identified_dentry_name},

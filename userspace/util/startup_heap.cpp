@@ -25,6 +25,10 @@ void begin_startup_heap() {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TOP_PAD, static_cast<int>(kHeapPad));
   mallopt(M_TRIM_THRESHOLD, static_cast<int>(2 * kHeapPad));
+  // A second thread (trace loads the snapshot iterator on one) allocates here too, not in an
+  // arena of its own that would get the thresholds but not the advice: its BTF parse took
+  // ~40 ms of 4 KiB faults there. Later threads (the daemon's) are set by their command.
+  mallopt(M_ARENA_MAX, 1);
   // One allocation past the heap's top makes glibc extend it by the pad now, untouched (no RSS).
   void* grow = malloc(kHugePage);
   const auto from = (reinterpret_cast<uintptr_t>(grow) + kHugePage - 1) & ~(kHugePage - 1);

@@ -6,9 +6,9 @@ namespace inotrace {
 // kernel's 5.5 MB vmlinux BTF twice per parse, and on a paravirtualised guest each 4 KiB page
 // fault costs ~8-16 µs (a cold BTF parse 48 ms, a warm one 4 ms). This keeps allocations in the
 // brk heap and asks for transparent huge pages there (MADV_HUGEPAGE), so one 2 MiB fault serves
-// what 512 did. A second thread (trace loads the snapshot iterator on one) allocates from its
-// own glibc arena, which gets the thresholds but not the advice. Where THP is "never", or under a sanitizer's allocator (whose heap is not the
-// brk heap), it changes nothing but glibc's thresholds. Called by main() for the commands whose
+// what 512 did. Threads share that one arena (M_ARENA_MAX 1). Where THP is "never", or under a
+// sanitizer's allocator (whose heap is not the brk heap), it changes nothing but glibc's
+// thresholds. Called by main() for the commands whose
 // start-up a user waits for (snapshot, check, trace), before anything big is allocated.
 void begin_startup_heap();
 
