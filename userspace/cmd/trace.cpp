@@ -68,7 +68,8 @@ class EventOutput {
     summary_.by_type[ev.type]++;
     summary_.total++;
     if (ev.from_snapshot) summary_.from_snapshot++;
-    out_.add(opts_.json ? event_to_json_line(ev, clock_, backend_) : event_to_text(ev, clock_));
+    if (opts_.json) out_.add_by([&](std::string& batch) { append_event_json_line(batch, ev, clock_, backend_); });
+    else out_.add_by([&](std::string& batch) { append_event_text(batch, ev, clock_); });
   }
 
   void flush() {

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <iterator>
 
 #include "events/names.h"
@@ -59,8 +60,8 @@ void write_event(const Event& ev, const WallClock& clock, std::string_view backe
     else s.null("wd");
     if (has_target) s.num("ino", ev.ino), s.str("dev", ev.dev.str());
     else s.null("ino"), s.null("dev");
-    s.names("mask", mask_names(ev.type == EventType::AddFailed ? ev.req_mask : ev.mask));
-    if (ev.type != EventType::Remove) s.names("requested_mask", mask_names(ev.req_mask));
+    s.mask("mask", ev.type == EventType::AddFailed ? ev.req_mask : ev.mask);
+    if (ev.type != EventType::Remove) s.mask("requested_mask", ev.req_mask);
     s.path("path", ev.path);
     s.str("path_source", path_source_name(ev.path_source));
     if (ev.type == EventType::Remove) {
@@ -108,6 +109,7 @@ struct DocumentSink {
   void null(const char* k) { j[k] = nullptr; }
   void boolean(const char* k, bool v) { j[k] = v; }
   void names(const char* k, const std::vector<std::string>& v) { j[k] = v; }
+  void mask(const char* k, uint32_t m) { j[k] = mask_names(m); }
   void path(const char* k, const std::string& v) { put_path(j, k, v); }
   void value(const char* k, const json& v) { j[k] = v; }
   void stack(const char* k, const std::shared_ptr<const CreationStack>& v) { j[k] = stack_to_json(*v); }
@@ -115,8 +117,27 @@ struct DocumentSink {
 
 // Writes what nlohmann's dump() writes for the same document (a unit test holds them equal),
 // without building one: the DOM and its allocations were most of `trace --json`'s cost.
+// A mask's names as JSON text. A stream of events repeats a handful of masks (each event has
+// two): the last few texts are kept instead of a vector of names built per event.
+const std::string& mask_json(uint32_t mask) {
+  struct Kept {
+    uint32_t mask = 0;
+    std::string text;
+  };
+  thread_local std::array<Kept, 4> kept{};
+  thread_local size_t next = 0;
+  for (const Kept& k : kept)
+    if (k.mask == mask && !k.text.empty()) return k.text;
+  Kept& k = kept[next++ % kept.size()];
+  k.mask = mask;
+  k.text.clear();
+  append_json_names(k.text, mask_names(mask));
+  return k.text;
+}
+
 struct LineSink : JsonFields {
   using JsonFields::JsonFields;
+  void mask(const char* k, uint32_t m) { raw(k, mask_json(m)); }
   void value(const char* k, const json& v) { raw(k, v.dump()); }  // rare: a pod's process
   void stack(const char* k, const std::shared_ptr<const CreationStack>& v) { raw(k, stack_json_text(v)); }
 };
@@ -130,12 +151,17 @@ json event_to_json(const Event& ev, const WallClock& clock, std::string_view bac
   return j;
 }
 
-std::string event_to_json_line(const Event& ev, const WallClock& clock, std::string_view backend) {
-  std::string out = "{";
-  out.reserve(512 + ev.path.size());
+void append_event_json_line(std::string& out, const Event& ev, const WallClock& clock, std::string_view backend) {
+  out += '{';
   LineSink sink(out);
   write_event(ev, clock, backend, sink);
   out += '}';
+}
+
+std::string event_to_json_line(const Event& ev, const WallClock& clock, std::string_view backend) {
+  std::string out;
+  out.reserve(512 + ev.path.size());
+  append_event_json_line(out, ev, clock, backend);
   return out;
 }
 

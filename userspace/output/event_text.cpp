@@ -24,11 +24,29 @@ size_t columns(std::string_view s) {
   return n;
 }
 
-void left(std::string& out, std::string_view s, size_t width) {
-  out.append(s);
-  size_t w = columns(s);
+// Pads the field appended since `from` to `width` display columns, then the separator.
+void pad_left_field(std::string& out, size_t from, size_t width) {
+  size_t w = columns(std::string_view(out).substr(from));
   if (w < width) out.append(width - w, ' ');
   out += ' ';
+}
+
+// The same for a field that is ASCII by construction: a byte is a column.
+void pad_ascii_field(std::string& out, size_t from, size_t width) {
+  if (out.size() - from < width) out.append(width - (out.size() - from), ' ');
+  out += ' ';
+}
+
+// For fields that are ASCII by construction (times, names, numbers): a byte is a column.
+void left_ascii(std::string& out, std::string_view s, size_t width) {
+  out.append(s);
+  if (s.size() < width) out.append(width - s.size(), ' ');
+  out += ' ';
+}
+
+void append_number(std::string& out, uint64_t n) {
+  fmt::format_int f(n);
+  out.append(f.data(), f.size());
 }
 
 void right(std::string& out, std::string_view s, size_t width) {
@@ -49,71 +67,31 @@ const std::string& short_mask(uint32_t mask) {
   return last;
 }
 
-std::string row(std::string_view time, std::string_view event, std::string_view pid, std::string_view comm,
-                std::string_view wd, std::string_view target, std::string_view mask, std::string_view path,
-                std::string_view tail) {
-  std::string out;
-  out.reserve(128 + path.size() + tail.size());
-  left(out, time, kTime);
-  left(out, event, kEvent);
-  right(out, pid, kPid);
-  left(out, comm, kComm);
-  right(out, wd, kWd);
-  left(out, target, kTarget);
-  left(out, mask, kMask);
-  out.append(path);
-  out.append(tail);
-  return out;
-}
-
-}  // namespace
-
-std::string text_header() {
-  return row("TIME", "EVENT", "PID", "COMM", "WD", "DEV:INO", "MASK", "PATH", "  ERRNO/REASON");
-}
-
-std::string event_to_text(const Event& ev, const WallClock& clock) {
-  char wd_buf[16] = "-", pid_buf[16];
-  if (ev.wd > 0) *fmt::format_to(wd_buf, "{}", ev.wd) = 0;
-  *fmt::format_to(pid_buf, "{}", ev.task.pid) = 0;
-  std::string target = "-";
-  std::string mask = "-";
-  std::string path = ev.path.empty() ? "-" : escape_for_text(ev.path);
+// What follows the path: the failure, the removal's reason, the counts, the flags.
+std::string tail_of(const Event& ev) {
   std::string tail;
   switch (ev.type) {
     case EventType::Add:
     case EventType::Update:
-    case EventType::Remove:
-      if (ev.dev.raw) target = fmt::format("{}:{}:{}", ev.dev.major(), ev.dev.minor(), ev.ino);
-      mask = short_mask(ev.mask);
-      if (ev.type == EventType::Remove) {
-        (tail = "  ") += reason_name(ev.reason);
-        // An uncertain deduction ends in '?' and lists the other reasons the evidence allowed.
-        ReasonSet others = ev.possible_reasons & ~reason_bit(ev.reason);
-        if (ev.possible_reasons) tail += fmt::format("? (or {})", fmt::join(reason_names(others), "|"));
-      }
-      else if (ev.ucount.known())
-        tail = fmt::format("  watches {}/{}", ev.ucount.count, ev.ucount.max);
+      if (ev.ucount.known()) tail = fmt::format("  watches {}/{}", ev.ucount.count, ev.ucount.max);
       break;
+    case EventType::Remove: {
+      (tail = "  ") += reason_name(ev.reason);
+      // An uncertain deduction ends in '?' and lists the other reasons the evidence allowed.
+      ReasonSet others = ev.possible_reasons & ~reason_bit(ev.reason);
+      if (ev.possible_reasons) tail += fmt::format("? (or {})", fmt::join(reason_names(others), "|"));
+      break;
+    }
     case EventType::AddFailed:
-      mask = short_mask(ev.req_mask);
       (tail = "  ") += errno_name(ev.err);
-      if (ev.err == ENOSPC && ev.ucount.known())
-        tail += fmt::format(" (watches {}/{})", ev.ucount.count, ev.ucount.max);
-      break;
-    case EventType::InstanceCreate:
-      target = fmt::format("fd {}", ev.fd);
-      mask = init_flags_string(ev.req_mask);
-      path = ev.instance.str();
-      break;
-    case EventType::InstanceDestroy:
-      path = ev.instance.str();
+      if (ev.err == ENOSPC && ev.ucount.known()) tail += fmt::format(" (watches {}/{})", ev.ucount.count, ev.ucount.max);
       break;
     case EventType::InitFailed:
-      mask = init_flags_string(ev.req_mask);
       (tail = "  ") += errno_name(ev.err);
-      if (ev.err == EMFILE && ev.ucount.known())
-        tail += fmt::format(" (instances {}/{})", ev.ucount.count, ev.ucount.max);
+      if (ev.err == EMFILE && ev.ucount.known()) tail += fmt::format(" (instances {}/{})", ev.ucount.count, ev.ucount.max);
+      break;
+    case EventType::InstanceCreate:
+    case EventType::InstanceDestroy:
       break;
   }
   if (ev.is_watch_event() && (ev.flags & INOTRACE_F_PATH_TRUNCATED)) tail += "  (path truncated)";
@@ -132,8 +110,62 @@ std::string event_to_text(const Event& ev, const WallClock& clock) {
     else if (ev.pid_source == PidSource::OneOfHolders) tail += "; pid of one holder";
     tail += ')';
   }
-  return row(clock.time_of_day(ev.ts_mono_ns), event_type_name(ev.type), pid_buf, escape_for_text(ev.task.comm),
-             wd_buf, target, mask, path, tail);
+  return tail;
+}
+
+}  // namespace
+
+std::string text_header() {
+  std::string out;
+  left_ascii(out, "TIME", kTime);
+  left_ascii(out, "EVENT", kEvent);
+  right(out, "PID", kPid);
+  left_ascii(out, "COMM", kComm);
+  right(out, "WD", kWd);
+  left_ascii(out, "DEV:INO", kTarget);
+  left_ascii(out, "MASK", kMask);
+  out += "PATH  ERRNO/REASON";
+  return out;
+}
+
+// Straight into `out`: on the per-event path nothing but the rare tails allocates.
+void append_event_text(std::string& out, const Event& ev, const WallClock& clock) {
+  const bool watch = ev.type == EventType::Add || ev.type == EventType::Update || ev.type == EventType::Remove;
+  const bool instance = ev.type == EventType::InstanceCreate || ev.type == EventType::InstanceDestroy;
+  left_ascii(out, clock.time_of_day(ev.ts_mono_ns), kTime);
+  left_ascii(out, event_type_name(ev.type), kEvent);
+  fmt::format_int pid(ev.task.pid);
+  right(out, std::string_view(pid.data(), pid.size()), kPid);
+  size_t from = out.size();
+  append_escaped_for_text(out, ev.task.comm);
+  pad_left_field(out, from, kComm);
+  fmt::format_int wd(ev.wd);
+  right(out, ev.wd > 0 ? std::string_view(wd.data(), wd.size()) : "-", kWd);
+  from = out.size();
+  if (watch && ev.dev.raw) {
+    append_number(out, ev.dev.major()), out += ':', append_number(out, ev.dev.minor()), out += ':';
+    append_number(out, ev.ino);
+  } else if (ev.type == EventType::InstanceCreate) {
+    out += "fd ", out += fmt::format_int(ev.fd).str();
+  } else {
+    out += '-';
+  }
+  pad_ascii_field(out, from, kTarget);
+  if (watch) left_ascii(out, short_mask(ev.mask), kMask);
+  else if (ev.type == EventType::AddFailed) left_ascii(out, short_mask(ev.req_mask), kMask);
+  else if (ev.type == EventType::InstanceCreate || ev.type == EventType::InitFailed) left_ascii(out, init_flags_string(ev.req_mask), kMask);
+  else left_ascii(out, "-", kMask);
+  if (instance) out += ev.instance.str();
+  else if (ev.path.empty()) out += '-';
+  else append_escaped_for_text(out, ev.path);
+  out += tail_of(ev);
+}
+
+std::string event_to_text(const Event& ev, const WallClock& clock) {
+  std::string out;
+  out.reserve(128 + ev.path.size());
+  append_event_text(out, ev, clock);
+  return out;
 }
 
 }  // namespace inotrace

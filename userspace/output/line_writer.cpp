@@ -19,6 +19,10 @@ LineWriter::LineWriter(int fd) : fd_(fd) {
 
 void LineWriter::add(std::string_view line) {
   batch_.append(line);
+  end_line();
+}
+
+void LineWriter::end_line() {
   batch_ += '\n';
   batch_lines_++;
   if (batch_.size() >= kBatchBytes) flush();
@@ -51,7 +55,8 @@ bool LineWriter::flush() {
     off_t cut = end - (off_t)(done - whole);
     if (end >= 0 && ftruncate(fd_, cut) == 0) lseek(fd_, cut, SEEK_SET);
   }
-  uint64_t landed = std::count(batch_.begin(), batch_.begin() + whole, '\n');
+  // (Counting the newlines of a batch that landed whole was ~5% of the text path.)
+  uint64_t landed = whole == batch_.size() ? batch_lines_ : std::count(batch_.begin(), batch_.begin() + whole, '\n');
   written_ += landed;
   not_written_ += batch_lines_ - landed;
   if (err) last_error_ = err;

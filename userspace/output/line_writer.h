@@ -17,6 +17,13 @@ class LineWriter {
 
   // Queues one line (without its '\n'); written at the next flush(), or now if the batch is large.
   void add(std::string_view line);
+  // Queues one line that `fill(std::string& batch)` appends straight to the batch (without its
+  // '\n'): no string of its own per line.
+  template <typename Fill>
+  void add_by(Fill&& fill) {
+    fill(batch_);
+    end_line();
+  }
   // Writes what is queued. Returns false if some of it could not be written.
   bool flush();
 
@@ -28,6 +35,8 @@ class LineWriter {
   bool broken() const;
 
  private:
+  void end_line();
+
   int fd_;
   bool regular_ = false;  // a regular file, which can be cut back to its last whole line
   std::string batch_;

@@ -99,26 +99,33 @@ std::string base64_encode(std::string_view bytes) {
   return out;
 }
 
-std::string escape_for_text(std::string_view s) {
+void append_escaped_for_text(std::string& out, std::string_view s) {
   // Most names are printable ASCII: nothing to escape.
   bool plain = true;
   for (unsigned char c : s) plain &= c >= 0x20 && c < 0x7f && c != '\\';
-  if (plain) return std::string(s);
-  std::string out;
-  out.reserve(s.size());
+  if (plain) {
+    out.append(s);
+    return;
+  }
   for (size_t i = 0; i < s.size();) {
     unsigned char c = s[i];
     if (c == '\\') out += "\\\\", i++;
     else if (c == '\n') out += "\\n", i++;
     else if (c == '\t') out += "\\t", i++;
     else if (c == '\r') out += "\\r", i++;
-    else if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c), i++;
+    else if (c < 0x20 || c == 0x7f) fmt::format_to(std::back_inserter(out), "\\x{:02x}", c), i++;
     else if (size_t n = utf8_seq_len(s, i)) {
-      if (uint32_t cp = decode(s.substr(i, n)); acted_on_by_terminals(cp)) out += fmt::format("\\u{:04x}", cp);
+      if (uint32_t cp = decode(s.substr(i, n)); acted_on_by_terminals(cp)) fmt::format_to(std::back_inserter(out), "\\u{:04x}", cp);
       else out.append(s.substr(i, n));
       i += n;
-    } else out += fmt::format("\\x{:02x}", c), i++;
+    } else fmt::format_to(std::back_inserter(out), "\\x{:02x}", c), i++;
   }
+}
+
+std::string escape_for_text(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  append_escaped_for_text(out, s);
   return out;
 }
 
