@@ -40,15 +40,15 @@ void write_workload(const Event& ev, Sink& s) {
 // JSON document (daemon API) and the streamed NDJSON line (`trace --json`).
 template <class Sink>
 void write_event(const Event& ev, const WallClock& clock, std::string_view backend, Sink& s) {
-  s.str("ts", clock.rfc3339(ev.ts_mono_ns));
-  s.str("event", event_type_name(ev.type));
+  s.plain("ts", clock.rfc3339(ev.ts_mono_ns));
+  s.plain("event", event_type_name(ev.type));
   s.num("pid", ev.task.pid);
   s.num("tid", ev.task.tid);
   s.path("comm", ev.task.comm);
   s.num("uid", ev.task.uid);
   s.num("cgroup_id", ev.task.cgroup_id);
   write_workload(ev, s);
-  if (ev.instance.group) s.str("instance", ev.instance.str());
+  if (ev.instance.group) s.plain("instance", ev.instance.str());
   else s.null("instance");
   if (ev.fd >= 0) s.num("fd", ev.fd);
   else s.null("fd");
@@ -58,14 +58,14 @@ void write_event(const Event& ev, const WallClock& clock, std::string_view backe
     bool has_target = ev.type != EventType::AddFailed && ev.dev.raw != 0;
     if (ev.wd > 0 && ev.type != EventType::AddFailed) s.num("wd", ev.wd);
     else s.null("wd");
-    if (has_target) s.num("ino", ev.ino), s.str("dev", ev.dev.str());
+    if (has_target) s.num("ino", ev.ino), s.plain("dev", ev.dev.str());
     else s.null("ino"), s.null("dev");
     s.mask("mask", ev.type == EventType::AddFailed ? ev.req_mask : ev.mask);
     if (ev.type != EventType::Remove) s.mask("requested_mask", ev.req_mask);
     s.path("path", ev.path);
-    s.str("path_source", path_source_name(ev.path_source));
+    s.plain("path_source", path_source_name(ev.path_source));
     if (ev.type == EventType::Remove) {
-      s.str("reason", reason_name(ev.reason));
+      s.plain("reason", reason_name(ev.reason));
       s.boolean("reason_certain", ev.reason_certain());
       if (ev.possible_reasons) s.names("possible_reasons", reason_names(ev.possible_reasons));
     }
@@ -88,22 +88,23 @@ void write_event(const Event& ev, const WallClock& clock, std::string_view backe
     s.num("charged_uid", ev.ucount.uid);
     s.num("user_ns", ev.ucount.userns_ino);
   }
-  if (failed) s.str("errno", errno_name(ev.err));
+  if (failed) s.plain("errno", errno_name(ev.err));
   // --stacks: the stack that created the watch or instance (a removal's or close's: its creator's)
   if (ev.stack) s.stack("stack", ev.stack);
   else if (ev.stack_err < 0) s.str("stack_error", errno_name(-ev.stack_err));
   if (ev.from_snapshot) {
     // A removal deduced at the add that found its watch already gone is not from a snapshot.
     bool at_add = ev.type == EventType::Remove && (ev.flags & INOTRACE_F_MARK_GONE);
-    s.str("source", at_add ? "deduced" : "snapshot");
-    s.str("pid_source", pid_source_name(ev.pid_source));
+    s.plain("source", at_add ? "deduced" : "snapshot");
+    s.plain("pid_source", pid_source_name(ev.pid_source));
   }
-  s.str("backend", backend);
+  s.plain("backend", backend);
 }
 
 struct DocumentSink {
   json& j;
   void str(const char* k, std::string_view v) { j[k] = v; }
+  void plain(const char* k, std::string_view v) { j[k] = v; }
   template <class T>
   void num(const char* k, T v) { j[k] = v; }
   void null(const char* k) { j[k] = nullptr; }

@@ -41,11 +41,12 @@ void WatchRowWriter::append(std::string& out, const WatchJsonFields& w) {
   f.num("wd", w.wd);
   f.num("ino", w.ino);
   f.key("dev");
-  fmt::format_to(std::back_inserter(out), "\"{}:{}\"", w.dev.major(), w.dev.minor());  // KernelDev::str()
+  fmt::format_int major(w.dev.major()), minor(w.dev.minor());  // KernelDev::str(), without a format string
+  ((((out += '"').append(major.data(), major.size()) += ':').append(minor.data(), minor.size())) += '"');
   f.raw("mask", mask_json(w.mask));
   if (w.path.empty()) f.null("path");
   else f.path("path", w.path);
-  f.str("path_source", path_source_name(w.path_source));
+  f.plain("path_source", path_source_name(w.path_source));
   if (w.path_truncated) f.boolean("path_truncated", true);
   if (!w.path_note.empty()) f.path("path_note", w.path_note);
   out += '}';
