@@ -45,7 +45,7 @@ struct IterSource::Impl {
   // runs, decoded after the iteration: copying keeps the consumer far ahead of the producer
   // (decoding in the callback let a million-watch snapshot overflow the ring buffer). In 1 MiB
   // chunks, each record whole in one: one growing string stalled the consumer on every
-  // doubling (a 64 MiB copy at 1M watches), long enough to fill an 8 MiB ring buffer.
+  // doubling (a 64 MiB copy at 1M watches), long enough to fill the ring buffer.
   static constexpr size_t kChunkBytes = 1u << 20;
   std::vector<std::string> raw;
   uint64_t undecodable = 0;
@@ -78,7 +78,7 @@ struct IterSource::Impl {
     inotrace_iter__destroy(skel);
   }
 
-  // The kernel maps all of a ring buffer's pages at mmap, twice (8 MiB = 16 MB of RSS), so
+  // The kernel maps all of a ring buffer's pages at mmap, twice (2 MiB = 4 MB of RSS), so
   // the buffer is mapped only while a run sends watch records: digest and count runs, the
   // daemon's every-second check, send none.
   void map_ring() {
