@@ -14,6 +14,7 @@
 #include "events/decode.h"
 #include "inotrace_bpf.skel.h"
 #include "loader/core_btf.h"
+#include "loader/early_maps.h"
 #include "loader/kernel_btf.h"
 #include "loader/environment.h"
 #include "loader/inotify_identity.h"
@@ -199,11 +200,13 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   Log log = [&](const std::string& s) {
     if (opts.log) opts.log(s);
   };
-  init_libbpf_logging(opts.verbose);
-  choose_backend_for(opts, log);
-
+  init_libbpf_logging(opts.verbose);  // before the early maps' thread calls libbpf
   size_t elf_size = 0;
   const void* elf = inotrace_bpf__elf_bytes(&elf_size);
+  // The two big preallocated maps, created meanwhile on another thread (early_maps.h).
+  EarlyMaps early(elf, elf_size, {"group_seqs", "pending"});
+  choose_backend_for(opts, log);
+
   std::optional<CoreBtf> core;  // read by libbpf at load
   LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = core_btf_path(impl_->facts, elf, elf_size, core));
   impl_->skel = inotrace_bpf__open_opts(&open_opts);
@@ -218,6 +221,8 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   }
 
   std::vector<const ProgramSpec*> chosen = programs_for(impl_->choice.backend, log);
+  size_t early_given = early.hand_to(impl_->skel->obj);
+  if (opts.verbose) log(fmt::format("maps created before the load: {} of 2", early_given));
   if (int e = inotrace_bpf__load(impl_->skel))
     throw Error(fmt::format("loading the BPF programs failed: {} (libbpf: {}); run with -v for the verifier log",
                             strerror(-e), last_libbpf_message()));

@@ -1,0 +1,53 @@
+// Live tier: EarlyMaps creates the tracer's big maps on another thread and hands them to the
+// opened object before its load; a map the caller changed after the early creation is left to
+// libbpf (created at load, as it was defined then).
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <gtest/gtest.h>
+
+#include "inotrace_bpf.skel.h"
+#include "loader/early_maps.h"
+#include "support/live_support.h"
+
+namespace inotrace::testing {
+namespace {
+
+bpf_map_info info_of(int fd) {
+  bpf_map_info info{};
+  __u32 len = sizeof(info);
+  EXPECT_EQ(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+  return info;
+}
+
+TEST(EarlyMapsLive, HandsOverTheMapsWhoseDefinitionIsUnchanged) {
+  INOTRACE_REQUIRE_ROOT();
+  size_t size = 0;
+  const void* elf = inotrace_bpf__elf_bytes(&size);
+  EarlyMaps early(elf, size, {"group_seqs", "pending", "no_such_map"});
+  inotrace_bpf* skel = inotrace_bpf__open();
+  ASSERT_NE(skel, nullptr);
+  EXPECT_LT(bpf_map__fd(skel->maps.group_seqs), 0) << "an opened object has no maps yet";
+  EXPECT_EQ(early.hand_to(skel->obj), 2u);
+  bpf_map_info seqs = info_of(bpf_map__fd(skel->maps.group_seqs));
+  EXPECT_EQ(seqs.type, (__u32)BPF_MAP_TYPE_LRU_HASH);
+  EXPECT_EQ(seqs.max_entries, bpf_map__max_entries(skel->maps.group_seqs));
+  EXPECT_EQ(info_of(bpf_map__fd(skel->maps.pending)).value_size, bpf_map__value_size(skel->maps.pending));
+  inotrace_bpf__destroy(skel);
+}
+
+TEST(EarlyMapsLive, LeavesAMapResizedAfterwardsToLibbpf) {
+  INOTRACE_REQUIRE_ROOT();
+  size_t size = 0;
+  const void* elf = inotrace_bpf__elf_bytes(&size);
+  EarlyMaps early(elf, size, {"group_seqs", "pending"});
+  inotrace_bpf* skel = inotrace_bpf__open();
+  ASSERT_NE(skel, nullptr);
+  bpf_map__set_max_entries(skel->maps.pending, 1024);
+  EXPECT_EQ(early.hand_to(skel->obj), 1u);
+  EXPECT_GE(bpf_map__fd(skel->maps.group_seqs), 0);
+  EXPECT_LT(bpf_map__fd(skel->maps.pending), 0) << "resized: libbpf creates it at load";
+  inotrace_bpf__destroy(skel);
+}
+
+}  // namespace
+}  // namespace inotrace::testing
