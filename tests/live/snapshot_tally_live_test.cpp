@@ -8,7 +8,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <map>
 #include <set>
 #include <vector>
@@ -124,41 +123,6 @@ TEST(SnapshotTallyLive, ATakerOpenedForCountsCountsAndStillNamesEveryTarget) {
     EXPECT_EQ(own_namers(from_naming), twelve(PathSource::Dentry));
   else
     std::printf("no bpf_loop on this kernel: both takers name targets from fdinfo\n");
-}
-
-// A taker opened for tallies only creates its ring for instance records (64 KiB, not 8 MiB).
-// Its take(false), take_tallies' fallback, overflows that ring on a big instance and must still
-// return every watch: the instance is marked truncated and completed from fdinfo.
-TEST(SnapshotTallyLive, ATalliesTakersFullSnapshotCompletesWhatOverflowsItsRing) {
-  INOTRACE_REQUIRE_ROOT();
-  TempDir dir;
-  int fd = inotify_init1(IN_CLOEXEC);
-  ASSERT_GE(fd, 0);
-  constexpr size_t kWatches = 20000;  // >= 48 B each: ~15 times the ring
-  for (size_t i = 0; i < kWatches; i++)
-    ASSERT_GE(inotify_add_watch(fd, dir.mkdir(fmt::format("d{}", i)).c_str(), IN_CREATE), 0);
-  KernelFacts facts = preflight("");
-  ProcNodeView node;
-  SnapshotTaker tallying(&facts, SnapshotSource::Iterator, node, {}, SnapshotNeeds::Tallies);
-  Snapshot tallies = tallying.take_tallies();
-  Snapshot full = tallying.take(false);
-  close(fd);
-
-  EXPECT_EQ(own_instances(tallies), own_instances(full));
-  auto own = own_instances(full);
-  ASSERT_EQ(own.size(), 1u);
-  EXPECT_EQ(own.begin()->second, kWatches);
-  std::set<int32_t> wds;
-  for (const auto& inst : full.instances)
-    if (inst.group == own.begin()->first)
-      for (const auto& w : inst.watches) wds.insert(w.wd);
-  EXPECT_EQ(wds.size(), kWatches);
-  bool overflowed = std::any_of(full.warnings.begin(), full.warnings.end(),
-                                [](const std::string& w) { return w.find("ring buffer full") != std::string::npos; });
-  if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr) == 1)
-    EXPECT_TRUE(overflowed) << "the tallies ring held 20,000 watch records: was it created at 8 MiB?";
-  else
-    std::printf("no bpf_loop on this kernel: the tallies taker keeps the full ring (overflowed: %d)\n", overflowed);
 }
 
 }  // namespace

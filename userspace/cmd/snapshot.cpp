@@ -139,9 +139,7 @@ int run_snapshot(const SnapshotCommandOptions& opts) {
   // The text views other than "watches" show counts only: let the kernel count the watches.
   bool counts_suffice = !opts.json && opts.view != "watches";
   SnapshotTaker taker(facts ? &*facts : nullptr, *source, node, log,
-                      counts_suffice     ? SnapshotNeeds::Tallies
-                      : !opts.with_paths ? SnapshotNeeds::Counts
-                                         : SnapshotNeeds::Paths);
+                      counts_suffice || !opts.with_paths ? SnapshotNeeds::Counts : SnapshotNeeds::Paths);
   uint64_t t0 = WallClock::monotonic_now_ns();
   Snapshot snap = counts_suffice ? taker.take_tallies() : taker.take(opts.with_paths);
   double ms = (WallClock::monotonic_now_ns() - t0) / 1e6;

@@ -237,11 +237,10 @@ IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
   impl_->skel = inotrace_iter__open_opts(&open_opts);
   if (!impl_->skel) throw Error(fmt::format("cannot open the snapshot iterator: {}", strerror(errno)));
   auto* skel = impl_->skel;
+  bpf_map__set_max_entries(skel->maps.snap_watches, opts.ringbuf_bytes);
   // bpf_loop (5.17+) walks any number of marks; without it the bounded program walks
   // INOTRACE_SNAP_UNROLLED_MARKS per instance and flags the rest truncated.
   impl_->bounded = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr) != 1;
-  bool sends_watches = opts.watch_records || impl_->bounded;
-  bpf_map__set_max_entries(skel->maps.snap_watches, sends_watches ? opts.ringbuf_bytes : kTalliesRingBytes);
   impl_->names_targets = !impl_->bounded && opts.paths;
   impl_->walk = impl_->bounded         ? skel->progs.snapshot_files_bounded
                 : impl_->names_targets ? skel->progs.snapshot_files

@@ -25,15 +25,7 @@ struct IterSourceOptions {
   // take(true) then names targets from fdinfo's file handles, which cannot name unlinked
   // targets nor those on filesystems without file handles (sysfs): open with paths for paths.
   bool paths = true;
-  // False where runs only count (take_digests, take_counts): instance records go through the
-  // iterator's own output, so the ring is created at kTalliesRingBytes (creating 8 MiB cost ~2 ms
-  // of a summary's start-up). A take() that overflows it, a fallback of take_tallies, marks
-  // instances truncated and they are completed from fdinfo. Kernels without bpf_loop always
-  // fall back, so they keep ringbuf_bytes.
-  bool watch_records = true;
 };
-
-constexpr uint32_t kTalliesRingBytes = 64u << 10;
 
 class IterSource {
  public:

@@ -31,7 +31,6 @@ SnapshotTaker::SnapshotTaker(const KernelFacts* facts, SnapshotSource source, No
     if (!facts) throw Error("the BPF iterator needs root (CAP_BPF, CAP_PERFMON)");
     IterSourceOptions opts;
     opts.paths = needs == SnapshotNeeds::Paths;
-    opts.watch_records = needs != SnapshotNeeds::Tallies;
     iter_ = pending.valid() ? pending.get() : std::make_shared<IterSource>(*facts, opts);
   } catch (const Error& e) {
     if (source == SnapshotSource::Iterator) throw;

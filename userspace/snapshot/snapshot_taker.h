@@ -30,9 +30,7 @@ std::optional<KernelFacts> kernel_facts_for(SnapshotSource source, const std::st
 // What the taker's runs will need from the kernel. Counts: the iterator is loaded without its
 // dentry walk (start-up) for take_tallies() and take(false); take(true) would name targets
 // from fdinfo's file handles only (not unlinked ones, nor sysfs): callers wanting paths say Paths.
-// Paths: take(true). Counts: take(false). Tallies: take_tallies() only (its fallback take(false)
-// completes from fdinfo what overflows a tallies-sized ring; IterSourceOptions::watch_records).
-enum class SnapshotNeeds { Paths, Counts, Tallies };
+enum class SnapshotNeeds { Paths, Counts };
 
 // An iterator source loading on another thread (TraceSession loads it beside the tracer); its
 // get() rethrows what the load threw.
