@@ -10,6 +10,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 namespace inotrace {
 namespace {
@@ -105,6 +106,30 @@ TEST(LineWriter, ClosedPipeIsBroken) {
   EXPECT_TRUE(w.broken());
   EXPECT_EQ(w.lines_not_written(), 1u);
   close(p[1]);
+}
+
+// A line written in place by add_by() is whole or absent: a fill that throws halfway leaves
+// nothing of its line in the batch, and the lines around it are untouched.
+TEST(LineWriter, AFillThatThrowsLeavesNoPartOfItsLine) {
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  {
+    LineWriter w(p[1]);
+    w.add_by([](std::string& b) { b += "first"; });
+    EXPECT_THROW(w.add_by([](std::string& b) {
+      b += "half of a line";
+      throw std::runtime_error("fill failed");
+    }),
+                 std::runtime_error);
+    w.add("third");
+    EXPECT_TRUE(w.flush());
+    EXPECT_EQ(w.lines_written(), 2u);
+  }
+  close(p[1]);
+  char buf[64] = {};
+  ssize_t n = read(p[0], buf, sizeof buf - 1);
+  close(p[0]);
+  EXPECT_EQ(std::string(buf, n > 0 ? n : 0), "first\nthird\n");
 }
 
 }  // namespace

@@ -55,8 +55,14 @@ EarlyMaps::~EarlyMaps() {
 
 size_t EarlyMaps::hand_to(bpf_object* obj) {
   if (!created_.valid()) return 0;
+  std::vector<Created> created;
+  try {
+    created = created_.get();
+  } catch (const std::exception&) {
+    return 0;  // (only bad_alloc could come from there) libbpf creates them at load
+  }
   size_t given = 0;
-  for (Created& c : created_.get()) {
+  for (Created& c : created) {
     bpf_map* m = bpf_object__find_map_by_name(obj, c.name.c_str());
     // reuse_fd dups the descriptor; ours closes at the end of this loop.
     if (m && same_definition(m, c.fd.get()) && bpf_map__reuse_fd(m, c.fd.get()) == 0) given++;

@@ -1,8 +1,9 @@
 // The kernel's BTF, parsed once per process and shared while anyone holds it.
 //
 // Why: a parse of /sys/kernel/btf/vmlinux (~5.5 MB, ~130,000 types) costs 7–13 ms warm and
-// ~20 ms cold on a 2-core node, and `trace` used to make three on its start-up path: the
-// backend probe's, the tracer's CoreBtf and the snapshot iterator's CoreBtf (on its own thread).
+// ~20 ms cold on a 2-core node, and `trace` used to make three on its start-up path (four on
+// the fentry backend): the backend probe's, the tracer's CoreBtf, the snapshot iterator's
+// CoreBtf (on its own thread) and the fentry program choice's.
 // Callers that overlap in time now share one; when the last holder lets go the ~10 MB of heap
 // is freed, as before (`snapshot` frees it before libbpf parses its own copy).
 #pragma once

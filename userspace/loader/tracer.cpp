@@ -76,7 +76,7 @@ struct Tracer::Impl {
   bool syscall_args = true;
   KernelFacts facts;
   InotifyIdentity identity;
-  KernelBtfPtr start_btf;  // one parse of the kernel's BTF from the probe to the load; then let go
+  KernelBtfPtr start_btf;  // one parse of the kernel's BTF from the probe to the CoreBtf and program choice
 
   ~Impl() {
     ring_buffer__free(rb);
@@ -221,12 +221,12 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   }
 
   std::vector<const ProgramSpec*> chosen = programs_for(impl_->choice.backend, log);
+  impl_->start_btf.reset();  // before libbpf parses its own (fentry programs' attach targets)
   size_t early_given = early.hand_to(impl_->skel->obj);
   if (opts.verbose) log(fmt::format("maps created before the load: {} of 2", early_given));
   if (int e = inotrace_bpf__load(impl_->skel))
     throw Error(fmt::format("loading the BPF programs failed: {} (libbpf: {}); run with -v for the verifier log",
                             strerror(-e), last_libbpf_message()));
-  impl_->start_btf.reset();
   auto* bss = impl_->skel->bss;
   impl_->identity = identify_inotify(impl_->skel->progs.identify_inotify,
                                         {&bss->inotify_release_addr, &bss->inotify_freeing_mark_addr, bss->identified_dentry_name},

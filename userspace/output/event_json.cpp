@@ -116,8 +116,6 @@ struct DocumentSink {
   void stack(const char* k, const std::shared_ptr<const CreationStack>& v) { j[k] = stack_to_json(*v); }
 };
 
-// Writes what nlohmann's dump() writes for the same document (a unit test holds them equal),
-// without building one: the DOM and its allocations were most of `trace --json`'s cost.
 // A mask's names as JSON text. A stream of events repeats a handful of masks (each event has
 // two): the last few texts are kept instead of a vector of names built per event.
 const std::string& mask_json(uint32_t mask) {
@@ -136,6 +134,8 @@ const std::string& mask_json(uint32_t mask) {
   return k.text;
 }
 
+// Writes what nlohmann's dump() writes for the same document (a unit test holds them equal),
+// without building one: the DOM and its allocations were most of `trace --json`'s cost.
 struct LineSink : JsonFields {
   using JsonFields::JsonFields;
   void mask(const char* k, uint32_t m) { raw(k, mask_json(m)); }

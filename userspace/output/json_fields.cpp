@@ -63,8 +63,8 @@ void JsonFields::key(std::string_view k, std::string_view suffix) {
   if (!first_) buf[n++] = ',';
   first_ = false;
   buf[n++] = '"';
-  std::memcpy(buf + n, k.data(), k.size()), n += k.size();
-  std::memcpy(buf + n, suffix.data(), suffix.size()), n += suffix.size();
+  if (!k.empty()) std::memcpy(buf + n, k.data(), k.size()), n += k.size();
+  if (!suffix.empty()) std::memcpy(buf + n, suffix.data(), suffix.size()), n += suffix.size();  // data() may be null
   buf[n++] = '"', buf[n++] = ':';
   out_.append(buf, n);
 }

@@ -21,7 +21,13 @@ class LineWriter {
   // '\n'): no string of its own per line.
   template <typename Fill>
   void add_by(Fill&& fill) {
-    fill(batch_);
+    size_t before = batch_.size();
+    try {
+      fill(batch_);
+    } catch (...) {
+      batch_.resize(before);  // a line is written whole or not at all
+      throw;
+    }
     end_line();
   }
   // Writes what is queued. Returns false if some of it could not be written.

@@ -45,6 +45,8 @@ void end_startup_heap() {
   mallopt(M_TOP_PAD, kDefaultThreshold);
   mallopt(M_TRIM_THRESHOLD, kDefaultThreshold);
   mallopt(M_MMAP_THRESHOLD, kDefaultThreshold);
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  mallopt(M_ARENA_MAX, 8 * static_cast<int>(cpus > 0 ? cpus : 1));  // glibc's default on 64-bit
   if (g_advised_to > g_advised_from)
     madvise(reinterpret_cast<void*>(g_advised_from), g_advised_to - g_advised_from, MADV_NOHUGEPAGE);
   g_advised_from = g_advised_to = 0;

@@ -8,12 +8,12 @@ namespace inotrace {
 // brk heap and asks for transparent huge pages there (MADV_HUGEPAGE), so one 2 MiB fault serves
 // what 512 did. Threads share that one arena (M_ARENA_MAX 1). Where THP is "never", or under a
 // sanitizer's allocator (whose heap is not the brk heap), it changes nothing but glibc's
-// thresholds. Called by main() for the commands whose
+// thresholds and arena limit. Called by main() for the commands whose
 // start-up a user waits for (snapshot, check, trace), before anything big is allocated.
 void begin_startup_heap();
 
-// For a long-running command once it is ready (trace): glibc's thresholds back to their
-// defaults (fixed, not glibc's dynamic threshold), the huge-page advice withdrawn so khugepaged
+// For a long-running command once it is ready (trace): glibc's thresholds and arena limit back
+// to their defaults (fixed, not glibc's dynamic threshold), the huge-page advice withdrawn so khugepaged
 // does not fill sparse ranges later, and the unused pad returned to the kernel.
 void end_startup_heap();
 
