@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 #include <sys/inotify.h>
 
+#include <map>
+#include <random>
+
 #include "table/path_interner.h"
 #include "table/watch_table.h"
 
@@ -13,7 +16,7 @@ TEST(PathInterner, RoundTripsAndSharesPrefixes) {
   PathId b = p.intern("/var/lib/kubelet/pods/u1/volumes/y");
   EXPECT_EQ(p.str(a), "/var/lib/kubelet/pods/u1/volumes/x");
   EXPECT_EQ(p.str(b), "/var/lib/kubelet/pods/u1/volumes/y");
-  EXPECT_EQ(p.live_nodes(), 8u) << "var lib kubelet pods u1 volumes (shared) + x + y";
+  EXPECT_EQ(p.live_nodes(), 3u) << "var/lib/kubelet/pods/u1/volumes (shared, one node) + x + y";
   EXPECT_EQ(p.intern("/var/lib/kubelet/pods/u1/volumes/x"), a);
   p.release(a);
   EXPECT_EQ(p.str(a), "/var/lib/kubelet/pods/u1/volumes/x") << "still referenced once";
@@ -30,6 +33,59 @@ TEST(PathInterner, ExactBytesIncludingOddPaths) {
   }
   EXPECT_EQ(p.intern(""), kNoPath);
   EXPECT_EQ(p.str(kNoPath), "");
+}
+
+TEST(PathInterner, SplittingANodeKeepsEveryIdAndPath) {
+  PathInterner p;
+  PathId whole = p.intern("/a/b/c/d");
+  EXPECT_EQ(p.live_nodes(), 1u) << "a path of its own is one node";
+  PathId mid = p.intern("/a/b");  // ends inside the node: splits it
+  PathId side = p.intern("/a/x/y");  // diverges inside the prefix: splits again
+  PathId root = p.intern("/");
+  PathId slashes = p.intern("//a");
+  EXPECT_EQ(p.str(whole), "/a/b/c/d") << "the first id still names its path";
+  EXPECT_EQ(p.str(mid), "/a/b");
+  EXPECT_EQ(p.str(side), "/a/x/y");
+  EXPECT_EQ(p.str(root), "/");
+  EXPECT_EQ(p.str(slashes), "//a");
+  EXPECT_EQ(p.intern("/a/b/c/d"), whole);
+  EXPECT_EQ(p.intern("/a/b"), mid);
+  EXPECT_EQ(p.live_nodes(), 6u) << "a, b, c/d, x/y, \"\" (/), a under it, and nothing else";
+  for (PathId id : {whole, whole, mid, mid, side, root, slashes}) p.release(id);
+  EXPECT_EQ(p.live_nodes(), 0u);
+}
+
+// Against a plain map of path -> references: random paths over few components (so that they
+// share prefixes, end inside each other, and split nodes), interned and released at random.
+TEST(PathInterner, MatchesAReferenceUnderRandomChurn) {
+  PathInterner p;
+  std::map<std::string, std::pair<PathId, int>> held;
+  std::mt19937 rng(15);
+  const char* parts[] = {"a", "b", "", "kube-api-access-x", "..data", "\xff\n"};
+  for (int step = 0; step < 50000; step++) {
+    if (held.empty() || rng() % 3) {
+      std::string path;
+      for (int n = 1 + rng() % 5; n > 0; n--) path += std::string("/") + parts[rng() % 6];
+      if (rng() % 8 == 0) path = path.substr(1);  // some not absolute
+      if (path.empty()) continue;
+      PathId id = p.intern(path);
+      auto [it, fresh] = held.try_emplace(path, id, 0);
+      ASSERT_EQ(it->second.first, id) << "one id per path while referenced: " << path;
+      it->second.second++;
+    } else {
+      auto it = std::next(held.begin(), rng() % held.size());
+      p.release(it->second.first);
+      if (--it->second.second == 0) held.erase(it);
+    }
+    if (step % 997 == 0) {
+      for (const auto& [path, ref] : held) {
+        ASSERT_EQ(p.str(ref.first), path);
+      }
+    }
+  }
+  for (const auto& [path, ref] : held)
+    for (int i = 0; i < ref.second; i++) p.release(ref.first);
+  EXPECT_EQ(p.live_nodes(), 0u) << "nothing leaked, nothing freed twice";
 }
 
 TEST(PathInterner, ChurnDoesNotGrowWithoutBound) {

@@ -1,26 +1,46 @@
 #include "table/path_interner.h"
 
-
 namespace inotrace {
 
 namespace {
-// FNV-1a over the name, seeded with the parent: a few cycles per byte, where a general-purpose
+// FNV-1a over the key, seeded with the parent: a few cycles per byte, where a general-purpose
 // hash dominated the per-event cost (callgrind); absl mixes the result further.
-inline size_t node_hash(uint32_t parent, std::string_view name) {
+inline size_t node_hash(uint32_t parent, std::string_view key) {
   uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)parent * 0x9e3779b97f4a7c15ull);
-  for (unsigned char c : name) h = (h ^ c) * 0x100000001b3ull;
+  for (unsigned char c : key) h = (h ^ c) * 0x100000001b3ull;
   return h ^ (h >> 32);
+}
+
+constexpr uint32_t kRelativeRoot = 1;  // parent of paths that are not absolute (kept whole)
+
+std::string_view first_component(std::string_view s) { return s.substr(0, s.find('/')); }
+
+// The longest prefix of `a` and `b` that ends where a component ends in both; npos when their
+// first components differ.
+size_t shared_components(std::string_view a, std::string_view b) {
+  size_t shared = std::string_view::npos;
+  for (size_t i = 0;;) {
+    size_t ea = std::min(a.find('/', i), a.size()), eb = std::min(b.find('/', i), b.size());
+    if (ea != eb || a.compare(i, ea - i, b, i, eb - i) != 0) return shared;
+    shared = ea;
+    if (ea == a.size() || eb == b.size()) return shared;
+    i = ea + 1;
+  }
 }
 }  // namespace
 
-size_t PathInterner::Hash::operator()(uint32_t id) const { return node_hash(self->nodes_[id].parent, self->name(id)); }
-size_t PathInterner::Hash::operator()(const Probe& p) const { return node_hash(p.parent, p.name); }
-bool PathInterner::Eq::operator()(uint32_t a, const Probe& p) const {
-  return self->nodes_[a].parent == p.parent && self->name(a) == p.name;
+std::string_view PathInterner::key(uint32_t id) const {
+  if (nodes_[id].parent == kRelativeRoot) return name(id);
+  const char* s = arena_.data() + nodes_[id].name_off;
+  size_t n = 0;
+  while (s[n] && s[n] != '/') n++;
+  return std::string_view(s, n);
 }
 
-namespace {
-constexpr uint32_t kRelativeRoot = 1;  // parent of paths that are not absolute (kept verbatim)
+size_t PathInterner::Hash::operator()(uint32_t id) const { return node_hash(self->nodes_[id].parent, self->key(id)); }
+size_t PathInterner::Hash::operator()(const Probe& p) const { return node_hash(p.parent, p.key); }
+bool PathInterner::Eq::operator()(uint32_t a, const Probe& p) const {
+  return self->nodes_[a].parent == p.parent && self->key(a) == p.key;
 }
 
 PathInterner::PathInterner() : index_(0, Hash{this}, Eq{this}) {
@@ -29,12 +49,8 @@ PathInterner::PathInterner() : index_(0, Hash{this}, Eq{this}) {
   nodes_.push_back(Node{0, 1, 0});  // 1: kRelativeRoot, never freed
 }
 
-uint32_t PathInterner::child(uint32_t parent, std::string_view nm) {
-  auto it = index_.find(Probe{parent, nm});
-  if (it != index_.end()) {
-    nodes_[*it].refs++;
-    return *it;
-  }
+// A new node holding the caller's reference; it holds one on its parent.
+uint32_t PathInterner::add_node(uint32_t parent, std::string_view nm) {
   uint32_t id;
   if (!free_.empty()) {
     id = free_.back();
@@ -48,47 +64,80 @@ uint32_t PathInterner::child(uint32_t parent, std::string_view nm) {
   arena_.push_back('\0');
   index_.insert(id);
   live_++;
-  if (parent) nodes_[parent].refs++;  // a child keeps its parent alive
+  if (parent) nodes_[parent].refs++;
   return id;
+}
+
+// Cuts node `id` after its first `prefix_len` bytes (which end at a '/'): a new node takes the
+// prefix and id's place under its parent, id keeps the rest below it. Both keep their names in
+// place: the '/' between them becomes the prefix's NUL. Ids (and so the watches' paths) stay.
+uint32_t PathInterner::split(uint32_t id, size_t prefix_len) {
+  index_.erase(id);
+  uint32_t off = nodes_[id].name_off, parent = nodes_[id].parent, prefix;
+  if (!free_.empty()) {
+    prefix = free_.back();
+    free_.pop_back();
+  } else {
+    prefix = nodes_.size();
+    nodes_.push_back({});
+  }
+  nodes_[prefix] = Node{parent, 1, off};  // id's reference on its parent passes to the prefix
+  arena_[off + prefix_len] = '\0';
+  nodes_[id].parent = prefix;
+  nodes_[id].name_off = off + prefix_len + 1;
+  index_.insert(prefix);
+  index_.insert(id);
+  live_++;
+  return prefix;
 }
 
 PathId PathInterner::intern(std::string_view path) {
   if (path.empty()) return kNoPath;
-  uint32_t cur = 0;
-  bool absolute = path.front() == '/';
-  if (!absolute) return child(kRelativeRoot, path);
-  // "/" itself is the component "" under the root, distinct from "no path".
+  if (path.front() != '/') {
+    auto it = index_.find(Probe{kRelativeRoot, path});
+    if (it == index_.end()) return add_node(kRelativeRoot, path);
+    nodes_[*it].refs++;
+    return *it;
+  }
+  uint32_t cur = 0;  // the node whose path is path[0, pos - 1)
   size_t pos = 1;
-  if (pos >= path.size()) return child(0, "");
-  // Resume below the components shared with the last path (kept alive by a reference).
-  std::vector<std::pair<size_t, uint32_t>> chain;
+  // Resume below the nodes shared with the last path (kept alive by a reference).
+  chain_.clear();
   if (last_frees_ == frees_) {
     for (const auto& [end, node] : last_chain_) {
-      if (end > path.size() || (end < path.size() && path[end] != '/') ||
-          path.compare(0, end, std::string_view(last_path_).substr(0, end)) != 0)
-        break;
-      if (end == path.size()) break;  // the leaf itself is looked up (and referenced) below
-      chain.emplace_back(end, node);
+      if (end >= path.size() || path[end] != '/' || path.compare(0, end, last_path_, 0, end) != 0) break;
+      chain_.emplace_back(end, node);
       cur = node;
       pos = end + 1;
     }
   }
   bool holding = false;  // whether we hold an extra reference on `cur`
-  while (pos <= path.size()) {
-    size_t slash = path.find('/', pos);
-    if (slash == std::string_view::npos) slash = path.size();
-    uint32_t next = child(cur, path.substr(pos, slash - pos));
-    // child() took a reference on `next`; intermediate nodes are kept alive by their
-    // children, so drop the extra reference on every node but the leaf.
+  for (;;) {
+    std::string_view rest = path.substr(pos);
+    auto it = index_.find(Probe{cur, first_component(rest)});
+    uint32_t next;
+    size_t end;
+    if (it == index_.end()) {
+      next = add_node(cur, rest);  // the whole rest of the path: one node until another path diverges in it
+      end = path.size();
+    } else {
+      next = *it;
+      size_t shared = shared_components(name(next), rest);
+      if (shared < name(next).size()) next = split(next, shared);
+      nodes_[next].refs++;
+      end = pos + shared;
+    }
+    // Nodes above the leaf are kept alive by their children: drop the walk's reference.
     if (holding) release(cur);
     cur = next;
     holding = true;
-    chain.emplace_back(slash, cur);
-    pos = slash + 1;
+    chain_.emplace_back(end, cur);
+    if (end == path.size()) break;
+    pos = end + 1;
   }
   // The cached chain stays valid until a node is freed: release() bumps frees_.
   last_path_.assign(path);
-  last_chain_ = std::move(chain);
+  last_chain_.swap(chain_);
   last_frees_ = frees_;
   return cur;
 }
@@ -146,6 +195,7 @@ void PathInterner::maybe_compact() {
 
 size_t PathInterner::memory_bytes() const {
   return nodes_.capacity() * sizeof(Node) + free_.capacity() * 4 + arena_.capacity() +
+         (last_chain_.capacity() + chain_.capacity()) * sizeof(std::pair<size_t, uint32_t>) +
          index_.capacity() * (sizeof(uint32_t) + 1);
 }
 

@@ -1,6 +1,8 @@
-// Paths of a million watches share most of their prefixes (/var/lib/kubelet/pods/<uid>/...):
-// store each path once as a chain of (parent, name) nodes, refcounted, with the names in one
-// arena. Keeps the watch table under ~100 bytes per watch (bench/table_memory).
+// Paths of a million watches share their prefixes (/var/lib/kubelet/pods/<uid>/...) and end in
+// tails of their own: store each path once as a radix tree of (parent, name) nodes, refcounted,
+// where one node's name may span several components ("kube-api-access-x/..data/f") until a
+// second path diverges inside it and splits it. The names live in one arena. Keeps the watch
+// table under ~100 bytes per watch (bench/table_memory).
 #pragma once
 
 #include <absl/container/flat_hash_set.h>
@@ -18,8 +20,9 @@ constexpr PathId kNoPath = 0;
 class PathInterner {
  public:
   PathInterner();
-  // Interns an absolute path ("/a/b"); non-absolute strings are stored as one component.
-  // Each call takes a reference: pair it with release().
+  // Interns an absolute path ("/a/b"); non-absolute strings are stored whole, as one name.
+  // Each call takes a reference: pair it with release(). An id stays valid (and names the same
+  // path) while referenced, even when a later path splits its node.
   PathId intern(std::string_view path);
   void retain(PathId id);
   void release(PathId id);
@@ -29,15 +32,17 @@ class PathInterner {
   size_t memory_bytes() const;
 
  private:
-  // 12 bytes: the name's length is found at its NUL in the arena (names are short).
+  // 12 bytes: the name's length is found at its NUL in the arena.
   struct Node {
     uint32_t parent;
     uint32_t refs;
     uint32_t name_off;
   };
+  // Children are found by their first component: siblings never share one (two paths that
+  // do share the node down to where they diverge). Names below kRelativeRoot are keys whole.
   struct Probe {
     uint32_t parent;
-    std::string_view name;
+    std::string_view key;
   };
   struct Hash {
     using is_transparent = void;
@@ -54,14 +59,16 @@ class PathInterner {
   };
 
   std::string_view name(uint32_t id) const { return std::string_view(arena_.data() + nodes_[id].name_off); }
-  uint32_t child(uint32_t parent, std::string_view name);
+  std::string_view key(uint32_t id) const;
+  uint32_t add_node(uint32_t parent, std::string_view name);
+  uint32_t split(uint32_t id, size_t prefix_len);
   void maybe_compact();
 
-  // The node chain of the last absolute path interned, by component end offset: consecutive
-  // paths share most of their components (a pod's watches arrive together), so intern()
-  // resumes below the shared prefix. Invalidated when any node is freed (ids are reused).
+  // The node chain of the last absolute path interned, by the end offset of each node's name:
+  // consecutive paths share most of their prefix (a pod's watches arrive together), so
+  // intern() resumes below it. Invalidated when any node is freed (ids are reused).
   std::string last_path_;
-  std::vector<std::pair<size_t, uint32_t>> last_chain_;  // (end offset in last_path_, node)
+  std::vector<std::pair<size_t, uint32_t>> last_chain_, chain_;  // (end offset in the path, node)
   uint64_t frees_ = 0, last_frees_ = ~0ull;
 
   std::vector<Node> nodes_;  // [0] is the root / "no path"

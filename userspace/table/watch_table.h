@@ -3,6 +3,7 @@
 // (removals without a hook on the tracepoint backend, drops) and says so with derived events.
 #pragma once
 
+#include <absl/container/btree_map.h>
 #include <absl/container/flat_hash_map.h>
 
 #include <cstdint>
@@ -37,7 +38,9 @@ struct InstanceEntry {
   InstanceId id;
   std::vector<Holder> holders;
   UcountInfo ucount;
-  absl::flat_hash_map<int32_t, WatchEntry> watches;
+  // By wd. A B-tree: an instance's wds come in order (the kernel allocates them cyclically), so
+  // its nodes fill up; ~26 bytes per watch where a hash map's slack made it ~50.
+  absl::btree_map<int32_t, WatchEntry> watches;
   // --stacks: the stack that created each watch seen being added (not those a snapshot found:
   // their creation happened before tracing). Apart from WatchEntry: empty, it costs nothing.
   absl::flat_hash_map<int32_t, std::shared_ptr<const CreationStack>> stacks;
