@@ -98,6 +98,38 @@ TEST(PathInterner, ChurnDoesNotGrowWithoutBound) {
   EXPECT_LT(p.memory_bytes(), 4u << 20) << "dead names are compacted away";
 }
 
+// The churn above with the shared prefix held by another watch: release() then stops at a
+// node that is still referenced, and must still compact what it freed below it.
+TEST(PathInterner, ChurnUnderAHeldPrefixDoesNotGrowWithoutBound) {
+  PathInterner p;
+  PathId held = p.intern("/var/lib/kubelet/pods");
+  for (int i = 0; i < 200000; i++) {
+    PathId id = p.intern("/var/lib/kubelet/pods/" + std::to_string(i) + "/volumes/kube-api-access");
+    p.release(id);
+  }
+  EXPECT_EQ(p.live_nodes(), 1u);
+  EXPECT_LT(p.memory_bytes(), 4u << 20) << "dead names are compacted away";
+  EXPECT_EQ(p.str(held), "/var/lib/kubelet/pods") << "and the held name survives compaction";
+}
+
+// Past its limits the table stores no more paths (the watch shows none) and counts them; it
+// takes paths again once others are released.
+TEST(PathInterner, RefusesPathsPastItsLimitsAndCountsThem) {
+  PathInterner p(/*max_nodes=*/6, /*max_arena=*/1 << 20);
+  PathId a = p.intern("/a/one"), b = p.intern("/a/two");  // nodes: 0, 1, a, one, two
+  EXPECT_EQ(p.intern("/b/three"), kNoPath) << "two more nodes would not fit";
+  EXPECT_EQ(p.refused(), 1u);
+  EXPECT_EQ(p.str(a), "/a/one");
+  p.release(b);
+  p.release(a);
+  PathId c = p.intern("/b/three");
+  EXPECT_EQ(p.str(c), "/b/three") << "room again after releases";
+  PathInterner small(/*max_nodes=*/100, /*max_arena=*/16);
+  EXPECT_EQ(small.intern("/" + std::string(20, 'x')), kNoPath) << "names past the arena limit";
+  EXPECT_EQ(small.refused(), 1u);
+  EXPECT_EQ(small.str(small.intern("/short")), "/short");
+}
+
 Event ev(EventType t, uint64_t group, uint64_t seq, int wd, uint64_t ts, std::string path = "") {
   Event e;
   e.type = t;

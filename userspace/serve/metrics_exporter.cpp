@@ -40,6 +40,7 @@ MetricsExporter::MetricsExporter(size_t top_commands, size_t top_pods)
       corrections_(BuildCounter().Name("inotrace_reconcile_corrections_total").Help("Differences between the table and a snapshot, corrected since start").Register(*registry_)),
       reconciles_(BuildCounter().Name("inotrace_reconciles_total").Help("Snapshots reconciled against the table since start").Register(*registry_)),
       log_failures_(BuildCounter().Name("inotrace_log_write_failures_total").Help("stderr lines that could not be written (closed, full, a dead pipe) and were dropped").Register(*registry_)),
+      paths_refused_(BuildCounter().Name("inotrace_paths_refused_total").Help("Watch paths not stored because the path table reached its limits (2^28 nodes or 2 GiB of names): those watches show no path").Register(*registry_)),
       watches_(BuildGauge().Name("inotrace_watches").Help("Inotify watches present on the node").Register(*registry_)),
       instances_(BuildGauge().Name("inotrace_instances").Help("Inotify instances present on the node").Register(*registry_)),
       stale_watches_(BuildGauge().Name("inotrace_stale_watches").Help("Watches whose path no longer names the watched inode").Register(*registry_)),
@@ -127,6 +128,7 @@ void MetricsExporter::update(const NodeMonitor& m) {
   count_up_to(corrections_, live_corrections_, {{{}, (double)c.corrections.corrections()}});
   count_up_to(reconciles_, live_reconciles_, {{{}, (double)c.reconciles}});
   count_up_to(log_failures_, live_log_failures_, {{{}, (double)log_write_failures()}});
+  count_up_to(paths_refused_, live_paths_refused_, {{{}, (double)m.session().table().paths().refused()}});
   set_all(watches_, live_watches_, {{{}, (double)m.session().table().watch_count()}});
   set_all(instances_, live_instances_, {{{}, (double)m.session().table().instance_count()}});
   set_all(stale_watches_, live_stale_, {{{}, (double)m.leaks().stale().size()}});

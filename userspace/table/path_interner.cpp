@@ -1,5 +1,7 @@
 #include "table/path_interner.h"
 
+#include <algorithm>
+
 namespace inotrace {
 
 namespace {
@@ -43,22 +45,32 @@ bool PathInterner::Eq::operator()(uint32_t a, const Probe& p) const {
   return self->nodes_[a].parent == p.parent && self->key(a) == p.key;
 }
 
-PathInterner::PathInterner() : index_(0, Hash{this}, Eq{this}) {
+PathInterner::PathInterner(size_t max_nodes, size_t max_arena)
+    : max_nodes_(std::min(max_nodes, kMaxNodes)), max_arena_(std::min(max_arena, kMaxArena)), index_(0, Hash{this}, Eq{this}) {
   arena_.push_back('\0');            // offset 0: the empty name
   nodes_.push_back(Node{0, 1, 0});  // 0: the root of absolute paths / "no path"
   nodes_.push_back(Node{0, 1, 0});  // 1: kRelativeRoot, never freed
 }
 
+// A free slot for a node: reused first, else a new one (intern() checked the limits).
+uint32_t PathInterner::alloc_node() {
+  if (!free_.empty()) {
+    uint32_t id = free_.back();
+    free_.pop_back();
+    return id;
+  }
+  nodes_.push_back({});
+  return nodes_.size() - 1;
+}
+
+// Interning a path adds at most two nodes (a split and a new tail) and its bytes to the arena.
+bool PathInterner::has_room(std::string_view path) const {
+  return nodes_.size() + 2 <= max_nodes_ + free_.size() && arena_.size() + path.size() + 1 <= max_arena_;
+}
+
 // A new node holding the caller's reference; it holds one on its parent.
 uint32_t PathInterner::add_node(uint32_t parent, std::string_view nm) {
-  uint32_t id;
-  if (!free_.empty()) {
-    id = free_.back();
-    free_.pop_back();
-  } else {
-    id = nodes_.size();
-    nodes_.push_back({});
-  }
+  uint32_t id = alloc_node();
   nodes_[id] = Node{parent, 1, (uint32_t)arena_.size()};
   arena_.append(nm);
   arena_.push_back('\0');
@@ -73,14 +85,7 @@ uint32_t PathInterner::add_node(uint32_t parent, std::string_view nm) {
 // place: the '/' between them becomes the prefix's NUL. Ids (and so the watches' paths) stay.
 uint32_t PathInterner::split(uint32_t id, size_t prefix_len) {
   index_.erase(id);
-  uint32_t off = nodes_[id].name_off, parent = nodes_[id].parent, prefix;
-  if (!free_.empty()) {
-    prefix = free_.back();
-    free_.pop_back();
-  } else {
-    prefix = nodes_.size();
-    nodes_.push_back({});
-  }
+  uint32_t off = nodes_[id].name_off, parent = nodes_[id].parent, prefix = alloc_node();
   nodes_[prefix] = Node{parent, 1, off};  // id's reference on its parent passes to the prefix
   arena_[off + prefix_len] = '\0';
   nodes_[id].parent = prefix;
@@ -93,6 +98,10 @@ uint32_t PathInterner::split(uint32_t id, size_t prefix_len) {
 
 PathId PathInterner::intern(std::string_view path) {
   if (path.empty()) return kNoPath;
+  if (!has_room(path)) {
+    refused_++;
+    return kNoPath;
+  }
   if (path.front() != '/') {
     auto it = index_.find(Probe{kRelativeRoot, path});
     if (it == index_.end()) return add_node(kRelativeRoot, path);
@@ -147,17 +156,19 @@ void PathInterner::retain(PathId id) {
 }
 
 void PathInterner::release(PathId id) {
+  bool freed = false;
   while (id) {
     Node& n = nodes_[id];
-    if (--n.refs > 0) return;
+    if (--n.refs > 0) break;  // an ancestor still held: what was freed below it may still compact
     index_.erase(id);
     frees_++;
     arena_dead_ += name(id).size() + 1;
     live_--;
     free_.push_back(id);
+    freed = true;
     id = n.parent;  // the child's reference on its parent goes too
   }
-  maybe_compact();
+  if (freed) maybe_compact();
 }
 
 std::string PathInterner::str(PathId id) const {
@@ -175,9 +186,9 @@ std::string PathInterner::str(PathId id) const {
 
 void PathInterner::maybe_compact() {
   if (arena_dead_ < 4096 || arena_dead_ * 2 < arena_.size()) return;
+  // The index holds ids and hashes names: moving the names leaves it as it is.
   std::string fresh(1, '\0');
   fresh.reserve(arena_.size() - arena_dead_);
-  index_.clear();
   std::vector<bool> is_free(nodes_.size(), false);
   for (uint32_t f : free_) is_free[f] = true;
   for (uint32_t id = 2; id < nodes_.size(); id++) {
@@ -189,8 +200,6 @@ void PathInterner::maybe_compact() {
   }
   arena_.swap(fresh);
   arena_dead_ = 0;
-  for (uint32_t id = 2; id < nodes_.size(); id++)
-    if (!is_free[id]) index_.insert(id);
 }
 
 size_t PathInterner::memory_bytes() const {

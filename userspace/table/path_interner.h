@@ -16,11 +16,19 @@ namespace inotrace {
 
 using PathId = uint32_t;  // 0 = no path; fits in 28 bits (WatchEntry)
 constexpr PathId kNoPath = 0;
+// Node ids fit WatchEntry's 28 bits, name offsets 32 bits (with room to spare for compaction).
+constexpr size_t kMaxNodes = size_t{1} << 28;
+constexpr size_t kMaxArena = size_t{1} << 31;
 
 class PathInterner {
  public:
-  PathInterner();
+  explicit PathInterner(size_t max_nodes = kMaxNodes, size_t max_arena = kMaxArena);
+  // The index's Hash and Eq point back at this object: it cannot be copied or moved.
+  PathInterner(const PathInterner&) = delete;
+  PathInterner& operator=(const PathInterner&) = delete;
   // Interns an absolute path ("/a/b"); non-absolute strings are stored whole, as one name.
+  // A path that would take the table past its limits is not stored: kNoPath (the watch shows
+  // no path, as one whose path was never known), counted by refused().
   // Each call takes a reference: pair it with release(). An id stays valid (and names the same
   // path) while referenced, even when a later path splits its node.
   PathId intern(std::string_view path);
@@ -29,6 +37,7 @@ class PathInterner {
   std::string str(PathId id) const;
 
   size_t live_nodes() const { return live_; }
+  uint64_t refused() const { return refused_; }
   size_t memory_bytes() const;
 
  private:
@@ -60,6 +69,8 @@ class PathInterner {
 
   std::string_view name(uint32_t id) const { return std::string_view(arena_.data() + nodes_[id].name_off); }
   std::string_view key(uint32_t id) const;
+  bool has_room(std::string_view path) const;
+  uint32_t alloc_node();
   uint32_t add_node(uint32_t parent, std::string_view name);
   uint32_t split(uint32_t id, size_t prefix_len);
   void maybe_compact();
@@ -71,6 +82,8 @@ class PathInterner {
   std::vector<std::pair<size_t, uint32_t>> last_chain_, chain_;  // (end offset in the path, node)
   uint64_t frees_ = 0, last_frees_ = ~0ull;
 
+  size_t max_nodes_, max_arena_;
+  uint64_t refused_ = 0;
   std::vector<Node> nodes_;  // [0] is the root / "no path"
   std::vector<uint32_t> free_;
   std::string arena_;

@@ -409,7 +409,8 @@ size_t WatchTable::memory_bytes() const {
   size_t bytes = paths_.memory_bytes() + instances_.capacity() * (sizeof(uint64_t) + sizeof(InstanceEntry) + 1) +
                  (tombstones_.capacity() + recent_adds_.capacity()) * (sizeof(std::pair<uint64_t, int32_t>) + 8 + 1);
   for (const auto& [g, inst] : instances_)
-    // A B-tree does not tell its node count: its values plus ~1/8 of node overhead.
+    // A B-tree does not tell its node count: its values plus ~1/8 of node overhead, a lower
+    // bound (small or thinned trees have emptier nodes).
     bytes += inst.watches.size() * sizeof(std::pair<int32_t, WatchEntry>) * 9 / 8 +
              inst.holders.capacity() * sizeof(Holder) +
              inst.stacks.capacity() * (sizeof(std::pair<int32_t, std::shared_ptr<const CreationStack>>) + 1);
