@@ -5,6 +5,7 @@
 #include <random>
 
 #include "table/path_interner.h"
+#include "table/recent_adds.h"
 #include "table/watch_table.h"
 
 namespace inotrace {
@@ -128,6 +129,34 @@ TEST(PathInterner, RefusesPathsPastItsLimitsAndCountsThem) {
   EXPECT_EQ(small.intern("/" + std::string(20, 'x')), kNoPath) << "names past the arena limit";
   EXPECT_EQ(small.refused(), 1u);
   EXPECT_EQ(small.str(small.intern("/short")), "/short");
+}
+
+TEST(RecentAdds, AnswersSinceWithTheLatestMarkAndForgets) {
+  RecentAdds r;
+  r.note_instance(0xa, 10);
+  r.note_watch(0xa, 1, 20);
+  r.note_watch(0xa, 1, 15);  // out of order (another CPU): the latest still counts
+  EXPECT_TRUE(r.since(0xa, 1, 20));
+  EXPECT_FALSE(r.since(0xa, 1, 21));
+  EXPECT_FALSE(r.since(0xa, 2, 0)) << "never added";
+  EXPECT_TRUE(r.since(0xa, 0, 10)) << "wd 0: the instance's first sight";
+  r.note_watch(0xa, 2, 30);  // after a query: indexed on the next one
+  EXPECT_TRUE(r.since(0xa, 2, 30));
+  r.forget_before(25);
+  EXPECT_FALSE(r.since(0xa, 1, 0));
+  EXPECT_FALSE(r.instance_seen(0xa).has_value());
+  EXPECT_TRUE(r.since(0xa, 2, 30));
+}
+
+// A hostile loop re-adding the same two watches appends a mark each time: the log folds to one
+// mark per watch, so memory stays bounded by the watches, not by the calls.
+TEST(RecentAdds, ReAddingInALoopStaysBounded) {
+  RecentAdds r;
+  for (uint64_t i = 1; i <= 5'000'000; i++) r.note_watch(0xb, 1 + (i & 1), i);
+  EXPECT_LT(r.memory_bytes(), 64u << 20) << "at most two fold thresholds of marks";
+  EXPECT_TRUE(r.since(0xb, 1, 5'000'000));
+  EXPECT_TRUE(r.since(0xb, 2, 4'999'999));
+  EXPECT_FALSE(r.since(0xb, 2, 5'000'000));
 }
 
 Event ev(EventType t, uint64_t group, uint64_t seq, int wd, uint64_t ts, std::string path = "") {

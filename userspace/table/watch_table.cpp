@@ -80,7 +80,7 @@ InstanceEntry& WatchTable::instance_for(const Event& ev) {
   InstanceEntry& inst = it->second;
   if (inserted) {
     inst.id = ev.instance;
-    recent_adds_[{ev.instance.group, 0}] = ev.ts_mono_ns;
+    recent_adds_.note_instance(ev.instance.group, ev.ts_mono_ns);
   }
   if (ev.fd >= 0 && ev.task.pid) {
     bool known = std::any_of(inst.holders.begin(), inst.holders.end(),
@@ -154,7 +154,7 @@ void WatchTable::apply_add(const Event& ev) {
   put_watch(inst, ev.wd, w);
   if (ev.type == EventType::Add) set_stack(inst, ev.wd, ev.stack);  // an update keeps the creator's
   tombstones_.erase({ev.instance.group, ev.wd});
-  recent_adds_[{ev.instance.group, ev.wd}] = ev.ts_mono_ns;
+  recent_adds_.note_watch(ev.instance.group, ev.wd, ev.ts_mono_ns);
 }
 
 std::vector<Event> WatchTable::apply(const Event& ev) {
@@ -198,16 +198,14 @@ std::vector<Event> WatchTable::apply(const Event& ev) {
 bool WatchTable::removed_already(uint64_t group, int32_t wd) const {
   auto removed = tombstones_.find({group, wd});
   if (removed == tombstones_.end()) return false;
-  for (const auto* since : {&tombstones_, &recent_adds_}) {  // the last close, the first sight
-    auto it = since->find({group, 0});
-    if (it != since->end() && it->second >= removed->second) return false;
-  }
-  return true;
+  auto closed = tombstones_.find({group, 0});  // the last close, the first sight
+  if (closed != tombstones_.end() && closed->second >= removed->second) return false;
+  auto seen = recent_adds_.instance_seen(group);
+  return !(seen && *seen >= removed->second);
 }
 
 bool WatchTable::added_since(uint64_t group, int32_t wd, uint64_t t) const {
-  auto it = recent_adds_.find({group, wd});
-  return it != recent_adds_.end() && it->second >= t;
+  return recent_adds_.since(group, wd, t);
 }
 
 bool WatchTable::removed_since(uint64_t group, int32_t wd, uint64_t t) const {
@@ -395,19 +393,15 @@ std::optional<Event> WatchTable::removal_of_vanished_add(const Event& add) const
 }
 
 void WatchTable::forget_recent_before(uint64_t mono_ns) {
-  for (auto* marks : {&tombstones_, &recent_adds_}) {
-    for (auto it = marks->begin(); it != marks->end();) {
-      if (it->second < mono_ns) marks->erase(it++);
-      else ++it;
-    }
-    // Erasing keeps the capacity a burst of a million adds left behind: give it back.
-    if (marks->capacity() > 64 && marks->size() < marks->capacity() / 8) marks->rehash(0);
-  }
+  absl::erase_if(tombstones_, [mono_ns](const auto& kv) { return kv.second < mono_ns; });
+  // Erasing keeps the capacity a burst of a million removals left behind: give it back.
+  if (tombstones_.capacity() > 64 && tombstones_.size() < tombstones_.capacity() / 8) tombstones_.rehash(0);
+  recent_adds_.forget_before(mono_ns);
 }
 
 size_t WatchTable::memory_bytes() const {
   size_t bytes = paths_.memory_bytes() + instances_.capacity() * (sizeof(uint64_t) + sizeof(InstanceEntry) + 1) +
-                 (tombstones_.capacity() + recent_adds_.capacity()) * (sizeof(std::pair<uint64_t, int32_t>) + 8 + 1);
+                 tombstones_.capacity() * (sizeof(std::pair<uint64_t, int32_t>) + 8 + 1) + recent_adds_.memory_bytes();
   for (const auto& [g, inst] : instances_)
     // A B-tree does not tell its node count: its values plus ~1/8 of node overhead, a lower
     // bound (small or thinned trees have emptier nodes).

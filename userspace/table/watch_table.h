@@ -16,6 +16,7 @@
 #include "events/event.h"
 #include "snapshot/snapshot.h"
 #include "table/path_interner.h"
+#include "table/recent_adds.h"
 
 namespace inotrace {
 
@@ -145,12 +146,12 @@ class WatchTable {
   absl::flat_hash_map<uint64_t, InstanceEntry> instances_;  // by group pointer
   size_t watch_count_ = 0;
   PathInterner paths_;
-  // What events changed recently, (group, wd) -> when (wd 0: the instance itself), so that a
-  // snapshot begun before those events neither resurrects a removed watch nor removes a new
-  // one. Pruned at each reconcile.
+  // What events changed recently, so that a snapshot begun before those events neither
+  // resurrects a removed watch nor removes a new one. Pruned at each reconcile. Removals:
+  // (group, wd) -> when (wd 0: the instance closed).
   absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> tombstones_;
   bool removed_already(uint64_t group, int32_t wd) const;
-  absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> recent_adds_;
+  RecentAdds recent_adds_;
   static constexpr uint64_t kRecentHorizonNs = 120'000'000'000ull;
   uint64_t applied_ = 0;
   uint64_t generation_ = 0;

@@ -1,0 +1,56 @@
+#include "table/recent_adds.h"
+
+#include <algorithm>
+
+namespace inotrace {
+
+std::optional<uint64_t> RecentAdds::instance_seen(uint64_t group) const {
+  auto it = instances_.find(group);
+  if (it == instances_.end()) return std::nullopt;
+  return it->second;
+}
+
+void RecentAdds::index_log() const {
+  for (; indexed_ < log_.size(); indexed_++) {
+    const Mark& m = log_[indexed_];
+    uint64_t& ts = index_[{m.group, m.wd}];
+    ts = std::max(ts, m.ts);  // an update re-adds: the latest counts
+  }
+}
+
+void RecentAdds::fold() {
+  index_log();
+  log_.clear();
+  for (const auto& [key, ts] : index_) log_.push_back(Mark{key.first, ts, key.second});
+  index_ = {};
+  indexed_ = 0;
+  fold_at_ = std::max(kMinFold, 2 * log_.size());
+}
+
+bool RecentAdds::since(uint64_t group, int32_t wd, uint64_t t) const {
+  if (wd == 0) {
+    auto seen = instance_seen(group);
+    return seen && *seen >= t;
+  }
+  index_log();
+  auto it = index_.find({group, wd});
+  return it != index_.end() && it->second >= t;
+}
+
+void RecentAdds::forget_before(uint64_t t) {
+  std::erase_if(log_, [t](const Mark& m) { return m.ts < t; });
+  absl::erase_if(instances_, [t](const auto& kv) { return kv.second < t; });
+  // Give back what a burst of a million adds left behind; the index is rebuilt when asked.
+  if (log_.capacity() > 64 && log_.size() < log_.capacity() / 8) log_.shrink_to_fit();
+  if (instances_.capacity() > 64 && instances_.size() < instances_.capacity() / 8) instances_.rehash(0);
+  index_ = {};
+  indexed_ = 0;
+  fold_at_ = std::max(kMinFold, 2 * log_.size());
+}
+
+size_t RecentAdds::memory_bytes() const {
+  return log_.capacity() * sizeof(Mark) + instances_.capacity() * (2 * sizeof(uint64_t) + 1) +
+         index_.capacity() * (sizeof(std::pair<uint64_t, int32_t>) + 8 + 1);
+}
+
+}  // namespace inotrace
