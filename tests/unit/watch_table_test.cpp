@@ -113,22 +113,29 @@ TEST(PathInterner, ChurnUnderAHeldPrefixDoesNotGrowWithoutBound) {
   EXPECT_EQ(p.str(held), "/var/lib/kubelet/pods") << "and the held name survives compaction";
 }
 
-// Past its limits the table stores no more paths (the watch shows none) and counts them; it
-// takes paths again once others are released.
+// Past its limits the table stores no new paths (the watch shows none) and counts them; paths
+// it holds are still taken, dead names are compacted to make room, and releases make room.
 TEST(PathInterner, RefusesPathsPastItsLimitsAndCountsThem) {
   PathInterner p(/*max_nodes=*/6, /*max_arena=*/1 << 20);
   PathId a = p.intern("/a/one"), b = p.intern("/a/two");  // nodes: 0, 1, a, one, two
-  EXPECT_EQ(p.intern("/b/three"), kNoPath) << "two more nodes would not fit";
-  EXPECT_EQ(p.refused(), 1u);
+  EXPECT_EQ(p.intern("/a/one"), a) << "a stored path costs no room";
+  PathId c = p.intern("/b/three");  // the sixth node
+  EXPECT_EQ(p.str(c), "/b/three");
+  EXPECT_EQ(p.intern("/c/four"), kNoPath) << "a seventh node would not fit";
+  EXPECT_EQ(p.intern("/a/three"), kNoPath) << "nor a new child of a stored node";
+  EXPECT_EQ(p.refused(), 2u);
   EXPECT_EQ(p.str(a), "/a/one");
-  p.release(b);
-  p.release(a);
-  PathId c = p.intern("/b/three");
-  EXPECT_EQ(p.str(c), "/b/three") << "room again after releases";
-  PathInterner small(/*max_nodes=*/100, /*max_arena=*/16);
-  EXPECT_EQ(small.intern("/" + std::string(20, 'x')), kNoPath) << "names past the arena limit";
+  for (PathId id : {a, a, b}) p.release(id);
+  EXPECT_EQ(p.str(p.intern("/c/four")), "/c/four") << "room again after releases";
+  EXPECT_EQ(p.live_nodes(), 2u);
+
+  PathInterner small(/*max_nodes=*/100, /*max_arena=*/32);
+  EXPECT_EQ(small.intern("/" + std::string(40, 'x')), kNoPath) << "a name past the arena limit";
   EXPECT_EQ(small.refused(), 1u);
-  EXPECT_EQ(small.str(small.intern("/short")), "/short");
+  small.release(small.intern("/" + std::string(10, 'a')));  // 11 dead bytes, too few to compact on their own
+  PathId big = small.intern("/" + std::string(20, 'b'));    // fits once they are compacted away
+  EXPECT_EQ(small.str(big), "/" + std::string(20, 'b'));
+  EXPECT_EQ(small.refused(), 1u);
 }
 
 TEST(RecentAdds, AnswersSinceWithTheLatestMarkAndForgets) {

@@ -40,7 +40,7 @@ MetricsExporter::MetricsExporter(size_t top_commands, size_t top_pods)
       corrections_(BuildCounter().Name("inotrace_reconcile_corrections_total").Help("Differences between the table and a snapshot, corrected since start").Register(*registry_)),
       reconciles_(BuildCounter().Name("inotrace_reconciles_total").Help("Snapshots reconciled against the table since start").Register(*registry_)),
       log_failures_(BuildCounter().Name("inotrace_log_write_failures_total").Help("stderr lines that could not be written (closed, full, a dead pipe) and were dropped").Register(*registry_)),
-      paths_refused_(BuildCounter().Name("inotrace_paths_refused_total").Help("Watch paths not stored because the path table reached its limits (2^28 nodes or 2 GiB of names): those watches show no path").Register(*registry_)),
+      paths_refused_(BuildCounter().Name("inotrace_paths_refused_total").Help("Times a watch's path was not stored because the path table reached its limits (2^28 nodes or 2 GiB of names): the watch shows no path (a reconcile tries again)").Register(*registry_)),
       watches_(BuildGauge().Name("inotrace_watches").Help("Inotify watches present on the node").Register(*registry_)),
       instances_(BuildGauge().Name("inotrace_instances").Help("Inotify instances present on the node").Register(*registry_)),
       stale_watches_(BuildGauge().Name("inotrace_stale_watches").Help("Watches whose path no longer names the watched inode").Register(*registry_)),

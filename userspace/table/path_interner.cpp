@@ -63,9 +63,19 @@ uint32_t PathInterner::alloc_node() {
   return nodes_.size() - 1;
 }
 
-// Interning a path adds at most two nodes (a split and a new tail) and its bytes to the arena.
-bool PathInterner::has_room(std::string_view path) const {
-  return nodes_.size() + 2 <= max_nodes_ + free_.size() && arena_.size() + path.size() + 1 <= max_arena_;
+// Room for `nodes` more nodes and a name of `name_bytes`; dead names are compacted away first
+// when only they stand in the way.
+bool PathInterner::room_for(size_t nodes, size_t name_bytes) {
+  if (nodes_.size() + nodes > max_nodes_ + free_.size()) return false;
+  if (arena_.size() + name_bytes + 1 <= max_arena_) return true;
+  if (arena_.size() - arena_dead_ + name_bytes + 1 > max_arena_) return false;
+  compact();
+  return true;
+}
+
+PathId PathInterner::refuse() {
+  refused_++;
+  return kNoPath;
 }
 
 // A new node holding the caller's reference; it holds one on its parent.
@@ -98,13 +108,9 @@ uint32_t PathInterner::split(uint32_t id, size_t prefix_len) {
 
 PathId PathInterner::intern(std::string_view path) {
   if (path.empty()) return kNoPath;
-  if (!has_room(path)) {
-    refused_++;
-    return kNoPath;
-  }
   if (path.front() != '/') {
     auto it = index_.find(Probe{kRelativeRoot, path});
-    if (it == index_.end()) return add_node(kRelativeRoot, path);
+    if (it == index_.end()) return room_for(1, path.size()) ? add_node(kRelativeRoot, path) : refuse();
     nodes_[*it].refs++;
     return *it;
   }
@@ -126,12 +132,17 @@ PathId PathInterner::intern(std::string_view path) {
     auto it = index_.find(Probe{cur, first_component(rest)});
     uint32_t next;
     size_t end;
+    size_t shared = it == index_.end() ? 0 : shared_components(name(*it), rest);
+    bool grows = it == index_.end() || shared < name(*it).size();  // a new node, or a split
+    if (grows && !room_for(1, it == index_.end() ? rest.size() : 0)) {
+      if (holding) release(cur);
+      return refuse();
+    }
     if (it == index_.end()) {
       next = add_node(cur, rest);  // the whole rest of the path: one node until another path diverges in it
       end = path.size();
     } else {
       next = *it;
-      size_t shared = shared_components(name(next), rest);
       if (shared < name(next).size()) next = split(next, shared);
       nodes_[next].refs++;
       end = pos + shared;
@@ -185,7 +196,10 @@ std::string PathInterner::str(PathId id) const {
 }
 
 void PathInterner::maybe_compact() {
-  if (arena_dead_ < 4096 || arena_dead_ * 2 < arena_.size()) return;
+  if (arena_dead_ >= 4096 && arena_dead_ * 2 >= arena_.size()) compact();
+}
+
+void PathInterner::compact() {
   // The index holds ids and hashes names: moving the names leaves it as it is.
   std::string fresh(1, '\0');
   fresh.reserve(arena_.size() - arena_dead_);

@@ -27,8 +27,9 @@ class PathInterner {
   PathInterner(const PathInterner&) = delete;
   PathInterner& operator=(const PathInterner&) = delete;
   // Interns an absolute path ("/a/b"); non-absolute strings are stored whole, as one name.
-  // A path that would take the table past its limits is not stored: kNoPath (the watch shows
-  // no path, as one whose path was never known), counted by refused().
+  // A path that would take the table past its limits (a new node or name that does not fit)
+  // is not stored: kNoPath (the watch shows no path, as one whose path was never known),
+  // counted by refused(). A path already stored is always taken.
   // Each call takes a reference: pair it with release(). An id stays valid (and names the same
   // path) while referenced, even when a later path splits its node.
   PathId intern(std::string_view path);
@@ -69,11 +70,13 @@ class PathInterner {
 
   std::string_view name(uint32_t id) const { return std::string_view(arena_.data() + nodes_[id].name_off); }
   std::string_view key(uint32_t id) const;
-  bool has_room(std::string_view path) const;
+  bool room_for(size_t nodes, size_t name_bytes);
+  PathId refuse();
   uint32_t alloc_node();
   uint32_t add_node(uint32_t parent, std::string_view name);
   uint32_t split(uint32_t id, size_t prefix_len);
   void maybe_compact();
+  void compact();
 
   // The node chain of the last absolute path interned, by the end offset of each node's name:
   // consecutive paths share most of their prefix (a pod's watches arrive together), so

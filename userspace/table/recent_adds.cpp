@@ -1,6 +1,7 @@
 #include "table/recent_adds.h"
 
 #include <algorithm>
+#include <tuple>
 
 namespace inotrace {
 
@@ -18,11 +19,16 @@ void RecentAdds::index_log() const {
   }
 }
 
+// In place and without allocating (a hash map of a million marks paused the event loop for
+// half a second): sorted by watch, latest first, one mark kept per watch.
 void RecentAdds::fold() {
-  index_log();
-  log_.clear();
-  for (const auto& [key, ts] : index_) log_.push_back(Mark{key.first, ts, key.second});
-  index_ = {};
+  std::sort(log_.begin(), log_.end(), [](const Mark& a, const Mark& b) {
+    return std::tie(a.group, a.wd, b.ts) < std::tie(b.group, b.wd, a.ts);
+  });
+  log_.erase(std::unique(log_.begin(), log_.end(),
+                         [](const Mark& a, const Mark& b) { return a.group == b.group && a.wd == b.wd; }),
+             log_.end());
+  index_ = {};  // its positions named the unsorted log
   indexed_ = 0;
   fold_at_ = std::max(kMinFold, 2 * log_.size());
 }

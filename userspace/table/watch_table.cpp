@@ -134,22 +134,20 @@ void WatchTable::apply_add(const Event& ev) {
   w.set_ino(ev.ino);
   w.dev = ev.dev.raw;
   w.mask = ev.mask;
-  w.path = paths_.intern(ev.path);
   // A horizon for the recent-change marks even when nobody reconciles: no snapshot takes
   // two minutes. Checked every 64k events to stay off the per-event path.
   if ((++applied_ & 0xffff) == 0 && ev.ts_mono_ns > kRecentHorizonNs) forget_recent_before(ev.ts_mono_ns - kRecentHorizonNs);
-  w.path_source = static_cast<uint32_t>(ev.path_source);
-  w.path_truncated = (ev.flags & INOTRACE_F_PATH_TRUNCATED) != 0;
-  if (ev.type == EventType::Update) {
-    // Keep the add-time path: an update through another path names the same inode.
-    auto old = inst.watches.find(ev.wd);
-    if (old != inst.watches.end() && old->second.path) {
-      paths_.release(w.path);
-      w.path = old->second.path;
-      paths_.retain(w.path);
-      w.path_source = old->second.path_source;
-      w.path_truncated = old->second.path_truncated;
-    }
+  // An update keeps the add-time path: one through another path names the same inode.
+  auto old = ev.type == EventType::Update ? inst.watches.find(ev.wd) : inst.watches.end();
+  if (old != inst.watches.end() && old->second.path) {
+    w.path = old->second.path;
+    paths_.retain(w.path);
+    w.path_source = old->second.path_source;
+    w.path_truncated = old->second.path_truncated;
+  } else {
+    w.path = paths_.intern(ev.path);
+    w.path_source = static_cast<uint32_t>(ev.path_source);
+    w.path_truncated = (ev.flags & INOTRACE_F_PATH_TRUNCATED) != 0;
   }
   put_watch(inst, ev.wd, w);
   if (ev.type == EventType::Add) set_stack(inst, ev.wd, ev.stack);  // an update keeps the creator's
