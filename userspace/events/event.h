@@ -8,6 +8,7 @@
 
 #include "events/creation_stack.h"
 #include "events/workload.h"
+#include "util/short_text.h"
 #include "inotrace/events.h"
 
 namespace inotrace {
@@ -64,6 +65,7 @@ struct InstanceId {
   uint64_t seq = 0;
   bool operator==(const InstanceId&) const = default;
   std::string str() const;
+  ShortText text() const;  // str() without a heap string
 };
 
 // Linux kernel dev_t (major << 20 | minor), as in fdinfo's sdev; not st_dev.
@@ -72,6 +74,7 @@ struct KernelDev {
   uint32_t major() const { return raw >> 20; }
   uint32_t minor() const { return raw & 0xfffff; }
   std::string str() const;  // "major:minor"
+  ShortText text() const;   // str() without a heap string
   bool operator==(const KernelDev&) const = default;
   static KernelDev from_st_dev(uint64_t st_dev);
 };

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string>
 
+#include "util/short_text.h"
+
 namespace inotrace {
 
 struct InstanceIdKey {
@@ -31,5 +33,6 @@ uint64_t siphash24(uint64_t k0, uint64_t k1, const void* data, size_t len);
 
 // The id printed for instance (group pointer, sequence): 16 lowercase hex digits.
 std::string opaque_instance_id(uint64_t group, uint64_t seq);
+ShortText opaque_instance_id_text(uint64_t group, uint64_t seq);  // the same, without a heap string
 
 }  // namespace inotrace

@@ -40,7 +40,7 @@ void write_workload(const Event& ev, Sink& s) {
 // JSON document (daemon API) and the streamed NDJSON line (`trace --json`).
 template <class Sink>
 void write_event(const Event& ev, const WallClock& clock, std::string_view backend, Sink& s) {
-  s.plain("ts", clock.rfc3339(ev.ts_mono_ns));
+  s.plain("ts", clock.rfc3339_text(ev.ts_mono_ns));
   s.plain("event", event_type_name(ev.type));
   s.num("pid", ev.task.pid);
   s.num("tid", ev.task.tid);
@@ -48,7 +48,7 @@ void write_event(const Event& ev, const WallClock& clock, std::string_view backe
   s.num("uid", ev.task.uid);
   s.num("cgroup_id", ev.task.cgroup_id);
   write_workload(ev, s);
-  if (ev.instance.group) s.plain("instance", ev.instance.str());
+  if (ev.instance.group) s.plain("instance", ev.instance.text());
   else s.null("instance");
   if (ev.fd >= 0) s.num("fd", ev.fd);
   else s.null("fd");
@@ -58,7 +58,7 @@ void write_event(const Event& ev, const WallClock& clock, std::string_view backe
     bool has_target = ev.type != EventType::AddFailed && ev.dev.raw != 0;
     if (ev.wd > 0 && ev.type != EventType::AddFailed) s.num("wd", ev.wd);
     else s.null("wd");
-    if (has_target) s.num("ino", ev.ino), s.plain("dev", ev.dev.str());
+    if (has_target) s.num("ino", ev.ino), s.plain("dev", ev.dev.text());
     else s.null("ino"), s.null("dev");
     s.mask("mask", ev.type == EventType::AddFailed ? ev.req_mask : ev.mask);
     if (ev.type != EventType::Remove) s.mask("requested_mask", ev.req_mask);

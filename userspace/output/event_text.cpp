@@ -155,7 +155,7 @@ void append_event_text(std::string& out, const Event& ev, const WallClock& clock
   else if (ev.type == EventType::AddFailed) left_ascii(out, short_mask(ev.req_mask), kMask);
   else if (ev.type == EventType::InstanceCreate || ev.type == EventType::InitFailed) left_ascii(out, init_flags_string(ev.req_mask), kMask);
   else left_ascii(out, "-", kMask);
-  if (instance) out += ev.instance.str();
+  if (instance) out += ev.instance.text().view();
   else if (ev.path.empty()) out += '-';
   else append_escaped_for_text(out, ev.path);
   out += tail_of(ev);

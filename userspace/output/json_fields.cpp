@@ -49,8 +49,6 @@ void append_json_string(std::string& out, std::string_view v) {
 }
 
 void JsonFields::key(std::string_view k, std::string_view suffix) {
-  // One append of `,"<k><suffix>":` (keys are short): the separate appends were the most
-  // expensive part of a line.
   char buf[64];
   if (k.size() + suffix.size() + 4 > sizeof buf) {
     if (!first_) out_ += ',';
@@ -59,14 +57,7 @@ void JsonFields::key(std::string_view k, std::string_view suffix) {
     out_ += "\":";
     return;
   }
-  size_t n = 0;
-  if (!first_) buf[n++] = ',';
-  first_ = false;
-  buf[n++] = '"';
-  if (!k.empty()) std::memcpy(buf + n, k.data(), k.size()), n += k.size();
-  if (!suffix.empty()) std::memcpy(buf + n, suffix.data(), suffix.size()), n += suffix.size();  // data() may be null
-  buf[n++] = '"', buf[n++] = ':';
-  out_.append(buf, n);
+  out_.append(buf, put_key(buf, k, suffix));
 }
 
 void append_json_names(std::string& out, const std::vector<std::string>& names) {

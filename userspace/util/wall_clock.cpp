@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <climits>
+#include <cstring>
 #include <ctime>
 
 namespace inotrace {
@@ -51,27 +54,39 @@ void put_digits(char* last, int64_t v, int n) {
 }
 }  // namespace
 
-std::string format_rfc3339_utc(int64_t realtime_ns) {
+ShortText rfc3339_utc_text(int64_t realtime_ns) {
   int64_t sec = realtime_ns / 1000000000;
   int64_t nsec = realtime_ns % 1000000000;
   if (nsec < 0) nsec += 1000000000, sec -= 1;
   int64_t days = sec / 86400, rem = sec % 86400;
   if (rem < 0) rem += 86400, days -= 1;
-  int y;
-  unsigned m, d;
-  civil_from_days(days, y, m, d);
-  if (y < 0 || y > 9999)
-    return fmt::format("{}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", y, m, d, rem / 3600, rem / 60 % 60, rem % 60, nsec);
-  char b[] = "0000-00-00T00:00:00.000000000Z";
+  // A stream's timestamps share their day: the calendar arithmetic runs once per day.
+  thread_local int64_t last_days = INT64_MIN;
+  thread_local int y;
+  thread_local unsigned m, d;
+  if (days != last_days) civil_from_days(days, y, m, d), last_days = days;
+  ShortText t;
+  if (y < 0 || y > 9999) {
+    auto r = fmt::format_to_n(t.data, ShortText::kCapacity, "{}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", y, m, d,
+                              rem / 3600, rem / 60 % 60, rem % 60, nsec);
+    t.size = (unsigned char)std::min<size_t>(r.size, ShortText::kCapacity);
+    return t;
+  }
+  static constexpr char kPattern[] = "0000-00-00T00:00:00.000000000Z";
+  char* b = t.data;
+  std::memcpy(b, kPattern, sizeof kPattern - 1);
   put_digits(b + 3, y, 4), put_digits(b + 6, m, 2), put_digits(b + 9, d, 2);
   put_digits(b + 12, rem / 3600, 2), put_digits(b + 15, rem / 60 % 60, 2), put_digits(b + 18, rem % 60, 2);
   put_digits(b + 28, nsec, 9);
-  return std::string(b, sizeof b - 1);
+  t.size = sizeof kPattern - 1;
+  return t;
 }
 
-std::string WallClock::rfc3339(uint64_t mono_ns) const {
-  return format_rfc3339_utc(to_realtime_ns(mono_ns));
-}
+std::string format_rfc3339_utc(int64_t realtime_ns) { return rfc3339_utc_text(realtime_ns).str(); }
+
+std::string WallClock::rfc3339(uint64_t mono_ns) const { return rfc3339_text(mono_ns).str(); }
+
+ShortText WallClock::rfc3339_text(uint64_t mono_ns) const { return rfc3339_utc_text(to_realtime_ns(mono_ns)); }
 
 std::string WallClock::time_of_day(uint64_t mono_ns) const {
   int64_t rt = to_realtime_ns(mono_ns);

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "util/short_text.h"
+
 namespace inotrace {
 
 class WallClock {
@@ -13,6 +15,7 @@ class WallClock {
   int64_t to_realtime_ns(uint64_t mono_ns) const { return (int64_t)mono_ns + offset_ns_; }
   // "2026-11-27T03:16:06.123456789Z"
   std::string rfc3339(uint64_t mono_ns) const;
+  ShortText rfc3339_text(uint64_t mono_ns) const;  // the same, without a heap string
   // "03:16:06.123456" (local time of day, microseconds) for text columns. The UTC offset is
   // the one at construction (a DST change during a session is not followed): per-event
   // localtime_r was most of the text output's cost.
@@ -25,5 +28,6 @@ class WallClock {
 };
 
 std::string format_rfc3339_utc(int64_t realtime_ns);
+ShortText rfc3339_utc_text(int64_t realtime_ns);
 
 }  // namespace inotrace
