@@ -34,36 +34,64 @@ KernelDev KernelDev::from_st_dev(uint64_t st_dev) {
 }
 
 std::string bounded_cstring(const char* data, size_t len) {
+  std::string out;
+  assign_bounded_cstring(out, data, len);
+  return out;
+}
+
+void assign_bounded_cstring(std::string& out, const char* data, size_t len) {
   const void* nul = std::memchr(data, '\0', len);
-  return std::string(data, nul ? static_cast<const char*>(nul) - data : len);
+  out.assign(data, nul ? static_cast<const char*>(nul) - data : len);
 }
 
 std::string join_leaf_first_components(const char* data, size_t len) {
-  std::vector<std::string_view> parts;
-  size_t pos = 0;
-  while (pos < len) {
-    const void* nul = std::memchr(data + pos, '\0', len - pos);
-    size_t end = nul ? static_cast<const char*>(nul) - data : len;
-    parts.emplace_back(data + pos, end - pos);
-    pos = end + 1;
-  }
-  if (parts.empty()) return "/";
   std::string out;
-  for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
-    out += '/';
-    out += *it;
-  }
+  assign_leaf_first_components(out, data, len);
   return out;
+}
+
+void assign_leaf_first_components(std::string& out, const char* data, size_t len) {
+  // Two passes over the NUL-separated components: the length, then each one written from the
+  // end of the result backwards (leaf last), with no list of parts and one allocation at most.
+  auto each = [&](auto&& f) {
+    for (size_t pos = 0; pos < len;) {
+      const void* nul = std::memchr(data + pos, '\0', len - pos);
+      size_t end = nul ? static_cast<const char*>(nul) - data : len;
+      f(data + pos, end - pos);
+      pos = end + 1;
+    }
+  };
+  size_t total = 0;
+  each([&](const char*, size_t n) { total += 1 + n; });
+  if (!total) return (void)out.assign("/");
+  out.resize(total);
+  size_t w = total;
+  each([&](const char* part, size_t n) {
+    w -= n;
+    if (n) std::memcpy(out.data() + w, part, n);
+    out[--w] = '/';
+  });
 }
 
 namespace {
 
-TaskInfo task_of(const inotrace_task& t) {
-  return TaskInfo{t.pid, t.tid, t.uid, t.cgroup_id, bounded_cstring(t.comm, sizeof(t.comm))};
+void set_task(TaskInfo& task, const inotrace_task& t) {
+  task.pid = t.pid, task.tid = t.tid, task.uid = t.uid, task.cgroup_id = t.cgroup_id;
+  assign_bounded_cstring(task.comm, t.comm, sizeof(t.comm));
 }
 
 UcountInfo ucount_of(const inotrace_ucount& u) {
   return UcountInfo{u.watches, u.max_watches, u.uid, u.userns_ino};
+}
+
+// ev as a default Event, its strings' and stack's heap buffers kept for the next record.
+void reset_keeping_buffers(Event& ev) {
+  std::string path = std::move(ev.path), cwd = std::move(ev.cwd_fs_path), comm = std::move(ev.task.comm);
+  std::vector<uint64_t> stack = std::move(ev.user_stack);
+  ev = Event{};
+  path.clear(), cwd.clear(), comm.clear(), stack.clear();
+  ev.path = std::move(path), ev.cwd_fs_path = std::move(cwd), ev.task.comm = std::move(comm);
+  ev.user_stack = std::move(stack);
 }
 
 bool known_type(uint16_t type) {
@@ -73,22 +101,22 @@ bool known_type(uint16_t type) {
 void set_path(Event& ev, uint8_t kind, const char* tail, size_t len) {
   switch (kind) {
     case INOTRACE_PATH_USER:
-      ev.path = bounded_cstring(tail, len);
+      assign_bounded_cstring(ev.path, tail, len);
       ev.path_source = PathSource::Syscall;
       break;
     case INOTRACE_PATH_DENTRY:
-      ev.path = join_leaf_first_components(tail, len);
+      assign_leaf_first_components(ev.path, tail, len);
       ev.path_source = PathSource::Dentry;
       break;
     case INOTRACE_PATH_KERNFS:
-      ev.path = join_leaf_first_components(tail, len);
+      assign_leaf_first_components(ev.path, tail, len);
       ev.path_source = PathSource::Kernfs;
       break;
     case INOTRACE_PATH_USER_CWD: {
-      ev.path = bounded_cstring(tail, len);
+      assign_bounded_cstring(ev.path, tail, len);
       ev.path_source = PathSource::Syscall;
       size_t used = std::min(len, ev.path.size() + 1);
-      ev.cwd_fs_path = join_leaf_first_components(tail + used, len - used);
+      assign_leaf_first_components(ev.cwd_fs_path, tail + used, len - used);
       break;
     }
 
@@ -114,10 +142,10 @@ bool read_user_stack(Event& ev, const Record& r, size_t off, const void* data, s
 
 }  // namespace
 
-std::optional<Event> decode_event(const void* data, size_t size, DecodeError* error) {
-  auto fail = [&](std::string msg) -> std::optional<Event> {
+bool decode_event_into(const void* data, size_t size, Event& ev, DecodeError* error) {
+  auto fail = [&](std::string msg) {
     if (error) error->message = std::move(msg);
-    return std::nullopt;
+    return false;
   };
   if (size < sizeof(inotrace_hdr)) return fail(fmt::format("record of {} bytes is shorter than its header", size));
   inotrace_hdr hdr;
@@ -125,7 +153,7 @@ std::optional<Event> decode_event(const void* data, size_t size, DecodeError* er
   if (hdr.size > size) return fail(fmt::format("record claims {} bytes but {} arrived", hdr.size, size));
   if (!known_type(hdr.type)) return fail(fmt::format("unknown record type {}", hdr.type));
 
-  Event ev;
+  reset_keeping_buffers(ev);
   ev.type = static_cast<EventType>(hdr.type);
   ev.ts_mono_ns = hdr.ts_ns;
   ev.flags = hdr.flags;
@@ -139,7 +167,7 @@ std::optional<Event> decode_event(const void* data, size_t size, DecodeError* er
     if (w.path_len > tail_avail)
       return fail(fmt::format("path of {} bytes overruns a {}-byte record", w.path_len, hdr.size));
     if (w.reason > INOTRACE_REASON_UNKNOWN) return fail(fmt::format("unknown removal reason {}", w.reason));
-    ev.task = task_of(w.task);
+    set_task(ev.task, w.task);
     ev.instance = InstanceId{w.group, w.group_seq};
     ev.fd = w.fd;
     ev.wd = w.wd;
@@ -152,21 +180,25 @@ std::optional<Event> decode_event(const void* data, size_t size, DecodeError* er
     ev.ucount = ucount_of(w.ucount);
     ev.mnt_id = w.mnt_id;
     set_path(ev, w.path_kind, static_cast<const char*>(data) + INOTRACE_WATCH_EVENT_FIXED, w.path_len);
-    if (!read_user_stack(ev, w, inotrace_stack_offset(w.path_len), data, hdr.size, error)) return std::nullopt;
-    return ev;
+    return read_user_stack(ev, w, inotrace_stack_offset(w.path_len), data, hdr.size, error);
   }
 
   if (hdr.size < sizeof(inotrace_instance_event))
     return fail(fmt::format("instance record of {} bytes is shorter than {}", hdr.size, sizeof(inotrace_instance_event)));
   inotrace_instance_event in;
   std::memcpy(&in, data, sizeof(in));
-  ev.task = task_of(in.task);
+  set_task(ev.task, in.task);
   ev.instance = InstanceId{in.group, in.group_seq};
   ev.fd = in.fd;
   ev.err = in.err;
   ev.req_mask = in.init_flags;
   ev.ucount = ucount_of(in.ucount);
-  if (!read_user_stack(ev, in, INOTRACE_INSTANCE_EVENT_FIXED, data, hdr.size, error)) return std::nullopt;
+  return read_user_stack(ev, in, INOTRACE_INSTANCE_EVENT_FIXED, data, hdr.size, error);
+}
+
+std::optional<Event> decode_event(const void* data, size_t size, DecodeError* error) {
+  Event ev;
+  if (!decode_event_into(data, size, ev, error)) return std::nullopt;
   return ev;
 }
 
@@ -204,7 +236,7 @@ std::optional<inotrace_snap_watch> decode_snap_watch(const void* data, size_t si
   const char* tail = static_cast<const char*>(data) + INOTRACE_SNAP_WATCH_FIXED;
   if (path) {
     if (w.path_kind == INOTRACE_PATH_DENTRY || w.path_kind == INOTRACE_PATH_KERNFS)
-      *path = join_leaf_first_components(tail, w.path_len);
+      assign_leaf_first_components(*path, tail, w.path_len);
     else
       path->clear();
   }

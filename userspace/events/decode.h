@@ -18,13 +18,18 @@ struct DecodeError {
 // Decodes one live event record (inotrace_watch_event or inotrace_instance_event).
 // Returns nullopt and fills *error for malformed input.
 std::optional<Event> decode_event(const void* data, size_t size, DecodeError* error);
+// The same into an Event kept by the caller: its strings' buffers are reused, so a stream of
+// records allocates nothing per record. False (and error set) for a malformed record.
+bool decode_event_into(const void* data, size_t size, Event& ev, DecodeError* error);
 
 // Joins leaf-first, NUL-terminated components (INOTRACE_PATH_DENTRY / _KERNFS) into
 // "/root/.../leaf". An empty list is the filesystem's root: "/".
 std::string join_leaf_first_components(const char* data, size_t len);
+void assign_leaf_first_components(std::string& out, const char* data, size_t len);
 
 // Reads a NUL-terminated string of at most len bytes (the user-path tail).
 std::string bounded_cstring(const char* data, size_t len);
+void assign_bounded_cstring(std::string& out, const char* data, size_t len);
 
 }  // namespace inotrace
 

@@ -19,7 +19,9 @@ struct TracerCounters {
 
 class EventSource {
  public:
-  using Callback = std::function<void(const Event&)>;
+  // The event is the source's own, reused for the next one: the callee may change it (a trace
+  // completes its path in place) but must copy what it keeps.
+  using Callback = std::function<void(Event&)>;
   virtual ~EventSource() = default;
 
   virtual Backend backend() const = 0;

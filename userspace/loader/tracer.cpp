@@ -71,6 +71,7 @@ struct Tracer::Impl {
   std::vector<bpf_link*> links;
   BackendChoice choice;
   const Callback* cb = nullptr;
+  Event scratch;  // each record is decoded into it: its buffers are reused, no allocation per record
   uint64_t decode_errors = 0;
   std::string last_decode_error;
   bool syscall_args = true;
@@ -131,13 +132,12 @@ struct Tracer::Impl {
   static int on_record(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Impl*>(ctx);
     DecodeError err;
-    auto ev = decode_event(data, size, &err);
-    if (!ev) {
+    if (!decode_event_into(data, size, self->scratch, &err)) {
       self->decode_errors++;
       self->last_decode_error = err.message;
       return 0;
     }
-    (*self->cb)(*ev);
+    (*self->cb)(self->scratch);
     return 0;
   }
 };

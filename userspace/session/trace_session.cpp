@@ -168,8 +168,7 @@ int TraceSession::poll(int timeout_ms, const Callback& cb) {
 
 int TraceSession::pump(int timeout_ms, const Callback& cb) {
   int n = 0;
-  tracer_->poll(timeout_ms, [&](const Event& raw) {
-    Event ev = raw;
+  tracer_->poll(timeout_ms, [&](Event& ev) {  // the tracer's own: completed in place, no copy
     bool named = false;
     if (ev.type == EventType::Remove) {
       // Name the target as the watcher did when adding it (marked as it was then).
