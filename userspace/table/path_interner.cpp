@@ -132,8 +132,9 @@ PathId PathInterner::intern(std::string_view path) {
     auto it = index_.find(Probe{cur, first_component(rest)});
     uint32_t next;
     size_t end;
-    size_t shared = it == index_.end() ? 0 : shared_components(name(*it), rest);
-    bool grows = it == index_.end() || shared < name(*it).size();  // a new node, or a split
+    std::string_view found = it == index_.end() ? std::string_view{} : name(*it);  // one strlen per step
+    size_t shared = it == index_.end() ? 0 : shared_components(found, rest);
+    bool grows = it == index_.end() || shared < found.size();  // a new node, or a split
     if (grows && !room_for(1, it == index_.end() ? rest.size() : 0)) {
       if (holding) release(cur);
       return refuse();
@@ -143,7 +144,7 @@ PathId PathInterner::intern(std::string_view path) {
       end = path.size();
     } else {
       next = *it;
-      if (shared < name(next).size()) next = split(next, shared);
+      if (shared < found.size()) next = split(next, shared);
       nodes_[next].refs++;
       end = pos + shared;
     }

@@ -16,7 +16,8 @@ namespace inotrace {
 
 using PathId = uint32_t;  // 0 = no path; fits in 28 bits (WatchEntry)
 constexpr PathId kNoPath = 0;
-// Node ids fit WatchEntry's 28 bits, name offsets 32 bits (with room to spare for compaction).
+// Node ids fit WatchEntry's 28 bits. Names stop at 2 GiB (room_for() checks before each
+// append), so every offset fits Node's 32-bit name_off.
 constexpr size_t kMaxNodes = size_t{1} << 28;
 constexpr size_t kMaxArena = size_t{1} << 31;
 
