@@ -15,9 +15,15 @@ using namespace inotrace;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   DecodeError err;
   auto ev = decode_event(data, size, &err);
+  // The tracer decodes every record into one Event (loader/tracer.cpp): across the fuzzer's
+  // inputs, nothing of an earlier record may survive into a later one.
+  static Event reused;
+  FUZZ_CHECK(decode_event_into(data, size, reused, nullptr) == ev.has_value());
   if (!ev) {
     FUZZ_CHECK(!err.message.empty());
   } else {
+    FUZZ_CHECK(reused.path == ev->path && reused.cwd_fs_path == ev->cwd_fs_path && reused.user_stack == ev->user_stack);
+    FUZZ_CHECK(event_to_json_line(reused, WallClock(0), "kprobe") == event_to_json_line(*ev, WallClock(0), "kprobe"));
     inotrace_hdr hdr;
     FUZZ_CHECK(size >= sizeof(hdr));
     std::memcpy(&hdr, data, sizeof(hdr));

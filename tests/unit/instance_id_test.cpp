@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <regex>
 
@@ -32,6 +34,24 @@ TEST(InstanceId, StrIsSixteenHexDigitsWithoutThePointer) {
   EXPECT_EQ(s, id.str());                                   // stable within the process
   EXPECT_NE(s, (InstanceId{id.group, id.seq + 1}).str());   // a reused pointer is another instance
   EXPECT_NE(s, (InstanceId{id.group + 0x200, id.seq}).str());
+}
+
+// The kept ids (a few, reused round-robin) must never hand one instance another's id: cycle
+// through more instances than are kept and check each against SipHash computed here.
+TEST(InstanceId, KeptIdsAreAlwaysTheInstancesOwn) {
+  const InstanceIdKey& key = instance_id_key();
+  auto expected = [&](uint64_t group, uint64_t seq) {
+    unsigned char in[16];
+    for (int i = 0; i < 8; i++) in[i] = group >> (8 * i), in[8 + i] = seq >> (8 * i);
+    return fmt::format("{:016x}", siphash24(key.k0, key.k1, in, sizeof in));
+  };
+  for (int round = 0; round < 3; round++)
+    for (uint64_t i = 0; i < 7; i++) {
+      uint64_t group = 0xffff888000000000ULL + i * 0x40, seq = i % 2;
+      EXPECT_EQ(opaque_instance_id(group, seq), expected(group, seq)) << i;
+      EXPECT_EQ(std::string(InstanceId{group, seq}.text()), expected(group, seq)) << i;
+      EXPECT_EQ(opaque_instance_id(group, seq + 1), expected(group, seq + 1)) << i;  // same pointer, reused
+    }
 }
 
 class BootKeyTest : public ::testing::Test {

@@ -140,6 +140,17 @@ TEST(WallClockTest, Rfc3339MatchesGmtimeAcrossCenturies) {
   }
 }
 
+// The extremes of a 64-bit nanosecond clock, alternated: the date kept between calls (once
+// per day) must follow each call's own day.
+TEST(WallClockTest, Rfc3339AtTheClocksExtremesAndBackAgain) {
+  for (int i = 0; i < 2; i++) {
+    EXPECT_EQ(format_rfc3339_utc(INT64_MAX), "2262-04-11T23:47:16.854775807Z");
+    EXPECT_EQ(format_rfc3339_utc(INT64_MIN), "1677-09-21T00:12:43.145224192Z");
+    EXPECT_EQ(format_rfc3339_utc(-1), "1969-12-31T23:59:59.999999999Z");
+    EXPECT_EQ(format_rfc3339_utc(0), "1970-01-01T00:00:00.000000000Z");
+  }
+}
+
 TEST(WallClockTest, TimeOfDayUsesTheUtcOffset) {
   WallClock utc(0, 0), plus_two(0, 7200);
   EXPECT_EQ(utc.time_of_day(3723000001000ull), "01:02:03.000001");

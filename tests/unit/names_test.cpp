@@ -58,5 +58,12 @@ TEST(KernelDevTest, FromStDevMatchesKernelEncoding) {
   EXPECT_EQ(KernelDev::from_st_dev(st).minor(), 300u);
 }
 
+TEST(KernelDevTest, TextIsMajorColonMinorUpToTheLargestNumbers) {
+  EXPECT_EQ(KernelDev{0}.str(), "0:0");
+  EXPECT_EQ(KernelDev{(8u << 20) | 3}.str(), "8:3");
+  EXPECT_EQ(KernelDev{0xffffffffu}.str(), "4095:1048575");  // 12-bit major, 20-bit minor
+  EXPECT_EQ(std::string(KernelDev{0xffffffffu}.text()), "4095:1048575");
+}
+
 }  // namespace
 }  // namespace inotrace

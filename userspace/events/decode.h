@@ -19,7 +19,8 @@ struct DecodeError {
 // Returns nullopt and fills *error for malformed input.
 std::optional<Event> decode_event(const void* data, size_t size, DecodeError* error);
 // The same into an Event kept by the caller: its strings' buffers are reused, so a stream of
-// records allocates nothing per record. False (and error set) for a malformed record.
+// records is decoded without allocating once they have grown. False (and error set) for a
+// malformed record; ev's contents are then unspecified.
 bool decode_event_into(const void* data, size_t size, Event& ev, DecodeError* error);
 
 // Joins leaf-first, NUL-terminated components (INOTRACE_PATH_DENTRY / _KERNFS) into

@@ -25,7 +25,8 @@ class EventSource {
   virtual ~EventSource() = default;
 
   virtual Backend backend() const = 0;
-  // Waits up to timeout_ms, hands every event to cb; returns events handled.
+  // Waits up to timeout_ms, hands every event to cb; returns events handled. Not reentrant:
+  // cb must not poll or drain the same source.
   virtual int poll(int timeout_ms, const Callback& cb) = 0;
   // Every event already waiting, without blocking; returns events handled.
   virtual int drain(const Callback& cb) = 0;

@@ -71,7 +71,7 @@ struct Tracer::Impl {
   std::vector<bpf_link*> links;
   BackendChoice choice;
   const Callback* cb = nullptr;
-  Event scratch;  // each record is decoded into it: its buffers are reused, no allocation per record
+  Event scratch;  // each record is decoded into it: its buffers are reused (poll is not reentrant)
   uint64_t decode_errors = 0;
   std::string last_decode_error;
   bool syscall_args = true;
