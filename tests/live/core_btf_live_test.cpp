@@ -2,6 +2,7 @@
 // loaded program exactly the instructions the whole kernel BTF gives: same field offsets, same
 // existence answers. Both objects are loaded twice, once each way, on the running kernel.
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
 
@@ -15,6 +16,7 @@
 #include "inotrace_bpf.skel.h"
 #include "inotrace_iter.skel.h"
 #include "loader/core_btf.h"
+#include "loader/kernel_btf.h"
 #include "support/live_support.h"
 
 namespace inotrace::testing {
@@ -66,6 +68,22 @@ void compare_loads(Skel* (*open)(const bpf_object_open_opts*), int (*load)(Skel*
 }
 
 bool starts_with(const char* s, const char* prefix) { return std::strncmp(s, prefix, std::strlen(prefix)) == 0; }
+
+// Kernels from 6.16 let their BTF be mapped, and shared_kernel_btf parses it from the mapping:
+// byte for byte what libbpf reads from the file.
+TEST(CoreBtfLive, KernelBtfFromItsMappingEqualsLibbpfsRead) {
+  const char* sys = "/sys/kernel/btf/vmlinux";
+  KernelBtfPtr shared = shared_kernel_btf(sys);
+  btf* read = btf__parse(sys, nullptr);
+  ASSERT_TRUE(read);
+  uint32_t a = 0, b = 0;
+  const void* ra = btf__raw_data(shared.get(), &a);
+  const void* rb = btf__raw_data(read, &b);
+  EXPECT_EQ(btf__type_cnt(shared.get()), btf__type_cnt(read));
+  ASSERT_EQ(a, b);
+  EXPECT_EQ(std::memcmp(ra, rb, a), 0);
+  btf__free(read);
+}
 
 TEST(CoreBtfLive, IteratorProgramsRelocateAsAgainstTheWholeKernelBtf) {
   INOTRACE_REQUIRE_ROOT();

@@ -6,6 +6,8 @@
 // CoreBtf (on its own thread) and the fentry program choice's.
 // Callers that overlap in time now share one; when the last holder lets go the ~10 MB of heap
 // is freed, as before (`snapshot` frees it before libbpf parses its own copy).
+// Where the kernel lets the file be mapped (6.16+), it is parsed from a private mapping instead
+// of the page-sized reads sysfs serves it in.
 #pragma once
 
 #include <memory>
