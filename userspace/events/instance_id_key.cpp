@@ -6,14 +6,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <chrono>
 #include <thread>
+#include <utility>
 
 #include "util/error.h"
 #include "util/output_file.h"
+#include "util/recent_values.h"
 #include "util/unique_fd.h"
 
 namespace inotrace {
@@ -138,26 +139,18 @@ uint64_t siphash24(uint64_t k0, uint64_t k1, const void* data, size_t len) {
 }
 
 ShortText opaque_instance_id_text(uint64_t group, uint64_t seq) {
-  // A stream names a few instances over and over: the last few ids are kept (SipHash and the
-  // hex digits were a tenth of a `trace --json` line's cost).
-  struct Kept {
-    uint64_t group = 0, seq = 0;
-    ShortText text;
-  };
-  thread_local std::array<Kept, 4> kept{};
-  thread_local size_t next = 0;
-  for (const Kept& k : kept)
-    if (k.text.size && k.group == group && k.seq == seq) return k.text;
-  unsigned char in[16];
-  for (int i = 0; i < 8; i++) in[i] = group >> (8 * i), in[8 + i] = seq >> (8 * i);
-  const InstanceIdKey& key = instance_id_key();
-  uint64_t h = siphash24(key.k0, key.k1, in, sizeof in);
-  Kept& k = kept[next++ % kept.size()];
-  k.group = group, k.seq = seq;
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (int i = 0; i < 16; i++) k.text.data[i] = kHex[(h >> (60 - 4 * i)) & 0xf];
-  k.text.size = 16;
-  return k.text;
+  // A stream names a few instances over and over: their ids are kept (SipHash and the hex
+  // digits were a tenth of a `trace --json` line's cost).
+  thread_local RecentValues<std::pair<uint64_t, uint64_t>, ShortText> kept;
+  return kept.get({group, seq}, [](const std::pair<uint64_t, uint64_t>& id, ShortText& text) {
+    unsigned char in[16];
+    for (int i = 0; i < 8; i++) in[i] = id.first >> (8 * i), in[8 + i] = id.second >> (8 * i);
+    const InstanceIdKey& key = instance_id_key();
+    uint64_t h = siphash24(key.k0, key.k1, in, sizeof in);
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) text.data[i] = kHex[(h >> (60 - 4 * i)) & 0xf];
+    text.size = 16;
+  });
 }
 
 std::string opaque_instance_id(uint64_t group, uint64_t seq) { return opaque_instance_id_text(group, seq).str(); }

@@ -2,13 +2,13 @@
 
 #include <fmt/format.h>
 
-#include <array>
 #include <iterator>
 
 #include "events/names.h"
 #include "output/json_fields.h"
 #include "output/stack_json.h"
 #include "output/workload_json.h"
+#include "util/recent_values.h"
 #include "util/text_encoding.h"
 
 namespace inotrace {
@@ -119,19 +119,11 @@ struct DocumentSink {
 // A mask's names as JSON text. A stream of events repeats a handful of masks (each event has
 // two): the last few texts are kept instead of a vector of names built per event.
 const std::string& mask_json(uint32_t mask) {
-  struct Kept {
-    uint32_t mask = 0;
-    std::string text;
-  };
-  thread_local std::array<Kept, 4> kept{};
-  thread_local size_t next = 0;
-  for (const Kept& k : kept)
-    if (k.mask == mask && !k.text.empty()) return k.text;
-  Kept& k = kept[next++ % kept.size()];
-  k.mask = mask;
-  k.text.clear();
-  append_json_names(k.text, mask_names(mask));
-  return k.text;
+  thread_local RecentValues<uint32_t, std::string> kept;
+  return kept.get(mask, [](uint32_t m, std::string& text) {
+    text.clear();
+    append_json_names(text, mask_names(m));
+  });
 }
 
 // Writes what nlohmann's dump() writes for the same document (a unit test holds them equal),

@@ -40,9 +40,7 @@ void WatchRowWriter::append(std::string& out, const WatchJsonFields& w) {
   JsonFields f(out, /*first=*/false);
   f.num("wd", w.wd);
   f.num("ino", w.ino);
-  f.key("dev");
-  fmt::format_int major(w.dev.major()), minor(w.dev.minor());  // KernelDev::str(), without a format string
-  ((((out += '"').append(major.data(), major.size()) += ':').append(minor.data(), minor.size())) += '"');
+  f.plain("dev", w.dev.text());
   f.raw("mask", mask_json(w.mask));
   if (w.path.empty()) f.null("path");
   else f.path("path", w.path);

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstddef>
-#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -15,12 +14,6 @@ struct ShortText {
   char data[kCapacity];
   unsigned char size = 0;
 
-  ShortText() = default;
-  explicit ShortText(std::string_view v) { assign(v); }
-  void assign(std::string_view v) {
-    size = (unsigned char)(v.size() < kCapacity ? v.size() : kCapacity);  // callers stay well under
-    std::memcpy(data, v.data(), size);
-  }
   std::string_view view() const { return {data, size}; }
   operator std::string_view() const { return view(); }
   std::string str() const { return std::string(view()); }

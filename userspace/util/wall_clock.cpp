@@ -1,8 +1,6 @@
 #include "util/wall_clock.h"
 
-#include <fmt/format.h>
 
-#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <ctime>
@@ -65,13 +63,8 @@ ShortText rfc3339_utc_text(int64_t realtime_ns) {
   thread_local int y;
   thread_local unsigned m, d;
   if (days != last_days) civil_from_days(days, y, m, d), last_days = days;
+  // Always four digits: an int64 of nanoseconds spans the years 1677 to 2262.
   ShortText t;
-  if (y < 0 || y > 9999) {
-    auto r = fmt::format_to_n(t.data, ShortText::kCapacity, "{}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", y, m, d,
-                              rem / 3600, rem / 60 % 60, rem % 60, nsec);
-    t.size = (unsigned char)std::min<size_t>(r.size, ShortText::kCapacity);
-    return t;
-  }
   static constexpr char kPattern[] = "0000-00-00T00:00:00.000000000Z";
   char* b = t.data;
   std::memcpy(b, kPattern, sizeof kPattern - 1);

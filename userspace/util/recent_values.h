@@ -1,0 +1,34 @@
+// The last few values computed for a key, kept round-robin: an event stream repeats a handful
+// of masks and instances, and recomputing their text per event was a measurable share of a line.
+#pragma once
+
+#include <array>
+#include <cstddef>
+
+namespace inotrace {
+
+template <class Key, class Value, size_t N = 4>
+class RecentValues {
+ public:
+  // The kept value for key; otherwise make(key, value) fills the oldest slot, which is returned.
+  template <class Make>
+  const Value& get(const Key& key, Make make) {
+    for (const Slot& s : slots_)
+      if (s.filled && s.key == key) return s.value;
+    Slot& s = slots_[next_++ % N];
+    s.key = key, s.filled = true;
+    make(key, s.value);
+    return s.value;
+  }
+
+ private:
+  struct Slot {
+    Key key{};
+    Value value{};
+    bool filled = false;
+  };
+  std::array<Slot, N> slots_{};
+  size_t next_ = 0;
+};
+
+}  // namespace inotrace
