@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/inotify.h>
 
@@ -89,6 +90,53 @@ TEST(PathInterner, MatchesAReferenceUnderRandomChurn) {
   EXPECT_EQ(p.live_nodes(), 0u) << "nothing leaked, nothing freed twice";
 }
 
+// Pods' volume tails repeat ("..data/token"): each distinct name is stored once, and the
+// bytes account exactly: nothing lost to splits, all of it given back when the paths go.
+TEST(PathInterner, StoresEachDistinctNameOnce) {
+  PathInterner p;
+  std::vector<PathId> ids;
+  auto uid = [](int i) { return fmt::format("{:08}-0000-4000-8000-000000000000", i); };  // 36 bytes
+  for (int i = 0; i < 1000; i++) {
+    ids.push_back(p.intern("/pods/" + uid(i) + "/volumes/kube-api-access/..data/token"));
+    ids.push_back(p.intern("/pods/" + uid(i) + "/volumes/kube-api-access/..data/ca.crt"));
+  }
+  for (int i = 0; i < 1000; i++) {
+    ASSERT_EQ(p.str(ids[2 * i]), "/pods/" + uid(i) + "/volumes/kube-api-access/..data/token");
+    ASSERT_EQ(p.str(ids[2 * i + 1]), "/pods/" + uid(i) + "/volumes/kube-api-access/..data/ca.crt");
+  }
+  auto stored = [](size_t len) { return 4 + len + 1; };  // reference count, bytes, NUL
+  size_t pod = stored(36 + std::string_view("/volumes/kube-api-access/..data").size());
+  EXPECT_EQ(p.name_bytes(), stored(0) + stored(4) + 1000 * pod + stored(5) + stored(6))
+      << "the roots' name, \"pods\", one per pod, \"token\" and \"ca.crt\" once";
+  EXPECT_EQ(p.live_nodes(), 1u + 1000 * 3);
+  for (PathId id : ids) p.release(id);
+  EXPECT_EQ(p.live_nodes(), 0u);
+  EXPECT_EQ(p.name_bytes(), stored(0)) << "every name given back";
+}
+
+// Names freed out of order leave dead bytes: compaction moves the live (and shared) names and
+// every path still reads back, and the table stays bounded.
+TEST(PathInterner, CompactionMovesSharedNamesIntact) {
+  PathInterner p;
+  std::vector<std::pair<PathId, std::string>> held;
+  for (int i = 0; i < 200000; i++) {
+    std::string kept = fmt::format("/var/lib/kubelet/pods/{}/volumes/x/..data/token", i % 5000);
+    std::string gone = fmt::format("/var/lib/kubelet/pods/{}/volumes/kube-api-access-{}", i, i);
+    PathId g = p.intern(gone);
+    held.emplace_back(p.intern(kept), kept);  // after `gone`: gone's name is not the newest
+    p.release(g);
+    if (held.size() > 100) {
+      p.release(held.front().first);
+      held.erase(held.begin());
+    }
+  }
+  for (const auto& [id, path] : held) ASSERT_EQ(p.str(id), path);
+  for (const auto& [id, path] : held) EXPECT_EQ(p.intern(path), id) << "found again after compaction";
+  EXPECT_LT(p.memory_bytes(), 4u << 20) << "dead names are compacted away";
+  for (const auto& [id, path] : held) p.release(id), p.release(id);
+  EXPECT_EQ(p.live_nodes(), 0u);
+}
+
 TEST(PathInterner, ChurnDoesNotGrowWithoutBound) {
   PathInterner p;
   for (int i = 0; i < 200000; i++) {
@@ -129,12 +177,15 @@ TEST(PathInterner, RefusesPathsPastItsLimitsAndCountsThem) {
   EXPECT_EQ(p.str(p.intern("/c/four")), "/c/four") << "room again after releases";
   EXPECT_EQ(p.live_nodes(), 2u);
 
-  PathInterner small(/*max_nodes=*/100, /*max_arena=*/32);
+  PathInterner small(/*max_nodes=*/100, /*max_arena=*/40);
   EXPECT_EQ(small.intern("/" + std::string(40, 'x')), kNoPath) << "a name past the arena limit";
   EXPECT_EQ(small.refused(), 1u);
-  small.release(small.intern("/" + std::string(10, 'a')));  // 11 dead bytes, too few to compact on their own
+  PathId a10 = small.intern("/" + std::string(10, 'a'));
+  PathId b3 = small.intern("/bbb");
+  small.release(a10);  // 15 dead bytes (not the newest name: not given back at once), too few to compact on their own
   PathId big = small.intern("/" + std::string(20, 'b'));    // fits once they are compacted away
   EXPECT_EQ(small.str(big), "/" + std::string(20, 'b'));
+  EXPECT_EQ(small.str(b3), "/bbb");
   EXPECT_EQ(small.refused(), 1u);
 }
 

@@ -1,6 +1,9 @@
 #include "table/path_interner.h"
 
+#include <absl/hash/hash.h>
+
 #include <algorithm>
+#include <cstring>
 
 namespace inotrace {
 
@@ -45,11 +48,53 @@ bool PathInterner::Eq::operator()(uint32_t a, const Probe& p) const {
   return self->nodes_[a].parent == p.parent && self->key(a) == p.key;
 }
 
+size_t PathInterner::NameHash::operator()(std::string_view v) const { return absl::Hash<std::string_view>{}(v); }
+
+uint32_t PathInterner::name_refs(uint32_t off) const {
+  uint32_t refs;
+  std::memcpy(&refs, arena_.data() + off - kNameHeader, sizeof refs);
+  return refs;
+}
+
+void PathInterner::set_name_refs(uint32_t off, uint32_t refs) {
+  std::memcpy(arena_.data() + off - kNameHeader, &refs, sizeof refs);
+}
+
 PathInterner::PathInterner(size_t max_nodes, size_t max_arena)
-    : max_nodes_(std::min(max_nodes, kMaxNodes)), max_arena_(std::min(max_arena, kMaxArena)), index_(0, Hash{this}, Eq{this}) {
-  arena_.push_back('\0');            // offset 0: the empty name
-  nodes_.push_back(Node{0, 1, 0});  // 0: the root of absolute paths / "no path"
-  nodes_.push_back(Node{0, 1, 0});  // 1: kRelativeRoot, never freed
+    : max_nodes_(std::min(max_nodes, kMaxNodes)),
+      max_arena_(std::min(max_arena, kMaxArena)),
+      index_(0, Hash{this}, Eq{this}),
+      names_(0, NameHash{this}, NameEq{this}) {
+  arena_.assign(stored_size(0), '\0');  // the roots' empty name, outside names_ and never freed
+  nodes_.push_back(Node{0, 1, kNameHeader});  // 0: the root of absolute paths / "no path"
+  nodes_.push_back(Node{0, 1, kNameHeader});  // 1: kRelativeRoot, never freed
+}
+
+// One more reference on the stored copy of nm, stored now if it was not.
+uint32_t PathInterner::store_name(std::string_view nm) {
+  auto it = names_.find(nm);
+  if (it != names_.end()) {
+    set_name_refs(*it, name_refs(*it) + 1);
+    return *it;
+  }
+  uint32_t refs = 1, off = (uint32_t)(arena_.size() + kNameHeader);
+  arena_.append(reinterpret_cast<const char*>(&refs), sizeof refs);
+  arena_.append(nm);
+  arena_.push_back('\0');
+  names_.insert(off);
+  return off;
+}
+
+void PathInterner::drop_name(uint32_t off) {
+  uint32_t refs = name_refs(off) - 1;
+  set_name_refs(off, refs);
+  if (refs) return;
+  names_.erase(off);  // found by its bytes, which stay until compaction
+  size_t size = stored_size(name_at(off).size());
+  if (off - kNameHeader + size == arena_.size())
+    arena_.resize(off - kNameHeader);  // the newest name (a split's whole, as a rule): its room is reused now
+  else
+    arena_dead_ += size;
 }
 
 // A free slot for a node: reused first, else a new one (intern() checked the limits).
@@ -63,12 +108,12 @@ uint32_t PathInterner::alloc_node() {
   return nodes_.size() - 1;
 }
 
-// Room for `nodes` more nodes and a name of `name_bytes`; dead names are compacted away first
-// when only they stand in the way.
-bool PathInterner::room_for(size_t nodes, size_t name_bytes) {
+// Room for `nodes` more nodes and `arena_bytes` more of names (at most: a name already stored
+// takes none); dead names are compacted away first when only they stand in the way.
+bool PathInterner::room_for(size_t nodes, size_t arena_bytes) {
   if (nodes_.size() + nodes > max_nodes_ + free_.size()) return false;
-  if (arena_.size() + name_bytes + 1 <= max_arena_) return true;
-  if (arena_.size() - arena_dead_ + name_bytes + 1 > max_arena_) return false;
+  if (arena_.size() + arena_bytes <= max_arena_) return true;
+  if (arena_.size() - arena_dead_ + arena_bytes > max_arena_) return false;
   compact();
   return true;
 }
@@ -81,9 +126,7 @@ PathId PathInterner::refuse() {
 // A new node holding the caller's reference; it holds one on its parent.
 uint32_t PathInterner::add_node(uint32_t parent, std::string_view nm) {
   uint32_t id = alloc_node();
-  nodes_[id] = Node{parent, 1, (uint32_t)arena_.size()};
-  arena_.append(nm);
-  arena_.push_back('\0');
+  nodes_[id] = Node{parent, 1, store_name(nm)};
   index_.insert(id);
   live_++;
   if (parent) nodes_[parent].refs++;
@@ -91,15 +134,17 @@ uint32_t PathInterner::add_node(uint32_t parent, std::string_view nm) {
 }
 
 // Cuts node `id` after its first `prefix_len` bytes (which end at a '/'): a new node takes the
-// prefix and id's place under its parent, id keeps the rest below it. Both keep their names in
-// place: the '/' between them becomes the prefix's NUL. Ids (and so the watches' paths) stay.
+// prefix and id's place under its parent, id keeps the rest below it. The name may be shared,
+// so both parts are stored as names of their own. Ids (and so the watches' paths) stay.
 uint32_t PathInterner::split(uint32_t id, size_t prefix_len) {
   index_.erase(id);
   uint32_t off = nodes_[id].name_off, parent = nodes_[id].parent, prefix = alloc_node();
-  nodes_[prefix] = Node{parent, 1, off};  // id's reference on its parent passes to the prefix
-  arena_[off + prefix_len] = '\0';
+  split_name_.assign(name_at(off));
+  std::string_view whole = split_name_;
+  drop_name(off);  // first: when it was the arena's newest, the parts take its room
+  nodes_[prefix] = Node{parent, 1, store_name(whole.substr(0, prefix_len))};  // id's reference on its parent passes to it
   nodes_[id].parent = prefix;
-  nodes_[id].name_off = off + prefix_len + 1;
+  nodes_[id].name_off = store_name(whole.substr(prefix_len + 1));
   index_.insert(prefix);
   index_.insert(id);
   live_++;
@@ -110,7 +155,7 @@ PathId PathInterner::intern(std::string_view path) {
   if (path.empty()) return kNoPath;
   if (path.front() != '/') {
     auto it = index_.find(Probe{kRelativeRoot, path});
-    if (it == index_.end()) return room_for(1, path.size()) ? add_node(kRelativeRoot, path) : refuse();
+    if (it == index_.end()) return room_for(1, stored_size(path.size())) ? add_node(kRelativeRoot, path) : refuse();
     nodes_[*it].refs++;
     return *it;
   }
@@ -135,7 +180,9 @@ PathId PathInterner::intern(std::string_view path) {
     std::string_view found = it == index_.end() ? std::string_view{} : name(*it);  // one strlen per step
     size_t shared = it == index_.end() ? 0 : shared_components(found, rest);
     bool grows = it == index_.end() || shared < found.size();  // a new node, or a split
-    if (grows && !room_for(1, it == index_.end() ? rest.size() : 0)) {
+    // A split stores its two parts: together no longer than the name they were.
+    size_t arena_bytes = it == index_.end() ? stored_size(rest.size()) : 2 * stored_size(0) + found.size();
+    if (grows && !room_for(1, arena_bytes)) {  // may compact: `found` is not used past here
       if (holding) release(cur);
       return refuse();
     }
@@ -174,7 +221,7 @@ void PathInterner::release(PathId id) {
     if (--n.refs > 0) break;  // an ancestor still held: what was freed below it may still compact
     index_.erase(id);
     frees_++;
-    arena_dead_ += name(id).size() + 1;
+    drop_name(n.name_off);
     live_--;
     free_.push_back(id);
     freed = true;
@@ -201,26 +248,35 @@ void PathInterner::maybe_compact() {
 }
 
 void PathInterner::compact() {
-  // The index holds ids and hashes names: moving the names leaves it as it is.
-  std::string fresh(1, '\0');
+  // Each live name is copied once; its old header then holds its new offset, for the nodes.
+  // The node index hashes names, not offsets: it stays as it is. The name set is rebuilt.
+  std::string fresh(arena_, 0, stored_size(0));  // the roots' name
   fresh.reserve(arena_.size() - arena_dead_);
-  std::vector<bool> is_free(nodes_.size(), false);
-  for (uint32_t f : free_) is_free[f] = true;
-  for (uint32_t id = 2; id < nodes_.size(); id++) {
-    if (is_free[id]) continue;
-    std::string_view nm = name(id);
-    nodes_[id].name_off = fresh.size();
+  std::vector<uint32_t> moved;
+  moved.reserve(names_.size());
+  for (uint32_t off : names_) {
+    std::string_view nm = name_at(off);
+    uint32_t refs = name_refs(off), to = (uint32_t)(fresh.size() + kNameHeader);
+    fresh.append(reinterpret_cast<const char*>(&refs), sizeof refs);
     fresh.append(nm);
     fresh.push_back('\0');
+    set_name_refs(off, to);
+    moved.push_back(to);
   }
+  std::vector<bool> is_free(nodes_.size(), false);
+  for (uint32_t f : free_) is_free[f] = true;
+  for (uint32_t id = 2; id < nodes_.size(); id++)
+    if (!is_free[id]) nodes_[id].name_off = name_refs(nodes_[id].name_off);
   arena_.swap(fresh);
   arena_dead_ = 0;
+  names_.clear();
+  names_.insert(moved.begin(), moved.end());
 }
 
 size_t PathInterner::memory_bytes() const {
   return nodes_.capacity() * sizeof(Node) + free_.capacity() * 4 + arena_.capacity() +
          (last_chain_.capacity() + chain_.capacity()) * sizeof(std::pair<size_t, uint32_t>) +
-         index_.capacity() * (sizeof(uint32_t) + 1);
+         (index_.capacity() + names_.capacity()) * (sizeof(uint32_t) + 1) + split_name_.capacity();
 }
 
 }  // namespace inotrace

@@ -1,8 +1,9 @@
 // Paths of a million watches share their prefixes (/var/lib/kubelet/pods/<uid>/...) and end in
 // tails of their own: store each path once as a radix tree of (parent, name) nodes, refcounted,
 // where one node's name may span several components ("kube-api-access-x/..data/f") until a
-// second path diverges inside it and splits it. The names live in one arena. Keeps the watch
-// table under ~100 bytes per watch (bench/table_memory).
+// second path diverges inside it and splits it. The names live in one arena, each distinct name
+// once (refcounted): a thousand pods' "kube-api-access-x/..data/token" tails are one string.
+// Keeps the watch table under ~100 bytes per watch (bench/table_memory).
 #pragma once
 
 #include <absl/container/flat_hash_set.h>
@@ -39,11 +40,12 @@ class PathInterner {
   std::string str(PathId id) const;
 
   size_t live_nodes() const { return live_; }
+  size_t name_bytes() const { return arena_.size() - arena_dead_; }  // the live names, headers included
   uint64_t refused() const { return refused_; }
   size_t memory_bytes() const;
 
  private:
-  // 12 bytes: the name's length is found at its NUL in the arena.
+  // 12 bytes: the name's length is found at its NUL in the arena. Names are shared.
   struct Node {
     uint32_t parent;
     uint32_t refs;
@@ -69,9 +71,31 @@ class PathInterner {
     bool operator()(const Probe& p, uint32_t a) const { return (*this)(a, p); }
   };
 
-  std::string_view name(uint32_t id) const { return std::string_view(arena_.data() + nodes_[id].name_off); }
+  // A stored name: its 4-byte reference count, its bytes, a NUL. Offsets point at the bytes.
+  static constexpr size_t kNameHeader = sizeof(uint32_t);
+  static size_t stored_size(size_t name_len) { return kNameHeader + name_len + 1; }
+  struct NameHash {
+    using is_transparent = void;
+    const PathInterner* self;
+    size_t operator()(uint32_t off) const { return (*this)(self->name_at(off)); }
+    size_t operator()(std::string_view v) const;
+  };
+  struct NameEq {
+    using is_transparent = void;
+    const PathInterner* self;
+    bool operator()(uint32_t a, uint32_t b) const { return a == b; }
+    bool operator()(uint32_t a, std::string_view v) const { return self->name_at(a) == v; }
+    bool operator()(std::string_view v, uint32_t a) const { return (*this)(a, v); }
+  };
+
+  std::string_view name_at(uint32_t off) const { return std::string_view(arena_.data() + off); }
+  std::string_view name(uint32_t id) const { return name_at(nodes_[id].name_off); }
   std::string_view key(uint32_t id) const;
-  bool room_for(size_t nodes, size_t name_bytes);
+  uint32_t name_refs(uint32_t off) const;  // unaligned: through memcpy
+  void set_name_refs(uint32_t off, uint32_t refs);
+  uint32_t store_name(std::string_view nm);  // room_for() was asked first
+  void drop_name(uint32_t off);
+  bool room_for(size_t nodes, size_t arena_bytes);
   PathId refuse();
   uint32_t alloc_node();
   uint32_t add_node(uint32_t parent, std::string_view name);
@@ -94,6 +118,8 @@ class PathInterner {
   size_t arena_dead_ = 0;
   size_t live_ = 0;
   absl::flat_hash_set<uint32_t, Hash, Eq> index_;
+  absl::flat_hash_set<uint32_t, NameHash, NameEq> names_;  // every live name's offset, by its bytes
+  std::string split_name_;  // a name being split, copied out of the arena that store_name() grows
 };
 
 }  // namespace inotrace
