@@ -108,6 +108,9 @@ TEST(PathInterner, StoresEachDistinctNameOnce) {
   size_t pod = stored(36 + std::string_view("/volumes/kube-api-access/..data").size());
   EXPECT_EQ(p.name_bytes(), stored(0) + stored(4) + 1000 * pod + stored(5) + stored(6))
       << "the roots' name, \"pods\", one per pod, \"token\" and \"ca.crt\" once";
+  EXPECT_EQ(p.arena_bytes() - p.name_bytes(), pod + std::string_view("pods/").size())
+      << "dead: only the first pod's name, split at \"pods\" after later names; every other split's whole "
+         "was the newest name, and its room was reused at once";
   EXPECT_EQ(p.live_nodes(), 1u + 1000 * 3);
   for (PathId id : ids) p.release(id);
   EXPECT_EQ(p.live_nodes(), 0u);

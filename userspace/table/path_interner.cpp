@@ -270,6 +270,7 @@ void PathInterner::compact() {
   arena_.swap(fresh);
   arena_dead_ = 0;
   names_.clear();
+  names_.reserve(moved.size());
   names_.insert(moved.begin(), moved.end());
 }
 

@@ -41,6 +41,7 @@ class PathInterner {
 
   size_t live_nodes() const { return live_; }
   size_t name_bytes() const { return arena_.size() - arena_dead_; }  // the live names, headers included
+  size_t arena_bytes() const { return arena_.size(); }                // live names and dead ones
   uint64_t refused() const { return refused_; }
   size_t memory_bytes() const;
 
