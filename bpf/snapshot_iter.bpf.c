@@ -60,18 +60,6 @@ static __always_inline bool remember_walked(__u64 *group)
 	return false;
 }
 
-struct snap_scratch_value {
-	struct inotrace_snap_watch w;
-	char slack[512]; /* put_name() bounds, see target_path.bpf.h */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct snap_scratch_value);
-} snap_scratch SEC(".maps");
-
 struct walk_ctx {
 	struct fsnotify_group *group;
 	void *head;
@@ -81,6 +69,34 @@ struct walk_ctx {
 	__u32 live;     /* digest-only: watches digested */
 	__u64 digest;
 };
+
+/* The marks walk's state is here rather than on the stack for the reason the name walk's is
+ * (target_path_loop.bpf.h): the verifier checks the bpf_loop callback once, not once per value. */
+struct snap_scratch_value {
+	struct inotrace_snap_watch w;
+	char slack[512]; /* put_name() bounds, see target_path.bpf.h */
+	struct walk_ctx walk;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct snap_scratch_value);
+} snap_scratch SEC(".maps");
+
+static __always_inline struct snap_scratch_value *snap_scratch_value(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&snap_scratch, &zero);
+}
+
+/* Where the name walk writes: the record's path. */
+static __always_inline char *name_walk_buffer(void)
+{
+	struct snap_scratch_value *v = snap_scratch_value();
+	return v ? v->w.path : NULL;
+}
 
 /* One watch record, with the target's path where the walk names targets. */
 static __always_inline void send_watch(struct inotrace_snap_watch *w, struct fsnotify_group *group, __s32 wd,
@@ -102,7 +118,7 @@ static __always_inline void send_watch(struct inotrace_snap_watch *w, struct fsn
 	w->path_len = 0;
 	if (can_walk_paths && with_paths) {
 		struct path_result r = {};
-		inode_path_looped(inode, &in, w->path, &r);
+		inode_path_looped(inode, &in, &r); /* into w->path: name_walk_buffer() */
 		w->path_kind = r.kind;
 		w->path_len = r.len;
 		w->hdr.flags |= r.flags;
@@ -120,8 +136,9 @@ static __always_inline void send_watch(struct inotrace_snap_watch *w, struct fsn
 
 /* One mark: returns 1 to stop the walk. Paths only where bpf_loop verifies the walk once:
  * unrolled, a dentry walk per mark exceeds the verifier's budget. */
-static __always_inline long emit_mark(struct walk_ctx *c, const bool can_walk_paths)
+static __always_inline long emit_mark(struct snap_scratch_value *v, const bool can_walk_paths)
 {
+	struct walk_ctx *c = &v->walk;
 	void *pos = c->pos;
 	if (!pos || pos == c->head)
 		return 1;
@@ -157,22 +174,20 @@ static __always_inline long emit_mark(struct walk_ctx *c, const bool can_walk_pa
 	struct inode *inode = conn_inode_copied(m.connector);
 	if (!inode)
 		return 0;
-	__u32 zero = 0;
-	struct snap_scratch_value *v = bpf_map_lookup_elem(&snap_scratch, &zero);
-	if (!v)
-		return 1;
 	send_watch(&v->w, c->group, wd, m.user_mask, inode, can_walk_paths);
 	return 0;
 }
 
-static long walk_cb(__u32 index, struct walk_ctx *c)
+static long walk_cb(__u32 index, void *unused)
 {
-	return emit_mark(c, true);
+	struct snap_scratch_value *v = snap_scratch_value();
+	return v ? emit_mark(v, true) : 1;
 }
 
-static long walk_cb_marks(__u32 index, struct walk_ctx *c)
+static long walk_cb_marks(__u32 index, void *unused)
 {
-	return emit_mark(c, false);
+	struct snap_scratch_value *v = snap_scratch_value();
+	return v ? emit_mark(v, false) : 1;
 }
 
 /* Three programs, one per walk: a kernel without bpf_loop (5.10) rejects an object whose
@@ -182,21 +197,21 @@ static long walk_cb_marks(__u32 index, struct walk_ctx *c)
  * walk with paths, which is most of a short command's start-up. Userspace loads one. */
 enum walk_kind { WALK_WITH_PATHS, WALK_MARKS, WALK_BOUNDED };
 
-static __always_inline void walk_marks(struct walk_ctx *c, const enum walk_kind kind)
+static __always_inline void walk_marks(struct snap_scratch_value *v, const enum walk_kind kind)
 {
 	if (kind == WALK_WITH_PATHS) {
-		bpf_loop(1 << 23 /* BPF_MAX_LOOPS */, walk_cb, c, 0);
+		bpf_loop(1 << 23 /* BPF_MAX_LOOPS */, walk_cb, NULL, 0);
 		return;
 	}
 	if (kind == WALK_MARKS) {
-		bpf_loop(1 << 23 /* BPF_MAX_LOOPS */, walk_cb_marks, c, 0);
+		bpf_loop(1 << 23 /* BPF_MAX_LOOPS */, walk_cb_marks, NULL, 0);
 		return;
 	}
 	for (int i = 0; i < INOTRACE_SNAP_UNROLLED_MARKS; i++)
-		if (emit_mark(c, false))
+		if (emit_mark(v, false))
 			return;
-	if (c->pos != c->head)
-		c->flags |= INOTRACE_F_SNAP_TRUNCATED;
+	if (v->walk.pos != v->walk.head)
+		v->walk.flags |= INOTRACE_F_SNAP_TRUNCATED;
 }
 
 static __always_inline int snapshot_file(struct bpf_iter__task_file *ctx, const enum walk_kind kind)
@@ -224,6 +239,7 @@ static __always_inline int snapshot_file(struct bpf_iter__task_file *ctx, const 
 	rec.user_instances = instances.watches;
 	rec.max_user_instances = instances.max_watches;
 
+	struct snap_scratch_value *v;
 	__u64 key = (__u64)group;
 	__u64 *seen = bpf_map_lookup_elem(&walked, &key);
 	if (seen && *seen == run_id) {
@@ -233,15 +249,18 @@ static __always_inline int snapshot_file(struct bpf_iter__task_file *ctx, const 
 	} else if (!remember_walked(&key)) {
 		/* Not walked: every holder would walk it again. Userspace reads its fdinfo instead. */
 		rec.hdr.flags |= INOTRACE_F_SNAP_TRUNCATED;
+	} else if (!(v = snap_scratch_value())) {
+		rec.hdr.flags |= INOTRACE_F_SNAP_TRUNCATED; /* cannot happen: a per-CPU array's only entry */
 	} else {
-		struct walk_ctx c = {};
-		c.group = group;
-		c.head = (void *)group + bpf_core_field_offset(struct fsnotify_group, marks_list);
-		c.pos = BPF_CORE_READ(group, marks_list.next);
-		walk_marks(&c, kind);
-		rec.nr_marks = digest_only ? c.live : c.n;
-		rec.digest = c.digest;
-		rec.hdr.flags |= c.flags;
+		struct walk_ctx *c = &v->walk;
+		__builtin_memset(c, 0, sizeof(*c));
+		c->group = group;
+		c->head = (void *)group + bpf_core_field_offset(struct fsnotify_group, marks_list);
+		c->pos = BPF_CORE_READ(group, marks_list.next);
+		walk_marks(v, kind);
+		rec.nr_marks = digest_only ? c->live : c->n;
+		rec.digest = c->digest;
+		rec.hdr.flags |= c->flags;
 	}
 	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;
