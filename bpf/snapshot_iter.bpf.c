@@ -98,10 +98,12 @@ static __always_inline char *name_walk_buffer(void)
 	return v ? v->w.path : NULL;
 }
 
-/* One watch record, with the target's path where the walk names targets. */
-static __always_inline void send_watch(struct inotrace_snap_watch *w, struct fsnotify_group *group, __s32 wd,
+/* One watch record, with the target's path where the walk names targets: the name walk writes
+ * it into v->w.path (name_walk_buffer()), so the record must be this value's. */
+static __always_inline void send_watch(struct snap_scratch_value *v, struct fsnotify_group *group, __s32 wd,
 				       __u32 user_mask, struct inode *inode, const bool can_walk_paths)
 {
+	struct inotrace_snap_watch *w = &v->w;
 	w->hdr.type = INOTRACE_REC_SNAP_WATCH;
 	w->hdr.flags = 0;
 	w->hdr.ts_ns = 0;
@@ -174,7 +176,7 @@ static __always_inline long emit_mark(struct snap_scratch_value *v, const bool c
 	struct inode *inode = conn_inode_copied(m.connector);
 	if (!inode)
 		return 0;
-	send_watch(&v->w, c->group, wd, m.user_mask, inode, can_walk_paths);
+	send_watch(v, c->group, wd, m.user_mask, inode, can_walk_paths);
 	return 0;
 }
 
