@@ -66,7 +66,7 @@ done <<<"$kern_lines"
 # Initramfs per kernel (modules differ); built up front, two at a time (depmod, xz).
 build_initramfs() {  # build_initramfs <dir> <version>
   local dir=$1 ver=$2
-  rm -f "$logdir/$ver.boot" "$logdir/$ver.log"
+  rm -f "$logdir/$ver.boot" "$logdir/$ver.log" "$logdir/$ver.retried" "$logdir/$ver.first-boot.log"
   if ! bash "$here/build-initramfs.sh" "$logdir/initramfs-$ver.cpio.gz" "$dir" "${bins[@]}" \
       2>"$logdir/$ver.initramfs.log"; then
     echo "run-matrix: initramfs for $ver failed:" >&2; cat "$logdir/$ver.initramfs.log" >&2
@@ -74,7 +74,18 @@ build_initramfs() {  # build_initramfs <dir> <version>
   fi
 }
 
-# One kernel: boot it with its initramfs, keep the console log.
+# Under TCG a vCPU does not always see the kernel patching its own code on the other vCPU
+# (jump labels, text_poke_bp): the patch's breakpoint then escapes as "Oops: int3" in kernel
+# code, once in a 6.12 guest at a kprobe's perf_event_open before any of our programs ran.
+# That is the emulator's, not the tracer's: true for a guest that ended without its end marker
+# on such an oops outside any BPF program.
+tcg_int3_escape() {  # tcg_int3_escape <version> <log>
+  ! grep -aq "@@INOTRACE-END kernel=$1" "$2" && grep -aq 'Oops: int3' "$2" \
+    && ! grep -aE 'RIP: 0010:|Call Trace|^\[ *[0-9.]+\]  ' "$2" | grep -q bpf_prog
+}
+
+# One kernel: boot it with its initramfs, keep the console log. A guest lost to
+# tcg_int3_escape is booted once more; the summary says so and keeps the first log.
 run_kernel() {  # run_kernel <dir> <version>
   local dir=$1 ver=$2
   local img=$logdir/initramfs-$ver.cpio.gz log=$logdir/$ver.log
@@ -87,13 +98,20 @@ run_kernel() {  # run_kernel <dir> <version>
   # e.g. VM_KERNEL_ARGS=loglevel=7: stack traces of a splat on the console (quiet hides them)
   [[ -z ${VM_KERNEL_ARGS:-} ]] || append+=" $VM_KERNEL_ARGS"
   [[ -z ${VM_FILTER:-} ]] || append+=" inotrace.filter=$VM_FILTER"
-  echo "run-matrix: booting $ver" >&2
-  t0=$(date +%s.%N)
-  timeout -k 10 "$boot_timeout" qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp" \
-    -nographic -no-reboot -net none \
-    -kernel "$dir/boot/vmlinuz-$ver" -initrd "$img" -append "$append" \
-    </dev/null 2>&1 | tr -d '\r' > "$log"
-  rc=${PIPESTATUS[0]}
+  local attempt
+  for attempt in 1 2; do
+    echo "run-matrix: booting $ver$([[ $attempt == 1 ]] || echo ' again')" >&2
+    t0=$(date +%s.%N)
+    timeout -k 10 "$boot_timeout" qemu-system-x86_64 -accel tcg -cpu max -m "$mem" -smp "$smp" \
+      -nographic -no-reboot -net none \
+      -kernel "$dir/boot/vmlinuz-$ver" -initrd "$img" -append "$append" \
+      </dev/null 2>&1 | tr -d '\r' > "$log"
+    rc=${PIPESTATUS[0]}
+    [[ $attempt == 1 ]] && tcg_int3_escape "$ver" "$log" || break
+    cp "$log" "$logdir/$ver.first-boot.log"
+    grep -aE -m2 'Oops: int3|RIP: 0010:' "$log" | sed -E 's/^\[ *[0-9.]+\] //' | paste -sd ' ' > "$logdir/$ver.retried"
+    echo "run-matrix: $ver: guest lost to a code-patching breakpoint under TCG ($(cat "$logdir/$ver.retried"))" >&2
+  done
   local secs; secs=$(elapsed "$t0")
   echo "done $secs $rc" > "$logdir/$ver.boot"
   echo "run-matrix: $ver finished in $secs s (qemu exit $rc)" >&2
@@ -222,6 +240,11 @@ fi
     [[ $state == "done" ]] && echo "boot   $ver: ${bsecs} s wall (qemu exit $brc), log $logdir/$ver.log"
   done
   [[ ${#envs[@]} -eq 0 ]] || { echo "--- guest environment"; printf '%s\n' "${envs[@]}"; }
+  for ver in "${kvers[@]}"; do
+    [[ -e $logdir/$ver.retried ]] || continue
+    echo "--- booted again: kernel $ver's first boot ended on a code-patching breakpoint escaping under TCG" \
+      "($(cat "$logdir/$ver.retried")), outside any BPF program; its log: $logdir/$ver.first-boot.log"
+  done
   [[ ${#problems[@]} -eq 0 ]] || { echo "--- details"; printf '%s\n' "${problems[@]}"; }
   echo "VM tier: ${vm_secs} s wall for ${#kvers[@]} kernels (total with fetch: $(elapsed "$t_start") s);" \
     "$([[ $fails -eq 0 ]] && echo PASS || echo "FAIL ($fails problems)")"
