@@ -25,7 +25,7 @@ int BPF_PROG(fe_enter_add_watch_syscall_args, const struct pt_regs *regs)
 SEC("fexit/__x64_sys_inotify_add_watch")
 int BPF_PROG(fe_exit_add_watch_syscall_args, const struct pt_regs *regs, long ret)
 {
-	add_exit(ret, ctx);
+	add_exit(ret, ctx, ADD_EXIT_HOOKED, NAMES_INLINE);
 	return 0;
 }
 

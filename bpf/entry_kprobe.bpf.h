@@ -20,7 +20,7 @@ int BPF_KSYSCALL(kp_enter_add_watch, int fd, const char *pathname, __u32 mask)
 SEC("kretsyscall/inotify_add_watch")
 int BPF_KRETPROBE(kp_exit_add_watch, long ret)
 {
-	add_exit(ret, ctx);
+	add_exit(ret, ctx, ADD_EXIT_HOOKED, NAMES_INLINE);
 	return 0;
 }
 

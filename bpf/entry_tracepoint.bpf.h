@@ -15,10 +15,19 @@ int tp_enter_add_watch(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
+/* Each exit program that walks names comes twice (enum name_walks): inline for kernels
+ * before 5.17, with bpf_loop after; userspace loads one. */
 SEC("tracepoint/syscalls/sys_exit_inotify_add_watch")
 int tp_exit_add_watch(struct trace_event_raw_sys_exit *ctx)
 {
-	add_exit(ctx->ret, ctx);
+	add_exit(ctx->ret, ctx, ADD_EXIT_SYSCALL_ONLY, NAMES_INLINE);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_inotify_add_watch")
+int tp_exit_add_watch_looped(struct trace_event_raw_sys_exit *ctx)
+{
+	add_exit(ctx->ret, ctx, ADD_EXIT_SYSCALL_ONLY, NAMES_LOOPED);
 	return 0;
 }
 
@@ -35,14 +44,26 @@ int tp_enter_rm_watch(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_inotify_rm_watch")
-int tp_exit_rm_watch(struct trace_event_raw_sys_exit *ctx)
+static __always_inline void rm_exit(long ret, const enum name_walks walks)
 {
 	struct pending_call pc;
 	if (!pending_take(PENDING_RM, &pc))
-		return 0;
-	if (ctx->ret == 0)
-		handle_removal(&pc, INOTRACE_REASON_RM_WATCH);
+		return;
+	if (ret == 0)
+		handle_removal(&pc, INOTRACE_REASON_RM_WATCH, walks);
+}
+
+SEC("tracepoint/syscalls/sys_exit_inotify_rm_watch")
+int tp_exit_rm_watch(struct trace_event_raw_sys_exit *ctx)
+{
+	rm_exit(ctx->ret, NAMES_INLINE);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_inotify_rm_watch")
+int tp_exit_rm_watch_looped(struct trace_event_raw_sys_exit *ctx)
+{
+	rm_exit(ctx->ret, NAMES_LOOPED);
 	return 0;
 }
 

@@ -55,7 +55,7 @@ static __always_inline void hooked_update_exit(long ret, void *ctx)
 	struct pending_call *pc = bpf_map_lookup_elem(&pending, &tid);
 	if (!pc || pc->kind != PENDING_ADD || pc->via_syscall)
 		return; /* the syscall's exit hook reports it (and failures before this point) */
-	add_exit(ret, ctx);
+	add_exit(ret, ctx, ADD_EXIT_HOOKED, NAMES_INLINE);
 }
 
 /* fsnotify_add_mark_locked(mark, ...) succeeded inside inotify_add_watch: the new watch. Only

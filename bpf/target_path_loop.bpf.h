@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * inode_path() of target_path.bpf.h with each name walk as a bpf_loop callback (5.17+), for the
- * snapshot iterator. The verifier checks a bounded loop once per iteration and a callback once:
- * with the 64-step walks inline, the iterator's walk with paths took 93 ms to verify (150,912
- * insns processed), most of a `snapshot --json`'s start-up. Same names, same flags.
+ * snapshot iterator and the tracer's looped programs. The verifier checks a bounded loop once
+ * per iteration and a callback once: with the 64-step walks inline, the iterator's walk with
+ * paths took 93 ms to verify (150,912 insns processed), most of a `snapshot --json`'s start-up.
+ * Same names, same flags.
  */
 #ifndef INOTRACE_TARGET_PATH_LOOP_BPF_H
 #define INOTRACE_TARGET_PATH_LOOP_BPF_H
@@ -76,35 +77,51 @@ static long kernfs_step(__u32 i, void *unused)
 	return 0;
 }
 
-/* Fills name_walk_buffer() with the path of `inode`, read by read_inode() into `in`, as
- * inode_path() does. Before 6.7 the verifier checked a bpf_loop callback once, in the state of
- * its first call, and wired the branches that state never takes as dead (fixed by "bpf: verify
- * callbacks as if they are called unknown number of times"): with the offset a known 0 there,
- * 6.1 dropped put_name()'s buffer-full check. Read from the map, the offset is never known. */
-static __always_inline void inode_path_looped(struct inode *inode, const struct inode_fields *in, struct path_result *r)
+/* The names from `node` (a dentry, or a kernfs_node when `kernfs`) up to the root, appended at
+ * `off` of name_walk_buffer(); r->len is where they end. Before 6.7 the verifier checked a
+ * bpf_loop callback once, in the state of its first call, and wired the branches that state
+ * never takes as dead (fixed by "bpf: verify callbacks as if they are called unknown number of
+ * times"): with the offset a known 0 there, 6.1 dropped put_name()'s buffer-full check. Read from
+ * the map, the offset is never known. */
+static __always_inline void names_looped(void *node, __u32 off, const bool kernfs, struct path_result *r)
 {
 	struct name_walk *w = name_walk_state();
-	r->len = 0;
-	r->kind = INOTRACE_PATH_NONE;
+	r->len = off;
 	if (!w)
 		return;
-	w->off = 0;
+	w->node = node;
+	w->off = off;
 	w->r.flags = r->flags;
-	struct hlist_node *first = in->first_alias;
-	if (first) {
-		w->node = (void *)first - bpf_core_field_offset(struct dentry, d_u.d_alias);
-		bpf_loop(INOTRACE_PATH_DEPTH, dentry_step, NULL, 0);
-		r->kind = INOTRACE_PATH_DENTRY;
-	} else if (is_kernfs_sb(in->sb)) {
-		w->node = BPF_CORE_READ(inode, i_private);
+	if (kernfs)
 		bpf_loop(INOTRACE_PATH_DEPTH, kernfs_step, NULL, 0);
-		r->kind = INOTRACE_PATH_KERNFS;
-	} else {
-		r->flags |= INOTRACE_F_NO_DENTRY;
-		return;
-	}
+	else
+		bpf_loop(INOTRACE_PATH_DEPTH, dentry_step, NULL, 0);
 	r->len = w->off;
 	r->flags = w->r.flags;
+}
+
+/* dentry_path_from() of target_path.bpf.h, into name_walk_buffer(). */
+static __always_inline void dentry_path_looped(struct dentry *d, __u32 off, struct path_result *r)
+{
+	r->kind = INOTRACE_PATH_DENTRY;
+	names_looped(d, off, false, r);
+}
+
+/* Fills name_walk_buffer() with the path of `inode`, read by read_inode() into `in`, as
+ * inode_path() does. */
+static __always_inline void inode_path_looped(struct inode *inode, const struct inode_fields *in, struct path_result *r)
+{
+	r->len = 0;
+	r->kind = INOTRACE_PATH_NONE;
+	struct hlist_node *first = in->first_alias;
+	if (first) {
+		dentry_path_looped((void *)first - bpf_core_field_offset(struct dentry, d_u.d_alias), 0, r);
+	} else if (is_kernfs_sb(in->sb)) {
+		r->kind = INOTRACE_PATH_KERNFS;
+		names_looped(BPF_CORE_READ(inode, i_private), 0, true, r);
+	} else {
+		r->flags |= INOTRACE_F_NO_DENTRY;
+	}
 }
 
 #endif /* INOTRACE_TARGET_PATH_LOOP_BPF_H */

@@ -13,8 +13,23 @@
 #include "maps.bpf.h"
 #include "inotify_read.bpf.h"
 #include "target_path.bpf.h"
+#include "target_path_loop.bpf.h"
 #include "task_filter.bpf.h"
 #include "user_stack.bpf.h"
+
+/* Where the looped name walks (target_path_loop.bpf.h) write: the record's path. */
+static __always_inline char *name_walk_buffer(void)
+{
+	__u32 zero = 0;
+	struct watch_scratch_value *v = bpf_map_lookup_elem(&watch_scratch, &zero);
+	return v ? v->e.path : NULL;
+}
+
+/* How a program walks a path's names: inline bounded loops (any kernel), or bpf_loop callbacks
+ * (5.17+), which the verifier checks once instead of once per step: the tracepoint exit
+ * programs verify in a fraction of the time, most of a short command's start-up. A constant per
+ * program; userspace loads the variant the kernel runs (ProgramSpec::walks). */
+enum name_walks { NAMES_INLINE, NAMES_LOOPED };
 
 static __always_inline __u64 group_seq(struct fsnotify_group *group)
 {
@@ -124,7 +139,7 @@ out:
 	watch_event_output(e, size);
 }
 
-static __always_inline void set_user_path(struct inotrace_watch_event *e, const char *upath)
+static __always_inline void set_user_path(struct inotrace_watch_event *e, const char *upath, const enum name_walks walks)
 {
 	if (!upath)
 		return;
@@ -144,7 +159,10 @@ static __always_inline void set_user_path(struct inotrace_watch_event *e, const 
 	if (!cwd)
 		return;
 	struct path_result r = {};
-	dentry_path_from(cwd, e->path, n, &r);
+	if (walks == NAMES_LOOPED)
+		dentry_path_looped(cwd, n, &r); /* into e->path: name_walk_buffer() */
+	else
+		dentry_path_from(cwd, e->path, n, &r);
 	e->path_kind = INOTRACE_PATH_USER_CWD;
 	e->path_len = r.len;
 	e->hdr.flags |= r.flags;
@@ -161,13 +179,20 @@ static __always_inline void set_target(struct inotrace_watch_event *e, struct fs
 	e->mask = mark_user_mask(mark);
 }
 
+/* Which exit hook reports an add: only the hooked backends (fentry, kprobe) see the struct path
+ * the kernel resolved. A constant per program, so the tracepoint backend's exit program carries
+ * no dentry walk for the verifier to check (it cost 21 ms of every start-up on 6.18). */
+enum add_exit_kind { ADD_EXIT_SYSCALL_ONLY, ADD_EXIT_HOOKED };
+
 /*
  * inotify_add_watch returned `ret` for `fd`. idr_next_before is the group's idr_next when the
  * call began: idr_alloc_cyclic hands out ids >= idr_next, updates return older wds, so
  * `ret >= idr_next_before` means a new watch (inotify_add_to_idr, fs/notify/inotify/inotify_user.c).
  */
-static __always_inline void handle_add_result(struct pending_call *pc, long ret, void *ctx)
+static __always_inline void handle_add_result(struct pending_call *pc, long ret, void *ctx,
+					     const enum add_exit_kind kind, const enum name_walks walks)
 {
+	const bool hooked = kind == ADD_EXIT_HOOKED && pc->hooked;
 	struct inotrace_watch_event *e = watch_event_begin(INOTRACE_REC_ADD);
 	if (!e)
 		return;
@@ -175,7 +200,7 @@ static __always_inline void handle_add_result(struct pending_call *pc, long ret,
 	e->fd = fd;
 	e->req_mask = pc->req_mask;
 	struct notify_path np = {};
-	if (pc->hooked) {
+	if (hooked) {
 		__u32 tid = (__u32)bpf_get_current_pid_tgid();
 		struct notify_path *found = bpf_map_lookup_elem(&notify_paths, &tid);
 		if (found) {
@@ -196,7 +221,7 @@ static __always_inline void handle_add_result(struct pending_call *pc, long ret,
 		e->hdr.flags |= r.flags;
 	} else {
 		e->mnt_id = 0; /* too deep for the walk: the caller's own string is whole */
-		set_user_path(e, (const char *)pc->user_path);
+		set_user_path(e, (const char *)pc->user_path, walks);
 	}
 
 	/* The group as resolved at entry (fd table), or as inotify_update_watch received it. */
@@ -217,7 +242,7 @@ static __always_inline void handle_add_result(struct pending_call *pc, long ret,
 		count(INOTRACE_CNT_GROUP_UNRESOLVED);
 	mark_group_selected(group);
 	struct fsnotify_mark *mark = mark_of_wd(group, ret);
-	if (pc->hooked) {
+	if (hooked) {
 		/* Exact: a new watch is a mark fsnotify_add_mark_locked created during this call. If
 		 * the wd no longer leads to a mark (a racing unlink removed it, and its wd is -1 now),
 		 * a mark created in this call was still this add's: an update creates none. */
@@ -235,7 +260,7 @@ static __always_inline void handle_add_result(struct pending_call *pc, long ret,
 }
 
 /* Removal of a watch whose target was captured before it went away. */
-static __always_inline void handle_removal(struct pending_call *pc, __u8 reason)
+static __always_inline void handle_removal(struct pending_call *pc, __u8 reason, const enum name_walks walks)
 {
 	struct inotrace_watch_event *e = watch_event_begin(INOTRACE_REC_REMOVE);
 	if (!e)
@@ -253,7 +278,13 @@ static __always_inline void handle_removal(struct pending_call *pc, __u8 reason)
 	/* The inode is still pinned here: the mark's connector drops its reference only after an
 	 * SRCU grace period, so the dentry walk reads live objects. */
 	struct path_result r = {};
-	inode_path((struct inode *)pc->inode, e->path, &r);
+	if (walks == NAMES_LOOPED) {
+		struct inode_fields in;
+		read_inode((struct inode *)pc->inode, &in);
+		inode_path_looped((struct inode *)pc->inode, &in, &r); /* into e->path: name_walk_buffer() */
+	} else {
+		inode_path((struct inode *)pc->inode, e->path, &r);
+	}
 	e->path_kind = r.kind;
 	e->path_len = r.len;
 	e->hdr.flags |= r.flags;
@@ -407,12 +438,12 @@ static __always_inline void add_enter(int fd, const char *upath, __u32 mask, boo
 
 /* inotify_add_watch returned. The user path is read here: the kernel has just copied it, so
  * it is resident. */
-static __always_inline void add_exit(long ret, void *ctx)
+static __always_inline void add_exit(long ret, void *ctx, const enum add_exit_kind kind, const enum name_walks walks)
 {
 	struct pending_call pc;
 	if (!pending_take(PENDING_ADD, &pc))
 		return;
-	handle_add_result(&pc, ret, ctx);
+	handle_add_result(&pc, ret, ctx, kind, walks);
 }
 
 static __always_inline int init_enter(__u32 flags)

@@ -33,6 +33,11 @@ enum class Need {
 // struct (Debian 5.10's does not); each has a twin that does without.
 enum class SyscallArgs { Any, Typed, Untyped };
 
+// Programs that walk a path's names come twice: inline bounded loops for any kernel, and bpf_loop
+// callbacks (5.17+), which the verifier checks in a fraction of the time (most of a short
+// command's start-up). A kernel without bpf_loop rejects a program that merely names a callback.
+enum class NameWalks { Any, Inline, Looped };
+
 struct ProgramSpec {
   bpf_program* SkeletonPrograms::*program;
   std::string_view name;  // the program's name, for messages (the field's name)
@@ -42,6 +47,7 @@ struct ProgramSpec {
   Need need = Need::Required;
   SyscallArgs args = SyscallArgs::Any;
   int probe = 0;  // > 0: tried by backend choice before this backend is chosen, in this order
+  NameWalks walks = NameWalks::Any;
 };
 
 std::span<const ProgramSpec> program_table();

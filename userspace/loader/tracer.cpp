@@ -75,6 +75,7 @@ struct Tracer::Impl {
   uint64_t decode_errors = 0;
   std::string last_decode_error;
   bool syscall_args = true;
+  bool looped_walks = false;  // bpf_loop (5.17+): the NameWalks::Looped twins load
   KernelFacts facts;
   InotifyIdentity identity;
   KernelBtfPtr start_btf;  // one parse of the kernel's BTF from the probe to the CoreBtf and program choice
@@ -96,6 +97,7 @@ struct Tracer::Impl {
     for (const ProgramSpec& spec : program_table()) {
       if (spec.backend != backend) continue;
       if ((spec.args == SyscallArgs::Typed && !syscall_args) || (spec.args == SyscallArgs::Untyped && syscall_args)) continue;
+      if ((spec.walks == NameWalks::Looped && !looped_walks) || (spec.walks == NameWalks::Inline && looped_walks)) continue;
       if (auto missing = missing_target(spec, kbtf, facts)) {
         if (spec.need == Need::Required) throw Error(fmt::format("{} backend: {}", backend_name(backend), *missing));
         log(fmt::format("{} {}: skipped ({})", backend_name(backend), spec.name, *missing));
@@ -183,8 +185,8 @@ void Tracer::choose_backend_for(const TracerOptions& opts, const Log& log) {
   log(fmt::format("backend {}: {}", backend_name(impl_->choice.backend), impl_->choice.why));
 }
 
-// The chosen backend's programs this kernel can run, and whether the fentry ones may read the
-// syscall wrappers' pt_regs (the kernel's BTF types them).
+// The chosen backend's programs this kernel can run, whether the fentry ones may read the
+// syscall wrappers' pt_regs (the kernel's BTF types them), and whether names walk in bpf_loop.
 std::vector<const ProgramSpec*> Tracer::programs_for(Backend backend, const Log& log) {
   const btf* vmlinux_btf = backend == Backend::Fentry ? impl_->start_btf.get() : nullptr;
   impl_->syscall_args = backend != Backend::Fentry ||
@@ -193,6 +195,7 @@ std::vector<const ProgramSpec*> Tracer::programs_for(Backend backend, const Log&
     log("fentry: this kernel's BTF does not type the syscall wrappers' pt_regs: adds are reported "
         "from inotify_update_watch, without the fd and without failures that happen before it "
         "(ENOENT, EACCES, EINVAL)");
+  impl_->looped_walks = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr) == 1;
   return impl_->choose_programs(backend, vmlinux_btf, log);
 }
 
