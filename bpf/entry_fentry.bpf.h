@@ -29,6 +29,13 @@ int BPF_PROG(fe_exit_add_watch_syscall_args, const struct pt_regs *regs, long re
 	return 0;
 }
 
+SEC("fexit/__x64_sys_inotify_add_watch")
+int BPF_PROG(fe_exit_add_watch_syscall_args_looped, const struct pt_regs *regs, long ret)
+{
+	add_exit(ret, ctx, ADD_EXIT_HOOKED, NAMES_LOOPED);
+	return 0;
+}
+
 SEC("fentry/inotify_update_watch")
 int BPF_PROG(fe_enter_update_watch, struct fsnotify_group *group, struct inode *inode, __u32 arg)
 {
@@ -39,7 +46,14 @@ int BPF_PROG(fe_enter_update_watch, struct fsnotify_group *group, struct inode *
 SEC("fexit/inotify_update_watch")
 int BPF_PROG(fe_exit_update_watch, struct fsnotify_group *group, struct inode *inode, __u32 arg, int ret)
 {
-	hooked_update_exit(ret, ctx);
+	hooked_update_exit(ret, ctx, NAMES_INLINE);
+	return 0;
+}
+
+SEC("fexit/inotify_update_watch")
+int BPF_PROG(fe_exit_update_watch_looped, struct fsnotify_group *group, struct inode *inode, __u32 arg, int ret)
+{
+	hooked_update_exit(ret, ctx, NAMES_LOOPED);
 	return 0;
 }
 
@@ -84,7 +98,14 @@ int BPF_PROG(fe_exit_rm_watch, const struct pt_regs *regs, long ret)
 SEC("fentry/inotify_freeing_mark")
 int BPF_PROG(fe_freeing_mark, struct fsnotify_mark *mark, struct fsnotify_group *group)
 {
-	hooked_freeing_mark(mark, group);
+	hooked_freeing_mark(mark, group, NAMES_INLINE);
+	return 0;
+}
+
+SEC("fentry/inotify_freeing_mark")
+int BPF_PROG(fe_freeing_mark_looped, struct fsnotify_mark *mark, struct fsnotify_group *group)
+{
+	hooked_freeing_mark(mark, group, NAMES_LOOPED);
 	return 0;
 }
 

@@ -24,6 +24,13 @@ int BPF_KRETPROBE(kp_exit_add_watch, long ret)
 	return 0;
 }
 
+SEC("kretsyscall/inotify_add_watch")
+int BPF_KRETPROBE(kp_exit_add_watch_looped, long ret)
+{
+	add_exit(ret, ctx, ADD_EXIT_HOOKED, NAMES_LOOPED);
+	return 0;
+}
+
 SEC("kprobe")
 int BPF_KPROBE(kp_path_notify, const struct path *path, __u64 mask, unsigned int obj_type)
 {
@@ -74,7 +81,14 @@ int BPF_KRETPROBE(kp_exit_rm_watch, long ret)
 SEC("kprobe")
 int BPF_KPROBE(kp_freeing_mark, struct fsnotify_mark *mark, struct fsnotify_group *group)
 {
-	hooked_freeing_mark(mark, group);
+	hooked_freeing_mark(mark, group, NAMES_INLINE);
+	return 0;
+}
+
+SEC("kprobe")
+int BPF_KPROBE(kp_freeing_mark_looped, struct fsnotify_mark *mark, struct fsnotify_group *group)
+{
+	hooked_freeing_mark(mark, group, NAMES_LOOPED);
 	return 0;
 }
 

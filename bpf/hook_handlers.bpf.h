@@ -49,13 +49,13 @@ static __always_inline void hooked_update_enter(struct fsnotify_group *group, __
 	pending_store(&fresh);
 }
 
-static __always_inline void hooked_update_exit(long ret, void *ctx)
+static __always_inline void hooked_update_exit(long ret, void *ctx, const enum name_walks walks)
 {
 	__u32 tid = current_tid();
 	struct pending_call *pc = bpf_map_lookup_elem(&pending, &tid);
 	if (!pc || pc->kind != PENDING_ADD || pc->via_syscall)
 		return; /* the syscall's exit hook reports it (and failures before this point) */
-	add_exit(ret, ctx, ADD_EXIT_HOOKED, NAMES_INLINE);
+	add_exit(ret, ctx, ADD_EXIT_HOOKED, walks);
 }
 
 /* fsnotify_add_mark_locked(mark, ...) succeeded inside inotify_add_watch: the new watch. Only
@@ -111,7 +111,8 @@ static __always_inline __u8 classify_removal(struct fsnotify_mark *mark, struct 
 /* inotify_freeing_mark(mark, group): runs exactly once per watch, for every cause, never for a
  * failed add; wd, connector and inode are all still valid here (its caller: fsnotify_free_mark,
  * fs/notify/mark.c). */
-static __always_inline void hooked_freeing_mark(struct fsnotify_mark *mark, struct fsnotify_group *group)
+static __always_inline void hooked_freeing_mark(struct fsnotify_mark *mark, struct fsnotify_group *group,
+						const enum name_walks walks)
 {
 	if (!task_selected() && !group_selected(group))
 		return;
@@ -138,7 +139,7 @@ static __always_inline void hooked_freeing_mark(struct fsnotify_mark *mark, stru
 		e->ino = BPF_CORE_READ(inode, i_ino);
 		e->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 		struct path_result r = {};
-		inode_path(inode, e->path, &r);
+		event_inode_path(e, inode, &r, walks);
 		e->path_kind = r.kind;
 		e->path_len = r.len;
 		e->hdr.flags |= r.flags;

@@ -31,6 +31,29 @@ static __always_inline char *name_walk_buffer(void)
  * program; userspace loads the variant the kernel runs (ProgramSpec::walks). */
 enum name_walks { NAMES_INLINE, NAMES_LOOPED };
 
+/* dentry_path_from() into e->path at `off`, inline or looped. */
+static __always_inline void event_dentry_path(struct inotrace_watch_event *e, struct dentry *d, __u32 off,
+					      struct path_result *r, const enum name_walks walks)
+{
+	if (walks == NAMES_LOOPED)
+		dentry_path_looped(d, off, r); /* e is the scratch value: name_walk_buffer() */
+	else
+		dentry_path_from(d, e->path, off, r);
+}
+
+/* inode_path() into e->path, inline or looped. */
+static __always_inline void event_inode_path(struct inotrace_watch_event *e, struct inode *inode,
+					     struct path_result *r, const enum name_walks walks)
+{
+	if (walks == NAMES_LOOPED) {
+		struct inode_fields in;
+		read_inode(inode, &in);
+		inode_path_looped(inode, &in, r);
+	} else {
+		inode_path(inode, e->path, r);
+	}
+}
+
 static __always_inline __u64 group_seq(struct fsnotify_group *group)
 {
 	__u64 key = (__u64)group;
@@ -159,10 +182,7 @@ static __always_inline void set_user_path(struct inotrace_watch_event *e, const 
 	if (!cwd)
 		return;
 	struct path_result r = {};
-	if (walks == NAMES_LOOPED)
-		dentry_path_looped(cwd, n, &r); /* into e->path: name_walk_buffer() */
-	else
-		dentry_path_from(cwd, e->path, n, &r);
+	event_dentry_path(e, cwd, n, &r, walks);
 	e->path_kind = INOTRACE_PATH_USER_CWD;
 	e->path_len = r.len;
 	e->hdr.flags |= r.flags;
@@ -212,7 +232,7 @@ static __always_inline void handle_add_result(struct pending_call *pc, long ret,
 	if (np.dentry && ret >= 0) {
 		/* Hooked backends saw the struct path the kernel resolved: its dentry names inside the
 		 * filesystem plus the mount's id (userspace adds the mount point). */
-		dentry_path((struct dentry *)np.dentry, e->path, &r);
+		event_dentry_path(e, (struct dentry *)np.dentry, 0, &r, walks);
 		e->mnt_id = vfsmount_id((struct vfsmount *)np.mnt);
 	}
 	if (r.kind && (!(r.flags & INOTRACE_F_PATH_TRUNCATED) || !pc->user_path)) {
@@ -278,13 +298,7 @@ static __always_inline void handle_removal(struct pending_call *pc, __u8 reason,
 	/* The inode is still pinned here: the mark's connector drops its reference only after an
 	 * SRCU grace period, so the dentry walk reads live objects. */
 	struct path_result r = {};
-	if (walks == NAMES_LOOPED) {
-		struct inode_fields in;
-		read_inode((struct inode *)pc->inode, &in);
-		inode_path_looped((struct inode *)pc->inode, &in, &r); /* into e->path: name_walk_buffer() */
-	} else {
-		inode_path((struct inode *)pc->inode, e->path, &r);
-	}
+	event_inode_path(e, (struct inode *)pc->inode, &r, walks);
 	e->path_kind = r.kind;
 	e->path_len = r.len;
 	e->hdr.flags |= r.flags;
