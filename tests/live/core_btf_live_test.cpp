@@ -16,6 +16,7 @@
 #include "inotrace_bpf.skel.h"
 #include "inotrace_iter.skel.h"
 #include "loader/core_btf.h"
+#include "loader/environment.h"
 #include "loader/kernel_btf.h"
 #include "loader/program_table.h"
 #include "support/live_support.h"
@@ -70,13 +71,11 @@ void compare_loads(Skel* (*open)(const bpf_object_open_opts*), int (*load)(Skel*
 
 bool starts_with(const char* s, const char* prefix) { return std::strncmp(s, prefix, std::strlen(prefix)) == 0; }
 
-bool kernel_has_bpf_loop() { return libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr) == 1; }
-
-// A tracer program this kernel can load: the bpf_loop twins (NameWalks::Looped) need 5.17+.
+// A tracer program this kernel can load: the bpf_loop twins (NameWalks::Looped) need 5.17+;
+// both twins are compared where both load.
 bool loadable_here(bpf_program* p) {
-  static const bool has_loop = kernel_has_bpf_loop();
   for (const ProgramSpec& spec : program_table())
-    if (spec.name == bpf_program__name(p)) return has_loop || spec.walks != NameWalks::Looped;
+    if (spec.name == bpf_program__name(p)) return kernel_has_bpf_loop() || spec.walks != NameWalks::Looped;
   return true;  // not in the table: identify_inotify
 }
 

@@ -22,6 +22,7 @@
 #include "output/event_json.h"
 #include "output/event_text.h"
 #include "snapshot/snapshot_taker.h"
+#include "loader/environment.h"
 #include "support/live_support.h"
 #include "util/wall_clock.h"
 
@@ -183,7 +184,7 @@ TEST_F(PathLive, DeeperThanTheKernelWalksNamesIsFlaggedAndNamedWhole) {
   const SnapWatch* sw = find_watch(snap, (uint32_t)getpid(), fd, wd);
   ASSERT_NE(sw, nullptr);
   // Kernels without bpf_loop (< 5.17) walk no names in the iterator: fdinfo names it.
-  if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr) == 1) {
+  if (kernel_has_bpf_loop()) {
     EXPECT_TRUE(sw->kernel_flags & INOTRACE_F_PATH_TRUNCATED) << "64 of 70 names walked, not flagged";
     EXPECT_EQ(sw->fs_path_source, PathSource::Dentry);
   }

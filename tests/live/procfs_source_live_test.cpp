@@ -500,7 +500,7 @@ TEST(ProcfsSourceLive, RealPopulationMatchesWhatWasCreated) {
   EXPECT_EQ(path_of(c1.pid(), c1.at(2)), bind + "/in") << "bind mount of a subtree";
   // Without bpf_loop (< 5.17) the iterator walks no dentries: paths come from file handles,
   // which procfs does not have.
-  bool walks_paths = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr) == 1;
+  bool walks_paths = kernel_has_bpf_loop();
   if (walks_paths) {
     EXPECT_EQ(path_of(c1.pid(), c1.at(3)), procdir) << "procfs, named by its dentries";
   } else {
@@ -530,7 +530,7 @@ TEST(ProcfsSourceLive, RealPopulationMatchesWhatWasCreated) {
 // pins the inode: the iterator names them from the kernfs node chain instead.
 TEST(SnapshotLive, KernfsTargetsAreNamed) {
   PROCFS_REQUIRE_ROOT();
-  if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr) != 1)
+  if (!kernel_has_bpf_loop())
     GTEST_SKIP() << "SKIPPED: kernel without bpf_loop (< 5.17): the snapshot iterator walks no paths here, "
                     "and kernfs has no decodable file handles";
   std::vector<std::string> targets = {"/sys/kernel", "/sys/fs"};

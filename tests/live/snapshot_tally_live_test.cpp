@@ -14,6 +14,7 @@
 
 #include "snapshot/aggregate.h"
 #include "snapshot/snapshot_taker.h"
+#include "loader/environment.h"
 #include "support/live_support.h"
 
 namespace inotrace::testing {
@@ -52,7 +53,7 @@ TEST(SnapshotTallyLive, KernelCountsEqualTheFullSnapshotsWatches) {
   for (auto& [g, n] : counted) sizes.insert(n);
   EXPECT_EQ(sizes, (std::multiset<size_t>{0, 5, 37}));
   // Kernels without bpf_loop (< 5.17) cannot count in the kernel: a full snapshot stands in.
-  bool kernel_counts = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr) == 1;
+  bool kernel_counts = kernel_has_bpf_loop();
   EXPECT_EQ(tallies.digests_only, kernel_counts);
   if (kernel_counts)
     for (const auto& inst : tallies.instances) EXPECT_TRUE(inst.watches.empty());
@@ -118,7 +119,7 @@ TEST(SnapshotTallyLive, ATakerOpenedForCountsCountsAndStillNamesEveryTarget) {
     return std::multiset<PathSource>(v.begin(), v.end());
   };
   EXPECT_EQ(own_namers(from_counting), twelve(PathSource::FileHandle));
-  bool kernel_names = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr) == 1;
+  bool kernel_names = kernel_has_bpf_loop();
   if (kernel_names)
     EXPECT_EQ(own_namers(from_naming), twelve(PathSource::Dentry));
   else

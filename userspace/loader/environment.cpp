@@ -1,6 +1,7 @@
 #include "loader/environment.h"
 #include "util/small_file.h"
 
+#include <bpf/libbpf.h>
 #include <fmt/format.h>
 #include <linux/capability.h>
 #include <sys/mount.h>
@@ -69,6 +70,11 @@ std::optional<std::string> ensure_tracefs(std::string* error, bool* mounted_now)
       "tracefs is not mounted and mounting it at {} failed ({}); mount it with "
       "`mount -t tracefs tracefs {}`", root, strerror(errno), root);
   return std::nullopt;
+}
+
+bool kernel_has_bpf_loop() {
+  static const bool has = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr) == 1;
+  return has;
 }
 
 }  // namespace inotrace

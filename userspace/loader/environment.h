@@ -19,4 +19,8 @@ std::optional<std::string> find_kernel_btf(const std::string& custom, std::strin
 // tracefs root, or nullopt with *error set. *mounted_now tells whether this call mounted it.
 std::optional<std::string> ensure_tracefs(std::string* error, bool* mounted_now);
 
+// Whether BPF programs may call bpf_loop (5.17+): the name walks with paths and the tracer's
+// NameWalks::Looped programs need it. Probed once per process (a trial load).
+bool kernel_has_bpf_loop();
+
 }  // namespace inotrace

@@ -38,6 +38,11 @@ enum class SyscallArgs { Any, Typed, Untyped };
 // command's start-up). A kernel without bpf_loop rejects a program that merely names a callback.
 enum class NameWalks { Any, Inline, Looped };
 
+// Whether a program walking names `walks` is the one to load on a kernel with or without bpf_loop.
+constexpr bool loads_with(NameWalks walks, bool has_bpf_loop) {
+  return walks == NameWalks::Any || (walks == NameWalks::Looped) == has_bpf_loop;
+}
+
 struct ProgramSpec {
   bpf_program* SkeletonPrograms::*program;
   std::string_view name;  // the program's name, for messages (the field's name)

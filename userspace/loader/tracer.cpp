@@ -97,7 +97,7 @@ struct Tracer::Impl {
     for (const ProgramSpec& spec : program_table()) {
       if (spec.backend != backend) continue;
       if ((spec.args == SyscallArgs::Typed && !syscall_args) || (spec.args == SyscallArgs::Untyped && syscall_args)) continue;
-      if ((spec.walks == NameWalks::Looped && !looped_walks) || (spec.walks == NameWalks::Inline && looped_walks)) continue;
+      if (!loads_with(spec.walks, looped_walks)) continue;
       if (auto missing = missing_target(spec, kbtf, facts)) {
         if (spec.need == Need::Required) throw Error(fmt::format("{} backend: {}", backend_name(backend), *missing));
         log(fmt::format("{} {}: skipped ({})", backend_name(backend), spec.name, *missing));
@@ -195,7 +195,7 @@ std::vector<const ProgramSpec*> Tracer::programs_for(Backend backend, const Log&
     log("fentry: this kernel's BTF does not type the syscall wrappers' pt_regs: adds are reported "
         "from inotify_update_watch, without the fd and without failures that happen before it "
         "(ENOENT, EACCES, EINVAL)");
-  impl_->looped_walks = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr) == 1;
+  impl_->looped_walks = kernel_has_bpf_loop();
   return impl_->choose_programs(backend, vmlinux_btf, log);
 }
 

@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "events/decode.h"
+#include "loader/environment.h"
 #include "loader/core_btf.h"
 #include "loader/inotify_identity.h"
 #include "inotrace_iter.skel.h"
@@ -240,7 +241,7 @@ IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
   bpf_map__set_max_entries(skel->maps.snap_watches, opts.ringbuf_bytes);
   // bpf_loop (5.17+) walks any number of marks; without it the bounded program walks
   // INOTRACE_SNAP_UNROLLED_MARKS per instance and flags the rest truncated.
-  impl_->bounded = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr) != 1;
+  impl_->bounded = !kernel_has_bpf_loop();
   impl_->names_targets = !impl_->bounded && opts.paths;
   impl_->walk = impl_->bounded         ? skel->progs.snapshot_files_bounded
                 : impl_->names_targets ? skel->progs.snapshot_files
