@@ -19,6 +19,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by userspace before each run (in .bss, so one loaded object serves every run). */
 bool with_paths = true;
+/* Sibling records (sibling_path()); off only where a test wants every path walked whole. */
+bool share_parent_paths = true;
 /* Digest-only runs: no watch records, each instance record carries its marks' digest. */
 bool digest_only = false;
 /* Count-only runs: no mark is walked; the instance records' ucounts carry the kernel's count of
@@ -68,6 +70,10 @@ struct walk_ctx {
 	__u32 flags;
 	__u32 live;     /* digest-only: watches digested */
 	__u64 digest;
+	/* The parent dentry of the last watch record's target and the length of its names, where
+	 * that record's path qualifies as the prefix of a sibling's (sibling_path()); else NULL. */
+	struct dentry *prev_parent;
+	__u32 prev_parent_len;
 };
 
 /* The marks walk's state is here rather than on the stack for the reason the name walk's is
@@ -98,6 +104,46 @@ static __always_inline char *name_walk_buffer(void)
 	return v ? v->w.path : NULL;
 }
 
+/* Most watches of an instance are directories of one parent (a pod's volumes, a tree watched
+ * recursively), whose paths differ in the leaf only. Where this target's dentry has the parent
+ * of the previous record's target, only its own name is read and sent, flagged
+ * INOTRACE_F_PATH_SIBLING: the parent's names went with that record, and userspace joins them
+ * (a ~6-component walk was most of the iterator's time at 100k watches). Only where a full walk
+ * gives the same bytes: the previous walk was whole (no flag: not truncated, no unlinked
+ * ancestor) and this path stays NAME_MAX short of PATH_MAX, so no name of it can be cut. An
+ * ancestor renamed between the two records is seen by both as before the rename: the walks are
+ * unlocked anyway, and the snapshot is of the moment the instance's walk began. */
+static __always_inline bool sibling_path(struct snap_scratch_value *v, const struct inode_fields *in,
+					 struct path_result *r)
+{
+	struct walk_ctx *c = &v->walk;
+	if (!share_parent_paths || !c->prev_parent || !in->first_alias)
+		return false;
+	struct dentry *d = (void *)in->first_alias - bpf_core_field_offset(struct dentry, d_u.d_alias);
+	struct dentry_fields f;
+	read_dentry(d, &f);
+	if (f.parent != c->prev_parent || f.parent == d)
+		return false;
+	__u32 off = 0;
+	if (!put_name(v->w.path, &off, f.name, r) || off + c->prev_parent_len > INOTRACE_PATH_MAX - INOTRACE_NAME_MAX)
+		return false;
+	r->kind = INOTRACE_PATH_DENTRY;
+	r->len = off;
+	r->flags = (f.hashed ? 0 : INOTRACE_F_PATH_UNLINKED) | INOTRACE_F_PATH_SIBLING;
+	return true;
+}
+
+/* After a full walk: whether its path can be the prefix of the next record's. */
+static __always_inline void remember_parent(struct walk_ctx *c, const struct path_result *r)
+{
+	struct name_walk *nw = name_walk_state();
+	c->prev_parent = NULL;
+	if (!nw || r->kind != INOTRACE_PATH_DENTRY || r->flags || !nw->leaf_parent || nw->leaf_end > r->len)
+		return;
+	c->prev_parent = nw->leaf_parent;
+	c->prev_parent_len = r->len - nw->leaf_end;
+}
+
 /* One watch record, with the target's path where the walk names targets: the name walk writes
  * it into v->w.path (name_walk_buffer()), so the record must be this value's. */
 static __always_inline void send_watch(struct snap_scratch_value *v, struct fsnotify_group *group, __s32 wd,
@@ -120,7 +166,11 @@ static __always_inline void send_watch(struct snap_scratch_value *v, struct fsno
 	w->path_len = 0;
 	if (can_walk_paths && with_paths) {
 		struct path_result r = {};
-		inode_path_looped(inode, &in, &r); /* into w->path: name_walk_buffer() */
+		if (!sibling_path(v, &in, &r)) {
+			r = (struct path_result){};
+			inode_path_looped(inode, &in, &r); /* into w->path: name_walk_buffer() */
+			remember_parent(&v->walk, &r);
+		}
 		w->path_kind = r.kind;
 		w->path_len = r.len;
 		w->hdr.flags |= r.flags;
@@ -132,8 +182,10 @@ static __always_inline void send_watch(struct snap_scratch_value *v, struct fsno
 	w->hdr.size = size;
 	/* No wakeups: the consumer polls every millisecond; a wakeup per record (irq_work + IPI)
 	 * cost more than the record itself. */
-	if (bpf_ringbuf_output(&snap_watches, w, size, BPF_RB_NO_WAKEUP))
+	if (bpf_ringbuf_output(&snap_watches, w, size, BPF_RB_NO_WAKEUP)) {
 		__sync_fetch_and_add(&ringbuf_drops, 1);
+		v->walk.prev_parent = NULL; /* a sibling's prefix must be in the record before it */
+	}
 }
 
 /* One mark: returns 1 to stop the walk. Paths only where bpf_loop verifies the walk once:

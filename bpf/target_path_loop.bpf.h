@@ -20,6 +20,10 @@
 struct name_walk {
 	void *node; /* the dentry or kernfs_node whose name comes next */
 	__u32 off;
+	/* The first name walked: where it ends and its dentry's parent (the snapshot's sibling
+	 * paths, snapshot_iter.bpf.c) */
+	__u32 leaf_end;
+	void *leaf_parent;
 	struct path_result r;
 };
 
@@ -53,6 +57,10 @@ static long dentry_step(__u32 i, void *unused)
 		w->r.flags |= INOTRACE_F_PATH_UNLINKED; /* unhashed: deleted or detached */
 	if (!put_name(buf, &w->off, f.name, &w->r))
 		return 1;
+	if (i == 0) {
+		w->leaf_end = w->off;
+		w->leaf_parent = f.parent;
+	}
 	w->node = f.parent;
 	if (i == INOTRACE_PATH_DEPTH - 1)
 		w->r.flags |= INOTRACE_F_PATH_TRUNCATED;
@@ -91,6 +99,8 @@ static __always_inline void names_looped(void *node, __u32 off, const bool kernf
 		return;
 	w->node = node;
 	w->off = off;
+	w->leaf_end = off;
+	w->leaf_parent = NULL;
 	w->r.flags = r->flags;
 	if (kernfs)
 		bpf_loop(INOTRACE_PATH_DEPTH, kernfs_step, NULL, 0);

@@ -64,6 +64,10 @@ enum inotrace_path_kind {
 #define INOTRACE_F_MARK_GONE      (1u << 1) /* add succeeded but the mark vanished before exit */
 #define INOTRACE_F_PATH_UNLINKED  (1u << 2) /* dentry walk met an unhashed (deleted) dentry */
 #define INOTRACE_F_NO_DENTRY      (1u << 3) /* the inode has no dentry alias */
+/* Snapshot watch records only: the path tail holds the leaf's name alone; its parent's names are
+ * those of the previous watch record of the same run without that record's leaf. Userspace
+ * joins them and clears the flag: it never reaches an output. */
+#define INOTRACE_F_PATH_SIBLING   (1u << 4)
 /* Snapshot instance record flags */
 #define INOTRACE_F_SNAP_DUPLICATE (1u << 8)  /* instance already walked through another fd */
 #define INOTRACE_F_SNAP_TRUNCATED (1u << 9)  /* not every mark was walked */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -21,6 +22,7 @@
 #include "loader/preflight.h"
 #include "output/event_json.h"
 #include "output/event_text.h"
+#include "snapshot/iter_source.h"
 #include "snapshot/snapshot_taker.h"
 #include "loader/environment.h"
 #include "support/live_support.h"
@@ -190,6 +192,118 @@ TEST_F(PathLive, DeeperThanTheKernelWalksNamesIsFlaggedAndNamedWhole) {
   }
   EXPECT_EQ(sw->path, full);
   EXPECT_FALSE(sw->path_truncated);
+  close(fd);
+}
+
+// The iterator sends a watch whose target shares its parent with the previous watch's target as
+// the leaf's name alone (INOTRACE_F_PATH_SIBLING), and userspace joins it to that parent. Every
+// path and flag must come out as the whole walk gives it: siblings of every name length, a
+// nested watch between them, a watched sibling unlinked meanwhile, and siblings whose paths pass
+// the point where the shortcut stops (PATH_MAX less a name) or PATH_MAX itself (truncated).
+TEST_F(PathLive, SiblingPathsAreExactlyTheWholeWalks) {
+  if (!kernel_has_bpf_loop()) GTEST_SKIP() << "kernel without bpf_loop: the iterator names no targets (fdinfo does)";
+  const std::string root = dir_.sub("fs");
+  ASSERT_EQ(::mkdir(root.c_str(), 0755), 0);
+  ASSERT_EQ(mount("tmpfs", root.c_str(), "tmpfs", 0, "size=16m"), 0) << strerror(errno);
+  struct Unmount {
+    std::string at;
+    ~Unmount() { umount2(at.c_str(), MNT_DETACH); }
+  } unmount{root};
+
+  int fd = inotify_init1(IN_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  std::map<int, std::string> expected;  // wd -> path inside the tmpfs
+  // Creates `rel` under the directory `at_fd` names (whose own path is `at`) and watches it
+  // through /proc/self/fd, so paths past PATH_MAX can be watched too.
+  auto watch_dir = [&](int at_fd, const std::string& at, const std::string& name) {
+    ASSERT_EQ(mkdirat(at_fd, name.c_str(), 0755), 0) << at << "/" << name;
+    int wd = inotify_add_watch(fd, fmt::format("/proc/self/fd/{}/{}", at_fd, name).c_str(), IN_CREATE);
+    ASSERT_GT(wd, 0) << name;
+    expected[wd] = at + "/" + name;
+  };
+  auto open_dir = [](int at_fd, const std::string& name) { return openat(at_fd, name.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC); };
+
+  int top = open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(top, 0);
+  ASSERT_EQ(mkdirat(top, "pods", 0755), 0);
+  int pods = open_dir(top, "pods");
+  for (int i = 0; i < 40; i++) {
+    watch_dir(pods, "/pods", i == 7 ? std::string(255, 'n') : fmt::format("vol-{}{}", i, std::string(i % 5 * 9, 'x')));
+    if (i == 20) {  // a nested watch breaks the run of siblings; the next ones start over
+      int vol = open_dir(pods, "vol-3xxxxxxxxxxxxxxxxxxxxxxxxxxx");
+      watch_dir(vol, "/pods/vol-3xxxxxxxxxxxxxxxxxxxxxxxxxxx", "deep");
+      close(vol);
+    }
+  }
+  watch_dir(pods, "/pods", "gone");
+  int gone = openat(pods, "gone", O_RDONLY | O_DIRECTORY | O_CLOEXEC);  // keeps the watch past rmdir
+  ASSERT_GE(gone, 0);
+  watch_dir(pods, "/pods", "after-gone");
+  // Chains whose leaf-first names take ~3,700 and ~3,950 bytes: a sibling of 3 bytes fits the
+  // shortcut under the first only; 255-byte siblings are whole under the first and truncated
+  // under the second.
+  std::vector<int> held;
+  for (size_t target : {3700u, 3950u}) {
+    std::string at = fmt::format("/chain-{}", target);
+    ASSERT_EQ(mkdirat(top, at.c_str() + 1, 0755), 0);
+    int dfd = open_dir(top, at.c_str() + 1);
+    size_t names = at.size();
+    for (int i = 0; names < target; i++) {
+      std::string comp = std::string(200, 'D') + std::to_string(i);
+      ASSERT_EQ(mkdirat(dfd, comp.c_str(), 0755), 0);
+      int next = open_dir(dfd, comp);
+      close(dfd);
+      dfd = next;
+      at += "/" + comp;
+      names += comp.size() + 1;
+    }
+    for (const std::string& name : {std::string("s1"), std::string(255, 't'), std::string("s2"), std::string(250, 'u')})
+      watch_dir(dfd, at, name);
+    held.push_back(dfd);
+  }
+  ASSERT_EQ(unlinkat(pods, "gone", AT_REMOVEDIR), 0);
+
+  init_libbpf_logging(false);
+  KernelFacts facts = preflight("");
+  IterSource shortcut(facts);
+  IterSource whole(facts, IterSourceOptions{.sibling_paths = false});
+  Snapshot a = shortcut.take(true), b = whole.take(true);
+  EXPECT_GE(shortcut.sibling_paths(), 40u) << "the shortcut was not taken";
+  EXPECT_EQ(whole.sibling_paths(), 0u);
+  auto mine = [&](const Snapshot& s) -> std::map<int, const SnapWatch*> {
+    std::map<int, const SnapWatch*> by_wd;
+    for (const auto& inst : s.instances)
+      for (const auto& h : inst.holders)
+        if (h.pid == (uint32_t)getpid() && h.fd == fd)
+          for (const auto& w : inst.watches) by_wd[w.wd] = &w;
+    return by_wd;
+  };
+  auto got = mine(a), ref = mine(b);
+  ASSERT_EQ(got.size(), expected.size());
+  ASSERT_EQ(ref.size(), expected.size());
+  int truncated = 0;
+  for (const auto& [wd, rel] : expected) {
+    const SnapWatch& w = *got.at(wd);
+    const SnapWatch& r = *ref.at(wd);
+    EXPECT_EQ(w.fs_path, r.fs_path) << rel;
+    EXPECT_EQ(w.kernel_flags, r.kernel_flags) << rel;
+    EXPECT_EQ(w.fs_path_source, PathSource::Dentry) << rel;
+    EXPECT_FALSE(w.kernel_flags & INOTRACE_F_PATH_SIBLING) << rel;
+    EXPECT_EQ(bool(w.kernel_flags & INOTRACE_F_PATH_UNLINKED), rel == "/pods/gone") << rel;
+    if (rel.size() <= INOTRACE_PATH_MAX) {  // the leaf-first names are as long as the path
+      EXPECT_EQ(w.fs_path, rel);
+      EXPECT_FALSE(w.kernel_flags & INOTRACE_F_PATH_TRUNCATED) << rel.size() << " bytes";
+    } else {
+      truncated++;
+      EXPECT_TRUE(w.kernel_flags & INOTRACE_F_PATH_TRUNCATED) << rel.size() << " bytes";
+      EXPECT_TRUE(rel.ends_with(w.fs_path)) << w.fs_path.size() << " of " << rel.size() << " bytes";
+    }
+  }
+  EXPECT_GE(truncated, 2) << "no sibling passed PATH_MAX: the test lost its edge";
+  for (int h : held) close(h);
+  close(gone);
+  close(pods);
+  close(top);
   close(fd);
 }
 

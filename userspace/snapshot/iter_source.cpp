@@ -147,10 +147,32 @@ struct IterSource::Impl {
   }
 
   // The watch records the ring buffer delivered, decoded into their instances.
+  // The path of the last watch record decoded, which the next one may extend
+  // (INOTRACE_F_PATH_SIBLING: the record holds its leaf's name, the rest is this one's parent).
+  struct PreviousPath {
+    std::string path;
+    bool valid = false;
+  };
+  uint64_t sibling_paths = 0;  // records of the last run that extended their predecessor's parent
+
   void add_watches(const std::unordered_map<uint64_t, size_t>& index, Snapshot& snap) {
-    for (const std::string& chunk : raw) add_watches(chunk, index, snap);
+    PreviousPath prev;
+    sibling_paths = 0;
+    for (const std::string& chunk : raw) add_watches(chunk, index, snap, prev);
   }
-  void add_watches(const std::string& chunk, const std::unordered_map<uint64_t, size_t>& index, Snapshot& snap) {
+  // The leaf of a sibling record joined to its predecessor's parent; false when there is no
+  // predecessor to extend (a record lost before it: the kernel starts over after a drop).
+  bool join_sibling(inotrace_snap_watch& w, std::string& path, PreviousPath& prev) {
+    if (!(w.hdr.flags & INOTRACE_F_PATH_SIBLING)) return true;
+    size_t slash = prev.path.rfind('/');
+    if (!prev.valid || slash == std::string::npos) return false;
+    path.insert(0, prev.path, 0, slash);
+    w.hdr.flags &= ~INOTRACE_F_PATH_SIBLING;
+    sibling_paths++;
+    return true;
+  }
+  void add_watches(const std::string& chunk, const std::unordered_map<uint64_t, size_t>& index, Snapshot& snap,
+                   PreviousPath& prev) {
     for (size_t off = 0; off + sizeof(uint32_t) <= chunk.size();) {
       uint32_t len;
       memcpy(&len, chunk.data() + off, sizeof(len));
@@ -160,11 +182,18 @@ struct IterSource::Impl {
       DecodeError err;
       auto decoded = decode_snap_watch(chunk.data() + off, len, &path, &err);
       off += len;
+      if (decoded && !join_sibling(*decoded, path, prev)) {
+        decoded.reset();
+        err.message = "a snapshot watch record extends a path that never came";
+      }
       if (!decoded) {
         undecodable++;
         last_error = err.message;
+        prev.valid = false;
         continue;
       }
+      prev.valid = decoded->path_kind == INOTRACE_PATH_DENTRY;
+      if (prev.valid) prev.path.assign(path);
       auto it = index.find(decoded->group);
       if (it == index.end()) continue;  // cannot happen: a walk follows its instance record
       snap.instances[it->second].watches.push_back(snap_watch(*decoded, std::move(path)));
@@ -239,6 +268,7 @@ IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
   if (!impl_->skel) throw Error(fmt::format("cannot open the snapshot iterator: {}", strerror(errno)));
   auto* skel = impl_->skel;
   bpf_map__set_max_entries(skel->maps.snap_watches, opts.ringbuf_bytes);
+  skel->data->share_parent_paths = opts.sibling_paths;
   // bpf_loop (5.17+) walks any number of marks; without it the bounded program walks
   // INOTRACE_SNAP_UNROLLED_MARKS per instance and flags the rest truncated.
   impl_->bounded = !kernel_has_bpf_loop();
@@ -265,6 +295,7 @@ bool IterSource::names_targets() const { return impl_->names_targets; }
 
 const InotifyIdentity& IterSource::identity() const { return impl_->identity; }
 
+uint64_t IterSource::sibling_paths() const { return impl_->sibling_paths; }
 size_t IterSource::remembered_instances() const { return keys_of(bpf_map__fd(impl_->skel->maps.walked)).size(); }
 
 Snapshot IterSource::take(bool with_paths) { return run(with_paths, false); }

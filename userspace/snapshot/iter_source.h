@@ -25,6 +25,9 @@ struct IterSourceOptions {
   // take(true) then names targets from fdinfo's file handles, which cannot name unlinked
   // targets nor those on filesystems without file handles (sysfs): open with paths for paths.
   bool paths = true;
+  // False: every watch's path is walked whole, none sent as a sibling of the previous one
+  // (tests compare the two).
+  bool sibling_paths = true;
 };
 
 class IterSource {
@@ -54,6 +57,9 @@ class IterSource {
   // Entries in the kernel's table of instances walked (one per instance the last run saw;
   // tests hold that it never keeps vanished ones).
   size_t remembered_instances() const;
+  // Watch records of the last run whose path the kernel sent as a leaf name under the previous
+  // record's parent (INOTRACE_F_PATH_SIBLING; tests hold the shortcut is taken, and exact).
+  uint64_t sibling_paths() const;
 
  private:
   Snapshot run(bool with_paths, bool digests_only, bool counts_only = false);
