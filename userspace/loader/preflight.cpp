@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "loader/environment.h"
+#include "loader/iter_target.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/small_file.h"
@@ -53,6 +54,7 @@ void init_libbpf_logging(bool verbose) {
     g_verbose = verbose;
   }
   libbpf_set_print(libbpf_print);
+  register_iter_sections();  // here: before any second thread uses libbpf
 }
 
 std::string last_libbpf_message() {

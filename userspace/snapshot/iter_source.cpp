@@ -17,6 +17,8 @@
 #include "loader/environment.h"
 #include "loader/core_btf.h"
 #include "loader/inotify_identity.h"
+#include "loader/iter_target.h"
+#include "loader/kernel_btf.h"
 #include "inotrace_iter.skel.h"
 #include "util/error.h"
 #include "util/wall_clock.h"
@@ -262,8 +264,16 @@ IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
     : impl_(std::make_unique<Impl>()) {
   size_t elf_size = 0;
   const void* elf = inotrace_iter__elf_bytes(&elf_size);
+  // One parse of the kernel's BTF for the CoreBtf and the iterators' attach target (iter_target.h).
+  KernelBtfPtr kernel;
+  if (facts.custom_btf.empty() && facts.btf_path == "/sys/kernel/btf/vmlinux") try {
+      kernel = shared_kernel_btf(facts.btf_path);
+      note_iter_targets(kernel.get());
+    } catch (const Error&) {  // the CoreBtf falls back, and reports nothing either
+    }
   std::optional<CoreBtf> core;  // read by libbpf at load
   LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = core_btf_path(facts, elf, elf_size, core));
+  kernel.reset();  // ~10 MB given back before the load, unless another holder keeps it
   impl_->skel = inotrace_iter__open_opts(&open_opts);
   if (!impl_->skel) throw Error(fmt::format("cannot open the snapshot iterator: {}", strerror(errno)));
   auto* skel = impl_->skel;

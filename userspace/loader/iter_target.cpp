@@ -1,0 +1,55 @@
+#include "loader/iter_target.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include <atomic>
+#include <cerrno>
+#include <mutex>
+
+#include "loader/kernel_btf.h"
+
+namespace inotrace {
+
+namespace {
+
+constexpr const char* kSection = "iter/task_file";
+constexpr const char* kRunningKernelBtf = "/sys/kernel/btf/vmlinux";  // an iterator's ids are the running kernel's
+std::atomic<int> g_task_file_target{0};
+
+int task_file_target() {
+  if (int id = g_task_file_target.load(std::memory_order_acquire)) return id;
+  try {
+    note_iter_targets(shared_kernel_btf(kRunningKernelBtf).get());
+  } catch (const std::exception&) {  // no kernel BTF: no iterator either
+  }
+  return g_task_file_target.load(std::memory_order_acquire);
+}
+
+// At the load: the iterator it is. libbpf reads the program's type after this.
+int prepare_task_file_iter(bpf_program* prog, bpf_prog_load_opts* opts, long /*cookie*/) {
+  int target = task_file_target();
+  if (target <= 0) return -ESRCH;  // libbpf names the program and this error
+  opts->attach_btf_id = target;
+  opts->expected_attach_type = BPF_TRACE_ITER;
+  return bpf_program__set_type(prog, BPF_PROG_TYPE_TRACING);  // allowed: the object is not loaded yet
+}
+
+}  // namespace
+
+void register_iter_sections() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    LIBBPF_OPTS(libbpf_prog_handler_opts, opts, .prog_prepare_load_fn = prepare_task_file_iter);
+    // On failure (no memory) libbpf's own handler stays: slower, not wrong.
+    libbpf_register_prog_handler(kSection, BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_TRACE_ITER, &opts);
+  });
+}
+
+void note_iter_targets(const btf* kernel) {
+  int id = kernel ? btf__find_by_name_kind(kernel, "bpf_iter_task_file", BTF_KIND_FUNC) : -1;
+  if (id > 0) g_task_file_target.store(id, std::memory_order_release);
+}
+
+}  // namespace inotrace
