@@ -146,6 +146,22 @@ TEST(TraceSessionTest, SeedTakesWhatExistedAndWhatArrivedWhileSeeding) {
   EXPECT_EQ(h.session->table().path_of(inst.watches.at(1)), "/a");
 }
 
+TEST(TraceSessionTest, EventsThatArrivedWhileSeedingStartTheStream) {
+  // The hooks attach before the seeding snapshot: what they saw meanwhile is delivered, once,
+  // before anything later.
+  Harness h({{1, "/a"}}, {add(3, "/c")}, /*interval_s=*/3600);
+  h.events->queued.push_back(add(4, "/d"));
+  h.session->poll(0, [&](const Event& e) { h.delivered.push_back(e); });
+  ASSERT_EQ(h.delivered.size(), 2u);
+  EXPECT_EQ(h.delivered[0].wd, 3);
+  EXPECT_EQ(h.delivered[0].path, "/c");
+  EXPECT_FALSE(h.delivered[0].from_snapshot);
+  EXPECT_EQ(h.delivered[1].wd, 4);
+  h.session->poll(0, [&](const Event& e) { h.delivered.push_back(e); });
+  EXPECT_EQ(h.delivered.size(), 2u) << "delivered twice";
+  EXPECT_EQ(h.watches(), 3u);
+}
+
 TEST(TraceSessionTest, ARemovalNoHookSawComesOutOfTheNextReconcile) {
   Harness h({{1, "/a"}, {2, "/b"}});
   h.kernel->watches.erase(2);  // e.g. /b's directory was removed: the tracepoint backend has no hook

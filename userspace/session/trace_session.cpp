@@ -79,12 +79,16 @@ TraceSession::TraceSession(const SessionOptions& opts, Log log, Sources sources)
     Snapshot snap = taker_->take(true);
     snapshot_mounts_ = node_->mount_tables();
     // Events that arrived while the snapshot was taken go in first; reconcile leaves alone
-    // what they changed after the snapshot began.
+    // what they changed after the snapshot began. They are the stream's first events too:
+    // the hooks record from their attach, and the first poll delivers what they saw meanwhile.
     tracer_->drain([&](const Event& raw) {
       Event ev = raw;
       completer_.complete(ev);
       attach_stack(ev);
-      table_.apply(ev);
+      if (ev.task.pid) ev.workload = workloads_.of(ev.task.pid, ev.task.cgroup_id);
+      if (ev.instance.group) selected_groups_.insert(ev.instance.group);
+      for (Event& d : table_.apply(ev)) seeding_events_.push_back({std::move(d), true});
+      seeding_events_.push_back({std::move(ev), false});
     });
     table_.reconcile(snap, seed_ns_, nullptr, /*emit=*/false);
     last_users_ = users_of(snap);
@@ -168,6 +172,10 @@ int TraceSession::poll(int timeout_ms, const Callback& cb) {
 
 int TraceSession::pump(int timeout_ms, const Callback& cb) {
   int n = 0;
+  for (auto& [ev, derived] : std::exchange(seeding_events_, {})) {
+    deliver(ev, cb, derived);
+    n++;
+  }
   tracer_->poll(timeout_ms, [&](Event& ev) {  // the tracer's own: completed in place, no copy
     bool named = false;
     if (ev.type == EventType::Remove) {

@@ -1,5 +1,6 @@
 // A tracing session that keeps a complete watch table: hooks attached first (events buffer in
-// the ring buffer), then a snapshot seeds the table, then events keep it current. On the
+// the ring buffer), then a snapshot seeds the table, then events keep it current. The stream
+// starts at the hooks' attach: what they saw while the snapshot was taken comes out first. On the
 // tracepoint backend — where most removals have no hook — and after any drop, periodic
 // snapshots are reconciled against the table and what the hooks missed comes out as events
 // marked from_snapshot.
@@ -11,6 +12,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "loader/tracer.h"
 #include "paths/event_paths.h"
@@ -128,6 +131,9 @@ class TraceSession {
   uint64_t last_reconcile_ns_ = 0;
   uint64_t last_snapshot_start_ns_ = 0;
   uint64_t seed_ns_ = 0;
+  // What the hooks saw while the seeding snapshot was taken (each applied to the table then, and
+  // whether the table derived it), delivered by the first poll.
+  std::vector<std::pair<Event, bool>> seeding_events_;
   uint64_t drops_seen_ = 0;
   RateLimitedCount loss_reports_;  // one stderr line a second at most, with the counts
   SessionCounters counters_;
