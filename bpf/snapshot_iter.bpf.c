@@ -74,7 +74,14 @@ struct walk_ctx {
 	 * that record's path qualifies as the prefix of a sibling's (sibling_path()); else NULL. */
 	struct dentry *prev_parent;
 	__u32 prev_parent_len;
+	__u32 siblings;                  /* records since that walk that took its names */
+	struct dentry *prev_grandparent; /* prev_parent's place when it was walked */
+	__u64 prev_parent_name;          /* its d_name.hash_len */
 };
+
+/* Records at most that take a walk's names: a bound on how old the names a sibling is sent
+ * under can be. */
+#define INOTRACE_SIBLING_RUN 256
 
 /* The marks walk's state is here rather than on the stack for the reason the name walk's is
  * (target_path_loop.bpf.h): the verifier checks the bpf_loop callback once, not once per value. */
@@ -110,9 +117,21 @@ static __always_inline char *name_walk_buffer(void)
  * INOTRACE_F_PATH_SIBLING: the parent's names went with that record, and userspace joins them
  * (a ~6-component walk was most of the iterator's time at 100k watches). Only where a full walk
  * gives the same bytes: the previous walk was whole (no flag: not truncated, no unlinked
- * ancestor) and this path stays NAME_MAX short of PATH_MAX, so no name of it can be cut. An
- * ancestor renamed between the two records is seen by both as before the rename: the walks are
- * unlocked anyway, and the snapshot is of the moment the instance's walk began. */
+ * ancestor) and this path stays NAME_MAX short of PATH_MAX, so no name of it can be cut. The
+ * parent must still have the place (its parent, its name) it had when its names were read, or it
+ * was renamed or moved meanwhile and the next watch is walked whole; a rename further up between
+ * the two records is not seen (the walks are unlocked anyway, and a whole walk racing it is no
+ * better), and after INOTRACE_SIBLING_RUN records a whole walk reads the names again. */
+/* A directory's place: its parent and its name's hash and length, which a rename or a move of it
+ * changes. */
+static __always_inline void read_place(struct dentry *d, struct dentry **parent, __u64 *name)
+{
+	__u32 end = max_u32(FIELD_END(struct dentry, d_parent), FIELD_END(struct dentry, d_name.hash_len));
+	struct object_copy *c = end <= INOTRACE_COPY_MAX ? copy_object(d, end) : NULL;
+	*parent = c ? COPIED(c, struct dentry, d_parent) : NULL;
+	*name = c ? COPIED(c, struct dentry, d_name.hash_len) : 0;
+}
+
 static __always_inline bool sibling_path(struct snap_scratch_value *v, const struct inode_fields *in,
 					 struct path_result *r)
 {
@@ -122,7 +141,13 @@ static __always_inline bool sibling_path(struct snap_scratch_value *v, const str
 	struct dentry *d = (void *)in->first_alias - bpf_core_field_offset(struct dentry, d_u.d_alias);
 	struct dentry_fields f;
 	read_dentry(d, &f);
-	if (f.parent != c->prev_parent || f.parent == d)
+	if (f.parent != c->prev_parent || f.parent == d || c->siblings >= INOTRACE_SIBLING_RUN)
+		return false;
+	/* The parent renamed or moved since its names were read: they are not its names now. */
+	struct dentry *grandparent;
+	__u64 name;
+	read_place(f.parent, &grandparent, &name);
+	if (grandparent != c->prev_grandparent || name != c->prev_parent_name)
 		return false;
 	__u32 off = 0;
 	if (!put_name(v->w.path, &off, f.name, r) || off + c->prev_parent_len > INOTRACE_PATH_MAX - INOTRACE_NAME_MAX)
@@ -130,6 +155,7 @@ static __always_inline bool sibling_path(struct snap_scratch_value *v, const str
 	r->kind = INOTRACE_PATH_DENTRY;
 	r->len = off;
 	r->flags = (f.hashed ? 0 : INOTRACE_F_PATH_UNLINKED) | INOTRACE_F_PATH_SIBLING;
+	c->siblings++;
 	return true;
 }
 
@@ -140,8 +166,12 @@ static __always_inline void remember_parent(struct walk_ctx *c, const struct pat
 	c->prev_parent = NULL;
 	if (!nw || r->kind != INOTRACE_PATH_DENTRY || r->flags || !nw->leaf_parent || nw->leaf_end > r->len)
 		return;
+	read_place(nw->leaf_parent, &c->prev_grandparent, &c->prev_parent_name);
+	if (!c->prev_grandparent)
+		return;
 	c->prev_parent = nw->leaf_parent;
 	c->prev_parent_len = r->len - nw->leaf_end;
+	c->siblings = 0;
 }
 
 /* One watch record, with the target's path where the walk names targets: the name walk writes
