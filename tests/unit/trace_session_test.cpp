@@ -162,6 +162,20 @@ TEST(TraceSessionTest, EventsThatArrivedWhileSeedingStartTheStream) {
   EXPECT_EQ(h.watches(), 3u);
 }
 
+TEST(TraceSessionTest, AnAddWhoseWatchVanishedWhileSeedingComesOutWithItsRemoval) {
+  // The tracepoint backend has no hook for the removal: the session matches it, while seeding
+  // as live, so adds - removes in the stream stay the watches that exist.
+  Event vanished = add(3, "/c");
+  vanished.flags |= INOTRACE_F_MARK_GONE;
+  Harness h({{1, "/a"}}, {vanished}, /*interval_s=*/3600);
+  h.session->poll(0, [&](const Event& e) { h.delivered.push_back(e); });
+  ASSERT_EQ(h.delivered.size(), 2u);
+  EXPECT_EQ(h.delivered[0].type, EventType::Add);
+  EXPECT_EQ(h.delivered[1].type, EventType::Remove);
+  EXPECT_EQ(h.delivered[1].wd, 3);
+  EXPECT_EQ(h.watches(), 1u);
+}
+
 TEST(TraceSessionTest, ARemovalNoHookSawComesOutOfTheNextReconcile) {
   Harness h({{1, "/a"}, {2, "/b"}});
   h.kernel->watches.erase(2);  // e.g. /b's directory was removed: the tracepoint backend has no hook

@@ -81,15 +81,20 @@ TraceSession::TraceSession(const SessionOptions& opts, Log log, Sources sources)
     // Events that arrived while the snapshot was taken go in first; reconcile leaves alone
     // what they changed after the snapshot began. They are the stream's first events too:
     // the hooks record from their attach, and the first poll delivers what they saw meanwhile.
+    // Kept up to a bound: a flood while seeding must not grow memory without end (the table
+    // still takes every event; what is not kept is reported).
+    uint64_t not_kept = 0;
     tracer_->drain([&](const Event& raw) {
       Event ev = raw;
-      completer_.complete(ev);
-      attach_stack(ev);
-      if (ev.task.pid) ev.workload = workloads_.of(ev.task.pid, ev.task.cgroup_id);
-      if (ev.instance.group) selected_groups_.insert(ev.instance.group);
-      for (Event& d : table_.apply(ev)) seeding_events_.push_back({std::move(d), true});
-      seeding_events_.push_back({std::move(ev), false});
+      take_in(ev, [&](Event& e, bool derived) {
+        if (seeding_events_.size() < kMaxSeedingEvents) seeding_events_.push_back({std::move(e), derived});
+        else not_kept++;
+      });
     });
+    if (not_kept)
+      log_(fmt::format("{} events seen while the table was seeded are not in the output (more than {} arrived "
+                       "meanwhile); the table holds them",
+                       not_kept, kMaxSeedingEvents));
     table_.reconcile(snap, seed_ns_, nullptr, /*emit=*/false);
     last_users_ = users_of(snap);
     for (const auto& w : snap.warnings) log_(fmt::format("snapshot: {}", w));
@@ -177,49 +182,55 @@ int TraceSession::pump(int timeout_ms, const Callback& cb) {
     n++;
   }
   tracer_->poll(timeout_ms, [&](Event& ev) {  // the tracer's own: completed in place, no copy
-    bool named = false;
-    if (ev.type == EventType::Remove) {
-      // Name the target as the watcher did when adding it (marked as it was then).
-      auto inst = table_.instances().find(ev.instance.group);
-      if (inst != table_.instances().end()) {
-        auto w = inst->second.watches.find(ev.wd);
-        if (w != inst->second.watches.end() && w->second.path) {
-          ev.path = table_.path_of(w->second);
-          ev.path_source = static_cast<PathSource>(w->second.path_source);
-          ev.flags &= ~INOTRACE_F_PATH_TRUNCATED;
-          if (w->second.path_truncated) ev.flags |= INOTRACE_F_PATH_TRUNCATED;
-          named = true;
-        }
-      }
-    }
-    if (!named) completer_.complete(ev);
-    attach_stack(ev);
-    // Before the table learns a holder from it: the holder keeps its pod too.
-    if (ev.task.pid) ev.workload = workloads_.of(ev.task.pid, ev.task.cgroup_id);
-    if (ev.instance.group) selected_groups_.insert(ev.instance.group);
-    for (Event& d : table_.apply(ev)) {
-      deliver(d, cb, true);
+    take_in(ev, [&](Event& e, bool derived) {
+      deliver(e, cb, derived);
       n++;
-    }
-    deliver(ev, cb, false);
-    n++;
-    if (tracer_->backend() == Backend::Tracepoint) n += match_vanished_add(ev, cb);
+    });
   });
   return n;
+}
+
+// One event from the hooks: named, completed, applied to the table; handed to `out` after what
+// the table derived from it, and before the removal of an add whose watch had already vanished.
+void TraceSession::take_in(Event& ev, const Sink& out) {
+  bool named = false;
+  if (ev.type == EventType::Remove) {
+    // Name the target as the watcher did when adding it (marked as it was then).
+    auto inst = table_.instances().find(ev.instance.group);
+    if (inst != table_.instances().end()) {
+      auto w = inst->second.watches.find(ev.wd);
+      if (w != inst->second.watches.end() && w->second.path) {
+        ev.path = table_.path_of(w->second);
+        ev.path_source = static_cast<PathSource>(w->second.path_source);
+        ev.flags &= ~INOTRACE_F_PATH_TRUNCATED;
+        if (w->second.path_truncated) ev.flags |= INOTRACE_F_PATH_TRUNCATED;
+        named = true;
+      }
+    }
+  }
+  if (!named) completer_.complete(ev);
+  attach_stack(ev);
+  // Before the table learns a holder from it: the holder keeps its pod too.
+  if (ev.task.pid) ev.workload = workloads_.of(ev.task.pid, ev.task.cgroup_id);
+  if (ev.instance.group) selected_groups_.insert(ev.instance.group);
+  for (Event& d : table_.apply(ev)) out(d, true);
+  std::optional<Event> gone;
+  if (tracer_->backend() == Backend::Tracepoint) gone = removal_of_vanished_add(ev);  // before `out` may take ev
+  out(ev, false);
+  if (gone) out(*gone, true);
 }
 
 // An add whose watch was gone before it returned (a concurrent unlink, umount, close or
 // one-shot event): hooked backends report that removal themselves (before the add); here
 // nothing would, so adds - removes would show a watch that never existed.
-int TraceSession::match_vanished_add(const Event& add, const Callback& cb) {
+std::optional<Event> TraceSession::removal_of_vanished_add(const Event& add) {
   std::optional<Event> gone = table_.removal_of_vanished_add(add);
-  if (!gone) return 0;
+  if (!gone) return std::nullopt;
   DeducingRemovalClassifier classifier(*node_);
   gone->reason = classifier.classify_vanished_add(*gone);
   gone->possible_reasons |= reason_bit(gone->reason) & ~reason_bit(Reason::Unknown);
   table_.apply(*gone);
-  deliver(*gone, cb, true);
-  return 1;
+  return gone;
 }
 
 void TraceSession::reconcile_now(const Callback& cb, bool full) {

@@ -104,7 +104,10 @@ class TraceSession {
 
  private:
   int pump(int timeout_ms, const Callback& cb);  // live events only
-  int match_vanished_add(const Event& add, const Callback& cb);
+  // Where take_in() hands each event: the event, and whether the table derived it.
+  using Sink = std::function<void(Event&, bool derived)>;
+  void take_in(Event& ev, const Sink& out);
+  std::optional<Event> removal_of_vanished_add(const Event& add);
   void deliver(Event& ev, const Callback& cb, bool derived);
   void attach_stack(Event& ev);
   bool selected(const Event& derived) const;
@@ -134,6 +137,7 @@ class TraceSession {
   // What the hooks saw while the seeding snapshot was taken (each applied to the table then, and
   // whether the table derived it), delivered by the first poll.
   std::vector<std::pair<Event, bool>> seeding_events_;
+  static constexpr size_t kMaxSeedingEvents = 65536;
   uint64_t drops_seen_ = 0;
   RateLimitedCount loss_reports_;  // one stderr line a second at most, with the counts
   SessionCounters counters_;
