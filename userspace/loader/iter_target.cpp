@@ -6,9 +6,11 @@
 
 #include <atomic>
 #include <cerrno>
+#include <memory>
 #include <mutex>
 
 #include "loader/kernel_btf.h"
+#include "util/log.h"
 
 namespace inotrace {
 
@@ -22,7 +24,11 @@ int task_file_target() {
   if (int id = g_task_file_target.load(std::memory_order_acquire)) return id;
   try {
     note_iter_targets(shared_kernel_btf(kRunningKernelBtf).get());
-  } catch (const std::exception&) {  // no kernel BTF: no iterator either
+  } catch (const std::exception&) {
+    // No sysfs BTF here (a container that hides it): where libbpf's own handler looked next,
+    // /boot/vmlinux-$(uname -r) and the debug-info paths.
+    std::unique_ptr<btf, decltype(&btf__free)> found(btf__load_vmlinux_btf(), btf__free);
+    note_iter_targets(found.get());
   }
   return g_task_file_target.load(std::memory_order_acquire);
 }
@@ -30,7 +36,11 @@ int task_file_target() {
 // At the load: the iterator it is. libbpf reads the program's type after this.
 int prepare_task_file_iter(bpf_program* prog, bpf_prog_load_opts* opts, long /*cookie*/) {
   int target = task_file_target();
-  if (target <= 0) return -ESRCH;  // libbpf names the program and this error
+  if (target <= 0) {
+    log_line("cannot find bpf_iter_task_file in the kernel's BTF (/sys/kernel/btf/vmlinux, or a vmlinux "
+             "libbpf knows where to find): BPF iterators need a kernel with BTF");
+    return -ENOENT;
+  }
   opts->attach_btf_id = target;
   opts->expected_attach_type = BPF_TRACE_ITER;
   return bpf_program__set_type(prog, BPF_PROG_TYPE_TRACING);  // allowed: the object is not loaded yet
