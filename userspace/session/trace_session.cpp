@@ -192,7 +192,8 @@ int TraceSession::pump(int timeout_ms, const Callback& cb) {
 
 // One event from the hooks: named, completed, applied to the table; handed to `out` after what
 // the table derived from it, and before the removal of an add whose watch had already vanished.
-void TraceSession::take_in(Event& ev, const Sink& out) {
+template <typename Out>
+void TraceSession::take_in(Event& ev, Out&& out) {
   bool named = false;
   if (ev.type == EventType::Remove) {
     // Name the target as the watcher did when adding it (marked as it was then).

@@ -104,9 +104,10 @@ class TraceSession {
 
  private:
   int pump(int timeout_ms, const Callback& cb);  // live events only
-  // Where take_in() hands each event: the event, and whether the table derived it.
-  using Sink = std::function<void(Event&, bool derived)>;
-  void take_in(Event& ev, const Sink& out);
+  // Hands `out(Event&, bool derived)` each event: a template, not a std::function, because it
+  // runs once per event and a std::function of the caller's captures allocated every time.
+  template <typename Out>
+  void take_in(Event& ev, Out&& out);
   std::optional<Event> removal_of_vanished_add(const Event& add);
   void deliver(Event& ev, const Callback& cb, bool derived);
   void attach_stack(Event& ev);
