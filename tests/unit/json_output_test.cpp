@@ -3,6 +3,7 @@
 
 #include "events/instance_id_key.h"
 #include "output/event_json.h"
+#include "output/json_fields.h"
 #include "util/text_encoding.h"
 
 namespace inotrace {
@@ -112,6 +113,46 @@ TEST(TextEncoding, Utf8Validation) {
   EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // surrogate
   EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // > U+10FFFF
   EXPECT_FALSE(is_valid_utf8("\xe2\x9c"));          // truncated
+}
+
+// The validity check reads eight ASCII bytes at a time: a bad byte at any place of a block, or
+// a sequence split across blocks, is still found (sanitize_utf8 checks one sequence at a time).
+TEST(TextEncoding, Utf8ValidationAtEveryPlaceOfABlock) {
+  for (std::string bad : {"\xff", "\xc0\xaf", "\xe2\x9c", "\x80", "\xed\xa0\x80"}) {
+    for (std::string good : {"\xe2\x9c\x93", "\xc3\xa9", "\xf0\x9f\x98\x80"}) {
+      for (size_t at = 0; at <= 17; at++) {
+        std::string s(18, 'a');
+        std::string with_bad = s.substr(0, at) + bad + s.substr(at);
+        std::string with_good = s.substr(0, at) + good + s.substr(at);
+        EXPECT_FALSE(is_valid_utf8(with_bad)) << at;
+        EXPECT_NE(sanitize_utf8(with_bad), with_bad) << at;
+        EXPECT_TRUE(is_valid_utf8(with_good)) << at;
+        EXPECT_EQ(sanitize_utf8(with_good), with_good) << at;
+      }
+    }
+  }
+}
+
+// JsonFields scans eight bytes at a time for bytes to escape and writes into room it grows:
+// every byte nlohmann escapes, at every place of a block, and strings longer than the room
+// taken at a time, come out as nlohmann's dump() writes them.
+TEST(JsonOutput, StringsAreEscapedAsTheDocumentAtEveryPlace) {
+  for (int c = 0; c < 0x80; c++) {
+    for (size_t at = 0; at <= 17; at++) {
+      std::string s(18, 'x');
+      s.insert(s.begin() + static_cast<long>(at), static_cast<char>(c));
+      std::string out = "prefix";
+      append_json_string(out, s);
+      EXPECT_EQ(out, "prefix" + nlohmann::ordered_json(s).dump()) << c << " at " << at;
+    }
+  }
+  for (std::string fill : {"\"", "\x01", "a", "\xc3\xa9"}) {
+    std::string s;
+    for (int i = 0; i < 3000; i++) s += fill;
+    std::string out;
+    append_json_string(out, s);
+    EXPECT_EQ(out, nlohmann::ordered_json(s).dump());
+  }
 }
 
 TEST(TextEncoding, Base64) {

@@ -72,6 +72,19 @@ TEST(TextOutput, EscapesControlBytes) {
 
 // A terminal acts on C1 controls (U+009B is an 8-bit CSI: "\u009b2J" clears the screen) and
 // bidi overrides reorder what is shown (a name can display as another name): escaped like C0.
+// Names are checked eight bytes at a time for anything to escape: a byte that needs it is
+// found at every place of a block, and one that does not leaves the name as it is.
+TEST(TextOutput, EveryByteAtEveryPlaceOfABlockIsEscapedOrKept) {
+  for (int c = 0; c < 0x100; c++) {
+    bool kept = c >= 0x20 && c < 0x7f && c != '\\';
+    for (size_t at = 0; at <= 17; at++) {
+      std::string s(18, 'a');
+      s.insert(s.begin() + static_cast<long>(at), static_cast<char>(c));
+      EXPECT_EQ(escape_for_text(s) == s, kept) << c << " at " << at;
+    }
+  }
+}
+
 TEST(TextOutput, EscapesC1ControlsBidiOverridesAndLineSeparators) {
   EXPECT_EQ(escape_for_text("a\xc2\x9b" "2Jb"), "a\\u009b2Jb");
   EXPECT_EQ(escape_for_text("\xc2\x80\xc2\x85\xc2\x9f"), "\\u0080\\u0085\\u009f");

@@ -24,15 +24,17 @@ void write_head(const Snapshot& snap, const SnapshotJsonParts& parts, std::strin
   f.raw("duration_ms", nlohmann::ordered_json(parts.duration_ms).dump());  // nlohmann's double format
   Totals t = totals(snap);
   f.key("totals");
-  out += '{';
-  JsonFields tf(out);
-  tf.num("processes", t.processes), tf.num("instances", t.instances), tf.num("watches", t.watches);
-  out += '}';
+  f.text("{");
+  {
+    JsonFields tf(f);
+    tf.num("processes", t.processes), tf.num("instances", t.instances), tf.num("watches", t.watches);
+  }
+  f.text("}");
 }
 
 void write_user(const UserRow& u, std::string& out) {
-  out += '{';
   JsonFields f(out);
+  f.text("{");
   f.num("uid", u.uid);
   if (u.userns_ino) f.num("user_ns", u.userns_ino);
   else f.null("user_ns");
@@ -43,44 +45,46 @@ void write_user(const UserRow& u, std::string& out) {
   num_or_null(f, "kernel_instances", u.kernel_instances);
   num_or_null(f, "max_user_instances", u.max_instances);
   f.boolean("count_mismatch", u.count_mismatch());
-  out += '}';
+  f.text("}");
 }
 
 void write_process(const ProcessRow& p, std::string& out) {
-  out += '{';
   JsonFields f(out);
+  f.text("{");
   f.num("pid", p.pid);
   f.path("comm", p.comm);
   f.num("uid", p.uid);
   f.num("instances", p.instances);
   f.num("watches", p.watches);
-  out += '}';
+  f.text("}");
 }
 
 void write_instance(const SnapInstance& inst, std::string& out) {
-  out += '{';
   JsonFields f(out);
+  f.text("{");
   f.str("instance", inst.id);
   f.key("holders");
-  out += '[';
+  f.text("[");
   for (size_t i = 0; i < inst.holders.size(); i++) {
     const Holder& h = inst.holders[i];
-    out += i ? ",{" : "{";
-    JsonFields hf(out);
-    hf.num("pid", h.pid), hf.num("fd", h.fd);
-    hf.path("comm", h.comm);
-    hf.num("uid", h.uid), hf.num("mnt_ns", h.mnt_ns);
-    if (h.workload) write_workload(hf, *h.workload);
-    out += '}';
+    f.text(i ? ",{" : "{");
+    {
+      JsonFields hf(f);
+      hf.num("pid", h.pid), hf.num("fd", h.fd);
+      hf.path("comm", h.comm);
+      hf.num("uid", h.uid), hf.num("mnt_ns", h.mnt_ns);
+      if (h.workload) write_workload(hf, *h.workload);
+    }
+    f.text("}");
   }
-  out += ']';
+  f.text("]");
   f.num("watches", inst.watches.size());
   if (inst.ucount.uid != UINT32_MAX) f.num("charged_uid", inst.ucount.uid);
   else f.null("charged_uid");
   if (inst.ucount.userns_ino) f.num("user_ns", inst.ucount.userns_ino);
   else f.null("user_ns");
   f.boolean("truncated", inst.truncated);
-  out += '}';
+  f.text("}");
 }
 
 // Every watch of every instance, each written straight into the output's buffer.

@@ -145,10 +145,10 @@ json event_to_json(const Event& ev, const WallClock& clock, std::string_view bac
 }
 
 void append_event_json_line(std::string& out, const Event& ev, const WallClock& clock, std::string_view backend) {
-  out += '{';
   LineSink sink(out);
+  sink.text("{");
   write_event(ev, clock, backend, sink);
-  out += '}';
+  sink.text("}");
 }
 
 std::string event_to_json_line(const Event& ev, const WallClock& clock, std::string_view backend) {

@@ -67,50 +67,57 @@ const std::string& short_mask(uint32_t mask) {
   return last;
 }
 
-// What follows the path: the failure, the removal's reason, the counts, the flags.
-std::string tail_of(const Event& ev) {
-  std::string tail;
+// "<a>/<b>" counts, as in "watches 10/8192".
+void append_count(std::string& out, std::string_view what, int64_t count, int64_t max) {
+  out += what, out += ' ';
+  out += fmt::format_int(count).c_str(), out += '/', out += fmt::format_int(max).c_str();
+}
+
+// What follows the path: the failure, the removal's reason, the counts, the flags. Appended
+// in place: a string and a format call per event were a tenth of the text path.
+void append_tail(std::string& out, const Event& ev) {
   switch (ev.type) {
     case EventType::Add:
     case EventType::Update:
-      if (ev.ucount.known()) tail = fmt::format("  watches {}/{}", ev.ucount.count, ev.ucount.max);
+      if (ev.ucount.known()) out += "  ", append_count(out, "watches", ev.ucount.count, ev.ucount.max);
       break;
     case EventType::Remove: {
-      (tail = "  ") += reason_name(ev.reason);
+      (out += "  ") += reason_name(ev.reason);
       // An uncertain deduction ends in '?' and lists the other reasons the evidence allowed.
       ReasonSet others = ev.possible_reasons & ~reason_bit(ev.reason);
-      if (ev.possible_reasons) tail += fmt::format("? (or {})", fmt::join(reason_names(others), "|"));
+      if (ev.possible_reasons) out += fmt::format("? (or {})", fmt::join(reason_names(others), "|"));
       break;
     }
     case EventType::AddFailed:
-      (tail = "  ") += errno_name(ev.err);
-      if (ev.err == ENOSPC && ev.ucount.known()) tail += fmt::format(" (watches {}/{})", ev.ucount.count, ev.ucount.max);
+      (out += "  ") += errno_name(ev.err);
+      if (ev.err == ENOSPC && ev.ucount.known())
+        out += " (", append_count(out, "watches", ev.ucount.count, ev.ucount.max), out += ')';
       break;
     case EventType::InitFailed:
-      (tail = "  ") += errno_name(ev.err);
-      if (ev.err == EMFILE && ev.ucount.known()) tail += fmt::format(" (instances {}/{})", ev.ucount.count, ev.ucount.max);
+      (out += "  ") += errno_name(ev.err);
+      if (ev.err == EMFILE && ev.ucount.known())
+        out += " (", append_count(out, "instances", ev.ucount.count, ev.ucount.max), out += ')';
       break;
     case EventType::InstanceCreate:
     case EventType::InstanceDestroy:
       break;
   }
-  if (ev.is_watch_event() && (ev.flags & INOTRACE_F_PATH_TRUNCATED)) tail += "  (path truncated)";
+  if (ev.is_watch_event() && (ev.flags & INOTRACE_F_PATH_TRUNCATED)) out += "  (path truncated)";
   if (ev.stack) {
     // The first frames past the syscall wrappers: where in the program the watch came from.
-    tail += fmt::format("  (stack, {}:", stack_quality_name(ev.stack->quality));
+    out += fmt::format("  (stack, {}:", stack_quality_name(ev.stack->quality));
     const auto& frames = ev.stack->frames;
     for (size_t i = ev.stack->first_caller_frame(), shown = 0; i < frames.size() && shown < 3; i++, shown++)
-      tail += (shown ? " < " : " ") + escape_for_text(frame_label(frames[i]));
-    tail += ')';
+      out += (shown ? " < " : " ") + escape_for_text(frame_label(frames[i]));
+    out += ')';
   }
   if (ev.from_snapshot) {
     bool at_add = ev.type == EventType::Remove && (ev.flags & INOTRACE_F_MARK_GONE);
-    tail += at_add ? "  (deduced" : "  (from snapshot";
-    if (ev.pid_source == PidSource::Adder) tail += "; pid of the adder";
-    else if (ev.pid_source == PidSource::OneOfHolders) tail += "; pid of one holder";
-    tail += ')';
+    out += at_add ? "  (deduced" : "  (from snapshot";
+    if (ev.pid_source == PidSource::Adder) out += "; pid of the adder";
+    else if (ev.pid_source == PidSource::OneOfHolders) out += "; pid of one holder";
+    out += ')';
   }
-  return tail;
 }
 
 }  // namespace
@@ -158,7 +165,7 @@ void append_event_text(std::string& out, const Event& ev, const WallClock& clock
   if (instance) out += ev.instance.text().view();
   else if (ev.path.empty()) out += '-';
   else append_escaped_for_text(out, ev.path);
-  out += tail_of(ev);
+  append_tail(out, ev);
 }
 
 std::string event_to_text(const Event& ev, const WallClock& clock) {

@@ -1,6 +1,8 @@
 #include "output/json_fields.h"
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstring>
 
 #include "util/text_encoding.h"
@@ -21,7 +23,7 @@ const char* escape_of(unsigned char c) {
   return c < 0x20 ? kShort[c] : nullptr;
 }
 
-// One table load per byte instead of three compares: the scan is most of a JSON line's cost.
+// One table load per byte instead of three compares: the scan is most of a string's cost.
 constexpr std::array<bool, 256> kNeedsEscape = [] {
   std::array<bool, 256> t{};
   for (int c = 0; c < 0x20; c++) t[c] = true;
@@ -29,51 +31,93 @@ constexpr std::array<bool, 256> kNeedsEscape = [] {
   return t;
 }();
 
-bool needs_escape(unsigned char c) { return kNeedsEscape[c]; }
+// Whether one of w's eight bytes needs an escape: a byte below 0x20, '"' or '\\' (the classic
+// has-less-than and has-zero-byte tests; exact as "is there one", which is all that is asked).
+bool any_needs_escape(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+  uint64_t q = w ^ (kOnes * '"'), b = w ^ (kOnes * '\\');
+  return (((w - kOnes * 0x20) & ~w) | ((q - kOnes) & ~q) | ((b - kOnes) & ~b)) & kHighs;
+}
+
+constexpr size_t kLongestEscape = 6;  // \u00XX
+
+// Writes c's escape at p (room for kLongestEscape); returns the end.
+char* put_escape(char* p, unsigned char c) {
+  if (const char* e = escape_of(c)) {
+    size_t n = std::strlen(e);
+    std::memcpy(p, e, n);
+    return p + n;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::memcpy(p, "\\u00", 4);
+  p[4] = kHex[c >> 4], p[5] = kHex[c & 15];
+  return p + 6;
+}
 
 }  // namespace
 
-void append_json_string(std::string& out, std::string_view v) {
-  out += '"';
-  size_t run = 0;  // start of the bytes not yet copied
-  for (size_t i = 0; i < v.size(); i++) {
-    unsigned char c = v[i];
-    if (!needs_escape(c)) continue;
-    out.append(v.data() + run, i - run);
-    run = i + 1;
-    if (const char* e = escape_of(c)) out += e;
-    else fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+void JsonFields::grow(size_t n) {
+  size_t used = cur_ ? static_cast<size_t>(cur_ - out_->data()) : out_->size();
+  out_->resize(used + std::max(n, kRoom));  // keeps what was written before `used`
+  cur_ = out_->data() + used;
+  end_ = out_->data() + out_->size();
+}
+
+void JsonFields::finish() {
+  if (parent_) {
+    parent_->cur_ = cur_, parent_->end_ = end_;
+    parent_ = nullptr;
+    cur_ = end_ = nullptr;
+    out_ = nullptr;  // a finished nested object writes nothing more
+    return;
   }
-  out.append(v.data() + run, v.size() - run);
-  out += '"';
+  if (cur_) out_->resize(static_cast<size_t>(cur_ - out_->data()));
+  cur_ = end_ = nullptr;
 }
 
 void JsonFields::key(std::string_view k, std::string_view suffix) {
-  char buf[64];
-  if (k.size() + suffix.size() + 4 > sizeof buf) {
-    if (!first_) out_ += ',';
-    first_ = false;
-    ((out_ += '"') += k) += suffix;
-    out_ += "\":";
-    return;
-  }
-  out_.append(buf, put_key(buf, k, suffix));
+  cur_ = put_key(room(k.size() + suffix.size() + 4), k, suffix);
 }
 
-void append_json_names(std::string& out, const std::vector<std::string>& names) {
-  out += '[';
-  for (size_t i = 0; i < names.size(); i++) {
-    if (i) out += ',';
-    append_json_string(out, names[i]);
+void JsonFields::string(std::string_view v) {
+  char* p = room(v.size() + 2);
+  *p++ = '"';
+  size_t run = 0;  // start of the bytes not yet copied
+  for (size_t i = 0; i < v.size(); i++) {
+    uint64_t w;  // eight bytes at a time where none needs an escape (nearly always)
+    while (i + 8 <= v.size() && (std::memcpy(&w, v.data() + i, 8), !any_needs_escape(w))) i += 8;
+    if (i == v.size()) break;
+    unsigned char c = v[i];
+    if (!kNeedsEscape[c]) continue;
+    p = copy(p, v.substr(run, i - run));
+    run = i + 1;
+    cur_ = p;
+    p = room(kLongestEscape + (v.size() - run) + 1);  // the escape, the rest, the closing quote
+    p = put_escape(p, c);
   }
-  out += ']';
+  p = copy(p, v.substr(run));
+  *p++ = '"';
+  cur_ = p;
+}
+
+void JsonFields::strings(const std::vector<std::string>& v) {
+  text("[");
+  for (size_t i = 0; i < v.size(); i++) {
+    if (i) text(",");
+    string(v[i]);
+  }
+  text("]");
 }
 
 void JsonFields::path(std::string_view k, std::string_view v) {
   if (is_valid_utf8(v)) return str(k, v);
   str(k, sanitize_utf8(v));
   key(k, "_b64");
-  append_json_string(out_, base64_encode(v));
+  string(base64_encode(v));
 }
+
+void append_json_string(std::string& out, std::string_view v) { JsonFields(out).string(v); }
+
+void append_json_names(std::string& out, const std::vector<std::string>& names) { JsonFields(out).strings(names); }
 
 }  // namespace inotrace

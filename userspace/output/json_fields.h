@@ -5,8 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
-#include <iterator>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -20,74 +20,103 @@ void append_json_string(std::string& out, std::string_view v);
 void append_json_names(std::string& out, const std::vector<std::string>& names);
 
 // The fields of one object, appended to `out` with a comma before each but the first. Keys are
-// the program's own (never escaped). The braces are the caller's.
+// the program's own (never escaped).
+//
+// It writes through a cursor into room it takes at the end of `out` (one resize per object,
+// not a std::string append per key and value: those appends were most of a JSON line's cost),
+// and gives back what it did not use when finished. So while one is alive, nothing else may
+// append to `out`: the caller's brackets go through text(), a nested object through a
+// JsonFields made from this one, and finish() (or the destructor) comes before `out` is used
+// again.
 class JsonFields {
  public:
   // first=false when fields were already written into this object.
-  explicit JsonFields(std::string& out, bool first = true) : out_(out), first_(first) {}
+  explicit JsonFields(std::string& out, bool first = true) : out_(&out), first_(first) {}
+  // The fields of an object nested in parent's output (its `"k":{` written with parent.text());
+  // parent is not used again until this one is finished.
+  explicit JsonFields(JsonFields& parent) : out_(parent.out_), cur_(parent.cur_), end_(parent.end_), parent_(&parent) {}
+  JsonFields(const JsonFields&) = delete;
+  JsonFields& operator=(const JsonFields&) = delete;
+  ~JsonFields() { finish(); }
 
+  // `out` (or the parent) holds exactly what was written; the caller may append again.
+  void finish();
+
+  // Bytes written as they are, no key: the caller's brackets and commas, a prepared fragment.
+  void text(std::string_view t) { put(room(t.size()), t); }
   // `"<k><suffix>":`, after a comma unless first.
   void key(std::string_view k, std::string_view suffix = {});
-  void str(std::string_view k, std::string_view v) { key(k), append_json_string(out_, v); }
+  void str(std::string_view k, std::string_view v) {
+    key(k);
+    string(v);
+  }
   template <class T>
   void num(std::string_view k, T v) {
     if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
       fmt::format_int f(v);  // no format string to parse: a third of an integer's cost
       field(k, {f.data(), f.size()}, false);
     } else {
-      key(k);
-      fmt::format_to(std::back_inserter(out_), "{}", v);
+      char buf[64];
+      auto r = fmt::format_to_n(buf, sizeof buf, "{}", v);
+      field(k, {buf, std::min(r.size, sizeof buf)}, false);
     }
   }
   // A string the program made that needs no escaping by construction (names of its own,
   // digits, hex): written without the scan. Never for anything read from the system.
   void plain(std::string_view k, std::string_view v) { field(k, v, true); }
-  void null(std::string_view k) { key(k), out_ += "null"; }
-  void boolean(std::string_view k, bool v) { key(k), out_ += v ? "true" : "false"; }
-  void names(std::string_view k, const std::vector<std::string>& v) { key(k), append_json_names(out_, v); }
-  void raw(std::string_view k, std::string_view json_text) { key(k), out_ += json_text; }
+  void null(std::string_view k) { field(k, "null", false); }
+  void boolean(std::string_view k, bool v) { field(k, v ? "true" : "false", false); }
+  void names(std::string_view k, const std::vector<std::string>& v) {
+    key(k);
+    strings(v);
+  }
+  void raw(std::string_view k, std::string_view json_text) { field(k, json_text, false); }
   // What put_path puts: the name made valid UTF-8, and its exact bytes as "<k>_b64" when it was
   // not valid UTF-8.
   void path(std::string_view k, std::string_view v);
+  // A string value, quoted and escaped, with no key (an array's element).
+  void string(std::string_view v);
+  // ["a","b",...], with no key.
+  void strings(const std::vector<std::string>& v);
 
  private:
-  // `,"<k>":<v>` or `,"<k>":"<v>"` in one append: the separate appends of the key, the quotes
-  // and the value were the largest part of a line's cost.
-  // Inline, so that a literal key's copy is a fixed-size move instead of a call to memcpy.
-  void field(std::string_view k, std::string_view v, bool quoted);
-  size_t put_key(char* buf, std::string_view k, std::string_view suffix);
+  static constexpr size_t kRoom = 512;  // taken at a time: a whole event line, most often
 
-  std::string& out_;
-  bool first_;
-};
-
-// Writes `,"<k><suffix>":` (no comma when first) into buf, which holds at least
-// k.size() + suffix.size() + 4 bytes; returns its length.
-inline size_t JsonFields::put_key(char* buf, std::string_view k, std::string_view suffix) {
-  size_t n = 0;
-  if (!first_) buf[n++] = ',';
-  first_ = false;
-  buf[n++] = '"';
-  if (!k.empty()) std::memcpy(buf + n, k.data(), k.size()), n += k.size();
-  if (!suffix.empty()) std::memcpy(buf + n, suffix.data(), suffix.size()), n += suffix.size();  // data() may be null
-  buf[n++] = '"', buf[n++] = ':';
-  return n;
-}
-
-inline void JsonFields::field(std::string_view k, std::string_view v, bool quoted) {
-  char buf[128];
-  if (k.size() + v.size() + 6 > sizeof buf) {
-    key(k);
-    if (quoted) out_ += '"';
-    out_ += v;
-    if (quoted) out_ += '"';
-    return;
+  // `,"<k>":<v>` or `,"<k>":"<v>"`. Inlined, so that a literal key's copy is a fixed-size move.
+  [[gnu::always_inline]] void field(std::string_view k, std::string_view v, bool quoted) {
+    char* p = room(k.size() + v.size() + 6);
+    p = put_key(p, k, {});
+    if (quoted) *p++ = '"';
+    p = copy(p, v);
+    if (quoted) *p++ = '"';
+    cur_ = p;
   }
-  size_t n = put_key(buf, k, {});
-  if (quoted) buf[n++] = '"';
-  if (!v.empty()) std::memcpy(buf + n, v.data(), v.size()), n += v.size();
-  if (quoted) buf[n++] = '"';
-  out_.append(buf, n);
-}
+  [[gnu::always_inline]] char* put_key(char* p, std::string_view k, std::string_view suffix) {
+    if (!first_) *p++ = ',';
+    first_ = false;
+    *p++ = '"';
+    p = copy(p, k);
+    p = copy(p, suffix);
+    *p++ = '"', *p++ = ':';
+    return p;
+  }
+  static char* copy(char* p, std::string_view s) {
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());  // data() may be null when empty
+    return p + s.size();
+  }
+  void put(char* p, std::string_view s) { cur_ = copy(p, s); }
+  // The cursor, with at least n bytes of room after it.
+  char* room(size_t n) {
+    if (static_cast<size_t>(end_ - cur_) < n) grow(n);
+    return cur_;
+  }
+  void grow(size_t n);
+
+  std::string* out_;
+  char* cur_ = nullptr;  // null: no room taken yet (out_->size() is where writing starts)
+  char* end_ = nullptr;
+  JsonFields* parent_ = nullptr;  // a nested object's: whose cursor this one goes on with
+  bool first_ = true;
+};
 
 }  // namespace inotrace

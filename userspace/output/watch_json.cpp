@@ -35,9 +35,9 @@ const std::string& WatchRowWriter::mask_json(uint32_t mask) {
 }
 
 void WatchRowWriter::append(std::string& out, const WatchJsonFields& w) {
-  out += '{';
-  out += head_;
-  JsonFields f(out, /*first=*/false);
+  JsonFields f(out, /*first=*/false);  // the head's fields come first
+  f.text("{");
+  f.text(head_);
   f.num("wd", w.wd);
   f.num("ino", w.ino);
   f.plain("dev", w.dev.text());
@@ -47,7 +47,7 @@ void WatchRowWriter::append(std::string& out, const WatchJsonFields& w) {
   f.plain("path_source", path_source_name(w.path_source));
   if (w.path_truncated) f.boolean("path_truncated", true);
   if (!w.path_note.empty()) f.path("path_note", w.path_note);
-  out += '}';
+  f.text("}");
 }
 
 }  // namespace inotrace

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <cstring>
 
 namespace inotrace {
 
@@ -52,6 +53,11 @@ bool acted_on_by_terminals(uint32_t cp) {
 
 bool is_valid_utf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
+    uint64_t w;  // eight ASCII bytes at a time: names are mostly ASCII, and this runs per event
+    if (i + 8 <= s.size() && (std::memcpy(&w, s.data() + i, 8), (w & 0x8080808080808080ull) == 0)) {
+      i += 8;
+      continue;
+    }
     size_t n = utf8_seq_len(s, i);
     if (!n) return false;
     i += n;
@@ -99,11 +105,30 @@ std::string base64_encode(std::string_view bytes) {
   return out;
 }
 
+namespace {
+// Whether every byte of s is printable ASCII other than '\\' (eight bytes at a time: the
+// classic has-less-than and has-zero-byte tests, exact as "is there one").
+bool printable_ascii(std::string_view s) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w, b;
+    std::memcpy(&w, s.data() + i, 8);
+    b = w ^ (kOnes * '\\');
+    // below 0x20 | 0x7f and up (w + 1 sets the high bit of 0x7f; 0x80 and up have it) | '\\'
+    if ((((w - kOnes * 0x20) & ~w) | w | (w + kOnes) | ((b - kOnes) & ~b)) & kHighs) return false;
+  }
+  for (; i < s.size(); i++) {
+    unsigned char c = s[i];
+    if (c < 0x20 || c >= 0x7f || c == '\\') return false;
+  }
+  return true;
+}
+}  // namespace
+
 void append_escaped_for_text(std::string& out, std::string_view s) {
   // Most names are printable ASCII: nothing to escape.
-  bool plain = true;
-  for (unsigned char c : s) plain &= c >= 0x20 && c < 0x7f && c != '\\';
-  if (plain) {
+  if (printable_ascii(s)) {
     out.append(s);
     return;
   }

@@ -56,20 +56,28 @@ ShortText rfc3339_utc_text(int64_t realtime_ns) {
   int64_t sec = realtime_ns / 1000000000;
   int64_t nsec = realtime_ns % 1000000000;
   if (nsec < 0) nsec += 1000000000, sec -= 1;
-  int64_t days = sec / 86400, rem = sec % 86400;
-  if (rem < 0) rem += 86400, days -= 1;
-  // A stream's timestamps share their day: the calendar arithmetic runs once per day.
-  thread_local int64_t last_days = INT64_MIN;
-  thread_local int y;
-  thread_local unsigned m, d;
-  if (days != last_days) civil_from_days(days, y, m, d), last_days = days;
-  // Always four digits: an int64 of nanoseconds spans the years 1677 to 2262.
-  ShortText t;
+  // A stream's timestamps share their second: the date and time of day are formatted once
+  // per second, the nanoseconds per event.
   static constexpr char kPattern[] = "0000-00-00T00:00:00.000000000Z";
+  thread_local int64_t last_sec = INT64_MIN;
+  thread_local char prefix[20];  // "YYYY-MM-DDTHH:MM:SS."
+  if (sec != last_sec) {
+    int64_t days = sec / 86400, rem = sec % 86400;
+    if (rem < 0) rem += 86400, days -= 1;
+    int y;
+    unsigned m, d;
+    civil_from_days(days, y, m, d);
+    // Always four digits: an int64 of nanoseconds spans the years 1677 to 2262.
+    std::memcpy(prefix, kPattern, sizeof prefix);
+    put_digits(prefix + 3, y, 4), put_digits(prefix + 6, m, 2), put_digits(prefix + 9, d, 2);
+    put_digits(prefix + 12, rem / 3600, 2), put_digits(prefix + 15, rem / 60 % 60, 2);
+    put_digits(prefix + 18, rem % 60, 2);
+    last_sec = sec;
+  }
+  ShortText t;
   char* b = t.data;
-  std::memcpy(b, kPattern, sizeof kPattern - 1);
-  put_digits(b + 3, y, 4), put_digits(b + 6, m, 2), put_digits(b + 9, d, 2);
-  put_digits(b + 12, rem / 3600, 2), put_digits(b + 15, rem / 60 % 60, 2), put_digits(b + 18, rem % 60, 2);
+  std::memcpy(b, prefix, sizeof prefix);
+  std::memcpy(b + sizeof prefix, kPattern + sizeof prefix, sizeof kPattern - 1 - sizeof prefix);
   put_digits(b + 28, nsec, 9);
   t.size = sizeof kPattern - 1;
   return t;
@@ -83,14 +91,23 @@ ShortText WallClock::rfc3339_text(uint64_t mono_ns) const { return rfc3339_utc_t
 
 std::string WallClock::time_of_day(uint64_t mono_ns) const {
   int64_t rt = to_realtime_ns(mono_ns);
-  int64_t s = (rt / 1000000000 + utc_offset_s_) % 86400;
-  if (s < 0) s += 86400;
-  int64_t us = (rt % 1000000000) / 1000;
-  if (us < 0) us += 1000000;
-  char b[] = "00:00:00.000000";
-  put_digits(b + 1, s / 3600, 2), put_digits(b + 4, s / 60 % 60, 2), put_digits(b + 7, s % 60, 2);
+  int64_t sec = rt / 1000000000, us = (rt % 1000000000) / 1000;
+  if (us < 0) us += 1000000, sec -= 1;
+  // Formatted once per second and clock (a stream's events share their second), the
+  // microseconds per event.
+  thread_local int64_t last_sec = INT64_MIN, last_offset = INT64_MIN;
+  thread_local char hms[9];  // "HH:MM:SS."
+  if (sec != last_sec || utc_offset_s_ != last_offset) {
+    int64_t s = (sec + utc_offset_s_) % 86400;
+    if (s < 0) s += 86400;
+    std::memcpy(hms, "00:00:00.", sizeof hms);
+    put_digits(hms + 1, s / 3600, 2), put_digits(hms + 4, s / 60 % 60, 2), put_digits(hms + 7, s % 60, 2);
+    last_sec = sec, last_offset = utc_offset_s_;
+  }
+  char b[15];
+  std::memcpy(b, hms, sizeof hms);
   put_digits(b + 14, us, 6);
-  return std::string(b, sizeof b - 1);
+  return std::string(b, sizeof b);
 }
 
 }  // namespace inotrace
