@@ -18,6 +18,14 @@ TEST(PathInterner, RoundTripsAndSharesPrefixes) {
   PathId b = p.intern("/var/lib/kubelet/pods/u1/volumes/y");
   EXPECT_EQ(p.str(a), "/var/lib/kubelet/pods/u1/volumes/x");
   EXPECT_EQ(p.str(b), "/var/lib/kubelet/pods/u1/volumes/y");
+  std::string reused(5000, 'z');  // written into a string that held something longer, and shorter
+  p.str(a, reused);
+  EXPECT_EQ(reused, "/var/lib/kubelet/pods/u1/volumes/x");
+  reused = "/";
+  p.str(b, reused);
+  EXPECT_EQ(reused, "/var/lib/kubelet/pods/u1/volumes/y");
+  p.str(kNoPath, reused);
+  EXPECT_EQ(reused, "");
   EXPECT_EQ(p.live_nodes(), 3u) << "var/lib/kubelet/pods/u1/volumes (shared, one node) + x + y";
   EXPECT_EQ(p.intern("/var/lib/kubelet/pods/u1/volumes/x"), a);
   p.release(a);

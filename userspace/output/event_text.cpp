@@ -69,8 +69,14 @@ const std::string& short_mask(uint32_t mask) {
 
 // "<a>/<b>" counts, as in "watches 10/8192".
 void append_count(std::string& out, std::string_view what, int64_t count, int64_t max) {
-  out += what, out += ' ';
-  out += fmt::format_int(count).c_str(), out += '/', out += fmt::format_int(max).c_str();
+  fmt::format_int c(count), m(max);
+  char buf[64];  // what is the program's own word: "watches", "instances"
+  size_t n = what.copy(buf, 16);
+  buf[n++] = ' ';
+  n += std::string_view(c.data(), c.size()).copy(buf + n, 20);
+  buf[n++] = '/';
+  n += std::string_view(m.data(), m.size()).copy(buf + n, 20);
+  out.append(buf, n);
 }
 
 // What follows the path: the failure, the removal's reason, the counts, the flags. Appended

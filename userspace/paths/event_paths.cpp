@@ -195,7 +195,9 @@ void EventPathCompleter::complete(Event& ev) {
   if (ev.path.empty()) return;
   if (ev.path_source == PathSource::Syscall) {
     // An absolute string is whole (the kernel refuses longer ones): only its spelling changes.
-    if (ev.path[0] == '/') ev.path = normalize_path(ev.path);
+    if (ev.path[0] == '/') {
+      if (!is_normal_path(ev.path)) ev.path = normalize_path(ev.path);
+    }
     else complete_relative(ev);
     if (ev.path_source == PathSource::Syscall && ev.path[0] == '/') drop_dotdot(ev);
     return;

@@ -1,5 +1,7 @@
 #include "paths/normalize_path.h"
 
+#include <algorithm>
+
 namespace inotrace {
 
 std::string normalize_path(std::string_view path) {
@@ -20,6 +22,17 @@ std::string normalize_path(std::string_view path) {
   }
   if (out.empty()) return ".";  // "." or "./": the directory itself
   return out;
+}
+
+bool is_normal_path(std::string_view path) {
+  if (path.empty() || path == "/" || path == ".") return true;
+  for (size_t i = path.front() == '/' ? 1 : 0;;) {
+    size_t end = std::min(path.find('/', i), path.size());
+    std::string_view comp = path.substr(i, end - i);
+    if (comp.empty() || comp == ".") return false;  // "//", "/./", a trailing '/' or "/."
+    if (end == path.size()) return true;
+    i = end + 1;
+  }
 }
 
 bool has_dotdot(std::string_view path) {

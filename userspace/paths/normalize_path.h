@@ -12,6 +12,8 @@ namespace inotrace {
 
 // "/a//./b/" -> "/a/b"; "./x" -> "x"; "." -> "."; "/" -> "/"; "" -> "".
 std::string normalize_path(std::string_view path);
+// Whether normalize_path(path) == path: the common case, checked without a copy.
+bool is_normal_path(std::string_view path);
 
 // "/a/b/../c" -> "/a/c", each ".." dropping the component before it, lexically. Only a guess
 // (wrong across symlinks): see without_dotdot_if_same.

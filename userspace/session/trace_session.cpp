@@ -201,7 +201,7 @@ void TraceSession::take_in(Event& ev, Out&& out) {
     if (inst != table_.instances().end()) {
       auto w = inst->second.watches.find(ev.wd);
       if (w != inst->second.watches.end() && w->second.path) {
-        ev.path = table_.path_of(w->second);
+        table_.path_of(w->second, ev.path);
         ev.path_source = static_cast<PathSource>(w->second.path_source);
         ev.flags &= ~INOTRACE_F_PATH_TRUNCATED;
         if (w->second.path_truncated) ev.flags |= INOTRACE_F_PATH_TRUNCATED;

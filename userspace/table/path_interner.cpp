@@ -72,16 +72,19 @@ PathInterner::PathInterner(size_t max_nodes, size_t max_arena)
 
 // One more reference on the stored copy of nm, stored now if it was not.
 uint32_t PathInterner::store_name(std::string_view nm) {
-  auto it = names_.find(nm);
-  if (it != names_.end()) {
-    set_name_refs(*it, name_refs(*it) + 1);
-    return *it;
+  uint32_t off = (uint32_t)(arena_.size() + kNameHeader);
+  bool stored = false;
+  // Found or placed with one hash of nm (find then insert hashed it twice, the second time
+  // after a strlen of the stored copy).
+  uint32_t at = *names_.lazy_emplace(nm, [&](const auto& place) { place(off), stored = true; });
+  if (!stored) {
+    set_name_refs(at, name_refs(at) + 1);
+    return at;
   }
-  uint32_t refs = 1, off = (uint32_t)(arena_.size() + kNameHeader);
+  uint32_t refs = 1;
   arena_.append(reinterpret_cast<const char*>(&refs), sizeof refs);
   arena_.append(nm);
   arena_.push_back('\0');
-  names_.insert(off);
   return off;
 }
 
@@ -231,16 +234,25 @@ void PathInterner::release(PathId id) {
 }
 
 std::string PathInterner::str(PathId id) const {
-  if (!id) return {};
-  if (nodes_[id].parent == kRelativeRoot) return std::string(name(id));
-  std::vector<uint32_t> chain;
-  for (uint32_t c = id; c; c = nodes_[c].parent) chain.push_back(c);
   std::string out;
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-    out += '/';
-    out += name(*it);
-  }
+  str(id, out);
   return out;
+}
+
+void PathInterner::str(PathId id, std::string& out) const {
+  out.clear();
+  if (!id) return;
+  if (nodes_[id].parent == kRelativeRoot) return out.assign(name(id)), void();
+  // Measured first, then written from the leaf back: no list of the nodes on the way.
+  size_t len = 0;
+  for (uint32_t c = id; c; c = nodes_[c].parent) len += 1 + name(c).size();
+  out.resize(len);
+  for (uint32_t c = id; c; c = nodes_[c].parent) {
+    std::string_view nm = name(c);
+    len -= nm.size();
+    std::memcpy(out.data() + len, nm.data(), nm.size());
+    out[--len] = '/';
+  }
 }
 
 void PathInterner::maybe_compact() {

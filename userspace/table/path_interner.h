@@ -38,6 +38,8 @@ class PathInterner {
   void retain(PathId id);
   void release(PathId id);
   std::string str(PathId id) const;
+  // The same into `out`, reusing its room (a removal names its target per event).
+  void str(PathId id, std::string& out) const;
 
   size_t live_nodes() const { return live_; }
   size_t name_bytes() const { return arena_.size() - arena_dead_; }  // the live names, headers included

@@ -104,6 +104,7 @@ class WatchTable {
   size_t watch_count() const { return watch_count_; }
   const absl::flat_hash_map<uint64_t, InstanceEntry>& instances() const { return instances_; }
   std::string path_of(const WatchEntry& w) const { return paths_.str(w.path); }
+  void path_of(const WatchEntry& w, std::string& out) const { paths_.str(w.path, out); }
   // The stack that created (inst, wd), if --stacks saw it being added; else null.
   static const CreationStack* stack_of(const InstanceEntry& inst, int32_t wd);
   const PathInterner& paths() const { return paths_; }
