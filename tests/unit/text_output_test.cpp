@@ -23,6 +23,32 @@ TEST(TextOutput, OneLineEvenForHostilePaths) {
   EXPECT_NE(line.find("IN_ALL_EVENTS"), std::string::npos) << line;
 }
 
+// The fixed columns are written into room measured before: every column at its longest
+// (numbers at their limits, every mask bit, a comm that escapes to six bytes a byte) fits, and
+// comes out whole (the sanitizer tier runs this too).
+TEST(TextOutput, EveryColumnAtItsLongestFits) {
+  Event e;
+  e.type = EventType::Add;
+  e.task = TaskInfo{2147483647, 2147483647, 0, 0, std::string(15, '\x1b')};
+  e.wd = 2147483647;
+  e.dev = KernelDev{0xffffffffu};
+  e.ino = UINT64_MAX;
+  e.mask = 0xffffffffu;
+  e.path = "/p";
+  std::string line = event_to_text(e, WallClock(0));
+  EXPECT_NE(line.find("2147483647"), std::string::npos) << line;
+  EXPECT_NE(line.find(std::string(":") + std::to_string(UINT64_MAX)), std::string::npos) << line;
+  std::string escaped;
+  for (int i = 0; i < 15; i++) escaped += "\\x1b";
+  EXPECT_NE(line.find(escaped), std::string::npos) << line;
+  EXPECT_NE(line.find(" /p"), std::string::npos) << line;
+  e.type = EventType::InstanceCreate;
+  e.fd = -1;
+  e.req_mask = 0xffffffffu;
+  line = event_to_text(e, WallClock(0));
+  EXPECT_NE(line.find("fd -1"), std::string::npos) << line;
+}
+
 TEST(TextOutput, ColumnsAlignWithTheHeader) {
   Event e;
   e.type = EventType::Remove;

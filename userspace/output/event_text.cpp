@@ -4,6 +4,8 @@
 #include <fmt/ranges.h>
 #include <sys/inotify.h>
 
+#include <cstring>
+
 #include "events/names.h"
 #include "output/stack_json.h"
 #include "util/text_encoding.h"
@@ -13,8 +15,6 @@ namespace inotrace {
 namespace {
 
 // Column widths of the row: TIME EVENT PID COMM WD DEV:INO MASK PATH  ERRNO/REASON.
-// Built by appending and padding by hand: fmt's width specifiers measure every string's
-// display width code point by code point, which was most of the text path's cost (callgrind).
 constexpr size_t kTime = 15, kEvent = 16, kPid = 7, kComm = 15, kWd = 5, kTarget = 18, kMask = 26;
 
 // Display columns of UTF-8 text: one per code point (escape_for_text output is valid UTF-8).
@@ -24,36 +24,54 @@ size_t columns(std::string_view s) {
   return n;
 }
 
-// Pads the field appended since `from` to `width` display columns, then the separator.
-void pad_left_field(std::string& out, size_t from, size_t width) {
-  size_t w = columns(std::string_view(out).substr(from));
-  if (w < width) out.append(width - w, ' ');
-  out += ' ';
-}
+// The row's fixed columns, written through a cursor into room taken at the end of `out` once
+// (their longest texts are known before): one resize per row instead of a string append per
+// column and pad, which were most of the text path's cost. Padded by hand: fmt's width
+// specifiers measure every string's display width code point by code point.
+class Columns {
+ public:
+  Columns(std::string& out, size_t room) : out_(out) {
+    size_t base = out.size();
+    out.resize(base + room);
+    p_ = out.data() + base;
+  }
+  ~Columns() { out_.resize(static_cast<size_t>(p_ - out_.data())); }
+  Columns(const Columns&) = delete;
+  Columns& operator=(const Columns&) = delete;
 
-// The same for a field that is ASCII by construction: a byte is a column.
-void pad_ascii_field(std::string& out, size_t from, size_t width) {
-  if (out.size() - from < width) out.append(width - (out.size() - from), ' ');
-  out += ' ';
-}
+  // For fields that are ASCII by construction (times, names, numbers): a byte is a column.
+  void left(std::string_view s, size_t width) { put(s), pad(s.size(), width); }
+  void right(std::string_view s, size_t width) {
+    if (s.size() < width) spaces(width - s.size());
+    put(s), *p_++ = ' ';
+  }
+  // Escaped text (valid UTF-8): padded by code points.
+  void left_text(std::string_view s, size_t width) { put(s), pad(columns(s), width); }
+  // An ASCII field written in parts: padded from where it began.
+  char* mark() const { return p_; }
+  void pad_from(const char* from, size_t width) { pad(static_cast<size_t>(p_ - from), width); }
+  void put(std::string_view s) {
+    if (!s.empty()) std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  void put(char c) { *p_++ = c; }
+  void number(uint64_t n) {
+    fmt::format_int f(n);
+    put(std::string_view(f.data(), f.size()));
+  }
 
-// For fields that are ASCII by construction (times, names, numbers): a byte is a column.
-void left_ascii(std::string& out, std::string_view s, size_t width) {
-  out.append(s);
-  if (s.size() < width) out.append(width - s.size(), ' ');
-  out += ' ';
-}
+ private:
+  void spaces(size_t n) { std::memset(p_, ' ', n), p_ += n; }
+  void pad(size_t used, size_t width) {
+    if (used < width) spaces(width - used);
+    *p_++ = ' ';
+  }
+  std::string& out_;
+  char* p_;
+};
 
-void append_number(std::string& out, uint64_t n) {
-  fmt::format_int f(n);
-  out.append(f.data(), f.size());
-}
-
-void right(std::string& out, std::string_view s, size_t width) {
-  if (s.size() < width) out.append(width - s.size(), ' ');
-  out.append(s);
-  out += ' ';
-}
+// Room for every column: each at most its width or its text, a separator, digits of numbers.
+constexpr size_t kColumnsRoom = kTime + kEvent + kPid + kComm + kWd + kTarget + kMask + 7 + 3 * 20 + 32;
 
 // IN_ALL_EVENTS is 12 names; say it once. The last mask's text is kept: a stream of events
 // repeats a handful of masks.
@@ -130,13 +148,16 @@ void append_tail(std::string& out, const Event& ev) {
 
 std::string text_header() {
   std::string out;
-  left_ascii(out, "TIME", kTime);
-  left_ascii(out, "EVENT", kEvent);
-  right(out, "PID", kPid);
-  left_ascii(out, "COMM", kComm);
-  right(out, "WD", kWd);
-  left_ascii(out, "DEV:INO", kTarget);
-  left_ascii(out, "MASK", kMask);
+  {
+    Columns c(out, kColumnsRoom);
+    c.left("TIME", kTime);
+    c.left("EVENT", kEvent);
+    c.right("PID", kPid);
+    c.left("COMM", kComm);
+    c.right("WD", kWd);
+    c.left("DEV:INO", kTarget);
+    c.left("MASK", kMask);
+  }
   out += "PATH  ERRNO/REASON";
   return out;
 }
@@ -145,29 +166,36 @@ std::string text_header() {
 void append_event_text(std::string& out, const Event& ev, const WallClock& clock) {
   const bool watch = ev.type == EventType::Add || ev.type == EventType::Update || ev.type == EventType::Remove;
   const bool instance = ev.type == EventType::InstanceCreate || ev.type == EventType::InstanceDestroy;
-  left_ascii(out, clock.time_of_day(ev.ts_mono_ns), kTime);
-  left_ascii(out, event_type_name(ev.type), kEvent);
-  fmt::format_int pid(ev.task.pid);
-  right(out, std::string_view(pid.data(), pid.size()), kPid);
-  size_t from = out.size();
-  append_escaped_for_text(out, ev.task.comm);
-  pad_left_field(out, from, kComm);
-  fmt::format_int wd(ev.wd);
-  right(out, ev.wd > 0 ? std::string_view(wd.data(), wd.size()) : "-", kWd);
-  from = out.size();
-  if (watch && ev.dev.raw) {
-    append_number(out, ev.dev.major()), out += ':', append_number(out, ev.dev.minor()), out += ':';
-    append_number(out, ev.ino);
-  } else if (ev.type == EventType::InstanceCreate) {
-    out += "fd ", out += fmt::format_int(ev.fd).str();
-  } else {
-    out += '-';
+  std::string escaped_comm;  // only when it needs escaping (rare)
+  std::string_view comm = ev.task.comm;
+  if (!printable_ascii(comm)) comm = escaped_comm = escape_for_text(comm);
+  std::string flags;  // an instance's flags (rare)
+  std::string_view mask = "-";
+  if (watch) mask = short_mask(ev.mask);
+  else if (ev.type == EventType::AddFailed) mask = short_mask(ev.req_mask);
+  else if (ev.type == EventType::InstanceCreate || ev.type == EventType::InitFailed) mask = flags = init_flags_string(ev.req_mask);
+  std::string_view type = event_type_name(ev.type);
+  {
+    Columns c(out, kColumnsRoom + type.size() + comm.size() + mask.size());
+    c.left(clock.time_of_day(ev.ts_mono_ns), kTime);
+    c.left(type, kEvent);
+    fmt::format_int pid(ev.task.pid);
+    c.right(std::string_view(pid.data(), pid.size()), kPid);
+    c.left_text(comm, kComm);
+    fmt::format_int wd(ev.wd);
+    c.right(ev.wd > 0 ? std::string_view(wd.data(), wd.size()) : "-", kWd);
+    const char* target = c.mark();
+    if (watch && ev.dev.raw) {
+      c.number(ev.dev.major()), c.put(':'), c.number(ev.dev.minor()), c.put(':'), c.number(ev.ino);
+    } else if (ev.type == EventType::InstanceCreate) {
+      fmt::format_int fd(ev.fd);
+      c.put("fd "), c.put(std::string_view(fd.data(), fd.size()));
+    } else {
+      c.put('-');
+    }
+    c.pad_from(target, kTarget);
+    c.left(mask, kMask);
   }
-  pad_ascii_field(out, from, kTarget);
-  if (watch) left_ascii(out, short_mask(ev.mask), kMask);
-  else if (ev.type == EventType::AddFailed) left_ascii(out, short_mask(ev.req_mask), kMask);
-  else if (ev.type == EventType::InstanceCreate || ev.type == EventType::InitFailed) left_ascii(out, init_flags_string(ev.req_mask), kMask);
-  else left_ascii(out, "-", kMask);
   if (instance) out += ev.instance.text().view();
   else if (ev.path.empty()) out += '-';
   else append_escaped_for_text(out, ev.path);

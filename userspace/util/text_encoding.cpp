@@ -105,9 +105,6 @@ std::string base64_encode(std::string_view bytes) {
   return out;
 }
 
-namespace {
-// Whether every byte of s is printable ASCII other than '\\' (eight bytes at a time: the
-// classic has-less-than and has-zero-byte tests, exact as "is there one").
 bool printable_ascii(std::string_view s) {
   constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
   size_t i = 0;
@@ -124,7 +121,6 @@ bool printable_ascii(std::string_view s) {
   }
   return true;
 }
-}  // namespace
 
 void append_escaped_for_text(std::string& out, std::string_view s) {
   // Most names are printable ASCII: nothing to escape.

@@ -16,6 +16,9 @@ std::string base64_encode(std::string_view bytes);
 // controls (U+0080-U+009F), bidi overrides (U+202A-U+202E, U+2066-U+2069) and U+2028/U+2029 as
 // \uXXXX.
 std::string escape_for_text(std::string_view s);
+// Whether escape_for_text(s) is s itself: every byte printable ASCII other than '\\' (checked
+// eight bytes at a time).
+bool printable_ascii(std::string_view s);
 // The same, appended to `out` (no string of its own: the text output's per-event path).
 void append_escaped_for_text(std::string& out, std::string_view s);
 
