@@ -196,6 +196,11 @@ TEST(WallClockTest, TimeOfDayUsesTheUtcOffset) {
   WallClock utc(0, 0), plus_two(0, 7200);
   EXPECT_EQ(utc.time_of_day(3723000001000ull), "01:02:03.000001");
   EXPECT_EQ(plus_two.time_of_day(3723000001000ull), "03:02:03.000001");
+  // Before 1970 the time rounds down like the RFC 3339 text: 1 ns before is the day's last µs.
+  EXPECT_EQ(WallClock(-1, 0).time_of_day(0), "23:59:59.999999");
+  EXPECT_EQ(WallClock(-999999999, 0).time_of_day(0), "23:59:59.000000");
+  EXPECT_EQ(WallClock(-1000000000, 0).time_of_day(0), "23:59:59.000000");
+  EXPECT_EQ(utc.time_of_day(999999), "00:00:00.000999");
 }
 
 // `trace --json` streams lines without building a document; they must be exactly the

@@ -5,8 +5,8 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -27,7 +27,7 @@ void append_json_names(std::string& out, const std::vector<std::string>& names);
 // and gives back what it did not use when finished. So while one is alive, nothing else may
 // append to `out`: the caller's brackets go through text(), a nested object through a
 // JsonFields made from this one, and finish() (or the destructor) comes before `out` is used
-// again.
+// again. No string_view handed to it may point into `out`: taking room may move its bytes.
 class JsonFields {
  public:
   // first=false when fields were already written into this object.
@@ -56,9 +56,9 @@ class JsonFields {
       fmt::format_int f(v);  // no format string to parse: a third of an integer's cost
       field(k, {f.data(), f.size()}, false);
     } else {
-      char buf[64];
-      auto r = fmt::format_to_n(buf, sizeof buf, "{}", v);
-      field(k, {buf, std::min(r.size, sizeof buf)}, false);
+      fmt::memory_buffer buf;  // whole, however long (not nlohmann's format for doubles: raw() is)
+      fmt::format_to(std::back_inserter(buf), "{}", v);
+      field(k, {buf.data(), buf.size()}, false);
     }
   }
   // (The one-field writers are inlined: with a literal key, its copy is a few fixed-size moves.)

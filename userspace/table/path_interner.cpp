@@ -72,20 +72,27 @@ PathInterner::PathInterner(size_t max_nodes, size_t max_arena)
 
 // One more reference on the stored copy of nm, stored now if it was not.
 uint32_t PathInterner::store_name(std::string_view nm) {
-  uint32_t off = (uint32_t)(arena_.size() + kNameHeader);
-  bool stored = false;
-  // Found or placed with one hash of nm (find then insert hashed it twice, the second time
-  // after a strlen of the stored copy).
-  uint32_t at = *names_.lazy_emplace(nm, [&](const auto& place) { place(off), stored = true; });
-  if (!stored) {
-    set_name_refs(at, name_refs(at) + 1);
-    return at;
-  }
-  uint32_t refs = 1;
+  // The bytes go in first, so that the set never holds an offset without its name (an append
+  // that throws leaves nothing placed); taken back when the name was already stored.
+  size_t before = arena_.size();
+  uint32_t refs = 1, off = (uint32_t)(before + kNameHeader);
   arena_.append(reinterpret_cast<const char*>(&refs), sizeof refs);
   arena_.append(nm);
   arena_.push_back('\0');
-  return off;
+  // Found or placed with one hash of nm (find then insert hashed it twice, the second time
+  // after a strlen of the stored copy).
+  bool placed = false;
+  uint32_t at;
+  try {
+    at = *names_.lazy_emplace(nm, [&](const auto& place) { place(off), placed = true; });
+  } catch (...) {
+    arena_.resize(before);
+    throw;
+  }
+  if (placed) return off;
+  arena_.resize(before);
+  set_name_refs(at, name_refs(at) + 1);
+  return at;
 }
 
 void PathInterner::drop_name(uint32_t off) {

@@ -90,8 +90,9 @@ std::string WallClock::rfc3339(uint64_t mono_ns) const { return rfc3339_text(mon
 ShortText WallClock::rfc3339_text(uint64_t mono_ns) const { return rfc3339_utc_text(to_realtime_ns(mono_ns)); }
 
 std::string WallClock::time_of_day(uint64_t mono_ns) const {
-  int64_t rt = to_realtime_ns(mono_ns);
-  int64_t sec = rt / 1000000000, us = (rt % 1000000000) / 1000;
+  int64_t rt_us = to_realtime_ns(mono_ns) / 1000;
+  if (rt_us * 1000 > to_realtime_ns(mono_ns)) rt_us -= 1;  // rounded down before 1970 too
+  int64_t sec = rt_us / 1000000, us = rt_us % 1000000;
   if (us < 0) us += 1000000, sec -= 1;
   // Formatted once per second and clock (a stream's events share their second), the
   // microseconds per event.
