@@ -59,15 +59,9 @@ struct {
  * so each inotify_init overwrites the entry; LRU so stale entries of freed groups age out.
  * `selected`: a task passing the filters created or used the instance, so its removals (which
  * may run in another task: unmount, deferred close) are shown too. */
-struct inotrace_group_info {
-	__u64 seq;
-	__u32 selected;
-	__u32 _pad;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, INOTRACE_GROUP_SEQS_ENTRIES);
 	__type(key, __u64);
 	__type(value, struct inotrace_group_info);
 } group_seqs SEC(".maps");

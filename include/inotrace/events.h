@@ -211,6 +211,15 @@ struct inotrace_snap_watch {
 INOTRACE_STATIC_ASSERT(sizeof(struct inotrace_snap_watch) == INOTRACE_SNAP_WATCH_FIXED + INOTRACE_PATH_MAX,
 		       "inotrace_snap_watch size");
 
+/* The value of the tracer's group_seqs map (bpf/maps.bpf.h), and its size: known to userspace
+ * so that it can create that map before it has read the object (loader/early_maps.h). */
+struct inotrace_group_info {
+	__u64 seq;
+	__u32 selected;
+	__u32 _pad;
+};
+#define INOTRACE_GROUP_SEQS_ENTRIES 65536
+
 /* Index of the per-CPU counters map (`counters`). */
 enum inotrace_counter {
 	INOTRACE_CNT_RINGBUF_DROPS = 0, /* bpf_ringbuf_output failed: the ring buffer was full */

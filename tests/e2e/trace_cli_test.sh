@@ -155,5 +155,42 @@ check "bad ring buffer size: exit 1 with reason" test "$rc" = 1 -a -n "$(grep 'p
 out=$("$INOTRACE" trace -o /nonexistent-dir/x 2>&1); rc=$?
 check "unwritable output: exit 1 with reason" test "$rc" = 1 -a -n "$(grep 'cannot open /nonexistent-dir/x' <<<"$out")"
 
+# --- the per-boot BTF cache (util/boot_cache.h) -------------------------------------------------
+# A first run parses the kernel's BTF and keeps what start-up needs; the next one parses nothing
+# and records the same events; a damaged entry is made again; a directory a stranger owns is not
+# used, and tracing goes on without it.
+cache="$work/btf-cache"
+cached_add() {  # cached_add <cache dir> <stderr file>: the add inotifywait made, as traced
+  start_trace "$2" -v --json -o "$work/cached.ndjson" --comm inotifywait || return 1
+  local p; p=$(watch_with_inotifywait "$target")
+  kill -INT "$trace_pid"; wait "$trace_pid"
+  jq -c "select(.event == \"add\" and .pid == $p) | [.wd, .ino, .dev, .path, .mask]" "$work/cached.ndjson"
+}
+export INOTRACE_CACHE_DIR=$cache
+cold=$(cached_add "$cache" "$work/cold.err")
+check "cache: a first run parses the BTF" grep -q "kernel BTF: parsing /sys/kernel/btf/vmlinux (not yet in this boot's cache in $cache)" "$work/cold.err"
+boot=$(cat /proc/sys/kernel/random/boot_id)
+check "cache: function ids kept for this boot" grep -q "^inotrace func ids 1$" "$cache/$boot.func-ids"
+check "cache: a CO-RE BTF kept per object, root-only" test "$(find "$cache" -name "$boot.core-btf-*" -perm 0600 -user root | wc -l)" = 2
+check "cache: directory made root-only" test "$(stat -c %a "$cache")" = 700
+warm=$(cached_add "$cache" "$work/warm.err")
+check "cache: the next run parses nothing" grep -q "kernel BTF: not parsed; this boot's cache in $cache answers" "$work/warm.err"
+echo "  traced add, cold: $cold; warm: $warm"
+check "cache: the same add traced either way" test -n "$cold" -a "$cold" = "$warm"
+printf 'garbage\n' > "$cache/$boot.func-ids"
+for f in "$cache/$boot".core-btf-*; do head -c 100 /dev/urandom > "$f"; done
+again=$(cached_add "$cache" "$work/again.err")
+check "cache: damaged entries are not used" grep -q "kernel BTF: parsing" "$work/again.err"
+check "cache: damaged entries: the same add traced" test "$again" = "$cold"
+check "cache: damaged entries are made again" grep -q "^inotrace func ids 1$" "$cache/$boot.func-ids"
+theirs="$work/theirs"
+mkdir -m 700 "$theirs"; chown 65534:65534 "$theirs"
+export INOTRACE_CACHE_DIR=$theirs
+strange=$(cached_add "$theirs" "$work/theirs.err")
+check "cache: a stranger's directory is not used, and says why" grep -q "no cache: $theirs is not a directory only root can write (owner 65534" "$work/theirs.err"
+check "cache: a stranger's directory: the same add traced" test "$strange" = "$cold"
+check "cache: nothing written into a stranger's directory" test -z "$(ls -A "$theirs")"
+unset INOTRACE_CACHE_DIR
+
 echo "e2e.trace_cli: $fails failure(s)"
 exit $((fails > 0))

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <functional>
 #include <optional>
 #include <string>
@@ -18,6 +20,8 @@
 #include "loader/core_btf.h"
 #include "loader/environment.h"
 #include "loader/kernel_btf.h"
+#include "loader/kernel_func_ids.h"
+#include "util/boot_cache.h"
 #include "loader/program_table.h"
 #include "support/live_support.h"
 
@@ -52,7 +56,7 @@ void compare_loads(Skel* (*open)(const bpf_object_open_opts*), int (*load)(Skel*
   KernelFacts facts = preflight("");
   size_t size = 0;
   const void* elf = elf_bytes(&size);
-  CoreBtf core(facts.btf_path, elf, size);
+  CoreBtf core(facts.btf_path, elf, size, CoreBtf::CachePolicy::Bypass);  // made here, from the whole BTF
   EXPECT_GT(core.type_count(), 0u);
   LIBBPF_OPTS(bpf_object_open_opts, whole_opts);
   LIBBPF_OPTS(bpf_object_open_opts, minimal_opts, .btf_custom_path = core.path().c_str());
@@ -131,6 +135,48 @@ TEST(CoreBtfLive, KprobeProgramsRelocateAsAgainstTheWholeKernelBtf) {
                                         loadable_here(p)) ||
                                        std::strcmp(sec, "raw_tp") == 0;
                               });
+}
+
+// This boot's cache (util/boot_cache.h) must answer exactly as the kernel's whole BTF does: the
+// kept copy of each object's CoreBtf byte for byte as one made now, every function id as a
+// lookup in a fresh parse.
+std::string file_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+TEST(CoreBtfLive, ThisBootsCachedCopiesEqualCopiesMadeNow) {
+  INOTRACE_REQUIRE_ROOT();
+  if (!BootCache::process().usable()) GTEST_SKIP() << "SKIPPED: no boot cache here: " << BootCache::process().why_not();
+  KernelFacts facts = preflight("");
+  for (auto elf_bytes : {inotrace_bpf__elf_bytes, inotrace_iter__elf_bytes}) {
+    size_t size = 0;
+    const void* elf = elf_bytes(&size);
+    CoreBtf made(facts.btf_path, elf, size, CoreBtf::CachePolicy::Bypass);
+    CoreBtf first(facts.btf_path, elf, size);  // made and kept, or read back
+    CoreBtf cached(facts.btf_path, elf, size);
+    EXPECT_TRUE(cached.from_cache());
+    EXPECT_TRUE(CoreBtf::cached(facts.btf_path, elf, size));
+    std::string fresh = file_bytes(made.path());
+    EXPECT_GT(fresh.size(), 1000u);
+    EXPECT_EQ(file_bytes(first.path()), fresh);
+    EXPECT_EQ(file_bytes(cached.path()), fresh);
+  }
+}
+
+TEST(CoreBtfLive, CachedFunctionIdsAreTheKernelBtfs) {
+  INOTRACE_REQUIRE_ROOT();
+  const char* sys = "/sys/kernel/btf/vmlinux";
+  std::unique_ptr<btf, decltype(&btf__free)> whole(btf__parse(sys, nullptr), btf__free);
+  ASSERT_TRUE(whole);
+  std::vector<std::string> names = probed_targets(Backend::Fentry);
+  names.insert(names.end(), {"bpf_iter_task_file", "no_such_function_in_any_kernel"});
+  for (int round = 0; round < 2; round++)  // the second answered from what the first kept
+    for (const std::string& n : names) {
+      int id = btf__find_by_name_kind(whole.get(), n.c_str(), BTF_KIND_FUNC);
+      EXPECT_EQ(kernel_func_id(sys, n), id > 0 ? id : -1) << n;
+    }
+  if (BootCache::process().usable()) EXPECT_TRUE(kernel_func_ids_cached(sys));
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
+#include <linux/btf.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,11 +16,31 @@
 #include <vector>
 
 #include "loader/kernel_btf.h"
+#include "util/boot_cache.h"
 #include "util/error.h"
+#include "util/executable_identity.h"
 
 namespace inotrace {
 
 namespace {
+
+constexpr const char* kRunningKernelBtf = "/sys/kernel/btf/vmlinux";
+
+// This boot's cache entry for an object: named after the executable's build id and the
+// object's place in it (util/executable_identity.h), which change with any change to the object
+// or to the copying below. Where those are not to be had, after FNV-1a of the object's bytes
+// (~1 ms and a first touch of its pages) and the version of the copying, which must change
+// whenever what it keeps changes, so that an upgrade never reads an older copy.
+std::string cache_entry(const void* elf, size_t size) {
+  if (auto id = executable_bytes_identity(elf, size)) return "core-btf-" + *id;
+  constexpr int kCopyVersion = 1;
+  uint64_t h = 14695981039346656037ull;
+  const auto* p = static_cast<const unsigned char*>(elf);
+  size_t i = 0;
+  for (uint64_t word; i + 8 <= size; i += 8) std::memcpy(&word, p + i, 8), h = (h ^ word) * 1099511628211ull;
+  for (; i < size; i++) h = (h ^ p[i]) * 1099511628211ull;
+  return fmt::format("core-btf-v{}-{:016x}-{}", kCopyVersion, h, size);
+}
 
 using BtfPtr = std::unique_ptr<btf, decltype(&btf__free)>;
 
@@ -121,7 +143,12 @@ BtfPtr minimal_copy(const btf* kernel, const std::vector<char>& keep, size_t& co
 
 }  // namespace
 
-CoreBtf::CoreBtf(const std::string& kernel_btf_path, const void* elf, size_t elf_size) {
+CoreBtf::CoreBtf(const std::string& kernel_btf_path, const void* elf, size_t elf_size, CachePolicy policy) {
+  // The running kernel's copies are kept per boot, one per object (util/boot_cache.h).
+  const bool cacheable = kernel_btf_path == kRunningKernelBtf && policy == CachePolicy::Use;
+  const std::string entry = cacheable ? cache_entry(elf, elf_size) : "";
+  if (cacheable && open_cached(entry)) return;
+
   NameSet roots = relocated_names(elf, elf_size);
   KernelBtfPtr kernel = shared_kernel_btf(kernel_btf_path);
   BtfPtr copy = minimal_copy(kernel.get(), types_to_keep(kernel.get(), roots), types_);
@@ -130,15 +157,40 @@ CoreBtf::CoreBtf(const std::string& kernel_btf_path, const void* elf, size_t elf
   uint32_t size = 0;
   const void* raw = btf__raw_data(copy.get(), &size);
   if (!raw) throw Error(fmt::format("cannot build the CO-RE BTF: {}", strerror(errno)));
+  std::string_view bytes(static_cast<const char*>(raw), size);
+  if (cacheable) BootCache::process().write(entry, bytes);
   fd_.reset(memfd_create("inotrace-core-btf", MFD_CLOEXEC));
   if (!fd_) throw Error(fmt::format("cannot create a memfd for the CO-RE BTF: {}", strerror(errno)));
   for (size_t done = 0; done < size;) {
-    ssize_t w = write(fd_.get(), static_cast<const char*>(raw) + done, size - done);
+    ssize_t w = write(fd_.get(), bytes.data() + done, size - done);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) throw Error(fmt::format("cannot write the CO-RE BTF: {}", strerror(errno)));
     done += w;
   }
   path_ = fmt::format("/proc/self/fd/{}", fd_.get());
+}
+
+bool CoreBtf::cached(const std::string& kernel_btf_path, const void* elf, size_t elf_size) {
+  return kernel_btf_path == kRunningKernelBtf && BootCache::process().open(cache_entry(elf, elf_size)).valid();
+}
+
+// This boot's copy for the object, when the cache holds one whose header describes the whole
+// file as raw BTF. Not parsed here (libbpf parses it at the load): only root could have written
+// it, and only whole (util/boot_cache.h); the header check keeps anything else from the load.
+bool CoreBtf::open_cached(const std::string& entry) {
+  fd_ = BootCache::process().open(entry);
+  btf_header h{};
+  struct stat st {};
+  if (!fd_ || fstat(fd_.get(), &st) != 0 || pread(fd_.get(), &h, sizeof h, 0) != (ssize_t)sizeof h ||
+      h.magic != BTF_MAGIC || h.hdr_len != sizeof h ||
+      (uint64_t)h.hdr_len + h.str_off + h.str_len != (uint64_t)st.st_size ||
+      (uint64_t)h.type_off + h.type_len > h.str_off) {
+    fd_.reset();
+    return false;  // made again, and the entry replaced
+  }
+  from_cache_ = true;
+  path_ = fmt::format("/proc/self/fd/{}", fd_.get());
+  return true;
 }
 
 const char* core_btf_path(const KernelFacts& facts, const void* elf, size_t elf_size, std::optional<CoreBtf>& holder) {

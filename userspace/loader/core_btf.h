@@ -23,14 +23,25 @@ namespace inotrace {
 
 class CoreBtf {
  public:
+  enum class CachePolicy { Use, Bypass };
   // Throws inotrace::Error when either BTF cannot be read. `elf`: the BPF object's ELF image.
-  CoreBtf(const std::string& kernel_btf_path, const void* elf, size_t elf_size);
+  // The copy of the running kernel's BTF is read from this boot's cache when there, and put
+  // there when made (util/boot_cache.h), unless `policy` says Bypass.
+  CoreBtf(const std::string& kernel_btf_path, const void* elf, size_t elf_size, CachePolicy policy = CachePolicy::Use);
 
   // For bpf_object_open_opts.btf_custom_path: a memfd's /proc/self/fd path, valid while this lives.
   const std::string& path() const { return path_; }
-  size_t type_count() const { return types_; }
+  size_t type_count() const { return types_; }  // of a copy made here (0 when read from the cache)
+  bool from_cache() const { return from_cache_; }
+
+  // Whether this boot's cache holds the copy for the object (util/boot_cache.h): made from the
+  // running kernel's BTF, it needs no parse of it.
+  static bool cached(const std::string& kernel_btf_path, const void* elf, size_t elf_size);
 
  private:
+  bool open_cached(const std::string& entry);
+  bool from_cache_ = false;
+
   UniqueFd fd_;
   std::string path_;
   size_t types_ = 0;

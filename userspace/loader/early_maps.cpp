@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 
 #include <memory>
+#include <optional>
 #include <system_error>
 
 namespace inotrace {
@@ -12,19 +13,46 @@ namespace {
 
 using ObjectPtr = std::unique_ptr<bpf_object, decltype(&bpf_object__close)>;
 
-std::vector<EarlyMaps::Created> create_maps(const void* elf, size_t elf_size, const std::vector<std::string>& names) {
+using Shape = EarlyMaps::Shape;
+
+std::vector<EarlyMaps::Created> create(const std::string& name, const Shape& d) {
+  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = d.flags);
+  int fd = bpf_map_create(d.type, name.c_str(), d.key_size, d.value_size, d.max_entries, &opts);
+  if (fd < 0) return {};
   std::vector<EarlyMaps::Created> out;
-  // Opening parses the ELF and its own BTF only (no kernel BTF): ~1 ms, on this thread.
-  ObjectPtr obj(bpf_object__open_mem(elf, elf_size, nullptr), bpf_object__close);
-  if (!obj) return out;
-  for (const std::string& name : names) {
-    const bpf_map* m = bpf_object__find_map_by_name(obj.get(), name.c_str());
-    if (!m) continue;
-    LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = bpf_map__map_flags(m));
-    int fd = bpf_map_create(bpf_map__type(m), name.c_str(), bpf_map__key_size(m), bpf_map__value_size(m),
-                            bpf_map__max_entries(m), &opts);
-    if (fd >= 0) out.push_back({name, UniqueFd(fd)});
+  out.push_back({name, UniqueFd(fd)});
+  return out;
+}
+
+// On a thread of its own when one is to be had, else deferred to the hand-over's wait.
+template <typename F>
+std::future<std::vector<EarlyMaps::Created>> start(F&& f) {
+  try {
+    return std::async(std::launch::async, std::forward<F>(f));
+  } catch (const std::system_error&) {
+    return std::async(std::launch::deferred, std::forward<F>(f));
   }
+}
+
+// The maps whose shapes are read from the ELF object: the first on this thread, each other
+// one on a thread of its own.
+std::vector<EarlyMaps::Created> create_from_object(const void* elf, size_t elf_size, const std::vector<EarlyMaps::Spec>& specs) {
+  std::vector<std::pair<std::string, Shape>> defs;
+  {
+    // Opening parses the ELF and its own BTF only (no kernel BTF): ~1 ms, on this thread.
+    ObjectPtr obj(bpf_object__open_mem(elf, elf_size, nullptr), bpf_object__close);
+    if (!obj) return {};
+    for (const EarlyMaps::Spec& s : specs)
+      if (const bpf_map* m = bpf_object__find_map_by_name(obj.get(), s.name.c_str()))
+        defs.push_back({s.name, Shape{bpf_map__type(m), bpf_map__key_size(m), bpf_map__value_size(m),
+                                      s.max_entries ? s.max_entries : bpf_map__max_entries(m), bpf_map__map_flags(m)}});
+  }
+  std::vector<std::future<std::vector<EarlyMaps::Created>>> others;
+  for (size_t i = 1; i < defs.size(); i++) others.push_back(start([d = defs[i]] { return create(d.first, d.second); }));
+  std::vector<EarlyMaps::Created> out;
+  if (!defs.empty()) out = create(defs[0].first, defs[0].second);
+  for (auto& f : others)
+    for (auto& c : f.get()) out.push_back(std::move(c));
   return out;
 }
 
@@ -39,28 +67,38 @@ bool same_definition(const bpf_map* m, int fd) {
 
 }  // namespace
 
-EarlyMaps::EarlyMaps(const void* elf, size_t elf_size, std::vector<std::string> names) {
+EarlyMaps::EarlyMaps(const void* elf, size_t elf_size, std::vector<Spec> specs) {
+  std::vector<Spec> from_object;
   try {
-    created_ = std::async(std::launch::async, [elf, elf_size, names = std::move(names)] {
-      return create_maps(elf, elf_size, names);
-    });
+    for (Spec& s : specs) {
+      if (!s.known) {
+        from_object.push_back(std::move(s));
+        continue;
+      }
+      created_.push_back(std::async(std::launch::async, [name = s.name, shape = *s.known] { return create(name, shape); }));
+    }
+    if (!from_object.empty())
+      created_.push_back(std::async(std::launch::async, [elf, elf_size, specs = std::move(from_object)] {
+        return create_from_object(elf, elf_size, specs);
+      }));
   } catch (const std::system_error&) {
-    // no thread to be had (a pids limit): libbpf creates them at load, as without this
+    // no thread to be had (a pids limit): libbpf creates the rest at load, as without this
   }
 }
 
 EarlyMaps::~EarlyMaps() {
-  if (created_.valid()) created_.wait();  // its maps close with it
+  for (auto& f : created_)
+    if (f.valid()) f.wait();  // its maps close with it
 }
 
 size_t EarlyMaps::hand_to(bpf_object* obj) {
-  if (!created_.valid()) return 0;
   std::vector<Created> created;
-  try {
-    created = created_.get();
-  } catch (const std::exception&) {
-    return 0;  // (only bad_alloc could come from there) libbpf creates them at load
-  }
+  for (auto& f : created_) try {
+      for (Created& c : f.get()) created.push_back(std::move(c));
+    } catch (const std::exception&) {
+      // (only bad_alloc could come from there) libbpf creates those at load
+    }
+  created_.clear();
   size_t given = 0;
   for (Created& c : created) {
     bpf_map* m = bpf_object__find_map_by_name(obj, c.name.c_str());

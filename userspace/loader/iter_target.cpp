@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "loader/kernel_btf.h"
+#include "loader/kernel_func_ids.h"
 #include "util/log.h"
 
 namespace inotrace {
@@ -23,7 +24,9 @@ std::atomic<int> g_task_file_target{0};
 int task_file_target() {
   if (int id = g_task_file_target.load(std::memory_order_acquire)) return id;
   try {
-    note_iter_targets(shared_kernel_btf(kRunningKernelBtf).get());
+    if (int id = kernel_func_id(kRunningKernelBtf, "bpf_iter_task_file"); id > 0)
+      g_task_file_target.store(id, std::memory_order_release);
+    return g_task_file_target.load(std::memory_order_acquire);
   } catch (const std::exception&) {
     // No sysfs BTF here (a container that hides it): where libbpf's own handler looked next,
     // /boot/vmlinux-$(uname -r) and the debug-info paths.

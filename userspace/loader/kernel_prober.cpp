@@ -14,7 +14,7 @@
 #include <cstring>
 
 #include "loader/environment.h"
-#include "loader/kernel_btf.h"
+#include "loader/kernel_func_ids.h"
 #include "util/error.h"
 #include "util/unique_fd.h"
 #include "util/small_file.h"
@@ -57,20 +57,18 @@ ProbeOutcome attach_to_perf_event(ProbeOutcome o, perf_event_attr& attr, bpf_pro
 }  // namespace
 
 KernelProber::KernelProber(const KernelFacts& facts, std::string btf_path, std::string tracefs)
-    : facts_(facts), btf_path_(std::move(btf_path)), tracefs_(std::move(tracefs)) {
-  try {
-    btf_ = shared_kernel_btf(btf_path_);
-  } catch (const Error& e) {
-    btf_error_ = e.what();
-  }
-}
+    : facts_(facts), btf_path_(std::move(btf_path)), tracefs_(std::move(tracefs)) {}
 
 KernelProber::~KernelProber() = default;
 
 ProbeOutcome KernelProber::fentry(const std::string& func) {
   ProbeOutcome o{fmt::format("fentry {}", func)};
-  if (!btf_) return o.detail = btf_error_, o;
-  int id = btf__find_by_name_kind(btf_.get(), func.c_str(), BTF_KIND_FUNC);
+  int id = -1;
+  try {
+    id = kernel_func_id(btf_path_, func);  // this boot's cached answer, or a parse
+  } catch (const Error& e) {
+    return o.detail = e.what(), o;
+  }
   if (id < 0) return o.detail = "not in kernel BTF (inlined or absent)", o;
   LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY,
               .attach_btf_id = (__u32)id);

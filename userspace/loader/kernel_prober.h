@@ -7,7 +7,6 @@
 #include <string>
 
 #include "loader/backend.h"
-#include "loader/kernel_btf.h"
 #include "loader/preflight.h"
 
 namespace inotrace {
@@ -25,8 +24,6 @@ class KernelProber : public FeatureProber {
   bool tracepoint_loads_ = false;  // a tracepoint program loaded once
   std::string btf_path_;
   std::string tracefs_;
-  KernelBtfPtr btf_;  // shared with the tracer's CoreBtf (kernel_btf.h)
-  std::string btf_error_;
 };
 
 }  // namespace inotrace

@@ -16,12 +16,14 @@
 #include "loader/core_btf.h"
 #include "loader/early_maps.h"
 #include "loader/kernel_btf.h"
+#include "loader/kernel_func_ids.h"
 #include "loader/environment.h"
 #include "loader/inotify_identity.h"
 #include "loader/kallsyms.h"
 #include "loader/program_table.h"
 #include "loader/kernel_prober.h"
 #include "loader/preflight.h"
+#include "util/boot_cache.h"
 #include "util/error.h"
 
 namespace inotrace {
@@ -166,17 +168,28 @@ void set_rodata(inotrace_bpf* skel, const TracerOptions& opts) {
 }  // namespace
 
 // Preflight, tracefs, and the backend chosen by trial attaches.
-void Tracer::choose_backend_for(const TracerOptions& opts, const Log& log) {
+void Tracer::choose_backend_for(const TracerOptions& opts, const void* elf, size_t elf_size, const Log& log) {
   impl_->facts = preflight(opts.btf_path);
   std::string err;
   bool mounted = false;
   auto tracefs = ensure_tracefs(&err, &mounted);
   if (!tracefs) throw Error(err);
   if (mounted) log(fmt::format("mounted tracefs at {}", *tracefs));
-  try {
-    impl_->start_btf = shared_kernel_btf(impl_->facts.btf_path);  // the prober's, the CoreBtf's, the program choice's
-  } catch (const Error&) {
-    // the prober reports it as fentry's failure; CoreBtf falls back to libbpf's own parse
+  if (kernel_func_ids_cached(impl_->facts.btf_path) && CoreBtf::cached(impl_->facts.btf_path, elf, elf_size)) {
+    if (opts.verbose) log(fmt::format("kernel BTF: not parsed; this boot's cache in {} answers", BootCache::process().dir()));
+  } else {
+    if (opts.verbose) {
+      const BootCache& cache = BootCache::process();
+      log(fmt::format("kernel BTF: parsing {} ({})", impl_->facts.btf_path,
+                      !impl_->facts.custom_btf.empty() ? "given with --btf"
+                      : cache.usable() ? fmt::format("not yet in this boot's cache in {}", cache.dir())
+                                       : fmt::format("no cache: {}", cache.why_not())));
+    }
+    try {  // one parse for the prober, the CoreBtf and the program choice
+      impl_->start_btf = shared_kernel_btf(impl_->facts.btf_path);
+    } catch (const Error&) {
+      // the prober reports it as fentry's failure; CoreBtf falls back to libbpf's own parse
+    }
   }
   KernelProber prober(impl_->facts, impl_->facts.btf_path, *tracefs);
   impl_->choice = choose_backend(opts.backend, prober, {Backend::Fentry, Backend::Kprobe, Backend::Tracepoint});
@@ -188,6 +201,10 @@ void Tracer::choose_backend_for(const TracerOptions& opts, const Log& log) {
 // The chosen backend's programs this kernel can run, whether the fentry ones may read the
 // syscall wrappers' pt_regs (the kernel's BTF types them), and whether names walk in bpf_loop.
 std::vector<const ProgramSpec*> Tracer::programs_for(Backend backend, const Log& log) {
+  if (backend == Backend::Fentry && !impl_->start_btf) try {
+      impl_->start_btf = shared_kernel_btf(impl_->facts.btf_path);  // the programs' targets, and libbpf's at load
+    } catch (const Error&) {
+    }
   const btf* vmlinux_btf = backend == Backend::Fentry ? impl_->start_btf.get() : nullptr;
   impl_->syscall_args = backend != Backend::Fentry ||
                         (vmlinux_btf && btf_types_syscall_regs(vmlinux_btf, "__x64_sys_inotify_add_watch"));
@@ -206,9 +223,14 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   init_libbpf_logging(opts.verbose);  // before the early maps' thread calls libbpf
   size_t elf_size = 0;
   const void* elf = inotrace_bpf__elf_bytes(&elf_size);
-  // The two big preallocated maps, created meanwhile on another thread (early_maps.h).
-  EarlyMaps early(elf, elf_size, {"group_seqs", "pending"});
-  choose_backend_for(opts, log);
+  // The big preallocated maps, created meanwhile on other threads (early_maps.h).
+  EarlyMaps early(elf, elf_size,
+                  {{"group_seqs", 0,
+                    EarlyMaps::Shape{BPF_MAP_TYPE_LRU_HASH, sizeof(uint64_t), sizeof(inotrace_group_info),
+                                     INOTRACE_GROUP_SEQS_ENTRIES, 0}},  // the slowest: begun first
+                   {"pending"},
+                   {"events", checked_ringbuf_size(opts.ringbuf_bytes)}});
+  choose_backend_for(opts, elf, elf_size, log);
 
   std::optional<CoreBtf> core;  // read by libbpf at load
   LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = core_btf_path(impl_->facts, elf, elf_size, core));
@@ -226,7 +248,7 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   std::vector<const ProgramSpec*> chosen = programs_for(impl_->choice.backend, log);
   impl_->start_btf.reset();  // before libbpf parses its own (fentry programs' attach targets)
   size_t early_given = early.hand_to(impl_->skel->obj);
-  if (opts.verbose) log(fmt::format("maps created before the load: {} of 2", early_given));
+  if (opts.verbose) log(fmt::format("maps created before the load: {} of 3", early_given));
   if (int e = inotrace_bpf__load(impl_->skel))
     throw Error(fmt::format("loading the BPF programs failed: {} (libbpf: {}); run with -v for the verifier log",
                             strerror(-e), last_libbpf_message()));

@@ -63,7 +63,7 @@ class Tracer : public EventSource {
 
  private:
   using Log = std::function<void(const std::string&)>;
-  void choose_backend_for(const TracerOptions& opts, const Log& log);
+  void choose_backend_for(const TracerOptions& opts, const void* elf, size_t elf_size, const Log& log);
   std::vector<const ProgramSpec*> programs_for(Backend backend, const Log& log);
   struct Impl;
   std::unique_ptr<Impl> impl_;

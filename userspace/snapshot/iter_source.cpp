@@ -18,6 +18,7 @@
 #include "loader/core_btf.h"
 #include "loader/inotify_identity.h"
 #include "loader/iter_target.h"
+#include "loader/kernel_func_ids.h"
 #include "loader/kernel_btf.h"
 #include "inotrace_iter.skel.h"
 #include "util/error.h"
@@ -264,9 +265,11 @@ IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
     : impl_(std::make_unique<Impl>()) {
   size_t elf_size = 0;
   const void* elf = inotrace_iter__elf_bytes(&elf_size);
-  // One parse of the kernel's BTF for the CoreBtf and the iterators' attach target (iter_target.h).
+  // One parse of the kernel's BTF for the CoreBtf and the iterators' attach target (iter_target.h),
+  // unless this boot's cache answers both.
   KernelBtfPtr kernel;
-  if (facts.custom_btf.empty() && facts.btf_path == "/sys/kernel/btf/vmlinux") try {
+  if (facts.custom_btf.empty() && facts.btf_path == "/sys/kernel/btf/vmlinux" &&
+      !(kernel_func_ids_cached(facts.btf_path) && CoreBtf::cached(facts.btf_path, elf, elf_size))) try {
       kernel = shared_kernel_btf(facts.btf_path);
       note_iter_targets(kernel.get());
     } catch (const Error&) {  // the CoreBtf falls back, and reports nothing either

@@ -1,0 +1,106 @@
+#include "loader/kernel_func_ids.h"
+
+#include <bpf/btf.h>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <map>
+#include <mutex>
+#include <optional>
+
+#include "loader/kernel_btf.h"
+#include "loader/program_table.h"
+#include "util/boot_cache.h"
+
+namespace inotrace {
+
+namespace {
+
+constexpr const char* kRunningKernelBtf = "/sys/kernel/btf/vmlinux";
+constexpr const char* kEntry = "func-ids";
+constexpr std::string_view kHeader = "inotrace func ids 1\n";
+
+using Ids = std::map<std::string, int, std::less<>>;
+
+// Every name start-up asks about: what the fentry probes try, and the iterators' target.
+std::vector<std::string> start_up_names() {
+  std::vector<std::string> names = probed_targets(Backend::Fentry);
+  names.emplace_back("bpf_iter_task_file");
+  return names;
+}
+
+// "NAME ID" lines after the header; nullopt for anything else (then it is made again).
+std::optional<Ids> parse_entry(std::string_view text) {
+  if (!text.starts_with(kHeader)) return std::nullopt;
+  text.remove_prefix(kHeader.size());
+  Ids ids;
+  while (!text.empty()) {
+    size_t eol = text.find('\n'), sp = text.find(' ');
+    if (eol == std::string_view::npos || sp == std::string_view::npos || sp == 0 || sp > eol) return std::nullopt;
+    int id = 0;
+    auto [end, ec] = std::from_chars(text.data() + sp + 1, text.data() + eol, id);
+    if (ec != std::errc() || end != text.data() + eol || id < -1 || id == 0) return std::nullopt;
+    ids.emplace(text.substr(0, sp), id);
+    text.remove_prefix(eol + 1);
+  }
+  return ids;
+}
+
+bool answers_all(const Ids& ids) {
+  for (const std::string& n : start_up_names())
+    if (!ids.contains(n)) return false;
+  return true;
+}
+
+struct State {
+  std::mutex mu;
+  bool loaded = false;
+  Ids ids;  // of the running kernel's BTF
+};
+
+State& state() {
+  static State s;
+  return s;
+}
+
+// Under s.mu: the cached ids, read once.
+void load(State& s) {
+  if (s.loaded) return;
+  s.loaded = true;
+  if (auto text = BootCache::process().read(kEntry, 1 << 20))
+    if (auto ids = parse_entry(*text); ids && answers_all(*ids)) s.ids = std::move(*ids);
+}
+
+}  // namespace
+
+int kernel_func_id(const std::string& btf_path, const std::string& name) {
+  if (btf_path != kRunningKernelBtf) {
+    int id = btf__find_by_name_kind(shared_kernel_btf(btf_path).get(), name.c_str(), BTF_KIND_FUNC);
+    return id > 0 ? id : -1;
+  }
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mu);
+  load(s);
+  if (auto it = s.ids.find(name); it != s.ids.end()) return it->second;
+  KernelBtfPtr kernel = shared_kernel_btf(btf_path);
+  std::vector<std::string> names = start_up_names();
+  names.push_back(name);
+  for (const std::string& n : names) {
+    int id = btf__find_by_name_kind(kernel.get(), n.c_str(), BTF_KIND_FUNC);
+    s.ids[n] = id > 0 ? id : -1;
+  }
+  std::string text(kHeader);
+  for (const auto& [n, id] : s.ids) text += fmt::format("{} {}\n", n, id);
+  BootCache::process().write(kEntry, text);
+  return s.ids[name];
+}
+
+bool kernel_func_ids_cached(const std::string& btf_path) {
+  if (btf_path != kRunningKernelBtf) return false;
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mu);
+  load(s);
+  return answers_all(s.ids);
+}
+
+}  // namespace inotrace
