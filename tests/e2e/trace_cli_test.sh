@@ -170,19 +170,27 @@ export INOTRACE_CACHE_DIR=$cache
 cold=$(cached_add "$cache" "$work/cold.err")
 check "cache: a first run parses the BTF" grep -q "kernel BTF: parsing /sys/kernel/btf/vmlinux (not yet in this boot's cache in $cache)" "$work/cold.err"
 boot=$(cat /proc/sys/kernel/random/boot_id)
-check "cache: function ids kept for this boot" grep -q "^inotrace func ids 1$" "$cache/$boot.func-ids"
-check "cache: a CO-RE BTF kept per object, root-only" test "$(find "$cache" -name "$boot.core-btf-*" -perm 0600 -user root | wc -l)" = 2
+check "cache: function ids kept for this boot" grep -q "^inotrace func ids 1$" "$cache/boot-$boot.func-ids"
+check "cache: a CO-RE BTF kept per object, root-only" test "$(find "$cache" -name "boot-$boot.core-btf-*" -perm 0600 -user root | wc -l)" = 2
 check "cache: directory made root-only" test "$(stat -c %a "$cache")" = 700
 warm=$(cached_add "$cache" "$work/warm.err")
 check "cache: the next run parses nothing" grep -q "kernel BTF: not parsed; this boot's cache in $cache answers" "$work/warm.err"
 echo "  traced add, cold: $cold; warm: $warm"
 check "cache: the same add traced either way" test -n "$cold" -a "$cold" = "$warm"
-printf 'garbage\n' > "$cache/$boot.func-ids"
-for f in "$cache/$boot".core-btf-*; do head -c 100 /dev/urandom > "$f"; done
+mkdir "$work/kept" && cp "$cache/boot-$boot".core-btf-* "$work/kept/"
+for f in "$cache/boot-$boot".core-btf-*; do  # a BTF header that promises what the body is not
+  { head -c 24 "$f"; head -c $(( $(stat -c %s "$f") - 24 )) /dev/urandom; } > "$work/damaged" && cat "$work/damaged" > "$f"
+done
 again=$(cached_add "$cache" "$work/again.err")
-check "cache: damaged entries are not used" grep -q "kernel BTF: parsing" "$work/again.err"
-check "cache: damaged entries: the same add traced" test "$again" = "$cold"
-check "cache: damaged entries are made again" grep -q "^inotrace func ids 1$" "$cache/$boot.func-ids"
+check "cache: damaged CO-RE BTFs: the same add traced" test "$again" = "$cold"
+remade=0
+for f in "$work/kept"/*; do cmp -s "$f" "$cache/$(basename "$f")" && remade=$((remade + 1)); done
+check "cache: damaged CO-RE BTFs are made again" test "$remade" = 2
+printf 'garbage\n' > "$cache/boot-$boot.func-ids"
+again=$(cached_add "$cache" "$work/again.err")
+check "cache: damaged function ids are not used" grep -q "kernel BTF: parsing" "$work/again.err"
+check "cache: damaged function ids: the same add traced" test "$again" = "$cold"
+check "cache: damaged function ids are made again" grep -q "^inotrace func ids 1$" "$cache/boot-$boot.func-ids"
 theirs="$work/theirs"
 mkdir -m 700 "$theirs"; chown 65534:65534 "$theirs"
 export INOTRACE_CACHE_DIR=$theirs

@@ -38,7 +38,7 @@ class BootCacheTest : public ::testing::Test {
   void TearDown() override {
     if (!base_.empty()) fs::remove_all(base_);
   }
-  std::string entry(const std::string& name) const { return dir_ + "/" + boot_id() + "." + name; }
+  std::string entry(const std::string& name) const { return dir_ + "/boot-" + boot_id() + "." + name; }
   void plant(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
   std::string base_, dir_;
@@ -68,13 +68,16 @@ TEST_F(BootCacheTest, AnEntryWrittenIsReadBackWholeFromADirectoryMadeRootOnly) {
 TEST_F(BootCacheTest, AnotherBootsEntryIsNeverReadAndGoesAtTheNextWrite) {
   BootCache cache(dir_);
   ASSERT_TRUE(cache.usable()) << cache.why_not();
-  std::string old = dir_ + "/00000000-0000-0000-0000-000000000000.blob";
+  std::string old = dir_ + "/boot-00000000-0000-0000-0000-000000000000.blob";
+  std::string not_ours = dir_ + "/00000000-0000-0000-0000-000000000000.blob";
   plant(old, "old boot");
+  plant(not_ours, "another program's");
   plant(dir_ + "/instance-key", "not an entry");
   EXPECT_EQ(cache.read("blob", 100), std::nullopt);
   ASSERT_TRUE(cache.write("other", "x"));
   EXPECT_FALSE(fs::exists(old));
   EXPECT_TRUE(fs::exists(dir_ + "/instance-key")) << "what is not a boot's entry stays";
+  EXPECT_TRUE(fs::exists(not_ours)) << "only names the cache makes are removed";
 }
 
 TEST_F(BootCacheTest, ADirectoryAnyoneElseCouldWriteIsNotUsed) {
@@ -104,7 +107,11 @@ TEST_F(BootCacheTest, AtMost32EntriesOfABootAreKeptTheOldestGoFirst) {
     timespec t[2] = {{1000 + i, 0}, {1000 + i, 0}};  // distinct ages, whatever the clock's grain
     ASSERT_EQ(utimensat(AT_FDCWD, entry(fmt::format("e{}", i)).c_str(), t, 0), 0);
   }
+  plant(entry("e0.new-0123456789abcdef"), "a write cut short");  // the oldest of all: goes first
+  timespec t0[2] = {{999, 0}, {999, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, entry("e0.new-0123456789abcdef").c_str(), t0, 0), 0);
   ASSERT_TRUE(cache.write("last", "x"));
+  EXPECT_FALSE(fs::exists(entry("e0.new-0123456789abcdef")));
   for (int i = 0; i < 9; i++) EXPECT_EQ(cache.read(fmt::format("e{}", i), 10), std::nullopt) << i;
   for (int i = 9; i < 40; i++) EXPECT_EQ(cache.read(fmt::format("e{}", i), 10), "x") << i;
   EXPECT_EQ(cache.read("last", 10), "x");

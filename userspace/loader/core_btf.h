@@ -31,7 +31,7 @@ class CoreBtf {
 
   // For bpf_object_open_opts.btf_custom_path: a memfd's /proc/self/fd path, valid while this lives.
   const std::string& path() const { return path_; }
-  size_t type_count() const { return types_; }  // of a copy made here (0 when read from the cache)
+  size_t type_count() const { return types_; }
   bool from_cache() const { return from_cache_; }
 
   // Whether this boot's cache holds the copy for the object (util/boot_cache.h): made from the

@@ -1,4 +1,5 @@
 #include "loader/environment.h"
+#include "loader/kernel_btf.h"
 #include "util/small_file.h"
 
 #include <bpf/libbpf.h>
@@ -49,7 +50,7 @@ std::optional<std::string> find_kernel_btf(const std::string& custom, std::strin
     *error = fmt::format("cannot read BTF file {}: {}", custom, strerror(errno));
     return std::nullopt;
   }
-  const std::string sys = "/sys/kernel/btf/vmlinux";
+  const std::string sys = kRunningKernelBtf;
   if (access(sys.c_str(), R_OK) == 0) return sys;
   *error = fmt::format(
       "kernel BTF not found at {} ({}): this kernel was built without CONFIG_DEBUG_INFO_BTF; "

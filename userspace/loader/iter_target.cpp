@@ -18,7 +18,6 @@ namespace inotrace {
 namespace {
 
 constexpr const char* kSection = "iter/task_file";
-constexpr const char* kRunningKernelBtf = "/sys/kernel/btf/vmlinux";  // an iterator's ids are the running kernel's
 std::atomic<int> g_task_file_target{0};
 
 int task_file_target() {

@@ -5,7 +5,8 @@
 // the fentry backend): the backend probe's, the tracer's CoreBtf, the snapshot iterator's
 // CoreBtf (on its own thread) and the fentry program choice's.
 // Callers that overlap in time now share one; when the last holder lets go the ~10 MB of heap
-// is freed, as before (`snapshot` frees it before libbpf parses its own copy).
+// is freed, as before (`snapshot` frees it before libbpf parses its own copy). Most commands
+// now need none: what start-up derives from it is kept per boot (kernel_func_ids.h, core_btf.h).
 // Where the kernel lets the file be mapped (6.16+), it is parsed from a private mapping instead
 // of the page-sized reads sysfs serves it in.
 #pragma once
@@ -18,6 +19,9 @@ struct btf;
 namespace inotrace {
 
 using KernelBtfPtr = std::shared_ptr<const btf>;
+
+// The running kernel's BTF, where the kernel publishes it (what the per-boot cache is made of).
+inline constexpr const char* kRunningKernelBtf = "/sys/kernel/btf/vmlinux";
 
 // The parse of `path`, shared with every other holder of the same path. Throws inotrace::Error
 // when it cannot be read. Thread-safe: a second thread asking meanwhile waits for the first

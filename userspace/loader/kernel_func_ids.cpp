@@ -16,7 +16,6 @@ namespace inotrace {
 
 namespace {
 
-constexpr const char* kRunningKernelBtf = "/sys/kernel/btf/vmlinux";
 constexpr const char* kEntry = "func-ids";
 constexpr std::string_view kHeader = "inotrace func ids 1\n";
 
@@ -63,12 +62,13 @@ State& state() {
   return s;
 }
 
-// Under s.mu: the cached ids, read once.
+// Under s.mu: the cached ids, read once. Kept even when they answer only part of what this
+// build asks (another build wrote them): a parse adds the rest, and the entry keeps both.
 void load(State& s) {
   if (s.loaded) return;
   s.loaded = true;
   if (auto text = BootCache::process().read(kEntry, 1 << 20))
-    if (auto ids = parse_entry(*text); ids && answers_all(*ids)) s.ids = std::move(*ids);
+    if (auto ids = parse_entry(*text)) s.ids = std::move(*ids);
 }
 
 }  // namespace

@@ -268,7 +268,7 @@ IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
   // One parse of the kernel's BTF for the CoreBtf and the iterators' attach target (iter_target.h),
   // unless this boot's cache answers both.
   KernelBtfPtr kernel;
-  if (facts.custom_btf.empty() && facts.btf_path == "/sys/kernel/btf/vmlinux" &&
+  if (facts.custom_btf.empty() && facts.btf_path == kRunningKernelBtf &&
       !(kernel_func_ids_cached(facts.btf_path) && CoreBtf::cached(facts.btf_path, elf, elf_size))) try {
       kernel = shared_kernel_btf(facts.btf_path);
       note_iter_targets(kernel.get());

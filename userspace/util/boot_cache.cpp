@@ -3,11 +3,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <tuple>
 #include <vector>
 #include <cerrno>
@@ -24,6 +24,7 @@ namespace {
 
 constexpr const char* kDefaultDir = "/run/inotrace";
 constexpr size_t kMaxEntries = 32;  // of one boot: a few builds' worth
+constexpr std::string_view kEntryPrefix = "boot-";
 
 // The boot's id as the kernel prints it (a UUID), or empty.
 bool is_boot_id(std::string_view id) {
@@ -42,7 +43,8 @@ std::string read_boot_id() {
 
 // Removes the entries of other boots (where /run outlives a boot, as a host directory mounted
 // into a container may), and this boot's oldest beyond kMaxEntries (each build of inotrace
-// keeps its own CO-RE BTFs). Only "<boot id>.<name>" files are touched.
+// keeps its own CO-RE BTFs; a write cut short leaves a temporary). Only names this class makes,
+// "boot-<boot id>.<name>", are touched, whatever else shares the directory.
 void tidy(int dir_fd, std::string_view boot_id) {
   int listing = dup(dir_fd);
   DIR* d = listing >= 0 ? fdopendir(listing) : nullptr;
@@ -54,6 +56,8 @@ void tidy(int dir_fd, std::string_view boot_id) {
   std::vector<std::pair<timespec, std::string>> ours;
   while (dirent* e = readdir(d)) {
     std::string_view name(e->d_name);
+    if (!name.starts_with(kEntryPrefix)) continue;
+    name.remove_prefix(kEntryPrefix.size());
     if (name.size() <= 37 || name[36] != '.' || !is_boot_id(name.substr(0, 36))) continue;
     struct stat st {};
     if (name.substr(0, 36) != boot_id) unlinkat(dir_fd, e->d_name, 0);
@@ -109,7 +113,7 @@ BootCache::BootCache(const std::string& dir) : path_(dir) {
 
 const BootCache& BootCache::process() {
   static const BootCache cache = [] {
-    const char* dir = getenv("INOTRACE_CACHE_DIR");
+    const char* dir = secure_getenv("INOTRACE_CACHE_DIR");  // (none in a setuid run)
     if (dir && std::string_view(dir) == "off") {
       BootCache off("");
       off.dir_.reset();
@@ -121,7 +125,9 @@ const BootCache& BootCache::process() {
   return cache;
 }
 
-std::string BootCache::entry_name(std::string_view name) const { return fmt::format("{}.{}", boot_id_, name); }
+std::string BootCache::entry_name(std::string_view name) const {
+  return fmt::format("{}{}.{}", kEntryPrefix, boot_id_, name);
+}
 
 UniqueFd BootCache::open(std::string_view name) const {
   if (!usable()) return {};
@@ -148,9 +154,10 @@ std::optional<std::string> BootCache::read(std::string_view name, size_t max_byt
 
 bool BootCache::write(std::string_view name, std::string_view bytes) const {
   if (!usable()) return false;
-  static std::atomic<unsigned> serial{0};
   std::string entry = entry_name(name);
-  std::string tmp = fmt::format("{}.new-{}-{}", entry, getpid(), serial++);
+  uint64_t nonce = 0;  // random: a temporary left by a write cut short (a PID reused) never collides
+  if (getrandom(&nonce, sizeof nonce, GRND_NONBLOCK) != (ssize_t)sizeof nonce) return false;
+  std::string tmp = fmt::format("{}.new-{:016x}", entry, nonce);
   UniqueFd fd(openat(dir_.get(), tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!fd) return false;
   bool ok = true;

@@ -8,10 +8,13 @@
 // /run outlives a boot where it is a host directory mounted into a container).
 //
 // Trust (DESIGN.md §10): only a root process uses it; the directory (default /run/inotrace,
-// created 0700) and its parent must be owned by root and writable by no one else, every entry
-// is opened with O_NOFOLLOW and must be a root-owned regular file with one link, and entries are
+// created 0700, reached without following a stranger's symlink) must be owned by root and
+// writable by no one else, and is used through its descriptor from then on; every entry is
+// opened with O_NOFOLLOW and must be a root-owned regular file with one link; entries are
 // written to a fresh O_EXCL file and renamed into place, so a reader never sees half of one.
-// Anything else is a miss: the caller derives what it needs as without a cache.
+// Anything else is a miss: the caller derives what it needs as without a cache. Trusted means
+// uid 0: whoever is root on the node (a privileged container mounting the directory included)
+// could plant an entry, as they could replace inotrace itself.
 #pragma once
 
 #include <optional>

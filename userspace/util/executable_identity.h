@@ -13,8 +13,9 @@
 
 namespace inotrace {
 
-// "<build id>-<offset>-<size>" for bytes that lie in the main executable's loaded image, or
-// nullopt (no build id, or bytes elsewhere): then the caller identifies them otherwise.
+// "<build id>-<offset>-<size>" for bytes that lie in one read-only loaded segment of the main
+// executable, or nullopt (no build id, or bytes elsewhere: a library's, writable data, the
+// heap): then the caller identifies them otherwise.
 std::optional<std::string> executable_bytes_identity(const void* bytes, size_t size);
 
 }  // namespace inotrace
