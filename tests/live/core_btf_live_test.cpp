@@ -176,7 +176,9 @@ TEST(CoreBtfLive, CachedFunctionIdsAreTheKernelBtfs) {
       int id = btf__find_by_name_kind(whole.get(), n.c_str(), BTF_KIND_FUNC);
       EXPECT_EQ(kernel_func_id(sys, n), id > 0 ? id : -1) << n;
     }
-  if (BootCache::process().usable()) EXPECT_TRUE(kernel_func_ids_cached(sys));
+  if (BootCache::process().usable()) {
+    EXPECT_TRUE(kernel_func_ids_cached(sys));
+  }
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <chrono>
+#include <future>
 #include <memory>
 #include <optional>
 #include <system_error>
@@ -24,13 +26,14 @@ std::vector<EarlyMaps::Created> create(const std::string& name, const Shape& d) 
   return out;
 }
 
-// On a thread of its own when one is to be had, else deferred to the hand-over's wait.
+// On a thread of its own when one is to be had, else deferred to the hand-over's wait. The
+// thread gets a copy: a failed launch has already moved from what it was given.
 template <typename F>
-std::future<std::vector<EarlyMaps::Created>> start(F&& f) {
+std::future<std::vector<EarlyMaps::Created>> start(F f) {
   try {
-    return std::async(std::launch::async, std::forward<F>(f));
+    return std::async(std::launch::async, f);
   } catch (const std::system_error&) {
-    return std::async(std::launch::deferred, std::forward<F>(f));
+    return std::async(std::launch::deferred, std::move(f));
   }
 }
 
@@ -68,27 +71,23 @@ bool same_definition(const bpf_map* m, int fd) {
 }  // namespace
 
 EarlyMaps::EarlyMaps(const void* elf, size_t elf_size, std::vector<Spec> specs) {
+  // Where no thread is to be had (a pids limit), start() defers the work to hand_to()'s wait.
   std::vector<Spec> from_object;
-  try {
-    for (Spec& s : specs) {
-      if (!s.known) {
-        from_object.push_back(std::move(s));
-        continue;
-      }
-      created_.push_back(std::async(std::launch::async, [name = s.name, shape = *s.known] { return create(name, shape); }));
+  for (Spec& s : specs) {
+    if (!s.known) {
+      from_object.push_back(std::move(s));
+      continue;
     }
-    if (!from_object.empty())
-      created_.push_back(std::async(std::launch::async, [elf, elf_size, specs = std::move(from_object)] {
-        return create_from_object(elf, elf_size, specs);
-      }));
-  } catch (const std::system_error&) {
-    // no thread to be had (a pids limit): libbpf creates the rest at load, as without this
+    created_.push_back(start([name = s.name, shape = *s.known] { return create(name, shape); }));
   }
+  if (!from_object.empty())
+    created_.push_back(start([elf, elf_size, specs = std::move(from_object)] { return create_from_object(elf, elf_size, specs); }));
 }
 
 EarlyMaps::~EarlyMaps() {
   for (auto& f : created_)
-    if (f.valid()) f.wait();  // its maps close with it
+    // A thread's maps close with it; deferred work never ran and is not run now.
+    if (f.valid() && f.wait_for(std::chrono::seconds(0)) != std::future_status::deferred) f.wait();
 }
 
 size_t EarlyMaps::hand_to(bpf_object* obj) {

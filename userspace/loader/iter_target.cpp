@@ -30,7 +30,8 @@ int task_file_target() {
     // No sysfs BTF here (a container that hides it): where libbpf's own handler looked next,
     // /boot/vmlinux-$(uname -r) and the debug-info paths.
     std::unique_ptr<btf, decltype(&btf__free)> found(btf__load_vmlinux_btf(), btf__free);
-    note_iter_targets(found.get());
+    int id = found ? btf__find_by_name_kind(found.get(), "bpf_iter_task_file", BTF_KIND_FUNC) : -1;
+    if (id > 0) g_task_file_target.store(id, std::memory_order_release);
   }
   return g_task_file_target.load(std::memory_order_acquire);
 }
@@ -57,11 +58,6 @@ void register_iter_sections() {
     // On failure (no memory) libbpf's own handler stays: slower, not wrong.
     libbpf_register_prog_handler(kSection, BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_TRACE_ITER, &opts);
   });
-}
-
-void note_iter_targets(const btf* kernel) {
-  int id = kernel ? btf__find_by_name_kind(kernel, "bpf_iter_task_file", BTF_KIND_FUNC) : -1;
-  if (id > 0) g_task_file_target.store(id, std::memory_order_release);
 }
 
 }  // namespace inotrace

@@ -6,7 +6,7 @@
 // the parse the CoreBtf made already. Programs in SEC("iter/task_file") are therefore opened as
 // raw tracepoint programs, a type libbpf needs no kernel BTF for, and loaded as the iterators they
 // are, attached to bpf_iter_task_file as the running kernel's BTF numbers it (shared_kernel_btf:
-// the parse the CoreBtf made, where it is still held or was noted here).
+// the parse the CoreBtf made, where it is still held, or this boot's cache: kernel_func_ids.h).
 #pragma once
 
 #include <bpf/btf.h>
@@ -16,9 +16,5 @@ namespace inotrace {
 // Registers the handler of SEC("iter/task_file"). Once per process, before a second thread uses
 // libbpf, whose table of sections is not thread-safe (init_libbpf_logging calls it).
 void register_iter_sections();
-
-// Notes bpf_iter_task_file's id from `kernel`, a parse of the running kernel's
-// /sys/kernel/btf/vmlinux, so that no later load parses it again.
-void note_iter_targets(const btf* kernel);
 
 }  // namespace inotrace

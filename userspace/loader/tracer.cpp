@@ -16,7 +16,6 @@
 #include "loader/core_btf.h"
 #include "loader/early_maps.h"
 #include "loader/kernel_btf.h"
-#include "loader/kernel_func_ids.h"
 #include "loader/environment.h"
 #include "loader/inotify_identity.h"
 #include "loader/kallsyms.h"
@@ -175,7 +174,7 @@ void Tracer::choose_backend_for(const TracerOptions& opts, const void* elf, size
   auto tracefs = ensure_tracefs(&err, &mounted);
   if (!tracefs) throw Error(err);
   if (mounted) log(fmt::format("mounted tracefs at {}", *tracefs));
-  if (kernel_func_ids_cached(impl_->facts.btf_path) && CoreBtf::cached(impl_->facts.btf_path, elf, elf_size)) {
+  if (start_up_cached(impl_->facts.btf_path, elf, elf_size)) {
     if (opts.verbose) log(fmt::format("kernel BTF: not parsed; this boot's cache in {} answers", BootCache::process().dir()));
   } else {
     if (opts.verbose) {

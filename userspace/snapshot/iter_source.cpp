@@ -17,7 +17,6 @@
 #include "loader/environment.h"
 #include "loader/core_btf.h"
 #include "loader/inotify_identity.h"
-#include "loader/iter_target.h"
 #include "loader/kernel_func_ids.h"
 #include "loader/kernel_btf.h"
 #include "inotrace_iter.skel.h"
@@ -269,9 +268,9 @@ IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
   // unless this boot's cache answers both.
   KernelBtfPtr kernel;
   if (facts.custom_btf.empty() && facts.btf_path == kRunningKernelBtf &&
-      !(kernel_func_ids_cached(facts.btf_path) && CoreBtf::cached(facts.btf_path, elf, elf_size))) try {
+      !start_up_cached(facts.btf_path, elf, elf_size)) try {
       kernel = shared_kernel_btf(facts.btf_path);
-      note_iter_targets(kernel.get());
+      kernel_func_id(facts.btf_path, "bpf_iter_task_file");  // looked up in this parse, kept for the load
     } catch (const Error&) {  // the CoreBtf falls back, and reports nothing either
     }
   std::optional<CoreBtf> core;  // read by libbpf at load

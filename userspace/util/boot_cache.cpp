@@ -26,7 +26,7 @@ constexpr const char* kDefaultDir = "/run/inotrace";
 constexpr size_t kMaxEntries = 32;  // of one boot: a few builds' worth
 constexpr std::string_view kEntryPrefix = "boot-";
 
-// The boot's id as the kernel prints it (a UUID), or empty.
+// A UUID in the kernel's lower-case spelling.
 bool is_boot_id(std::string_view id) {
   if (id.size() != 36) return false;
   for (char c : id)
@@ -34,6 +34,7 @@ bool is_boot_id(std::string_view id) {
   return true;
 }
 
+// The boot's id as the kernel prints it, or empty.
 std::string read_boot_id() {
   auto text = read_small_file("/proc/sys/kernel/random/boot_id");
   if (!text) return {};
