@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "util/byte_scan.h"
 #include "util/text_encoding.h"
 
 namespace inotrace {
@@ -34,9 +35,8 @@ constexpr std::array<bool, 256> kNeedsEscape = [] {
 // Whether one of w's eight bytes needs an escape: a byte below 0x20, '"' or '\\' (the classic
 // has-less-than and has-zero-byte tests; exact as "is there one", which is all that is asked).
 bool any_needs_escape(uint64_t w) {
-  constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
-  uint64_t q = w ^ (kOnes * '"'), b = w ^ (kOnes * '\\');
-  return (((w - kOnes * 0x20) & ~w) | ((q - kOnes) & ~q) | ((b - kOnes) & ~b)) & kHighs;
+  using namespace byte_scan;
+  return any_below(w, 0x20) | any_equal(w, '"') | any_equal(w, '\\');
 }
 
 constexpr size_t kLongestEscape = 6;  // \u00XX
@@ -84,8 +84,8 @@ void JsonFields::string(std::string_view v) {
   *p++ = '"';
   size_t run = 0;  // start of the bytes not yet copied
   for (size_t i = 0; i < v.size(); i++) {
-    uint64_t w;  // eight bytes at a time where none needs an escape (nearly always)
-    while (i + 8 <= v.size() && (std::memcpy(&w, v.data() + i, 8), !any_needs_escape(w))) i += 8;
+    // eight bytes at a time where none needs an escape (nearly always)
+    while (i + 8 <= v.size() && !any_needs_escape(byte_scan::load8(v.data() + i))) i += 8;
     if (i == v.size()) break;
     unsigned char c = v[i];
     if (!kNeedsEscape[c]) continue;

@@ -1,5 +1,7 @@
 #include "util/text_encoding.h"
 
+#include "util/byte_scan.h"
+
 #include <fmt/format.h>
 
 #include <cstdint>
@@ -53,8 +55,8 @@ bool acted_on_by_terminals(uint32_t cp) {
 
 bool is_valid_utf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
-    uint64_t w;  // eight ASCII bytes at a time: names are mostly ASCII, and this runs per event
-    if (i + 8 <= s.size() && (std::memcpy(&w, s.data() + i, 8), (w & 0x8080808080808080ull) == 0)) {
+    // eight ASCII bytes at a time: names are mostly ASCII, and this runs per event
+    if (i + 8 <= s.size() && !byte_scan::any_high(byte_scan::load8(s.data() + i))) {
       i += 8;
       continue;
     }
@@ -106,14 +108,12 @@ std::string base64_encode(std::string_view bytes) {
 }
 
 bool printable_ascii(std::string_view s) {
-  constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+  using namespace byte_scan;
   size_t i = 0;
   for (; i + 8 <= s.size(); i += 8) {
-    uint64_t w, b;
-    std::memcpy(&w, s.data() + i, 8);
-    b = w ^ (kOnes * '\\');
-    // below 0x20 | 0x7f and up (w + 1 sets the high bit of 0x7f; 0x80 and up have it) | '\\'
-    if ((((w - kOnes * 0x20) & ~w) | w | (w + kOnes) | ((b - kOnes) & ~b)) & kHighs) return false;
+    uint64_t w = load8(s.data() + i);
+    // 0x7f and up: w + 1 sets the high bit of 0x7f (a carry out of 0xff needs a high bit already)
+    if (any_below(w, 0x20) | any_high(w) | any_high(w + kOnes) | any_equal(w, '\\')) return false;
   }
   for (; i < s.size(); i++) {
     unsigned char c = s[i];
