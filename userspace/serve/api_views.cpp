@@ -151,7 +151,7 @@ bool WatchPageWriter::next(const NodeMonitor& m, std::string& out) {
     if (returned_++) out += ',';
     std::string path = t.path_of(w);
     rows_.append(out, {wd, w.ino(), KernelDev{w.dev}, w.mask, path, static_cast<PathSource>(w.path_source),
-                       w.path_truncated, ""});
+                       w.path_truncated != 0, ""});
   }
   if (pos_ < keys_.size()) return true;
   json next = more_ ? json(fmt::format("{}/{}", std::get<0>(keys_.back()), std::get<1>(keys_.back()))) : json(nullptr);
