@@ -9,11 +9,13 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "inotrace_bpf.skel.h"
 #include "inotrace_iter.skel.h"
@@ -162,6 +164,41 @@ TEST(CoreBtfLive, ThisBootsCachedCopiesEqualCopiesMadeNow) {
     EXPECT_EQ(file_bytes(first.path()), fresh);
     EXPECT_EQ(file_bytes(cached.path()), fresh);
   }
+}
+
+// An object whose bytes are not part of this executable's read-only image (here: a copy on the
+// heap) has no build id to be named by: its copy is kept under a hash of its bytes
+// ("core-btf-v1-<hash>-<size>"), found again by equal bytes elsewhere, and equals a copy made now.
+TEST(CoreBtfLive, AnObjectOutsideTheExecutableIsKeptUnderAHashOfItsBytes) {
+  INOTRACE_REQUIRE_ROOT();
+  if (!BootCache::process().usable()) GTEST_SKIP() << "SKIPPED: no boot cache here: " << BootCache::process().why_not();
+  KernelFacts facts = preflight("");
+  size_t size = 0;
+  const auto* image = static_cast<const char*>(inotrace_iter__elf_bytes(&size));
+  std::vector<char> copy_a(image, image + size), copy_b(image, image + size);
+  std::string suffix = std::to_string(size);
+  suffix.insert(suffix.begin(), '-');
+  auto hashed_entries = [&] {
+    std::vector<std::string> found;
+    for (const auto& e : std::filesystem::directory_iterator(BootCache::process().dir())) {
+      std::string name = e.path().filename().string();
+      if (name.find(".core-btf-v1-") != std::string::npos && name.ends_with(suffix)) found.push_back(e.path().string());
+    }
+    return found;
+  };
+  for (const std::string& stale : hashed_entries()) std::filesystem::remove(stale);
+
+  CoreBtf made(facts.btf_path, copy_a.data(), size, CoreBtf::CachePolicy::Bypass);
+  CoreBtf first(facts.btf_path, copy_a.data(), size);
+  EXPECT_FALSE(first.from_cache());
+  ASSERT_EQ(hashed_entries().size(), 1u) << "the heap copy's CO-RE BTF is kept under its bytes' hash";
+  CoreBtf again(facts.btf_path, copy_b.data(), size);  // equal bytes at another address
+  EXPECT_TRUE(again.from_cache());
+  EXPECT_EQ(file_bytes(again.path()), file_bytes(made.path()));
+  // The executable's own copy of the same bytes is named by the build id: another entry.
+  CoreBtf resident(facts.btf_path, image, size);
+  EXPECT_EQ(hashed_entries().size(), 1u);
+  for (const std::string& e : hashed_entries()) std::filesystem::remove(e);
 }
 
 TEST(CoreBtfLive, CachedFunctionIdsAreTheKernelBtfs) {
