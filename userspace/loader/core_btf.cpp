@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "loader/kernel_btf.h"
-#include "loader/kernel_func_ids.h"
 #include "util/boot_cache.h"
 #include "util/error.h"
 #include "util/executable_identity.h"
@@ -169,10 +168,6 @@ CoreBtf::CoreBtf(const std::string& kernel_btf_path, const void* elf, size_t elf
 
 bool CoreBtf::cached(const std::string& kernel_btf_path, const void* elf, size_t elf_size) {
   return kernel_btf_path == kRunningKernelBtf && BootCache::process().open(cache_entry(elf, elf_size)).valid();
-}
-
-bool start_up_cached(const std::string& kernel_btf_path, const void* elf, size_t elf_size) {
-  return kernel_func_ids_cached(kernel_btf_path) && CoreBtf::cached(kernel_btf_path, elf, elf_size);
 }
 
 // This boot's copy for the object, when the cache holds one that libbpf parses: only root

@@ -47,10 +47,6 @@ class CoreBtf {
   size_t types_ = 0;
 };
 
-// Whether this boot's cache answers all that start-up asks of the kernel's BTF for the object
-// (its CO-RE copy, and the function ids of kernel_func_ids.h): then nothing parses it.
-bool start_up_cached(const std::string& kernel_btf_path, const void* elf, size_t elf_size);
-
 // The path to relocate an object against: the user's --btf as given, else a CoreBtf kept in
 // `holder` (alive until the object is loaded). Where a CoreBtf cannot be built, nullptr: libbpf
 // then relocates against the whole kernel BTF, as before, only slower.

@@ -14,6 +14,7 @@
 #include "events/decode.h"
 #include "inotrace_bpf.skel.h"
 #include "loader/core_btf.h"
+#include "loader/start_up_cache.h"
 #include "loader/early_maps.h"
 #include "loader/kernel_btf.h"
 #include "loader/environment.h"

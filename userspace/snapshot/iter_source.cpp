@@ -16,6 +16,7 @@
 #include "events/decode.h"
 #include "loader/environment.h"
 #include "loader/core_btf.h"
+#include "loader/start_up_cache.h"
 #include "loader/inotify_identity.h"
 #include "loader/kernel_func_ids.h"
 #include "loader/kernel_btf.h"
