@@ -56,7 +56,9 @@ struct {
 } pending SEC(".maps");
 
 /* Instance identity: group pointer -> creation sequence. Group pointers are reused after free,
- * so each inotify_init overwrites the entry; LRU so stale entries of freed groups age out.
+ * so each inotify_init overwrites the entry; LRU so stale entries of freed groups age out. Where
+ * userspace collects the entries of ended instances itself (6.1+), it makes this a hash that
+ * allocates on demand instead: the preallocated LRU was a fifth of a short command's start-up.
  * `selected`: a task passing the filters created or used the instance, so its removals (which
  * may run in another task: unmount, deferred close) are shown too. */
 struct {

@@ -54,6 +54,18 @@ static __always_inline void event_inode_path(struct inotrace_watch_event *e, str
 	}
 }
 
+/* Every write to group_seqs, counted: where the map grows on demand (userspace chose so, see
+ * loader/tracer.cpp), userspace collects the entries of dead groups once enough were written. A
+ * full map is counted too: that instance's records carry no sequence number. */
+static __always_inline void group_seqs_put(__u64 key, struct inotrace_group_info *gi, __u64 flags)
+{
+	long err = bpf_map_update_elem(&group_seqs, &key, gi, flags);
+	if (!err)
+		count(INOTRACE_CNT_GROUPS_ENTERED);
+	else if (err != -17) /* -EEXIST: BPF_NOEXIST found it there, as intended */
+		count(INOTRACE_CNT_GROUPS_FULL);
+}
+
 static __always_inline __u64 group_seq(struct fsnotify_group *group)
 {
 	__u64 key = (__u64)group;
@@ -73,7 +85,7 @@ static __always_inline void mark_group_selected(struct fsnotify_group *group)
 		return;
 	}
 	struct inotrace_group_info fresh = {.seq = 0, .selected = 1};
-	bpf_map_update_elem(&group_seqs, &key, &fresh, BPF_NOEXIST);
+	group_seqs_put(key, &fresh, BPF_NOEXIST);
 }
 
 static __always_inline bool group_selected(struct fsnotify_group *group)
@@ -386,7 +398,7 @@ static __always_inline void handle_init_result(__u32 flags, long ret, bool selec
 			 * (whose returned value the 5.10 verifier rejects). */
 			struct inotrace_group_info gi = {.seq = e.hdr.ts_ns, .selected = selected};
 			__u64 seq = gi.seq;
-			bpf_map_update_elem(&group_seqs, &key, &gi, BPF_ANY);
+			group_seqs_put(key, &gi, BPF_ANY);
 			e.group = key;
 			e.group_seq = seq;
 			read_ucount(group, ucount_instances_index(), &e.ucount);

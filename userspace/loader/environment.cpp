@@ -8,9 +8,11 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -71,6 +73,18 @@ std::optional<std::string> ensure_tracefs(std::string* error, bool* mounted_now)
       "tracefs is not mounted and mounting it at {} failed ({}); mount it with "
       "`mount -t tracefs tracefs {}`", root, strerror(errno), root);
   return std::nullopt;
+}
+
+bool kernel_allocates_in_tracing_programs(const std::string& release) {
+  std::string r = release;
+  if (r.empty()) {
+    struct utsname u {};
+    if (uname(&u) != 0) return false;
+    r = u.release;
+  }
+  unsigned major = 0, minor = 0;
+  if (std::sscanf(r.c_str(), "%u.%u", &major, &minor) != 2) return false;  // unknown: the safe kind
+  return major > 6 || (major == 6 && minor >= 1);
 }
 
 bool kernel_has_bpf_loop() {

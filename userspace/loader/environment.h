@@ -23,4 +23,11 @@ std::optional<std::string> ensure_tracefs(std::string* error, bool* mounted_now)
 // NameWalks::Looped programs need it. Probed once per process (a trial load).
 bool kernel_has_bpf_loop();
 
+// Whether tracing programs may use hash maps that allocate on demand (BPF_F_NO_PREALLOC)
+// without harm: from 6.1 (the BPF memory allocator). Before, the verifier accepts them with a
+// kernel WARN (a tainted kernel; a panic where panic_on_warn is set) and refuses them under
+// PREEMPT_RT. No probe can tell without that warning, so the release decides (`release`, as
+// uname prints it; empty: this kernel's).
+bool kernel_allocates_in_tracing_programs(const std::string& release = "");
+
 }  // namespace inotrace

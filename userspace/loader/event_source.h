@@ -2,8 +2,10 @@
 // Tracer is the real one; unit tests give a session a scripted one.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "events/event.h"
 #include "loader/backend.h"
@@ -15,6 +17,8 @@ struct TracerCounters {
   uint64_t pending_full = 0;     // syscalls not tracked because the per-thread map was full
   uint64_t group_unresolved = 0; // fds that did not lead to an inotify instance
   uint64_t decode_errors = 0;    // records that failed ABI validation in userspace
+  uint64_t groups_entered = 0;   // entries written to the kernel's instance-sequence map
+  uint64_t groups_full = 0;      // instances that got no sequence number: that map was full
 };
 
 class EventSource {
@@ -35,6 +39,10 @@ class EventSource {
   virtual int wait_fd() const = 0;
   // Most recent decode error, for diagnostics.
   virtual const std::string& last_decode_error() const = 0;
+  // The instances' sequence numbers kept in the kernel, where only the caller can tell which
+  // instances have ended (loader/tracer.h). A scripted source keeps none.
+  virtual bool groups_need_collection() const { return false; }
+  virtual size_t collect_dead_groups(const std::vector<uint64_t>& /*live*/, uint64_t /*snapshot_began_ns*/) { return 0; }
 };
 
 }  // namespace inotrace

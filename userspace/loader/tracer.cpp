@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <unordered_set>
 #include <vector>
 
 #include "events/decode.h"
@@ -78,6 +79,7 @@ struct Tracer::Impl {
   std::string last_decode_error;
   bool syscall_args = true;
   bool looped_walks = false;  // bpf_loop (5.17+): the NameWalks::Looped twins load
+  bool maps_on_demand = false;  // group_seqs and pending allocate on demand (TracerOptions::dead_groups_collected)
   KernelFacts facts;
   InotifyIdentity identity;
   KernelBtfPtr start_btf;  // one parse of the kernel's BTF from the probe to the CoreBtf and program choice
@@ -223,13 +225,23 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   init_libbpf_logging(opts.verbose);  // before the early maps' thread calls libbpf
   size_t elf_size = 0;
   const void* elf = inotrace_bpf__elf_bytes(&elf_size);
-  // The big preallocated maps, created meanwhile on other threads (early_maps.h).
-  EarlyMaps early(elf, elf_size,
-                  {{"group_seqs", 0,
-                    EarlyMaps::Shape{BPF_MAP_TYPE_LRU_HASH, sizeof(uint64_t), sizeof(inotrace_group_info),
-                                     INOTRACE_GROUP_SEQS_ENTRIES, 0}},  // the slowest: begun first
-                   {"pending"},
-                   {"events", checked_ringbuf_size(opts.ringbuf_bytes)}});
+  // The instances' sequences: a preallocated LRU evicts what no hook saw end (the tracepoint
+  // backend has none for an instance's close); where the caller collects dead instances itself
+  // and the kernel allocates map entries safely in tracing programs (6.1+; before, a kernel
+  // warning per boot), a hash that allocates on demand, which costs nothing to create.
+  impl_->maps_on_demand = opts.dead_groups_collected && kernel_allocates_in_tracing_programs();
+  EarlyMaps::Shape group_seqs = impl_->maps_on_demand
+                                    ? EarlyMaps::Shape{BPF_MAP_TYPE_HASH, sizeof(uint64_t), sizeof(inotrace_group_info),
+                                                       INOTRACE_GROUP_SEQS_ENTRIES, BPF_F_NO_PREALLOC}
+                                    : EarlyMaps::Shape{BPF_MAP_TYPE_LRU_HASH, sizeof(uint64_t), sizeof(inotrace_group_info),
+                                                       INOTRACE_GROUP_SEQS_ENTRIES, 0};
+  // The big preallocated maps, created meanwhile on other threads (early_maps.h). Where the
+  // kernel allocates safely, the per-thread syscall state allocates on demand too (~3 ms less
+  // of a 2-core node's start-up) and is left to libbpf: it costs nothing to create.
+  std::vector<EarlyMaps::Spec> early_specs{{"group_seqs", 0, group_seqs},  // the slowest: begun first
+                                           {"events", checked_ringbuf_size(opts.ringbuf_bytes)}};
+  if (!impl_->maps_on_demand) early_specs.push_back({"pending"});
+  EarlyMaps early(elf, elf_size, std::move(early_specs));
   choose_backend_for(opts, elf, elf_size, log);
 
   std::optional<CoreBtf> core;  // read by libbpf at load
@@ -238,6 +250,11 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   if (!impl_->skel) throw Error(fmt::format("cannot open the BPF object: {}", strerror(errno)));
   set_rodata(impl_->skel, opts);
   bpf_map__set_max_entries(impl_->skel->maps.events, checked_ringbuf_size(opts.ringbuf_bytes));
+  if (impl_->maps_on_demand) {
+    bpf_map__set_type(impl_->skel->maps.group_seqs, BPF_MAP_TYPE_HASH);
+    bpf_map__set_map_flags(impl_->skel->maps.group_seqs, BPF_F_NO_PREALLOC);
+    bpf_map__set_map_flags(impl_->skel->maps.pending, BPF_F_NO_PREALLOC);
+  }
   if (impl_->choice.backend == Backend::Tracepoint) {
     // Only the hooked backends' programs use these; preallocating 16,384 entries each cost
     // ~3 ms of start-up apiece. (Map references in code the verifier prunes still need a map.)
@@ -248,7 +265,9 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   std::vector<const ProgramSpec*> chosen = programs_for(impl_->choice.backend, log);
   impl_->start_btf.reset();  // before libbpf parses its own (fentry programs' attach targets)
   size_t early_given = early.hand_to(impl_->skel->obj);
-  if (opts.verbose) log(fmt::format("maps created before the load: {} of 3", early_given));
+  if (opts.verbose)
+    log(fmt::format("maps created before the load: {} of {}{}", early_given, impl_->maps_on_demand ? 2 : 3,
+                    impl_->maps_on_demand ? " (the hash maps allocate on demand)" : ""));
   if (int e = inotrace_bpf__load(impl_->skel))
     throw Error(fmt::format("loading the BPF programs failed: {} (libbpf: {}); run with -v for the verifier log",
                             strerror(-e), last_libbpf_message()));
@@ -273,6 +292,33 @@ const BackendChoice& Tracer::choice() const { return impl_->choice; }
 const std::string& Tracer::last_decode_error() const { return impl_->last_decode_error; }
 
 int Tracer::wait_fd() const { return ring_buffer__epoll_fd(impl_->rb); }
+
+bool Tracer::groups_need_collection() const { return impl_->maps_on_demand && impl_->choice.backend == Backend::Tracepoint; }
+
+size_t Tracer::collect_dead_groups(const std::vector<uint64_t>& live, uint64_t snapshot_began_ns) {
+  int fd = bpf_map__fd(impl_->skel->maps.group_seqs);
+  std::unordered_set<uint64_t> alive(live.begin(), live.end());
+  std::vector<uint64_t> dead;
+  uint64_t key = 0, next = 0;
+  const uint64_t* prev = nullptr;  // NULL: the first key
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    inotrace_group_info gi{};
+    if (alive.contains(key) || bpf_map_lookup_elem(fd, &key, &gi) != 0) continue;
+    if (gi.seq < snapshot_began_ns) dead.push_back(key);  // created after the snapshot began: not in it, alive
+  }
+  // Deleted after the walk (deleting under get_next_key restarts it). An instance created in
+  // the microseconds since its lookup at a dead one's address would lose its sequence number
+  // here: checked once more right before each delete.
+  size_t forgotten = 0;
+  for (uint64_t k : dead) {
+    inotrace_group_info gi{};
+    if (bpf_map_lookup_elem(fd, &k, &gi) == 0 && gi.seq < snapshot_began_ns && bpf_map_delete_elem(fd, &k) == 0)
+      forgotten++;
+  }
+  return forgotten;
+}
 
 int Tracer::poll(int timeout_ms, const Callback& cb) {
   impl_->cb = &cb;
@@ -310,6 +356,8 @@ TracerCounters Tracer::counters() const {
   c.ringbuf_drops = sum(INOTRACE_CNT_RINGBUF_DROPS);
   c.pending_full = sum(INOTRACE_CNT_PENDING_FULL);
   c.group_unresolved = sum(INOTRACE_CNT_GROUP_UNRESOLVED);
+  c.groups_entered = sum(INOTRACE_CNT_GROUPS_ENTERED);
+  c.groups_full = sum(INOTRACE_CNT_GROUPS_FULL);
   return c;
 }
 

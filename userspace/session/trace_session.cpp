@@ -39,7 +39,9 @@ bool may_snapshot(const SessionOptions& opts) {
 // as the session.
 TraceSession::Sources real_sources(const SessionOptions& opts, const TraceSession::Log& log) {
   init_libbpf_logging(opts.tracer.verbose);  // before a second thread calls libbpf
-  auto tracer = std::make_unique<Tracer>(opts.tracer);
+  TracerOptions tracer_opts = opts.tracer;
+  tracer_opts.dead_groups_collected = may_snapshot(opts);  // TraceSession::collect_dead_groups
+  auto tracer = std::make_unique<Tracer>(tracer_opts);
   PendingIterSource iter;
   try {
     if (may_snapshot(opts))
@@ -154,7 +156,9 @@ void TraceSession::deliver(Event& ev, const Callback& cb, bool derived) {
 int TraceSession::poll(int timeout_ms, const Callback& cb) {
   int n = pump(timeout_ms, cb);
   if (n) idle_checks_ = 0;  // activity: back to the configured interval
-  uint64_t drops = tracer_->counters().ringbuf_drops;
+  TracerCounters tc = tracer_->counters();
+  uint64_t drops = tc.ringbuf_drops;
+  collect_dead_groups(tc);
   uint64_t now = WallClock::monotonic_now_ns();
   bool dropped = drops > drops_seen_;
   // While digest checks keep finding nothing and no event comes, wait 2x, then 4x the interval.
@@ -175,6 +179,34 @@ int TraceSession::poll(int timeout_ms, const Callback& cb) {
                      r->batches, r->batches == 1 ? "" : "s",
                      r->since_ns ? fmt::format(" in the last {:.1f} s", (now - r->since_ns) / 1e9) : ""));
   return n;
+}
+
+// The tracepoint backend sees no instance end: the tracer's map of instance sequence numbers
+// (loader/tracer.h) is told which ended, from the instances a whole-box snapshot finds, each time
+// enough new ones were written to it. A count-only snapshot lists every instance (~ms).
+void TraceSession::collect_dead_groups(const TracerCounters& tc) {
+  if (tc.groups_full > groups_full_seen_) {
+    log_(fmt::format("{} inotify instances got no sequence number (the kernel's table of instances was full): "
+                     "their records may be matched to an older instance at the same address",
+                     tc.groups_full - groups_full_seen_));
+    groups_full_seen_ = tc.groups_full;
+  }
+  if (tc.groups_entered - groups_entered_at_collect_ < opts_.collect_groups_every) return;
+  if (!tracer_->groups_need_collection()) return;
+  if (!taker_) taker_ = make_taker_(*node_);
+  uint64_t began = WallClock::monotonic_now_ns();
+  std::optional<Snapshot> snap;
+  try {
+    snap = taker_->take_counts();
+  } catch (const std::exception& e) {
+    log_(fmt::format("collecting ended instances: snapshot failed: {}", e.what()));
+  }
+  groups_entered_at_collect_ = tc.groups_entered;  // failed or not: retried after as many more
+  if (!snap || snap->source != "iterator") return;  // only the iterator names instances by their group
+  std::vector<uint64_t> live;
+  live.reserve(snap->instances.size());
+  for (const SnapInstance& inst : snap->instances) live.push_back(inst.group);
+  counters_.dead_groups_collected += tracer_->collect_dead_groups(live, began);
 }
 
 int TraceSession::pump(int timeout_ms, const Callback& cb) {

@@ -40,6 +40,9 @@ struct SessionOptions {
   double hooked_reconcile_interval_s = 30;  // with reconcile_all_backends on fentry/kprobe
   SnapshotSource snapshot_source = SnapshotSource::Auto;
   bool seed = true;  // take the initial snapshot (the table starts with what exists)
+  // Where the tracer keeps instances' sequence numbers until told which ended (tracepoint
+  // backend, 6.1+): collect after this many were written (the kernel's map holds 65,536).
+  uint64_t collect_groups_every = 16384;
   RuntimeStateDirs runtime;  // where pods and containers are named (a default node view's)
 };
 
@@ -49,6 +52,7 @@ struct SessionCounters {
   uint64_t reconciles = 0;       // full snapshots compared with the table
   uint64_t digest_checks = 0;    // cheaper count or digest snapshots that found nothing to reconcile
   uint64_t resnapshots_after_drops = 0;
+  uint64_t dead_groups_collected = 0;  // ended instances' sequence numbers the kernel was told to forget
 };
 
 class TraceSession {
@@ -113,6 +117,7 @@ class TraceSession {
   void attach_stack(Event& ev);
   bool selected(const Event& derived) const;
   bool filters_active() const;
+  void collect_dead_groups(const TracerCounters& tc);
 
   SessionOptions opts_;
   Log log_;
@@ -135,6 +140,8 @@ class TraceSession {
   uint64_t last_reconcile_ns_ = 0;
   uint64_t last_snapshot_start_ns_ = 0;
   uint64_t seed_ns_ = 0;
+  uint64_t groups_entered_at_collect_ = 0;  // the tracer's count of sequence entries at the last collection
+  uint64_t groups_full_seen_ = 0;
   // What the hooks saw while the seeding snapshot was taken (each applied to the table then, and
   // whether the table derived it), delivered by the first poll.
   std::vector<std::pair<Event, bool>> seeding_events_;
