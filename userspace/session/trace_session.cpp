@@ -186,11 +186,13 @@ int TraceSession::poll(int timeout_ms, const Callback& cb) {
 // enough new ones were written to it. A count-only snapshot lists every instance (~ms).
 void TraceSession::collect_dead_groups(const TracerCounters& tc) {
   if (tc.groups_full > groups_full_seen_) {
-    log_(fmt::format("{} inotify instances got no sequence number (the kernel's table of instances was full): "
-                     "their records may be matched to an older instance at the same address",
-                     tc.groups_full - groups_full_seen_));
+    unsequenced_reports_.add(tc.groups_full - groups_full_seen_);
     groups_full_seen_ = tc.groups_full;
   }
+  if (auto r = unsequenced_reports_.due(WallClock::monotonic_now_ns()))
+    log_(fmt::format("{} inotify instances got no sequence number (the kernel's table of instances was full): "
+                     "their records may be matched to an older instance at the same address",
+                     r->count));
   if (tc.groups_entered - groups_entered_at_collect_ < opts_.collect_groups_every) return;
   if (!tracer_->groups_need_collection()) return;
   if (!taker_) taker_ = make_taker_(*node_);

@@ -142,6 +142,7 @@ class TraceSession {
   uint64_t seed_ns_ = 0;
   uint64_t groups_entered_at_collect_ = 0;  // the tracer's count of sequence entries at the last collection
   uint64_t groups_full_seen_ = 0;
+  RateLimitedCount unsequenced_reports_{60'000'000'000};  // instances that got no sequence number: a line a minute
   // What the hooks saw while the seeding snapshot was taken (each applied to the table then, and
   // whether the table derived it), delivered by the first poll.
   std::vector<std::pair<Event, bool>> seeding_events_;
