@@ -11,6 +11,7 @@
 
 #include "leaks/pod_index.h"
 #include "leaks/snapshot_leaks.h"
+#include "loader/environment.h"
 #include "loader/preflight.h"
 #include "snapshot/aggregate.h"
 #include "snapshot/snapshot_taker.h"
@@ -29,16 +30,14 @@ struct Look {
   CheckVerdict verdict;
 };
 
-// PROC_PID_INIT_INO (include/linux/proc_ns.h): the initial PID namespace's fixed inode. In
-// another one (a pod without hostPID) /proc hides the other processes: their fds, names and
+// In a PID namespace other than the initial one (a pod without hostPID) /proc hides the other processes: their fds, names and
 // mount namespaces, so the mounts that pin a leak. Such a look would say "ok" about a node it
 // cannot see.
 void require_host_pid_namespace() {
-  constexpr uint64_t kInitPidNsIno = 0xEFFFFFFCu;
-  struct stat st;
-  if (stat("/proc/self/ns/pid", &st) != 0)
-    throw Error(fmt::format("cannot stat /proc/self/ns/pid: {}", strerror(errno)));
-  if (st.st_ino != kInitPidNsIno)
+  std::string why;
+  std::optional<bool> host = in_initial_pid_namespace(&why);
+  if (!host) throw Error(why);
+  if (!*host)
     throw Error("not in the host's PID namespace (in Kubernetes: hostPID: true): the node's other processes, their "
                 "watches' holders and the mounts that pin leaks are hidden");
 }

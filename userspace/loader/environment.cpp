@@ -87,6 +87,16 @@ bool kernel_allocates_in_tracing_programs(const std::string& release) {
   return major > 6 || (major == 6 && minor >= 1);
 }
 
+std::optional<bool> in_initial_pid_namespace(std::string* error) {
+  constexpr uint64_t kInitPidNsIno = 0xEFFFFFFCu;  // PROC_PID_INIT_INO, include/linux/proc_ns.h
+  struct stat st;
+  if (stat("/proc/self/ns/pid", &st) != 0) {
+    if (error) *error = fmt::format("cannot stat /proc/self/ns/pid: {}", strerror(errno));
+    return std::nullopt;
+  }
+  return st.st_ino == kInitPidNsIno;
+}
+
 bool kernel_has_bpf_loop() {
   static const bool has = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr) == 1;
   return has;

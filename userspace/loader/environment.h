@@ -30,4 +30,9 @@ bool kernel_has_bpf_loop();
 // uname prints it; empty: this kernel's).
 bool kernel_allocates_in_tracing_programs(const std::string& release = "");
 
+// Whether this process is in the initial PID namespace: in another (a pod without hostPID),
+// /proc and the BPF task iterators see only that namespace's processes. nullopt (with *error)
+// when /proc/self/ns/pid cannot be read.
+std::optional<bool> in_initial_pid_namespace(std::string* error = nullptr);
+
 }  // namespace inotrace

@@ -43,6 +43,7 @@ class EventSource {
   // instances have ended (loader/tracer.h). A scripted source keeps none.
   virtual bool groups_need_collection() const { return false; }
   virtual size_t collect_dead_groups(const std::vector<uint64_t>& /*live*/, uint64_t /*snapshot_began_ns*/) { return 0; }
+  virtual size_t forget_oldest_groups() { return 0; }
 };
 
 }  // namespace inotrace

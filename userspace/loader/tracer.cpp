@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <unordered_set>
@@ -293,7 +294,31 @@ const std::string& Tracer::last_decode_error() const { return impl_->last_decode
 
 int Tracer::wait_fd() const { return ring_buffer__epoll_fd(impl_->rb); }
 
-bool Tracer::groups_need_collection() const { return impl_->maps_on_demand && impl_->choice.backend == Backend::Tracepoint; }
+bool Tracer::groups_need_collection() const { return impl_->maps_on_demand; }
+
+size_t Tracer::forget_oldest_groups() {
+  int fd = bpf_map__fd(impl_->skel->maps.group_seqs);
+  std::vector<std::pair<uint64_t, uint64_t>> entries;  // (seq, group)
+  uint64_t key = 0, next = 0;
+  const uint64_t* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    inotrace_group_info gi{};
+    if (bpf_map_lookup_elem(fd, &key, &gi) == 0) entries.emplace_back(gi.seq, key);
+  }
+  auto middle = entries.begin() + entries.size() / 2;
+  std::nth_element(entries.begin(), middle, entries.end());
+  size_t forgotten = 0;
+  for (auto it = entries.begin(); it != middle; ++it) forgotten += bpf_map_delete_elem(fd, &it->second) == 0;
+  return forgotten;
+}
+
+std::optional<uint64_t> Tracer::group_seq(uint64_t group) const {
+  inotrace_group_info gi{};
+  if (bpf_map_lookup_elem(bpf_map__fd(impl_->skel->maps.group_seqs), &group, &gi) != 0) return std::nullopt;
+  return gi.seq;
+}
 
 size_t Tracer::collect_dead_groups(const std::vector<uint64_t>& live, uint64_t snapshot_began_ns) {
   int fd = bpf_map__fd(impl_->skel->maps.group_seqs);
@@ -308,14 +333,15 @@ size_t Tracer::collect_dead_groups(const std::vector<uint64_t>& live, uint64_t s
     if (alive.contains(key) || bpf_map_lookup_elem(fd, &key, &gi) != 0) continue;
     if (gi.seq < snapshot_began_ns) dead.push_back(key);  // created after the snapshot began: not in it, alive
   }
-  // Deleted after the walk (deleting under get_next_key restarts it). An instance created in
-  // the microseconds since its lookup at a dead one's address would lose its sequence number
-  // here: checked once more right before each delete.
+  // Deleted after the walk (deleting under get_next_key restarts it), each taken out with its
+  // value in one step: an instance created at a dead one's address since the walk read it is
+  // put back, unless the programs already wrote that address again.
   size_t forgotten = 0;
   for (uint64_t k : dead) {
     inotrace_group_info gi{};
-    if (bpf_map_lookup_elem(fd, &k, &gi) == 0 && gi.seq < snapshot_began_ns && bpf_map_delete_elem(fd, &k) == 0)
-      forgotten++;
+    if (bpf_map_lookup_and_delete_elem(fd, &k, &gi) != 0) continue;
+    if (gi.seq < snapshot_began_ns) forgotten++;
+    else bpf_map_update_elem(fd, &k, &gi, BPF_NOEXIST);
   }
   return forgotten;
 }

@@ -55,13 +55,20 @@ class Tracer : public EventSource {
   // failures before inotify_update_watch (ENOENT, EACCES, EINVAL) are not seen.
   bool reports_syscall_args() const;
   const BackendChoice& choice() const;
-  // Whether the instances' sequence map is the on-demand kind, which only collect_dead_groups()
-  // empties on the tracepoint backend (no hook sees an instance's end there).
+  // Whether the instances' sequence map is the on-demand kind, which nothing ages: on the
+  // tracepoint backend no hook sees an instance's end, and the kprobe backend's kretprobe on
+  // fsnotify_destroy_group can miss some under many concurrent closes. Only
+  // collect_dead_groups() empties it then.
   bool groups_need_collection() const override;
   // Forgets the sequence of every instance not in `live` (the groups of a whole-box snapshot
   // begun at `snapshot_began_ns`, CLOCK_MONOTONIC) that was created before the snapshot began
   // (or predates the tracer): such an instance had closed. Returns how many were forgotten.
   size_t collect_dead_groups(const std::vector<uint64_t>& live, uint64_t snapshot_began_ns) override;
+  // Where no snapshot can tell which instances ended: forgets the older half of the entries
+  // (by creation), as an LRU would evict. Returns how many.
+  size_t forget_oldest_groups() override;
+  // The sequence number the kernel holds for an instance (its group pointer), if any.
+  std::optional<uint64_t> group_seq(uint64_t group) const;
   // Waits up to timeout_ms, hands every decoded event to cb; returns events handled.
   int poll(int timeout_ms, const Callback& cb) override;
   // Hands over what is already buffered, without waiting.

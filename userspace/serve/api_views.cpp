@@ -263,6 +263,8 @@ json status_json(const NodeMonitor& m) {
           {"events", events},
           {"dropped", c.tracer.ringbuf_drops + c.tracer.pending_full + c.tracer.decode_errors},
           {"unresolved_fds", c.tracer.group_unresolved},  // hooked fds that led to no inotify instance
+          {"ended_instances_forgotten", c.dead_groups_collected},  // the kernel's instance numbers, collected
+          {"unsequenced_instances", c.tracer.groups_full},  // instances the kernel's table had no room for
           {"reconciles", c.reconciles},
           {"idle_checks", c.digest_checks},  // cheap checks at rest that found nothing to reconcile
           {"reconcile_corrections", c.corrections.corrections()},

@@ -6,6 +6,7 @@
 #include <future>
 #include <system_error>
 
+#include "loader/environment.h"
 #include "snapshot/iter_source.h"
 #include "util/small_file.h"
 #include "table/removal_deduction.h"
@@ -39,8 +40,10 @@ bool may_snapshot(const SessionOptions& opts) {
 // as the session.
 TraceSession::Sources real_sources(const SessionOptions& opts, const TraceSession::Log& log) {
   init_libbpf_logging(opts.tracer.verbose);  // before a second thread calls libbpf
+  // TraceSession::collect_dead_groups: only where a snapshot sees every process (a task
+  // iterator sees only its own PID namespace's, and would call the others' instances ended).
   TracerOptions tracer_opts = opts.tracer;
-  tracer_opts.dead_groups_collected = may_snapshot(opts);  // TraceSession::collect_dead_groups
+  tracer_opts.dead_groups_collected = may_snapshot(opts) && in_initial_pid_namespace().value_or(false);
   auto tracer = std::make_unique<Tracer>(tracer_opts);
   PendingIterSource iter;
   try {
@@ -190,21 +193,33 @@ void TraceSession::collect_dead_groups(const TracerCounters& tc) {
     groups_full_seen_ = tc.groups_full;
   }
   if (auto r = unsequenced_reports_.due(WallClock::monotonic_now_ns()))
-    log_(fmt::format("{} inotify instances got no sequence number (the kernel's table of instances was full): "
+    log_(fmt::format("{} inotify instances got no sequence number (the kernel's table of instances was full, or "
+                     "out of memory): "
                      "their records may be matched to an older instance at the same address",
                      r->count));
-  if (tc.groups_entered - groups_entered_at_collect_ < opts_.collect_groups_every) return;
+  // Due after enough entries, or at once when the map was found full.
+  bool full = tc.groups_full > groups_full_at_collect_;
+  if (!full && tc.groups_entered - groups_entered_at_collect_ < opts_.collect_groups_every) return;
   if (!tracer_->groups_need_collection()) return;
-  if (!taker_) taker_ = make_taker_(*node_);
+  groups_entered_at_collect_ = tc.groups_entered;  // whatever happens below: tried again after as many more
+  groups_full_at_collect_ = tc.groups_full;
   uint64_t began = WallClock::monotonic_now_ns();
   std::optional<Snapshot> snap;
   try {
+    if (!taker_) taker_ = make_taker_(*node_);
     snap = taker_->take_counts();
   } catch (const std::exception& e) {
     log_(fmt::format("collecting ended instances: snapshot failed: {}", e.what()));
   }
-  groups_entered_at_collect_ = tc.groups_entered;  // failed or not: retried after as many more
-  if (!snap || snap->source != "iterator") return;  // only the iterator names instances by their group
+  // Only the iterator names instances by their group; a snapshot that skipped or lost anything
+  // might not list a live one.
+  if (!snap || snap->source != "iterator" || !snap->warnings.empty()) {
+    counters_.group_collections_skipped++;
+    // A full map with no snapshot to tell the ended instances: the oldest half goes, as the
+    // LRU it replaces would have evicted (an old instance still alive loses its number).
+    if (full) counters_.dead_groups_collected += tracer_->forget_oldest_groups();
+    return;
+  }
   std::vector<uint64_t> live;
   live.reserve(snap->instances.size());
   for (const SnapInstance& inst : snap->instances) live.push_back(inst.group);

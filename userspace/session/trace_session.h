@@ -53,6 +53,7 @@ struct SessionCounters {
   uint64_t digest_checks = 0;    // cheaper count or digest snapshots that found nothing to reconcile
   uint64_t resnapshots_after_drops = 0;
   uint64_t dead_groups_collected = 0;  // ended instances' sequence numbers the kernel was told to forget
+  uint64_t group_collections_skipped = 0;  // no iterator snapshot, or one with warnings: nothing forgotten
 };
 
 class TraceSession {
@@ -140,7 +141,8 @@ class TraceSession {
   uint64_t last_reconcile_ns_ = 0;
   uint64_t last_snapshot_start_ns_ = 0;
   uint64_t seed_ns_ = 0;
-  uint64_t groups_entered_at_collect_ = 0;  // the tracer's count of sequence entries at the last collection
+  uint64_t groups_entered_at_collect_ = 0;  // the tracer's counts at the last collection
+  uint64_t groups_full_at_collect_ = 0;
   uint64_t groups_full_seen_ = 0;
   RateLimitedCount unsequenced_reports_{60'000'000'000};  // instances that got no sequence number: a line a minute
   // What the hooks saw while the seeding snapshot was taken (each applied to the table then, and
