@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -152,6 +153,32 @@ TEST_F(TraceLive, EnospcWhenUserWatchLimitIsReached) {
   }
   EXPECT_EQ(ev->ucount.max, 1) << "the limit in force at the moment of the failure";
   EXPECT_GE(ev->ucount.count, 1);
+}
+
+// Every add and removal carries the user's watch count at that moment, the charged uid and the
+// user namespace.
+TEST_F(TraceLive, EachRecordsUcountIsTheUsersCountAtThatMoment) {
+  struct stat ns;
+  ASSERT_EQ(stat("/proc/self/ns/user", &ns), 0);
+  int wds[3];
+  for (int i = 0; i < 3; i++) ASSERT_GT(wds[i] = inotify_add_watch(fd_, dir_.mkdir("uc" + std::to_string(i)).c_str(), IN_CREATE), 0);
+  for (int wd : wds) ASSERT_EQ(inotify_rm_watch(fd_, wd), 0);
+  std::vector<Event> seen;
+  for (int wd : wds)
+    for (EventType t : {EventType::Add, EventType::Remove}) {
+      auto ev = wait_type(t, wd);
+      ASSERT_TRUE(ev) << event_type_name(t) << " of wd " << wd;
+      EXPECT_EQ(ev->ucount.uid, 0u);
+      EXPECT_EQ(ev->ucount.userns_ino, (uint32_t)ns.st_ino);
+      EXPECT_EQ(ev->ucount.max, *read_long_file(kMaxWatches));
+      seen.push_back(*ev);
+    }
+  // seen: add, rm of wd 0, 1, 2. The third add counts all three watches, the third removal
+  // none of them: 3 apart (other root processes could move the count meanwhile: only the
+  // direction is held).
+  EXPECT_GT(seen[0].ucount.count, 0);
+  EXPECT_LT(seen[0].ucount.count, seen[4].ucount.count) << "the third add counts the first two watches";
+  EXPECT_LT(seen[5].ucount.count, seen[4].ucount.count) << "the last removal counts none of them";
 }
 
 TEST_F(TraceLive, RmWatchIsARemovalWithReasonRmWatch) {
