@@ -48,12 +48,18 @@ struct pending_call {
 	__u64 cand_mark;     /* add (kprobe): fsnotify_add_mark_locked's argument, until it returns */
 };
 
+/* Keyed by tid. Where the kernel allocates safely in tracing programs (6.1+), userspace makes it
+ * task-local storage instead and sets pending_per_task: the slot lives with the thread, so a
+ * syscall costs a cached lookup instead of a hash insert, lookup and delete, each with its
+ * bucket lock and an element allocated and freed (watch_handlers.bpf.h: pending_store/take). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
-	__type(key, __u32); /* tid */
+	__type(key, __u32);
 	__type(value, struct pending_call);
 } pending SEC(".maps");
+
+const volatile bool pending_per_task = false;
 
 /* Instance identity: group pointer -> creation sequence. Group pointers are reused after free,
  * so each inotify_init overwrites the entry; LRU so stale entries of freed groups age out. Where

@@ -66,26 +66,36 @@ static __always_inline void group_seqs_put(__u64 key, struct inotrace_group_info
 		count(INOTRACE_CNT_GROUPS_FULL);
 }
 
-static __always_inline __u64 group_seq(struct fsnotify_group *group)
+/* The instance's entry in group_seqs, or NULL. */
+static __always_inline struct inotrace_group_info *group_info(struct fsnotify_group *group)
 {
 	__u64 key = (__u64)group;
-	struct inotrace_group_info *gi = bpf_map_lookup_elem(&group_seqs, &key);
+	return bpf_map_lookup_elem(&group_seqs, &key);
+}
+
+static __always_inline __u64 group_seq(struct fsnotify_group *group)
+{
+	struct inotrace_group_info *gi = group_info(group);
 	return gi ? gi->seq : 0;
 }
 
-/* Remembers that a selected task uses this instance (see group_info.selected). */
-static __always_inline void mark_group_selected(struct fsnotify_group *group)
+/* Remembers that a selected task uses this instance (see group_info.selected); `gi`: its entry
+ * if the caller has looked it up already. */
+static __always_inline void mark_info_selected(struct fsnotify_group *group, struct inotrace_group_info *gi)
 {
 	if (!group)
 		return;
-	__u64 key = (__u64)group;
-	struct inotrace_group_info *gi = bpf_map_lookup_elem(&group_seqs, &key);
 	if (gi) {
 		gi->selected = 1;
 		return;
 	}
 	struct inotrace_group_info fresh = {.seq = 0, .selected = 1};
-	group_seqs_put(key, &fresh, BPF_NOEXIST);
+	group_seqs_put((__u64)group, &fresh, BPF_NOEXIST);
+}
+
+static __always_inline void mark_group_selected(struct fsnotify_group *group)
+{
+	mark_info_selected(group, group ? group_info(group) : NULL);
 }
 
 static __always_inline bool group_selected(struct fsnotify_group *group)
@@ -258,9 +268,11 @@ static __always_inline void handle_add_result(struct pending_call *pc, long ret,
 
 	/* The group as resolved at entry (fd table), or as inotify_update_watch received it. */
 	struct fsnotify_group *group = pc->group ? (void *)pc->group : group_of_fd(fd);
+	struct inotrace_group_info *gi = NULL; /* one lookup for the sequence and the mark below */
 	if (group) {
 		e->group = (__u64)group;
-		e->group_seq = group_seq(group);
+		gi = group_info(group);
+		e->group_seq = gi ? gi->seq : 0;
 		read_ucount(group, ucount_watches_index(), &e->ucount);
 	}
 	if (ret < 0) {
@@ -272,7 +284,7 @@ static __always_inline void handle_add_result(struct pending_call *pc, long ret,
 	e->wd = ret;
 	if (!group)
 		count(INOTRACE_CNT_GROUP_UNRESOLVED);
-	mark_group_selected(group);
+	mark_info_selected(group, gi);
 	struct fsnotify_mark *mark = mark_of_wd(group, ret);
 	if (hooked) {
 		/* Exact: a new watch is a mark fsnotify_add_mark_locked created during this call. If
@@ -418,6 +430,15 @@ static __always_inline __u32 current_tid(void)
 
 static __always_inline void pending_store(struct pending_call *pc)
 {
+	if (pending_per_task) {
+		struct pending_call *slot = bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0,
+								 BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (slot)
+			__builtin_memcpy(slot, pc, sizeof(*slot));
+		else
+			count(INOTRACE_CNT_PENDING_FULL);
+		return;
+	}
 	__u32 tid = current_tid();
 	if (bpf_map_update_elem(&pending, &tid, pc, BPF_ANY))
 		count(INOTRACE_CNT_PENDING_FULL);
@@ -427,14 +448,18 @@ static __always_inline void pending_store(struct pending_call *pc)
 static __always_inline bool pending_take(__u32 kind, struct pending_call *out)
 {
 	__u32 tid = current_tid();
-	struct pending_call *pc = bpf_map_lookup_elem(&pending, &tid);
+	struct pending_call *pc = pending_per_task ? bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0, 0)
+						   : bpf_map_lookup_elem(&pending, &tid);
 	if (!pc)
 		return false;
-	bool match = pc->kind == kind;
-	if (match)
-		__builtin_memcpy(out, pc, sizeof(*out));
-	bpf_map_delete_elem(&pending, &tid);
-	return match;
+	/* Copied whatever its kind: a copy only when it matches gave clang's register allocation a
+	 * path the verifier cannot follow (a register set on one side of `match` only). */
+	__builtin_memcpy(out, pc, sizeof(*out));
+	if (pending_per_task)
+		pc->kind = 0; /* the slot stays with the thread, empty */
+	else
+		bpf_map_delete_elem(&pending, &tid);
+	return out->kind == kind;
 }
 
 

@@ -230,18 +230,23 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   // backend has none for an instance's close); where the caller collects dead instances itself
   // and the kernel allocates map entries safely in tracing programs (6.1+; before, a kernel
   // warning per boot), a hash that allocates on demand, which costs nothing to create.
-  impl_->maps_on_demand = opts.dead_groups_collected && kernel_allocates_in_tracing_programs();
+  const bool allocates_safely = kernel_allocates_in_tracing_programs();
+  impl_->maps_on_demand = opts.dead_groups_collected && allocates_safely;
+  // The per-thread syscall state as task-local storage (maps.bpf.h): a syscall pays a cached
+  // lookup instead of a hash insert, lookup and delete. Same 6.1+ condition: it allocates a
+  // thread's slot at its first inotify syscall.
+  const bool pending_per_task = allocates_safely;
   EarlyMaps::Shape group_seqs = impl_->maps_on_demand
                                     ? EarlyMaps::Shape{BPF_MAP_TYPE_HASH, sizeof(uint64_t), sizeof(inotrace_group_info),
                                                        INOTRACE_GROUP_SEQS_ENTRIES, BPF_F_NO_PREALLOC}
                                     : EarlyMaps::Shape{BPF_MAP_TYPE_LRU_HASH, sizeof(uint64_t), sizeof(inotrace_group_info),
                                                        INOTRACE_GROUP_SEQS_ENTRIES, 0};
-  // The big preallocated maps, created meanwhile on other threads (early_maps.h). Where the
-  // kernel allocates safely, the per-thread syscall state allocates on demand too (~3 ms less
-  // of a 2-core node's start-up) and is left to libbpf: it costs nothing to create.
+  // The big preallocated maps, created meanwhile on other threads (early_maps.h). Task-local
+  // storage costs nothing to create and is left to libbpf.
   std::vector<EarlyMaps::Spec> early_specs{{"group_seqs", 0, group_seqs},  // the slowest: begun first
                                            {"events", checked_ringbuf_size(opts.ringbuf_bytes)}};
-  if (!impl_->maps_on_demand) early_specs.push_back({"pending"});
+  if (!pending_per_task) early_specs.push_back({"pending"});
+  const size_t early_asked = early_specs.size();
   EarlyMaps early(elf, elf_size, std::move(early_specs));
   choose_backend_for(opts, elf, elf_size, log);
 
@@ -254,7 +259,12 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   if (impl_->maps_on_demand) {
     bpf_map__set_type(impl_->skel->maps.group_seqs, BPF_MAP_TYPE_HASH);
     bpf_map__set_map_flags(impl_->skel->maps.group_seqs, BPF_F_NO_PREALLOC);
+  }
+  if (pending_per_task) {
+    bpf_map__set_type(impl_->skel->maps.pending, BPF_MAP_TYPE_TASK_STORAGE);
+    bpf_map__set_max_entries(impl_->skel->maps.pending, 0);
     bpf_map__set_map_flags(impl_->skel->maps.pending, BPF_F_NO_PREALLOC);
+    impl_->skel->rodata->pending_per_task = true;
   }
   if (impl_->choice.backend == Backend::Tracepoint) {
     // Only the hooked backends' programs use these; preallocating 16,384 entries each cost
@@ -267,8 +277,9 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   impl_->start_btf.reset();  // before libbpf parses its own (fentry programs' attach targets)
   size_t early_given = early.hand_to(impl_->skel->obj);
   if (opts.verbose)
-    log(fmt::format("maps created before the load: {} of {}{}", early_given, impl_->maps_on_demand ? 2 : 3,
-                    impl_->maps_on_demand ? " (the hash maps allocate on demand)" : ""));
+    log(fmt::format("maps created before the load: {} of {}{}{}", early_given, early_asked,
+                    impl_->maps_on_demand ? " (the instances' hash allocates on demand)" : "",
+                    pending_per_task ? " (syscall state in task-local storage)" : ""));
   if (int e = inotrace_bpf__load(impl_->skel))
     throw Error(fmt::format("loading the BPF programs failed: {} (libbpf: {}); run with -v for the verifier log",
                             strerror(-e), last_libbpf_message()));
