@@ -30,9 +30,9 @@ struct Look {
   CheckVerdict verdict;
 };
 
-// In a PID namespace other than the initial one (a pod without hostPID) /proc hides the other processes: their fds, names and
-// mount namespaces, so the mounts that pin a leak. Such a look would say "ok" about a node it
-// cannot see.
+// In a PID namespace other than the initial one (a pod without hostPID) /proc hides the other
+// processes: their fds, names and mount namespaces, so the mounts that pin a leak. Such a look
+// would say "ok" about a node it cannot see.
 void require_host_pid_namespace() {
   std::string why;
   std::optional<bool> host = in_initial_pid_namespace(&why);

@@ -151,6 +151,26 @@ struct Tracer::Impl {
 
 namespace {
 
+// Every entry of the instances' sequence map, read without locks: entries written meanwhile
+// may be missed or seen, which both callers allow for.
+struct GroupEntry {
+  uint64_t group;
+  inotrace_group_info info;
+};
+
+std::vector<GroupEntry> group_entries(int fd) {
+  std::vector<GroupEntry> entries;
+  uint64_t key = 0, next = 0;
+  const uint64_t* prev = nullptr;  // NULL: the first key
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    inotrace_group_info gi{};
+    if (bpf_map_lookup_elem(fd, &key, &gi) == 0) entries.push_back({key, gi});
+  }
+  return entries;
+}
+
 // The kernel's own filters (pid, uid, cgroup, comm) and --stacks, written into the object before it is loaded.
 void set_rodata(inotrace_bpf* skel, const TracerOptions& opts) {
   auto* ro = skel->rodata;
@@ -309,19 +329,12 @@ bool Tracer::groups_need_collection() const { return impl_->maps_on_demand; }
 
 size_t Tracer::forget_oldest_groups() {
   int fd = bpf_map__fd(impl_->skel->maps.group_seqs);
-  std::vector<std::pair<uint64_t, uint64_t>> entries;  // (seq, group)
-  uint64_t key = 0, next = 0;
-  const uint64_t* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    key = next;
-    prev = &key;
-    inotrace_group_info gi{};
-    if (bpf_map_lookup_elem(fd, &key, &gi) == 0) entries.emplace_back(gi.seq, key);
-  }
+  std::vector<GroupEntry> entries = group_entries(fd);
   auto middle = entries.begin() + entries.size() / 2;
-  std::nth_element(entries.begin(), middle, entries.end());
+  std::nth_element(entries.begin(), middle, entries.end(),
+                   [](const GroupEntry& a, const GroupEntry& b) { return a.info.seq < b.info.seq; });
   size_t forgotten = 0;
-  for (auto it = entries.begin(); it != middle; ++it) forgotten += bpf_map_delete_elem(fd, &it->second) == 0;
+  for (auto it = entries.begin(); it != middle; ++it) forgotten += bpf_map_delete_elem(fd, &it->group) == 0;
   return forgotten;
 }
 
@@ -335,15 +348,8 @@ size_t Tracer::collect_dead_groups(const std::vector<uint64_t>& live, uint64_t s
   int fd = bpf_map__fd(impl_->skel->maps.group_seqs);
   std::unordered_set<uint64_t> alive(live.begin(), live.end());
   std::vector<uint64_t> dead;
-  uint64_t key = 0, next = 0;
-  const uint64_t* prev = nullptr;  // NULL: the first key
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    key = next;
-    prev = &key;
-    inotrace_group_info gi{};
-    if (alive.contains(key) || bpf_map_lookup_elem(fd, &key, &gi) != 0) continue;
-    if (gi.seq < snapshot_began_ns) dead.push_back(key);  // created after the snapshot began: not in it, alive
-  }
+  for (const GroupEntry& e : group_entries(fd))  // created after the snapshot began: not in it, alive
+    if (!alive.contains(e.group) && e.info.seq < snapshot_began_ns) dead.push_back(e.group);
   // Deleted after the walk (deleting under get_next_key restarts it), each taken out with its
   // value in one step: an instance created at a dead one's address since the walk read it is
   // put back, unless the programs already wrote that address again.

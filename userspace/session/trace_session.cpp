@@ -42,12 +42,13 @@ TraceSession::Sources real_sources(const SessionOptions& opts, const TraceSessio
   init_libbpf_logging(opts.tracer.verbose);  // before a second thread calls libbpf
   // TraceSession::collect_dead_groups: only where a snapshot sees every process (a task
   // iterator sees only its own PID namespace's, and would call the others' instances ended).
+  const bool snapshots = may_snapshot(opts);
   TracerOptions tracer_opts = opts.tracer;
-  tracer_opts.dead_groups_collected = may_snapshot(opts) && in_initial_pid_namespace().value_or(false);
+  tracer_opts.dead_groups_collected = snapshots && in_initial_pid_namespace().value_or(false);
   auto tracer = std::make_unique<Tracer>(tracer_opts);
   PendingIterSource iter;
   try {
-    if (may_snapshot(opts))
+    if (snapshots)
       iter = std::async(std::launch::async, [btf = opts.tracer.btf_path] {
                return std::make_shared<IterSource>(preflight(btf));
              }).share();
@@ -161,8 +162,8 @@ int TraceSession::poll(int timeout_ms, const Callback& cb) {
   if (n) idle_checks_ = 0;  // activity: back to the configured interval
   TracerCounters tc = tracer_->counters();
   uint64_t drops = tc.ringbuf_drops;
-  collect_dead_groups(tc);
   uint64_t now = WallClock::monotonic_now_ns();
+  collect_dead_groups(tc, now);
   bool dropped = drops > drops_seen_;
   // While digest checks keep finding nothing and no event comes, wait 2x, then 4x the interval.
   double interval = interval_s_;
@@ -184,26 +185,26 @@ int TraceSession::poll(int timeout_ms, const Callback& cb) {
   return n;
 }
 
-// The tracepoint backend sees no instance end: the tracer's map of instance sequence numbers
-// (loader/tracer.h) is told which ended, from the instances a whole-box snapshot finds, each time
-// enough new ones were written to it. A count-only snapshot lists every instance (~ms).
-void TraceSession::collect_dead_groups(const TracerCounters& tc) {
-  if (tc.groups_full > groups_full_seen_) {
+// Where the tracer's map of instance sequence numbers allocates on demand (loader/tracer.h),
+// nothing ages its entries out: it is told which instances ended, from the instances a
+// whole-box snapshot finds, each time enough new ones were written to it. A count-only snapshot
+// lists every instance (~ms). `now`: taken before the snapshot, so entries written while it
+// runs count as alive.
+void TraceSession::collect_dead_groups(const TracerCounters& tc, uint64_t now) {
+  // Due after enough entries, or at once when the map was found full since the last poll.
+  bool full = tc.groups_full > groups_full_seen_;
+  if (full) {
     unsequenced_reports_.add(tc.groups_full - groups_full_seen_);
     groups_full_seen_ = tc.groups_full;
   }
-  if (auto r = unsequenced_reports_.due(WallClock::monotonic_now_ns()))
+  if (auto r = unsequenced_reports_.due(now))
     log_(fmt::format("{} inotify instances got no sequence number (the kernel's table of instances was full, or "
                      "out of memory): "
                      "their records may be matched to an older instance at the same address",
                      r->count));
-  // Due after enough entries, or at once when the map was found full.
-  bool full = tc.groups_full > groups_full_at_collect_;
   if (!full && tc.groups_entered - groups_entered_at_collect_ < opts_.collect_groups_every) return;
   if (!tracer_->groups_need_collection()) return;
   groups_entered_at_collect_ = tc.groups_entered;  // whatever happens below: tried again after as many more
-  groups_full_at_collect_ = tc.groups_full;
-  uint64_t began = WallClock::monotonic_now_ns();
   std::optional<Snapshot> snap;
   try {
     if (!taker_) taker_ = make_taker_(*node_);
@@ -223,7 +224,7 @@ void TraceSession::collect_dead_groups(const TracerCounters& tc) {
   std::vector<uint64_t> live;
   live.reserve(snap->instances.size());
   for (const SnapInstance& inst : snap->instances) live.push_back(inst.group);
-  counters_.dead_groups_collected += tracer_->collect_dead_groups(live, began);
+  counters_.dead_groups_collected += tracer_->collect_dead_groups(live, now);
 }
 
 int TraceSession::pump(int timeout_ms, const Callback& cb) {

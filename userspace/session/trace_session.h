@@ -118,7 +118,7 @@ class TraceSession {
   void attach_stack(Event& ev);
   bool selected(const Event& derived) const;
   bool filters_active() const;
-  void collect_dead_groups(const TracerCounters& tc);
+  void collect_dead_groups(const TracerCounters& tc, uint64_t now);
 
   SessionOptions opts_;
   Log log_;
@@ -141,9 +141,8 @@ class TraceSession {
   uint64_t last_reconcile_ns_ = 0;
   uint64_t last_snapshot_start_ns_ = 0;
   uint64_t seed_ns_ = 0;
-  uint64_t groups_entered_at_collect_ = 0;  // the tracer's counts at the last collection
-  uint64_t groups_full_at_collect_ = 0;
-  uint64_t groups_full_seen_ = 0;
+  uint64_t groups_entered_at_collect_ = 0;  // the tracer's count at the last collection
+  uint64_t groups_full_seen_ = 0;           // ... and of failed writes, at the last poll
   RateLimitedCount unsequenced_reports_{60'000'000'000};  // instances that got no sequence number: a line a minute
   // What the hooks saw while the seeding snapshot was taken (each applied to the table then, and
   // whether the table derived it), delivered by the first poll.
