@@ -42,8 +42,7 @@ int BPF_KPROBE(kp_path_notify, const struct path *path, __u64 mask, unsigned int
 SEC("kprobe")
 int BPF_KPROBE(kp_enter_add_mark_locked, struct fsnotify_mark *mark)
 {
-	__u32 tid = current_tid();
-	struct pending_call *pc = bpf_map_lookup_elem(&pending, &tid);
+	struct pending_call *pc = pending_slot();
 	if (pc && pc->kind == PENDING_ADD)
 		pc->cand_mark = (__u64)mark;
 	return 0;
@@ -52,8 +51,7 @@ int BPF_KPROBE(kp_enter_add_mark_locked, struct fsnotify_mark *mark)
 SEC("kretprobe")
 int BPF_KRETPROBE(kp_exit_add_mark_locked, int ret)
 {
-	__u32 tid = current_tid();
-	struct pending_call *pc = bpf_map_lookup_elem(&pending, &tid);
+	struct pending_call *pc = pending_slot();
 	if (!pc || pc->kind != PENDING_ADD || !pc->cand_mark)
 		return 0;
 	__u64 mark = pc->cand_mark;

@@ -29,8 +29,7 @@ static __always_inline void hooked_path_notify(const struct path *path, __u32 ob
  * no syscall hook did (fentry where the kernel's BTF hides syscall arguments). */
 static __always_inline void hooked_update_enter(struct fsnotify_group *group, __u32 arg)
 {
-	__u32 tid = current_tid();
-	struct pending_call *pc = bpf_map_lookup_elem(&pending, &tid);
+	struct pending_call *pc = pending_slot();
 	if (pc && pc->kind == PENDING_ADD) {
 		pc->group = (__u64)group;
 		return;
@@ -51,8 +50,7 @@ static __always_inline void hooked_update_enter(struct fsnotify_group *group, __
 
 static __always_inline void hooked_update_exit(long ret, void *ctx, const enum name_walks walks)
 {
-	__u32 tid = current_tid();
-	struct pending_call *pc = bpf_map_lookup_elem(&pending, &tid);
+	struct pending_call *pc = pending_slot();
 	if (!pc || pc->kind != PENDING_ADD || pc->via_syscall)
 		return; /* the syscall's exit hook reports it (and failures before this point) */
 	add_exit(ret, ctx, ADD_EXIT_HOOKED, walks);
@@ -62,8 +60,7 @@ static __always_inline void hooked_update_exit(long ret, void *ctx, const enum n
  * the first argument is read: the signature changed in 5.1, 6.8 and 6.10. */
 static __always_inline void hooked_mark_added(struct fsnotify_mark *mark)
 {
-	__u32 tid = current_tid();
-	struct pending_call *pc = bpf_map_lookup_elem(&pending, &tid);
+	struct pending_call *pc = pending_slot();
 	if (!pc || pc->kind != PENDING_ADD || !mark)
 		return;
 	if ((__u64)BPF_CORE_READ(mark, group) != pc->group)
@@ -119,8 +116,7 @@ static __always_inline void hooked_freeing_mark(struct fsnotify_mark *mark, stru
 	__s32 wd = BPF_CORE_READ((struct inotify_inode_mark *)mark, wd);
 	if (wd <= 0)
 		return;
-	__u32 tid = current_tid();
-	struct pending_call *rm = bpf_map_lookup_elem(&pending, &tid);
+	struct pending_call *rm = pending_slot();
 	if (rm && (rm->kind != PENDING_RM || (rm->wd != wd && rm->wd != -1)))
 		rm = NULL; /* wd -1: inside rm_watch, arguments unreadable on this kernel */
 	struct inode *inode = mark_inode(mark);

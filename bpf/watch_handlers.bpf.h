@@ -428,6 +428,16 @@ static __always_inline __u32 current_tid(void)
 	return (__u32)bpf_get_current_pid_tgid();
 }
 
+/* This thread's pending call, or NULL; its kind says what is pending (0: nothing, in a
+ * task-local slot that was taken). */
+static __always_inline struct pending_call *pending_slot(void)
+{
+	if (pending_per_task)
+		return bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0, 0);
+	__u32 tid = current_tid();
+	return bpf_map_lookup_elem(&pending, &tid);
+}
+
 static __always_inline void pending_store(struct pending_call *pc)
 {
 	if (pending_per_task) {
@@ -447,18 +457,18 @@ static __always_inline void pending_store(struct pending_call *pc)
 /* Takes (and removes) this thread's pending call of `kind`. */
 static __always_inline bool pending_take(__u32 kind, struct pending_call *out)
 {
-	__u32 tid = current_tid();
-	struct pending_call *pc = pending_per_task ? bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0, 0)
-						   : bpf_map_lookup_elem(&pending, &tid);
+	struct pending_call *pc = pending_slot();
 	if (!pc)
 		return false;
 	/* Copied whatever its kind: a copy only when it matches gave clang's register allocation a
 	 * path the verifier cannot follow (a register set on one side of `match` only). */
 	__builtin_memcpy(out, pc, sizeof(*out));
-	if (pending_per_task)
+	if (pending_per_task) {
 		pc->kind = 0; /* the slot stays with the thread, empty */
-	else
+	} else {
+		__u32 tid = current_tid();
 		bpf_map_delete_elem(&pending, &tid);
+	}
 	return out->kind == kind;
 }
 
