@@ -48,11 +48,14 @@ class PathInterner {
   size_t memory_bytes() const;
 
  private:
-  // 12 bytes: the name's length is found at its NUL in the arena. Names are shared.
+  // 16 bytes: the name's length is found at its NUL in the arena. Names are shared. `hash`:
+  // node_hash(parent, key), kept so that the index's inserts, erases and rehashes read no name
+  // (each was a scan for the key's end and a hash of it, a third of a steady add).
   struct Node {
     uint32_t parent;
     uint32_t refs;
     uint32_t name_off;
+    uint32_t hash;
   };
   // Children are found by their first component: siblings never share one (two paths that
   // do share the node down to where they diverge). Names below kRelativeRoot are keys whole.
@@ -101,7 +104,7 @@ class PathInterner {
   bool room_for(size_t nodes, size_t arena_bytes);
   PathId refuse();
   uint32_t alloc_node();
-  uint32_t add_node(uint32_t parent, std::string_view name);
+  uint32_t add_node(uint32_t parent, std::string_view name, uint32_t hash);
   uint32_t split(uint32_t id, size_t prefix_len);
   void maybe_compact();
   void compact();
