@@ -161,6 +161,9 @@ TEST(DaemonHttpE2E, MetricsListenerServesProbesAndMetricsButNeverTheApi) {
   auto metrics = raw_http(scrape_port, get_request("/metrics"));
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.body.find("inotrace_watches"), std::string::npos) << metrics.body.substr(0, 500);
+  // The kernel-side instance table's counters (also in /api/status): present from the start.
+  EXPECT_NE(metrics.body.find("\ninotrace_unsequenced_instances_total "), std::string::npos);
+  EXPECT_NE(metrics.body.find("\ninotrace_ended_instances_collected_total "), std::string::npos);
   EXPECT_EQ(metrics.body.find("secret-dir-name"), std::string::npos) << "metrics carry no paths";
   EXPECT_EQ(raw_http(scrape_port, get_request("/healthz")).status, 200);
   for (const char* p : {"/api/watches", "/api/leaks", "/api/pods", "/api/users", "/api/processes", "/api/status", "/api/events"}) {

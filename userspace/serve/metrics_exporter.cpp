@@ -41,6 +41,8 @@ MetricsExporter::MetricsExporter(size_t top_commands, size_t top_pods)
       reconciles_(BuildCounter().Name("inotrace_reconciles_total").Help("Snapshots reconciled against the table since start").Register(*registry_)),
       log_failures_(BuildCounter().Name("inotrace_log_write_failures_total").Help("stderr lines that could not be written (closed, full, a dead pipe) and were dropped").Register(*registry_)),
       paths_refused_(BuildCounter().Name("inotrace_paths_refused_total").Help("Times a watch's path was not stored because the path table reached its limits (2^28 nodes or 2 GiB of names): the watch shows no path (a reconcile tries again)").Register(*registry_)),
+      unsequenced_(BuildCounter().Name("inotrace_unsequenced_instances_total").Help("Inotify instances the kernel-side table of instance numbers had no room for since start: their records may be matched to an older instance at the same address").Register(*registry_)),
+      instances_collected_(BuildCounter().Name("inotrace_ended_instances_collected_total").Help("Ended instances whose numbers were taken out of the kernel-side table since start (6.1+, where it allocates on demand)").Register(*registry_)),
       watches_(BuildGauge().Name("inotrace_watches").Help("Inotify watches present on the node").Register(*registry_)),
       instances_(BuildGauge().Name("inotrace_instances").Help("Inotify instances present on the node").Register(*registry_)),
       stale_watches_(BuildGauge().Name("inotrace_stale_watches").Help("Watches whose path no longer names the watched inode").Register(*registry_)),
@@ -129,6 +131,8 @@ void MetricsExporter::update(const NodeMonitor& m) {
   count_up_to(reconciles_, live_reconciles_, {{{}, (double)c.reconciles}});
   count_up_to(log_failures_, live_log_failures_, {{{}, (double)log_write_failures()}});
   count_up_to(paths_refused_, live_paths_refused_, {{{}, (double)m.session().table().paths().refused()}});
+  count_up_to(unsequenced_, live_unsequenced_, {{{}, (double)c.tracer.groups_full}});
+  count_up_to(instances_collected_, live_instances_collected_, {{{}, (double)c.dead_groups_collected}});
   set_all(watches_, live_watches_, {{{}, (double)m.session().table().watch_count()}});
   set_all(instances_, live_instances_, {{{}, (double)m.session().table().instance_count()}});
   set_all(stale_watches_, live_stale_, {{{}, (double)m.leaks().stale().size()}});

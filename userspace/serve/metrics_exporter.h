@@ -60,6 +60,8 @@ class MetricsExporter {
   prometheus::Family<prometheus::Counter>& reconciles_;
   prometheus::Family<prometheus::Counter>& log_failures_;
   prometheus::Family<prometheus::Counter>& paths_refused_;
+  prometheus::Family<prometheus::Counter>& unsequenced_;
+  prometheus::Family<prometheus::Counter>& instances_collected_;
   prometheus::Family<prometheus::Gauge>& watches_;
   prometheus::Family<prometheus::Gauge>& instances_;
   prometheus::Family<prometheus::Gauge>& stale_watches_;
@@ -68,7 +70,7 @@ class MetricsExporter {
       live_user_instances_limit_, live_command_, live_pod_watches_, live_pod_instances_, live_container_watches_, live_container_instances_, live_leaked_, live_watches_, live_instances_, live_stale_,
       live_build_info_, live_kernel_instances_, live_watches_exhaustion_, live_instances_exhaustion_;
   std::map<prometheus::Labels, prometheus::Counter*> live_events_, live_dropped_, live_corrections_, live_reconciles_,
-      live_log_failures_, live_init_failures_, live_paths_refused_;
+      live_log_failures_, live_init_failures_, live_paths_refused_, live_unsequenced_, live_instances_collected_;
 };
 
 }  // namespace inotrace
