@@ -127,7 +127,12 @@ void WatchTable::drop_instance(uint64_t group, uint64_t ts, std::vector<Event>* 
 // An add or update: the watch as the event gives it, keeping the add-time path on an update.
 void WatchTable::apply_add(const Event& ev) {
   if (!ev.instance.group || ev.wd <= 0 || (ev.flags & INOTRACE_F_MARK_GONE)) return;
-  if (removed_already(ev.instance.group, ev.wd)) return;
+  // One lookup of the wd's tombstone for both of its uses: a removal that does not stand is
+  // superseded by this add (erased now, not after the update below, which never reads it).
+  if (auto tomb = tombstones_.find({ev.instance.group, ev.wd}); tomb != tombstones_.end()) {
+    if (removal_stands(ev.instance.group, tomb->second)) return;
+    tombstones_.erase(tomb);
+  }
   InstanceEntry& inst = instance_for(ev);
   if (ev.ucount.known()) inst.ucount = ev.ucount;
   WatchEntry w;
@@ -151,7 +156,6 @@ void WatchTable::apply_add(const Event& ev) {
   }
   put_watch(inst, ev.wd, w);
   if (ev.type == EventType::Add) set_stack(inst, ev.wd, ev.stack);  // an update keeps the creator's
-  tombstones_.erase({ev.instance.group, ev.wd});
   recent_adds_.note_watch(ev.instance.group, ev.wd, ev.ts_mono_ns);
 }
 
@@ -192,14 +196,13 @@ std::vector<Event> WatchTable::apply(const Event& ev) {
 
 // Hooked backends: a removal hooked on another CPU can reach the ring buffer before the add
 // whose mark it removed (the add had read its mark just before). Instances never reuse a wd, so
-// a removal seen for this wd since this instance (at this address) began means the watch is gone.
-bool WatchTable::removed_already(uint64_t group, int32_t wd) const {
-  auto removed = tombstones_.find({group, wd});
-  if (removed == tombstones_.end()) return false;
+// a removal seen for this wd (at `removed_ns`) since this instance (at this address) began means
+// the watch is gone.
+bool WatchTable::removal_stands(uint64_t group, uint64_t removed_ns) const {
   auto closed = tombstones_.find({group, 0});  // the last close, the first sight
-  if (closed != tombstones_.end() && closed->second >= removed->second) return false;
+  if (closed != tombstones_.end() && closed->second >= removed_ns) return false;
   auto seen = recent_adds_.instance_seen(group);
-  return !(seen && *seen >= removed->second);
+  return !(seen && *seen >= removed_ns);
 }
 
 bool WatchTable::added_since(uint64_t group, int32_t wd, uint64_t t) const {

@@ -151,7 +151,7 @@ class WatchTable {
   // resurrects a removed watch nor removes a new one. Pruned at each reconcile. Removals:
   // (group, wd) -> when (wd 0: the instance closed).
   absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> tombstones_;
-  bool removed_already(uint64_t group, int32_t wd) const;
+  bool removal_stands(uint64_t group, uint64_t removed_ns) const;
   RecentAdds recent_adds_;
   static constexpr uint64_t kRecentHorizonNs = 120'000'000'000ull;
   uint64_t applied_ = 0;
