@@ -5,8 +5,8 @@
 namespace inotrace {
 
 template <class Key, class Lookup>
-std::shared_ptr<const Workload> WorkloadCache::cached(absl::flat_hash_map<Key, Entry>& map, Key key, Lookup lookup) {
-  uint64_t now = WallClock::monotonic_now_ns();
+std::shared_ptr<const Workload> WorkloadCache::cached(absl::flat_hash_map<Key, Entry>& map, Key key, uint64_t now,
+                                                      Lookup lookup) {
   auto it = map.find(key);
   if (it != map.end() && now - it->second.looked_ns < ttl_ns_) return it->second.workload;
   if (map.size() >= kMaxEntries) map.clear();
@@ -15,12 +15,14 @@ std::shared_ptr<const Workload> WorkloadCache::cached(absl::flat_hash_map<Key, E
   return (map[key] = std::move(e)).workload;
 }
 
+// Asked once per event: one coarse clock read (a 5 s lifetime needs no finer one).
 std::shared_ptr<const Workload> WorkloadCache::of(uint32_t pid, uint64_t cgroup_id) {
+  uint64_t now = WallClock::coarse_monotonic_now_ns();
   if (cgroup_id > 1) {
-    auto w = cached(by_cgroup_, cgroup_id, [&] { return node_.workload_of_cgroup(cgroup_id); });
+    auto w = cached(by_cgroup_, cgroup_id, now, [&] { return node_.workload_of_cgroup(cgroup_id); });
     if (w) return w;
   }
-  return cached(by_pid_, pid, [&] { return node_.workload_of(pid); });
+  return cached(by_pid_, pid, now, [&] { return node_.workload_of(pid); });
 }
 
 }  // namespace inotrace

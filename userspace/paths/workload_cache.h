@@ -30,7 +30,7 @@ class WorkloadCache {
   const NodeView& node_;
   uint64_t ttl_ns_;
   template <class Key, class Lookup>
-  std::shared_ptr<const Workload> cached(absl::flat_hash_map<Key, Entry>& map, Key key, Lookup lookup);
+  std::shared_ptr<const Workload> cached(absl::flat_hash_map<Key, Entry>& map, Key key, uint64_t now, Lookup lookup);
   absl::flat_hash_map<uint32_t, Entry> by_pid_;
   absl::flat_hash_map<uint64_t, Entry> by_cgroup_;
 };

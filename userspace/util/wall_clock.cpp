@@ -28,6 +28,7 @@ WallClock::WallClock() {
 }
 
 uint64_t WallClock::monotonic_now_ns() { return now_ns(CLOCK_MONOTONIC); }
+uint64_t WallClock::coarse_monotonic_now_ns() { return now_ns(CLOCK_MONOTONIC_COARSE); }
 
 namespace {
 // Days since 1970-01-01 -> (year, month, day): H. Hinnant's civil_from_days, exact for the
