@@ -48,8 +48,8 @@ struct pending_call {
 	__u64 cand_mark;     /* add (kprobe): fsnotify_add_mark_locked's argument, until it returns */
 };
 
-/* Keyed by tid. Where the kernel allocates safely in tracing programs (6.1+), userspace makes it
- * task-local storage instead and sets pending_per_task: the slot lives with the thread, so a
+/* Keyed by tid. Where task-local storage suits tracing programs (6.4+, loader/environment.h),
+ * userspace makes it that instead and sets pending_per_task: the slot lives with the thread, so a
  * syscall costs a cached lookup instead of a hash insert, lookup and delete, each with its
  * bucket lock and an element allocated and freed (watch_handlers.bpf.h: pending_store/take). */
 struct {

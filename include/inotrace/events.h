@@ -223,7 +223,7 @@ struct inotrace_group_info {
 /* Index of the per-CPU counters map (`counters`). */
 enum inotrace_counter {
 	INOTRACE_CNT_RINGBUF_DROPS = 0, /* bpf_ringbuf_output failed: the ring buffer was full */
-	INOTRACE_CNT_PENDING_FULL = 1,  /* per-thread syscall state map was full */
+	INOTRACE_CNT_PENDING_FULL = 1,  /* no room for a syscall's per-thread state (hash full, or a task-local slot not allocated) */
 	INOTRACE_CNT_GROUP_UNRESOLVED = 2, /* fd did not lead to an inotify group at exit */
 	INOTRACE_CNT_GROUPS_ENTERED = 3, /* entries written to group_seqs: a collection of dead groups waits for these */
 	INOTRACE_CNT_GROUPS_FULL = 4,    /* group_seqs was full: an instance went without its sequence number */

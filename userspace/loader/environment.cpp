@@ -75,7 +75,10 @@ std::optional<std::string> ensure_tracefs(std::string* error, bool* mounted_now)
   return std::nullopt;
 }
 
-bool kernel_allocates_in_tracing_programs(const std::string& release) {
+namespace {
+// Whether `release` (as uname prints it; empty: this kernel's) is at least want_major.want_minor;
+// false when it cannot be read (the callers' safe answer).
+bool release_at_least(const std::string& release, unsigned want_major, unsigned want_minor) {
   std::string r = release;
   if (r.empty()) {
     struct utsname u {};
@@ -83,9 +86,14 @@ bool kernel_allocates_in_tracing_programs(const std::string& release) {
     r = u.release;
   }
   unsigned major = 0, minor = 0;
-  if (std::sscanf(r.c_str(), "%u.%u", &major, &minor) != 2) return false;  // unknown: the safe kind
-  return major > 6 || (major == 6 && minor >= 1);
+  if (std::sscanf(r.c_str(), "%u.%u", &major, &minor) != 2) return false;
+  return major > want_major || (major == want_major && minor >= want_minor);
 }
+}  // namespace
+
+bool kernel_allocates_in_tracing_programs(const std::string& release) { return release_at_least(release, 6, 1); }
+
+bool kernel_task_storage_suits_tracing(const std::string& release) { return release_at_least(release, 6, 4); }
 
 std::optional<bool> in_initial_pid_namespace(std::string* error) {
   constexpr uint64_t kInitPidNsIno = 0xEFFFFFFCu;  // PROC_PID_INIT_INO, include/linux/proc_ns.h

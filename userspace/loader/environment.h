@@ -30,6 +30,12 @@ bool kernel_has_bpf_loop();
 // uname prints it; empty: this kernel's).
 bool kernel_allocates_in_tracing_programs(const std::string& release = "");
 
+// Whether task-local storage suits the tracing programs' per-syscall state: from 6.4 its
+// elements come from the BPF memory allocator, as the hash's do from 6.1. Before, a slot was
+// a GFP_ATOMIC kmalloc under a raw spinlock (wrong under PREEMPT_RT), and on 6.1 a lookup could
+// come back empty while another storage operation ran on the CPU. Same release rule as above.
+bool kernel_task_storage_suits_tracing(const std::string& release = "");
+
 // Whether this process is in the initial PID namespace: in another (a pod without hostPID),
 // /proc and the BPF task iterators see only that namespace's processes. nullopt (with *error)
 // when /proc/self/ns/pid cannot be read.

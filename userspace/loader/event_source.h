@@ -14,7 +14,7 @@ namespace inotrace {
 
 struct TracerCounters {
   uint64_t ringbuf_drops = 0;    // records lost because the ring buffer was full
-  uint64_t pending_full = 0;     // syscalls not tracked because the per-thread map was full
+  uint64_t pending_full = 0;     // syscalls not tracked: no room for their per-thread state
   uint64_t group_unresolved = 0; // fds that did not lead to an inotify instance
   uint64_t decode_errors = 0;    // records that failed ABI validation in userspace
   uint64_t groups_entered = 0;   // entries written to the kernel's instance-sequence map

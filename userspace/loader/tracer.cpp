@@ -250,12 +250,12 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   // backend has none for an instance's close); where the caller collects dead instances itself
   // and the kernel allocates map entries safely in tracing programs (6.1+; before, a kernel
   // warning per boot), a hash that allocates on demand, which costs nothing to create.
-  const bool allocates_safely = kernel_allocates_in_tracing_programs();
-  impl_->maps_on_demand = opts.dead_groups_collected && allocates_safely;
+  impl_->maps_on_demand = opts.dead_groups_collected && kernel_allocates_in_tracing_programs();
   // The per-thread syscall state as task-local storage (maps.bpf.h): a syscall pays a cached
-  // lookup instead of a hash insert, lookup and delete. Same 6.1+ condition: it allocates a
-  // thread's slot at its first inotify syscall.
-  const bool pending_per_task = allocates_safely;
+  // lookup instead of a hash insert, lookup and delete (6.4+, environment.h). Before, where
+  // the kernel allocates safely, the hash allocates on demand (~3 ms less of a 2-core node's
+  // start-up than preallocated).
+  const bool pending_per_task = kernel_task_storage_suits_tracing();
   EarlyMaps::Shape group_seqs = impl_->maps_on_demand
                                     ? EarlyMaps::Shape{BPF_MAP_TYPE_HASH, sizeof(uint64_t), sizeof(inotrace_group_info),
                                                        INOTRACE_GROUP_SEQS_ENTRIES, BPF_F_NO_PREALLOC}
@@ -265,7 +265,7 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   // storage costs nothing to create and is left to libbpf.
   std::vector<EarlyMaps::Spec> early_specs{{"group_seqs", 0, group_seqs},  // the slowest: begun first
                                            {"events", checked_ringbuf_size(opts.ringbuf_bytes)}};
-  if (!pending_per_task) early_specs.push_back({"pending"});
+  if (!pending_per_task && !impl_->maps_on_demand) early_specs.push_back({"pending"});
   const size_t early_asked = early_specs.size();
   EarlyMaps early(elf, elf_size, std::move(early_specs));
   choose_backend_for(opts, elf, elf_size, log);
@@ -279,6 +279,7 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   if (impl_->maps_on_demand) {
     bpf_map__set_type(impl_->skel->maps.group_seqs, BPF_MAP_TYPE_HASH);
     bpf_map__set_map_flags(impl_->skel->maps.group_seqs, BPF_F_NO_PREALLOC);
+    if (!pending_per_task) bpf_map__set_map_flags(impl_->skel->maps.pending, BPF_F_NO_PREALLOC);
   }
   if (pending_per_task) {
     bpf_map__set_type(impl_->skel->maps.pending, BPF_MAP_TYPE_TASK_STORAGE);

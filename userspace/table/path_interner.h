@@ -3,7 +3,7 @@
 // where one node's name may span several components ("kube-api-access-x/..data/f") until a
 // second path diverges inside it and splits it. The names live in one arena, each distinct name
 // once (refcounted): a thousand pods' "kube-api-access-x/..data/token" tails are one string.
-// Keeps the watch table under ~100 bytes per watch (bench/table_memory).
+// Keeps the watch table under ~100 bytes per watch of RSS (bench/table_memory).
 #pragma once
 
 #include <absl/container/flat_hash_set.h>
