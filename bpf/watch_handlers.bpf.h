@@ -95,7 +95,8 @@ static __always_inline void mark_info_selected(struct fsnotify_group *group, str
 
 static __always_inline void mark_group_selected(struct fsnotify_group *group)
 {
-	mark_info_selected(group, group ? group_info(group) : NULL);
+	if (group)
+		mark_info_selected(group, group_info(group));
 }
 
 static __always_inline bool group_selected(struct fsnotify_group *group)
@@ -428,12 +429,19 @@ static __always_inline __u32 current_tid(void)
 	return (__u32)bpf_get_current_pid_tgid();
 }
 
+/* The current task's slot in task-local storage (pending_per_task); `flags`: 0 or
+ * BPF_LOCAL_STORAGE_GET_F_CREATE. */
+static __always_inline struct pending_call *task_pending_slot(__u64 flags)
+{
+	return bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0, flags);
+}
+
 /* This thread's pending call, or NULL; its kind says what is pending (0: nothing, in a
  * task-local slot that was taken). */
 static __always_inline struct pending_call *pending_slot(void)
 {
 	if (pending_per_task)
-		return bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0, 0);
+		return task_pending_slot(0);
 	__u32 tid = current_tid();
 	return bpf_map_lookup_elem(&pending, &tid);
 }
@@ -441,8 +449,7 @@ static __always_inline struct pending_call *pending_slot(void)
 static __always_inline void pending_store(struct pending_call *pc)
 {
 	if (pending_per_task) {
-		struct pending_call *slot = bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0,
-								 BPF_LOCAL_STORAGE_GET_F_CREATE);
+		struct pending_call *slot = task_pending_slot(BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (slot)
 			__builtin_memcpy(slot, pc, sizeof(*slot));
 		else

@@ -17,6 +17,8 @@ namespace inotrace {
 
 class WorkloadCache {
  public:
+  // ttl_ns: how long an answer stands, on the coarse clock (exact to a tick, 1-4 ms) and counted
+  // from before the lookup, so a slow lookup's answer lives that much less.
   explicit WorkloadCache(const NodeView& node, uint64_t ttl_ns = 5'000'000'000) : node_(node), ttl_ns_(ttl_ns) {}
   // The process's pod and container; nullptr outside pods, or when it is gone.
   std::shared_ptr<const Workload> of(uint32_t pid, uint64_t cgroup_id);
