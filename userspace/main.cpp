@@ -1,11 +1,15 @@
 // inotrace command line: CLI11 parsing only; every subcommand lives in cmd/.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <memory>
+#include <system_error>
 #include <vector>
 
 #include "cmd/check.h"
@@ -108,6 +112,8 @@ struct Command {
   // Its user waits for its start-up: it runs in the start-up heap (util/startup_heap.h). Not
   // the long-lived commands (daemon, top, repro), whose RSS is what they hold for hours.
   bool quick_start = false;
+  // Its exit code when it succeeded but stdout could not take the output (check: 2, unknown).
+  int unwritten_output_rc = 1;
 };
 
 Command add_trace(CLI::App& app) {
@@ -202,7 +208,7 @@ Command add_check(CLI::App& app) {
   ck->add_flag("--json", st->json, "One JSON object instead of the line: status, exit_code, message, problems, totals");
   add_btf_option(ck, st->btf_path);
   ck->add_flag("-v,--verbose", st->verbose, "Say on stderr which snapshot source was used and what it skipped");
-  return {ck, [st] { return st->verbose; }, [st] { return run_check(*st); }, true};
+  return {ck, [st] { return st->verbose; }, [st] { return run_check(*st); }, true, /*unwritten_output_rc=*/2};
 }
 
 // Options of the commands that run a live table (daemon, top).
@@ -321,6 +327,16 @@ Command add_repro(CLI::App& app) {
           }};
 }
 
+// What stdio still holds for stdout, written now: a failure at exit would go unnoticed.
+bool flushed_stdout() {
+  if (fflush(stdout) == 0) return true;
+  if (errno == EPIPE)
+    log_line("error: standard output was closed by its reader (broken pipe); the output is incomplete");
+  else
+    log_line(fmt::format("error: writing standard output: {}", strerror(errno)));
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -338,10 +354,19 @@ int main(int argc, char** argv) {
       if (!c.app->parsed()) continue;
       if (c.quick_start) begin_startup_heap();
       if (c.verbose()) log_line(fmt::format("instance ids: keyed hash of the kernel's pointer; key {}", instance_id_key().origin));
-      return c.run();
+      int rc = c.run();
+      bool written = flushed_stdout();
+      return rc == 0 && !written ? c.unwritten_output_rc : rc;
     }
   } catch (const Error& e) {
     log_line(fmt::format("error: {}", e.what()));
+    return 1;
+  } catch (const std::system_error& e) {
+    // fmt::print's failed writes to stdout (the text views): the machine's fault, not ours.
+    if (e.code() == std::errc::broken_pipe)
+      log_line("error: standard output was closed by its reader (broken pipe); the output is incomplete");
+    else
+      log_line(fmt::format("error: {}", e.what()));
     return 1;
   } catch (const std::exception& e) {
     log_line(fmt::format("internal error: {}", e.what()));

@@ -8,13 +8,15 @@
 #   stderr     an unwritable stderr never kills trace or the daemon (item 7)
 #   fullfs     `-o` on a full filesystem: whole lines only, and what was not written is counted (item 12)
 #   losses     ring-buffer losses: at most one stderr line a second (item 13)
+#   closedpipe a reader that goes away (`| head`): one clear error line, exit 1, never "internal
+#              error", in every snapshot view and in --json; `check` exits 2 (unknown)
 # Usage: output_safety_test.sh path/to/inotrace [section...]   (default: every section)
 # Needs root; exits 77 (CTest: skipped) otherwise, saying why.
 set -uo pipefail
 INOTRACE=${1:?usage: output_safety_test.sh path/to/inotrace [section...]}
 shift
 sections=("$@")
-((${#sections[@]})) || sections=(symlink pointers promtool stderr fullfs losses)
+((${#sections[@]})) || sections=(symlink pointers promtool stderr fullfs losses closedpipe)
 if [[ $(id -u) != 0 ]]; then echo "SKIPPED e2e.output_safety: needs root"; exit 77; fi
 for tool in inotifywait jq setpriv curl promtool; do
   command -v $tool >/dev/null || { echo "FAIL: $tool not installed (scripts/install-deps.sh)"; exit 1; }
@@ -248,6 +250,31 @@ section_losses() {
   fi
   check "losses reported ($lines lines)" test "$lines" -ge 1
   check "at most one loss line a second ($lines lines in $secs s)" test "$lines" -le "$secs"
+}
+
+section_closedpipe() {
+  # A watcher so that every view has rows; stdout is a pipe whose reader has already exited.
+  mkdir -p "$work/pipe"
+  inotifywait -m -q "$work/pipe" > /dev/null 2>&1 &
+  pids+=($!)
+  sleep 0.3
+  local args rc err
+  for args in "snapshot" "snapshot --view watches --top 0" "snapshot --view instances" "snapshot --view pods" "snapshot --json"; do
+    # shellcheck disable=SC2086
+    "$INOTRACE" $args 2> "$work/pipe.err" | true
+    rc=${PIPESTATUS[0]}
+    err=$(cat "$work/pipe.err")
+    echo "  inotrace $args | (closed) -> exit $rc: $err"
+    check "$args into a closed pipe exits 1 (got $rc)" test "$rc" = 1
+    check "$args into a closed pipe says why" grep -q "closed by its reader (broken pipe)" "$work/pipe.err"
+    check "$args into a closed pipe is no internal error" bash -c "! grep -q 'internal error' '$work/pipe.err'"
+    check "$args into a closed pipe: one stderr line ($(wc -l < "$work/pipe.err"))" test "$(wc -l < "$work/pipe.err")" = 1
+  done
+  "$INOTRACE" check 2> "$work/pipe.err" | true
+  rc=${PIPESTATUS[0]}
+  echo "  inotrace check | (closed) -> exit $rc: $(cat "$work/pipe.err")"
+  check "check into a closed pipe exits 2, unknown (got $rc)" test "$rc" = 2
+  check "check into a closed pipe says why" grep -q "closed by its reader (broken pipe)" "$work/pipe.err"
 }
 
 for s in "${sections[@]}"; do "section_$s"; done

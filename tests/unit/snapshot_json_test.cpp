@@ -227,7 +227,7 @@ TEST(SnapshotJson, AClosedReaderIsAnErrorNotACrash) {
     out.flush();
     FAIL() << "wrote to a pipe without a reader";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "writing the snapshot to standard output: Broken pipe");
+    EXPECT_STREQ(e.what(), "writing the snapshot to standard output: closed by its reader (broken pipe); the output is incomplete");
   }
   close(p[1]);
 }

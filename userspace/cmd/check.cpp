@@ -104,8 +104,7 @@ int run_check(const CheckCommandOptions& opts) {
     l.verdict = unknown_verdict(e.what());
   }
   if (opts.json) fmt::print("{}\n", to_json(l, looked).dump());
-  else fmt::print("{}\n", l.verdict.line);
-  std::fflush(stdout);
+  else fmt::print("{}\n", l.verdict.line);  // main flushes it, and says so if that fails
   return static_cast<int>(l.verdict.status);
 }
 

@@ -22,6 +22,7 @@ void DocumentWriter::flush() {
     if (n <= 0) {
       int err = n < 0 ? errno : ENOSPC;
       buf_.clear();
+      if (err == EPIPE) throw Error(fmt::format("writing {}: closed by its reader (broken pipe); the output is incomplete", what_));
       throw Error(fmt::format("writing {}: {}", what_, strerror(err)));
     }
     done += n;
