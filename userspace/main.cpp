@@ -4,12 +4,9 @@
 
 #include <sys/stat.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <functional>
 #include <memory>
-#include <system_error>
 #include <vector>
 
 #include "cmd/check.h"
@@ -22,6 +19,7 @@
 #include "loader/backend.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/standard_output.h"
 #include "util/startup_heap.h"
 
 namespace {
@@ -112,7 +110,7 @@ struct Command {
   // Its user waits for its start-up: it runs in the start-up heap (util/startup_heap.h). Not
   // the long-lived commands (daemon, top, repro), whose RSS is what they hold for hours.
   bool quick_start = false;
-  // Its exit code when it succeeded but stdout could not take the output (check: 2, unknown).
+  // Its exit code when stdout could not take its output (check: 2, unknown, whatever it saw).
   int unwritten_output_rc = 1;
 };
 
@@ -327,16 +325,6 @@ Command add_repro(CLI::App& app) {
           }};
 }
 
-// What stdio still holds for stdout, written now: a failure at exit would go unnoticed.
-bool flushed_stdout() {
-  if (fflush(stdout) == 0) return true;
-  if (errno == EPIPE)
-    log_line("error: standard output was closed by its reader (broken pipe); the output is incomplete");
-  else
-    log_line(fmt::format("error: writing standard output: {}", strerror(errno)));
-  return false;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -354,19 +342,17 @@ int main(int argc, char** argv) {
       if (!c.app->parsed()) continue;
       if (c.quick_start) begin_startup_heap();
       if (c.verbose()) log_line(fmt::format("instance ids: keyed hash of the kernel's pointer; key {}", instance_id_key().origin));
-      int rc = c.run();
-      bool written = flushed_stdout();
-      return rc == 0 && !written ? c.unwritten_output_rc : rc;
+      try {
+        int rc = c.run();
+        flush_out();  // what stdio still holds: a failure at exit would go unnoticed
+        return rc;
+      } catch (const OutputError& e) {
+        log_line(fmt::format("error: {}", e.what()));
+        return c.unwritten_output_rc;
+      }
     }
   } catch (const Error& e) {
     log_line(fmt::format("error: {}", e.what()));
-    return 1;
-  } catch (const std::system_error& e) {
-    // fmt::print's failed writes to stdout (the text views): the machine's fault, not ours.
-    if (e.code() == std::errc::broken_pipe)
-      log_line("error: standard output was closed by its reader (broken pipe); the output is incomplete");
-    else
-      log_line(fmt::format("error: {}", e.what()));
     return 1;
   } catch (const std::exception& e) {
     log_line(fmt::format("internal error: {}", e.what()));

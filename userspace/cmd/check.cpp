@@ -18,6 +18,7 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "util/small_file.h"
+#include "util/standard_output.h"
 #include "util/text_encoding.h"
 
 namespace inotrace {
@@ -103,8 +104,8 @@ int run_check(const CheckCommandOptions& opts) {
   } catch (const std::exception& e) {
     l.verdict = unknown_verdict(e.what());
   }
-  if (opts.json) fmt::print("{}\n", to_json(l, looked).dump());
-  else fmt::print("{}\n", l.verdict.line);  // main flushes it, and says so if that fails
+  if (opts.json) print_out("{}\n", to_json(l, looked).dump());
+  else print_out("{}\n", l.verdict.line);  // main flushes it
   return static_cast<int>(l.verdict.status);
 }
 

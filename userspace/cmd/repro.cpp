@@ -7,6 +7,7 @@
 #include "repro/repro_report.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/standard_output.h"
 
 namespace inotrace {
 
@@ -29,7 +30,7 @@ int run_repro(ReproCommandOptions opts) {
   auto j = repro::report_json(report);
   log(fmt::format("repro: {}", j["verdict"]["summary"].get<std::string>()));
   for (const auto& f : written) log(fmt::format("repro: wrote {}", f));
-  if (opts.json) fmt::print("{}\n", j.dump(2));
+  if (opts.json) print_out("{}\n", j.dump(2));
   return report.interrupted ? 130 : 0;
 }
 

@@ -14,6 +14,7 @@
 #include "snapshot/snapshot_taker.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/standard_output.h"
 #include "util/text_encoding.h"
 #include "util/wall_clock.h"
 
@@ -50,30 +51,30 @@ void write_json(const Snapshot& snap, const SnapshotCommandOptions& o, double ms
 void print_pods(const Snapshot& snap, const SnapshotCommandOptions& o) {
   PodRollup r = per_pod(snap);
   auto pods = r.pods();
-  fmt::print("\nPODS (by watches; from the holders' cgroups, names from the container runtime's state)\n");
-  fmt::print("{:<40} {:<36} {:<10} {:>6} {:>10} {:>8}  {}\n", "NAMESPACE/NAME", "UID", "QOS", "PROCS", "INSTANCES",
+  print_out("\nPODS (by watches; from the holders' cgroups, names from the container runtime's state)\n");
+  print_out("{:<40} {:<36} {:<10} {:>6} {:>10} {:>8}  {}\n", "NAMESPACE/NAME", "UID", "QOS", "PROCS", "INSTANCES",
              "WATCHES", "CONTAINERS");
   size_t n = 0;
   for (const auto& p : pods) {
     if (o.top && n++ >= o.top) {
-      fmt::print("... {} more (--top 0 for all)\n", pods.size() - o.top);
+      print_out("... {} more (--top 0 for all)\n", pods.size() - o.top);
       break;
     }
     std::string name = p.pod.pod_name.empty() ? "?" : p.pod.pod_namespace + "/" + p.pod.pod_name;
     std::string containers;
     for (const auto& c : p.containers)  // a 64-hex id as its first 12, as runtimes' own tools show it
       containers += (containers.empty() ? "" : ",") + (c.size() == 64 ? c.substr(0, 12) : c);
-    fmt::print("{:<40} {:<36} {:<10} {:>6} {:>10} {:>8}  {}\n", escape_for_text(name), p.pod.pod_uid, p.pod.qos,
+    print_out("{:<40} {:<36} {:<10} {:>6} {:>10} {:>8}  {}\n", escape_for_text(name), p.pod.pod_uid, p.pod.qos,
                p.processes, p.instances, p.watches, escape_for_text(containers));
   }
   const PodRow& host = r.host();
-  fmt::print("{:<40} {:<36} {:<10} {:>6} {:>10} {:>8}\n", "(not in a pod)", "-", "-", host.processes, host.instances,
+  print_out("{:<40} {:<36} {:<10} {:>6} {:>10} {:>8}\n", "(not in a pod)", "-", "-", host.processes, host.instances,
              host.watches);
 }
 
 // One line per watch, printed as it goes (no text of the whole list is built).
 void print_watches(const Snapshot& snap) {
-  fmt::print("\nWATCHES\n{:>7} {:<15} {:>4} {:>5} {:<20} {:<28} {}\n", "PID", "COMM", "FD", "WD", "DEV:INO", "MASK", "PATH");
+  print_out("\nWATCHES\n{:>7} {:<15} {:>4} {:>5} {:<20} {:<28} {}\n", "PID", "COMM", "FD", "WD", "DEV:INO", "MASK", "PATH");
   for (const auto& inst : snap.instances) {
     const Holder* h = inst.holders.empty() ? nullptr : &inst.holders.front();
     std::string comm = h ? escape_for_text(h->comm) : "-";  // once per instance, not per watch
@@ -81,7 +82,7 @@ void print_watches(const Snapshot& snap) {
       std::string path = w.path.empty() ? "-" : escape_for_text(w.path);
       if (!w.path_note.empty()) path += "  (" + escape_for_text(w.path_note) + ")";
       if (w.path_truncated) path += "  (path truncated)";
-      fmt::print("{:>7} {:<15} {:>4} {:>5} {:<20} {:<28} {}\n", h ? h->pid : 0, comm, h ? h->fd : -1, w.wd,
+      print_out("{:>7} {:<15} {:>4} {:>5} {:<20} {:<28} {}\n", h ? h->pid : 0, comm, h ? h->fd : -1, w.wd,
                  fmt::format("{}:{}:{}", w.dev.major(), w.dev.minor(), w.ino), short_mask_string(w.mask), path);
     }
   }
@@ -89,35 +90,35 @@ void print_watches(const Snapshot& snap) {
 
 void print_text(const Snapshot& snap, const SnapshotCommandOptions& o, double ms, int64_t max_inst, uint32_t init_ns) {
   Totals t = totals(snap);
-  fmt::print("inotrace snapshot: {} processes, {} instances, {} watches (source {}, {:.1f} ms)\n\n", t.processes,
+  print_out("inotrace snapshot: {} processes, {} instances, {} watches (source {}, {:.1f} ms)\n\n", t.processes,
              t.instances, t.watches, snap.source, ms);
   auto users = per_user(snap, max_inst, init_ns);
-  fmt::print("USERS (each watch counts against its instance's user: the euid at inotify_init)\n");
-  fmt::print("{:>7} {:>12} {:>14} {:>9} {:>11} {:>10} {:>12} {:>10}\n", "UID", "USERNS", "KERNEL_COUNT", "PRESENT",
+  print_out("USERS (each watch counts against its instance's user: the euid at inotify_init)\n");
+  print_out("{:>7} {:>12} {:>14} {:>9} {:>11} {:>10} {:>12} {:>10}\n", "UID", "USERNS", "KERNEL_COUNT", "PRESENT",
              "MAX_WATCH", "INSTANCES", "KERNEL_INST", "MAX_INST");
   size_t n = 0;
   for (const auto& u : users) {
     if (o.top && n++ >= o.top) break;
-    fmt::print("{:>7} {:>12} {:>14} {:>9} {:>11} {:>10} {:>12} {:>10}{}\n", u.uid, u.userns_ino ? std::to_string(u.userns_ino) : "-",
+    print_out("{:>7} {:>12} {:>14} {:>9} {:>11} {:>10} {:>12} {:>10}{}\n", u.uid, u.userns_ino ? std::to_string(u.userns_ino) : "-",
                limit_str(u.kernel_watches), u.present_watches, limit_str(u.max_watches), u.instances,
                limit_str(u.kernel_instances), limit_str(u.max_instances), u.count_mismatch() ? "  <- kernel count differs from the watches present" : "");
   }
-  fmt::print("\nPROCESSES (by {})\n{:>7} {:<16} {:>6} {:>10} {:>8}\n", o.sort, "PID", "COMM", "UID", "INSTANCES", "WATCHES");
+  print_out("\nPROCESSES (by {})\n{:>7} {:<16} {:>6} {:>10} {:>8}\n", o.sort, "PID", "COMM", "UID", "INSTANCES", "WATCHES");
   n = 0;
   auto procs = sorted_processes(snap, o);
   for (const auto& p : procs) {
     if (o.top && n++ >= o.top) {
-      fmt::print("... {} more (--top 0 for all)\n", procs.size() - o.top);
+      print_out("... {} more (--top 0 for all)\n", procs.size() - o.top);
       break;
     }
-    fmt::print("{:>7} {:<16} {:>6} {:>10} {:>8}\n", p.pid, escape_for_text(p.comm), p.uid, p.instances, p.watches);
+    print_out("{:>7} {:<16} {:>6} {:>10} {:>8}\n", p.pid, escape_for_text(p.comm), p.uid, p.instances, p.watches);
   }
   if (o.view == "instances") {
-    fmt::print("\nINSTANCES\n{:<20} {:>8} {:>7}  {}\n", "INSTANCE", "WATCHES", "UID", "HOLDERS (pid:fd comm)");
+    print_out("\nINSTANCES\n{:<20} {:>8} {:>7}  {}\n", "INSTANCE", "WATCHES", "UID", "HOLDERS (pid:fd comm)");
     for (const auto& inst : snap.instances) {
       std::string holders;
       for (const auto& h : inst.holders) holders += fmt::format("{}:{} {}  ", h.pid, h.fd, escape_for_text(h.comm));
-      fmt::print("{:<20} {:>8} {:>7}  {}{}\n", inst.id, snap.watches_of(inst),
+      print_out("{:<20} {:>8} {:>7}  {}{}\n", inst.id, snap.watches_of(inst),
                  inst.ucount.uid != UINT32_MAX ? std::to_string(inst.ucount.uid) : "-", holders,
                  inst.truncated ? " (truncated)" : "");
     }

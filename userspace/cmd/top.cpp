@@ -10,6 +10,7 @@
 #include "serve/api_views.h"
 #include "util/http_get.h"
 #include "util/log.h"
+#include "util/standard_output.h"
 #include "util/text_encoding.h"
 #include "util/wall_clock.h"
 
@@ -179,11 +180,11 @@ int run_top(TopCommandOptions opts) {
     }
     std::string text = render(f, opts);
     if (opts.once) {
-      fmt::print("{}", text);
+      print_out("{}", text);
       return 0;
     }
-    fmt::print("\033[H\033[2J{}", text);
-    fflush(stdout);
+    print_out("\033[H\033[2J{}", text);
+    flush_out();  // a reader that went away ends top here
     if (!monitor) {
       uint64_t until = WallClock::monotonic_now_ns() + (uint64_t)(opts.interval_s * 1e9);
       while (!stop_requested() && WallClock::monotonic_now_ns() < until) std::this_thread::sleep_for(std::chrono::milliseconds(50));

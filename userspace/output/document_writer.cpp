@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "util/error.h"
+#include "util/standard_output.h"
 
 namespace inotrace {
 
@@ -22,8 +22,7 @@ void DocumentWriter::flush() {
     if (n <= 0) {
       int err = n < 0 ? errno : ENOSPC;
       buf_.clear();
-      if (err == EPIPE) throw Error(fmt::format("writing {}: closed by its reader (broken pipe); the output is incomplete", what_));
-      throw Error(fmt::format("writing {}: {}", what_, strerror(err)));
+      throw_output_error(what_.c_str(), err);
     }
     done += n;
   }
