@@ -4,9 +4,12 @@
 // answers to odd methods, paths and parameters (item 8), and what four concurrent listings of
 // many watches cost the daemon in memory (item 9).
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -125,7 +128,20 @@ TEST(DaemonHttpE2E, MetricsListenerServesProbesAndMetricsButNeverTheApi) {
   ASSERT_GE(inotify_add_watch(ifd, secret.c_str(), IN_CREATE), 0);
 
   auto args = daemon_args(dir);
-  int scrape_port = 40000 + getpid() % 20000;
+  // A port the kernel just found free (a fixed guess in the ephemeral range collided with a
+  // client's local port in CI: "cannot listen").
+  int scrape_port = 0;
+  {
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    ASSERT_EQ(bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    ASSERT_EQ(getsockname(s, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    scrape_port = ntohs(a.sin_port);
+    close(s);
+  }
   args.insert(args.end(), {"--metrics-listen", fmt::format("127.0.0.1:{}", scrape_port)});
   DaemonProcess d(args, 5);
   // From the first answer on: /healthz 200; /readyz 503 "starting: ..." until it is 200.
