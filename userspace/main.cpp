@@ -1,7 +1,6 @@
 // inotrace command line: CLI11 parsing only; every subcommand lives in cmd/.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-
 #include <sys/stat.h>
 
 #include <cstdio>

@@ -4,12 +4,9 @@
 // answers to odd methods, paths and parameters (item 8), and what four concurrent listings of
 // many watches cost the daemon in memory (item 9).
 #include <gtest/gtest.h>
-#include <arpa/inet.h>
 #include <grp.h>
-#include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <sys/inotify.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -29,6 +26,7 @@ namespace {
 using json = nlohmann::json;
 using namespace std::chrono;
 using e2e::DaemonProcess;
+using e2e::free_loopback_port;
 using e2e::get_request;
 using e2e::raw_http;
 using e2e::RawReply;
@@ -128,20 +126,8 @@ TEST(DaemonHttpE2E, MetricsListenerServesProbesAndMetricsButNeverTheApi) {
   ASSERT_GE(inotify_add_watch(ifd, secret.c_str(), IN_CREATE), 0);
 
   auto args = daemon_args(dir);
-  // A port the kernel just found free (a fixed guess in the ephemeral range collided with a
-  // client's local port in CI: "cannot listen").
-  int scrape_port = 0;
-  {
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    ASSERT_EQ(bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-    ASSERT_EQ(getsockname(s, reinterpret_cast<sockaddr*>(&a), &len), 0);
-    scrape_port = ntohs(a.sin_port);
-    close(s);
-  }
+  int scrape_port = free_loopback_port();
+  ASSERT_GT(scrape_port, 0) << "no free loopback port";
   args.insert(args.end(), {"--metrics-listen", fmt::format("127.0.0.1:{}", scrape_port)});
   DaemonProcess d(args, 5);
   // From the first answer on: /healthz 200; /readyz 503 "starting: ..." until it is 200.

@@ -22,6 +22,22 @@ namespace inotrace::e2e {
 inline const char* inotrace_bin() { return getenv("INOTRACE_BIN") ? getenv("INOTRACE_BIN") : INOTRACE_BIN_DEFAULT; }
 
 // A connected TCP socket to 127.0.0.1:port (-1 on failure).
+// A loopback TCP port the kernel just found free (bound to port 0, read back, released): a port
+// guessed from the pid can be a client connection's local port ("cannot listen").
+inline int free_loopback_port() {
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  int port = 0;
+  if (s >= 0 && bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
+      getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  if (s >= 0) close(s);
+  return port;
+}
+
 inline int connect_loopback(int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
