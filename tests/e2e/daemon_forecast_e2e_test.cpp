@@ -154,7 +154,7 @@ TEST(DaemonForecastE2E, SteadyLeakGetsAFiniteForecastAndStoppingItLowersTheRate)
   constexpr int kRate = 20, kLeakSeconds = 28;
   ForecastTempDir dir("inotrace-e2e-forecast");
   for (int i = 0; i < kRate * (kLeakSeconds + 20); i++) ASSERT_EQ(mkdir(fmt::format("{}/d{}", dir.path, i).c_str(), 0755), 0);
-  DaemonProcess d(args_for(dir, {"--forecast-window", "20"}), 11);
+  DaemonProcess d(args_for(dir, {"--forecast-window", "20"}));
   ASSERT_TRUE(d.wait_ready(seconds(60))) << d.log();
   std::string token = token_of(dir);
   ASSERT_TRUE(user_row(get_users(d, token), kLeakUid).is_null()) << "uid " << kLeakUid << " is in use on this machine";
@@ -285,7 +285,7 @@ std::string top_once(const DaemonProcess& d, const ForecastTempDir& dir) {
 TEST(DaemonForecastE2E, RefusedInotifyInitIsNamedAndCounted) {
   if (geteuid() != 0) GTEST_SKIP() << "SKIPPED (e2e): needs root";
   ForecastTempDir dir("inotrace-e2e-refused");
-  DaemonProcess d(args_for(dir, {}), 12);
+  DaemonProcess d(args_for(dir, {}));
   ASSERT_TRUE(d.wait_ready(seconds(60))) << d.log();
   std::string token = token_of(dir);
   json row = user_row(get_users(d, token), kRefusedUid);

@@ -88,7 +88,7 @@ TEST(DaemonHttpE2E, ApiAnswersOnlyRootWhileMetricsAndHealthStayOpen) {
   int ifd = inotify_init1(IN_CLOEXEC);
   ASSERT_GE(inotify_add_watch(ifd, secret.c_str(), IN_CREATE), 0);
 
-  DaemonProcess d(daemon_args(dir), 1);
+  DaemonProcess d(daemon_args(dir));
   ASSERT_TRUE(d.wait_ready(seconds(60))) << d.log();
   std::string token = read_token(dir.path + "/api-token");
 
@@ -129,7 +129,7 @@ TEST(DaemonHttpE2E, MetricsListenerServesProbesAndMetricsButNeverTheApi) {
   int scrape_port = free_loopback_port();
   ASSERT_GT(scrape_port, 0) << "no free loopback port";
   args.insert(args.end(), {"--metrics-listen", fmt::format("127.0.0.1:{}", scrape_port)});
-  DaemonProcess d(args, 5);
+  DaemonProcess d(args);
   // From the first answer on: /healthz 200; /readyz 503 "starting: ..." until it is 200.
   std::map<int, int> readyz_seen;
   std::string bad;
@@ -181,8 +181,9 @@ TEST(DaemonHttpE2E, MetricsListenerServesProbesAndMetricsButNeverTheApi) {
 
   // The scrape listener on the API's own address: a clear error, not a half-started daemon.
   auto clash = daemon_args(dir);
-  clash.insert(clash.end(), {"--metrics-listen", fmt::format("127.0.0.1:{}", 20000 + (getpid() + 6) % 20000)});
-  DaemonProcess c(clash, 6);
+  int clash_port = free_loopback_port();
+  clash.insert(clash.end(), {"--metrics-listen", fmt::format("127.0.0.1:{}", clash_port)});
+  DaemonProcess c(clash, clash_port);
   EXPECT_NE(c.stop_when_exited(seconds(30)), 0) << c.log();
   EXPECT_NE(c.log().find("cannot listen on 127.0.0.1:"), std::string::npos) << c.log();
 }
@@ -225,7 +226,7 @@ TEST(DaemonHttpE2E, TopConnectShowsTheDaemonsTableToRootOnly) {
   ASSERT_EQ(mkdir(watched.c_str(), 0700), 0);
   int ifd = inotify_init1(IN_CLOEXEC);
   ASSERT_GE(inotify_add_watch(ifd, watched.c_str(), IN_CREATE), 0);
-  DaemonProcess d(daemon_args(dir), 8);
+  DaemonProcess d(daemon_args(dir));
   ASSERT_TRUE(d.wait_ready(seconds(60))) << d.log();
   std::string addr = fmt::format("127.0.0.1:{}", d.port());
   std::vector<std::string> top = {"top", "--connect", addr, "--api-token-file", dir.path + "/api-token", "--once", "--no-color"};
@@ -254,7 +255,7 @@ TEST(DaemonHttpE2E, TopConnectShowsTheDaemonsTableToRootOnly) {
 TEST(DaemonHttpE2E, MethodsPathsAndBadParameters) {
   if (geteuid() != 0) GTEST_SKIP() << "SKIPPED (e2e): needs root";
   TempDir dir("inotrace-e2e-api");
-  DaemonProcess d(daemon_args(dir), 2);
+  DaemonProcess d(daemon_args(dir));
   ASSERT_TRUE(d.wait_ready(seconds(60))) << d.log();
   std::string token = read_token(dir.path + "/api-token");
 
@@ -378,7 +379,7 @@ Latencies measure(int port, const std::string& path, int n) {
 TEST(DaemonHttpE2E, HealthAndMetricsStayFastUnder64IdleAnd64SlowConnections) {
   if (geteuid() != 0) GTEST_SKIP() << "SKIPPED (e2e): needs root";
   TempDir dir("inotrace-e2e-api");
-  DaemonProcess d(daemon_args(dir), 3);
+  DaemonProcess d(daemon_args(dir));
   ASSERT_TRUE(d.wait_ready(seconds(60))) << d.log();
   Latencies quiet = measure(d.port(), "/healthz", 50);
 
@@ -478,7 +479,7 @@ TEST(DaemonHttpE2E, ConcurrentWatchListingsStreamInBoundedMemory) {
   ASSERT_EQ(population.ready(), holders) << "could not add " << holders * kDirs << " watches as uid 65534 (fs.inotify.max_user_watches, max_user_instances?)";
   size_t expected = (size_t)holders * kDirs;
 
-  DaemonProcess d(daemon_args(dir), 4);
+  DaemonProcess d(daemon_args(dir));
   ASSERT_TRUE(d.wait_ready(seconds(120))) << d.log();
   std::string token = read_token(dir.path + "/api-token");
   size_t watches = 0;
@@ -586,7 +587,7 @@ TEST(DaemonHttpE2E, MetricsAndApiAnswerFastWhileReconciling100kWatches) {
 
   auto args = daemon_args(dir);
   args.insert(args.end(), {"--reconcile-interval", "0.5"});
-  DaemonProcess d(args, 7);
+  DaemonProcess d(args);
   ASSERT_TRUE(d.wait_ready(seconds(120))) << d.log();
   std::string token = read_token(dir.path + "/api-token");
   auto status = [&] { return json::parse(raw_http(d.port(), get_request("/api/status", token)).body, nullptr, false); };
@@ -645,7 +646,7 @@ TEST(DaemonHttpE2E, HundredThousandWatchesAtRestStayWithin40MB) {
   ASSERT_EQ(population.ready(), kHolders) << "could not add " << kHolders * kDirs << " watches as uid 65534 (fs.inotify.max_user_watches, max_user_instances?)";
   const size_t expected = (size_t)kHolders * kDirs;
 
-  DaemonProcess d(daemon_args(dir), 4);
+  DaemonProcess d(daemon_args(dir));
   ASSERT_TRUE(d.wait_ready(seconds(120))) << d.log();
   std::string token = read_token(dir.path + "/api-token");
   // At rest = the table holds every watch and three idle checks in a row found it exact.
@@ -748,7 +749,7 @@ TEST(DaemonHttpE2E, PodsRollUpAHolderInAKubeletCgroup) {
   ASSERT_GT(before_seed.pid, 0) << "the watcher could not join its cgroup or add its watches";
   pid_t watcher = before_seed.pid;
 
-  DaemonProcess d(daemon_args(dir), 9);
+  DaemonProcess d(daemon_args(dir));
   ASSERT_TRUE(d.wait_ready(seconds(60))) << d.log();
   // One that starts after the seed: the table learns it from its events, pod included.
   PodWatcher after_seed(dirs.back(), dir.path, 3, 2);
@@ -858,7 +859,7 @@ TEST(DaemonHttpE2E, PodMetricsStayBoundedWith200Pods) {
   }
   auto args = daemon_args(dir);
   args.insert(args.end(), {"--metrics-top", "20"});
-  DaemonProcess d(args, 10);
+  DaemonProcess d(args);
   ASSERT_TRUE(d.wait_ready(seconds(60))) << d.log();
   size_t series = 0, other = 0;
   double sum = 0;

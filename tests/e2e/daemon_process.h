@@ -21,7 +21,6 @@ namespace inotrace::e2e {
 
 inline const char* inotrace_bin() { return getenv("INOTRACE_BIN") ? getenv("INOTRACE_BIN") : INOTRACE_BIN_DEFAULT; }
 
-// A connected TCP socket to 127.0.0.1:port (-1 on failure).
 // A loopback TCP port the kernel just found free (bound to port 0, read back, released): a port
 // guessed from the pid can be a client connection's local port ("cannot listen").
 inline int free_loopback_port() {
@@ -38,6 +37,7 @@ inline int free_loopback_port() {
   return port;
 }
 
+// A connected TCP socket to 127.0.0.1:port (-1 on failure).
 inline int connect_loopback(int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
@@ -117,8 +117,9 @@ inline std::string dechunk(const std::string& s) {
 // The daemon, started with `inotrace daemon --listen 127.0.0.1:<port> <args...>`, output to a log.
 class DaemonProcess {
  public:
-  explicit DaemonProcess(std::vector<std::string> args, int port_offset = 0) {
-    port_ = 20000 + (getpid() + port_offset) % 20000;
+  // port 0: one the kernel finds free (free_loopback_port), never a guess in the ephemeral range.
+  explicit DaemonProcess(std::vector<std::string> args, int port = 0) {
+    port_ = port ? port : free_loopback_port();
     listen_ = "127.0.0.1:" + std::to_string(port_);
     log_ = "/tmp/inotrace-e2e-daemon." + std::to_string(getpid()) + "." + std::to_string(port_) + ".log";
     std::vector<std::string> argv = {inotrace_bin(), "daemon", "--listen", listen_};

@@ -53,7 +53,8 @@ start_trace() {  # start_trace <stderr-file> <args...>
 }
 stop_trace() { kill -INT "$trace_pid"; wait "$trace_pid"; }
 
-port=$((21000 + $$ % 20000))
+# Below the ephemeral range (32768+), so no client connection's local port can hold it.
+port=$((21000 + $$ % 11000))
 start_daemon() {  # start_daemon <stderr-file> [args...]
   local err=$1; shift
   # The JSON API asks for the bearer token the daemon writes (root-only) to its token file.
