@@ -53,7 +53,7 @@ void print_pods(const Snapshot& snap, const SnapshotCommandOptions& o) {
   auto pods = r.pods();
   print_out("\nPODS (by watches; from the holders' cgroups, names from the container runtime's state)\n");
   print_out("{:<40} {:<36} {:<10} {:>6} {:>10} {:>8}  {}\n", "NAMESPACE/NAME", "UID", "QOS", "PROCS", "INSTANCES",
-             "WATCHES", "CONTAINERS");
+            "WATCHES", "CONTAINERS");
   size_t n = 0;
   for (const auto& p : pods) {
     if (o.top && n++ >= o.top) {
@@ -65,11 +65,11 @@ void print_pods(const Snapshot& snap, const SnapshotCommandOptions& o) {
     for (const auto& c : p.containers)  // a 64-hex id as its first 12, as runtimes' own tools show it
       containers += (containers.empty() ? "" : ",") + (c.size() == 64 ? c.substr(0, 12) : c);
     print_out("{:<40} {:<36} {:<10} {:>6} {:>10} {:>8}  {}\n", escape_for_text(name), p.pod.pod_uid, p.pod.qos,
-               p.processes, p.instances, p.watches, escape_for_text(containers));
+              p.processes, p.instances, p.watches, escape_for_text(containers));
   }
   const PodRow& host = r.host();
   print_out("{:<40} {:<36} {:<10} {:>6} {:>10} {:>8}\n", "(not in a pod)", "-", "-", host.processes, host.instances,
-             host.watches);
+            host.watches);
 }
 
 // One line per watch, printed as it goes (no text of the whole list is built).
@@ -83,7 +83,7 @@ void print_watches(const Snapshot& snap) {
       if (!w.path_note.empty()) path += "  (" + escape_for_text(w.path_note) + ")";
       if (w.path_truncated) path += "  (path truncated)";
       print_out("{:>7} {:<15} {:>4} {:>5} {:<20} {:<28} {}\n", h ? h->pid : 0, comm, h ? h->fd : -1, w.wd,
-                 fmt::format("{}:{}:{}", w.dev.major(), w.dev.minor(), w.ino), short_mask_string(w.mask), path);
+                fmt::format("{}:{}:{}", w.dev.major(), w.dev.minor(), w.ino), short_mask_string(w.mask), path);
     }
   }
 }
@@ -91,17 +91,17 @@ void print_watches(const Snapshot& snap) {
 void print_text(const Snapshot& snap, const SnapshotCommandOptions& o, double ms, int64_t max_inst, uint32_t init_ns) {
   Totals t = totals(snap);
   print_out("inotrace snapshot: {} processes, {} instances, {} watches (source {}, {:.1f} ms)\n\n", t.processes,
-             t.instances, t.watches, snap.source, ms);
+            t.instances, t.watches, snap.source, ms);
   auto users = per_user(snap, max_inst, init_ns);
   print_out("USERS (each watch counts against its instance's user: the euid at inotify_init)\n");
   print_out("{:>7} {:>12} {:>14} {:>9} {:>11} {:>10} {:>12} {:>10}\n", "UID", "USERNS", "KERNEL_COUNT", "PRESENT",
-             "MAX_WATCH", "INSTANCES", "KERNEL_INST", "MAX_INST");
+            "MAX_WATCH", "INSTANCES", "KERNEL_INST", "MAX_INST");
   size_t n = 0;
   for (const auto& u : users) {
     if (o.top && n++ >= o.top) break;
     print_out("{:>7} {:>12} {:>14} {:>9} {:>11} {:>10} {:>12} {:>10}{}\n", u.uid, u.userns_ino ? std::to_string(u.userns_ino) : "-",
-               limit_str(u.kernel_watches), u.present_watches, limit_str(u.max_watches), u.instances,
-               limit_str(u.kernel_instances), limit_str(u.max_instances), u.count_mismatch() ? "  <- kernel count differs from the watches present" : "");
+              limit_str(u.kernel_watches), u.present_watches, limit_str(u.max_watches), u.instances,
+              limit_str(u.kernel_instances), limit_str(u.max_instances), u.count_mismatch() ? "  <- kernel count differs from the watches present" : "");
   }
   print_out("\nPROCESSES (by {})\n{:>7} {:<16} {:>6} {:>10} {:>8}\n", o.sort, "PID", "COMM", "UID", "INSTANCES", "WATCHES");
   n = 0;
@@ -119,8 +119,8 @@ void print_text(const Snapshot& snap, const SnapshotCommandOptions& o, double ms
       std::string holders;
       for (const auto& h : inst.holders) holders += fmt::format("{}:{} {}  ", h.pid, h.fd, escape_for_text(h.comm));
       print_out("{:<20} {:>8} {:>7}  {}{}\n", inst.id, snap.watches_of(inst),
-                 inst.ucount.uid != UINT32_MAX ? std::to_string(inst.ucount.uid) : "-", holders,
-                 inst.truncated ? " (truncated)" : "");
+                inst.ucount.uid != UINT32_MAX ? std::to_string(inst.ucount.uid) : "-", holders,
+                inst.truncated ? " (truncated)" : "");
     }
   }
   if (o.view == "pods") print_pods(snap, o);
