@@ -5,7 +5,10 @@ namespace inotrace {
 std::string join_mount_point(const MountEntry& m, std::string_view rel) {
   if (rel == "/") rel = "";
   if (m.mount_point == "/") return rel.empty() ? std::string("/") : std::string(rel);
-  return m.mount_point + std::string(rel);
+  std::string out;  // one allocation (mount_point + std::string(rel) made two: a path per watch)
+  out.reserve(m.mount_point.size() + rel.size());
+  out.append(m.mount_point).append(rel);
+  return out;
 }
 
 std::optional<std::string> join_mount_path(const MountEntry& m, std::string_view fs_path) {
