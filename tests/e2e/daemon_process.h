@@ -14,6 +14,7 @@
 #include <chrono>
 #include <fstream>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -23,18 +24,21 @@ inline const char* inotrace_bin() { return getenv("INOTRACE_BIN") ? getenv("INOT
 
 // A loopback TCP port the kernel just found free (bound to port 0, read back, released): a port
 // guessed from the pid can be a client connection's local port ("cannot listen").
+// Throws when the kernel gives none: a daemon told to listen on port 0 would fail obscurely later.
 inline int free_loopback_port() {
   int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) throw std::system_error(errno, std::generic_category(), "free_loopback_port: socket");
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(a);
-  int port = 0;
-  if (s >= 0 && bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
-      getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0)
-    port = ntohs(a.sin_port);
-  if (s >= 0) close(s);
-  return port;
+  if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    int err = errno;
+    close(s);
+    throw std::system_error(err, std::generic_category(), "free_loopback_port: bind 127.0.0.1:0");
+  }
+  close(s);
+  return ntohs(a.sin_port);
 }
 
 // A connected TCP socket to 127.0.0.1:port (-1 on failure).
