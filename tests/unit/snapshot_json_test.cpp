@@ -17,6 +17,7 @@
 #include "output/watch_json.h"
 #include "output/workload_json.h"
 #include "util/error.h"
+#include "util/standard_output.h"
 #include "util/text_encoding.h"
 
 namespace inotrace {
@@ -229,6 +230,28 @@ TEST(SnapshotJson, AClosedReaderIsAnErrorNotACrash) {
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "writing the snapshot to standard output: closed by its reader (broken pipe); the output is incomplete");
   }
+  close(p[1]);
+}
+
+// A document of many chunks: the failed write of a chunk in the middle (maybe_flush) is the same
+// OutputError, and the producer stops there.
+TEST(SnapshotJson, AClosedReaderOfALongDocumentIsTheSameError) {
+  signal(SIGPIPE, SIG_IGN);
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  close(p[0]);
+  DocumentWriter out(p[1], "the snapshot to standard output");
+  std::string thrown;
+  try {
+    for (int i = 0; i < 10000; i++) {
+      out.buffer().append(1000, 'x');
+      out.maybe_flush();
+    }
+    out.flush();
+  } catch (const OutputError& e) {
+    thrown = e.what();
+  }
+  EXPECT_EQ(thrown, "writing the snapshot to standard output: closed by its reader (broken pipe); the output is incomplete");
   close(p[1]);
 }
 

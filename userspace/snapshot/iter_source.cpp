@@ -8,7 +8,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <iterator>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -45,13 +49,18 @@ std::vector<uint64_t> keys_of(int map_fd) {
 struct IterSource::Impl {
   inotrace_iter* skel = nullptr;
   ring_buffer* rb = nullptr;
-  // Raw watch records, appended by the ring-buffer callback on the consumer thread while it
-  // runs, decoded after the iteration: copying keeps the consumer far ahead of the producer
-  // (decoding in the callback let a million-watch snapshot overflow the ring buffer). In 1 MiB
-  // chunks, each record whole in one: one growing string stalled the consumer on every
-  // doubling (a 64 MiB copy at 1M watches), long enough to fill the ring buffer.
+  // Raw watch records, appended by the ring-buffer callback on the consumer thread: copying
+  // keeps the consumer far ahead of the producer (decoding in the callback, or between drains,
+  // let a million-watch snapshot overflow the ring buffer). In 1 MiB chunks, each record whole
+  // in one: one growing string stalled the consumer on every doubling (a 64 MiB copy at 1M
+  // watches), long enough to fill the ring buffer. Each full chunk goes to a decoder thread, so
+  // the rows are made on the other core while the kernel walks, not after the walk.
   static constexpr size_t kChunkBytes = 1u << 20;
-  std::vector<std::string> raw;
+  std::string filling;              // the consumer's chunk
+  std::mutex chunks_lock;
+  std::condition_variable chunks_changed;
+  std::deque<std::string> full;     // chunks for the decoder, oldest first
+  bool no_more_chunks = false;
   uint64_t undecodable = 0;
   std::string last_error;
   bool bounded = false;
@@ -106,17 +115,28 @@ struct IterSource::Impl {
       throw Error(fmt::format("creating the snapshot iterator failed: {}", strerror(e)));
     }
     std::atomic<bool> done{false};
-    std::thread consumer;
-    if (sends_watches)
-      consumer = std::thread([&] {
-        while (!done.load(std::memory_order_acquire))
-          if (ring_buffer__consume(rb) <= 0) ring_buffer__poll(rb, 1);
-        ring_buffer__consume(rb);
-      });
+    std::thread consumer, decoder;
+    if (sends_watches) {
+      decoder = std::thread([&] { decode_chunks(); });
+      try {
+        consumer = std::thread([&] {
+          while (!done.load(std::memory_order_acquire))
+            if (ring_buffer__consume(rb) <= 0) ring_buffer__poll(rb, 1);
+          ring_buffer__consume(rb);
+          pass_chunk(true);
+        });
+      } catch (...) {  // no second thread: the decoder is told there is nothing to wait for
+        pass_chunk(true);
+        decoder.join();
+        bpf_link__destroy(link);
+        throw;
+      }
+    }
     int read_error = 0;
     std::vector<inotrace_snap_instance> holders = read_instances(iter_fd.get(), warnings, read_error);
     done.store(true, std::memory_order_release);
     if (consumer.joinable()) consumer.join();
+    if (decoder.joinable()) decoder.join();
     iter_fd.reset();
     bpf_link__destroy(link);
     if (read_error) throw Error(fmt::format("reading the snapshot iterator failed: {}", strerror(read_error)));
@@ -149,23 +169,81 @@ struct IterSource::Impl {
     return holders;
   }
 
-  // The watch records the ring buffer delivered, decoded into their instances.
+  // The watch records the ring buffer delivered, decoded in arrival order. One instance's marks
+  // are walked by one program run, so its records come in one stretch: a run of rows per
+  // stretch, handed to the instances once their holder records are read (the instance index is
+  // not known while the walk goes on).
+  struct WatchRun {
+    uint64_t group = 0;
+    std::vector<SnapWatch> watches;
+  };
+  std::vector<WatchRun> runs;
   // The path of the last watch record decoded, which the next one may extend
   // (INOTRACE_F_PATH_SIBLING: the record holds its leaf's name, the rest is this one's parent).
   struct PreviousPath {
     std::string path;
     bool valid = false;
   };
+  PreviousPath prev;
   uint64_t sibling_paths = 0;  // records of the last run that extended their predecessor's parent
 
-  void add_watches(const std::unordered_map<uint64_t, size_t>& index, Snapshot& snap) {
-    PreviousPath prev;
+  void start_decoding() {
+    filling.clear();
+    full.clear();
+    no_more_chunks = false;
+    runs.clear();
+    prev = {};
     sibling_paths = 0;
-    for (const std::string& chunk : raw) add_watches(chunk, index, snap, prev);
+    undecodable = 0;
+  }
+  // The consumer's: its chunk to the decoder (last: and no more after it).
+  void pass_chunk(bool last) {
+    {
+      std::lock_guard<std::mutex> g(chunks_lock);
+      if (!filling.empty()) full.push_back(std::move(filling));
+      no_more_chunks = last;
+    }
+    chunks_changed.notify_one();
+    filling = std::string();
+  }
+  // The decoder thread: every chunk, in order, until the consumer's last.
+  void decode_chunks() {
+    while (true) {
+      std::string chunk;
+      {
+        std::unique_lock<std::mutex> l(chunks_lock);
+        chunks_changed.wait(l, [&] { return no_more_chunks || !full.empty(); });
+        if (full.empty()) return;
+        chunk = std::move(full.front());
+        full.pop_front();
+      }
+      decode_chunk(chunk);
+    }
+  }
+  void decode_chunk(const std::string& chunk) {
+    for (size_t off = 0; off + sizeof(uint32_t) <= chunk.size();) {
+      uint32_t len;
+      memcpy(&len, chunk.data() + off, sizeof(len));
+      off += sizeof(len);
+      if (off + len > chunk.size()) break;
+      decode_record(chunk.data() + off, len);
+      off += len;
+    }
+  }
+  // The runs, moved into their instances.
+  void add_watches(const std::unordered_map<uint64_t, size_t>& index, Snapshot& snap) {
+    for (WatchRun& r : runs) {
+      auto it = index.find(r.group);
+      if (it == index.end()) continue;  // cannot happen: a walk follows its instance record
+      auto& watches = snap.instances[it->second].watches;
+      if (watches.empty()) watches = std::move(r.watches);
+      else std::move(r.watches.begin(), r.watches.end(), std::back_inserter(watches));
+    }
+    runs.clear();
   }
   // The leaf of a sibling record joined to its predecessor's parent; false when there is no
   // predecessor to extend (a record lost before it: the kernel starts over after a drop).
-  bool join_sibling(inotrace_snap_watch& w, std::string& path, PreviousPath& prev) {
+  bool join_sibling(inotrace_snap_watch& w, std::string& path) {
     if (!(w.hdr.flags & INOTRACE_F_PATH_SIBLING)) return true;
     size_t slash = prev.path.rfind('/');
     if (!prev.valid || slash == std::string::npos) return false;
@@ -174,33 +252,24 @@ struct IterSource::Impl {
     sibling_paths++;
     return true;
   }
-  void add_watches(const std::string& chunk, const std::unordered_map<uint64_t, size_t>& index, Snapshot& snap,
-                   PreviousPath& prev) {
-    for (size_t off = 0; off + sizeof(uint32_t) <= chunk.size();) {
-      uint32_t len;
-      memcpy(&len, chunk.data() + off, sizeof(len));
-      off += sizeof(len);
-      if (off + len > chunk.size()) break;
-      std::string path;
-      DecodeError err;
-      auto decoded = decode_snap_watch(chunk.data() + off, len, &path, &err);
-      off += len;
-      if (decoded && !join_sibling(*decoded, path, prev)) {
-        decoded.reset();
-        err.message = "a snapshot watch record extends a path that never came";
-      }
-      if (!decoded) {
-        undecodable++;
-        last_error = err.message;
-        prev.valid = false;
-        continue;
-      }
-      prev.valid = decoded->path_kind == INOTRACE_PATH_DENTRY;
-      if (prev.valid) prev.path.assign(path);
-      auto it = index.find(decoded->group);
-      if (it == index.end()) continue;  // cannot happen: a walk follows its instance record
-      snap.instances[it->second].watches.push_back(snap_watch(*decoded, std::move(path)));
+  void decode_record(const char* data, uint32_t len) {
+    std::string path;
+    DecodeError err;
+    auto decoded = decode_snap_watch(data, len, &path, &err);
+    if (decoded && !join_sibling(*decoded, path)) {
+      decoded.reset();
+      err.message = "a snapshot watch record extends a path that never came";
     }
+    if (!decoded) {
+      undecodable++;
+      last_error = err.message;
+      prev.valid = false;
+      return;
+    }
+    prev.valid = decoded->path_kind == INOTRACE_PATH_DENTRY;
+    if (prev.valid) prev.path.assign(path);
+    if (runs.empty() || runs.back().group != decoded->group) runs.push_back(WatchRun{decoded->group, {}});
+    runs.back().watches.push_back(snap_watch(*decoded, std::move(path)));
   }
 
   static SnapWatch snap_watch(const inotrace_snap_watch& w, std::string path) {
@@ -219,13 +288,13 @@ struct IterSource::Impl {
   static int on_watch(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Impl*>(ctx);
     uint32_t len = size;
-    auto& raw = self->raw;
-    if (raw.empty() || raw.back().size() + sizeof(len) + size > raw.back().capacity()) {
-      raw.emplace_back();
-      raw.back().reserve(std::max(kChunkBytes, sizeof(len) + size));
+    std::string& chunk = self->filling;
+    if (chunk.size() + sizeof(len) + size > chunk.capacity()) {
+      if (!chunk.empty()) self->pass_chunk(false);
+      chunk.reserve(std::max(kChunkBytes, sizeof(len) + size));
     }
-    raw.back().append(reinterpret_cast<const char*>(&len), sizeof(len));
-    raw.back().append(static_cast<const char*>(data), size);
+    chunk.append(reinterpret_cast<const char*>(&len), sizeof(len));
+    chunk.append(static_cast<const char*>(data), size);
     return 0;
   }
 };
@@ -252,7 +321,6 @@ std::unordered_map<uint64_t, size_t> group_by_instance(const std::vector<inotrac
       inst.max_instances = h.max_user_instances;
       inst.digest = h.digest;
       inst.digest_watches = h.nr_marks;
-      if (!snap.digests_only) inst.watches.reserve(h.nr_marks);  // the marks walked: no regrowth copies
       if (h.hdr.flags & (INOTRACE_F_SNAP_TRUNCATED | INOTRACE_F_SNAP_RACE)) inst.truncated = true;
     }
   }
@@ -325,15 +393,16 @@ Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
   skel->bss->run_id++;
   skel->bss->ringbuf_drops = 0;
   skel->bss->walked_full = 0;
-  impl_->raw.clear();
-  impl_->undecodable = 0;
+  impl_->start_decoding();
   const bool sends_watches = !digests_only && !counts_only;
   if (sends_watches) impl_->map_ring();
   struct Unmap {
     Impl* impl;
     ~Unmap() {
       impl->unmap_ring();
-      std::vector<std::string>().swap(impl->raw);  // 100 bytes a watch: given back, not kept for the next run
+      impl->filling = std::string();  // not kept for the next run
+      impl->full.clear();
+      impl->runs.clear();  // rows of a run that threw
     }
   } unmap{impl_.get()};
 
