@@ -426,6 +426,7 @@ std::string resident_breakdown(pid_t pid) {
       std::istringstream fields(line);
       std::string skip;
       for (int i = 0; i < 5; i++) fields >> skip;
+      name.clear();  // getline leaves it as it was when nothing follows the inode
       std::getline(fields >> std::ws, name);
       if (name.empty()) name = "[anonymous]";
     } else if (line.starts_with("Rss:")) {
