@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <iterator>
 #include <mutex>
 #include <thread>
@@ -116,29 +117,39 @@ struct IterSource::Impl {
     }
     std::atomic<bool> done{false};
     std::thread consumer, decoder;
+    // However this ends (a thread that could not start, bad_alloc while reading), both threads
+    // are joined and the link destroyed: a joinable std::thread destroyed would terminate.
+    struct Finish {
+      Impl& impl;
+      std::atomic<bool>& done;
+      std::thread &consumer, &decoder;
+      UniqueFd& iter_fd;
+      bpf_link* link;
+      ~Finish() {
+        done.store(true, std::memory_order_release);
+        if (consumer.joinable()) consumer.join();
+        else if (decoder.joinable()) impl.end_chunks();  // no consumer: nothing more will come
+        if (decoder.joinable()) decoder.join();
+        iter_fd.reset();
+        bpf_link__destroy(link);
+      }
+    } finish{*this, done, consumer, decoder, iter_fd, link};
     if (sends_watches) {
       decoder = std::thread([&] { decode_chunks(); });
-      try {
-        consumer = std::thread([&] {
-          while (!done.load(std::memory_order_acquire))
-            if (ring_buffer__consume(rb) <= 0) ring_buffer__poll(rb, 1);
-          ring_buffer__consume(rb);
+      consumer = std::thread([&] {
+        while (!done.load(std::memory_order_acquire))
+          if (ring_buffer__consume(rb) <= 0) ring_buffer__poll(rb, 1);
+        ring_buffer__consume(rb);
+        try {
           pass_chunk(true);
-        });
-      } catch (...) {  // no second thread: the decoder is told there is nothing to wait for
-        pass_chunk(true);
-        decoder.join();
-        bpf_link__destroy(link);
-        throw;
-      }
+        } catch (...) {  // the last chunk could not be queued: the decoder still must stop
+          if (!copy_error) copy_error = std::current_exception();
+          end_chunks();
+        }
+      });
     }
     int read_error = 0;
     std::vector<inotrace_snap_instance> holders = read_instances(iter_fd.get(), warnings, read_error);
-    done.store(true, std::memory_order_release);
-    if (consumer.joinable()) consumer.join();
-    if (decoder.joinable()) decoder.join();
-    iter_fd.reset();
-    bpf_link__destroy(link);
     if (read_error) throw Error(fmt::format("reading the snapshot iterator failed: {}", strerror(read_error)));
     return holders;
   }
@@ -191,10 +202,19 @@ struct IterSource::Impl {
     filling.clear();
     full.clear();
     no_more_chunks = false;
+    decoder_error = copy_error = nullptr;
     runs.clear();
     prev = {};
     sibling_paths = 0;
     undecodable = 0;
+  }
+  // The decoder stops once the queue is empty. Allocates nothing.
+  void end_chunks() {
+    {
+      std::lock_guard<std::mutex> g(chunks_lock);
+      no_more_chunks = true;
+    }
+    chunks_changed.notify_one();
   }
   // The consumer's: its chunk to the decoder (last: and no more after it).
   void pass_chunk(bool last) {
@@ -206,7 +226,10 @@ struct IterSource::Impl {
     chunks_changed.notify_one();
     filling = std::string();
   }
-  // The decoder thread: every chunk, in order, until the consumer's last.
+  // The decoder thread: every chunk, in order, until the consumer's last. What it throws
+  // (bad_alloc) is kept for the caller's thread; the chunks after it are dropped, not left to
+  // pile up while the walk goes on.
+  std::exception_ptr decoder_error;
   void decode_chunks() {
     while (true) {
       std::string chunk;
@@ -217,7 +240,13 @@ struct IterSource::Impl {
         chunk = std::move(full.front());
         full.pop_front();
       }
-      decode_chunk(chunk);
+      if (decoder_error) continue;
+      try {
+        decode_chunk(chunk);
+      } catch (...) {
+        decoder_error = std::current_exception();
+        runs.clear();
+      }
     }
   }
   void decode_chunk(const std::string& chunk) {
@@ -285,16 +314,24 @@ struct IterSource::Impl {
     return sw;
   }
 
+  // libbpf's C frames call this: nothing may be thrown through them. A record that cannot be
+  // kept (bad_alloc) fails the run, after the walk, on the caller's thread.
+  std::exception_ptr copy_error;
   static int on_watch(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Impl*>(ctx);
-    uint32_t len = size;
-    std::string& chunk = self->filling;
-    if (chunk.size() + sizeof(len) + size > chunk.capacity()) {
-      if (!chunk.empty()) self->pass_chunk(false);
-      chunk.reserve(std::max(kChunkBytes, sizeof(len) + size));
+    if (self->copy_error) return 0;
+    try {
+      uint32_t len = size;
+      std::string& chunk = self->filling;
+      if (chunk.size() + sizeof(len) + size > chunk.capacity()) {
+        if (!chunk.empty()) self->pass_chunk(false);
+        chunk.reserve(std::max(kChunkBytes, sizeof(len) + size));
+      }
+      chunk.append(reinterpret_cast<const char*>(&len), sizeof(len));
+      chunk.append(static_cast<const char*>(data), size);
+    } catch (...) {
+      self->copy_error = std::current_exception();
     }
-    chunk.append(reinterpret_cast<const char*>(&len), sizeof(len));
-    chunk.append(static_cast<const char*>(data), size);
     return 0;
   }
 };
@@ -414,6 +451,9 @@ Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
   std::vector<inotrace_snap_instance> holders;
   try {
     holders = impl_->iterate(sends_watches, snap.warnings);
+    // After both threads are joined: what failed on them, failed this run.
+    for (const std::exception_ptr& e : {impl_->copy_error, impl_->decoder_error})
+      if (e) std::rethrow_exception(e);
   } catch (...) {
     impl_->walked_unknown = true;  // the kernel may have remembered groups we never read
     throw;
