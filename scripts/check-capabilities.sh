@@ -6,6 +6,7 @@
 # The watcher is uid 65534 in a private mount namespace, as a container's process would be.
 # Usage (root): scripts/check-capabilities.sh build/inotrace
 set -uo pipefail
+. "$(dirname "$0")/../tests/support/free_port.sh"
 BIN=${1:?usage: check-capabilities.sh path/to/inotrace}
 [[ $(id -u) == 0 ]] || { echo "needs root"; exit 1; }
 CAPS=(bpf perfmon sys_resource dac_read_search sys_ptrace syslog)
@@ -22,7 +23,8 @@ run() {  # run <label> <capability...>
   local label=$1; shift
   local set=-all c
   for c in "$@"; do set+=",+$c"; done
-  local snap src watches path rc port=$((30000 + RANDOM % 20000))
+  local snap src watches path rc port
+  port=$(free_port)
   snap=$(setpriv --inh-caps=-all --bounding-set="$set" -- "$BIN" snapshot --json --pid "$iw" 2>/tmp/inotrace-caps-snap.err); rc=$?
   src=$(jq -r '.source // "-"' <<<"$snap" 2>/dev/null)
   watches=$(jq -r '.totals.watches // "-"' <<<"$snap" 2>/dev/null)

@@ -10,6 +10,7 @@
 set -euo pipefail
 old=$1 new=$2 out=${3:-/tmp/inotrace-compare}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../tests/support/free_port.sh"
 mkdir -p "$out"
 root=$(mktemp -d /tmp/inotrace-cmp.XXXXXX)
 setsid python3 "$here/compare-population.py" hold "$root" >"$out/population.txt" 2>&1 &
@@ -45,7 +46,8 @@ capture() {
   wait "$tracer" || true
   jq -c -S "$trace_filter" "$out/$tag.trace.raw" >"$out/$tag.trace.json"
 
-  local port=19719 token="$out/$tag.token"
+  local port token="$out/$tag.token"
+  port=$(free_port)
   "$bin" daemon --api-listen "127.0.0.1:$port" --api-token-file "$token" --pods-root "$root/pods" \
     --kubepods-cgroup none 2>"$out/$tag.daemon.err" &
   local daemon=$!

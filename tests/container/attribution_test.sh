@@ -155,7 +155,8 @@ jq -e --arg id "$worker" '.errno == "EMFILE" and .pod.namespace == "batch" and .
   || fail "the EMFILE refusal is not attributed to batch/job-1/worker"
 
 # --- the daemon: /api/pods and the pod series of /metrics.
-port=$((20000 + $$ % 12000))  # below the ephemeral range (32768+): no client holds it
+. "$src/tests/support/free_port.sh"
+port=$(free_port)
 "$inotrace" daemon "${state[@]}" --forecast-window 20 --api-listen "127.0.0.1:$port" --api-token-file "$work/token" --pods-root "$work/no-pods" \
   > "$work/daemon.log" 2>&1 &
 daemon_pid=$!; pids+=("$daemon_pid")

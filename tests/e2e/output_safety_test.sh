@@ -53,8 +53,8 @@ start_trace() {  # start_trace <stderr-file> <args...>
 }
 stop_trace() { kill -INT "$trace_pid"; wait "$trace_pid"; }
 
-# Below the ephemeral range (32768+), so no client connection's local port can hold it.
-port=$((21000 + $$ % 11000))
+. "$(dirname "$0")/../support/free_port.sh"
+port=$(free_port)
 start_daemon() {  # start_daemon <stderr-file> [args...]
   local err=$1; shift
   # The JSON API asks for the bearer token the daemon writes (root-only) to its token file.

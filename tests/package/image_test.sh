@@ -70,9 +70,8 @@ grep -qF "$work/watched" <<<"$snap" || fail "the container did not resolve the w
 
 # The entrypoint's daemon, scraped from the host (host network here only to reach it, on a free
 # loopback port).
-port_listening() { [[ -n $(awk -v p="$(printf ':%04X' "$1")" '$4 == "0A" && substr($2, length($2) - 4) == p' /proc/net/tcp) ]]; }
-port=$((20000 + RANDOM % 12000))  # below the ephemeral range (32768+): no client holds it
-while port_listening "$port"; do port=$((port + 1)); done
+. "$src/tests/support/free_port.sh"
+port=$(free_port)
 ctr -a "$sock" run --rm --read-only --net-host --with-ns "pid:/proc/$$/ns/pid" \
   --cap-add CAP_BPF --cap-add CAP_PERFMON --cap-add CAP_SYSLOG --cap-add CAP_DAC_READ_SEARCH --cap-add CAP_SYS_PTRACE \
   --mount type=bind,src=/sys/kernel/tracing,dst=/sys/kernel/tracing,options=rbind:ro \
