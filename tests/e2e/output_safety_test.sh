@@ -287,6 +287,19 @@ section_closedpipe() {
     check "$args into a closed pipe exits 2, unknown, whatever it saw (got $rc)" test "$rc" = 2
     check "$args into a closed pipe says why" grep -q "closed by its reader (broken pipe)" "$work/pipe.err"
   done
+  # trace: the first line it writes fails; it stops by itself, in the one-shot commands' words.
+  for args in "trace" "trace --json"; do
+    # shellcheck disable=SC2086
+    timeout 20 "$INOTRACE" $args >&"$wfd" 2> "$work/pipe.err" &
+    local tp=$!
+    for _ in $(seq 100); do grep -q "Ctrl-C to stop" "$work/pipe.err" && break; sleep 0.1; done
+    inotifywait -q -t 1 "$work/pipe" >/dev/null 2>&1  # an instance, a watch: lines to write
+    wait "$tp"; rc=$?
+    echo "  inotrace $args > (no reader) -> exit $rc: $(grep "error:" "$work/pipe.err" | tr '\n' ' ')"
+    check "$args into a closed pipe stops by itself with exit 1 (got $rc; 124 = still running)" test "$rc" = 1
+    check "$args into a closed pipe says why" grep -q "error: writing stdout: closed by its reader (broken pipe);.*stopping" "$work/pipe.err"
+    check "$args into a closed pipe is no internal error" bash -c "! grep -q 'internal error' '$work/pipe.err'"
+  done
   exec {wfd}>&-
 }
 

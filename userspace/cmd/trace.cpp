@@ -8,6 +8,7 @@
 #include <map>
 #include <tuple>
 
+#include "util/standard_output.h"
 #include "util/startup_heap.h"
 #include "util/stop_signal.h"
 #include "events/names.h"
@@ -77,7 +78,7 @@ class EventOutput {
     if (out_.lines_not_written() > seen_not_written_) unwritten_.add(out_.lines_not_written() - seen_not_written_);
     seen_not_written_ = out_.lines_not_written();
     if (auto r = unwritten_.due(WallClock::monotonic_now_ns()))
-      log_line(fmt::format("error: writing {}: {}; {} events not written{}", name_, strerror(out_.last_error()), r->count,
+      log_line(fmt::format("error: writing {}: {}; {} events not written{}", name_, write_error_text(out_.last_error()), r->count,
                            out_.broken() ? ", stopping" : " (tracing goes on)"));
   }
 
@@ -90,7 +91,7 @@ class EventOutput {
     log_line(summary_.line(counters, not_written, backend_, seconds));
     if (counters.tracer.decode_errors) log_line(fmt::format("last undecodable record: {}", session.tracer().last_decode_error()));
     if (!out_.last_error()) return true;
-    log_line(fmt::format("error: {} events not written to {}: {}", not_written, name_, strerror(out_.last_error())));
+    log_line(fmt::format("error: {} events not written to {}: {}", not_written, name_, write_error_text(out_.last_error())));
     return false;
   }
 

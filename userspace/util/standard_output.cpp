@@ -6,9 +6,12 @@
 
 namespace inotrace {
 
+std::string write_error_text(int err) {
+  return err == EPIPE ? "closed by its reader (broken pipe)" : strerror(err);
+}
+
 void throw_output_error(const char* what, int err) {
-  if (err == EPIPE) throw OutputError(fmt::format("writing {}: closed by its reader (broken pipe); the output is incomplete", what));
-  throw OutputError(fmt::format("writing {}: {}; the output is incomplete", what, strerror(err)));
+  throw OutputError(fmt::format("writing {}: {}; the output is incomplete", what, write_error_text(err)));
 }
 
 void flush_out() {

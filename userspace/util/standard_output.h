@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <string>
 #include <system_error>
 #include <utility>
 
@@ -17,7 +18,11 @@ class OutputError : public Error {
   using Error::Error;
 };
 
-// OutputError("writing WHAT: ..."), worded for a closed pipe (EPIPE) or by strerror(err).
+// Why a write failed, as every command says it: a closed pipe (EPIPE) is its reader gone,
+// anything else strerror(err).
+std::string write_error_text(int err);
+
+// OutputError("writing WHAT: <write_error_text>; the output is incomplete").
 [[noreturn]] void throw_output_error(const char* what, int err);
 
 template <typename... T>
