@@ -287,7 +287,8 @@ section_closedpipe() {
     check "$args into a closed pipe exits 2, unknown, whatever it saw (got $rc)" test "$rc" = 2
     check "$args into a closed pipe says why" grep -q "closed by its reader (broken pipe)" "$work/pipe.err"
   done
-  # trace: the first line it writes fails; it stops by itself, in the one-shot commands' words.
+  # trace: the first line it writes fails (text: its header, at once; --json: the first event's,
+  # which inotifywait makes); it stops by itself, in the one-shot commands' words.
   for args in "trace" "trace --json"; do
     # shellcheck disable=SC2086
     timeout 20 "$INOTRACE" $args >&"$wfd" 2> "$work/pipe.err" &

@@ -61,7 +61,12 @@ class EventOutput {
   EventOutput(const TraceCommandOptions& opts, UniqueFd file, std::string backend)
       : opts_(opts), file_(std::move(file)), out_(file_ ? file_.get() : STDOUT_FILENO), backend_(std::move(backend)),
         name_(opts.output_path.empty() ? "stdout" : opts.output_path) {
-    if (!opts_.json) out_.add(text_header()), out_.flush();
+    if (!opts_.json) {
+      out_.add(text_header());
+      if (!out_.flush())  // a closed pipe stops the trace before its first event: say so now
+        log_line(fmt::format("error: writing {}: {}; the header line is not written{}", name_, write_error_text(out_.last_error()),
+                             out_.broken() ? ", stopping" : " (tracing goes on)"));
+    }
     header_not_written_ = seen_not_written_ = out_.lines_not_written();
   }
 
@@ -91,7 +96,8 @@ class EventOutput {
     log_line(summary_.line(counters, not_written, backend_, seconds));
     if (counters.tracer.decode_errors) log_line(fmt::format("last undecodable record: {}", session.tracer().last_decode_error()));
     if (!out_.last_error()) return true;
-    log_line(fmt::format("error: {} events not written to {}: {}", not_written, name_, write_error_text(out_.last_error())));
+    if (not_written)  // (only the header lost: said when it was)
+      log_line(fmt::format("error: {} events not written to {}: {}", not_written, name_, write_error_text(out_.last_error())));
     return false;
   }
 
