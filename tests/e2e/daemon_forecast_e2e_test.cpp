@@ -331,7 +331,9 @@ TEST(DaemonForecastE2E, RefusedInotifyInitIsNamedAndCounted) {
                              fmt::format("user_ns=\"{}\"", refused["user_ns"].is_null() ? 0 : refused["user_ns"].get<uint64_t>())});
   ASSERT_TRUE(total) << metrics;
   EXPECT_EQ(*total, 1);
-  if (auto check = promtool_check(metrics)) EXPECT_EQ(check->first, 0) << check->second;
+  if (auto check = promtool_check(metrics)) {
+    EXPECT_EQ(check->first, 0) << check->second;
+  }
   std::string top = top_once(d, dir);
   EXPECT_NE(top.find("REFUSED inotify_init"), std::string::npos) << top;
   EXPECT_NE(top.find(fmt::format("pid {} refused-init uid {} EMFILE (instances {}/{})", child, kRefusedUid, held + 2, held + 2)),

@@ -32,10 +32,13 @@ inline int free_loopback_port() {
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(a);
-  if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+  const char* step = bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0                  ? "bind 127.0.0.1:0"
+                     : getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0 ? "getsockname"
+                                                                                   : nullptr;
+  if (step) {
     int err = errno;
     close(s);
-    throw std::system_error(err, std::generic_category(), "free_loopback_port: bind 127.0.0.1:0");
+    throw std::system_error(err, std::generic_category(), std::string("free_loopback_port: ") + step);
   }
   close(s);
   return ntohs(a.sin_port);

@@ -54,9 +54,9 @@ start_trace() {  # start_trace <stderr-file> <args...>
 stop_trace() { kill -INT "$trace_pid"; wait "$trace_pid"; }
 
 . "$(dirname "$0")/../support/free_port.sh"
-port=$(free_port)
-start_daemon() {  # start_daemon <stderr-file> [args...]
+start_daemon() {  # start_daemon <stderr-file> [args...]; its port in $port, picked now (not at the script's start)
   local err=$1; shift
+  port=$(free_port) || return
   # The JSON API asks for the bearer token the daemon writes (root-only) to its token file.
   "$INOTRACE" daemon --listen "127.0.0.1:$port" --api-token-file "$work/api-token" --kubepods-cgroup none "$@" \
     2>"$err" >/dev/null &
@@ -202,6 +202,7 @@ section_stderr() {
       test -n "$(jq -c "select(.event == \"add\" and .path == \"$dir\")" "$out" 2>/dev/null)"
     check "trace with stderr $how: every line is JSON" all_json "$out"
   done
+  port=$(free_port) || return
   "$INOTRACE" daemon --listen "127.0.0.1:$port" --kubepods-cgroup none --duration 3 >/dev/null 2> >(true)
   rc=$?
   echo "  daemon 2>dead-pipe: exit $rc"
