@@ -228,6 +228,33 @@ TEST(RecentAdds, ReAddingInALoopStaysBounded) {
   EXPECT_FALSE(r.since(0xb, 2, 5'000'000));
 }
 
+// Steady churn refills the log each interval: forgetting keeps its capacity while an interval
+// needs it (regrowing cost page faults per add) and gives it back once one does not.
+TEST(RecentAdds, ForgettingKeepsWhatSteadyChurnRefills) {
+  RecentAdds r;
+  for (uint64_t i = 1; i <= 100'000; i++) r.note_watch(0xc, static_cast<int32_t>(i), i);
+  size_t busy = r.memory_bytes();
+  r.forget_before(100'001);
+  EXPECT_GE(r.memory_bytes(), busy) << "this interval held 100k marks: kept for the next";
+  EXPECT_FALSE(r.since(0xc, 5, 0));
+  r.forget_before(100'002);
+  EXPECT_LT(r.memory_bytes(), busy / 8) << "an interval that held nothing gives it back";
+}
+
+// A reconcile asks about marks since its snapshot began; a later question reaching further
+// back still sees the older marks.
+TEST(RecentAdds, AQuestionFurtherBackSeesOlderMarks) {
+  RecentAdds r;
+  r.note_watch(0xd, 1, 10);
+  r.note_watch(0xd, 2, 50);
+  EXPECT_FALSE(r.since(0xd, 1, 40));
+  EXPECT_TRUE(r.since(0xd, 2, 40));
+  EXPECT_TRUE(r.since(0xd, 1, 5)) << "indexed again from 5";
+  r.note_watch(0xd, 3, 60);
+  EXPECT_TRUE(r.since(0xd, 3, 55));
+  EXPECT_TRUE(r.since(0xd, 1, 10));
+}
+
 Event ev(EventType t, uint64_t group, uint64_t seq, int wd, uint64_t ts, std::string path = "") {
   Event e;
   e.type = t;

@@ -178,6 +178,10 @@ int TraceSession::poll(int timeout_ms, const Callback& cb) {
     drops_seen_ = drops;
     reconcile_now(cb, /*full=*/dropped);
   }
+  if (!reconcile_enabled_ && now - last_forget_ns_ >= kForgetEveryNs && now > kReorderMarginNs) {
+    table_.forget_recent_before(now - kReorderMarginNs);  // else kept for the table's 120 s horizon
+    last_forget_ns_ = now;
+  }
   if (auto r = loss_reports_.due(now))
     log_(fmt::format("{} events were lost (ring buffer full) in {} burst{}{}: re-snapshotted after each", r->count,
                      r->batches, r->batches == 1 ? "" : "s",

@@ -139,6 +139,11 @@ class TraceSession {
   uint32_t idle_checks_ = 0;  // digest checks in a row that found nothing, with no event between
   static constexpr uint32_t kMaxIdleBackoff = 2;  // at rest: 4x the interval at most
   uint64_t last_reconcile_ns_ = 0;
+  // Without reconciles, the table's recent-change marks are pruned here (poll): no snapshot
+  // begins before now, so they only guard one add against its removal reordered across CPUs.
+  uint64_t last_forget_ns_ = 0;
+  static constexpr uint64_t kForgetEveryNs = 1'000'000'000;
+  static constexpr uint64_t kReorderMarginNs = 2'000'000'000;
   uint64_t last_snapshot_start_ns_ = 0;
   uint64_t seed_ns_ = 0;
   uint64_t groups_entered_at_collect_ = 0;  // the tracer's count at the last collection

@@ -11,9 +11,18 @@ std::optional<uint64_t> RecentAdds::instance_seen(uint64_t group) const {
   return it->second;
 }
 
-void RecentAdds::index_log() const {
+// Only marks at or after `t` are indexed: a reconcile asks about the few added since its
+// snapshot began, not the second of churn before it (indexing all of it cost a hash insert per
+// add). A question reaching further back indexes again from there.
+void RecentAdds::index_log(uint64_t t) const {
+  if (t < index_floor_) {
+    index_.clear();
+    indexed_ = 0;
+    index_floor_ = t;
+  }
   for (; indexed_ < log_.size(); indexed_++) {
     const Mark& m = log_[indexed_];
+    if (m.ts < index_floor_) continue;
     uint64_t& ts = index_[{m.group, m.wd}];
     ts = std::max(ts, m.ts);  // an update re-adds: the latest counts
   }
@@ -30,6 +39,7 @@ void RecentAdds::fold() {
              log_.end());
   index_ = {};  // its positions named the unsorted log
   indexed_ = 0;
+  index_floor_ = UINT64_MAX;
   fold_at_ = std::max(kMinFold, 2 * log_.size());
 }
 
@@ -38,19 +48,22 @@ bool RecentAdds::since(uint64_t group, int32_t wd, uint64_t t) const {
     auto seen = instance_seen(group);
     return seen && *seen >= t;
   }
-  index_log();
+  index_log(t);
   auto it = index_.find({group, wd});
   return it != index_.end() && it->second >= t;
 }
 
 void RecentAdds::forget_before(uint64_t t) {
+  size_t held = log_.size();  // what this interval needed
   std::erase_if(log_, [t](const Mark& m) { return m.ts < t; });
   absl::erase_if(instances_, [t](const auto& kv) { return kv.second < t; });
-  // Give back what a burst of a million adds left behind; the index is rebuilt when asked.
-  if (log_.capacity() > 64 && log_.size() < log_.capacity() / 8) log_.shrink_to_fit();
+  // Give back what a burst of a million adds left behind, but not what steady churn refills
+  // before the next forget (regrowing it each second cost page faults and copies per add).
+  if (log_.capacity() > 64 && held < log_.capacity() / 8) log_.shrink_to_fit();
   if (instances_.capacity() > 64 && instances_.size() < instances_.capacity() / 8) instances_.rehash(0);
   index_ = {};
   indexed_ = 0;
+  index_floor_ = UINT64_MAX;
   fold_at_ = std::max(kMinFold, 2 * log_.size());
 }
 

@@ -35,14 +35,16 @@ class RecentAdds {
   // Re-adding one watch in a loop appends a mark each time: past fold_at_ the log is folded
   // to one mark per watch, so it holds no more than the watches recently added (amortized).
   void fold();
-  void index_log() const;
+  void index_log(uint64_t t) const;
   static constexpr size_t kMinFold = size_t{1} << 20;  // 24 MiB of marks
   size_t fold_at_ = kMinFold;
   std::vector<Mark> log_;
   absl::flat_hash_map<uint64_t, uint64_t> instances_;
-  // (group, wd) -> latest ts of log_[0, indexed_): brought up to date by since().
+  // (group, wd) -> latest ts of the marks of log_[0, indexed_) at or after index_floor_:
+  // brought up to date by since().
   mutable absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> index_;
   mutable size_t indexed_ = 0;
+  mutable uint64_t index_floor_ = UINT64_MAX;  // the index holds the marks at or after this
 };
 
 }  // namespace inotrace

@@ -394,9 +394,12 @@ std::optional<Event> WatchTable::removal_of_vanished_add(const Event& add) const
 }
 
 void WatchTable::forget_recent_before(uint64_t mono_ns) {
+  size_t held = tombstones_.size();  // what this interval needed
   absl::erase_if(tombstones_, [mono_ns](const auto& kv) { return kv.second < mono_ns; });
-  // Erasing keeps the capacity a burst of a million removals left behind: give it back.
-  if (tombstones_.capacity() > 64 && tombstones_.size() < tombstones_.capacity() / 8) tombstones_.rehash(0);
+  // Erasing keeps the capacity a burst of a million removals left behind: give it back, but not
+  // what steady churn refills before the next forget (regrowing it each second cost a page
+  // fault every few removals).
+  if (tombstones_.capacity() > 64 && held < tombstones_.capacity() / 8) tombstones_.rehash(0);
   recent_adds_.forget_before(mono_ns);
 }
 
