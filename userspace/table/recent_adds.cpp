@@ -53,14 +53,18 @@ bool RecentAdds::since(uint64_t group, int32_t wd, uint64_t t) const {
   return it != index_.end() && it->second >= t;
 }
 
-void RecentAdds::forget_before(uint64_t t) {
+void RecentAdds::forget_before(uint64_t t, bool end_of_interval) {
   size_t held = log_.size();  // what this interval needed
   std::erase_if(log_, [t](const Mark& m) { return m.ts < t; });
   absl::erase_if(instances_, [t](const auto& kv) { return kv.second < t; });
   // Give back what a burst of a million adds left behind, but not what steady churn refills
-  // before the next forget (regrowing it each second cost page faults and copies per add).
-  if (log_.capacity() > 64 && held < log_.capacity() / 8) log_.shrink_to_fit();
-  if (instances_.capacity() > 64 && instances_.size() < instances_.capacity() / 8) instances_.rehash(0);
+  // each interval (regrowing it each second cost page faults and copies per add): kept only
+  // when this interval and the one before both needed it.
+  if (end_of_interval) {
+    if (log_.capacity() > 64 && std::min(held, held_before_) < log_.capacity() / 8) log_.shrink_to_fit();
+    held_before_ = held;
+    if (instances_.capacity() > 64 && instances_.size() < instances_.capacity() / 8) instances_.rehash(0);
+  }
   index_ = {};
   indexed_ = 0;
   index_floor_ = UINT64_MAX;

@@ -24,7 +24,8 @@ class RecentAdds {
   std::optional<uint64_t> instance_seen(uint64_t group) const;
   // Whether an event added (group, wd) at or after t; wd 0: first saw the instance.
   bool since(uint64_t group, int32_t wd, uint64_t t) const;
-  void forget_before(uint64_t t);
+  // end_of_interval: may resize (see WatchTable::forget_marks_before).
+  void forget_before(uint64_t t, bool end_of_interval = true);
   size_t memory_bytes() const;
 
  private:
@@ -39,6 +40,7 @@ class RecentAdds {
   static constexpr size_t kMinFold = size_t{1} << 20;  // 24 MiB of marks
   size_t fold_at_ = kMinFold;
   std::vector<Mark> log_;
+  size_t held_before_ = 0;  // marks the previous interval held before forget_before() erased them
   absl::flat_hash_map<uint64_t, uint64_t> instances_;
   // (group, wd) -> latest ts of the marks of log_[0, indexed_) at or after index_floor_:
   // brought up to date by since().

@@ -141,7 +141,7 @@ void WatchTable::apply_add(const Event& ev) {
   w.mask = ev.mask;
   // A horizon for the recent-change marks even when nobody reconciles: no snapshot takes
   // two minutes. Checked every 64k events to stay off the per-event path.
-  if ((++applied_ & 0xffff) == 0 && ev.ts_mono_ns > kRecentHorizonNs) forget_recent_before(ev.ts_mono_ns - kRecentHorizonNs);
+  if ((++applied_ & 0xffff) == 0 && ev.ts_mono_ns > kRecentHorizonNs) forget_marks_before(ev.ts_mono_ns - kRecentHorizonNs, /*end_of_interval=*/false);
   // An update keeps the add-time path: one through another path names the same inode.
   auto old = ev.type == EventType::Update ? inst.watches.find(ev.wd) : inst.watches.end();
   if (old != inst.watches.end() && old->second.path) {
@@ -393,14 +393,20 @@ std::optional<Event> WatchTable::removal_of_vanished_add(const Event& add) const
   return e;
 }
 
-void WatchTable::forget_recent_before(uint64_t mono_ns) {
+void WatchTable::forget_recent_before(uint64_t mono_ns) { forget_marks_before(mono_ns, /*end_of_interval=*/true); }
+
+void WatchTable::forget_marks_before(uint64_t mono_ns, bool end_of_interval) {
   size_t held = tombstones_.size();  // what this interval needed
   absl::erase_if(tombstones_, [mono_ns](const auto& kv) { return kv.second < mono_ns; });
   // Erasing keeps the capacity a burst of a million removals left behind: give it back, but not
-  // what steady churn refills before the next forget (regrowing it each second cost a page
-  // fault every few removals).
-  if (tombstones_.capacity() > 64 && held < tombstones_.capacity() / 8) tombstones_.rehash(0);
-  recent_adds_.forget_before(mono_ns);
+  // what steady churn refills each interval (regrowing it each second cost a page fault every
+  // few removals): kept only when this interval and the one before both needed it.
+  if (end_of_interval) {
+    if (tombstones_.capacity() > 64 && std::min(held, tombstones_held_before_) < tombstones_.capacity() / 8)
+      tombstones_.rehash(0);
+    tombstones_held_before_ = held;
+  }
+  recent_adds_.forget_before(mono_ns, end_of_interval);
 }
 
 size_t WatchTable::memory_bytes() const {
