@@ -263,8 +263,12 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
                                                        INOTRACE_GROUP_SEQS_ENTRIES, 0};
   // The big preallocated maps, created meanwhile on other threads (early_maps.h). Task-local
   // storage costs nothing to create and is left to libbpf.
-  std::vector<EarlyMaps::Spec> early_specs{{"group_seqs", 0, group_seqs},  // the slowest: begun first
-                                           {"events", checked_ringbuf_size(opts.ringbuf_bytes)}};
+  // Both shapes known: no thread reads the ELF object for them (an open of it, ~5 ms of the
+  // second core, which the start-up's own threads and the node's work need).
+  const uint32_t ringbuf_bytes = checked_ringbuf_size(opts.ringbuf_bytes);
+  std::vector<EarlyMaps::Spec> early_specs{
+      {"group_seqs", 0, group_seqs},  // the slowest: begun first
+      {"events", ringbuf_bytes, EarlyMaps::Shape{BPF_MAP_TYPE_RINGBUF, 0, 0, ringbuf_bytes, 0}}};
   if (!pending_per_task && !impl_->maps_on_demand) early_specs.push_back({"pending"});
   const size_t early_asked = early_specs.size();
   EarlyMaps early(elf, elf_size, std::move(early_specs));
@@ -275,7 +279,7 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   impl_->skel = inotrace_bpf__open_opts(&open_opts);
   if (!impl_->skel) throw Error(fmt::format("cannot open the BPF object: {}", strerror(errno)));
   set_rodata(impl_->skel, opts);
-  bpf_map__set_max_entries(impl_->skel->maps.events, checked_ringbuf_size(opts.ringbuf_bytes));
+  bpf_map__set_max_entries(impl_->skel->maps.events, ringbuf_bytes);
   if (impl_->maps_on_demand) {
     bpf_map__set_type(impl_->skel->maps.group_seqs, BPF_MAP_TYPE_HASH);
     bpf_map__set_map_flags(impl_->skel->maps.group_seqs, BPF_F_NO_PREALLOC);
