@@ -262,6 +262,43 @@ TEST(JsonOutput, StreamedLineIsByteForByteTheDocument) {
   }
 }
 
+// The task's fields are kept for the last few tasks: a run of events where each differs from
+// the one before in one field of the task only (or in its pod, by content or only by object)
+// must each be written as its own document, also when an earlier task comes back.
+TEST(JsonOutput, KeptTaskFieldsFollowEveryChangeOfTheTask) {
+  WallClock clock(1700000000123456789ll);
+  Workload w;
+  w.pod_uid = "5b4a2c1e-8f3d-4e6a-9b7c-0d1e2f3a4b5c";
+  w.pod_namespace = "team-a";
+  w.pod_name = "web-1";
+  auto pod = std::make_shared<const Workload>(w);
+  w.pod_name = "web-2";
+  auto other_pod = std::make_shared<const Workload>(w);
+  auto same_content = std::make_shared<const Workload>(w);
+  std::vector<Event> run;
+  Event e = sample_add("/var/lib/kubelet/pods/x");
+  run.push_back(e);
+  e.task.pid = 44, run.push_back(e);
+  e.task.tid = 45, run.push_back(e);
+  e.task.uid = 1000, run.push_back(e);
+  e.task.cgroup_id = 8, run.push_back(e);
+  e.task.comm = "kubelet2", run.push_back(e);
+  e.task.comm = "kubelet\n", run.push_back(e);
+  e.workload = pod, run.push_back(e);
+  e.workload = other_pod, run.push_back(e);
+  const size_t same_content_at = run.size();
+  e.workload = same_content, run.push_back(e);
+  e.workload = nullptr, run.push_back(e);
+  for (int round = 0; round < 3; round++)  // more tasks than are kept, and back again
+    for (const auto& ev : run) EXPECT_EQ(event_to_json_line(ev, clock, "tracepoint"), event_to_json(ev, clock, "tracepoint").dump());
+  for (size_t i = 1; i < run.size(); i++) {
+    std::string line = event_to_json_line(run[i], clock, "tracepoint");
+    std::string before = event_to_json_line(run[i - 1], clock, "tracepoint");
+    if (i == same_content_at) EXPECT_EQ(line, before);  // another object, the same pod
+    else EXPECT_NE(line, before) << i;
+  }
+}
+
 // Issue 11 items 14, 15, 18: a deduced removal says how sure its reason is and whose pid it is.
 TEST(JsonOutput, DeducedRemovalSaysHowSureAndWhosePid) {
   Event r = sample_add("/p");

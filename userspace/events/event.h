@@ -85,6 +85,7 @@ struct TaskInfo {
   uint32_t uid = 0;
   uint64_t cgroup_id = 0;
   std::string comm;
+  bool operator==(const TaskInfo&) const = default;
 };
 
 // The (user namespace, uid) a watch or instance is charged to, with its count and limit.

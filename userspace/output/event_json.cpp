@@ -36,18 +36,24 @@ void write_workload(const Event& ev, Sink& s) {
   for (auto& [k, v] : w.items()) s.value(k.c_str(), v);
 }
 
-// The event's fields, in schema order, written to a sink: one list of fields for both the
-// JSON document (daemon API) and the streamed NDJSON line (`trace --json`).
+// The acting task's fields and its pod's, in schema order.
 template <class Sink>
-void write_event(const Event& ev, const WallClock& clock, std::string_view backend, Sink& s) {
-  s.plain("ts", clock.rfc3339_text(ev.ts_mono_ns));
-  s.plain("event", event_type_name(ev.type));
+void write_task(const Event& ev, Sink& s) {
   s.num("pid", ev.task.pid);
   s.num("tid", ev.task.tid);
   s.path("comm", ev.task.comm);
   s.num("uid", ev.task.uid);
   s.num("cgroup_id", ev.task.cgroup_id);
   write_workload(ev, s);
+}
+
+// The event's fields, in schema order, written to a sink: one list of fields for both the
+// JSON document (daemon API) and the streamed NDJSON line (`trace --json`).
+template <class Sink>
+void write_event(const Event& ev, const WallClock& clock, std::string_view backend, Sink& s) {
+  s.plain("ts", clock.rfc3339_text(ev.ts_mono_ns));
+  s.plain("event", event_type_name(ev.type));
+  s.task(ev);
   if (ev.instance.group) s.plain("instance", ev.instance.text());
   else s.null("instance");
   if (ev.fd >= 0) s.num("fd", ev.fd);
@@ -114,6 +120,7 @@ struct DocumentSink {
   void path(const char* k, const std::string& v) { put_path(j, k, v); }
   void value(const char* k, const json& v) { j[k] = v; }
   void stack(const char* k, const std::shared_ptr<const CreationStack>& v) { j[k] = stack_to_json(*v); }
+  void task(const Event& ev) { write_task(ev, *this); }
 };
 
 // A mask's names as JSON text. A stream of events repeats a handful of masks (each event has
@@ -133,7 +140,30 @@ struct LineSink : JsonFields {
   void mask(const char* k, uint32_t m) { raw(k, mask_json(m)); }
   void value(const char* k, const json& v) { raw(k, v.dump()); }  // rare: a pod's process
   void stack(const char* k, const std::shared_ptr<const CreationStack>& v) { raw(k, stack_json_text(v)); }
+  void task(const Event& ev);
 };
+
+// What tells one task's fields from another's: the task and its pod (by pointer: a Workload is
+// never changed once shared, and the kept pointer keeps its address from being reused).
+struct TaskKey {
+  TaskInfo task;
+  std::shared_ptr<const Workload> workload;
+  explicit TaskKey(const Event& ev) : task(ev.task), workload(ev.workload) {}
+  TaskKey() = default;
+  bool operator==(const Event& ev) const { return workload == ev.workload && task == ev.task; }
+};
+
+// The task's fields as JSON text. Events come in runs from one thread (a kubelet sync, a
+// container's start), so the last few tasks' texts are kept instead of five numbers and a
+// name written, scanned and escaped per event.
+void LineSink::task(const Event& ev) {
+  thread_local RecentValues<TaskKey, std::string> kept;
+  fields(kept.get(ev, [](const Event& e, std::string& text) {
+    text.clear();
+    LineSink f(text);
+    write_task(e, f);
+  }));
+}
 
 }  // namespace
 

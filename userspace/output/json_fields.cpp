@@ -109,7 +109,22 @@ void JsonFields::strings(const std::vector<std::string>& v) {
   text("]");
 }
 
+// Whether v is ASCII with nothing to escape, so written as it is: one scan where UTF-8
+// validation and the escape scan were two (paths are nearly always this).
+static bool plain_ascii(std::string_view v) {
+  auto plain = [](uint64_t w) { return !(byte_scan::any_high(w) | any_needs_escape(w)); };
+  size_t i = 0;
+  for (; i + 8 <= v.size(); i += 8)
+    if (!plain(byte_scan::load8(v.data() + i))) return false;
+  if (i == v.size()) return true;
+  if (v.size() >= 8) return plain(byte_scan::load8(v.data() + v.size() - 8));  // the tail, overlapping
+  for (; i < v.size(); i++)
+    if (static_cast<unsigned char>(v[i]) >= 0x80 || kNeedsEscape[static_cast<unsigned char>(v[i])]) return false;
+  return true;
+}
+
 void JsonFields::path(std::string_view k, std::string_view v) {
+  if (plain_ascii(v)) return field(k, v, true);
   if (is_valid_utf8(v)) return str(k, v);
   str(k, sanitize_utf8(v));
   key(k, "_b64");

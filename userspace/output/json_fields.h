@@ -72,6 +72,15 @@ class JsonFields {
     strings(v);
   }
   [[gnu::always_inline]] void raw(std::string_view k, std::string_view json_text) { field(k, json_text, false); }
+  // Whole fields written before (`"a":1,"b":2`, by a JsonFields on another string), after a
+  // comma unless first: a prepared run of fields that repeats from object to object.
+  void fields(std::string_view json_fields) {
+    if (json_fields.empty()) return;
+    char* p = room(json_fields.size() + 1);
+    if (!first_) *p++ = ',';
+    first_ = false;
+    put(p, json_fields);
+  }
   // What put_path puts: the name made valid UTF-8, and its exact bytes as "<k>_b64" when it was
   // not valid UTF-8.
   void path(std::string_view k, std::string_view v);

@@ -11,12 +11,14 @@ template <class Key, class Value, size_t N = 4>
 class RecentValues {
  public:
   // The kept value for key; otherwise make(key, value) fills the oldest slot, which is returned.
-  template <class Make>
-  const Value& get(const Key& key, Make make) {
+  // key may be of another type than Key (compared with ==, Key made from it only on a miss):
+  // a probe that is cheaper to compare than to copy.
+  template <class Probe = Key, class Make>
+  const Value& get(const Probe& key, Make make) {
     for (const Slot& s : slots_)
       if (s.filled && s.key == key) return s.value;
     Slot& s = slots_[next_++ % N];
-    s.key = key, s.filled = true;
+    s.key = Key(key), s.filled = true;
     make(key, s.value);
     return s.value;
   }
