@@ -160,10 +160,16 @@ void TraceSession::deliver(Event& ev, const Callback& cb, bool derived) {
 int TraceSession::poll(int timeout_ms, const Callback& cb) {
   int n = pump(timeout_ms, cb);
   if (n) idle_checks_ = 0;  // activity: back to the configured interval
-  TracerCounters tc = tracer_->counters();
-  uint64_t drops = tc.ringbuf_drops;
   uint64_t now = WallClock::monotonic_now_ns();
-  collect_dead_groups(tc, now);
+  // Each kernel counter is a syscall that copies out its per-CPU values. While records stream
+  // in 1 ms batches, they are read every kCountersEveryNs instead of after every batch.
+  uint64_t drops = drops_seen_;
+  if (n == 0 || now - counters_read_ns_ >= kCountersEveryNs) {
+    TracerCounters tc = tracer_->counters();
+    counters_read_ns_ = now;
+    drops = tc.ringbuf_drops;
+    collect_dead_groups(tc, now);
+  }
   bool dropped = drops > drops_seen_;
   // While digest checks keep finding nothing and no event comes, wait 2x, then 4x the interval.
   double interval = interval_s_;

@@ -154,6 +154,8 @@ class TraceSession {
   std::vector<std::pair<Event, bool>> seeding_events_;
   static constexpr size_t kMaxSeedingEvents = 65536;
   uint64_t drops_seen_ = 0;
+  uint64_t counters_read_ns_ = 0;
+  static constexpr uint64_t kCountersEveryNs = 10'000'000;
   RateLimitedCount loss_reports_;  // one stderr line a second at most, with the counts
   SessionCounters counters_;
   std::vector<UserRow> last_users_;
