@@ -57,12 +57,8 @@ void RecentAdds::forget_before(uint64_t t, bool end_of_interval) {
   size_t held = log_.size();  // what this interval needed
   std::erase_if(log_, [t](const Mark& m) { return m.ts < t; });
   absl::erase_if(instances_, [t](const auto& kv) { return kv.second < t; });
-  // Give back what a burst of a million adds left behind, but not what steady churn refills
-  // each interval (regrowing it each second cost page faults and copies per add): kept only
-  // when this interval and the one before both needed it.
   if (end_of_interval) {
-    if (log_.capacity() > 64 && std::min(held, held_before_) < log_.capacity() / 8) log_.shrink_to_fit();
-    held_before_ = held;
+    if (log_capacity_.give_back(held, log_.capacity())) log_.shrink_to_fit();
     if (instances_.capacity() > 64 && instances_.size() < instances_.capacity() / 8) instances_.rehash(0);
   }
   index_ = {};

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "table/capacity_keeper.h"
+
 namespace inotrace {
 
 class RecentAdds {
@@ -40,7 +42,7 @@ class RecentAdds {
   static constexpr size_t kMinFold = size_t{1} << 20;  // 24 MiB of marks
   size_t fold_at_ = kMinFold;
   std::vector<Mark> log_;
-  size_t held_before_ = 0;  // marks the previous interval held before forget_before() erased them
+  CapacityKeeper log_capacity_;
   absl::flat_hash_map<uint64_t, uint64_t> instances_;
   // (group, wd) -> latest ts of the marks of log_[0, indexed_) at or after index_floor_:
   // brought up to date by since().

@@ -398,14 +398,7 @@ void WatchTable::forget_recent_before(uint64_t mono_ns) { forget_marks_before(mo
 void WatchTable::forget_marks_before(uint64_t mono_ns, bool end_of_interval) {
   size_t held = tombstones_.size();  // what this interval needed
   absl::erase_if(tombstones_, [mono_ns](const auto& kv) { return kv.second < mono_ns; });
-  // Erasing keeps the capacity a burst of a million removals left behind: give it back, but not
-  // what steady churn refills each interval (regrowing it each second cost a page fault every
-  // few removals): kept only when this interval and the one before both needed it.
-  if (end_of_interval) {
-    if (tombstones_.capacity() > 64 && std::min(held, tombstones_held_before_) < tombstones_.capacity() / 8)
-      tombstones_.rehash(0);
-    tombstones_held_before_ = held;
-  }
+  if (end_of_interval && tombstones_capacity_.give_back(held, tombstones_.capacity())) tombstones_.rehash(0);
   recent_adds_.forget_before(mono_ns, end_of_interval);
 }
 

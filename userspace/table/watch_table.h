@@ -15,6 +15,7 @@
 
 #include "events/event.h"
 #include "snapshot/snapshot.h"
+#include "table/capacity_keeper.h"
 #include "table/path_interner.h"
 #include "table/recent_adds.h"
 
@@ -151,7 +152,7 @@ class WatchTable {
   // resurrects a removed watch nor removes a new one. Pruned at each reconcile. Removals:
   // (group, wd) -> when (wd 0: the instance closed).
   absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> tombstones_;
-  size_t tombstones_held_before_ = 0;  // the previous interval's, before forget_recent_before()
+  CapacityKeeper tombstones_capacity_;
   bool removal_stands(uint64_t group, uint64_t removed_ns) const;
   // end_of_interval: a reconcile's or the session's prune, which may resize what it erased
   // from; not the horizon check in the middle of one (it would shrink what churn refills).
