@@ -63,9 +63,8 @@ class EventOutput {
         name_(opts.output_path.empty() ? "stdout" : opts.output_path) {
     if (!opts_.json) {
       out_.add(text_header());
-      if (!out_.flush())  // a closed pipe stops the trace before its first event: say so now
-        log_line(fmt::format("error: writing {}: {}; the header line is not written{}", name_, write_error_text(out_.last_error()),
-                             out_.broken() ? ", stopping" : " (tracing goes on)"));
+      // a closed pipe stops the trace before its first event: say so now
+      if (!out_.flush()) say_write_error("the header line is not written");
     }
     header_not_written_ = seen_not_written_ = out_.lines_not_written();
   }
@@ -82,9 +81,7 @@ class EventOutput {
     out_.flush();  // (a large batch may also have been written, or not, by out_.add)
     if (out_.lines_not_written() > seen_not_written_) unwritten_.add(out_.lines_not_written() - seen_not_written_);
     seen_not_written_ = out_.lines_not_written();
-    if (auto r = unwritten_.due(WallClock::monotonic_now_ns()))
-      log_line(fmt::format("error: writing {}: {}; {} events not written{}", name_, write_error_text(out_.last_error()), r->count,
-                           out_.broken() ? ", stopping" : " (tracing goes on)"));
+    if (auto r = unwritten_.due(WallClock::monotonic_now_ns())) say_write_error(fmt::format("{} events not written", r->count));
   }
 
   bool broken() const { return out_.broken(); }
@@ -102,6 +99,12 @@ class EventOutput {
   }
 
  private:
+  // "error: writing OUT: WHY; WHAT, stopping" (or "(tracing goes on)" while the writer is not broken).
+  void say_write_error(std::string_view what) const {
+    log_line(fmt::format("error: writing {}: {}; {}{}", name_, write_error_text(out_.last_error()), what,
+                         out_.broken() ? ", stopping" : " (tracing goes on)"));
+  }
+
   const TraceCommandOptions& opts_;
   UniqueFd file_;
   LineWriter out_;
