@@ -7,6 +7,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
+#include "object_copy.bpf.h"
 
 static __always_inline struct file *file_of_current_fd(int fd)
 {
@@ -15,9 +16,11 @@ static __always_inline struct file *file_of_current_fd(int fd)
 	if (!files || fd < 0)
 		return NULL;
 	struct fdtable *fdt = BPF_CORE_READ(files, fdt);
-	if ((__u32)fd >= BPF_CORE_READ(fdt, max_fds))
+	struct fdtable_fields t;
+	read_fdtable(fdt, &t);
+	if ((__u32)fd >= t.max_fds)
 		return NULL;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file **fds = t.fd;
 	struct file *file = NULL;
 	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
 	return file;

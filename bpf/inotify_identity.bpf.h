@@ -32,6 +32,7 @@ int identify_inotify(struct bpf_raw_tracepoint_args *ctx)
 	const unsigned char *name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
 	bpf_probe_read_kernel_str(identified_dentry_name, sizeof(identified_dentry_name), name);
 	struct fsnotify_group *group = BPF_CORE_READ(file, private_data);
+	inotify_fops_addr = (__u64)BPF_CORE_READ(file, f_op);
 	inotify_release_addr = (__u64)BPF_CORE_READ(file, f_op, release);
 	inotify_freeing_mark_addr = (__u64)BPF_CORE_READ(group, ops, freeing_mark);
 	return 0;

@@ -14,6 +14,7 @@
 #include "inotrace/events.h"
 #include "core_fixes.bpf.h"
 #include "current_fd.bpf.h"
+#include "object_copy.bpf.h"
 
 /* Addresses of inotify's own functions, written after load by identify_inotify
  * (inotify_identity.bpf.h), or by userspace from /proc/kallsyms where that cannot run. Files are
@@ -22,15 +23,28 @@
  * .rodata, because they are learnt after the programs are loaded. */
 __u64 inotify_release_addr = 0;
 __u64 inotify_freeing_mark_addr = 0;
+/* inotify_fops itself, where identify_inotify learnt it (not from kallsyms): a file is then
+ * recognised by its f_op alone, one probe read fewer per lookup. */
+__u64 inotify_fops_addr = 0;
 
 static __always_inline struct fsnotify_group *group_of_file(struct file *file)
 {
 	if (!file)
 		return NULL;
-	__u64 release = (__u64)BPF_CORE_READ(file, f_op, release);
-	if (!release || release != inotify_release_addr)
+	struct file_fields f;
+	read_file(file, &f);
+	if (!f.f_op)
 		return NULL;
-	return BPF_CORE_READ(file, private_data);
+	if (inotify_fops_addr) {
+		if ((__u64)f.f_op != inotify_fops_addr)
+			return NULL;
+	} else {
+		const struct file_operations *fop = f.f_op; /* a local: CO-RE relocates the whole chain */
+		__u64 release = (__u64)BPF_CORE_READ(fop, release);
+		if (!release || release != inotify_release_addr)
+			return NULL;
+	}
+	return f.private_data;
 }
 
 static __always_inline bool is_inotify_group(struct fsnotify_group *group)
@@ -59,21 +73,32 @@ static __always_inline bool xa_entry_is_node(__u64 e)
 	return (e & 3) == 2 && e > 4096;
 }
 
-static __always_inline struct fsnotify_mark *mark_of_wd(struct fsnotify_group *group, __s32 wd)
+/* The mark of `wd` in `group`, whose inotify fields `gf` holds, or NULL; its fields in `m`. */
+static __always_inline struct fsnotify_mark *mark_of_wd_fields(struct fsnotify_group *group, const struct group_fields *gf,
+								__s32 wd, struct mark_fields *m)
 {
 	if (!group || wd <= 0)
 		return NULL;
-	__u64 index = (__u32)wd - BPF_CORE_READ(group, inotify_data.idr.idr_base);
-	__u64 entry = (__u64)BPF_CORE_READ(group, inotify_data.idr.idr_rt.xa_head);
+	__u64 index = (__u32)wd - gf->idr_base;
+	__u64 entry = gf->xa_head;
 	__u32 nslots = bpf_core_field_size(((struct xa_node *)0)->slots) / sizeof(void *);
 	__u32 slots_off = bpf_core_field_offset(struct xa_node, slots);
+	/* A child's shift is its parent's less XA_CHUNK_SHIFT (log2 of the slots): only the top
+	 * node's is read. 0: another slot count, every node's is read. */
+	__u32 chunk_shift = nslots == 64 ? 6 : nslots == 16 ? 4 : 0;
+	__u32 shift = 0;
 	bool descended = false;
 
 	for (int depth = 0; depth < INOTRACE_XA_MAX_DEPTH; depth++) {
 		if (!xa_entry_is_node(entry))
 			break;
 		struct xa_node *node = (void *)(entry - 2);
-		__u32 shift = BPF_CORE_READ(node, shift) & 63;
+		if (!descended || !chunk_shift)
+			shift = BPF_CORE_READ(node, shift) & 63;
+		else if (shift >= chunk_shift)
+			shift -= chunk_shift;
+		else
+			return NULL; /* a node below the last level: a racing change */
 		__u64 offset = index >> shift;
 		if (!descended && offset >= nslots)
 			return NULL; /* beyond the tree's range */
@@ -84,13 +109,11 @@ static __always_inline struct fsnotify_mark *mark_of_wd(struct fsnotify_group *g
 	}
 	if (!entry || (entry & 3) == 2 || (!descended && index != 0))
 		return NULL;
-	struct fsnotify_mark *mark = (void *)entry;
 	/* inotify_inode_mark starts with its fsnotify_mark; validate against races. */
-	if (BPF_CORE_READ(mark, group) != group)
+	read_mark((struct inotify_inode_mark *)entry, m);
+	if (m->group != group || m->wd != wd)
 		return NULL;
-	if (BPF_CORE_READ((struct inotify_inode_mark *)mark, wd) != wd)
-		return NULL;
-	return mark;
+	return (struct fsnotify_mark *)entry;
 }
 
 static __always_inline struct inode *mark_inode(struct fsnotify_mark *mark)
@@ -98,15 +121,47 @@ static __always_inline struct inode *mark_inode(struct fsnotify_mark *mark)
 	return mark ? conn_inode(BPF_CORE_READ(mark, connector)) : NULL;
 }
 
+/* What a watch record says of its target, from its mark's fields. */
+struct mark_target {
+	struct inode *inode;
+	__u64 ino;
+	__u32 dev;
+};
+
+static __always_inline bool read_mark_target(const struct mark_fields *m, struct mark_target *t)
+{
+	struct inode *inode = conn_inode_copied(m->connector);
+	if (!inode)
+		return false;
+	struct inode_fields in;
+	read_inode(inode, &in);
+	t->inode = inode;
+	t->ino = in.ino;
+	struct super_block *sb = in.sb; /* a local: CO-RE relocates the whole chain */
+	t->dev = BPF_CORE_READ(sb, s_dev);
+	return true;
+}
+
 /* One counter of a ucounts (user namespace, uid) with that namespace's limit. */
 static __always_inline void read_ucounts(struct ucounts *uc, __u32 which, struct inotrace_ucount *out)
 {
 	if (!uc)
 		return;
-	out->uid = BPF_CORE_READ(uc, uid.val);
-	struct user_namespace *ns = BPF_CORE_READ(uc, ns);
+	__u32 array = bpf_core_field_offset(struct ucounts, ucount);
+	__u32 end = max_u32(max_u32(FIELD_END(struct ucounts, uid.val), FIELD_END(struct ucounts, ns)),
+			    array + bpf_core_field_size(uc->ucount));
+	struct user_namespace *ns;
+	struct object_copy *c = end <= INOTRACE_COPY_MAX ? copy_object(uc, end) : NULL;
+	if (c) { /* one read for the three */
+		out->uid = COPIED(c, struct ucounts, uid.val);
+		ns = COPIED(c, struct ucounts, ns);
+		out->watches = copied_long_array_elem(c, array, bpf_core_field_size(uc->ucount), which);
+	} else {
+		out->uid = BPF_CORE_READ(uc, uid.val);
+		ns = BPF_CORE_READ(uc, ns);
+		out->watches = ucounts_value(uc, which);
+	}
 	out->userns_ino = BPF_CORE_READ(ns, ns.inum);
-	out->watches = ucounts_value(uc, which);
 	out->max_watches = userns_ucount_max(ns, which);
 }
 
@@ -120,6 +175,16 @@ static __always_inline void read_ucount(struct fsnotify_group *group, __u32 whic
 	out->userns_ino = 0;
 	if (group)
 		read_ucounts(BPF_CORE_READ(group, inotify_data.ucounts), which, out);
+}
+
+/* read_ucount() of a group whose inotify fields were read (read_group). */
+static __always_inline void read_group_ucount(const struct group_fields *gf, __u32 which, struct inotrace_ucount *out)
+{
+	out->watches = -1;
+	out->max_watches = -1;
+	out->uid = (__u32)-1;
+	out->userns_ino = 0;
+	read_ucounts(gf->ucounts, which, out);
 }
 
 static __always_inline __u32 ucount_watches_index(void)

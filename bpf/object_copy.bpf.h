@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * Several fields of one kernel object from a single probe read, for the snapshot iterator's
- * walks. A bpf_probe_read_kernel costs about the same for 8 bytes as for 100 (the fixed work of
- * copy_from_kernel_nofault was a quarter of a `snapshot --json`'s samples), and the walks read
- * six fields per mark and three per path component. Field offsets stay CO-RE relocated; an object
+ * walks and the tracer's hot path. A bpf_probe_read_kernel costs about the same for 8 bytes as
+ * for 100 (the fixed work of copy_from_kernel_nofault was a quarter of a `snapshot --json`'s
+ * samples, and 15 % of a traced add+rm pair's), and the walks read six fields per mark and three
+ * per path component. Field offsets stay CO-RE relocated; an object
  * whose fields lie beyond INOTRACE_COPY_MAX on some kernel is read field by field there. Copying
  * a few hundred bytes costs less than one more read.
  */
@@ -22,7 +23,9 @@ struct object_copy {
 };
 
 /* Per CPU, not on the stack: the walks run in bpf_loop callbacks, whose frames share the
- * program's 512 bytes of stack. */
+ * program's 512 bytes of stack. A copy is read right after it is made: a tracing program on the
+ * same CPU cannot run meanwhile (trace_call_bpf's bpf_prog_active), and the iterator's object
+ * has its own map. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -161,6 +164,98 @@ static __always_inline void read_inode(struct inode *inode, struct inode_fields 
 	f->ino = BPF_CORE_READ(inode, i_ino);
 	f->sb = BPF_CORE_READ(inode, i_sb);
 	f->first_alias = BPF_CORE_READ(inode, i_dentry.first);
+}
+
+/* read_long_array_elem() (core_fixes.bpf.h) of an array at offset `array` of a copy. */
+static __always_inline __s64 copied_long_array_elem(struct object_copy *c, __u32 array, __u32 array_size, __u32 index)
+{
+	__u32 n = bpf_core_enum_value(enum ucount_type, UCOUNT_COUNTS);
+	if (n == 0 || index >= n)
+		return -1;
+	__u32 elem = array_size / n;
+	__u32 off = array + index * elem;
+	if (off > INOTRACE_COPY_MAX - 8)
+		return -1;
+	off &= INOTRACE_COPY_MAX - 1;
+	return elem == 8 ? *(__s64 *)(c->b + off) : *(__s32 *)(c->b + off);
+}
+
+/* What the fd lookup reads of a task's fd table. */
+struct fdtable_fields {
+	__u32 max_fds;
+	struct file **fd;
+};
+
+static __always_inline void read_fdtable(struct fdtable *fdt, struct fdtable_fields *f)
+{
+	__u32 end = max_u32(FIELD_END(struct fdtable, max_fds), FIELD_END(struct fdtable, fd));
+	if (end <= INOTRACE_COPY_MAX) {
+		struct object_copy *c = fdt ? copy_object(fdt, end) : NULL;
+		if (!c) {
+			__builtin_memset(f, 0, sizeof(*f));
+			return;
+		}
+		f->max_fds = COPIED(c, struct fdtable, max_fds);
+		f->fd = COPIED(c, struct fdtable, fd);
+		return;
+	}
+	f->max_fds = BPF_CORE_READ(fdt, max_fds);
+	f->fd = BPF_CORE_READ(fdt, fd);
+}
+
+/* What tells an inotify file, and its group. */
+struct file_fields {
+	const struct file_operations *f_op;
+	void *private_data;
+};
+
+static __always_inline void read_file(struct file *file, struct file_fields *f)
+{
+	__u32 end = max_u32(FIELD_END(struct file, f_op), FIELD_END(struct file, private_data));
+	if (end <= INOTRACE_COPY_MAX) {
+		struct object_copy *c = file ? copy_object(file, end) : NULL;
+		if (!c) {
+			__builtin_memset(f, 0, sizeof(*f));
+			return;
+		}
+		f->f_op = COPIED(c, struct file, f_op);
+		f->private_data = COPIED(c, struct file, private_data);
+		return;
+	}
+	f->f_op = BPF_CORE_READ(file, f_op);
+	f->private_data = BPF_CORE_READ(file, private_data);
+}
+
+/* What the wd lookup and the ucounts read of an inotify group (fsnotify_group.inotify_data). */
+struct group_fields {
+	__u64 xa_head; /* idr.idr_rt.xa_head */
+	__u32 idr_base;
+	__u32 idr_next;
+	struct ucounts *ucounts;
+};
+
+static __always_inline void read_group(struct fsnotify_group *g, struct group_fields *f)
+{
+	__u32 end = max_u32(max_u32(FIELD_END(struct fsnotify_group, inotify_data.idr.idr_rt.xa_head),
+				    FIELD_END(struct fsnotify_group, inotify_data.idr.idr_base)),
+			    max_u32(FIELD_END(struct fsnotify_group, inotify_data.idr.idr_next),
+				    FIELD_END(struct fsnotify_group, inotify_data.ucounts)));
+	if (end <= INOTRACE_COPY_MAX) {
+		struct object_copy *c = g ? copy_object(g, end) : NULL;
+		if (!c) {
+			__builtin_memset(f, 0, sizeof(*f));
+			return;
+		}
+		f->xa_head = (__u64)COPIED(c, struct fsnotify_group, inotify_data.idr.idr_rt.xa_head);
+		f->idr_base = COPIED(c, struct fsnotify_group, inotify_data.idr.idr_base);
+		f->idr_next = COPIED(c, struct fsnotify_group, inotify_data.idr.idr_next);
+		f->ucounts = COPIED(c, struct fsnotify_group, inotify_data.ucounts);
+		return;
+	}
+	f->xa_head = (__u64)BPF_CORE_READ(g, inotify_data.idr.idr_rt.xa_head);
+	f->idr_base = BPF_CORE_READ(g, inotify_data.idr.idr_base);
+	f->idr_next = BPF_CORE_READ(g, inotify_data.idr.idr_next);
+	f->ucounts = BPF_CORE_READ(g, inotify_data.ucounts);
 }
 
 #endif /* INOTRACE_OBJECT_COPY_BPF_H */

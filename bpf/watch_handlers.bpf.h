@@ -212,14 +212,14 @@ static __always_inline void set_user_path(struct inotrace_watch_event *e, const 
 	e->mnt_id = vfsmount_id(BPF_CORE_READ(task, fs, pwd.mnt));
 }
 
-static __always_inline void set_target(struct inotrace_watch_event *e, struct fsnotify_mark *mark)
+static __always_inline void set_target(struct inotrace_watch_event *e, const struct mark_fields *m)
 {
-	struct inode *inode = mark_inode(mark);
-	if (!inode)
+	struct mark_target t;
+	if (!read_mark_target(m, &t))
 		return;
-	e->ino = BPF_CORE_READ(inode, i_ino);
-	e->dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	e->mask = mark_user_mask(mark);
+	e->ino = t.ino;
+	e->dev = t.dev;
+	e->mask = m->user_mask;
 }
 
 /* Which exit hook reports an add: only the hooked backends (fentry, kprobe) see the struct path
@@ -270,11 +270,13 @@ static __always_inline void handle_add_result(struct pending_call *pc, long ret,
 	/* The group as resolved at entry (fd table), or as inotify_update_watch received it. */
 	struct fsnotify_group *group = pc->group ? (void *)pc->group : group_of_fd(fd);
 	struct inotrace_group_info *gi = NULL; /* one lookup for the sequence and the mark below */
+	struct group_fields gf = {};
 	if (group) {
 		e->group = (__u64)group;
 		gi = group_info(group);
 		e->group_seq = gi ? gi->seq : 0;
-		read_ucount(group, ucount_watches_index(), &e->ucount);
+		read_group(group, &gf);
+		read_group_ucount(&gf, ucount_watches_index(), &e->ucount);
 	}
 	if (ret < 0) {
 		e->hdr.type = INOTRACE_REC_ADD_FAILED;
@@ -286,7 +288,8 @@ static __always_inline void handle_add_result(struct pending_call *pc, long ret,
 	if (!group)
 		count(INOTRACE_CNT_GROUP_UNRESOLVED);
 	mark_info_selected(group, gi);
-	struct fsnotify_mark *mark = mark_of_wd(group, ret);
+	struct mark_fields m;
+	struct fsnotify_mark *mark = mark_of_wd_fields(group, &gf, ret, &m);
 	if (hooked) {
 		/* Exact: a new watch is a mark fsnotify_add_mark_locked created during this call. If
 		 * the wd no longer leads to a mark (a racing unlink removed it, and its wd is -1 now),
@@ -298,7 +301,7 @@ static __always_inline void handle_add_result(struct pending_call *pc, long ret,
 		e->hdr.type = INOTRACE_REC_UPDATE;
 	}
 	if (mark)
-		set_target(e, mark);
+		set_target(e, &m);
 	else
 		e->hdr.flags |= INOTRACE_F_MARK_GONE;
 	watch_event_submit_with_stack(e, ctx);
@@ -334,17 +337,19 @@ static __always_inline void handle_removal(struct pending_call *pc, __u8 reason,
 static __always_inline bool capture_mark(struct pending_call *pc, int fd, __s32 wd)
 {
 	struct fsnotify_group *group = group_of_fd(fd);
-	struct fsnotify_mark *mark = mark_of_wd(group, wd);
-	struct inode *inode = mark_inode(mark);
-	if (!inode)
+	struct group_fields gf;
+	struct mark_fields m;
+	struct mark_target t;
+	read_group(group, &gf);
+	if (!mark_of_wd_fields(group, &gf, wd, &m) || !read_mark_target(&m, &t))
 		return false;
 	pc->fd = fd;
 	pc->wd = wd;
 	pc->group = (__u64)group;
-	pc->inode = (__u64)inode;
-	pc->ino = BPF_CORE_READ(inode, i_ino);
-	pc->dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	pc->mask = mark_user_mask(mark);
+	pc->inode = (__u64)t.inode;
+	pc->ino = t.ino;
+	pc->dev = t.dev;
+	pc->mask = m.user_mask;
 	return true;
 }
 
@@ -494,8 +499,10 @@ static __always_inline void add_enter(int fd, const char *upath, __u32 mask, boo
 	pc.via_syscall = 1;
 	struct fsnotify_group *group = group_of_fd(fd);
 	if (group) {
+		struct group_fields gf;
+		read_group(group, &gf);
 		pc.group = (__u64)group;
-		pc.idr_next = BPF_CORE_READ(group, inotify_data.idr.idr_next);
+		pc.idr_next = gf.idr_next;
 		pc.have_idr_next = 1;
 		/* Now, not at exit: a watch removed before the add returns (a racing unlink) must
 		 * still be reported by the removal hook, or the add goes unmatched. */
