@@ -249,6 +249,26 @@ TEST(RecentAdds, ForgettingKeepsWhatSteadyChurnRefills) {
   EXPECT_LT(r.memory_bytes(), busy / 8) << "an interval that held nothing gives it back";
 }
 
+// The instances first seen follow the same rule (a pod churn creates and closes instances).
+TEST(RecentAdds, ForgettingKeepsTheInstancesSteadyChurnRefills) {
+  RecentAdds r;
+  uint64_t ts = 1;
+  auto interval = [&] {
+    for (uint64_t g = 1; g <= 100'000; g++) r.note_instance(g << 8, ts++);
+    size_t busy = r.memory_bytes();
+    r.forget_before(ts);
+    return busy;
+  };
+  size_t burst = interval();
+  EXPECT_LT(r.memory_bytes(), burst / 8) << "one busy interval is a burst: given back";
+  interval();
+  size_t busy = interval();
+  EXPECT_GE(r.memory_bytes(), busy) << "two busy intervals in a row: steady churn, kept";
+  EXPECT_FALSE(r.instance_seen(5 << 8).has_value());
+  r.forget_before(ts);
+  EXPECT_LT(r.memory_bytes(), busy / 8) << "an interval that held nothing gives it back";
+}
+
 // A reconcile asks about marks since its snapshot began; a later question reaching further
 // back still sees the older marks.
 TEST(RecentAdds, AQuestionFurtherBackSeesOlderMarks) {

@@ -42,6 +42,9 @@ struct Summary {
   }
 };
 
+// "1 event not written", "2 events not written".
+std::string events_not_written(uint64_t n) { return fmt::format("{} event{} not written", n, n == 1 ? "" : "s"); }
+
 // "tracing inotify watches (backend B, removals ... every N s) for D s; Ctrl-C to stop"
 std::string start_line(const TraceSession& session, const SessionOptions& sopts, double duration_s, const std::string& backend) {
   std::string reconciling;
@@ -81,7 +84,7 @@ class EventOutput {
     out_.flush();  // (a large batch may also have been written, or not, by out_.add)
     if (out_.lines_not_written() > seen_not_written_) unwritten_.add(out_.lines_not_written() - seen_not_written_);
     seen_not_written_ = out_.lines_not_written();
-    if (auto r = unwritten_.due(WallClock::monotonic_now_ns())) say_write_error(fmt::format("{} events not written", r->count));
+    if (auto r = unwritten_.due(WallClock::monotonic_now_ns())) say_write_error(events_not_written(r->count));
   }
 
   bool broken() const { return out_.broken(); }
@@ -94,7 +97,7 @@ class EventOutput {
     if (counters.tracer.decode_errors) log_line(fmt::format("last undecodable record: {}", session.tracer().last_decode_error()));
     if (!out_.last_error()) return true;
     if (not_written)  // (only the header lost: said when it was)
-      log_line(fmt::format("error: {} events not written to {}: {}", not_written, name_, write_error_text(out_.last_error())));
+      log_line(fmt::format("error: {} to {}: {}", events_not_written(not_written), name_, write_error_text(out_.last_error())));
     return false;
   }
 

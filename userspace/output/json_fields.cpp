@@ -32,6 +32,9 @@ constexpr std::array<bool, 256> kNeedsEscape = [] {
   return t;
 }();
 
+// Whether byte c goes into a JSON string as it is: ASCII that needs no escape.
+bool plain_byte(unsigned char c) { return c < 0x80 && !kNeedsEscape[c]; }
+
 // Whether one of w's eight bytes needs an escape: a byte below 0x20, '"' or '\\' (the classic
 // has-less-than and has-zero-byte tests; exact as "is there one", which is all that is asked).
 bool any_needs_escape(uint64_t w) {
@@ -119,7 +122,7 @@ static bool plain_ascii(std::string_view v) {
   if (i == v.size()) return true;
   if (v.size() >= 8) return plain(byte_scan::load8(v.data() + v.size() - 8));  // the tail, overlapping
   for (; i < v.size(); i++)
-    if (static_cast<unsigned char>(v[i]) >= 0x80 || kNeedsEscape[static_cast<unsigned char>(v[i])]) return false;
+    if (!plain_byte(static_cast<unsigned char>(v[i]))) return false;
   return true;
 }
 

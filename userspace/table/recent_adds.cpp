@@ -54,12 +54,12 @@ bool RecentAdds::since(uint64_t group, int32_t wd, uint64_t t) const {
 }
 
 void RecentAdds::forget_before(uint64_t t, bool end_of_interval) {
-  size_t held = log_.size();  // what this interval needed
+  size_t held = log_.size(), held_instances = instances_.size();  // what this interval needed
   std::erase_if(log_, [t](const Mark& m) { return m.ts < t; });
   absl::erase_if(instances_, [t](const auto& kv) { return kv.second < t; });
   if (end_of_interval) {
     if (log_capacity_.give_back(held, log_.capacity())) log_.shrink_to_fit();
-    if (instances_.capacity() > 64 && instances_.size() < instances_.capacity() / 8) instances_.rehash(0);
+    if (instances_capacity_.give_back(held_instances, instances_.capacity())) instances_.rehash(0);
   }
   index_ = {};
   indexed_ = 0;

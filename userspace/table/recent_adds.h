@@ -44,6 +44,7 @@ class RecentAdds {
   std::vector<Mark> log_;
   CapacityKeeper log_capacity_;
   absl::flat_hash_map<uint64_t, uint64_t> instances_;
+  CapacityKeeper instances_capacity_;
   // (group, wd) -> latest ts of the marks of log_[0, indexed_) at or after index_floor_:
   // brought up to date by since().
   mutable absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> index_;
