@@ -133,8 +133,8 @@ static __always_inline bool read_mark_target(const struct mark_fields *m, struct
 	struct inode *inode = conn_inode_copied(m->connector);
 	if (!inode)
 		return false;
-	struct inode_fields in;
-	read_inode(inode, &in);
+	struct inode_ids in;
+	read_inode_ids(inode, &in);
 	t->inode = inode;
 	t->ino = in.ino;
 	struct super_block *sb = in.sb; /* a local: CO-RE relocates the whole chain */
@@ -148,14 +148,15 @@ static __always_inline void read_ucounts(struct ucounts *uc, __u32 which, struct
 	if (!uc)
 		return;
 	__u32 array = bpf_core_field_offset(struct ucounts, ucount);
-	__u32 end = max_u32(max_u32(FIELD_END(struct ucounts, uid.val), FIELD_END(struct ucounts, ns)),
-			    array + bpf_core_field_size(uc->ucount));
+	__u32 from = min_u32(min_u32(bpf_core_field_offset(struct ucounts, uid.val), bpf_core_field_offset(struct ucounts, ns)), array);
+	__u32 to = max_u32(max_u32(FIELD_END(struct ucounts, uid.val), FIELD_END(struct ucounts, ns)),
+			   array + bpf_core_field_size(uc->ucount));
 	struct user_namespace *ns;
-	struct object_copy *c = end <= INOTRACE_COPY_MAX ? copy_object(uc, end) : NULL;
+	struct object_copy *c = copy_span(uc, from, to);
 	if (c) { /* one read for the three */
-		out->uid = COPIED(c, struct ucounts, uid.val);
-		ns = COPIED(c, struct ucounts, ns);
-		out->watches = copied_long_array_elem(c, array, bpf_core_field_size(uc->ucount), which);
+		out->uid = SPAN_COPIED(c, from, struct ucounts, uid.val);
+		ns = SPAN_COPIED(c, from, struct ucounts, ns);
+		out->watches = copied_long_array_elem(c, array - from, bpf_core_field_size(uc->ucount), which);
 	} else {
 		out->uid = BPF_CORE_READ(uc, uid.val);
 		ns = BPF_CORE_READ(uc, ns);

@@ -33,28 +33,46 @@ struct {
 	__type(value, struct object_copy);
 } object_copies SEC(".maps");
 
+static __always_inline __u32 max_u32(__u32 a, __u32 b)
+{
+	return a > b ? a : b;
+}
+
+static __always_inline __u32 min_u32(__u32 a, __u32 b)
+{
+	return a < b ? a : b;
+}
+
 /* The field `field` of a `type` copied by copy_object (its offset on the running kernel). */
 #define COPIED(c, type, field) (*(typeof(((type *)0)->field) *)((c)->b + bpf_core_field_offset(type, field)))
 /* The end of `field` in `type`: copying that many bytes covers it. */
 #define FIELD_END(type, field) (bpf_core_field_offset(type, field) + bpf_core_field_size(type, field))
 
-/* The first `len` bytes of obj (len a relocated constant); NULL when they do not fit the copy,
- * which then must not be used (the caller reads field by field), or the read failed. */
-static __always_inline struct object_copy *copy_object(const void *obj, __u32 len)
+/* Bytes [from, to) of obj (relocated constants) at the copy's start; NULL when they do not fit
+ * the copy, which then must not be used (the caller reads field by field, or, for the few
+ * adjacent fields of a span, reads zeros as a failed read does), or the read failed.
+ * copy_from_kernel_nofault copies 8 bytes per step, so fields deep inside an object are copied
+ * without what comes before them. */
+static __always_inline struct object_copy *copy_span(const void *obj, __u32 from, __u32 to)
 {
 	__u32 zero = 0;
-	if (len > INOTRACE_COPY_MAX)
+	if (to <= from || to - from > INOTRACE_COPY_MAX)
 		return NULL;
 	struct object_copy *c = bpf_map_lookup_elem(&object_copies, &zero);
-	if (!c || bpf_probe_read_kernel(c->b, len, obj))
+	if (!c || bpf_probe_read_kernel(c->b, to - from, obj + from))
 		return NULL;
 	return c;
 }
 
-static __always_inline __u32 max_u32(__u32 a, __u32 b)
+/* The first `len` bytes of obj: fields read with COPIED. */
+static __always_inline struct object_copy *copy_object(const void *obj, __u32 len)
 {
-	return a > b ? a : b;
+	return copy_span(obj, 0, len);
 }
+
+/* The field `field` of a `type` copied by copy_span from offset `from`. */
+#define SPAN_COPIED(c, from, type, field) \
+	(*(typeof(((type *)0)->field) *)((c)->b + (bpf_core_field_offset(type, field) - (from))))
 
 /* What the marks walk reads of one inotify mark. */
 struct mark_fields {
@@ -211,19 +229,15 @@ struct file_fields {
 
 static __always_inline void read_file(struct file *file, struct file_fields *f)
 {
-	__u32 end = max_u32(FIELD_END(struct file, f_op), FIELD_END(struct file, private_data));
-	if (end <= INOTRACE_COPY_MAX) {
-		struct object_copy *c = file ? copy_object(file, end) : NULL;
-		if (!c) {
-			__builtin_memset(f, 0, sizeof(*f));
-			return;
-		}
-		f->f_op = COPIED(c, struct file, f_op);
-		f->private_data = COPIED(c, struct file, private_data);
+	__u32 from = min_u32(bpf_core_field_offset(struct file, f_op), bpf_core_field_offset(struct file, private_data));
+	__u32 to = max_u32(FIELD_END(struct file, f_op), FIELD_END(struct file, private_data));
+	struct object_copy *c = file ? copy_span(file, from, to) : NULL;
+	if (!c) {
+		__builtin_memset(f, 0, sizeof(*f));
 		return;
 	}
-	f->f_op = BPF_CORE_READ(file, f_op);
-	f->private_data = BPF_CORE_READ(file, private_data);
+	f->f_op = SPAN_COPIED(c, from, struct file, f_op);
+	f->private_data = SPAN_COPIED(c, from, struct file, private_data);
 }
 
 /* What the wd lookup and the ucounts read of an inotify group (fsnotify_group.inotify_data). */
@@ -236,26 +250,42 @@ struct group_fields {
 
 static __always_inline void read_group(struct fsnotify_group *g, struct group_fields *f)
 {
-	__u32 end = max_u32(max_u32(FIELD_END(struct fsnotify_group, inotify_data.idr.idr_rt.xa_head),
-				    FIELD_END(struct fsnotify_group, inotify_data.idr.idr_base)),
-			    max_u32(FIELD_END(struct fsnotify_group, inotify_data.idr.idr_next),
-				    FIELD_END(struct fsnotify_group, inotify_data.ucounts)));
-	if (end <= INOTRACE_COPY_MAX) {
-		struct object_copy *c = g ? copy_object(g, end) : NULL;
-		if (!c) {
-			__builtin_memset(f, 0, sizeof(*f));
-			return;
-		}
-		f->xa_head = (__u64)COPIED(c, struct fsnotify_group, inotify_data.idr.idr_rt.xa_head);
-		f->idr_base = COPIED(c, struct fsnotify_group, inotify_data.idr.idr_base);
-		f->idr_next = COPIED(c, struct fsnotify_group, inotify_data.idr.idr_next);
-		f->ucounts = COPIED(c, struct fsnotify_group, inotify_data.ucounts);
+	__u32 from = min_u32(min_u32(bpf_core_field_offset(struct fsnotify_group, inotify_data.idr.idr_rt.xa_head),
+				     bpf_core_field_offset(struct fsnotify_group, inotify_data.idr.idr_base)),
+			     min_u32(bpf_core_field_offset(struct fsnotify_group, inotify_data.idr.idr_next),
+				     bpf_core_field_offset(struct fsnotify_group, inotify_data.ucounts)));
+	__u32 to = max_u32(max_u32(FIELD_END(struct fsnotify_group, inotify_data.idr.idr_rt.xa_head),
+				   FIELD_END(struct fsnotify_group, inotify_data.idr.idr_base)),
+			   max_u32(FIELD_END(struct fsnotify_group, inotify_data.idr.idr_next),
+				   FIELD_END(struct fsnotify_group, inotify_data.ucounts)));
+	struct object_copy *c = g ? copy_span(g, from, to) : NULL;
+	if (!c) {
+		__builtin_memset(f, 0, sizeof(*f));
 		return;
 	}
-	f->xa_head = (__u64)BPF_CORE_READ(g, inotify_data.idr.idr_rt.xa_head);
-	f->idr_base = BPF_CORE_READ(g, inotify_data.idr.idr_base);
-	f->idr_next = BPF_CORE_READ(g, inotify_data.idr.idr_next);
-	f->ucounts = BPF_CORE_READ(g, inotify_data.ucounts);
+	f->xa_head = (__u64)SPAN_COPIED(c, from, struct fsnotify_group, inotify_data.idr.idr_rt.xa_head);
+	f->idr_base = SPAN_COPIED(c, from, struct fsnotify_group, inotify_data.idr.idr_base);
+	f->idr_next = SPAN_COPIED(c, from, struct fsnotify_group, inotify_data.idr.idr_next);
+	f->ucounts = SPAN_COPIED(c, from, struct fsnotify_group, inotify_data.ucounts);
+}
+
+/* What a watch record says of an inode besides its path. */
+struct inode_ids {
+	__u64 ino;
+	struct super_block *sb;
+};
+
+static __always_inline void read_inode_ids(struct inode *inode, struct inode_ids *f)
+{
+	__u32 from = min_u32(bpf_core_field_offset(struct inode, i_ino), bpf_core_field_offset(struct inode, i_sb));
+	__u32 to = max_u32(FIELD_END(struct inode, i_ino), FIELD_END(struct inode, i_sb));
+	struct object_copy *c = inode ? copy_span(inode, from, to) : NULL;
+	if (!c) {
+		__builtin_memset(f, 0, sizeof(*f));
+		return;
+	}
+	f->ino = SPAN_COPIED(c, from, struct inode, i_ino);
+	f->sb = SPAN_COPIED(c, from, struct inode, i_sb);
 }
 
 #endif /* INOTRACE_OBJECT_COPY_BPF_H */
