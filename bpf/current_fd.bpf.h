@@ -9,16 +9,33 @@
 #include <bpf/bpf_helpers.h>
 #include "object_copy.bpf.h"
 
-static __always_inline struct file *file_of_current_fd(int fd)
+/* The current task's fd table, read with plain loads through the task's BTF pointer where the
+ * kernel has bpf_get_current_task_btf (5.11+; the test is a CO-RE constant, so older kernels'
+ * verifiers drop the branch as dead code), else one probe read per pointer. */
+static __always_inline bool current_fdtable(struct fdtable_fields *t)
 {
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		struct files_struct *files = task->files;
+		if (!files)
+			return false;
+		struct fdtable *fdt = files->fdt;
+		t->max_fds = fdt->max_fds;
+		t->fd = fdt->fd;
+		return true;
+	}
 	struct task_struct *task = (void *)bpf_get_current_task();
 	struct files_struct *files = BPF_CORE_READ(task, files);
-	if (!files || fd < 0)
-		return NULL;
-	struct fdtable *fdt = BPF_CORE_READ(files, fdt);
+	if (!files)
+		return false;
+	read_fdtable(BPF_CORE_READ(files, fdt), t);
+	return true;
+}
+
+static __always_inline struct file *file_of_current_fd(int fd)
+{
 	struct fdtable_fields t;
-	read_fdtable(fdt, &t);
-	if ((__u32)fd >= t.max_fds)
+	if (fd < 0 || !current_fdtable(&t) || (__u32)fd >= t.max_fds)
 		return NULL;
 	struct file **fds = t.fd;
 	struct file *file = NULL;
