@@ -18,21 +18,21 @@ SEC("fentry/__x64_sys_inotify_add_watch")
 int BPF_PROG(fe_enter_add_watch_syscall_args, const struct pt_regs *regs)
 {
 	add_enter((int)PT_REGS_PARM1_CORE_SYSCALL(regs), (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs),
-		  (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs), true);
+		  (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs), true, READS_PROBED);
 	return 0;
 }
 
 SEC("fexit/__x64_sys_inotify_add_watch")
 int BPF_PROG(fe_exit_add_watch_syscall_args, const struct pt_regs *regs, long ret)
 {
-	add_exit(ret, ctx, ADD_EXIT_HOOKED, NAMES_INLINE);
+	add_exit(ret, ctx, ADD_EXIT_HOOKED, NAMES_INLINE, READS_PROBED);
 	return 0;
 }
 
 SEC("fexit/__x64_sys_inotify_add_watch")
 int BPF_PROG(fe_exit_add_watch_syscall_args_looped, const struct pt_regs *regs, long ret)
 {
-	add_exit(ret, ctx, ADD_EXIT_HOOKED, NAMES_LOOPED);
+	add_exit(ret, ctx, ADD_EXIT_HOOKED, NAMES_LOOPED, READS_PROBED);
 	return 0;
 }
 

@@ -13,21 +13,21 @@
 SEC("ksyscall/inotify_add_watch")
 int BPF_KSYSCALL(kp_enter_add_watch, int fd, const char *pathname, __u32 mask)
 {
-	add_enter(fd, pathname, mask, true);
+	add_enter(fd, pathname, mask, true, READS_PROBED);
 	return 0;
 }
 
 SEC("kretsyscall/inotify_add_watch")
 int BPF_KRETPROBE(kp_exit_add_watch, long ret)
 {
-	add_exit(ret, ctx, ADD_EXIT_HOOKED, NAMES_INLINE);
+	add_exit(ret, ctx, ADD_EXIT_HOOKED, NAMES_INLINE, READS_PROBED);
 	return 0;
 }
 
 SEC("kretsyscall/inotify_add_watch")
 int BPF_KRETPROBE(kp_exit_add_watch_looped, long ret)
 {
-	add_exit(ret, ctx, ADD_EXIT_HOOKED, NAMES_LOOPED);
+	add_exit(ret, ctx, ADD_EXIT_HOOKED, NAMES_LOOPED, READS_PROBED);
 	return 0;
 }
 

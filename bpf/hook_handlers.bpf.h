@@ -53,7 +53,7 @@ static __always_inline void hooked_update_exit(long ret, void *ctx, const enum n
 	struct pending_call *pc = pending_slot();
 	if (!pc || pc->kind != PENDING_ADD || pc->via_syscall)
 		return; /* the syscall's exit hook reports it (and failures before this point) */
-	add_exit(ret, ctx, ADD_EXIT_HOOKED, walks);
+	add_exit(ret, ctx, ADD_EXIT_HOOKED, walks, READS_PROBED);
 }
 
 /* fsnotify_add_mark_locked(mark, ...) succeeded inside inotify_add_watch: the new watch. Only

@@ -16,6 +16,7 @@
 #include "target_path_loop.bpf.h"
 #include "task_filter.bpf.h"
 #include "user_stack.bpf.h"
+#include "typed_read.bpf.h"
 
 /* Where the looped name walks (target_path_loop.bpf.h) write: the record's path. */
 static __always_inline char *name_walk_buffer(void)
@@ -212,14 +213,65 @@ static __always_inline void set_user_path(struct inotrace_watch_event *e, const 
 	e->mnt_id = vfsmount_id(BPF_CORE_READ(task, fs, pwd.mnt));
 }
 
-static __always_inline void set_target(struct inotrace_watch_event *e, const struct mark_fields *m)
+/* What the record of a watch says of (group, wd): its mark (0: none) and, where readable, its
+ * target (inode 0: not). */
+struct wd_target {
+	__u64 mark;
+	__u64 inode;
+	__u64 ino;
+	__u32 dev;
+	__u32 mask;
+};
+
+static __always_inline void find_wd_target(struct fsnotify_group *group, __s32 wd, struct wd_target *w,
+					   const enum kernel_reads reads)
 {
 	struct mark_target t;
-	if (!read_mark_target(m, &t))
-		return;
-	e->ino = t.ino;
-	e->dev = t.dev;
-	e->mask = m->user_mask;
+	__builtin_memset(w, 0, sizeof(*w));
+	if (reads == READS_TYPED) {
+		struct inotify_inode_mark *m = typed_mark_of_wd(group, wd);
+		if (!m)
+			return;
+		w->mark = (__u64)m;
+		if (!typed_mark_target(m, &t))
+			return;
+		w->mask = typed_mark_user_mask(m);
+	} else {
+		struct group_fields gf;
+		struct mark_fields m;
+		read_group(group, &gf);
+		struct fsnotify_mark *mark = mark_of_wd_fields(group, &gf, wd, &m);
+		if (!mark)
+			return;
+		w->mark = (__u64)mark;
+		if (!read_mark_target(&m, &t))
+			return;
+		w->mask = m.user_mask;
+	}
+	w->inode = (__u64)t.inode;
+	w->ino = t.ino;
+	w->dev = t.dev;
+}
+
+/* The inotify group behind the current task's fd, or NULL. */
+static __always_inline struct fsnotify_group *fd_group(int fd, const enum kernel_reads reads)
+{
+	return reads == READS_TYPED ? typed_group_of_fd(fd) : group_of_fd(fd);
+}
+
+/* The group at an address a pending call kept. */
+static __always_inline struct fsnotify_group *group_at(__u64 addr, const enum kernel_reads reads)
+{
+	return reads == READS_TYPED ? typed_group(addr) : (struct fsnotify_group *)addr;
+}
+
+static __always_inline void group_ucount(struct fsnotify_group *group, __u32 which, struct inotrace_ucount *out,
+					 const enum kernel_reads reads)
+{
+	if (reads == READS_TYPED)
+		typed_read_ucount(group, which, out);
+	else
+		read_ucount(group, which, out);
 }
 
 /* Which exit hook reports an add: only the hooked backends (fentry, kprobe) see the struct path
@@ -233,7 +285,8 @@ enum add_exit_kind { ADD_EXIT_SYSCALL_ONLY, ADD_EXIT_HOOKED };
  * `ret >= idr_next_before` means a new watch (inotify_add_to_idr, fs/notify/inotify/inotify_user.c).
  */
 static __always_inline void handle_add_result(struct pending_call *pc, long ret, void *ctx,
-					     const enum add_exit_kind kind, const enum name_walks walks)
+					     const enum add_exit_kind kind, const enum name_walks walks,
+					     const enum kernel_reads reads)
 {
 	const bool hooked = kind == ADD_EXIT_HOOKED && pc->hooked;
 	struct inotrace_watch_event *e = watch_event_begin(INOTRACE_REC_ADD);
@@ -268,15 +321,13 @@ static __always_inline void handle_add_result(struct pending_call *pc, long ret,
 	}
 
 	/* The group as resolved at entry (fd table), or as inotify_update_watch received it. */
-	struct fsnotify_group *group = pc->group ? (void *)pc->group : group_of_fd(fd);
+	struct fsnotify_group *group = pc->group ? group_at(pc->group, reads) : fd_group(fd, reads);
 	struct inotrace_group_info *gi = NULL; /* one lookup for the sequence and the mark below */
-	struct group_fields gf = {};
 	if (group) {
 		e->group = (__u64)group;
 		gi = group_info(group);
 		e->group_seq = gi ? gi->seq : 0;
-		read_group(group, &gf);
-		read_group_ucount(&gf, ucount_watches_index(), &e->ucount);
+		group_ucount(group, ucount_watches_index(), &e->ucount, reads);
 	}
 	if (ret < 0) {
 		e->hdr.type = INOTRACE_REC_ADD_FAILED;
@@ -288,8 +339,9 @@ static __always_inline void handle_add_result(struct pending_call *pc, long ret,
 	if (!group)
 		count(INOTRACE_CNT_GROUP_UNRESOLVED);
 	mark_info_selected(group, gi);
-	struct mark_fields m;
-	struct fsnotify_mark *mark = mark_of_wd_fields(group, &gf, ret, &m);
+	struct wd_target t;
+	find_wd_target(group, ret, &t, reads);
+	void *mark = (void *)t.mark;
 	if (hooked) {
 		/* Exact: a new watch is a mark fsnotify_add_mark_locked created during this call. If
 		 * the wd no longer leads to a mark (a racing unlink removed it, and its wd is -1 now),
@@ -300,15 +352,19 @@ static __always_inline void handle_add_result(struct pending_call *pc, long ret,
 	} else if (pc->have_idr_next && (__u32)ret < pc->idr_next) {
 		e->hdr.type = INOTRACE_REC_UPDATE;
 	}
-	if (mark)
-		set_target(e, &m);
-	else
+	if (!mark) {
 		e->hdr.flags |= INOTRACE_F_MARK_GONE;
+	} else if (t.inode) {
+		e->ino = t.ino;
+		e->dev = t.dev;
+		e->mask = t.mask;
+	}
 	watch_event_submit_with_stack(e, ctx);
 }
 
 /* Removal of a watch whose target was captured before it went away. */
-static __always_inline void handle_removal(struct pending_call *pc, __u8 reason, const enum name_walks walks)
+static __always_inline void handle_removal(struct pending_call *pc, __u8 reason, const enum name_walks walks,
+					  const enum kernel_reads reads)
 {
 	struct inotrace_watch_event *e = watch_event_begin(INOTRACE_REC_REMOVE);
 	if (!e)
@@ -322,7 +378,7 @@ static __always_inline void handle_removal(struct pending_call *pc, __u8 reason,
 	e->reason = reason;
 	e->group = pc->group;
 	e->group_seq = group_seq(group);
-	read_ucount(group, ucount_watches_index(), &e->ucount);
+	group_ucount(group_at(pc->group, reads), ucount_watches_index(), &e->ucount, reads);
 	/* The inode is still pinned here: the mark's connector drops its reference only after an
 	 * SRCU grace period, so the dentry walk reads live objects. */
 	struct path_result r = {};
@@ -334,22 +390,20 @@ static __always_inline void handle_removal(struct pending_call *pc, __u8 reason,
 }
 
 /* Snapshot of the mark behind (fd, wd) before inotify_rm_watch destroys it. */
-static __always_inline bool capture_mark(struct pending_call *pc, int fd, __s32 wd)
+static __always_inline bool capture_mark(struct pending_call *pc, int fd, __s32 wd, const enum kernel_reads reads)
 {
-	struct fsnotify_group *group = group_of_fd(fd);
-	struct group_fields gf;
-	struct mark_fields m;
-	struct mark_target t;
-	read_group(group, &gf);
-	if (!mark_of_wd_fields(group, &gf, wd, &m) || !read_mark_target(&m, &t))
+	struct fsnotify_group *group = fd_group(fd, reads);
+	struct wd_target t;
+	find_wd_target(group, wd, &t, reads);
+	if (!t.inode)
 		return false;
 	pc->fd = fd;
 	pc->wd = wd;
 	pc->group = (__u64)group;
-	pc->inode = (__u64)t.inode;
+	pc->inode = t.inode;
 	pc->ino = t.ino;
 	pc->dev = t.dev;
-	pc->mask = m.user_mask;
+	pc->mask = t.mask;
 	return true;
 }
 
@@ -486,7 +540,7 @@ static __always_inline bool pending_take(__u32 kind, struct pending_call *out)
 
 
 /* inotify_add_watch began (any backend). */
-static __always_inline void add_enter(int fd, const char *upath, __u32 mask, bool hooked)
+static __always_inline void add_enter(int fd, const char *upath, __u32 mask, bool hooked, const enum kernel_reads reads)
 {
 	if (!task_selected())
 		return;
@@ -497,12 +551,16 @@ static __always_inline void add_enter(int fd, const char *upath, __u32 mask, boo
 	pc.req_mask = mask;
 	pc.hooked = hooked;
 	pc.via_syscall = 1;
-	struct fsnotify_group *group = group_of_fd(fd);
+	struct fsnotify_group *group = fd_group(fd, reads);
 	if (group) {
-		struct group_fields gf;
-		read_group(group, &gf);
+		if (reads == READS_TYPED) {
+			pc.idr_next = typed_idr_next(group);
+		} else {
+			struct group_fields gf;
+			read_group(group, &gf);
+			pc.idr_next = gf.idr_next;
+		}
 		pc.group = (__u64)group;
-		pc.idr_next = gf.idr_next;
 		pc.have_idr_next = 1;
 		/* Now, not at exit: a watch removed before the add returns (a racing unlink) must
 		 * still be reported by the removal hook, or the add goes unmatched. */
@@ -513,12 +571,13 @@ static __always_inline void add_enter(int fd, const char *upath, __u32 mask, boo
 
 /* inotify_add_watch returned. The user path is read here: the kernel has just copied it, so
  * it is resident. */
-static __always_inline void add_exit(long ret, void *ctx, const enum add_exit_kind kind, const enum name_walks walks)
+static __always_inline void add_exit(long ret, void *ctx, const enum add_exit_kind kind, const enum name_walks walks,
+				     const enum kernel_reads reads)
 {
 	struct pending_call pc;
 	if (!pending_take(PENDING_ADD, &pc))
 		return;
-	handle_add_result(&pc, ret, ctx, kind, walks);
+	handle_add_result(&pc, ret, ctx, kind, walks, reads);
 }
 
 static __always_inline int init_enter(__u32 flags)

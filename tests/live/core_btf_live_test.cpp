@@ -23,8 +23,9 @@
 #include "loader/environment.h"
 #include "loader/kernel_btf.h"
 #include "loader/kernel_func_ids.h"
-#include "util/boot_cache.h"
 #include "loader/program_table.h"
+#include "loader/typed_reads.h"
+#include "util/boot_cache.h"
 #include "support/live_support.h"
 
 namespace inotrace::testing {
@@ -54,7 +55,8 @@ void expect_same_instructions(bpf_object* whole, bpf_object* minimal, int& compa
 
 template <typename Skel>
 void compare_loads(Skel* (*open)(const bpf_object_open_opts*), int (*load)(Skel*), void (*destroy)(Skel*),
-                   const void* (*elf_bytes)(size_t*), const std::function<bool(bpf_program*)>& wanted) {
+                   const void* (*elf_bytes)(size_t*), const std::function<bool(bpf_program*)>& wanted,
+                   const std::function<void(Skel*)>& prepare = [](Skel*) {}) {
   KernelFacts facts = preflight("");
   size_t size = 0;
   const void* elf = elf_bytes(&size);
@@ -68,6 +70,8 @@ void compare_loads(Skel* (*open)(const bpf_object_open_opts*), int (*load)(Skel*
     bpf_program* p;
     bpf_object__for_each_program(p, obj) bpf_program__set_autoload(p, wanted(p));
   }
+  prepare(whole.get());
+  prepare(minimal.get());
   ASSERT_EQ(load(whole.get()), 0) << last_libbpf_message();
   ASSERT_EQ(load(minimal.get()), 0) << last_libbpf_message();
   int compared = 0;
@@ -77,12 +81,23 @@ void compare_loads(Skel* (*open)(const bpf_object_open_opts*), int (*load)(Skel*
 
 bool starts_with(const char* s, const char* prefix) { return std::strncmp(s, prefix, std::strlen(prefix)) == 0; }
 
-// A tracer program this kernel can load: the bpf_loop twins (NameWalks::Looped) need 5.17+;
-// both twins are compared where both load.
+// A tracer program this kernel can load: the bpf_loop twins (NameWalks::Looped) need 5.17+, the
+// typed ones (Reads::Typed) the bpf_rdonly_cast kfunc; all variants are compared where they load.
 bool loadable_here(bpf_program* p) {
   for (const ProgramSpec& spec : program_table())
-    if (spec.name == bpf_program__name(p)) return kernel_has_bpf_loop() || spec.walks != NameWalks::Looped;
+    if (spec.name == bpf_program__name(p))
+      return (kernel_has_bpf_loop() || spec.walks != NameWalks::Looped) &&
+             (spec.reads != Reads::Typed || typed_read_ids(kRunningKernelBtf));
   return true;  // not in the table: identify_inotify
+}
+
+// What the tracer does to the typed programs before their load (loader/typed_reads.h).
+void link_typed_programs(inotrace_bpf* skel) {
+  auto ids = typed_read_ids(kRunningKernelBtf);
+  if (!ids) return;
+  set_typed_read_ids(skel, *ids);
+  for (const ProgramSpec& spec : program_table())
+    if (spec.reads == Reads::Typed) link_typed_casts(skel->progs.*spec.program, ids->cast_func);
 }
 
 // Kernels from 6.16 let their BTF be mapped, and shared_kernel_btf parses it from the mapping:
@@ -118,7 +133,8 @@ TEST(CoreBtfLive, TracepointProgramsRelocateAsAgainstTheWholeKernelBtf) {
                               inotrace_bpf__elf_bytes, [](bpf_program* p) {
                                 return (starts_with(bpf_program__section_name(p), "tracepoint/") && loadable_here(p)) ||
                                        std::strcmp(bpf_program__section_name(p), "raw_tp") == 0;
-                              });
+                              },
+                              link_typed_programs);
 }
 
 // The kprobe backend's programs (where the kernel has a kprobe PMU: the VM tier's guests). The
@@ -213,6 +229,16 @@ TEST(CoreBtfLive, CachedFunctionIdsAreTheKernelBtfs) {
       int id = btf__find_by_name_kind(whole.get(), n.c_str(), BTF_KIND_FUNC);
       EXPECT_EQ(kernel_func_id(sys, n), id > 0 ? id : -1) << n;
     }
+  // Typed reads' kfunc and structs (loader/typed_reads.h), kept as "struct:NAME".
+  for (int round = 0; round < 2; round++)
+    for (const char* n : {"file", "fsnotify_group", "xa_node", "inotify_inode_mark", "inode", "no_such_struct"}) {
+      int id = btf__find_by_name_kind(whole.get(), n, BTF_KIND_STRUCT);
+      EXPECT_EQ(kernel_struct_id(sys, n), id > 0 ? id : -1) << n;
+    }
+  int cast = btf__find_by_name_kind(whole.get(), "bpf_rdonly_cast", BTF_KIND_FUNC);
+  auto ids = typed_read_ids(sys);
+  EXPECT_EQ(ids.has_value(), cast > 0);
+  if (ids) EXPECT_EQ(ids->cast_func, cast);
   if (BootCache::process().usable()) {
     EXPECT_TRUE(kernel_func_ids_cached(sys));
   }

@@ -11,8 +11,12 @@
 
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "events/names.h"
 #include "loader/environment.h"
+#include "loader/kernel_btf.h"
+#include "loader/typed_reads.h"
 #include "support/live_support.h"
 #include "util/small_file.h"
 
@@ -203,6 +207,59 @@ TEST_F(TraceLive, RmWatchIsARemovalWithReasonRmWatch) {
   ASSERT_EQ(inotify_rm_watch(fd_, wd), -1);
   auto extra = log_->collect([&](const Event& e) { return e.type == EventType::Remove; }, std::chrono::milliseconds(200));
   EXPECT_EQ(extra.size(), 1u);
+}
+
+// On the tracepoint backend, where the kernel lets a program type a pointer (6.2+), the programs
+// read kernel objects with plain typed loads (loader/typed_reads.h): a second tracer reading
+// them with probe reads must see every field of the same operations the same.
+TEST_F(TraceLive, TypedAndProbedReadsGiveTheSameRecords) {
+  bool can = tracer_->backend() == Backend::Tracepoint && kernel_has_bpf_loop() && typed_read_ids(kRunningKernelBtf);
+  EXPECT_EQ(tracer_->typed_reads(), can) << "typed reads load wherever the kernel has them";
+  if (!can)
+    GTEST_SKIP() << "SKIPPED: typed reads need the tracepoint backend and the bpf_rdonly_cast kfunc (6.2+); "
+                    "this run reads with probe reads only";
+  TracerOptions o = test_tracer_options(getpid());
+  o.typed_reads = false;
+  Tracer probed(o);
+  ASSERT_FALSE(probed.typed_reads());
+  EventLog probed_log(probed);
+  probed_log.drain();
+  std::string d = dir_.mkdir("typed-and-probed");
+  int wd = inotify_add_watch(fd_, d.c_str(), IN_MODIFY | IN_ONLYDIR | IN_EXCL_UNLINK);
+  ASSERT_GT(wd, 0);
+  ASSERT_EQ(inotify_add_watch(fd_, d.c_str(), IN_ATTRIB | IN_MASK_ADD), wd);  // an update
+  ASSERT_EQ(inotify_add_watch(fd_, (d + "/missing").c_str(), IN_MODIFY), -1);  // a failure
+  ASSERT_EQ(inotify_rm_watch(fd_, wd), 0);
+  auto is_watch = [](const Event& e) { return e.is_watch_event(); };
+  auto typed = log_->collect(is_watch, std::chrono::milliseconds(500));
+  auto probe = probed_log.collect(is_watch, std::chrono::milliseconds(500));
+  ASSERT_EQ(typed.size(), 4u);
+  ASSERT_EQ(probe.size(), 4u);
+  for (size_t i = 0; i < typed.size(); i++) {
+    const Event &a = typed[i], &b = probe[i];
+    SCOPED_TRACE(fmt::format("record {} ({})", i, event_type_name(a.type)));
+    EXPECT_EQ(a.type, b.type);
+    EXPECT_EQ(a.flags, b.flags);
+    EXPECT_EQ(a.fd, b.fd);
+    EXPECT_EQ(a.wd, b.wd);
+    EXPECT_EQ(a.ino, b.ino);
+    EXPECT_EQ(a.dev.raw, b.dev.raw);
+    EXPECT_EQ(a.mask, b.mask);
+    EXPECT_EQ(a.req_mask, b.req_mask);
+    EXPECT_EQ(a.err, b.err);
+    EXPECT_EQ(a.reason, b.reason);
+    EXPECT_EQ(a.ucount.count, b.ucount.count);
+    EXPECT_EQ(a.ucount.max, b.ucount.max);
+    EXPECT_EQ(a.ucount.uid, b.ucount.uid);
+    EXPECT_EQ(a.ucount.userns_ino, b.ucount.userns_ino);
+    EXPECT_EQ(a.path, b.path);
+    EXPECT_EQ(a.path_source, b.path_source);
+    EXPECT_EQ(a.instance.group, b.instance.group);
+  }
+  Target t = stat_target(d);
+  EXPECT_EQ(typed[0].ino, t.ino);  // and right, not only the same
+  EXPECT_EQ(typed[3].type, EventType::Remove);
+  EXPECT_EQ(typed[3].mask, (uint32_t)(IN_MODIFY | IN_ATTRIB | IN_EXCL_UNLINK));
 }
 
 TEST_F(TraceLive, Init1FailureWithEmfileAtMaxUserInstances) {

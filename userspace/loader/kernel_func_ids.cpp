@@ -10,6 +10,7 @@
 
 #include "loader/kernel_btf.h"
 #include "loader/program_table.h"
+#include "loader/typed_reads.h"
 #include "util/boot_cache.h"
 
 namespace inotrace {
@@ -21,11 +22,23 @@ constexpr std::string_view kHeader = "inotrace func ids 1\n";
 
 using Ids = std::map<std::string, int, std::less<>>;
 
-// Every name start-up asks about: what the fentry probes try, and the iterators' target.
+constexpr std::string_view kStructPrefix = "struct:";
+
+// Every name start-up asks about: what the fentry probes try, the iterators' target, and what
+// typed reads need (loader/typed_reads.h). Structs are kept as "struct:NAME".
 std::vector<std::string> start_up_names() {
   std::vector<std::string> names = probed_targets(Backend::Fentry);
   names.emplace_back("bpf_iter_task_file");
+  for (std::string_view n : typed_read_kernel_names()) names.emplace_back(n);
   return names;
+}
+
+// A name of start_up_names() looked up in `kernel`: its id, or -1.
+int find_id(const btf* kernel, const std::string& name) {
+  bool is_struct = name.starts_with(kStructPrefix);
+  int id = btf__find_by_name_kind(kernel, is_struct ? name.c_str() + kStructPrefix.size() : name.c_str(),
+                                  is_struct ? BTF_KIND_STRUCT : BTF_KIND_FUNC);
+  return id > 0 ? id : -1;
 }
 
 // "NAME ID" lines after the header; nullopt for anything else (then it is made again).
@@ -73,11 +86,12 @@ void load(State& s) {
 
 }  // namespace
 
+int kernel_struct_id(const std::string& btf_path, const std::string& name) {
+  return kernel_func_id(btf_path, std::string(kStructPrefix) + name);
+}
+
 int kernel_func_id(const std::string& btf_path, const std::string& name) {
-  if (btf_path != kRunningKernelBtf) {
-    int id = btf__find_by_name_kind(shared_kernel_btf(btf_path).get(), name.c_str(), BTF_KIND_FUNC);
-    return id > 0 ? id : -1;
-  }
+  if (btf_path != kRunningKernelBtf) return find_id(shared_kernel_btf(btf_path).get(), name);
   State& s = state();
   std::lock_guard<std::mutex> lock(s.mu);
   load(s);
@@ -85,10 +99,7 @@ int kernel_func_id(const std::string& btf_path, const std::string& name) {
   KernelBtfPtr kernel = shared_kernel_btf(btf_path);
   std::vector<std::string> names = start_up_names();
   names.push_back(name);
-  for (const std::string& n : names) {
-    int id = btf__find_by_name_kind(kernel.get(), n.c_str(), BTF_KIND_FUNC);
-    s.ids[n] = id > 0 ? id : -1;
-  }
+  for (const std::string& n : names) s.ids[n] = find_id(kernel.get(), n);
   std::string text(kHeader);
   for (const auto& [n, id] : s.ids) text += fmt::format("{} {}\n", n, id);
   BootCache::process().write(kEntry, text);

@@ -11,6 +11,7 @@ using A = Attach;
 using N = Need;
 using S = SyscallArgs;
 using W = NameWalks;
+using R = Reads;
 using P = SkeletonPrograms;
 
 #define PROG(field) &P::field, #field
@@ -55,12 +56,16 @@ constexpr ProgramSpec kPrograms[] = {
     {PROG(kp_enter_destroy_group), B::Kprobe, A::Kprobe, "fsnotify_destroy_group", N::Required, S::Any, 3},
     {PROG(kp_exit_destroy_group), B::Kprobe, A::Kretprobe, "fsnotify_destroy_group"},
     // Syscall tracepoints: adds, rm_watch and instance creation only.
-    {PROG(tp_enter_add_watch), B::Tracepoint, A::BySection, "sys_enter_inotify_add_watch", N::Required, S::Any, 1},
+    {PROG(tp_enter_add_watch), B::Tracepoint, A::BySection, "sys_enter_inotify_add_watch", N::Required, S::Any, 1, W::Any, R::Probed},
+    {PROG(tp_enter_add_watch_typed), B::Tracepoint, A::BySection, "sys_enter_inotify_add_watch", N::Required, S::Any, 0, W::Any, R::Typed},
     {PROG(tp_exit_add_watch), B::Tracepoint, A::BySection, "sys_exit_inotify_add_watch", N::Required, S::Any, 2, W::Inline},
-    {PROG(tp_exit_add_watch_looped), B::Tracepoint, A::BySection, "sys_exit_inotify_add_watch", N::Required, S::Any, 2, W::Looped},
-    {PROG(tp_enter_rm_watch), B::Tracepoint, A::BySection, "sys_enter_inotify_rm_watch", N::Required, S::Any, 3},
+    {PROG(tp_exit_add_watch_looped), B::Tracepoint, A::BySection, "sys_exit_inotify_add_watch", N::Required, S::Any, 2, W::Looped, R::Probed},
+    {PROG(tp_exit_add_watch_typed), B::Tracepoint, A::BySection, "sys_exit_inotify_add_watch", N::Required, S::Any, 0, W::Looped, R::Typed},
+    {PROG(tp_enter_rm_watch), B::Tracepoint, A::BySection, "sys_enter_inotify_rm_watch", N::Required, S::Any, 3, W::Any, R::Probed},
+    {PROG(tp_enter_rm_watch_typed), B::Tracepoint, A::BySection, "sys_enter_inotify_rm_watch", N::Required, S::Any, 0, W::Any, R::Typed},
     {PROG(tp_exit_rm_watch), B::Tracepoint, A::BySection, "sys_exit_inotify_rm_watch", N::Required, S::Any, 4, W::Inline},
-    {PROG(tp_exit_rm_watch_looped), B::Tracepoint, A::BySection, "sys_exit_inotify_rm_watch", N::Required, S::Any, 4, W::Looped},
+    {PROG(tp_exit_rm_watch_looped), B::Tracepoint, A::BySection, "sys_exit_inotify_rm_watch", N::Required, S::Any, 4, W::Looped, R::Probed},
+    {PROG(tp_exit_rm_watch_typed), B::Tracepoint, A::BySection, "sys_exit_inotify_rm_watch", N::Required, S::Any, 0, W::Looped, R::Typed},
     {PROG(tp_enter_init1), B::Tracepoint, A::BySection, "sys_enter_inotify_init1", N::Required, S::Any, 5},
     {PROG(tp_exit_init1), B::Tracepoint, A::BySection, "sys_exit_inotify_init1", N::Required, S::Any, 6},
     {PROG(tp_enter_init), B::Tracepoint, A::BySection, "sys_enter_inotify_init", N::Optional},

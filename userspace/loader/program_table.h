@@ -38,9 +38,15 @@ enum class SyscallArgs { Any, Typed, Untyped };
 // command's start-up). A kernel without bpf_loop rejects a program that merely names a callback.
 enum class NameWalks { Any, Inline, Looped };
 
-// Whether a program walking names `walks` is the one to load on a kernel with or without bpf_loop.
-constexpr bool loads_with(NameWalks walks, bool has_bpf_loop) {
-  return walks == NameWalks::Any || (walks == NameWalks::Looped) == has_bpf_loop;
+// The tracepoint programs' reads of kernel objects: probe reads on any kernel, or plain typed
+// loads where the kernel lets a program type a pointer (bpf/typed_read.bpf.h, loader/typed_reads.h).
+enum class Reads { Any, Probed, Typed };
+
+// Whether a program walking names `walks` and reading `reads` is the one to load on a kernel with
+// or without bpf_loop and typed reads.
+constexpr bool loads_with(NameWalks walks, Reads reads, bool has_bpf_loop, bool typed_reads) {
+  return (walks == NameWalks::Any || (walks == NameWalks::Looped) == has_bpf_loop) &&
+         (reads == Reads::Any || (reads == Reads::Typed) == typed_reads);
 }
 
 struct ProgramSpec {
@@ -53,6 +59,7 @@ struct ProgramSpec {
   SyscallArgs args = SyscallArgs::Any;
   int probe = 0;  // > 0: tried by backend choice before this backend is chosen, in this order
   NameWalks walks = NameWalks::Any;
+  Reads reads = Reads::Any;
 };
 
 std::span<const ProgramSpec> program_table();

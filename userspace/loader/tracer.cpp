@@ -23,6 +23,7 @@
 #include "loader/inotify_identity.h"
 #include "loader/kallsyms.h"
 #include "loader/program_table.h"
+#include "loader/typed_reads.h"
 #include "loader/kernel_prober.h"
 #include "loader/preflight.h"
 #include "util/boot_cache.h"
@@ -80,6 +81,7 @@ struct Tracer::Impl {
   std::string last_decode_error;
   bool syscall_args = true;
   bool looped_walks = false;  // bpf_loop (5.17+): the NameWalks::Looped twins load
+  std::optional<TypedReadIds> typed;  // the Reads::Typed variants load (loader/typed_reads.h)
   bool maps_on_demand = false;  // group_seqs and pending allocate on demand (TracerOptions::dead_groups_collected)
   KernelFacts facts;
   InotifyIdentity identity;
@@ -102,7 +104,7 @@ struct Tracer::Impl {
     for (const ProgramSpec& spec : program_table()) {
       if (spec.backend != backend) continue;
       if ((spec.args == SyscallArgs::Typed && !syscall_args) || (spec.args == SyscallArgs::Untyped && syscall_args)) continue;
-      if (!loads_with(spec.walks, looped_walks)) continue;
+      if (!loads_with(spec.walks, spec.reads, looped_walks, typed.has_value())) continue;
       if (auto missing = missing_target(spec, kbtf, facts)) {
         if (spec.need == Need::Required) throw Error(fmt::format("{} backend: {}", backend_name(backend), *missing));
         log(fmt::format("{} {}: skipped ({})", backend_name(backend), spec.name, *missing));
@@ -223,7 +225,7 @@ void Tracer::choose_backend_for(const TracerOptions& opts, const void* elf, size
 
 // The chosen backend's programs this kernel can run, whether the fentry ones may read the
 // syscall wrappers' pt_regs (the kernel's BTF types them), and whether names walk in bpf_loop.
-std::vector<const ProgramSpec*> Tracer::programs_for(Backend backend, const Log& log) {
+std::vector<const ProgramSpec*> Tracer::programs_for(Backend backend, const Log& log, bool want_typed_reads) {
   if (backend == Backend::Fentry && !impl_->start_btf) try {
       impl_->start_btf = shared_kernel_btf(impl_->facts.btf_path);  // the programs' targets, and libbpf's at load
     } catch (const Error&) {
@@ -236,6 +238,13 @@ std::vector<const ProgramSpec*> Tracer::programs_for(Backend backend, const Log&
         "from inotify_update_watch, without the fd and without failures that happen before it "
         "(ENOENT, EACCES, EINVAL)");
   impl_->looped_walks = kernel_has_bpf_loop();
+  impl_->typed.reset();
+  // Typed loads need the running kernel's own type ids: not with --btf.
+  if (want_typed_reads && backend == Backend::Tracepoint && impl_->looped_walks && impl_->facts.custom_btf.empty() &&
+      impl_->facts.btf_path == kRunningKernelBtf) try {
+      impl_->typed = typed_read_ids(impl_->facts.btf_path);
+    } catch (const Error&) {  // no BTF to read ids from: probe reads
+    }
   return impl_->choose_programs(backend, vmlinux_btf, log);
 }
 
@@ -298,7 +307,15 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
     bpf_map__set_max_entries(impl_->skel->maps.destroying, 1);
   }
 
-  std::vector<const ProgramSpec*> chosen = programs_for(impl_->choice.backend, log);
+  std::vector<const ProgramSpec*> chosen = programs_for(impl_->choice.backend, log, opts.typed_reads);
+  if (impl_->typed) {
+    set_typed_read_ids(impl_->skel, *impl_->typed);
+    for (const ProgramSpec* spec : chosen)
+      if (spec->reads == Reads::Typed && link_typed_casts(impl_->skel->progs.*spec->program, impl_->typed->cast_func) == 0)
+        throw Error(fmt::format("{}: no typed cast to link", spec->name));
+  }
+  if (opts.verbose)
+    log(fmt::format("reads of kernel objects: {}", impl_->typed ? "typed loads (bpf_rdonly_cast)" : "probe reads"));
   impl_->start_btf.reset();  // before libbpf parses its own (fentry programs' attach targets)
   size_t early_given = early.hand_to(impl_->skel->obj);
   if (opts.verbose)
@@ -323,6 +340,7 @@ Tracer::~Tracer() = default;
 
 Backend Tracer::backend() const { return impl_->choice.backend; }
 bool Tracer::reports_syscall_args() const { return impl_->syscall_args; }
+bool Tracer::typed_reads() const { return impl_->typed.has_value(); }
 const KernelFacts& Tracer::facts() const { return impl_->facts; }
 const InotifyIdentity& Tracer::identity() const { return impl_->identity; }
 const BackendChoice& Tracer::choice() const { return impl_->choice; }

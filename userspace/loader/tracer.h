@@ -37,6 +37,9 @@ struct TracerOptions {
   // it without a warning (6.1+), the instances' sequence map then grows on demand instead of
   // being a preallocated LRU: creating that LRU cost ~9 ms of a 2-core node's start-up.
   bool dead_groups_collected = false;
+  // The tracepoint programs read kernel objects with typed loads where the kernel can
+  // (loader/typed_reads.h); false: probe reads everywhere (tests compare the two).
+  bool typed_reads = true;
 };
 
 struct ProgramSpec;  // loader/program_table.h
@@ -54,6 +57,8 @@ class Tracer : public EventSource {
   // False on fentry where the kernel's BTF hides syscall arguments: adds then carry no fd, and
   // failures before inotify_update_watch (ENOENT, EACCES, EINVAL) are not seen.
   bool reports_syscall_args() const;
+  // Whether the loaded programs read kernel objects with typed loads (loader/typed_reads.h).
+  bool typed_reads() const;
   const BackendChoice& choice() const;
   // Whether the instances' sequence map is the on-demand kind, which nothing ages: on the
   // tracepoint backend no hook sees an instance's end, and the kprobe backend's kretprobe on
@@ -82,7 +87,7 @@ class Tracer : public EventSource {
  private:
   using Log = std::function<void(const std::string&)>;
   void choose_backend_for(const TracerOptions& opts, const void* elf, size_t elf_size, const Log& log);
-  std::vector<const ProgramSpec*> programs_for(Backend backend, const Log& log);
+  std::vector<const ProgramSpec*> programs_for(Backend backend, const Log& log, bool want_typed_reads);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -1,0 +1,69 @@
+#include "loader/typed_reads.h"
+
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "inotrace/typed_cast.h"
+#include "inotrace_bpf.skel.h"
+#include "loader/kernel_func_ids.h"
+#include "util/error.h"
+
+namespace inotrace {
+
+namespace {
+
+constexpr std::array<std::string_view, 6> kNames{"bpf_rdonly_cast",    "struct:file",
+                                                 "struct:fsnotify_group", "struct:xa_node",
+                                                 "struct:inotify_inode_mark", "struct:inode"};
+
+}  // namespace
+
+std::span<const std::string_view> typed_read_kernel_names() { return kNames; }
+
+std::optional<TypedReadIds> typed_read_ids(const std::string& btf_path) {
+  TypedReadIds ids;
+  ids.cast_func = kernel_func_id(btf_path, "bpf_rdonly_cast");
+  if (ids.cast_func <= 0) return std::nullopt;
+  ids.file = kernel_struct_id(btf_path, "file");
+  ids.fsnotify_group = kernel_struct_id(btf_path, "fsnotify_group");
+  ids.xa_node = kernel_struct_id(btf_path, "xa_node");
+  ids.inotify_inode_mark = kernel_struct_id(btf_path, "inotify_inode_mark");
+  ids.inode = kernel_struct_id(btf_path, "inode");
+  for (int id : {ids.file, ids.fsnotify_group, ids.xa_node, ids.inotify_inode_mark, ids.inode})
+    if (id <= 0) return std::nullopt;
+  return ids;
+}
+
+void set_typed_read_ids(inotrace_bpf* skel, const TypedReadIds& ids) {
+  auto* ro = skel->rodata;
+  ro->kernel_id_file = ids.file;
+  ro->kernel_id_fsnotify_group = ids.fsnotify_group;
+  ro->kernel_id_xa_node = ids.xa_node;
+  ro->kernel_id_inotify_inode_mark = ids.inotify_inode_mark;
+  ro->kernel_id_inode = ids.inode;
+}
+
+int link_typed_casts(bpf_program* prog, int cast_func) {
+  const bpf_insn* insns = bpf_program__insns(prog);
+  std::vector<bpf_insn> patched(insns, insns + bpf_program__insn_cnt(prog));
+  int n = 0;
+  for (bpf_insn& insn : patched) {
+    if (insn.code != (BPF_JMP | BPF_CALL) || insn.src_reg != 0 || insn.imm != INOTRACE_TYPED_CAST_HELPER) continue;
+    insn.src_reg = BPF_PSEUDO_KFUNC_CALL;  // off 0: a function of the kernel's own BTF
+    insn.off = 0;
+    insn.imm = cast_func;
+    n++;
+  }
+  if (n && bpf_program__set_insns(prog, patched.data(), patched.size()))
+    throw Error(fmt::format("cannot rewrite {}'s typed casts: {}", bpf_program__name(prog), strerror(errno)));
+  return n;
+}
+
+}  // namespace inotrace

@@ -1,0 +1,39 @@
+// Typed reads for the tracepoint programs (bpf/typed_read.bpf.h): where the running kernel has
+// the bpf_rdonly_cast kfunc (6.2+), the _typed programs read kernel objects with plain loads
+// instead of one bpf_probe_read_kernel each.
+//
+// Why here and not by libbpf: a libbpf kfunc extern makes every load parse the kernel's whole
+// BTF (~10 ms of start-up), and the minimal CO-RE BTF (core_btf.h) renumbers types, so the ids
+// the kfunc takes cannot come from bpf_core_type_id_kernel. Both come from the per-boot id cache
+// (kernel_func_ids.h) instead: the object calls a helper id no kernel has, which
+// link_typed_casts rewrites into the kfunc's call, and set_typed_read_ids fills its .rodata.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+struct bpf_program;
+struct inotrace_bpf;
+
+namespace inotrace {
+
+struct TypedReadIds {
+  int cast_func = -1;  // bpf_rdonly_cast
+  int file = -1, fsnotify_group = -1, xa_node = -1, inotify_inode_mark = -1, inode = -1;
+};
+
+// What typed reads look up in the kernel's BTF, as kernel_func_ids.h keeps them.
+std::span<const std::string_view> typed_read_kernel_names();
+
+// The ids in the BTF at btf_path, or nullopt where the kernel has no bpf_rdonly_cast or lacks
+// one of the types. Throws inotrace::Error when the BTF cannot be parsed.
+std::optional<TypedReadIds> typed_read_ids(const std::string& btf_path);
+
+// Before load: the object's type ids, and each typed program's casts made calls of the kfunc.
+// Returns how many calls were rewritten in `prog`.
+void set_typed_read_ids(inotrace_bpf* skel, const TypedReadIds& ids);
+int link_typed_casts(bpf_program* prog, int cast_func);
+
+}  // namespace inotrace
