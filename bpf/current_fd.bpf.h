@@ -9,12 +9,16 @@
 #include <bpf/bpf_helpers.h>
 #include "object_copy.bpf.h"
 
+/* Set by userspace where the kernel has BTF of its own (not with --btf): what
+ * bpf_get_current_task_btf types its result with. */
+const volatile bool kernel_btf_types_task = false;
+
 /* The current task's fd table, read with plain loads through the task's BTF pointer where the
- * kernel has bpf_get_current_task_btf (5.11+; the test is a CO-RE constant, so older kernels'
- * verifiers drop the branch as dead code), else one probe read per pointer. */
+ * kernel has bpf_get_current_task_btf (5.11+) and its own BTF (both tests are constants to the
+ * verifier, which drops the branch as dead code elsewhere), else one probe read per pointer. */
 static __always_inline bool current_fdtable(struct fdtable_fields *t)
 {
-	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+	if (kernel_btf_types_task && bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
 		struct task_struct *task = bpf_get_current_task_btf();
 		struct files_struct *files = task->files;
 		if (!files)

@@ -178,16 +178,6 @@ static __always_inline void read_ucount(struct fsnotify_group *group, __u32 whic
 		read_ucounts(BPF_CORE_READ(group, inotify_data.ucounts), which, out);
 }
 
-/* read_ucount() of a group whose inotify fields were read (read_group). */
-static __always_inline void read_group_ucount(const struct group_fields *gf, __u32 which, struct inotrace_ucount *out)
-{
-	out->watches = -1;
-	out->max_watches = -1;
-	out->uid = (__u32)-1;
-	out->userns_ino = 0;
-	read_ucounts(gf->ucounts, which, out);
-}
-
 static __always_inline __u32 ucount_watches_index(void)
 {
 	return bpf_core_enum_value(enum ucount_type, UCOUNT_INOTIFY_WATCHES);

@@ -56,7 +56,8 @@ static __always_inline struct fsnotify_group *typed_group_of_fd(int fd)
 	const struct file_operations *fop = file->f_op;
 	if (!fop)
 		return NULL;
-	if (inotify_fops_addr ? (__u64)fop != inotify_fops_addr : (__u64)fop->release != inotify_release_addr)
+	if (inotify_fops_addr ? (__u64)fop != inotify_fops_addr
+			      : !inotify_release_addr || (__u64)fop->release != inotify_release_addr)
 		return NULL;
 	return typed_group((__u64)file->private_data);
 }
@@ -147,14 +148,12 @@ static __always_inline bool typed_mark_target(struct inotify_inode_mark *m, stru
 	__u64 obj = (__u64)conn->obj;
 	if (!obj)
 		return false;
-	struct inode *inode = typed_cast((void *)obj, kernel_id_inode);
-	if (!inode || (__u64)inode->i_fsnotify_marks != (__u64)conn) { /* before 6.10: obj is &inode->i_fsnotify_marks */
-		__u64 first = 0;
-		bpf_probe_read_kernel(&first, sizeof(first), (void *)obj);
-		if (first != (__u64)conn)
-			return false;
-		inode = typed_cast((void *)(obj - bpf_core_field_offset(struct inode, i_fsnotify_marks)), kernel_id_inode);
-		if (!inode)
+	/* In inode_of_conn()'s order: first obj as &inode->i_fsnotify_marks (before 6.10; on later
+	 * kernels this reads the inode's first word, never a pointer), then obj as the inode. */
+	struct inode *inode = typed_cast((void *)(obj - bpf_core_field_offset(struct inode, i_fsnotify_marks)), kernel_id_inode);
+	if (!inode || (__u64)inode->i_fsnotify_marks != (__u64)conn) {
+		inode = typed_cast((void *)obj, kernel_id_inode);
+		if (!inode || (__u64)inode->i_fsnotify_marks != (__u64)conn)
 			return false;
 	}
 	t->inode = inode;

@@ -288,6 +288,7 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   impl_->skel = inotrace_bpf__open_opts(&open_opts);
   if (!impl_->skel) throw Error(fmt::format("cannot open the BPF object: {}", strerror(errno)));
   set_rodata(impl_->skel, opts);
+  impl_->skel->rodata->kernel_btf_types_task = impl_->facts.custom_btf.empty();
   bpf_map__set_max_entries(impl_->skel->maps.events, ringbuf_bytes);
   if (impl_->maps_on_demand) {
     bpf_map__set_type(impl_->skel->maps.group_seqs, BPF_MAP_TYPE_HASH);

@@ -61,8 +61,9 @@ int link_typed_casts(bpf_program* prog, int cast_func) {
     insn.imm = cast_func;
     n++;
   }
-  if (n && bpf_program__set_insns(prog, patched.data(), patched.size()))
-    throw Error(fmt::format("cannot rewrite {}'s typed casts: {}", bpf_program__name(prog), strerror(errno)));
+  if (n)
+    if (int e = bpf_program__set_insns(prog, patched.data(), patched.size()))
+      throw Error(fmt::format("cannot rewrite {}'s typed casts: {}", bpf_program__name(prog), strerror(-e)));
   return n;
 }
 
