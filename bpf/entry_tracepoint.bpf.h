@@ -112,6 +112,7 @@ int tp_enter_init1(struct trace_event_raw_sys_enter *ctx)
 	return init_enter((__u32)ctx->args[0]);
 }
 
+/* Attached to sys_exit_inotify_init too (loader/program_table.cpp): the same ret, one load. */
 SEC("tracepoint/syscalls/sys_exit_inotify_init1")
 int tp_exit_init1(struct trace_event_raw_sys_exit *ctx)
 {
@@ -122,12 +123,6 @@ SEC("tracepoint/syscalls/sys_enter_inotify_init")
 int tp_enter_init(struct trace_event_raw_sys_enter *ctx)
 {
 	return init_enter(0);
-}
-
-SEC("tracepoint/syscalls/sys_exit_inotify_init")
-int tp_exit_init(struct trace_event_raw_sys_exit *ctx)
-{
-	return init_exit(ctx->ret, ctx);
 }
 
 #endif /* INOTRACE_ENTRY_TRACEPOINT_BPF_H */

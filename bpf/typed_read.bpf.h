@@ -34,17 +34,38 @@ const volatile __u32 kernel_id_fsnotify_group = 0;
 const volatile __u32 kernel_id_xa_node = 0;
 const volatile __u32 kernel_id_inotify_inode_mark = 0;
 const volatile __u32 kernel_id_inode = 0;
+const volatile __u32 kernel_id_task_struct = 0;
 
 static __always_inline struct fsnotify_group *typed_group(__u64 addr)
 {
 	return addr ? typed_cast((void *)addr, kernel_id_fsnotify_group) : NULL;
 }
 
+/* current_fdtable(), typed. The task is cast from bpf_get_current_task(), not taken from
+ * bpf_get_current_task_btf(): a load through that trusted pointer makes the 6.4+ verifier look
+ * its type's __safe_trusted/__safe_rcu variants up by name, a linear search of the kernel's BTF
+ * (~0.5 ms) each time it checks the load; through a cast pointer it does not. */
+static __always_inline bool typed_current_fdtable(struct fdtable_fields *t)
+{
+	struct task_struct *task = typed_cast((void *)bpf_get_current_task(), kernel_id_task_struct);
+	if (!task)
+		return false;
+	struct files_struct *files = task->files;
+	if (!files)
+		return false;
+	struct fdtable *fdt = files->fdt;
+	if (!fdt)
+		return false;
+	t->max_fds = fdt->max_fds;
+	t->fd = fdt->fd;
+	return true;
+}
+
 /* group_of_fd(), typed. */
 static __always_inline struct fsnotify_group *typed_group_of_fd(int fd)
 {
 	struct fdtable_fields t;
-	if (fd < 0 || !current_fdtable(&t) || (__u32)fd >= t.max_fds)
+	if (fd < 0 || !typed_current_fdtable(&t) || (__u32)fd >= t.max_fds)
 		return NULL;
 	__u64 slot = 0;
 	bpf_probe_read_kernel(&slot, sizeof(slot), &t.fd[fd]); /* a variable index: no typed load */

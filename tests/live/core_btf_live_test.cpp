@@ -231,14 +231,19 @@ TEST(CoreBtfLive, CachedFunctionIdsAreTheKernelBtfs) {
     }
   // Typed reads' kfunc and structs (loader/typed_reads.h), kept as "struct:NAME".
   for (int round = 0; round < 2; round++)
-    for (const char* n : {"file", "fsnotify_group", "xa_node", "inotify_inode_mark", "inode", "no_such_struct"}) {
+    for (const char* n : {"file", "fsnotify_group", "xa_node", "inotify_inode_mark", "inode", "task_struct",
+                          "no_such_struct"}) {
       int id = btf__find_by_name_kind(whole.get(), n, BTF_KIND_STRUCT);
       EXPECT_EQ(kernel_struct_id(sys, n), id > 0 ? id : -1) << n;
     }
   int cast = btf__find_by_name_kind(whole.get(), "bpf_rdonly_cast", BTF_KIND_FUNC);
   auto ids = typed_read_ids(sys);
   EXPECT_EQ(ids.has_value(), cast > 0);
-  if (ids) EXPECT_EQ(ids->cast_func, cast);
+  EXPECT_EQ(kernel_has_typed_cast(sys), cast > 0);
+  if (ids) {
+    EXPECT_EQ(ids->cast_func, cast);
+    EXPECT_EQ(ids->task_struct, btf__find_by_name_kind(whole.get(), "task_struct", BTF_KIND_STRUCT));
+  }
   if (BootCache::process().usable()) {
     EXPECT_TRUE(kernel_func_ids_cached(sys));
   }

@@ -73,6 +73,25 @@ TEST_F(TraceLive, InstanceCreateCarriesFdAndInstance) {
   EXPECT_EQ(ev->ucount.max, *read_long_file(kMaxInstances));
 }
 
+#ifdef SYS_inotify_init
+// inotify_init(2), which x86-64 still has: its exit tracepoint runs inotify_init1's program.
+TEST_F(TraceLive, OldInotifyInitIsAnInstanceCreateToo) {
+  ASSERT_TRUE(wait_type(EventType::InstanceCreate));  // SetUp's inotify_init1
+  int old = (int)syscall(SYS_inotify_init);
+  ASSERT_GE(old, 0) << strerror(errno);
+  auto ev = log_->wait_for([&](const Event& e) { return e.type == EventType::InstanceCreate && e.fd == old; });
+  int wd = inotify_add_watch(old, dir_.path().c_str(), IN_CREATE);
+  auto add = wait_type(EventType::Add, wd);
+  close(old);
+  ASSERT_TRUE(ev) << "no instance_create for inotify_init's fd " << old;
+  EXPECT_EQ(ev->req_mask, 0u);
+  EXPECT_NE(ev->instance.group, 0u);
+  EXPECT_EQ(ev->task.pid, (uint32_t)getpid());
+  ASSERT_TRUE(add);
+  EXPECT_EQ(add->instance, ev->instance) << "the add names the instance inotify_init made";
+}
+#endif
+
 TEST_F(TraceLive, NewWatchHasExactWdInoDevMaskPath) {
   std::string d = dir_.mkdir("watched");
   int wd = inotify_add_watch(fd_, d.c_str(), IN_MODIFY | IN_CREATE);

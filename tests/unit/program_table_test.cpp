@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "inotrace_bpf.skel.h"
 #include "loader/program_table.h"
@@ -31,11 +32,25 @@ TEST(ProgramTableTest, EveryProgramOfTheObjectIsInTheTableOnceOnItsSectionsBacke
   OpenSkeleton o;
   ASSERT_NE(o.skel, nullptr) << "cannot open the BPF object";
   std::map<const bpf_program*, const ProgramSpec*> by_program;
+  std::vector<const ProgramSpec*> attached_again;
   for (const ProgramSpec& spec : program_table()) {
     const bpf_program* prog = o.skel->progs.*spec.program;
     ASSERT_NE(prog, nullptr) << spec.name;
     EXPECT_EQ(bpf_program__name(prog), spec.name) << "the entry's name is its field's";
-    EXPECT_TRUE(by_program.emplace(prog, &spec).second) << spec.name << " is in the table twice";
+    if (spec.attach == Attach::SyscallTracepoint)
+      attached_again.push_back(&spec);
+    else
+      EXPECT_TRUE(by_program.emplace(prog, &spec).second) << spec.name << " is in the table twice";
+  }
+  // A program attached once more by hand is a syscall tracepoint program that has its own entry,
+  // on another tracepoint of the same backend.
+  for (const ProgramSpec* again : attached_again) {
+    auto it = by_program.find(o.skel->progs.*again->program);
+    ASSERT_NE(it, by_program.end()) << again->name << " is attached again but never by its section";
+    EXPECT_EQ(it->second->backend, Backend::Tracepoint) << again->name;
+    EXPECT_EQ(again->backend, Backend::Tracepoint) << again->name;
+    EXPECT_TRUE(again->target.starts_with("sys_")) << again->name;
+    EXPECT_NE(again->target, it->second->target) << again->name << " twice on one tracepoint";
   }
   bpf_program* prog;
   int programs = 0;
@@ -60,7 +75,7 @@ TEST(ProgramTableTest, EveryProgramOfTheObjectIsInTheTableOnceOnItsSectionsBacke
       EXPECT_EQ(sec, spec.attach == Attach::Kretprobe ? "kretprobe" : "kprobe") << name;
     }
   }
-  EXPECT_EQ(programs, (int)program_table().size());
+  EXPECT_EQ(programs + attached_again.size(), program_table().size());
 }
 
 TEST(ProgramTableTest, EachBackendProbesItsHooksBeforeItIsChosen) {

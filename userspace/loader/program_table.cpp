@@ -69,7 +69,8 @@ constexpr ProgramSpec kPrograms[] = {
     {PROG(tp_enter_init1), B::Tracepoint, A::BySection, "sys_enter_inotify_init1", N::Required, S::Any, 5},
     {PROG(tp_exit_init1), B::Tracepoint, A::BySection, "sys_exit_inotify_init1", N::Required, S::Any, 6},
     {PROG(tp_enter_init), B::Tracepoint, A::BySection, "sys_enter_inotify_init", N::Optional},
-    {PROG(tp_exit_init), B::Tracepoint, A::BySection, "sys_exit_inotify_init", N::Optional},
+    // inotify_init's exit is inotify_init1's: the same program, loaded once.
+    {PROG(tp_exit_init1), B::Tracepoint, A::SyscallTracepoint, "sys_exit_inotify_init", N::Optional},
 };
 
 #undef PROG

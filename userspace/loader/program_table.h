@@ -21,6 +21,8 @@ enum class Attach {
   BySection,  // the SEC() name says where (fentry/, fexit/, ksyscall/, tracepoint/...)
   Kprobe,     // SEC("kprobe"): attached by hand to the exact kallsyms name of `target`
   Kretprobe,  // SEC("kretprobe"): likewise, on return
+  SyscallTracepoint,  // a syscall tracepoint program attached once more, by hand, to `target`: one
+                      // load (its verification is start-up time) serves two tracepoints
 };
 
 enum class Need {

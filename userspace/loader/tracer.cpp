@@ -122,6 +122,8 @@ struct Tracer::Impl {
     bpf_link* link = nullptr;
     if (spec.attach == Attach::BySection) {
       link = bpf_program__attach(prog);
+    } else if (spec.attach == Attach::SyscallTracepoint) {
+      link = bpf_program__attach_tracepoint(prog, "syscalls", where.c_str());
     } else {
       where = facts.syms().entry(std::string(spec.target))->name;  // the exact name: a .isra clone counts
       link = bpf_program__attach_kprobe(prog, spec.attach == Attach::Kretprobe, where.c_str());
@@ -288,7 +290,6 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   impl_->skel = inotrace_bpf__open_opts(&open_opts);
   if (!impl_->skel) throw Error(fmt::format("cannot open the BPF object: {}", strerror(errno)));
   set_rodata(impl_->skel, opts);
-  impl_->skel->rodata->kernel_btf_types_task = impl_->facts.custom_btf.empty();
   bpf_map__set_max_entries(impl_->skel->maps.events, ringbuf_bytes);
   if (impl_->maps_on_demand) {
     bpf_map__set_type(impl_->skel->maps.group_seqs, BPF_MAP_TYPE_HASH);
@@ -309,6 +310,7 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   }
 
   std::vector<const ProgramSpec*> chosen = programs_for(impl_->choice.backend, log, opts.typed_reads);
+  impl_->skel->rodata->kernel_btf_types_task = impl_->facts.custom_btf.empty() && !kernel_has_typed_cast(impl_->facts.btf_path);
   if (impl_->typed) {
     set_typed_read_ids(impl_->skel, *impl_->typed);
     for (const ProgramSpec* spec : chosen)

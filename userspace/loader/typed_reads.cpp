@@ -19,13 +19,22 @@ namespace inotrace {
 
 namespace {
 
-constexpr std::array<std::string_view, 6> kNames{"bpf_rdonly_cast",    "struct:file",
+constexpr std::array<std::string_view, 7> kNames{"bpf_rdonly_cast",       "struct:file",
                                                  "struct:fsnotify_group", "struct:xa_node",
-                                                 "struct:inotify_inode_mark", "struct:inode"};
+                                                 "struct:inotify_inode_mark", "struct:inode",
+                                                 "struct:task_struct"};
 
 }  // namespace
 
 std::span<const std::string_view> typed_read_kernel_names() { return kNames; }
+
+bool kernel_has_typed_cast(const std::string& btf_path) {
+  try {
+    return kernel_func_id(btf_path, "bpf_rdonly_cast") > 0;
+  } catch (const Error&) {
+    return false;
+  }
+}
 
 std::optional<TypedReadIds> typed_read_ids(const std::string& btf_path) {
   TypedReadIds ids;
@@ -36,7 +45,8 @@ std::optional<TypedReadIds> typed_read_ids(const std::string& btf_path) {
   ids.xa_node = kernel_struct_id(btf_path, "xa_node");
   ids.inotify_inode_mark = kernel_struct_id(btf_path, "inotify_inode_mark");
   ids.inode = kernel_struct_id(btf_path, "inode");
-  for (int id : {ids.file, ids.fsnotify_group, ids.xa_node, ids.inotify_inode_mark, ids.inode})
+  ids.task_struct = kernel_struct_id(btf_path, "task_struct");
+  for (int id : {ids.file, ids.fsnotify_group, ids.xa_node, ids.inotify_inode_mark, ids.inode, ids.task_struct})
     if (id <= 0) return std::nullopt;
   return ids;
 }
@@ -48,6 +58,7 @@ void set_typed_read_ids(inotrace_bpf* skel, const TypedReadIds& ids) {
   ro->kernel_id_xa_node = ids.xa_node;
   ro->kernel_id_inotify_inode_mark = ids.inotify_inode_mark;
   ro->kernel_id_inode = ids.inode;
+  ro->kernel_id_task_struct = ids.task_struct;
 }
 
 int link_typed_casts(bpf_program* prog, int cast_func) {

@@ -21,11 +21,15 @@ namespace inotrace {
 
 struct TypedReadIds {
   int cast_func = -1;  // bpf_rdonly_cast
-  int file = -1, fsnotify_group = -1, xa_node = -1, inotify_inode_mark = -1, inode = -1;
+  int file = -1, fsnotify_group = -1, xa_node = -1, inotify_inode_mark = -1, inode = -1, task_struct = -1;
 };
 
 // What typed reads look up in the kernel's BTF, as kernel_func_ids.h keeps them.
 std::span<const std::string_view> typed_read_kernel_names();
+
+// Whether the kernel of the BTF at btf_path has bpf_rdonly_cast (6.2+); false where that BTF
+// cannot be read.
+bool kernel_has_typed_cast(const std::string& btf_path);
 
 // The ids in the BTF at btf_path, or nullopt where the kernel has no bpf_rdonly_cast or lacks
 // one of the types. Throws inotrace::Error when the BTF cannot be parsed.
