@@ -9,13 +9,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "events/names.h"
 #include "loader/environment.h"
 #include "loader/kernel_btf.h"
+#include "loader/kernel_func_ids.h"
 #include "loader/typed_reads.h"
 #include "support/live_support.h"
 #include "util/small_file.h"
@@ -279,6 +283,37 @@ TEST_F(TraceLive, TypedAndProbedReadsGiveTheSameRecords) {
   EXPECT_EQ(typed[0].ino, t.ino);  // and right, not only the same
   EXPECT_EQ(typed[3].type, EventType::Remove);
   EXPECT_EQ(typed[3].mask, (uint32_t)(IN_MODIFY | IN_ATTRIB | IN_EXCL_UNLINK));
+}
+
+// A kernel whose verifier rejects the typed programs still traces, with the probed ones: the
+// casts are linked to a kernel function that is no kfunc, which every verifier refuses.
+TEST_F(TraceLive, RejectedTypedProgramsFallBackToProbeReads) {
+  if (!tracer_->typed_reads())
+    GTEST_SKIP() << "SKIPPED: this run loads no typed programs (they need the tracepoint backend and the "
+                    "bpf_rdonly_cast kfunc, 6.2+): nothing to reject";
+  int not_a_kfunc = kernel_func_id(kRunningKernelBtf, "inotify_freeing_mark");
+  ASSERT_GT(not_a_kfunc, 0);
+  TracerOptions o = test_tracer_options(getpid());
+  o.typed_cast_func_for_test = not_a_kfunc;
+  std::vector<std::string> said;
+  o.log = [&](const std::string& s) { said.push_back(s); };
+  Tracer fallen_back(o);
+  EXPECT_FALSE(fallen_back.typed_reads());
+  EXPECT_EQ(fallen_back.backend(), Backend::Tracepoint);
+  bool told = std::any_of(said.begin(), said.end(), [](const std::string& s) {
+    return s.find("typed-read programs did not load") != std::string::npos &&
+           s.find("loading the probe-read programs instead") != std::string::npos;
+  });
+  EXPECT_TRUE(told) << "the fallback is said, not silent";
+  EventLog log(fallen_back);
+  log.drain();
+  std::string d = dir_.mkdir("after-fallback");
+  int wd = inotify_add_watch(fd_, d.c_str(), IN_MODIFY);
+  ASSERT_GT(wd, 0);
+  auto add = log.wait_for([&](const Event& e) { return e.type == EventType::Add && e.wd == wd; });
+  ASSERT_TRUE(add) << "the probed programs trace";
+  EXPECT_EQ(add->path, d);
+  EXPECT_EQ(add->ino, stat_target(d).ino);
 }
 
 TEST_F(TraceLive, Init1FailureWithEmfileAtMaxUserInstances) {

@@ -250,10 +250,30 @@ std::vector<const ProgramSpec*> Tracer::programs_for(Backend backend, const Log&
   return impl_->choose_programs(backend, vmlinux_btf, log);
 }
 
+namespace {
+// The typed programs did not load: they are the newest code on every kernel and the kfunc's
+// rules changed between 6.2 and now, so the probed twins are tried before giving up.
+struct TypedProgramsRejected : Error {
+  using Error::Error;
+};
+}  // namespace
+
 Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   Log log = [&](const std::string& s) {
     if (opts.log) opts.log(s);
   };
+  try {
+    start(opts, log);
+  } catch (const TypedProgramsRejected& e) {
+    log(fmt::format("{}: loading the probe-read programs instead", e.what()));
+    TracerOptions probed = opts;
+    probed.typed_reads = false;
+    impl_ = std::make_unique<Impl>();
+    start(probed, log);
+  }
+}
+
+void Tracer::start(const TracerOptions& opts, const Log& log) {
   init_libbpf_logging(opts.verbose);  // before the early maps' thread calls libbpf
   size_t elf_size = 0;
   const void* elf = inotrace_bpf__elf_bytes(&elf_size);
@@ -314,7 +334,9 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   if (impl_->typed) {
     set_typed_read_ids(impl_->skel, *impl_->typed);
     for (const ProgramSpec* spec : chosen)
-      if (spec->reads == Reads::Typed && link_typed_casts(impl_->skel->progs.*spec->program, impl_->typed->cast_func) == 0)
+      if (spec->reads == Reads::Typed &&
+          link_typed_casts(impl_->skel->progs.*spec->program,
+                           opts.typed_cast_func_for_test > 0 ? opts.typed_cast_func_for_test : impl_->typed->cast_func) == 0)
         throw Error(fmt::format("{}: no typed cast to link", spec->name));
   }
   if (opts.verbose)
@@ -325,9 +347,13 @@ Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
     log(fmt::format("maps created before the load: {} of {}{}{}", early_given, early_asked,
                     impl_->maps_on_demand ? " (the instances' hash allocates on demand)" : "",
                     pending_per_task ? " (syscall state in task-local storage)" : ""));
-  if (int e = inotrace_bpf__load(impl_->skel))
+  if (int e = inotrace_bpf__load(impl_->skel)) {
+    if (impl_->typed)
+      throw TypedProgramsRejected(fmt::format("the typed-read programs did not load: {} (libbpf: {})", strerror(-e),
+                                              last_libbpf_message()));
     throw Error(fmt::format("loading the BPF programs failed: {} (libbpf: {}); run with -v for the verifier log",
                             strerror(-e), last_libbpf_message()));
+  }
   auto* bss = impl_->skel->bss;
   impl_->identity = identify_inotify(impl_->skel->progs.identify_inotify,
                                         {&bss->inotify_release_addr, &bss->inotify_freeing_mark_addr, bss->identified_dentry_name},

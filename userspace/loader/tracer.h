@@ -38,8 +38,13 @@ struct TracerOptions {
   // being a preallocated LRU: creating that LRU cost ~9 ms of a 2-core node's start-up.
   bool dead_groups_collected = false;
   // The tracepoint programs read kernel objects with typed loads where the kernel can
-  // (loader/typed_reads.h); false: probe reads everywhere (tests compare the two).
+  // (loader/typed_reads.h); false: probe reads everywhere (tests compare the two). Where the
+  // kernel's verifier rejects the typed programs, the tracer loads the probed ones instead and
+  // says so through `log`.
   bool typed_reads = true;
+  // Tests only: > 0 links the typed casts to this kernel function id instead of bpf_rdonly_cast,
+  // which the verifier rejects, so that the fallback above is taken on a kernel that has it.
+  int typed_cast_func_for_test = 0;
 };
 
 struct ProgramSpec;  // loader/program_table.h
@@ -86,6 +91,7 @@ class Tracer : public EventSource {
 
  private:
   using Log = std::function<void(const std::string&)>;
+  void start(const TracerOptions& opts, const Log& log);
   void choose_backend_for(const TracerOptions& opts, const void* elf, size_t elf_size, const Log& log);
   std::vector<const ProgramSpec*> programs_for(Backend backend, const Log& log, bool want_typed_reads);
   struct Impl;
