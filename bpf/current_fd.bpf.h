@@ -9,16 +9,18 @@
 #include <bpf/bpf_helpers.h>
 #include "object_copy.bpf.h"
 
-/* Set by userspace where the kernel has BTF of its own (not with --btf), what
- * bpf_get_current_task_btf types its result with, and no bpf_rdonly_cast (before 6.2): from 6.4
- * on, the verifier looks each load through that trusted pointer up by name in the kernel's BTF
- * (~0.5 ms per check, 13 of the tracepoint programs' 28 ms of load on 6.18); the typed programs
- * read the task through a cast instead (typed_current_fdtable). */
+/* Set by userspace where the kernel has BTF of its own (not with --btf), which
+ * bpf_get_current_task_btf types its result with, except on the tracepoint backend of a kernel
+ * with bpf_rdonly_cast (6.2+): from 6.3 on, the verifier looks each load through that trusted
+ * pointer up by name in the kernel's BTF (~0.5 ms per check, 13 of the tracepoint programs'
+ * 28 ms of load on 6.18), and the typed programs read the task through a cast instead
+ * (typed_current_fdtable). fentry and kprobe keep the plain loads: run time first. */
 const volatile bool kernel_btf_types_task = false;
 
-/* The current task's fd table, read with plain loads through the task's BTF pointer where the
- * kernel has bpf_get_current_task_btf (5.11+) and its own BTF (both tests are constants to the
- * verifier, which drops the branch as dead code elsewhere), else one probe read per pointer. */
+/* The current task's fd table, read with plain loads through the task's BTF pointer where
+ * kernel_btf_types_task says so and the kernel has bpf_get_current_task_btf (5.11+; both tests
+ * are constants to the verifier, which drops the branch as dead code elsewhere), else one probe
+ * read per pointer. */
 static __always_inline bool current_fdtable(struct fdtable_fields *t)
 {
 	if (kernel_btf_types_task && bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {

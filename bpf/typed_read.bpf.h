@@ -42,7 +42,7 @@ static __always_inline struct fsnotify_group *typed_group(__u64 addr)
 }
 
 /* current_fdtable(), typed. The task is cast from bpf_get_current_task(), not taken from
- * bpf_get_current_task_btf(): a load through that trusted pointer makes the 6.4+ verifier look
+ * bpf_get_current_task_btf(): a load through that trusted pointer makes the 6.3+ verifier look
  * its type's __safe_trusted/__safe_rcu variants up by name, a linear search of the kernel's BTF
  * (~0.5 ms) each time it checks the load; through a cast pointer it does not. */
 static __always_inline bool typed_current_fdtable(struct fdtable_fields *t)

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,7 +52,15 @@ TEST(ProgramTableTest, EveryProgramOfTheObjectIsInTheTableOnceOnItsSectionsBacke
     EXPECT_EQ(again->backend, Backend::Tracepoint) << again->name;
     EXPECT_TRUE(again->target.starts_with("sys_")) << again->name;
     EXPECT_NE(again->target, it->second->target) << again->name << " twice on one tracepoint";
+    // An exit program reads ret where an enter program reads args[0]: never the other's.
+    for (std::string_view side : {"sys_enter_", "sys_exit_"})
+      EXPECT_EQ(again->target.starts_with(side), it->second->target.starts_with(side)) << again->name;
   }
+  // Two entries attaching one program to one place would report every event twice.
+  std::set<std::pair<const bpf_program*, std::string_view>> places;
+  for (const ProgramSpec& spec : program_table())
+    EXPECT_TRUE(places.emplace(o.skel->progs.*spec.program, spec.target).second)
+        << spec.name << " on " << spec.target << " twice";
   bpf_program* prog;
   int programs = 0;
   bpf_object__for_each_program(prog, o.skel->obj) {

@@ -6,6 +6,8 @@
 
 #include <cstdarg>
 #include <mutex>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "loader/environment.h"
@@ -22,6 +24,15 @@ namespace {
 std::mutex g_mu;
 bool g_verbose = false;
 thread_local std::string g_last;  // per thread: the iterator may load beside the tracer
+thread_local std::string g_rejected;  // the program whose load the kernel refused last, this thread
+
+// libbpf's line for a program the kernel refused: "libbpf: prog 'NAME': BPF program load failed: ..."
+void note_rejected_program(const std::string& line) {
+  static constexpr std::string_view kHead = "libbpf: prog '", kTail = "': BPF program load failed";
+  if (!line.starts_with(kHead)) return;
+  size_t end = line.find(kTail, kHead.size());
+  if (end != std::string::npos) g_rejected = line.substr(kHead.size(), end - kHead.size());
+}
 
 int libbpf_print(enum libbpf_print_level level, const char* fmt_str, va_list args) {
   if (level == LIBBPF_DEBUG) return 0;
@@ -35,6 +46,7 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt_str, va_list arg
   if (g_verbose) log_raw(line);
   while (!line.empty() && line.back() == '\n') line.pop_back();
   if (!line.empty()) g_last = line;
+  note_rejected_program(line);
   return 0;
 }
 
@@ -61,6 +73,8 @@ std::string last_libbpf_message() {
   std::lock_guard lock(g_mu);
   return g_last;
 }
+
+std::string take_rejected_program() { return std::exchange(g_rejected, {}); }
 
 const Kallsyms& KernelFacts::syms() const {
   static std::mutex mu;  // copies of one KernelFacts may ask from two threads (daemon)

@@ -32,5 +32,8 @@ KernelFacts preflight(const std::string& custom_btf);
 // verbose) and returns the last libbpf warning, for error messages.
 void init_libbpf_logging(bool verbose);
 std::string last_libbpf_message();
+// The program whose load the kernel refused most recently on this thread (libbpf's warning),
+// or "" if none since the last call; the call forgets it.
+std::string take_rejected_program();
 
 }  // namespace inotrace

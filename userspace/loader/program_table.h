@@ -1,4 +1,5 @@
-// Every BPF program of bpf/inotrace.bpf.c, declared once: its backend, what it attaches to, and
+// Every BPF program of bpf/inotrace.bpf.c, declared once (plus any second attachment of one,
+// Attach::SyscallTracepoint): its backend, what it attaches to, and
 // what it needs of the kernel. Entries are bound to the skeleton's fields, so an entry whose
 // program was renamed or removed does not compile, and ProgramTableTest fails for a program the
 // table does not list. The tracer loads and attaches from this table, backend choice probes the

@@ -131,7 +131,7 @@ struct Tracer::Impl {
     if (!link) {
       int e = errno;
       if (spec.need == Need::Optional) {
-        log(fmt::format("attach {}: skipped ({})", spec.name, strerror(e)));
+        log(fmt::format("attach {} to {}: skipped ({})", spec.name, where, strerror(e)));
         return;
       }
       throw Error(fmt::format("attaching {} failed: {} (libbpf: {})", spec.name, strerror(e), last_libbpf_message()));
@@ -330,14 +330,26 @@ void Tracer::start(const TracerOptions& opts, const Log& log) {
   }
 
   std::vector<const ProgramSpec*> chosen = programs_for(impl_->choice.backend, log, opts.typed_reads);
-  impl_->skel->rodata->kernel_btf_types_task = impl_->facts.custom_btf.empty() && !kernel_has_typed_cast(impl_->facts.btf_path);
+  // Loads through the task's BTF pointer are plain loads at run time, but from 6.3 on the
+  // verifier searches the kernel's BTF by name for each one it checks. The tracepoint backend's
+  // hot programs cast the task instead where the kernel has bpf_rdonly_cast (its other programs
+  // run once per instance and probe-read); fentry and kprobe keep the loads (run time first).
+  impl_->skel->rodata->kernel_btf_types_task =
+      impl_->facts.custom_btf.empty() &&
+      (impl_->choice.backend != Backend::Tracepoint || !kernel_has_typed_cast(impl_->facts.btf_path));
   if (impl_->typed) {
     set_typed_read_ids(impl_->skel, *impl_->typed);
-    for (const ProgramSpec* spec : chosen)
-      if (spec->reads == Reads::Typed &&
-          link_typed_casts(impl_->skel->progs.*spec->program,
-                           opts.typed_cast_func_for_test > 0 ? opts.typed_cast_func_for_test : impl_->typed->cast_func) == 0)
-        throw Error(fmt::format("{}: no typed cast to link", spec->name));
+    for (const ProgramSpec* spec : chosen) {
+      if (spec->reads != Reads::Typed) continue;
+      int linked = 0;
+      try {
+        linked = link_typed_casts(impl_->skel->progs.*spec->program,
+                                  opts.typed_cast_func_for_test > 0 ? opts.typed_cast_func_for_test : impl_->typed->cast_func);
+      } catch (const Error& e) {
+        throw TypedProgramsRejected(e.what());
+      }
+      if (linked == 0) throw TypedProgramsRejected(fmt::format("{}: no typed cast to link", spec->name));
+    }
   }
   if (opts.verbose)
     log(fmt::format("reads of kernel objects: {}", impl_->typed ? "typed loads (bpf_rdonly_cast)" : "probe reads"));
@@ -347,10 +359,17 @@ void Tracer::start(const TracerOptions& opts, const Log& log) {
     log(fmt::format("maps created before the load: {} of {}{}{}", early_given, early_asked,
                     impl_->maps_on_demand ? " (the instances' hash allocates on demand)" : "",
                     pending_per_task ? " (syscall state in task-local storage)" : ""));
+  take_rejected_program();  // one left by an earlier load is not this one's
   if (int e = inotrace_bpf__load(impl_->skel)) {
-    if (impl_->typed)
-      throw TypedProgramsRejected(fmt::format("the typed-read programs did not load: {} (libbpf: {})", strerror(-e),
-                                              last_libbpf_message()));
+    // Only a typed program refused by the verifier falls back; anything else (a map that cannot
+    // be created, EPERM, a probed program) would fail the second start the same way.
+    std::string rejected = take_rejected_program();
+    bool typed_rejected = impl_->typed && std::any_of(chosen.begin(), chosen.end(), [&](const ProgramSpec* spec) {
+                            return spec->reads == Reads::Typed && spec->name == rejected;
+                          });
+    if (typed_rejected)
+      throw TypedProgramsRejected(fmt::format("the typed-read program {} did not load ({}; -v for the verifier's log)",
+                                              rejected, strerror(-e)));
     throw Error(fmt::format("loading the BPF programs failed: {} (libbpf: {}); run with -v for the verifier log",
                             strerror(-e), last_libbpf_message()));
   }
