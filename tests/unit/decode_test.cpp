@@ -9,6 +9,7 @@
 #include <iterator>
 #include <vector>
 
+#include "events/creation_stack.h"
 #include "events/decode.h"
 
 namespace inotrace {
@@ -209,6 +210,24 @@ TEST(Decode, IntoAReusedEventEqualsAFreshDecode) {
     }
     std::reverse(records.begin(), records.end());
   }
+}
+
+TEST(Decode, ResetKeepingBuffersGivesADefaultEvent) {
+  Event ev;  // every field away from its default
+  ev.type = EventType::Remove, ev.ts_mono_ns = 1, ev.flags = 2;
+  ev.task = TaskInfo{3, 4, 5, 6, "comm"};
+  ev.instance = InstanceId{7, 8}, ev.fd = 9, ev.wd = 10, ev.ino = 11, ev.dev = KernelDev{12};
+  ev.mask = 13, ev.req_mask = 14, ev.err = 15, ev.reason = Reason::Unmount, ev.possible_reasons = 16;
+  ev.pid_source = PidSource::Adder, ev.ucount = UcountInfo{17, 18, 19, 20}, ev.path = std::string(100, 'p');
+  ev.mnt_id = 21, ev.workload = std::make_shared<Workload>(), ev.cwd_fs_path = "/cwd";
+  ev.path_source = PathSource::Dentry, ev.from_snapshot = true, ev.user_stack = {1, 2, 3};
+  ev.stack_err = -22, ev.stack_top_word = 23, ev.stack = std::make_shared<CreationStack>();
+  const char* path_buffer = ev.path.data();
+  ev.reset_keeping_buffers();
+  EXPECT_TRUE(ev == Event{});
+  EXPECT_EQ(all_fields(ev), all_fields(Event{}));
+  EXPECT_EQ(ev.path.data(), path_buffer);  // the heap buffer stays for the next record
+  EXPECT_GE(ev.user_stack.capacity(), 3u);
 }
 
 TEST(Decode, AbiSizesAreStable) {

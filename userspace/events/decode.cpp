@@ -84,16 +84,6 @@ UcountInfo ucount_of(const inotrace_ucount& u) {
   return UcountInfo{u.watches, u.max_watches, u.uid, u.userns_ino};
 }
 
-// ev as a default Event, its strings' and stack's heap buffers kept for the next record.
-void reset_keeping_buffers(Event& ev) {
-  std::string path = std::move(ev.path), cwd = std::move(ev.cwd_fs_path), comm = std::move(ev.task.comm);
-  std::vector<uint64_t> stack = std::move(ev.user_stack);
-  ev = Event{};
-  path.clear(), cwd.clear(), comm.clear(), stack.clear();
-  ev.path = std::move(path), ev.cwd_fs_path = std::move(cwd), ev.task.comm = std::move(comm);
-  ev.user_stack = std::move(stack);
-}
-
 bool known_type(uint16_t type) {
   return type >= INOTRACE_REC_ADD && type <= INOTRACE_REC_INIT_FAILED;
 }
@@ -153,7 +143,7 @@ bool decode_event_into(const void* data, size_t size, Event& ev, DecodeError* er
   if (hdr.size > size) return fail(fmt::format("record claims {} bytes but {} arrived", hdr.size, size));
   if (!known_type(hdr.type)) return fail(fmt::format("unknown record type {}", hdr.type));
 
-  reset_keeping_buffers(ev);
+  ev.reset_keeping_buffers();
   ev.type = static_cast<EventType>(hdr.type);
   ev.ts_mono_ns = hdr.ts_ns;
   ev.flags = hdr.flags;

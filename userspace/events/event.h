@@ -95,6 +95,7 @@ struct UcountInfo {
   uint32_t uid = UINT32_MAX;
   uint32_t userns_ino = 0;
   bool known() const { return count >= 0; }
+  bool operator==(const UcountInfo&) const = default;
 };
 
 struct Event {
@@ -131,11 +132,27 @@ struct Event {
   std::shared_ptr<const CreationStack> stack;
 
   bool reason_certain() const { return possible_reasons == 0 && reason != Reason::Unknown; }
+  bool operator==(const Event&) const = default;
+
+  // Back to a default Event, its strings' and stack's heap buffers kept for the next record
+  // (decode's reset per record): assigning a whole `Event{}` zeroed and moved a 312-byte
+  // temporary each time. Add a field: reset it here too (the size check below is the reminder,
+  // the decode test compares with Event{}).
+  void reset_keeping_buffers() {
+    type = EventType::Add, ts_mono_ns = 0, flags = 0;
+    task.pid = task.tid = 0, task.uid = 0, task.cgroup_id = 0, task.comm.clear();
+    instance = InstanceId{}, fd = -1, wd = -1, ino = 0, dev = KernelDev{}, mask = req_mask = 0, err = 0;
+    reason = Reason::None, possible_reasons = 0, pid_source = PidSource::Actor, ucount = UcountInfo{};
+    path.clear(), mnt_id = 0, workload.reset(), cwd_fs_path.clear(), path_source = PathSource::None;
+    from_snapshot = false, user_stack.clear(), stack_err = 0, stack_top_word = 0, stack.reset();
+  }
 
   bool is_watch_event() const {
     return type == EventType::Add || type == EventType::Update || type == EventType::AddFailed ||
            type == EventType::Remove;
   }
 };
+// A new field of Event, TaskInfo or UcountInfo changes this: reset it in reset_keeping_buffers.
+static_assert(sizeof(Event) == 312, "Event::reset_keeping_buffers resets every field");
 
 }  // namespace inotrace

@@ -5,24 +5,30 @@
 namespace inotrace {
 
 template <class Key, class Lookup>
-std::shared_ptr<const Workload> WorkloadCache::cached(absl::flat_hash_map<Key, Entry>& map, Key key, uint64_t now,
-                                                      Lookup lookup) {
+const WorkloadCache::Entry& WorkloadCache::cached(absl::flat_hash_map<Key, Entry>& map, Key key, uint64_t now,
+                                                  Lookup lookup) {
   auto it = map.find(key);
-  if (it != map.end() && now - it->second.looked_ns < ttl_ns_) return it->second.workload;
+  if (it != map.end() && now - it->second.looked_ns < ttl_ns_) return it->second;
   if (map.size() >= kMaxEntries) map.clear();
   std::shared_ptr<const Workload> w = lookup();
   Entry e{w && w->in_pod() ? std::move(w) : nullptr, now};  // events name pods, not host units
-  return (map[key] = std::move(e)).workload;
+  return map[key] = std::move(e);
 }
 
 // Asked once per event: one coarse clock read (a 5 s lifetime needs no finer one).
 std::shared_ptr<const Workload> WorkloadCache::of(uint32_t pid, uint64_t cgroup_id) {
   uint64_t now = WallClock::coarse_monotonic_now_ns();
+  // A stream's events come in runs from one process: its answer again, with no hash lookup.
+  if (last_ && last_->pid == pid && last_->cgroup_id == cgroup_id && now - last_->looked_ns < ttl_ns_)
+    return last_->workload;
+  const Entry* e = nullptr;
   if (cgroup_id > 1) {
-    auto w = cached(by_cgroup_, cgroup_id, now, [&] { return node_.workload_of_cgroup(cgroup_id); });
-    if (w) return w;
+    e = &cached(by_cgroup_, cgroup_id, now, [&] { return node_.workload_of_cgroup(cgroup_id); });
+    if (!e->workload) e = nullptr;
   }
-  return cached(by_pid_, pid, now, [&] { return node_.workload_of(pid); });
+  if (!e) e = &cached(by_pid_, pid, now, [&] { return node_.workload_of(pid); });
+  last_ = Last{pid, cgroup_id, e->looked_ns, e->workload};
+  return e->workload;
 }
 
 }  // namespace inotrace

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "paths/node_view.h"
 
@@ -31,10 +32,17 @@ class WorkloadCache {
   static constexpr size_t kMaxEntries = 65536;  // then start over: exited processes pile up
   const NodeView& node_;
   uint64_t ttl_ns_;
+  struct Last {
+    uint32_t pid;
+    uint64_t cgroup_id;
+    uint64_t looked_ns;
+    std::shared_ptr<const Workload> workload;
+  };
   template <class Key, class Lookup>
-  std::shared_ptr<const Workload> cached(absl::flat_hash_map<Key, Entry>& map, Key key, uint64_t now, Lookup lookup);
+  const Entry& cached(absl::flat_hash_map<Key, Entry>& map, Key key, uint64_t now, Lookup lookup);
   absl::flat_hash_map<uint32_t, Entry> by_pid_;
   absl::flat_hash_map<uint64_t, Entry> by_cgroup_;
+  std::optional<Last> last_;  // the previous answer, its key and its lookup's time
 };
 
 }  // namespace inotrace

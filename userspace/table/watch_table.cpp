@@ -375,9 +375,12 @@ bool WatchTable::confirm_counts(const Snapshot& counts) {
   return true;
 }
 
+bool WatchTable::may_be_vanished_add(const Event& add) const {
+  return add.type == EventType::Add && (add.flags & INOTRACE_F_MARK_GONE) && add.instance.group && add.wd > 0;
+}
+
 std::optional<Event> WatchTable::removal_of_vanished_add(const Event& add) const {
-  if (add.type != EventType::Add || !(add.flags & INOTRACE_F_MARK_GONE) || !add.instance.group || add.wd <= 0)
-    return std::nullopt;
+  if (!may_be_vanished_add(add)) return std::nullopt;
   if (tombstones_.contains({add.instance.group, add.wd})) return std::nullopt;  // a live removal matched it
   Event e = add;
   e.type = EventType::Remove;

@@ -116,6 +116,8 @@ class WatchTable {
   // nullopt when this is no such add or a live removal of it was already applied. Apply the
   // result, so the table remembers the watch is gone. For backends without removal hooks.
   std::optional<Event> removal_of_vanished_add(const Event& add) const;
+  // The cheap first test of removal_of_vanished_add: an add whose mark was already gone.
+  bool may_be_vanished_add(const Event& add) const;
   // Forgets what events changed before `mono_ns` (reconcile does this; long-running owners
   // that reconcile rarely or never call it too, so the bookkeeping stays bounded).
   void forget_recent_before(uint64_t mono_ns);
