@@ -324,6 +324,28 @@ TEST(WatchTable, EventTransitions) {
   EXPECT_EQ(t.paths().live_nodes(), 0u) << "no path leaked";
 }
 
+// Hooked backends: a removal can reach the stream before its add. Whatever wd order the
+// removals came in, an add with a tombstoned wd stays out, and one above every tombstone goes in.
+TEST(WatchTable, ARemovalThatArrivedBeforeItsAddKeepsTheWatchOut) {
+  WatchTable t;
+  t.apply(ev(EventType::InstanceCreate, 0xa, 1, -1, 1));
+  t.apply(ev(EventType::Remove, 0xa, 1, 5, 10));
+  t.apply(ev(EventType::Remove, 0xa, 1, 3, 11));  // below the highest tombstoned wd
+  t.apply(ev(EventType::Remove, 0xb, 1, 9, 11));  // another instance's
+  t.apply(ev(EventType::Add, 0xa, 1, 5, 9, "/p/5"));
+  t.apply(ev(EventType::Add, 0xa, 1, 3, 8, "/p/3"));
+  EXPECT_EQ(t.watch_count(), 0u) << "both removals stand";
+  t.apply(ev(EventType::Add, 0xa, 1, 6, 12, "/p/6"));
+  t.apply(ev(EventType::Add, 0xa, 1, 4, 13, "/p/4"));
+  EXPECT_EQ(t.watch_count(), 2u);
+  t.forget_recent_before(100);
+  t.apply(ev(EventType::Add, 0xa, 1, 5, 101, "/p/5"));  // its tombstone is forgotten
+  EXPECT_EQ(t.watch_count(), 3u);
+  t.apply(ev(EventType::Remove, 0xa, 1, 2, 102));  // after the prune: the bound is rebuilt
+  t.apply(ev(EventType::Add, 0xa, 1, 2, 101, "/p/2"));
+  EXPECT_EQ(t.watch_count(), 3u);
+}
+
 SnapInstance snap_inst(uint64_t group, std::vector<int> wds) {
   SnapInstance si;
   si.group = group;

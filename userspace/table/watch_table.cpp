@@ -129,9 +129,9 @@ void WatchTable::apply_add(const Event& ev) {
   if (!ev.instance.group || ev.wd <= 0 || (ev.flags & INOTRACE_F_MARK_GONE)) return;
   // One lookup of the wd's tombstone for both of its uses: a removal that does not stand is
   // superseded by this add (erased now, not after the update below, which never reads it).
-  if (auto tomb = tombstones_.find({ev.instance.group, ev.wd}); tomb != tombstones_.end()) {
-    if (removal_stands(ev.instance.group, tomb->second)) return;
-    tombstones_.erase(tomb);
+  if (auto removed = tombstones_.find(ev.instance.group, ev.wd)) {
+    if (removal_stands(ev.instance.group, *removed)) return;
+    tombstones_.erase(ev.instance.group, ev.wd);
   }
   InstanceEntry& inst = instance_for(ev);
   if (ev.ucount.known()) inst.ucount = ev.ucount;
@@ -180,12 +180,12 @@ std::vector<Event> WatchTable::apply(const Event& ev) {
     case EventType::Remove: {
       auto it = instances_.find(ev.instance.group);
       if (it != instances_.end()) erase_watch(it->second, ev.wd);
-      tombstones_[{ev.instance.group, ev.wd}] = ev.ts_mono_ns;
+      tombstones_.note(ev.instance.group, ev.wd, ev.ts_mono_ns);
       break;
     }
     case EventType::InstanceDestroy:
       drop_instance(ev.instance.group, ev.ts_mono_ns, nullptr, nullptr);
-      tombstones_[{ev.instance.group, 0}] = ev.ts_mono_ns;
+      tombstones_.note(ev.instance.group, 0, ev.ts_mono_ns);
       break;
     case EventType::AddFailed:
     case EventType::InitFailed:
@@ -199,8 +199,8 @@ std::vector<Event> WatchTable::apply(const Event& ev) {
 // a removal seen for this wd (at `removed_ns`) since this instance (at this address) began means
 // the watch is gone.
 bool WatchTable::removal_stands(uint64_t group, uint64_t removed_ns) const {
-  auto closed = tombstones_.find({group, 0});  // the last close, the first sight
-  if (closed != tombstones_.end() && closed->second >= removed_ns) return false;
+  auto closed = tombstones_.find(group, 0);  // the last close, the first sight
+  if (closed && *closed >= removed_ns) return false;
   auto seen = recent_adds_.instance_seen(group);
   return !(seen && *seen >= removed_ns);
 }
@@ -210,8 +210,8 @@ bool WatchTable::added_since(uint64_t group, int32_t wd, uint64_t t) const {
 }
 
 bool WatchTable::removed_since(uint64_t group, int32_t wd, uint64_t t) const {
-  auto it = tombstones_.find({group, wd});
-  return it != tombstones_.end() && it->second >= t;
+  auto removed = tombstones_.find(group, wd);
+  return removed && *removed >= t;
 }
 
 std::vector<Event> WatchTable::reconcile(const Snapshot& snap, uint64_t snap_start, RemovalClassifier* classifier,
@@ -381,7 +381,7 @@ bool WatchTable::may_be_vanished_add(const Event& add) const {
 
 std::optional<Event> WatchTable::removal_of_vanished_add(const Event& add) const {
   if (!may_be_vanished_add(add)) return std::nullopt;
-  if (tombstones_.contains({add.instance.group, add.wd})) return std::nullopt;  // a live removal matched it
+  if (tombstones_.find(add.instance.group, add.wd)) return std::nullopt;  // a live removal matched it
   Event e = add;
   e.type = EventType::Remove;
   e.from_snapshot = true;
@@ -399,15 +399,13 @@ std::optional<Event> WatchTable::removal_of_vanished_add(const Event& add) const
 void WatchTable::forget_recent_before(uint64_t mono_ns) { forget_marks_before(mono_ns, /*end_of_interval=*/true); }
 
 void WatchTable::forget_marks_before(uint64_t mono_ns, bool end_of_interval) {
-  size_t held = tombstones_.size();  // what this interval needed
-  absl::erase_if(tombstones_, [mono_ns](const auto& kv) { return kv.second < mono_ns; });
-  if (end_of_interval && tombstones_capacity_.give_back(held, tombstones_.capacity())) tombstones_.rehash(0);
+  tombstones_.forget_before(mono_ns, end_of_interval);
   recent_adds_.forget_before(mono_ns, end_of_interval);
 }
 
 size_t WatchTable::memory_bytes() const {
   size_t bytes = paths_.memory_bytes() + instances_.capacity() * (sizeof(uint64_t) + sizeof(InstanceEntry) + 1) +
-                 tombstones_.capacity() * (sizeof(std::pair<uint64_t, int32_t>) + 8 + 1) + recent_adds_.memory_bytes();
+                 tombstones_.memory_bytes() + recent_adds_.memory_bytes();
   for (const auto& [g, inst] : instances_)
     // A B-tree does not tell its node count: its values plus ~1/8 of node overhead, a lower
     // bound (small or thinned trees have emptier nodes).

@@ -18,6 +18,7 @@
 #include "table/capacity_keeper.h"
 #include "table/path_interner.h"
 #include "table/recent_adds.h"
+#include "table/tombstones.h"
 
 namespace inotrace {
 
@@ -151,10 +152,8 @@ class WatchTable {
   size_t watch_count_ = 0;
   PathInterner paths_;
   // What events changed recently, so that a snapshot begun before those events neither
-  // resurrects a removed watch nor removes a new one. Pruned at each reconcile. Removals:
-  // (group, wd) -> when (wd 0: the instance closed).
-  absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> tombstones_;
-  CapacityKeeper tombstones_capacity_;
+  // resurrects a removed watch nor removes a new one. Pruned at each reconcile.
+  Tombstones tombstones_;
   bool removal_stands(uint64_t group, uint64_t removed_ns) const;
   // end_of_interval: a reconcile's or the session's prune, which may resize what it erased
   // from; not the horizon check in the middle of one (it would shrink what churn refills).
