@@ -153,7 +153,8 @@ void TraceSession::attach_stack(Event& ev) {
 
 void TraceSession::deliver(Event& ev, const Callback& cb, bool derived) {
   if (derived && !selected(ev)) return;
-  if (ev.task.pid && !ev.workload) ev.workload = workloads_.of(ev.task.pid, ev.task.cgroup_id);
+  // A live event was looked up in take_in (outside pods it stays null): only derived ones ask.
+  if (derived && ev.task.pid && !ev.workload) ev.workload = workloads_.of(ev.task.pid, ev.task.cgroup_id);
   cb(ev);
 }
 
