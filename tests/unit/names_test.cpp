@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/inotify.h>
 #include <sys/sysmacros.h>
@@ -63,6 +64,9 @@ TEST(KernelDevTest, TextIsMajorColonMinorUpToTheLargestNumbers) {
   EXPECT_EQ(KernelDev{(8u << 20) | 3}.str(), "8:3");
   EXPECT_EQ(KernelDev{0xffffffffu}.str(), "4095:1048575");  // 12-bit major, 20-bit minor
   EXPECT_EQ(std::string(KernelDev{0xffffffffu}.text()), "4095:1048575");
+  // The kept text of the last device never answers for another.
+  for (uint32_t raw : {0u, (8u << 20) | 3, (8u << 20) | 3, 0u, 0xffffffffu, (8u << 20) | 3})
+    EXPECT_EQ(std::string(KernelDev{raw}.text()), fmt::format("{}:{}", raw >> 20, raw & 0xfffff));
 }
 
 }  // namespace

@@ -75,6 +75,7 @@ struct KernelDev {
   uint32_t minor() const { return raw & 0xfffff; }
   std::string str() const;  // "major:minor"
   ShortText text() const;   // str() without a heap string
+  ShortText formatted() const;  // text(), formatted anew
   bool operator==(const KernelDev&) const = default;
   static KernelDev from_st_dev(uint64_t st_dev);
 };
