@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <thread>
@@ -98,7 +99,8 @@ struct Harness {
   std::vector<Event> delivered;
 
   // The kernel holds `before` when the session starts; `during` arrive while it seeds.
-  explicit Harness(std::map<int32_t, std::string> before, std::vector<Event> during = {}, double interval_s = 0.01) {
+  explicit Harness(std::map<int32_t, std::string> before, std::vector<Event> during = {}, double interval_s = 0.01,
+                   const std::function<void(SessionOptions&)>& tweak = {}) {
     auto ev = std::make_unique<ScriptedEvents>();
     auto shared_kernel = std::make_shared<ScriptedKernel>();
     events = ev.get();
@@ -107,6 +109,7 @@ struct Harness {
     for (auto& e : during) events->queued.push_back(e);
     SessionOptions opts;
     opts.reconcile_interval_s = interval_s;
+    if (tweak) tweak(opts);
     session = std::make_unique<TraceSession>(
         opts, [](const std::string&) {},
         TraceSession::Sources{std::move(ev),
@@ -174,6 +177,33 @@ TEST(TraceSessionTest, AnAddWhoseWatchVanishedWhileSeedingComesOutWithItsRemoval
   EXPECT_EQ(h.delivered[1].type, EventType::Remove);
   EXPECT_EQ(h.delivered[1].wd, 3);
   EXPECT_EQ(h.watches(), 1u);
+}
+
+// With --cgroup, a derived event is shown when its instance was seen in the filtered stream.
+// While seeding, events are taken in then delivered later: an instance closed in that batch
+// must still select what it derived (here the removal of its vanished add).
+TEST(TraceSessionTest, AFilteredSeedingBatchKeepsWhatAClosedInstanceDerived) {
+  constexpr uint64_t kOther = 0xffff888000002000ull;
+  Event create;
+  create.type = EventType::InstanceCreate;
+  create.task = TaskInfo{4343, 4343, 1000, 77, "other"};
+  create.instance = InstanceId{kOther, 5};
+  create.fd = 4;
+  Event vanished = add(9, "/gone");
+  vanished.task = create.task;
+  vanished.instance = create.instance;
+  vanished.flags |= INOTRACE_F_MARK_GONE;
+  Event destroy = create;
+  destroy.type = EventType::InstanceDestroy;
+  Harness h({{1, "/a"}}, {create, vanished, destroy}, /*interval_s=*/3600,
+            [](SessionOptions& o) { o.tracer.filters.cgroup_id = 77; });
+  h.session->poll(0, [&](const Event& e) { h.delivered.push_back(e); });
+  ASSERT_EQ(h.delivered.size(), 4u);
+  EXPECT_EQ(h.delivered[0].type, EventType::InstanceCreate);
+  EXPECT_EQ(h.delivered[1].type, EventType::Add);
+  EXPECT_EQ(h.delivered[2].type, EventType::Remove);
+  EXPECT_TRUE(h.delivered[2].from_snapshot);
+  EXPECT_EQ(h.delivered[3].type, EventType::InstanceDestroy);
 }
 
 TEST(TraceSessionTest, ARemovalNoHookSawComesOutOfTheNextReconcile) {

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "support/fake_node_view.h"
 
 namespace inotrace {
@@ -62,6 +65,22 @@ TEST(WorkloadCache, TheCgroupAnswersFirstAndThePidWhereTheCgroupNamesNoPod) {
   EXPECT_EQ(cache.of(10, 777)->pod_uid, "by-cgroup");  // not the previous event's answer
   EXPECT_EQ(node.by_cgroup, 2);
   EXPECT_EQ(node.by_pid, 1);
+}
+
+// A cgroup that names no pod yet (a container just started) is asked again when its own answer
+// expires, even while a newer answer by pid stands for the process.
+TEST(WorkloadCache, ACgroupWithoutAPodIsAskedAgainWhenItsOwnAnswerExpires) {
+  CountingNodeView node;
+  node.workloads[10] = pod("by-pid");
+  WorkloadCache cache(node, /*ttl_ns=*/200'000'000);
+  cache.of(20, 888);  // the cgroup's answer (no pod) is taken now
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));
+  EXPECT_EQ(cache.of(10, 888)->pod_uid, "by-pid");  // pid 10's answer is 120 ms newer
+  EXPECT_EQ(node.by_cgroup, 1);
+  node.cgroup_workloads[888] = pod("by-cgroup");
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));  // the cgroup's answer expired
+  EXPECT_EQ(cache.of(10, 888)->pod_uid, "by-cgroup");
+  EXPECT_EQ(node.by_cgroup, 2);
 }
 
 }  // namespace

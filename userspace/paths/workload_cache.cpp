@@ -1,5 +1,7 @@
 #include "paths/workload_cache.h"
 
+#include <algorithm>
+
 #include "util/wall_clock.h"
 
 namespace inotrace {
@@ -21,14 +23,18 @@ std::shared_ptr<const Workload> WorkloadCache::of(uint32_t pid, uint64_t cgroup_
   // A stream's events come in runs from one process: its answer again, with no hash lookup.
   if (last_ && last_->pid == pid && last_->cgroup_id == cgroup_id && now - last_->looked_ns < ttl_ns_)
     return last_->workload;
-  const Entry* e = nullptr;
+  uint64_t looked_ns = UINT64_MAX;  // the oldest answer this one rests on: it expires first
   if (cgroup_id > 1) {
-    e = &cached(by_cgroup_, cgroup_id, now, [&] { return node_.workload_of_cgroup(cgroup_id); });
-    if (!e->workload) e = nullptr;
+    const Entry& by_cgroup = cached(by_cgroup_, cgroup_id, now, [&] { return node_.workload_of_cgroup(cgroup_id); });
+    if (by_cgroup.workload) {
+      last_ = Last{pid, cgroup_id, by_cgroup.looked_ns, by_cgroup.workload};
+      return by_cgroup.workload;
+    }
+    looked_ns = by_cgroup.looked_ns;  // no pod yet: asked again when this answer expires
   }
-  if (!e) e = &cached(by_pid_, pid, now, [&] { return node_.workload_of(pid); });
-  last_ = Last{pid, cgroup_id, e->looked_ns, e->workload};
-  return e->workload;
+  const Entry& by_pid = cached(by_pid_, pid, now, [&] { return node_.workload_of(pid); });
+  last_ = Last{pid, cgroup_id, std::min(looked_ns, by_pid.looked_ns), by_pid.workload};
+  return by_pid.workload;
 }
 
 }  // namespace inotrace

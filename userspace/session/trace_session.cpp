@@ -155,7 +155,12 @@ void TraceSession::deliver(Event& ev, const Callback& cb, bool derived) {
   if (derived && !selected(ev)) return;
   // A live event was looked up in take_in (outside pods it stays null): only derived ones ask.
   if (derived && ev.task.pid && !ev.workload) ev.workload = workloads_.of(ev.task.pid, ev.task.cgroup_id);
+  bool closed = !derived && ev.type == EventType::InstanceDestroy;
+  uint64_t group = ev.instance.group;
   cb(ev);
+  // Once delivered (a seeding drain delivers later than it takes in), what the closed instance
+  // derived was judged: a reused address is a new instance.
+  if (closed) selected_groups_.erase(group);
 }
 
 int TraceSession::poll(int timeout_ms, const Callback& cb) {
@@ -285,11 +290,8 @@ void TraceSession::take_in(Event& ev, Out&& out) {
   std::unique_ptr<Event> gone;
   if (tracer_->backend() == Backend::Tracepoint && table_.may_be_vanished_add(ev))
     if (std::optional<Event> g = removal_of_vanished_add(ev)) gone = std::make_unique<Event>(std::move(*g));  // before `out` may take ev
-  bool destroyed = ev.type == EventType::InstanceDestroy;
-  uint64_t group = ev.instance.group;
   out(ev, false);
   if (gone) out(*gone, true);
-  if (filtered && destroyed) selected_groups_.erase(group);  // a reused address is a new instance
 }
 
 // An add whose watch was gone before it returned (a concurrent unlink, umount, close or

@@ -4,77 +4,86 @@
 
 namespace inotrace {
 
+template <class Instance>
+auto* Tombstones::in_order_entry(Instance& in, int32_t wd) {
+  auto it = std::lower_bound(in.in_order.begin(), in.in_order.end(), wd,
+                             [](const Removal& r, int32_t w) { return r.wd < w; });
+  return it != in.in_order.end() && it->wd == wd && it->ts != kErased ? &*it : nullptr;
+}
+
 void Tombstones::note(uint64_t group, int32_t wd, uint64_t ts) {
-  OfInstance& in = by_group_[group];
-  size_++;
   if (wd == 0) {
-    size_ -= in.closed.has_value();
-    in.closed = ts;
+    closed_[group] = ts;
     return;
   }
-  if (!in.removals.empty() && wd <= in.removals.back().wd) in.sorted = false;
-  in.removals.push_back({wd, ts});
+  OfInstance& in = removals_[group];
+  if (in.in_order.empty() || wd > in.in_order.back().wd) {
+    in.in_order.push_back({wd, ts});
+    if (in.out_of_order) in.out_of_order->erase(wd);  // noted before a forget cut in_order short
+  } else {
+    if (Removal* r = in_order_entry(in, wd)) r->ts = kErased;  // superseded: one live note per key
+    if (!in.out_of_order) in.out_of_order = std::make_unique<absl::flat_hash_map<int32_t, uint64_t>>();
+    (*in.out_of_order)[wd] = ts;
+  }
   in.top_wd = std::max(in.top_wd, wd);
 }
 
-// The last of wd's notes (sorting first, stably, when removals arrived out of wd order).
-const Tombstones::Removal* Tombstones::latest(const OfInstance& in, int32_t wd) {
-  if (wd > in.top_wd) return nullptr;
-  if (!in.sorted) {
-    std::stable_sort(in.removals.begin(), in.removals.end(),
-                     [](const Removal& a, const Removal& b) { return a.wd < b.wd; });
-    in.sorted = true;
-  }
-  auto end = std::upper_bound(in.removals.begin(), in.removals.end(), wd,
-                              [](int32_t w, const Removal& r) { return w < r.wd; });
-  if (end == in.removals.begin() || std::prev(end)->wd != wd) return nullptr;
-  return &*std::prev(end);
-}
 
 std::optional<uint64_t> Tombstones::find(uint64_t group, int32_t wd) const {
-  auto it = by_group_.find(group);
-  if (it == by_group_.end()) return std::nullopt;
-  if (wd == 0) return it->second.closed;
-  const Removal* r = latest(it->second, wd);
+  if (wd == 0) {
+    auto it = closed_.find(group);
+    return it == closed_.end() ? std::nullopt : std::optional<uint64_t>(it->second);
+  }
+  auto it = removals_.find(group);
+  if (it == removals_.end() || wd > it->second.top_wd) return std::nullopt;
+  const OfInstance& in = it->second;
+  if (in.out_of_order)
+    if (auto o = in.out_of_order->find(wd); o != in.out_of_order->end()) return o->second;
+  const Removal* r = in_order_entry(in, wd);
   return r ? std::optional<uint64_t>(r->ts) : std::nullopt;
 }
 
 void Tombstones::erase(uint64_t group, int32_t wd) {
-  auto it = by_group_.find(group);
-  if (it == by_group_.end()) return;
-  OfInstance& in = it->second;
   if (wd == 0) {
-    size_ -= in.closed.has_value();
-    in.closed.reset();
-  } else if (latest(in, wd)) {  // sorted now: wd's notes are one run
-    auto [from, to] = std::equal_range(in.removals.begin(), in.removals.end(), Removal{wd, 0},
-                                       [](const Removal& a, const Removal& b) { return a.wd < b.wd; });
-    size_ -= static_cast<size_t>(to - from);
-    in.removals.erase(from, to);
+    closed_.erase(group);
+    return;
   }
-  if (!in.closed && in.removals.empty()) by_group_.erase(it);
+  auto it = removals_.find(group);
+  if (it == removals_.end()) return;
+  OfInstance& in = it->second;
+  if (in.out_of_order) in.out_of_order->erase(wd);
+  if (Removal* r = in_order_entry(in, wd)) r->ts = kErased;  // in place: no shift
 }
 
 void Tombstones::forget_before(uint64_t t, bool end_of_interval) {
-  size_t held = by_group_.size();
-  size_ = 0;
-  absl::erase_if(by_group_, [&](auto& kv) {
+  size_t held_closed = closed_.size(), held_removals = removals_.size();
+  absl::erase_if(closed_, [t](const auto& kv) { return kv.second < t; });
+  absl::erase_if(removals_, [&](auto& kv) {
     OfInstance& in = kv.second;
-    if (in.closed && *in.closed < t) in.closed.reset();
-    size_t held_here = in.removals.size();
-    std::erase_if(in.removals, [t](const Removal& r) { return r.ts < t; });
-    if (end_of_interval && in.capacity.give_back(held_here, in.removals.capacity())) in.removals.shrink_to_fit();
-    in.top_wd = 0;
-    for (const Removal& r : in.removals) in.top_wd = std::max(in.top_wd, r.wd);
-    size_ += in.removals.size() + in.closed.has_value();
-    return !in.closed && in.removals.empty();
+    size_t held = in.in_order.size();
+    std::erase_if(in.in_order, [t](const Removal& r) { return r.ts < t || r.ts == kErased; });
+    if (end_of_interval && in.capacity.give_back(held, in.in_order.capacity())) in.in_order.shrink_to_fit();
+    in.top_wd = in.in_order.empty() ? 0 : in.in_order.back().wd;
+    if (in.out_of_order) {
+      absl::erase_if(*in.out_of_order, [t](const auto& o) { return o.second < t; });
+      if (in.out_of_order->empty()) in.out_of_order.reset();
+      else for (const auto& [wd, ts] : *in.out_of_order) in.top_wd = std::max(in.top_wd, wd);
+    }
+    return in.in_order.empty() && !in.out_of_order;
   });
-  if (end_of_interval && groups_capacity_.give_back(held, by_group_.capacity())) by_group_.rehash(0);
+  if (end_of_interval) {
+    if (closed_capacity_.give_back(held_closed, closed_.capacity())) closed_.rehash(0);
+    if (removals_capacity_.give_back(held_removals, removals_.capacity())) removals_.rehash(0);
+  }
 }
 
 size_t Tombstones::memory_bytes() const {
-  size_t bytes = by_group_.capacity() * (sizeof(uint64_t) + sizeof(OfInstance) + 1);
-  for (const auto& [g, in] : by_group_) bytes += in.removals.capacity() * sizeof(Removal);
+  size_t bytes = closed_.capacity() * (2 * sizeof(uint64_t) + 1) +
+                 removals_.capacity() * (sizeof(uint64_t) + sizeof(OfInstance) + 1);
+  for (const auto& [g, in] : removals_) {
+    bytes += in.in_order.capacity() * sizeof(Removal);
+    if (in.out_of_order) bytes += in.out_of_order->capacity() * (sizeof(int32_t) + sizeof(uint64_t) + 1);
+  }
   return bytes;
 }
 
