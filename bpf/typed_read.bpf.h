@@ -35,6 +35,7 @@ const volatile __u32 kernel_id_xa_node = 0;
 const volatile __u32 kernel_id_inotify_inode_mark = 0;
 const volatile __u32 kernel_id_inode = 0;
 const volatile __u32 kernel_id_task_struct = 0;
+const volatile __u32 kernel_id_dentry = 0;
 
 static __always_inline struct fsnotify_group *typed_group(__u64 addr)
 {
@@ -158,30 +159,93 @@ static __always_inline struct inotify_inode_mark *typed_mark_of_wd(struct fsnoti
 	return m;
 }
 
-/* The target of a mark found by typed_mark_of_wd() (inode_of_conn() of core_fixes.bpf.h, typed). */
-static __always_inline bool typed_mark_target(struct inotify_inode_mark *m, struct mark_target *t)
+/* The inode a typed mark's connector is attached to (inode_of_conn() of core_fixes.bpf.h, typed). */
+static __always_inline struct inode *typed_mark_inode(struct inotify_inode_mark *m)
 {
 	struct fsnotify_mark_connector *conn = m->fsn_mark.connector;
 	if (!conn)
-		return false;
+		return NULL;
 	if (BPF_CORE_READ_BITFIELD(conn, type) != bpf_core_enum_value(enum fsnotify_obj_type, FSNOTIFY_OBJ_TYPE_INODE))
-		return false;
+		return NULL;
 	__u64 obj = (__u64)conn->obj;
 	if (!obj)
-		return false;
+		return NULL;
 	/* In inode_of_conn()'s order: first obj as &inode->i_fsnotify_marks (before 6.10; on later
 	 * kernels this reads the inode's first word, never a pointer), then obj as the inode. */
 	struct inode *inode = typed_cast((void *)(obj - bpf_core_field_offset(struct inode, i_fsnotify_marks)), kernel_id_inode);
 	if (!inode || (__u64)inode->i_fsnotify_marks != (__u64)conn) {
 		inode = typed_cast((void *)obj, kernel_id_inode);
 		if (!inode || (__u64)inode->i_fsnotify_marks != (__u64)conn)
-			return false;
+			return NULL;
 	}
+	return inode;
+}
+
+/* The target of a mark found by typed_mark_of_wd(). */
+static __always_inline bool typed_mark_target(struct inotify_inode_mark *m, struct mark_target *t)
+{
+	struct inode *inode = typed_mark_inode(m);
+	if (!inode)
+		return false;
 	t->inode = inode;
 	t->ino = inode->i_ino;
 	struct super_block *sb = inode->i_sb;
 	t->dev = sb ? sb->s_dev : 0;
 	return true;
+}
+
+/* read_mark() (object_copy.bpf.h), typed: the mark whose g_list is at `pos`, also returned. */
+static __always_inline struct inotify_inode_mark *typed_read_mark_at(void *pos, struct mark_fields *f)
+{
+	struct inotify_inode_mark *m =
+		typed_cast(pos - bpf_core_field_offset(struct inotify_inode_mark, fsn_mark.g_list), kernel_id_inotify_inode_mark);
+	if (!m) {
+		__builtin_memset(f, 0, sizeof(*f));
+		return NULL;
+	}
+	f->next = m->fsn_mark.g_list.next;
+	f->group = m->fsn_mark.group;
+	f->connector = m->fsn_mark.connector;
+	f->wd = m->wd;
+	f->user_mask = user_mask_of(m->fsn_mark.mask, m->fsn_mark.flags);
+	return m;
+}
+
+/* read_inode() (object_copy.bpf.h), typed, with the device of its superblock. */
+static __always_inline void typed_read_inode(struct inode *addr, struct inode_fields *f, __u32 *dev)
+{
+	struct inode *inode = typed_cast(addr, kernel_id_inode);
+	if (!inode) {
+		__builtin_memset(f, 0, sizeof(*f));
+		*dev = 0;
+		return;
+	}
+	f->ino = inode->i_ino;
+	struct super_block *sb = inode->i_sb;
+	f->sb = sb;
+	f->first_alias = inode->i_dentry.first;
+	*dev = sb ? sb->s_dev : 0;
+}
+
+/* read_dentry() (object_copy.bpf.h), typed. */
+static __always_inline void typed_read_dentry(struct dentry *addr, struct dentry_fields *f)
+{
+	struct dentry *d = typed_cast(addr, kernel_id_dentry);
+	if (!d) {
+		__builtin_memset(f, 0, sizeof(*f));
+		return;
+	}
+	f->parent = d->d_parent;
+	f->name = (const char *)d->d_name.name;
+	f->hashed = d->d_hash.pprev != NULL;
+}
+
+/* A directory's place (its parent and its name's hash and length), typed. */
+static __always_inline void typed_read_place(struct dentry *addr, struct dentry **parent, __u64 *name)
+{
+	struct dentry *d = typed_cast(addr, kernel_id_dentry);
+	*parent = d ? d->d_parent : NULL;
+	*name = d ? d->d_name.hash_len : 0;
 }
 
 static __always_inline __u32 typed_mark_user_mask(struct inotify_inode_mark *m)

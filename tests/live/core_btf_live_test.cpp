@@ -24,6 +24,7 @@
 #include "loader/kernel_btf.h"
 #include "loader/kernel_func_ids.h"
 #include "loader/program_table.h"
+#include "loader/iter_target.h"
 #include "loader/typed_reads.h"
 #include "util/boot_cache.h"
 #include "support/live_support.h"
@@ -118,13 +119,20 @@ TEST(CoreBtfLive, KernelBtfFromItsMappingEqualsLibbpfsRead) {
 
 TEST(CoreBtfLive, IteratorProgramsRelocateAsAgainstTheWholeKernelBtf) {
   INOTRACE_REQUIRE_ROOT();
+  register_iter_sections();  // the loader's handler of their section, which links the typed casts
   bool has_loop = kernel_has_bpf_loop();
-  compare_loads<inotrace_iter>(inotrace_iter__open_opts, inotrace_iter__load, inotrace_iter__destroy,
-                               inotrace_iter__elf_bytes, [&](bpf_program* p) {
-                                 // the unbounded walks call bpf_loop (5.17+)
-                                 return has_loop || !starts_with(bpf_program__section_name(p), "iter/") ||
-                                        std::strcmp(bpf_program__name(p), "snapshot_files_bounded") == 0;
-                               });
+  auto typed = typed_read_ids(kRunningKernelBtf);
+  compare_loads<inotrace_iter>(
+      inotrace_iter__open_opts, inotrace_iter__load, inotrace_iter__destroy, inotrace_iter__elf_bytes,
+      [&](bpf_program* p) {
+        // the unbounded walks call bpf_loop (5.17+); the typed one bpf_rdonly_cast too
+        if (std::strcmp(bpf_program__name(p), "snapshot_files_typed") == 0) return has_loop && typed.has_value();
+        return has_loop || !starts_with(bpf_program__section_name(p), "iter/") ||
+               std::strcmp(bpf_program__name(p), "snapshot_files_bounded") == 0;
+      },
+      [&](inotrace_iter* skel) {  // the casts themselves are linked at the load (loader/iter_target.h)
+        if (typed) set_typed_read_ids(skel, *typed);
+      });
 }
 
 TEST(CoreBtfLive, TracepointProgramsRelocateAsAgainstTheWholeKernelBtf) {

@@ -25,6 +25,8 @@
 #include "snapshot/iter_source.h"
 #include "snapshot/snapshot_taker.h"
 #include "loader/environment.h"
+#include "loader/kernel_btf.h"
+#include "loader/typed_reads.h"
 #include "support/live_support.h"
 #include "util/wall_clock.h"
 
@@ -200,7 +202,9 @@ TEST_F(PathLive, DeeperThanTheKernelWalksNamesIsFlaggedAndNamedWhole) {
 // path and flag must come out as the whole walk gives it: siblings of every name length, a
 // nested watch between them, a watched sibling unlinked meanwhile, and siblings whose paths pass
 // the point where the shortcut stops (PATH_MAX less a name) or PATH_MAX itself (truncated).
-TEST_F(PathLive, SiblingPathsAreExactlyTheWholeWalks) {
+// Where the kernel has bpf_rdonly_cast the walk reads marks, inodes and dentries with typed
+// loads: each record must be what the probe reads give, field by field.
+TEST_F(PathLive, SiblingPathsAndTypedReadsAreExactlyTheProbedWholeWalks) {
   if (!kernel_has_bpf_loop()) GTEST_SKIP() << "kernel without bpf_loop: the iterator names no targets (fdinfo does)";
   const std::string root = dir_.sub("fs");
   ASSERT_EQ(::mkdir(root.c_str(), 0755), 0);
@@ -266,9 +270,16 @@ TEST_F(PathLive, SiblingPathsAreExactlyTheWholeWalks) {
   init_libbpf_logging(false);
   KernelFacts facts = preflight("");
   IterSource shortcut(facts);
-  IterSource whole(facts, IterSourceOptions{.sibling_paths = false});
-  Snapshot a = shortcut.take(true), b = whole.take(true);
+  IterSource probed_shortcut(facts, IterSourceOptions{.typed_reads = false});
+  IterSource whole(facts, IterSourceOptions{.sibling_paths = false, .typed_reads = false});
+  EXPECT_EQ(shortcut.typed_reads(), typed_read_ids(kRunningKernelBtf).has_value())
+      << "typed reads are the walk wherever the kernel has bpf_rdonly_cast";
+  if (!shortcut.typed_reads()) std::cout << "[  NOTE    ] kernel without bpf_rdonly_cast: no typed walk to compare\n";
+  EXPECT_FALSE(probed_shortcut.typed_reads());
+  EXPECT_FALSE(whole.typed_reads());
+  Snapshot a = shortcut.take(true), p = probed_shortcut.take(true), b = whole.take(true);
   EXPECT_GE(shortcut.sibling_paths(), 40u) << "the shortcut was not taken";
+  EXPECT_GE(probed_shortcut.sibling_paths(), 40u) << "the shortcut was not taken";
   EXPECT_EQ(whole.sibling_paths(), 0u);
   auto mine = [&](const Snapshot& s) -> std::map<int, const SnapWatch*> {
     std::map<int, const SnapWatch*> by_wd;
@@ -278,15 +289,25 @@ TEST_F(PathLive, SiblingPathsAreExactlyTheWholeWalks) {
           for (const auto& w : inst.watches) by_wd[w.wd] = &w;
     return by_wd;
   };
-  auto got = mine(a), ref = mine(b);
+  auto got = mine(a), ref = mine(b), got_probed = mine(p);
   ASSERT_EQ(got.size(), expected.size());
   ASSERT_EQ(ref.size(), expected.size());
+  ASSERT_EQ(got_probed.size(), expected.size());
   int truncated = 0;
   for (const auto& [wd, rel] : expected) {
     const SnapWatch& w = *got.at(wd);
     const SnapWatch& r = *ref.at(wd);
+    const SnapWatch& q = *got_probed.at(wd);
     EXPECT_EQ(w.fs_path, r.fs_path) << rel;
     EXPECT_EQ(w.kernel_flags, r.kernel_flags) << rel;
+    EXPECT_EQ(q.fs_path, r.fs_path) << rel;
+    EXPECT_EQ(q.kernel_flags, r.kernel_flags) << rel;
+    for (const SnapWatch* x : {&w, &q}) {
+      EXPECT_EQ(x->ino, r.ino) << rel;
+      EXPECT_EQ(x->dev, r.dev) << rel;
+      EXPECT_EQ(x->mask, r.mask) << rel;
+    }
+    EXPECT_NE(r.ino, 0u) << rel;
     EXPECT_EQ(w.fs_path_source, PathSource::Dentry) << rel;
     EXPECT_FALSE(w.kernel_flags & INOTRACE_F_PATH_SIBLING) << rel;
     EXPECT_EQ(bool(w.kernel_flags & INOTRACE_F_PATH_UNLINKED), rel == "/pods/gone") << rel;

@@ -4,13 +4,16 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <memory>
 #include <mutex>
 
 #include "loader/kernel_btf.h"
+#include "inotrace/typed_cast.h"
 #include "loader/kernel_func_ids.h"
+#include "loader/typed_reads.h"
 #include "util/log.h"
 
 namespace inotrace {
@@ -36,8 +39,28 @@ int task_file_target() {
   return g_task_file_target.load(std::memory_order_acquire);
 }
 
+// The typed walk's casts (bpf/typed_read.bpf.h) are in its bpf_loop callback, a subprogram that
+// libbpf appends only at the load: linked here, where libbpf 1.1 loads the program's instructions
+// as this hook leaves them. The kfunc is the running kernel's, which IterSource checked had it.
+int link_iter_typed_casts(bpf_program* prog) {
+  const bpf_insn* insns = bpf_program__insns(prog);
+  bool casts = std::any_of(insns, insns + bpf_program__insn_cnt(prog), [](const bpf_insn& i) {
+    return i.code == (BPF_JMP | BPF_CALL) && i.src_reg == 0 && i.imm == INOTRACE_TYPED_CAST_HELPER;
+  });
+  if (!casts) return 0;
+  try {
+    int cast_func = kernel_func_id(kRunningKernelBtf, "bpf_rdonly_cast");
+    if (cast_func <= 0) return -ENOENT;
+    return link_typed_casts(prog, cast_func) > 0 ? 0 : -EINVAL;
+  } catch (const std::exception& e) {
+    log_line(e.what());
+    return -EINVAL;
+  }
+}
+
 // At the load: the iterator it is. libbpf reads the program's type after this.
 int prepare_task_file_iter(bpf_program* prog, bpf_prog_load_opts* opts, long /*cookie*/) {
+  if (int e = link_iter_typed_casts(prog)) return e;
   int target = task_file_target();
   if (target <= 0) {
     log_line("cannot find bpf_iter_task_file in the kernel's BTF (/sys/kernel/btf/vmlinux, or a vmlinux "

@@ -11,7 +11,6 @@
 #include <fmt/format.h>
 
 #include "inotrace/typed_cast.h"
-#include "inotrace_bpf.skel.h"
 #include "loader/kernel_func_ids.h"
 #include "util/error.h"
 
@@ -19,10 +18,10 @@ namespace inotrace {
 
 namespace {
 
-constexpr std::array<std::string_view, 7> kNames{"bpf_rdonly_cast",       "struct:file",
+constexpr std::array<std::string_view, 8> kNames{"bpf_rdonly_cast",       "struct:file",
                                                  "struct:fsnotify_group", "struct:xa_node",
                                                  "struct:inotify_inode_mark", "struct:inode",
-                                                 "struct:task_struct"};
+                                                 "struct:task_struct",   "struct:dentry"};
 
 }  // namespace
 
@@ -46,19 +45,10 @@ std::optional<TypedReadIds> typed_read_ids(const std::string& btf_path) {
   ids.inotify_inode_mark = kernel_struct_id(btf_path, "inotify_inode_mark");
   ids.inode = kernel_struct_id(btf_path, "inode");
   ids.task_struct = kernel_struct_id(btf_path, "task_struct");
-  for (int id : {ids.file, ids.fsnotify_group, ids.xa_node, ids.inotify_inode_mark, ids.inode, ids.task_struct})
+  ids.dentry = kernel_struct_id(btf_path, "dentry");
+  for (int id : {ids.file, ids.fsnotify_group, ids.xa_node, ids.inotify_inode_mark, ids.inode, ids.task_struct, ids.dentry})
     if (id <= 0) return std::nullopt;
   return ids;
-}
-
-void set_typed_read_ids(inotrace_bpf* skel, const TypedReadIds& ids) {
-  auto* ro = skel->rodata;
-  ro->kernel_id_file = ids.file;
-  ro->kernel_id_fsnotify_group = ids.fsnotify_group;
-  ro->kernel_id_xa_node = ids.xa_node;
-  ro->kernel_id_inotify_inode_mark = ids.inotify_inode_mark;
-  ro->kernel_id_inode = ids.inode;
-  ro->kernel_id_task_struct = ids.task_struct;
 }
 
 int link_typed_casts(bpf_program* prog, int cast_func) {

@@ -15,13 +15,12 @@
 #include <string_view>
 
 struct bpf_program;
-struct inotrace_bpf;
 
 namespace inotrace {
 
 struct TypedReadIds {
   int cast_func = -1;  // bpf_rdonly_cast
-  int file = -1, fsnotify_group = -1, xa_node = -1, inotify_inode_mark = -1, inode = -1, task_struct = -1;
+  int file = -1, fsnotify_group = -1, xa_node = -1, inotify_inode_mark = -1, inode = -1, task_struct = -1, dentry = -1;
 };
 
 // What typed reads look up in the kernel's BTF, as kernel_func_ids.h keeps them.
@@ -35,9 +34,20 @@ bool kernel_has_typed_cast(const std::string& btf_path);
 // one of the types. Throws inotrace::Error when the BTF cannot be parsed.
 std::optional<TypedReadIds> typed_read_ids(const std::string& btf_path);
 
-// Before load: the object's type ids, and each typed program's casts made calls of the kfunc.
+// Before load: the object's type ids (the tracer's or the snapshot iterator's skeleton: both
+// hold typed_read.bpf.h's .rodata), and each typed program's casts made calls of the kfunc.
 // Returns how many calls were rewritten in `prog`.
-void set_typed_read_ids(inotrace_bpf* skel, const TypedReadIds& ids);
+template <class Skeleton>
+void set_typed_read_ids(Skeleton* skel, const TypedReadIds& ids) {
+  auto* ro = skel->rodata;
+  ro->kernel_id_file = ids.file;
+  ro->kernel_id_fsnotify_group = ids.fsnotify_group;
+  ro->kernel_id_xa_node = ids.xa_node;
+  ro->kernel_id_inotify_inode_mark = ids.inotify_inode_mark;
+  ro->kernel_id_inode = ids.inode;
+  ro->kernel_id_task_struct = ids.task_struct;
+  ro->kernel_id_dentry = ids.dentry;
+}
 int link_typed_casts(bpf_program* prog, int cast_func);
 
 }  // namespace inotrace

@@ -25,8 +25,10 @@
 #include "loader/inotify_identity.h"
 #include "loader/kernel_func_ids.h"
 #include "loader/kernel_btf.h"
+#include "loader/typed_reads.h"
 #include "inotrace_iter.skel.h"
 #include "util/error.h"
+#include "util/log.h"
 #include "util/wall_clock.h"
 #include "util/unique_fd.h"
 
@@ -67,6 +69,7 @@ struct IterSource::Impl {
   bool bounded = false;
   bool names_targets = false;
   bpf_program* walk = nullptr;  // the one iterator program loaded
+  bool typed_reads = false;     // it is the typed walk
   InotifyIdentity identity;
   std::unordered_set<uint64_t> walked_groups;  // the groups the kernel's `walked` map holds
   bool walked_unknown = false;  // a run failed midway: the map may hold groups never listed here
@@ -85,6 +88,36 @@ struct IterSource::Impl {
       if (!seen.count(group)) bpf_map_delete_elem(fd, &group);
     walked_groups.clear();
     for (const auto& [group, i] : seen) walked_groups.insert(group);
+  }
+
+  // Opens and loads the object with the one walk this source runs; typed: the typed walk with
+  // these kernel ids. Throws inotrace::Error, leaving no object behind.
+  void load(const bpf_object_open_opts& open_opts, const IterSourceOptions& opts, const TypedReadIds* typed) {
+    if (skel) {
+      inotrace_iter__destroy(skel);
+      skel = nullptr;
+    }
+    skel = inotrace_iter__open_opts(&open_opts);
+    if (!skel) throw Error(fmt::format("cannot open the snapshot iterator: {}", strerror(errno)));
+    bpf_map__set_max_entries(skel->maps.snap_watches, opts.ringbuf_bytes);
+    skel->data->share_parent_paths = opts.sibling_paths;
+    typed_reads = typed != nullptr;
+    if (typed) set_typed_read_ids(skel, *typed);
+    walk = bounded         ? skel->progs.snapshot_files_bounded
+           : typed         ? skel->progs.snapshot_files_typed
+           : names_targets ? skel->progs.snapshot_files
+                           : skel->progs.snapshot_files_marks;
+    for (bpf_program* p : {skel->progs.snapshot_files, skel->progs.snapshot_files_typed, skel->progs.snapshot_files_marks,
+                           skel->progs.snapshot_files_bounded})
+      bpf_program__set_autoload(p, p == walk);
+    if (int e = inotrace_iter__load(skel)) {
+      std::string libbpf = last_libbpf_message();
+      inotrace_iter__destroy(skel);
+      skel = nullptr;
+      throw Error(fmt::format("loading the snapshot iterator{} failed: {} (libbpf: {}); BPF iterators need "
+                              "Linux 5.8+ with BTF; use --source procfs",
+                              typed ? " with typed reads" : "", strerror(-e), libbpf));
+    }
   }
 
   ~Impl() {
@@ -382,24 +415,28 @@ IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
   std::optional<CoreBtf> core;  // read by libbpf at load
   LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = core_btf_path(facts, elf, elf_size, core));
   kernel.reset();  // ~10 MB given back before the load, unless another holder keeps it
-  impl_->skel = inotrace_iter__open_opts(&open_opts);
-  if (!impl_->skel) throw Error(fmt::format("cannot open the snapshot iterator: {}", strerror(errno)));
-  auto* skel = impl_->skel;
-  bpf_map__set_max_entries(skel->maps.snap_watches, opts.ringbuf_bytes);
-  skel->data->share_parent_paths = opts.sibling_paths;
   // bpf_loop (5.17+) walks any number of marks; without it the bounded program walks
   // INOTRACE_SNAP_UNROLLED_MARKS per instance and flags the rest truncated.
   impl_->bounded = !kernel_has_bpf_loop();
   impl_->names_targets = !impl_->bounded && opts.paths;
-  impl_->walk = impl_->bounded         ? skel->progs.snapshot_files_bounded
-                : impl_->names_targets ? skel->progs.snapshot_files
-                                       : skel->progs.snapshot_files_marks;
-  for (bpf_program* p : {skel->progs.snapshot_files, skel->progs.snapshot_files_marks, skel->progs.snapshot_files_bounded})
-    bpf_program__set_autoload(p, p == impl_->walk);
-  if (int e = inotrace_iter__load(skel))
-    throw Error(fmt::format("loading the snapshot iterator failed: {} (libbpf: {}); BPF iterators need "
-                            "Linux 5.8+ with BTF; use --source procfs",
-                            strerror(-e), last_libbpf_message()));
+  // Typed reads (loader/typed_reads.h) where the running kernel has bpf_rdonly_cast; the kfunc
+  // and the type ids must be the running kernel's, so not with --btf.
+  std::optional<TypedReadIds> typed;
+  if (opts.typed_reads && impl_->names_targets && facts.custom_btf.empty() && facts.btf_path == kRunningKernelBtf) try {
+      typed = typed_read_ids(kRunningKernelBtf);
+    } catch (const Error&) {  // probe reads, as on a kernel without the kfunc
+    }
+  if (typed) try {
+      impl_->load(open_opts, opts, &*typed);
+    } catch (const Error& e) {
+      // The newest code on every kernel: where this kernel's verifier refuses it, the probed walk
+      // reads the same fields.
+      log_line(fmt::format("{}; walking with probe reads instead", e.what()));
+      impl_->load(open_opts, opts, nullptr);
+    }
+  else
+    impl_->load(open_opts, opts, nullptr);
+  auto* skel = impl_->skel;
   impl_->identity = identify_inotify(skel->progs.identify_inotify,
                    {&skel->bss->inotify_release_addr, &skel->bss->inotify_freeing_mark_addr, skel->bss->identified_dentry_name},
                    facts);
@@ -410,6 +447,8 @@ IterSource::~IterSource() = default;
 bool IterSource::bounded() const { return impl_->bounded; }
 
 bool IterSource::names_targets() const { return impl_->names_targets; }
+
+bool IterSource::typed_reads() const { return impl_->typed_reads; }
 
 const InotifyIdentity& IterSource::identity() const { return impl_->identity; }
 

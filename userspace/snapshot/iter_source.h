@@ -28,6 +28,9 @@ struct IterSourceOptions {
   // False: every watch's path is walked whole, none sent as a sibling of the previous one
   // (tests compare the two).
   bool sibling_paths = true;
+  // The walk with paths reads kernel objects with typed loads where the running kernel has
+  // bpf_rdonly_cast (loader/typed_reads.h); false: probe reads (tests compare the two).
+  bool typed_reads = true;
 };
 
 class IterSource {
@@ -52,6 +55,8 @@ class IterSource {
   // False for the bounded walk and for a source opened without paths: SnapshotTaker names the
   // targets from fdinfo.
   bool names_targets() const;
+  // Whether the loaded walk reads kernel objects with typed loads.
+  bool typed_reads() const;
   // What identifies inotify objects on this kernel, and how it was found.
   const InotifyIdentity& identity() const;
   // Entries in the kernel's table of instances walked (one per instance the last run saw;
