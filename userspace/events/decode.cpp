@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "events/instance_id_key.h"
+#include "util/recent_values.h"
 
 namespace inotrace {
 
@@ -16,12 +17,10 @@ ShortText InstanceId::text() const { return opaque_instance_id_text(group, seq);
 std::string KernelDev::str() const { return text().str(); }
 
 ShortText KernelDev::text() const {
-  // A stream's targets are on a few filesystems: the last one's text is kept (100 instructions
-  // per JSON event otherwise). By hand: fmt's format-string parse and the heap string were 580.
-  thread_local uint32_t last_raw = 0;
-  thread_local ShortText last = KernelDev{0}.formatted();
-  if (raw != last_raw) last_raw = raw, last = formatted();
-  return last;
+  // A stream's targets are on a few filesystems: their texts are kept (100 instructions per
+  // JSON event otherwise). By hand: fmt's format-string parse and the heap string were 580.
+  thread_local RecentValues<uint32_t, ShortText> recent;
+  return recent.get(raw, [](uint32_t r, ShortText& t) { t = KernelDev{r}.formatted(); });
 }
 
 ShortText KernelDev::formatted() const {

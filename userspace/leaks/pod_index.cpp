@@ -31,7 +31,6 @@ void for_each_subdir(const std::string& dir, F f) {
 
 }  // namespace
 
-
 PodIndex::PodIndex(std::string pods_root, std::string kubepods_cgroup, std::string cgroup_fs)
     : pods_root_(std::move(pods_root)), configured_cgroup_(std::move(kubepods_cgroup)), cgroup_fs_(std::move(cgroup_fs)) {
   while (pods_root_.size() > 1 && pods_root_.back() == '/') pods_root_.pop_back();

@@ -29,7 +29,6 @@ const bpf_insn kReturnZero[] = {
     {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
 };
 
-
 std::string errstr(int err) { return strerror(err < 0 ? -err : err); }
 
 int load_trivial(bpf_prog_type type, bpf_prog_load_opts* opts) {

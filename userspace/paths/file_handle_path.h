@@ -59,7 +59,6 @@ class FileHandlePathResolver {
   HandlePath resolve(uint64_t view, uint32_t pid, std::span<const MountEntry* const> mounts,
                      KernelDev dev, uint64_t ino, const FileHandle& fh);
 
-
  private:
   struct MountFd {
     int fd = -1;

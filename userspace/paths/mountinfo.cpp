@@ -12,7 +12,6 @@
 namespace inotrace {
 namespace {
 
-
 // Plain decimal, no sign, no spaces; nullopt if not exactly that or above `max`.
 std::optional<uint32_t> parse_decimal(std::string_view s, uint32_t max) {
   if (s.empty()) return std::nullopt;

@@ -289,7 +289,7 @@ void TraceSession::take_in(Event& ev, Out&& out) {
   // stos), 5 % of the trace path's CPU in perf.
   std::unique_ptr<Event> gone;
   if (tracer_->backend() == Backend::Tracepoint && table_.may_be_vanished_add(ev))
-    if (std::optional<Event> g = removal_of_vanished_add(ev)) gone = std::make_unique<Event>(std::move(*g));  // before `out` may take ev
+    gone = removal_of_vanished_add(ev);  // before `out` may take ev
   out(ev, false);
   if (gone) out(*gone, true);
 }
@@ -297,9 +297,10 @@ void TraceSession::take_in(Event& ev, Out&& out) {
 // An add whose watch was gone before it returned (a concurrent unlink, umount, close or
 // one-shot event): hooked backends report that removal themselves (before the add); here
 // nothing would, so adds - removes would show a watch that never existed.
-std::optional<Event> TraceSession::removal_of_vanished_add(const Event& add) {
-  std::optional<Event> gone = table_.removal_of_vanished_add(add);
-  if (!gone) return std::nullopt;
+std::unique_ptr<Event> TraceSession::removal_of_vanished_add(const Event& add) {
+  std::optional<Event> removal = table_.removal_of_vanished_add(add);
+  if (!removal) return nullptr;
+  auto gone = std::make_unique<Event>(std::move(*removal));
   DeducingRemovalClassifier classifier(*node_);
   gone->reason = classifier.classify_vanished_add(*gone);
   gone->possible_reasons |= reason_bit(gone->reason) & ~reason_bit(Reason::Unknown);

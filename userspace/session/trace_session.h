@@ -113,7 +113,7 @@ class TraceSession {
   // runs once per event and a std::function of the caller's captures allocated every time.
   template <typename Out>
   void take_in(Event& ev, Out&& out);
-  std::optional<Event> removal_of_vanished_add(const Event& add);
+  std::unique_ptr<Event> removal_of_vanished_add(const Event& add);
   void deliver(Event& ev, const Callback& cb, bool derived);
   void attach_stack(Event& ev);
   bool selected(const Event& derived) const;

@@ -11,7 +11,6 @@
 namespace inotrace {
 namespace {
 
-
 bool is_digit_in(char c, int base) {
   if (base == 8) return c >= '0' && c <= '7';
   if (base == 10) return c >= '0' && c <= '9';

@@ -6,7 +6,6 @@
 
 #include <cerrno>
 
-
 namespace inotrace {
 
 bool DeducingRemovalClassifier::target_gone(const InstanceEntry& inst, const WatchEntry& w,

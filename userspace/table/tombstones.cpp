@@ -28,7 +28,6 @@ void Tombstones::note(uint64_t group, int32_t wd, uint64_t ts) {
   in.top_wd = std::max(in.top_wd, wd);
 }
 
-
 std::optional<uint64_t> Tombstones::find(uint64_t group, int32_t wd) const {
   if (wd == 0) {
     auto it = closed_.find(group);

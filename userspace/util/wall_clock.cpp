@@ -1,6 +1,5 @@
 #include "util/wall_clock.h"
 
-
 #include <climits>
 #include <cstring>
 #include <ctime>
