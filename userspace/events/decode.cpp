@@ -217,10 +217,9 @@ std::optional<inotrace_snap_instance> decode_snap_instance(const void* data, siz
   return rec;
 }
 
-std::optional<inotrace_snap_watch> decode_snap_watch(const void* data, size_t size, std::string* path,
-                                                      DecodeError* error) {
-  inotrace_snap_watch w;
-  auto fail = [&](std::string m) -> std::optional<inotrace_snap_watch> {
+std::optional<SnapWatchRecord> decode_snap_watch(const void* data, size_t size, std::string* path, DecodeError* error) {
+  SnapWatchRecord w;
+  auto fail = [&](std::string m) -> std::optional<SnapWatchRecord> {
     if (error) error->message = std::move(m);
     return std::nullopt;
   };

@@ -38,8 +38,30 @@ namespace inotrace {
 
 // Iterator records (snapshot), validated like live events.
 std::optional<inotrace_snap_instance> decode_snap_instance(const void* data, size_t size, DecodeError* error);
+// The fixed part of an inotrace_snap_watch, laid out as it is. Not the struct itself: that
+// carries its 4 KiB path tail, which a decoded record handed back by value copied whole
+// (`rep movsq` per watch, 100k times in a snapshot).
+struct SnapWatchRecord {
+  inotrace_hdr hdr;
+  uint64_t group;
+  uint64_t ino;
+  uint32_t dev;
+  int32_t wd;
+  uint32_t mask;
+  uint8_t path_kind;
+  uint8_t _pad0;
+  uint16_t path_len;
+};
+static_assert(sizeof(SnapWatchRecord) == INOTRACE_SNAP_WATCH_FIXED &&
+              offsetof(SnapWatchRecord, group) == offsetof(inotrace_snap_watch, group) &&
+              offsetof(SnapWatchRecord, ino) == offsetof(inotrace_snap_watch, ino) &&
+              offsetof(SnapWatchRecord, dev) == offsetof(inotrace_snap_watch, dev) &&
+              offsetof(SnapWatchRecord, wd) == offsetof(inotrace_snap_watch, wd) &&
+              offsetof(SnapWatchRecord, mask) == offsetof(inotrace_snap_watch, mask) &&
+              offsetof(SnapWatchRecord, path_kind) == offsetof(inotrace_snap_watch, path_kind) &&
+              offsetof(SnapWatchRecord, path_len) == offsetof(inotrace_snap_watch, path_len));
+
 // Fills the fixed part and, in *path, the tail as a joined path (leaf-first components).
-std::optional<inotrace_snap_watch> decode_snap_watch(const void* data, size_t size, std::string* path,
-                                                      DecodeError* error);
+std::optional<SnapWatchRecord> decode_snap_watch(const void* data, size_t size, std::string* path, DecodeError* error);
 
 }  // namespace inotrace

@@ -305,7 +305,7 @@ struct IterSource::Impl {
   }
   // The leaf of a sibling record joined to its predecessor's parent; false when there is no
   // predecessor to extend (a record lost before it: the kernel starts over after a drop).
-  bool join_sibling(inotrace_snap_watch& w, std::string& path) {
+  bool join_sibling(SnapWatchRecord& w, std::string& path) {
     if (!(w.hdr.flags & INOTRACE_F_PATH_SIBLING)) return true;
     size_t slash = prev.path.rfind('/');
     if (!prev.valid || slash == std::string::npos) return false;
@@ -334,7 +334,7 @@ struct IterSource::Impl {
     runs.back().watches.push_back(snap_watch(*decoded, std::move(path)));
   }
 
-  static SnapWatch snap_watch(const inotrace_snap_watch& w, std::string path) {
+  static SnapWatch snap_watch(const SnapWatchRecord& w, std::string path) {
     SnapWatch sw;
     sw.wd = w.wd;
     sw.ino = w.ino;
