@@ -240,12 +240,16 @@ static __always_inline void typed_read_dentry(struct dentry *addr, struct dentry
 	f->hashed = d->d_hash.pprev != NULL;
 }
 
-/* A directory's place (its parent and its name's hash and length), typed. */
+/* A directory's place (its parent and its name's hash and length), typed. The hash and the
+ * length are loaded as the two 32-bit members they are, joined as the kernel's hash_len is
+ * (hashlen_create()): an 8-byte load of the union's hash_len is refused by verifiers before
+ * "bpf: Fix an error in verifying a field in a union" (6.5; 6.2 and 6.3 never got it), as wider
+ * than the union's first member. */
 static __always_inline void typed_read_place(struct dentry *addr, struct dentry **parent, __u64 *name)
 {
 	struct dentry *d = typed_cast(addr, kernel_id_dentry);
 	*parent = d ? d->d_parent : NULL;
-	*name = d ? d->d_name.hash_len : 0;
+	*name = d ? ((__u64)d->d_name.len << 32) | d->d_name.hash : 0;
 }
 
 static __always_inline __u32 typed_mark_user_mask(struct inotify_inode_mark *m)

@@ -114,9 +114,12 @@ struct IterSource::Impl {
       std::string libbpf = last_libbpf_message();
       inotrace_iter__destroy(skel);
       skel = nullptr;
-      throw Error(fmt::format("loading the snapshot iterator{} failed: {} (libbpf: {}); BPF iterators need "
+      if (typed)  // the caller loads the probed walk next: no advice to change the source
+        throw Error(fmt::format("the typed-read snapshot walk did not load: {} (libbpf: {}; -v for the verifier's log)",
+                                strerror(-e), libbpf));
+      throw Error(fmt::format("loading the snapshot iterator failed: {} (libbpf: {}); BPF iterators need "
                               "Linux 5.8+ with BTF; use --source procfs",
-                              typed ? " with typed reads" : "", strerror(-e), libbpf));
+                              strerror(-e), libbpf));
     }
   }
 
