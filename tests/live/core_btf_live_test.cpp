@@ -122,6 +122,7 @@ TEST(CoreBtfLive, IteratorProgramsRelocateAsAgainstTheWholeKernelBtf) {
   register_iter_sections();  // the loader's handler of their section, which links the typed casts
   bool has_loop = kernel_has_bpf_loop();
   auto typed = typed_read_ids(kRunningKernelBtf);
+  IterTypedCasts casts(typed ? typed->cast_func : 0);  // what the handler links the casts to
   compare_loads<inotrace_iter>(
       inotrace_iter__open_opts, inotrace_iter__load, inotrace_iter__destroy, inotrace_iter__elf_bytes,
       [&](bpf_program* p) {

@@ -26,6 +26,7 @@
 #include "snapshot/snapshot_taker.h"
 #include "loader/environment.h"
 #include "loader/kernel_btf.h"
+#include "loader/kernel_func_ids.h"
 #include "loader/typed_reads.h"
 #include "support/live_support.h"
 #include "util/wall_clock.h"
@@ -295,10 +296,13 @@ TEST_F(PathLive, SiblingPathsAndTypedReadsAreExactlyTheProbedWholeWalks) {
           for (const auto& w : inst.watches) by_wd[w.wd] = &w;
     return by_wd;
   };
-  for (const Snapshot* s : {&a, &p, &b})  // every walk whole: none raced nor was cut short
+  for (const Snapshot* s : {&a, &p, &b}) {  // every walk whole: none raced nor was cut short
     for (const auto& inst : s->instances)
       for (const auto& h : inst.holders)
-        if (h.pid == (uint32_t)getpid() && h.fd == fd) EXPECT_FALSE(inst.truncated) << s->source;
+        if (h.pid == (uint32_t)getpid() && h.fd == fd) {
+          EXPECT_FALSE(inst.truncated) << s->source;
+        }
+  }
   auto got = mine(a), ref = mine(b), got_probed = mine(p);
   ASSERT_EQ(got.size(), expected.size());
   ASSERT_EQ(ref.size(), expected.size());
@@ -337,6 +341,37 @@ TEST_F(PathLive, SiblingPathsAndTypedReadsAreExactlyTheProbedWholeWalks) {
   close(pods);
   close(top);
   close(fd);
+}
+
+// Where the kernel's verifier refuses the typed walk, the probed walk loads, says so, and names
+// the watches: the casts are linked to a kernel function that is no kfunc, which every verifier
+// refuses.
+TEST_F(PathLive, RefusedTypedSnapshotWalkFallsBackToProbeReads) {
+  if (!kernel_has_bpf_loop() || !typed_read_ids(kRunningKernelBtf))
+    GTEST_SKIP() << "SKIPPED: this kernel loads no typed snapshot walk (it needs bpf_loop, 5.17+, and the "
+                    "bpf_rdonly_cast kfunc, 6.2+): nothing to refuse";
+  std::string d = dir_.mkdir("refused");
+  struct stat st{};
+  ASSERT_EQ(stat(d.c_str(), &st), 0);
+  Watcher w(-1, {d}, true);
+  ASSERT_EQ(w.wds().size(), 1u);
+  ASSERT_GT(w.wds()[0], 0);
+  int not_a_kfunc = kernel_func_id(kRunningKernelBtf, "inotify_freeing_mark");
+  ASSERT_GT(not_a_kfunc, 0);
+  init_libbpf_logging(false);
+  KernelFacts facts = preflight("");
+  ::testing::internal::CaptureStderr();
+  IterSource refused(facts, IterSourceOptions{.typed_cast_func_for_test = not_a_kfunc});
+  std::string said = ::testing::internal::GetCapturedStderr();
+  EXPECT_FALSE(refused.typed_reads());
+  EXPECT_NE(said.find("the typed-read snapshot walk did not load"), std::string::npos) << said;
+  EXPECT_NE(said.find("walking with probe reads instead"), std::string::npos) << "the fallback is said, not silent: " << said;
+  Snapshot s = refused.take(true);
+  const SnapWatch* sw = find_watch(s, w.pid(), w.fd(), w.wds()[0]);
+  ASSERT_NE(sw, nullptr) << "the probed walk lists the watch";
+  EXPECT_EQ(sw->ino, st.st_ino);
+  EXPECT_EQ(sw->fs_path_source, PathSource::Dentry);
+  EXPECT_TRUE(sw->fs_path.ends_with("/refused")) << sw->fs_path;
 }
 
 // A directory chain deeper than PATH_MAX, made relative to fds (no path string could name it).

@@ -10,8 +10,9 @@
 #include <memory>
 #include <mutex>
 
+#include <fmt/format.h>
+
 #include "loader/kernel_btf.h"
-#include "inotrace/typed_cast.h"
 #include "loader/kernel_func_ids.h"
 #include "loader/typed_reads.h"
 #include "util/log.h"
@@ -39,21 +40,27 @@ int task_file_target() {
   return g_task_file_target.load(std::memory_order_acquire);
 }
 
-// The typed walk's casts (bpf/typed_read.bpf.h) are in its bpf_loop callback, a subprogram that
-// libbpf appends only at the load: linked here, where libbpf 1.1 loads the program's instructions
-// as this hook leaves them. The kfunc is the running kernel's, which IterSource checked had it.
+// The kfunc of this thread's IterTypedCasts, 0 outside one.
+struct TypedCastScope {
+  int cast_func = 0;
+  bool link_failed = false;
+};
+thread_local TypedCastScope t_typed_casts;
+
 int link_iter_typed_casts(bpf_program* prog) {
   const bpf_insn* insns = bpf_program__insns(prog);
-  bool casts = std::any_of(insns, insns + bpf_program__insn_cnt(prog), [](const bpf_insn& i) {
-    return i.code == (BPF_JMP | BPF_CALL) && i.src_reg == 0 && i.imm == INOTRACE_TYPED_CAST_HELPER;
-  });
-  if (!casts) return 0;
+  if (std::none_of(insns, insns + bpf_program__insn_cnt(prog), is_typed_cast)) return 0;
+  if (t_typed_casts.cast_func <= 0) {
+    log_line(fmt::format("{}: typed casts, but no kfunc to link them to", bpf_program__name(prog)));
+    t_typed_casts.link_failed = true;
+    return -ENOENT;
+  }
   try {
-    int cast_func = kernel_func_id(kRunningKernelBtf, "bpf_rdonly_cast");
-    if (cast_func <= 0) return -ENOENT;
-    return link_typed_casts(prog, cast_func) > 0 ? 0 : -EINVAL;
+    link_typed_casts(prog, t_typed_casts.cast_func);
+    return 0;
   } catch (const std::exception& e) {
     log_line(e.what());
+    t_typed_casts.link_failed = true;
     return -EINVAL;
   }
 }
@@ -73,6 +80,12 @@ int prepare_task_file_iter(bpf_program* prog, bpf_prog_load_opts* opts, long /*c
 }
 
 }  // namespace
+
+IterTypedCasts::IterTypedCasts(int cast_func) { t_typed_casts = {cast_func, false}; }
+
+IterTypedCasts::~IterTypedCasts() { t_typed_casts = {}; }
+
+bool IterTypedCasts::link_failed() const { return t_typed_casts.link_failed; }
 
 void register_iter_sections() {
   static std::once_flag once;

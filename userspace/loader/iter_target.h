@@ -17,4 +17,19 @@ namespace inotrace {
 // libbpf, whose table of sections is not thread-safe (init_libbpf_logging calls it).
 void register_iter_sections();
 
+// While alive, the iterator programs this thread loads have their typed casts
+// (bpf/typed_read.bpf.h) linked to the kfunc `cast_func` (TypedReadIds::cast_func). They are in
+// a bpf_loop callback, a subprogram libbpf appends only at the load, so the section's prepare
+// hook links them; a program with casts loaded outside such a scope fails to load.
+class IterTypedCasts {
+ public:
+  explicit IterTypedCasts(int cast_func);
+  ~IterTypedCasts();
+  IterTypedCasts(const IterTypedCasts&) = delete;
+  IterTypedCasts& operator=(const IterTypedCasts&) = delete;
+  // Whether the hook could not link them (libbpf refused the new instructions): the typed
+  // program's failure, as a verifier's refusal is.
+  bool link_failed() const;
+};
+
 }  // namespace inotrace

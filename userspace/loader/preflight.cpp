@@ -69,6 +69,11 @@ void init_libbpf_logging(bool verbose) {
   register_iter_sections();  // here: before any second thread uses libbpf
 }
 
+void ensure_libbpf_hooks() {
+  libbpf_set_print(libbpf_print);
+  register_iter_sections();
+}
+
 std::string last_libbpf_message() {
   std::lock_guard lock(g_mu);
   return g_last;

@@ -51,12 +51,16 @@ std::optional<TypedReadIds> typed_read_ids(const std::string& btf_path) {
   return ids;
 }
 
+bool is_typed_cast(const bpf_insn& insn) {
+  return insn.code == (BPF_JMP | BPF_CALL) && insn.src_reg == 0 && insn.imm == INOTRACE_TYPED_CAST_HELPER;
+}
+
 int link_typed_casts(bpf_program* prog, int cast_func) {
   const bpf_insn* insns = bpf_program__insns(prog);
   std::vector<bpf_insn> patched(insns, insns + bpf_program__insn_cnt(prog));
   int n = 0;
   for (bpf_insn& insn : patched) {
-    if (insn.code != (BPF_JMP | BPF_CALL) || insn.src_reg != 0 || insn.imm != INOTRACE_TYPED_CAST_HELPER) continue;
+    if (!is_typed_cast(insn)) continue;
     insn.src_reg = BPF_PSEUDO_KFUNC_CALL;  // off 0: a function of the kernel's own BTF
     insn.off = 0;
     insn.imm = cast_func;

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+struct bpf_insn;
 struct bpf_program;
 
 namespace inotrace {
@@ -35,8 +36,7 @@ bool kernel_has_typed_cast(const std::string& btf_path);
 std::optional<TypedReadIds> typed_read_ids(const std::string& btf_path);
 
 // Before load: the object's type ids (the tracer's or the snapshot iterator's skeleton: both
-// hold typed_read.bpf.h's .rodata), and each typed program's casts made calls of the kfunc.
-// Returns how many calls were rewritten in `prog`.
+// hold typed_read.bpf.h's .rodata).
 template <class Skeleton>
 void set_typed_read_ids(Skeleton* skel, const TypedReadIds& ids) {
   auto* ro = skel->rodata;
@@ -48,6 +48,12 @@ void set_typed_read_ids(Skeleton* skel, const TypedReadIds& ids) {
   ro->kernel_id_task_struct = ids.task_struct;
   ro->kernel_id_dentry = ids.dentry;
 }
+
+// Whether `insn` is one of typed_read.bpf.h's casts, a call link_typed_casts rewrites.
+bool is_typed_cast(const bpf_insn& insn);
+
+// Makes each of `prog`'s casts a call of the kfunc `cast_func`. Returns how many it rewrote.
+// Throws inotrace::Error when libbpf refuses the new instructions.
 int link_typed_casts(bpf_program* prog, int cast_func);
 
 }  // namespace inotrace

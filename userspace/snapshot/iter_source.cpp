@@ -23,8 +23,10 @@
 #include "loader/core_btf.h"
 #include "loader/start_up_cache.h"
 #include "loader/inotify_identity.h"
+#include "loader/iter_target.h"
 #include "loader/kernel_func_ids.h"
 #include "loader/kernel_btf.h"
+#include "loader/preflight.h"
 #include "loader/typed_reads.h"
 #include "inotrace_iter.skel.h"
 #include "util/error.h"
@@ -46,6 +48,12 @@ std::vector<uint64_t> keys_of(int map_fd) {
   }
   return keys;
 }
+
+// The kernel refused the typed walk (bpf/typed_read.bpf.h), the newest code on every kernel:
+// the probed walk loads instead.
+struct TypedWalkRejected : Error {
+  using Error::Error;
+};
 
 }  // namespace
 
@@ -91,8 +99,10 @@ struct IterSource::Impl {
   }
 
   // Opens and loads the object with the one walk this source runs; typed: the typed walk with
-  // these kernel ids. Throws inotrace::Error, leaving no object behind.
-  void load(const bpf_object_open_opts& open_opts, const IterSourceOptions& opts, const TypedReadIds* typed) {
+  // these kernel ids, its casts linked to cast_func. Throws TypedWalkRejected where the typed
+  // walk itself was refused, inotrace::Error otherwise, leaving no object behind.
+  void load(const bpf_object_open_opts& open_opts, const IterSourceOptions& opts, const TypedReadIds* typed,
+            int cast_func) {
     if (skel) {
       inotrace_iter__destroy(skel);
       skel = nullptr;
@@ -110,13 +120,19 @@ struct IterSource::Impl {
     for (bpf_program* p : {skel->progs.snapshot_files, skel->progs.snapshot_files_typed, skel->progs.snapshot_files_marks,
                            skel->progs.snapshot_files_bounded})
       bpf_program__set_autoload(p, p == walk);
+    IterTypedCasts casts(typed ? cast_func : 0);
+    take_rejected_program();  // one left by an earlier load is not this one's
     if (int e = inotrace_iter__load(skel)) {
       std::string libbpf = last_libbpf_message();
+      // Only the typed walk's own refusal falls back: EPERM or a map that cannot be created
+      // would fail the probed walk's load the same way.
+      const bool typed_refused =
+          typed && (casts.link_failed() || take_rejected_program() == bpf_program__name(skel->progs.snapshot_files_typed));
       inotrace_iter__destroy(skel);
       skel = nullptr;
-      if (typed)  // the caller loads the probed walk next: no advice to change the source
-        throw Error(fmt::format("the typed-read snapshot walk did not load: {} (libbpf: {}; -v for the verifier's log)",
-                                strerror(-e), libbpf));
+      if (typed_refused)  // the caller loads the probed walk next: no advice to change the source
+        throw TypedWalkRejected(fmt::format("the typed-read snapshot walk did not load: {} (libbpf: {}; -v for the verifier's log)",
+                                            strerror(-e), libbpf));
       throw Error(fmt::format("loading the snapshot iterator failed: {} (libbpf: {}); BPF iterators need "
                               "Linux 5.8+ with BTF; use --source procfs",
                               strerror(-e), libbpf));
@@ -404,6 +420,7 @@ std::unordered_map<uint64_t, size_t> group_by_instance(const std::vector<inotrac
 
 IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
     : impl_(std::make_unique<Impl>()) {
+  ensure_libbpf_hooks();  // the typed walk's casts are linked by its section's handler
   size_t elf_size = 0;
   const void* elf = inotrace_iter__elf_bytes(&elf_size);
   // One parse of the kernel's BTF for the CoreBtf and the iterators' attach target (iter_target.h),
@@ -430,15 +447,15 @@ IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
     } catch (const Error&) {  // probe reads, as on a kernel without the kfunc
     }
   if (typed) try {
-      impl_->load(open_opts, opts, &*typed);
-    } catch (const Error& e) {
+      impl_->load(open_opts, opts, &*typed, opts.typed_cast_func_for_test > 0 ? opts.typed_cast_func_for_test : typed->cast_func);
+    } catch (const TypedWalkRejected& e) {
       // The newest code on every kernel: where this kernel's verifier refuses it, the probed walk
       // reads the same fields.
       log_line(fmt::format("{}; walking with probe reads instead", e.what()));
-      impl_->load(open_opts, opts, nullptr);
+      impl_->load(open_opts, opts, nullptr, 0);
     }
   else
-    impl_->load(open_opts, opts, nullptr);
+    impl_->load(open_opts, opts, nullptr, 0);
   auto* skel = impl_->skel;
   impl_->identity = identify_inotify(skel->progs.identify_inotify,
                    {&skel->bss->inotify_release_addr, &skel->bss->inotify_freeing_mark_addr, skel->bss->identified_dentry_name},

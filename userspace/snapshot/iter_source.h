@@ -31,6 +31,9 @@ struct IterSourceOptions {
   // The walk with paths reads kernel objects with typed loads where the running kernel has
   // bpf_rdonly_cast (loader/typed_reads.h); false: probe reads (tests compare the two).
   bool typed_reads = true;
+  // Tests: the typed walk's casts linked to this kernel function instead of bpf_rdonly_cast
+  // (one that is no kfunc makes the verifier refuse the walk, to show the fallback).
+  int typed_cast_func_for_test = 0;
 };
 
 class IterSource {
