@@ -135,7 +135,7 @@ static __always_inline void hooked_freeing_mark(struct fsnotify_mark *mark, stru
 		e->ino = BPF_CORE_READ(inode, i_ino);
 		e->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 		struct path_result r = {};
-		event_inode_path(e, inode, &r, walks);
+		event_inode_path(e, inode, &r, walks, READS_PROBED);
 		e->path_kind = r.kind;
 		e->path_len = r.len;
 		e->hdr.flags |= r.flags;

@@ -123,20 +123,6 @@ static __always_inline char *name_walk_buffer(void)
  * was renamed or moved meanwhile and the next watch is walked whole; a rename further up between
  * the two records is not seen (the walks are unlocked anyway, and a whole walk racing it is no
  * better), and after INOTRACE_SIBLING_RUN records a whole walk reads the names again. */
-/* A directory's place: its parent and its name's hash and length, which a rename or a move of it
- * changes. */
-static __always_inline void read_place(struct dentry *d, struct dentry **parent, __u64 *name, const enum kernel_reads reads)
-{
-	if (reads == READS_TYPED) {
-		typed_read_place(d, parent, name);
-		return;
-	}
-	__u32 end = max_u32(FIELD_END(struct dentry, d_parent), FIELD_END(struct dentry, d_name.hash_len));
-	struct object_copy *c = end <= INOTRACE_COPY_MAX ? copy_object(d, end) : NULL;
-	*parent = c ? COPIED(c, struct dentry, d_parent) : NULL;
-	*name = c ? COPIED(c, struct dentry, d_name.hash_len) : 0;
-}
-
 static __always_inline bool sibling_path(struct snap_scratch_value *v, const struct inode_fields *in,
 					 struct path_result *r, const enum kernel_reads reads)
 {
@@ -145,16 +131,13 @@ static __always_inline bool sibling_path(struct snap_scratch_value *v, const str
 		return false;
 	struct dentry *d = (void *)in->first_alias - bpf_core_field_offset(struct dentry, d_u.d_alias);
 	struct dentry_fields f;
-	if (reads == READS_TYPED)
-		typed_read_dentry(d, &f);
-	else
-		read_dentry(d, &f);
+	read_dentry_as(d, &f, reads);
 	if (f.parent != c->prev_parent || f.parent == d || c->siblings >= INOTRACE_SIBLING_RUN)
 		return false;
 	/* The parent renamed or moved since its names were read: they are not its names now. */
 	struct dentry *grandparent;
 	__u64 name;
-	read_place(f.parent, &grandparent, &name, reads);
+	read_place_as(f.parent, &grandparent, &name, reads);
 	if (grandparent != c->prev_grandparent || name != c->prev_parent_name)
 		return false;
 	__u32 off = 0;
@@ -174,7 +157,7 @@ static __always_inline void remember_parent(struct walk_ctx *c, const struct pat
 	c->prev_parent = NULL;
 	if (!nw || r->kind != INOTRACE_PATH_DENTRY || r->flags || !nw->leaf_parent || nw->leaf_end > r->len)
 		return;
-	read_place(nw->leaf_parent, &c->prev_grandparent, &c->prev_parent_name, reads);
+	read_place_as(nw->leaf_parent, &c->prev_grandparent, &c->prev_parent_name, reads);
 	if (!c->prev_grandparent)
 		return;
 	c->prev_parent = nw->leaf_parent;
@@ -194,15 +177,9 @@ static __always_inline void send_watch(struct snap_scratch_value *v, struct fsno
 	w->hdr.ts_ns = 0;
 	w->group = (__u64)group;
 	struct inode_fields in;
-	if (reads == READS_TYPED) {
-		__u32 dev;
-		typed_read_inode(inode, &in, &dev);
-		w->dev = dev;
-	} else {
-		read_inode(inode, &in);
-		struct super_block *sb = in.sb; /* a plain local: CO-RE must not see inode_fields */
-		w->dev = BPF_CORE_READ(sb, s_dev);
-	}
+	__u32 dev;
+	read_inode_as(inode, &in, &dev, reads);
+	w->dev = dev;
 	w->ino = in.ino;
 	w->wd = wd;
 	w->mask = user_mask;
@@ -213,7 +190,7 @@ static __always_inline void send_watch(struct snap_scratch_value *v, struct fsno
 		struct path_result r = {};
 		if (!sibling_path(v, &in, &r, reads)) {
 			r = (struct path_result){};
-			inode_path_looped(inode, &in, &r); /* into w->path: name_walk_buffer() */
+			inode_path_looped(inode, &in, &r, reads); /* into w->path: name_walk_buffer() */
 			remember_parent(&v->walk, &r, reads);
 		}
 		w->path_kind = r.kind;

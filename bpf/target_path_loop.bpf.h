@@ -11,6 +11,7 @@
 
 #include "object_copy.bpf.h"
 #include "target_path.bpf.h"
+#include "typed_read.bpf.h"
 
 /* The walk's state lives in a per-CPU map value, not on the stack as the callback's context:
  * the verifier tracks what a stack slot holds, so it re-checked the callback for each value the
@@ -42,7 +43,7 @@ static __always_inline struct name_walk *name_walk_state(void)
 	return bpf_map_lookup_elem(&name_walks, &zero);
 }
 
-static long dentry_step(__u32 i, void *unused)
+static __always_inline long dentry_step_as(__u32 i, const enum kernel_reads reads)
 {
 	struct name_walk *w = name_walk_state();
 	char *buf = name_walk_buffer();
@@ -50,7 +51,7 @@ static long dentry_step(__u32 i, void *unused)
 		return 1;
 	struct dentry *d = w->node;
 	struct dentry_fields f;
-	read_dentry(d, &f);
+	read_dentry_as(d, &f, reads);
 	if (!f.parent || f.parent == d)
 		return 1; /* superblock root */
 	if (!f.hashed)
@@ -65,6 +66,18 @@ static long dentry_step(__u32 i, void *unused)
 	if (i == INOTRACE_PATH_DEPTH - 1)
 		w->r.flags |= INOTRACE_F_PATH_TRUNCATED;
 	return 0;
+}
+
+static long dentry_step(__u32 i, void *unused)
+{
+	return dentry_step_as(i, READS_PROBED);
+}
+
+/* Typed (typed_read.bpf.h): its casts are in a subprogram libbpf appends only at the load, so
+ * the loader links them in the section's prepare hook (loader/section_handlers.h). */
+static long dentry_step_typed(__u32 i, void *unused)
+{
+	return dentry_step_as(i, READS_TYPED);
 }
 
 static long kernfs_step(__u32 i, void *unused)
@@ -91,7 +104,8 @@ static long kernfs_step(__u32 i, void *unused)
  * never takes as dead (fixed by "bpf: verify callbacks as if they are called unknown number of
  * times"): with the offset a known 0 there, 6.1 dropped put_name()'s buffer-full check. Read from
  * the map, the offset is never known. */
-static __always_inline void names_looped(void *node, __u32 off, const bool kernfs, struct path_result *r)
+static __always_inline void names_looped(void *node, __u32 off, const bool kernfs, struct path_result *r,
+					 const enum kernel_reads reads)
 {
 	struct name_walk *w = name_walk_state();
 	r->len = off;
@@ -104,6 +118,8 @@ static __always_inline void names_looped(void *node, __u32 off, const bool kernf
 	w->r.flags = r->flags;
 	if (kernfs)
 		bpf_loop(INOTRACE_PATH_DEPTH, kernfs_step, NULL, 0);
+	else if (reads == READS_TYPED)
+		bpf_loop(INOTRACE_PATH_DEPTH, dentry_step_typed, NULL, 0);
 	else
 		bpf_loop(INOTRACE_PATH_DEPTH, dentry_step, NULL, 0);
 	r->len = w->off;
@@ -111,24 +127,26 @@ static __always_inline void names_looped(void *node, __u32 off, const bool kernf
 }
 
 /* dentry_path_from() of target_path.bpf.h, into name_walk_buffer(). */
-static __always_inline void dentry_path_looped(struct dentry *d, __u32 off, struct path_result *r)
+static __always_inline void dentry_path_looped(struct dentry *d, __u32 off, struct path_result *r,
+					       const enum kernel_reads reads)
 {
 	r->kind = INOTRACE_PATH_DENTRY;
-	names_looped(d, off, false, r);
+	names_looped(d, off, false, r, reads);
 }
 
 /* Fills name_walk_buffer() with the path of `inode`, read by read_inode() into `in`, as
  * inode_path() does. */
-static __always_inline void inode_path_looped(struct inode *inode, const struct inode_fields *in, struct path_result *r)
+static __always_inline void inode_path_looped(struct inode *inode, const struct inode_fields *in, struct path_result *r,
+					      const enum kernel_reads reads)
 {
 	r->len = 0;
 	r->kind = INOTRACE_PATH_NONE;
 	struct hlist_node *first = in->first_alias;
 	if (first) {
-		dentry_path_looped((void *)first - bpf_core_field_offset(struct dentry, d_u.d_alias), 0, r);
+		dentry_path_looped((void *)first - bpf_core_field_offset(struct dentry, d_u.d_alias), 0, r, reads);
 	} else if (is_kernfs_sb(in->sb)) {
 		r->kind = INOTRACE_PATH_KERNFS;
-		names_looped(BPF_CORE_READ(inode, i_private), 0, true, r);
+		names_looped(BPF_CORE_READ(inode, i_private), 0, true, r, reads);
 	} else {
 		r->flags |= INOTRACE_F_NO_DENTRY;
 	}

@@ -34,22 +34,22 @@ enum name_walks { NAMES_INLINE, NAMES_LOOPED };
 
 /* dentry_path_from() into e->path at `off`, inline or looped. */
 static __always_inline void event_dentry_path(struct inotrace_watch_event *e, struct dentry *d, __u32 off,
-					      struct path_result *r, const enum name_walks walks)
+					      struct path_result *r, const enum name_walks walks, const enum kernel_reads reads)
 {
 	if (walks == NAMES_LOOPED)
-		dentry_path_looped(d, off, r); /* e is the scratch value: name_walk_buffer() */
+		dentry_path_looped(d, off, r, reads); /* e is the scratch value: name_walk_buffer() */
 	else
 		dentry_path_from(d, e->path, off, r);
 }
 
 /* inode_path() into e->path, inline or looped. */
 static __always_inline void event_inode_path(struct inotrace_watch_event *e, struct inode *inode,
-					     struct path_result *r, const enum name_walks walks)
+					     struct path_result *r, const enum name_walks walks, const enum kernel_reads reads)
 {
 	if (walks == NAMES_LOOPED) {
 		struct inode_fields in;
-		read_inode(inode, &in);
-		inode_path_looped(inode, &in, r);
+		read_inode_as(inode, &in, NULL, reads);
+		inode_path_looped(inode, &in, r, reads);
 	} else {
 		inode_path(inode, e->path, r);
 	}
@@ -186,7 +186,8 @@ out:
 	watch_event_output(e, size);
 }
 
-static __always_inline void set_user_path(struct inotrace_watch_event *e, const char *upath, const enum name_walks walks)
+static __always_inline void set_user_path(struct inotrace_watch_event *e, const char *upath, const enum name_walks walks,
+					  const enum kernel_reads reads)
 {
 	if (!upath)
 		return;
@@ -206,7 +207,7 @@ static __always_inline void set_user_path(struct inotrace_watch_event *e, const 
 	if (!cwd)
 		return;
 	struct path_result r = {};
-	event_dentry_path(e, cwd, n, &r, walks);
+	event_dentry_path(e, cwd, n, &r, walks, reads);
 	e->path_kind = INOTRACE_PATH_USER_CWD;
 	e->path_len = r.len;
 	e->hdr.flags |= r.flags;
@@ -308,7 +309,7 @@ static __always_inline void handle_add_result(struct pending_call *pc, long ret,
 	if (np.dentry && ret >= 0) {
 		/* Hooked backends saw the struct path the kernel resolved: its dentry names inside the
 		 * filesystem plus the mount's id (userspace adds the mount point). */
-		event_dentry_path(e, (struct dentry *)np.dentry, 0, &r, walks);
+		event_dentry_path(e, (struct dentry *)np.dentry, 0, &r, walks, reads);
 		e->mnt_id = vfsmount_id((struct vfsmount *)np.mnt);
 	}
 	if (r.kind && (!(r.flags & INOTRACE_F_PATH_TRUNCATED) || !pc->user_path)) {
@@ -317,7 +318,7 @@ static __always_inline void handle_add_result(struct pending_call *pc, long ret,
 		e->hdr.flags |= r.flags;
 	} else {
 		e->mnt_id = 0; /* too deep for the walk: the caller's own string is whole */
-		set_user_path(e, (const char *)pc->user_path, walks);
+		set_user_path(e, (const char *)pc->user_path, walks, reads);
 	}
 
 	/* The group as resolved at entry (fd table), or as inotify_update_watch received it. */
@@ -382,7 +383,7 @@ static __always_inline void handle_removal(struct pending_call *pc, __u8 reason,
 	/* The inode is still pinned here: the mark's connector drops its reference only after an
 	 * SRCU grace period, so the dentry walk reads live objects. */
 	struct path_result r = {};
-	event_inode_path(e, (struct inode *)pc->inode, &r, walks);
+	event_inode_path(e, (struct inode *)pc->inode, &r, walks, reads);
 	e->path_kind = r.kind;
 	e->path_len = r.len;
 	e->hdr.flags |= r.flags;

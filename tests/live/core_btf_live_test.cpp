@@ -24,7 +24,7 @@
 #include "loader/kernel_btf.h"
 #include "loader/kernel_func_ids.h"
 #include "loader/program_table.h"
-#include "loader/iter_target.h"
+#include "loader/section_handlers.h"
 #include "loader/typed_reads.h"
 #include "util/boot_cache.h"
 #include "support/live_support.h"
@@ -92,13 +92,10 @@ bool loadable_here(bpf_program* p) {
   return true;  // not in the table: identify_inotify
 }
 
-// What the tracer does to the typed programs before their load (loader/typed_reads.h).
-void link_typed_programs(inotrace_bpf* skel) {
-  auto ids = typed_read_ids(kRunningKernelBtf);
-  if (!ids) return;
-  set_typed_read_ids(skel, *ids);
-  for (const ProgramSpec& spec : program_table())
-    if (spec.reads == Reads::Typed) link_typed_casts(skel->progs.*spec.program, ids->cast_func);
+// What the tracer does to the typed programs before their load (loader/typed_reads.h); the
+// casts themselves are linked at the load, in a TypedCastsAtLoad scope (loader/section_handlers.h).
+void set_typed_ids(inotrace_bpf* skel) {
+  if (auto ids = typed_read_ids(kRunningKernelBtf)) set_typed_read_ids(skel, *ids);
 }
 
 // Kernels from 6.16 let their BTF be mapped, and shared_kernel_btf parses it from the mapping:
@@ -119,10 +116,10 @@ TEST(CoreBtfLive, KernelBtfFromItsMappingEqualsLibbpfsRead) {
 
 TEST(CoreBtfLive, IteratorProgramsRelocateAsAgainstTheWholeKernelBtf) {
   INOTRACE_REQUIRE_ROOT();
-  register_iter_sections();  // the loader's handler of their section, which links the typed casts
+  register_section_handlers();  // the loader's handler of their section, which links the typed casts
   bool has_loop = kernel_has_bpf_loop();
   auto typed = typed_read_ids(kRunningKernelBtf);
-  IterTypedCasts casts(typed ? typed->cast_func : 0);  // what the handler links the casts to
+  TypedCastsAtLoad casts(typed ? typed->cast_func : 0);  // what the handler links the casts to
   compare_loads<inotrace_iter>(
       inotrace_iter__open_opts, inotrace_iter__load, inotrace_iter__destroy, inotrace_iter__elf_bytes,
       [&](bpf_program* p) {
@@ -131,19 +128,22 @@ TEST(CoreBtfLive, IteratorProgramsRelocateAsAgainstTheWholeKernelBtf) {
         return has_loop || !starts_with(bpf_program__section_name(p), "iter/") ||
                std::strcmp(bpf_program__name(p), "snapshot_files_bounded") == 0;
       },
-      [&](inotrace_iter* skel) {  // the casts themselves are linked at the load (loader/iter_target.h)
+      [&](inotrace_iter* skel) {  // the casts themselves are linked at the load (loader/section_handlers.h)
         if (typed) set_typed_read_ids(skel, *typed);
       });
 }
 
 TEST(CoreBtfLive, TracepointProgramsRelocateAsAgainstTheWholeKernelBtf) {
   INOTRACE_REQUIRE_ROOT();
+  register_section_handlers();  // the loader's handler of their section, which links the typed casts
+  auto typed = typed_read_ids(kRunningKernelBtf);
+  TypedCastsAtLoad casts(typed ? typed->cast_func : 0);
   compare_loads<inotrace_bpf>(inotrace_bpf__open_opts, inotrace_bpf__load, inotrace_bpf__destroy,
                               inotrace_bpf__elf_bytes, [](bpf_program* p) {
                                 return (starts_with(bpf_program__section_name(p), "tracepoint/") && loadable_here(p)) ||
                                        std::strcmp(bpf_program__section_name(p), "raw_tp") == 0;
                               },
-                              link_typed_programs);
+                              set_typed_ids);
 }
 
 // The kprobe backend's programs (where the kernel has a kprobe PMU: the VM tier's guests). The

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "loader/environment.h"
-#include "loader/iter_target.h"
+#include "loader/section_handlers.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/small_file.h"
@@ -66,12 +66,12 @@ void init_libbpf_logging(bool verbose) {
     g_verbose = verbose;
   }
   libbpf_set_print(libbpf_print);
-  register_iter_sections();  // here: before any second thread uses libbpf
+  register_section_handlers();  // here: before any second thread uses libbpf
 }
 
 void ensure_libbpf_hooks() {
   libbpf_set_print(libbpf_print);
-  register_iter_sections();
+  register_section_handlers();
 }
 
 std::string last_libbpf_message() {

@@ -23,6 +23,7 @@
 #include "loader/inotify_identity.h"
 #include "loader/kallsyms.h"
 #include "loader/program_table.h"
+#include "loader/section_handlers.h"
 #include "loader/typed_reads.h"
 #include "loader/kernel_prober.h"
 #include "loader/preflight.h"
@@ -341,16 +342,16 @@ void Tracer::start(const TracerOptions& opts, const Log& log) {
     set_typed_read_ids(impl_->skel, *impl_->typed);
     for (const ProgramSpec* spec : chosen) {
       if (spec->reads != Reads::Typed) continue;
-      int linked = 0;
-      try {
-        linked = link_typed_casts(impl_->skel->progs.*spec->program,
-                                  opts.typed_cast_func_for_test > 0 ? opts.typed_cast_func_for_test : impl_->typed->cast_func);
-      } catch (const Error& e) {
-        throw TypedProgramsRejected(e.what());
-      }
-      if (linked == 0) throw TypedProgramsRejected(fmt::format("{}: no typed cast to link", spec->name));
+      bpf_program* prog = impl_->skel->progs.*spec->program;
+      const bpf_insn* insns = bpf_program__insns(prog);
+      if (std::none_of(insns, insns + bpf_program__insn_cnt(prog), is_typed_cast))
+        throw TypedProgramsRejected(fmt::format("{}: no typed cast to link", spec->name));
     }
   }
+  // Linked at the load (section_handlers.h), callbacks included.
+  TypedCastsAtLoad casts(!impl_->typed                       ? 0
+                         : opts.typed_cast_func_for_test > 0 ? opts.typed_cast_func_for_test
+                                                             : impl_->typed->cast_func);
   if (opts.verbose)
     log(fmt::format("reads of kernel objects: {}", impl_->typed ? "typed loads (bpf_rdonly_cast)" : "probe reads"));
   impl_->start_btf.reset();  // before libbpf parses its own (fentry programs' attach targets)
@@ -364,12 +365,13 @@ void Tracer::start(const TracerOptions& opts, const Log& log) {
     // Only a typed program refused by the verifier falls back; anything else (a map that cannot
     // be created, EPERM, a probed program) would fail the second start the same way.
     std::string rejected = take_rejected_program();
-    bool typed_rejected = impl_->typed && std::any_of(chosen.begin(), chosen.end(), [&](const ProgramSpec* spec) {
-                            return spec->reads == Reads::Typed && spec->name == rejected;
-                          });
+    bool typed_rejected = impl_->typed && (casts.link_failed() || std::any_of(chosen.begin(), chosen.end(), [&](const ProgramSpec* spec) {
+                                             return spec->reads == Reads::Typed && spec->name == rejected;
+                                           }));
     if (typed_rejected)
-      throw TypedProgramsRejected(fmt::format("the typed-read program {} did not load ({}; -v for the verifier's log)",
-                                              rejected, strerror(-e)));
+      throw TypedProgramsRejected(rejected.empty() ? fmt::format("the typed-read programs' casts could not be linked ({})", strerror(-e))
+                                                   : fmt::format("the typed-read program {} did not load ({}; -v for the verifier's log)",
+                                                                 rejected, strerror(-e)));
     throw Error(fmt::format("loading the BPF programs failed: {} (libbpf: {}); run with -v for the verifier log",
                             strerror(-e), last_libbpf_message()));
   }

@@ -23,7 +23,7 @@
 #include "loader/core_btf.h"
 #include "loader/start_up_cache.h"
 #include "loader/inotify_identity.h"
-#include "loader/iter_target.h"
+#include "loader/section_handlers.h"
 #include "loader/kernel_func_ids.h"
 #include "loader/kernel_btf.h"
 #include "loader/preflight.h"
@@ -120,7 +120,7 @@ struct IterSource::Impl {
     for (bpf_program* p : {skel->progs.snapshot_files, skel->progs.snapshot_files_typed, skel->progs.snapshot_files_marks,
                            skel->progs.snapshot_files_bounded})
       bpf_program__set_autoload(p, p == walk);
-    IterTypedCasts casts(typed ? cast_func : 0);
+    TypedCastsAtLoad casts(typed ? cast_func : 0);
     take_rejected_program();  // one left by an earlier load is not this one's
     if (int e = inotrace_iter__load(skel)) {
       std::string libbpf = last_libbpf_message();
@@ -423,7 +423,7 @@ IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
   ensure_libbpf_hooks();  // the typed walk's casts are linked by its section's handler
   size_t elf_size = 0;
   const void* elf = inotrace_iter__elf_bytes(&elf_size);
-  // One parse of the kernel's BTF for the CoreBtf and the iterators' attach target (iter_target.h),
+  // One parse of the kernel's BTF for the CoreBtf and the iterators' attach target (section_handlers.h),
   // unless this boot's cache answers both.
   KernelBtfPtr kernel;
   if (facts.custom_btf.empty() && facts.btf_path == kRunningKernelBtf &&

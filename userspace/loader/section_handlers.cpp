@@ -1,4 +1,4 @@
-#include "loader/iter_target.h"
+#include "loader/section_handlers.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -21,7 +23,8 @@ namespace inotrace {
 
 namespace {
 
-constexpr const char* kSection = "iter/task_file";
+constexpr const char* kIterSection = "iter/task_file";
+constexpr std::string_view kSyscallTracepoints = "tracepoint/syscalls/";
 std::atomic<int> g_task_file_target{0};
 
 int task_file_target() {
@@ -40,14 +43,14 @@ int task_file_target() {
   return g_task_file_target.load(std::memory_order_acquire);
 }
 
-// The kfunc of this thread's IterTypedCasts, 0 outside one.
+// The kfunc of this thread's TypedCastsAtLoad, 0 outside one.
 struct TypedCastScope {
   int cast_func = 0;
   bool link_failed = false;
 };
 thread_local TypedCastScope t_typed_casts;
 
-int link_iter_typed_casts(bpf_program* prog) {
+int link_scoped_typed_casts(bpf_program* prog) {
   const bpf_insn* insns = bpf_program__insns(prog);
   if (std::none_of(insns, insns + bpf_program__insn_cnt(prog), is_typed_cast)) return 0;
   if (t_typed_casts.cast_func <= 0) {
@@ -67,7 +70,7 @@ int link_iter_typed_casts(bpf_program* prog) {
 
 // At the load: the iterator it is. libbpf reads the program's type after this.
 int prepare_task_file_iter(bpf_program* prog, bpf_prog_load_opts* opts, long /*cookie*/) {
-  if (int e = link_iter_typed_casts(prog)) return e;
+  if (int e = link_scoped_typed_casts(prog)) return e;
   int target = task_file_target();
   if (target <= 0) {
     log_line("cannot find bpf_iter_task_file in the kernel's BTF (/sys/kernel/btf/vmlinux, or a vmlinux "
@@ -79,20 +82,36 @@ int prepare_task_file_iter(bpf_program* prog, bpf_prog_load_opts* opts, long /*c
   return bpf_program__set_type(prog, BPF_PROG_TYPE_TRACING);  // allowed: the object is not loaded yet
 }
 
+int prepare_syscall_tracepoint(bpf_program* prog, bpf_prog_load_opts* /*opts*/, long /*cookie*/) {
+  return link_scoped_typed_casts(prog);
+}
+
+// What libbpf's own handler of the section does: the tracepoint its name says.
+int attach_syscall_tracepoint(const bpf_program* prog, long /*cookie*/, bpf_link** link) {
+  std::string_view name = bpf_program__section_name(prog);
+  name.remove_prefix(kSyscallTracepoints.size());
+  *link = bpf_program__attach_tracepoint(prog, "syscalls", std::string(name).c_str());
+  return libbpf_get_error(*link);
+}
+
 }  // namespace
 
-IterTypedCasts::IterTypedCasts(int cast_func) { t_typed_casts = {cast_func, false}; }
+TypedCastsAtLoad::TypedCastsAtLoad(int cast_func) { t_typed_casts = {cast_func, false}; }
 
-IterTypedCasts::~IterTypedCasts() { t_typed_casts = {}; }
+TypedCastsAtLoad::~TypedCastsAtLoad() { t_typed_casts = {}; }
 
-bool IterTypedCasts::link_failed() const { return t_typed_casts.link_failed; }
+bool TypedCastsAtLoad::link_failed() const { return t_typed_casts.link_failed; }
 
-void register_iter_sections() {
+void register_section_handlers() {
   static std::once_flag once;
   std::call_once(once, [] {
-    LIBBPF_OPTS(libbpf_prog_handler_opts, opts, .prog_prepare_load_fn = prepare_task_file_iter);
-    // On failure (no memory) libbpf's own handler stays: slower, not wrong.
-    libbpf_register_prog_handler(kSection, BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_TRACE_ITER, &opts);
+    // On failure (no memory) libbpf's own handlers stay: the iterators slower, not wrong; the
+    // typed programs refused for their unlinked casts, and the probed ones loaded instead.
+    LIBBPF_OPTS(libbpf_prog_handler_opts, iter, .prog_prepare_load_fn = prepare_task_file_iter);
+    libbpf_register_prog_handler(kIterSection, BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_TRACE_ITER, &iter);
+    LIBBPF_OPTS(libbpf_prog_handler_opts, tp, .prog_prepare_load_fn = prepare_syscall_tracepoint,
+                .prog_attach_fn = attach_syscall_tracepoint);
+    libbpf_register_prog_handler(std::string(kSyscallTracepoints).c_str(), BPF_PROG_TYPE_TRACEPOINT, static_cast<bpf_attach_type>(0), &tp);
   });
 }
 
