@@ -155,7 +155,9 @@ void TraceSession::deliver(Event& ev, const Callback& cb, bool derived) {
   if (derived && !selected(ev)) return;
   // A live event was looked up in take_in (outside pods it stays null): only derived ones ask.
   if (derived && ev.task.pid && !ev.workload) ev.workload = workloads_.of(ev.task.pid, ev.task.cgroup_id);
-  bool closed = !derived && ev.type == EventType::InstanceDestroy;
+  // A hook's close, or a reconcile's (the tracepoint backend has no hook for a close; the
+  // table derives an instance's removals before its close).
+  bool closed = ev.type == EventType::InstanceDestroy;
   uint64_t group = ev.instance.group;
   cb(ev);
   // Once delivered (a seeding drain delivers later than it takes in), what the closed instance
