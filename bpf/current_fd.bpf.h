@@ -21,18 +21,27 @@ const volatile bool kernel_btf_types_task = false;
  * kernel_btf_types_task says so and the kernel has bpf_get_current_task_btf (5.11+; both tests
  * are constants to the verifier, which drops the branch as dead code elsewhere), else one probe
  * read per pointer. */
+/* The fd table of a task the verifier knows the type of (its BTF pointer, or a typed cast:
+ * typed_read.bpf.h), with plain loads. */
+static __always_inline bool fdtable_of_typed_task(struct task_struct *task, struct fdtable_fields *t)
+{
+	if (!task)
+		return false;
+	struct files_struct *files = task->files;
+	if (!files)
+		return false;
+	struct fdtable *fdt = files->fdt;
+	if (!fdt)
+		return false;
+	t->max_fds = fdt->max_fds;
+	t->fd = fdt->fd;
+	return true;
+}
+
 static __always_inline bool current_fdtable(struct fdtable_fields *t)
 {
-	if (kernel_btf_types_task && bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
-		struct task_struct *task = bpf_get_current_task_btf();
-		struct files_struct *files = task->files;
-		if (!files)
-			return false;
-		struct fdtable *fdt = files->fdt;
-		t->max_fds = fdt->max_fds;
-		t->fd = fdt->fd;
-		return true;
-	}
+	if (kernel_btf_types_task && bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf))
+		return fdtable_of_typed_task(bpf_get_current_task_btf(), t);
 	struct task_struct *task = (void *)bpf_get_current_task();
 	struct files_struct *files = BPF_CORE_READ(task, files);
 	if (!files)

@@ -48,18 +48,7 @@ static __always_inline struct fsnotify_group *typed_group(__u64 addr)
  * (~0.5 ms) each time it checks the load; through a cast pointer it does not. */
 static __always_inline bool typed_current_fdtable(struct fdtable_fields *t)
 {
-	struct task_struct *task = typed_cast((void *)bpf_get_current_task(), kernel_id_task_struct);
-	if (!task)
-		return false;
-	struct files_struct *files = task->files;
-	if (!files)
-		return false;
-	struct fdtable *fdt = files->fdt;
-	if (!fdt)
-		return false;
-	t->max_fds = fdt->max_fds;
-	t->fd = fdt->fd;
-	return true;
+	return fdtable_of_typed_task(typed_cast((void *)bpf_get_current_task(), kernel_id_task_struct), t);
 }
 
 /* group_of_fd(), typed. */
