@@ -29,6 +29,7 @@
 #include "loader/kernel_func_ids.h"
 #include "loader/typed_reads.h"
 #include "support/live_support.h"
+#include "util/error.h"
 #include "util/wall_clock.h"
 
 namespace inotrace::testing {
@@ -372,6 +373,27 @@ TEST_F(PathLive, RefusedTypedSnapshotWalkFallsBackToProbeReads) {
   EXPECT_EQ(sw->ino, st.st_ino);
   EXPECT_EQ(sw->fs_path_source, PathSource::Dentry);
   EXPECT_TRUE(sw->fs_path.ends_with("/refused")) << sw->fs_path;
+}
+
+// Only the typed walk's own refusal is retried with probe reads: a load that fails for another
+// reason (here a ring buffer of 0 bytes, which no kernel creates) would fail the probed walk the
+// same way, and says so once, with the advice that fits it.
+TEST_F(PathLive, AnIteratorLoadFailingForAnotherReasonIsNotRetriedWithProbeReads) {
+  if (!kernel_has_bpf_loop() || !typed_read_ids(kRunningKernelBtf))
+    GTEST_SKIP() << "SKIPPED: this kernel loads no typed snapshot walk (it needs bpf_loop, 5.17+, and the "
+                    "bpf_rdonly_cast kfunc, 6.2+): no fallback to hold back";
+  init_libbpf_logging(false);
+  KernelFacts facts = preflight("");
+  ::testing::internal::CaptureStderr();
+  std::string error;
+  try {
+    IterSource broken(facts, IterSourceOptions{.ringbuf_bytes = 0});
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  std::string said = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(error.find("loading the snapshot iterator failed"), std::string::npos) << "error: " << error;
+  EXPECT_EQ(said.find("walking with probe reads instead"), std::string::npos) << said;
 }
 
 // A directory chain deeper than PATH_MAX, made relative to fds (no path string could name it).

@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include <cstdarg>
+#include <atomic>
 #include <mutex>
 #include <string_view>
 #include <utility>
@@ -24,7 +25,8 @@ namespace {
 std::mutex g_mu;
 bool g_verbose = false;
 thread_local std::string g_last;  // per thread: the iterator may load beside the tracer
-thread_local std::string g_rejected;  // the program whose load the kernel refused last, this thread
+thread_local std::string g_rejected;
+std::atomic<bool> g_hooks_installed{false};  // by init_libbpf_logging  // the program whose load the kernel refused last, this thread
 
 // libbpf's line for a program the kernel refused: "libbpf: prog 'NAME': BPF program load failed: ..."
 void note_rejected_program(const std::string& line) {
@@ -67,11 +69,14 @@ void init_libbpf_logging(bool verbose) {
   }
   libbpf_set_print(libbpf_print);
   register_section_handlers();  // here: before any second thread uses libbpf
+  g_hooks_installed.store(true, std::memory_order_release);
 }
 
 void ensure_libbpf_hooks() {
-  libbpf_set_print(libbpf_print);
-  register_section_handlers();
+  // Once installed, never again: libbpf_set_print is an unsynchronised write, and another
+  // thread may be inside libbpf by now.
+  if (g_hooks_installed.load(std::memory_order_acquire)) return;
+  init_libbpf_logging(false);
 }
 
 std::string last_libbpf_message() {

@@ -31,8 +31,8 @@ KernelFacts preflight(const std::string& custom_btf);
 // Installs inotrace's libbpf print callback (warnings kept for error messages; printed when
 // verbose) and returns the last libbpf warning, for error messages.
 void init_libbpf_logging(bool verbose);
-// The same callback and section handlers at the verbosity set before (quiet if none was): a
-// loader's own guarantee that refusals are seen and its sections handled, whoever made it.
+// init_libbpf_logging(false) where it has not run yet, else nothing: a loader's own guarantee
+// that refusals are seen and its sections handled, whoever made it.
 void ensure_libbpf_hooks();
 std::string last_libbpf_message();
 // The program whose load the kernel refused most recently on this thread (libbpf's warning),

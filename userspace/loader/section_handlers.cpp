@@ -43,27 +43,29 @@ int task_file_target() {
   return g_task_file_target.load(std::memory_order_acquire);
 }
 
-// The kfunc of this thread's TypedCastsAtLoad, 0 outside one.
+// This thread's TypedCastsAtLoad: the kfunc (0 outside one) and why a link failed.
 struct TypedCastScope {
   int cast_func = 0;
-  bool link_failed = false;
+  std::string link_failure;
 };
 thread_local TypedCastScope t_typed_casts;
 
-int link_scoped_typed_casts(bpf_program* prog) {
-  const bpf_insn* insns = bpf_program__insns(prog);
-  if (std::none_of(insns, insns + bpf_program__insn_cnt(prog), is_typed_cast)) return 0;
-  if (t_typed_casts.cast_func <= 0) {
-    log_line(fmt::format("{}: typed casts, but no kfunc to link them to", bpf_program__name(prog)));
-    t_typed_casts.link_failed = true;
-    return -ENOENT;
-  }
+// No exception may leave: libbpf's C frames are above.
+int link_scoped_typed_casts(bpf_program* prog) noexcept {
   try {
+    const bpf_insn* insns = bpf_program__insns(prog);
+    if (std::none_of(insns, insns + bpf_program__insn_cnt(prog), is_typed_cast)) return 0;
+    if (t_typed_casts.cast_func <= 0) {
+      t_typed_casts.link_failure = fmt::format("{}: typed casts, but no kfunc to link them to", bpf_program__name(prog));
+      return -EINVAL;
+    }
     link_typed_casts(prog, t_typed_casts.cast_func);
     return 0;
   } catch (const std::exception& e) {
-    log_line(e.what());
-    t_typed_casts.link_failed = true;
+    try {
+      t_typed_casts.link_failure = e.what();
+    } catch (...) {
+    }
     return -EINVAL;
   }
 }
@@ -96,11 +98,17 @@ int attach_syscall_tracepoint(const bpf_program* prog, long /*cookie*/, bpf_link
 
 }  // namespace
 
-TypedCastsAtLoad::TypedCastsAtLoad(int cast_func) { t_typed_casts = {cast_func, false}; }
+TypedCastsAtLoad::TypedCastsAtLoad(int cast_func) : outer_cast_func_(t_typed_casts.cast_func) {
+  t_typed_casts.cast_func = cast_func;
+  outer_failure_.swap(t_typed_casts.link_failure);
+}
 
-TypedCastsAtLoad::~TypedCastsAtLoad() { t_typed_casts = {}; }
+TypedCastsAtLoad::~TypedCastsAtLoad() {
+  t_typed_casts.cast_func = outer_cast_func_;
+  t_typed_casts.link_failure.swap(outer_failure_);
+}
 
-bool TypedCastsAtLoad::link_failed() const { return t_typed_casts.link_failed; }
+const std::string& TypedCastsAtLoad::link_failure() const { return t_typed_casts.link_failure; }
 
 void register_section_handlers() {
   static std::once_flag once;

@@ -18,6 +18,8 @@
 
 #include <bpf/btf.h>
 
+#include <string>
+
 namespace inotrace {
 
 // Registers the handlers. Once per process, before a second thread uses libbpf, whose table of
@@ -26,16 +28,20 @@ void register_section_handlers();
 
 // While alive, the programs this thread loads have their typed casts linked to the kfunc
 // `cast_func` (TypedReadIds::cast_func); a program with casts loaded outside such a scope, or
-// with a cast_func <= 0, fails to load.
+// with a cast_func <= 0, fails to load. Scopes nest: the outer one is back after the inner.
 class TypedCastsAtLoad {
  public:
   explicit TypedCastsAtLoad(int cast_func);
   ~TypedCastsAtLoad();
   TypedCastsAtLoad(const TypedCastsAtLoad&) = delete;
   TypedCastsAtLoad& operator=(const TypedCastsAtLoad&) = delete;
-  // Whether a hook could not link them (libbpf refused the new instructions, or no kfunc was
-  // given): the typed program's failure, as a verifier's refusal is.
-  bool link_failed() const;
+  // Why a hook could not link them in this scope (libbpf refused the new instructions, or no
+  // kfunc was given): the typed program's failure, as a verifier's refusal is. "" if none.
+  const std::string& link_failure() const;
+
+ private:
+  int outer_cast_func_;
+  std::string outer_failure_;
 };
 
 }  // namespace inotrace

@@ -338,17 +338,8 @@ void Tracer::start(const TracerOptions& opts, const Log& log) {
   impl_->skel->rodata->kernel_btf_types_task =
       impl_->facts.custom_btf.empty() &&
       (impl_->choice.backend != Backend::Tracepoint || !kernel_has_typed_cast(impl_->facts.btf_path));
-  if (impl_->typed) {
-    set_typed_read_ids(impl_->skel, *impl_->typed);
-    for (const ProgramSpec* spec : chosen) {
-      if (spec->reads != Reads::Typed) continue;
-      bpf_program* prog = impl_->skel->progs.*spec->program;
-      const bpf_insn* insns = bpf_program__insns(prog);
-      if (std::none_of(insns, insns + bpf_program__insn_cnt(prog), is_typed_cast))
-        throw TypedProgramsRejected(fmt::format("{}: no typed cast to link", spec->name));
-    }
-  }
-  // Linked at the load (section_handlers.h), callbacks included.
+  if (impl_->typed) set_typed_read_ids(impl_->skel, *impl_->typed);
+  // Their casts are linked at the load (section_handlers.h), callbacks included.
   TypedCastsAtLoad casts(!impl_->typed                       ? 0
                          : opts.typed_cast_func_for_test > 0 ? opts.typed_cast_func_for_test
                                                              : impl_->typed->cast_func);
@@ -365,11 +356,12 @@ void Tracer::start(const TracerOptions& opts, const Log& log) {
     // Only a typed program refused by the verifier falls back; anything else (a map that cannot
     // be created, EPERM, a probed program) would fail the second start the same way.
     std::string rejected = take_rejected_program();
-    bool typed_rejected = impl_->typed && (casts.link_failed() || std::any_of(chosen.begin(), chosen.end(), [&](const ProgramSpec* spec) {
+    const std::string link_failure = casts.link_failure();
+    bool typed_rejected = impl_->typed && (!link_failure.empty() || std::any_of(chosen.begin(), chosen.end(), [&](const ProgramSpec* spec) {
                                              return spec->reads == Reads::Typed && spec->name == rejected;
                                            }));
     if (typed_rejected)
-      throw TypedProgramsRejected(rejected.empty() ? fmt::format("the typed-read programs' casts could not be linked ({})", strerror(-e))
+      throw TypedProgramsRejected(!link_failure.empty() ? fmt::format("the typed-read programs' casts could not be linked: {}", link_failure)
                                                    : fmt::format("the typed-read program {} did not load ({}; -v for the verifier's log)",
                                                                  rejected, strerror(-e)));
     throw Error(fmt::format("loading the BPF programs failed: {} (libbpf: {}); run with -v for the verifier log",

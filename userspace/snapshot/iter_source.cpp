@@ -126,13 +126,17 @@ struct IterSource::Impl {
       std::string libbpf = last_libbpf_message();
       // Only the typed walk's own refusal falls back: EPERM or a map that cannot be created
       // would fail the probed walk's load the same way.
+      const std::string link_failure = casts.link_failure();
       const bool typed_refused =
-          typed && (casts.link_failed() || take_rejected_program() == bpf_program__name(skel->progs.snapshot_files_typed));
+          typed && (!link_failure.empty() || take_rejected_program() == bpf_program__name(skel->progs.snapshot_files_typed));
       inotrace_iter__destroy(skel);
       skel = nullptr;
       if (typed_refused)  // the caller loads the probed walk next: no advice to change the source
-        throw TypedWalkRejected(fmt::format("the typed-read snapshot walk did not load: {} (libbpf: {}; -v for the verifier's log)",
-                                            strerror(-e), libbpf));
+        throw TypedWalkRejected(
+            link_failure.empty()
+                ? fmt::format("the typed-read snapshot walk did not load: {} (libbpf: {}; -v for the verifier's log)",
+                              strerror(-e), libbpf)
+                : fmt::format("the typed-read snapshot walk's casts could not be linked: {}", link_failure));
       throw Error(fmt::format("loading the snapshot iterator failed: {} (libbpf: {}); BPF iterators need "
                               "Linux 5.8+ with BTF; use --source procfs",
                               strerror(-e), libbpf));
