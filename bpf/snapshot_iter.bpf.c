@@ -207,6 +207,8 @@ static __always_inline void send_watch(struct snap_scratch_value *v, struct fsno
 	if (bpf_ringbuf_output(&snap_watches, w, size, BPF_RB_NO_WAKEUP)) {
 		__sync_fetch_and_add(&ringbuf_drops, 1);
 		v->walk.prev_parent = NULL; /* a sibling's prefix must be in the record before it */
+		/* This instance's list is not whole: userspace reads its fdinfo, the others stand. */
+		v->walk.flags |= INOTRACE_F_SNAP_TRUNCATED;
 	}
 }
 

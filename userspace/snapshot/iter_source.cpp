@@ -529,10 +529,9 @@ Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
                                         "entries is full, or memory ran out): not walked, marked truncated, their "
                                         "watches read from fdinfo instead",
                                         full, bpf_map__max_entries(skel->maps.walked)));
-  if (uint64_t drops = skel->bss->ringbuf_drops) {
+  // The walk flagged the instances whose records were lost (truncated: read from fdinfo).
+  if (uint64_t drops = skel->bss->ringbuf_drops)
     snap.warnings.push_back(fmt::format("{} watch records lost: snapshot ring buffer full", drops));
-    for (auto& inst : snap.instances) inst.truncated = true;  // which ones is unknown
-  }
   if (impl_->undecodable)
     snap.warnings.push_back(fmt::format("{} undecodable watch records (last: {})", impl_->undecodable, impl_->last_error));
   return snap;
