@@ -25,8 +25,8 @@ namespace {
 std::mutex g_mu;
 bool g_verbose = false;
 thread_local std::string g_last;  // per thread: the iterator may load beside the tracer
-thread_local std::string g_rejected;
-std::atomic<bool> g_hooks_installed{false};  // by init_libbpf_logging  // the program whose load the kernel refused last, this thread
+thread_local std::string g_rejected;  // the program whose load the kernel refused last, this thread
+std::atomic<bool> g_hooks_installed{false};  // by init_libbpf_logging
 
 // libbpf's line for a program the kernel refused: "libbpf: prog 'NAME': BPF program load failed: ..."
 void note_rejected_program(const std::string& line) {
