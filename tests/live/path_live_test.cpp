@@ -365,7 +365,7 @@ TEST_F(PathLive, RefusedTypedSnapshotWalkFallsBackToProbeReads) {
   IterSource refused(facts, IterSourceOptions{.typed_cast_func_for_test = not_a_kfunc});
   std::string said = ::testing::internal::GetCapturedStderr();
   EXPECT_FALSE(refused.typed_reads());
-  EXPECT_NE(said.find("the typed-read snapshot walk did not load"), std::string::npos) << said;
+  EXPECT_NE(said.find("the typed-read program snapshot_files_typed did not load"), std::string::npos) << said;
   EXPECT_NE(said.find("walking with probe reads instead"), std::string::npos) << "the fallback is said, not silent: " << said;
   Snapshot s = refused.take(true);
   const SnapWatch* sw = find_watch(s, w.pid(), w.fd(), w.wds()[0]);

@@ -19,6 +19,9 @@
 #include <bpf/btf.h>
 
 #include <string>
+#include <vector>
+
+#include "util/error.h"
 
 namespace inotrace {
 
@@ -26,11 +29,18 @@ namespace inotrace {
 // sections is not thread-safe (init_libbpf_logging and ensure_libbpf_hooks call it).
 void register_section_handlers();
 
+// A typed-read program did not load: typed reads are the newest code on every kernel and
+// bpf_rdonly_cast's rules changed between 6.2 and now, so the loader loads the probed twins next.
+struct TypedLoadRefused : Error {
+  using Error::Error;
+};
+
 // While alive, the programs this thread loads have their typed casts linked to the kfunc
 // `cast_func` (TypedReadIds::cast_func); a program with casts loaded outside such a scope, or
 // with a cast_func <= 0, fails to load. Scopes nest: the outer one is back after the inner.
 class TypedCastsAtLoad {
  public:
+  // Forgets a refusal an earlier load left (take_rejected_program): the next is this scope's.
   explicit TypedCastsAtLoad(int cast_func);
   ~TypedCastsAtLoad();
   TypedCastsAtLoad(const TypedCastsAtLoad&) = delete;
@@ -38,6 +48,12 @@ class TypedCastsAtLoad {
   // Why a hook could not link them in this scope (libbpf refused the new instructions, or no
   // kfunc was given): the typed program's failure, as a verifier's refusal is. "" if none.
   const std::string& link_failure() const;
+  // After a load in this scope failed with `err` (libbpf's negative errno): throws
+  // TypedLoadRefused where the typed programs themselves were refused (their casts could not
+  // be linked, or the verifier refused one of `typed_programs`), so that the caller loads the
+  // probed twins; returns otherwise, where the probed programs would fail the same way (EPERM,
+  // a map that cannot be created) and the caller reports its own error.
+  void throw_if_typed_refused(int err, const std::vector<std::string>& typed_programs) const;
 
  private:
   int outer_cast_func_;

@@ -251,21 +251,13 @@ std::vector<const ProgramSpec*> Tracer::programs_for(Backend backend, const Log&
   return impl_->choose_programs(backend, vmlinux_btf, log);
 }
 
-namespace {
-// The typed programs did not load: they are the newest code on every kernel and the kfunc's
-// rules changed between 6.2 and now, so the probed twins are tried before giving up.
-struct TypedProgramsRejected : Error {
-  using Error::Error;
-};
-}  // namespace
-
 Tracer::Tracer(const TracerOptions& opts) : impl_(std::make_unique<Impl>()) {
   Log log = [&](const std::string& s) {
     if (opts.log) opts.log(s);
   };
   try {
     start(opts, log);
-  } catch (const TypedProgramsRejected& e) {
+  } catch (const TypedLoadRefused& e) {
     log(fmt::format("{}: loading the probe-read programs instead", e.what()));
     TracerOptions probed = opts;
     probed.typed_reads = false;
@@ -340,9 +332,7 @@ void Tracer::start(const TracerOptions& opts, const Log& log) {
       (impl_->choice.backend != Backend::Tracepoint || !kernel_has_typed_cast(impl_->facts.btf_path));
   if (impl_->typed) set_typed_read_ids(impl_->skel, *impl_->typed);
   // Their casts are linked at the load (section_handlers.h), callbacks included.
-  TypedCastsAtLoad casts(!impl_->typed                       ? 0
-                         : opts.typed_cast_func_for_test > 0 ? opts.typed_cast_func_for_test
-                                                             : impl_->typed->cast_func);
+  TypedCastsAtLoad casts(cast_func_for_load(impl_->typed ? &*impl_->typed : nullptr, opts.typed_cast_func_for_test));
   if (opts.verbose)
     log(fmt::format("reads of kernel objects: {}", impl_->typed ? "typed loads (bpf_rdonly_cast)" : "probe reads"));
   impl_->start_btf.reset();  // before libbpf parses its own (fentry programs' attach targets)
@@ -351,19 +341,13 @@ void Tracer::start(const TracerOptions& opts, const Log& log) {
     log(fmt::format("maps created before the load: {} of {}{}{}", early_given, early_asked,
                     impl_->maps_on_demand ? " (the instances' hash allocates on demand)" : "",
                     pending_per_task ? " (syscall state in task-local storage)" : ""));
-  take_rejected_program();  // one left by an earlier load is not this one's
   if (int e = inotrace_bpf__load(impl_->skel)) {
     // Only a typed program refused by the verifier falls back; anything else (a map that cannot
     // be created, EPERM, a probed program) would fail the second start the same way.
-    std::string rejected = take_rejected_program();
-    const std::string link_failure = casts.link_failure();
-    bool typed_rejected = impl_->typed && (!link_failure.empty() || std::any_of(chosen.begin(), chosen.end(), [&](const ProgramSpec* spec) {
-                                             return spec->reads == Reads::Typed && spec->name == rejected;
-                                           }));
-    if (typed_rejected)
-      throw TypedProgramsRejected(!link_failure.empty() ? fmt::format("the typed-read programs' casts could not be linked: {}", link_failure)
-                                                   : fmt::format("the typed-read program {} did not load ({}; -v for the verifier's log)",
-                                                                 rejected, strerror(-e)));
+    std::vector<std::string> typed_programs;
+    for (const ProgramSpec* spec : chosen)
+      if (spec->reads == Reads::Typed) typed_programs.emplace_back(spec->name);
+    casts.throw_if_typed_refused(e, typed_programs);
     throw Error(fmt::format("loading the BPF programs failed: {} (libbpf: {}); run with -v for the verifier log",
                             strerror(-e), last_libbpf_message()));
   }

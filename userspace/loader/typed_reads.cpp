@@ -51,6 +51,11 @@ std::optional<TypedReadIds> typed_read_ids(const std::string& btf_path) {
   return ids;
 }
 
+int cast_func_for_load(const TypedReadIds* ids, int for_test) {
+  if (!ids) return 0;
+  return for_test > 0 ? for_test : ids->cast_func;
+}
+
 bool is_typed_cast(const bpf_insn& insn) {
   return insn.code == (BPF_JMP | BPF_CALL) && insn.src_reg == 0 && insn.imm == INOTRACE_TYPED_CAST_HELPER;
 }

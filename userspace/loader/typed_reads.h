@@ -49,6 +49,10 @@ void set_typed_read_ids(Skeleton* skel, const TypedReadIds& ids) {
   ro->kernel_id_dentry = ids.dentry;
 }
 
+// The kfunc a load links the casts to (TypedCastsAtLoad): `for_test` where positive (how a test
+// has the typed programs refused), else ids->cast_func; 0 without ids: no typed programs.
+int cast_func_for_load(const TypedReadIds* ids, int for_test);
+
 // Whether `insn` is one of typed_read.bpf.h's casts, a call link_typed_casts rewrites.
 bool is_typed_cast(const bpf_insn& insn);
 

@@ -49,12 +49,6 @@ std::vector<uint64_t> keys_of(int map_fd) {
   return keys;
 }
 
-// The kernel refused the typed walk (bpf/typed_read.bpf.h), the newest code on every kernel:
-// the probed walk loads instead.
-struct TypedWalkRejected : Error {
-  using Error::Error;
-};
-
 }  // namespace
 
 struct IterSource::Impl {
@@ -99,10 +93,9 @@ struct IterSource::Impl {
   }
 
   // Opens and loads the object with the one walk this source runs; typed: the typed walk with
-  // these kernel ids, its casts linked to cast_func. Throws TypedWalkRejected where the typed
-  // walk itself was refused, inotrace::Error otherwise, leaving no object behind.
-  void load(const bpf_object_open_opts& open_opts, const IterSourceOptions& opts, const TypedReadIds* typed,
-            int cast_func) {
+  // these kernel ids. Throws TypedLoadRefused where the typed walk itself was refused,
+  // inotrace::Error otherwise, leaving no object behind.
+  void load(const bpf_object_open_opts& open_opts, const IterSourceOptions& opts, const TypedReadIds* typed) {
     if (skel) {
       inotrace_iter__destroy(skel);
       skel = nullptr;
@@ -120,23 +113,15 @@ struct IterSource::Impl {
     for (bpf_program* p : {skel->progs.snapshot_files, skel->progs.snapshot_files_typed, skel->progs.snapshot_files_marks,
                            skel->progs.snapshot_files_bounded})
       bpf_program__set_autoload(p, p == walk);
-    TypedCastsAtLoad casts(typed ? cast_func : 0);
-    take_rejected_program();  // one left by an earlier load is not this one's
+    TypedCastsAtLoad casts(cast_func_for_load(typed, opts.typed_cast_func_for_test));
     if (int e = inotrace_iter__load(skel)) {
       std::string libbpf = last_libbpf_message();
-      // Only the typed walk's own refusal falls back: EPERM or a map that cannot be created
-      // would fail the probed walk's load the same way.
-      const std::string link_failure = casts.link_failure();
-      const bool typed_refused =
-          typed && (!link_failure.empty() || take_rejected_program() == bpf_program__name(skel->progs.snapshot_files_typed));
       inotrace_iter__destroy(skel);
       skel = nullptr;
-      if (typed_refused)  // the caller loads the probed walk next: no advice to change the source
-        throw TypedWalkRejected(
-            link_failure.empty()
-                ? fmt::format("the typed-read snapshot walk did not load: {} (libbpf: {}; -v for the verifier's log)",
-                              strerror(-e), libbpf)
-                : fmt::format("the typed-read snapshot walk's casts could not be linked: {}", link_failure));
+      // Only the typed walk's own refusal falls back: EPERM or a map that cannot be created
+      // would fail the probed walk's load the same way. No advice to change the source there:
+      // the caller loads the probed walk next.
+      casts.throw_if_typed_refused(e, {"snapshot_files_typed"});
       throw Error(fmt::format("loading the snapshot iterator failed: {} (libbpf: {}); BPF iterators need "
                               "Linux 5.8+ with BTF; use --source procfs",
                               strerror(-e), libbpf));
@@ -451,15 +436,15 @@ IterSource::IterSource(const KernelFacts& facts, const IterSourceOptions& opts)
     } catch (const Error&) {  // probe reads, as on a kernel without the kfunc
     }
   if (typed) try {
-      impl_->load(open_opts, opts, &*typed, opts.typed_cast_func_for_test > 0 ? opts.typed_cast_func_for_test : typed->cast_func);
-    } catch (const TypedWalkRejected& e) {
+      impl_->load(open_opts, opts, &*typed);
+    } catch (const TypedLoadRefused& e) {
       // The newest code on every kernel: where this kernel's verifier refuses it, the probed walk
       // reads the same fields.
       log_line(fmt::format("{}; walking with probe reads instead", e.what()));
-      impl_->load(open_opts, opts, nullptr, 0);
+      impl_->load(open_opts, opts, nullptr);
     }
   else
-    impl_->load(open_opts, opts, nullptr, 0);
+    impl_->load(open_opts, opts, nullptr);
   auto* skel = impl_->skel;
   impl_->identity = identify_inotify(skel->progs.identify_inotify,
                    {&skel->bss->inotify_release_addr, &skel->bss->inotify_freeing_mark_addr, skel->bss->identified_dentry_name},
