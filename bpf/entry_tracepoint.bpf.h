@@ -10,7 +10,7 @@
 
 /* Each add and rm_watch program comes in up to three variants: inline name walks for kernels
  * before 5.17 and bpf_loop ones after (enum name_walks), and, where the kernel lets a program
- * type a pointer (6.2+), typed reads (enum kernel_reads, typed_read.bpf.h). Userspace loads one. */
+ * type a pointer (6.2+), typed reads (enum kernel_reads, kernel_reads.bpf.h). Userspace loads one. */
 static __always_inline void tp_add_enter(struct trace_event_raw_sys_enter *ctx, const enum kernel_reads reads)
 {
 	add_enter((int)ctx->args[0], (const char *)ctx->args[1], (__u32)ctx->args[2], false, reads);

@@ -13,7 +13,7 @@
 #include "inotrace/events.h"
 #include "inotify_read.bpf.h"
 #include "inotify_identity.bpf.h"
-#include "typed_read.bpf.h"
+#include "kernel_reads.bpf.h"
 #include "target_path_loop.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -11,7 +11,7 @@
 
 #include "object_copy.bpf.h"
 #include "target_path.bpf.h"
-#include "typed_read.bpf.h"
+#include "kernel_reads.bpf.h"
 
 /* The walk's state lives in a per-CPU map value, not on the stack as the callback's context:
  * the verifier tracks what a stack slot holds, so it re-checked the callback for each value the

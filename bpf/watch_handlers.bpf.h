@@ -16,7 +16,7 @@
 #include "target_path_loop.bpf.h"
 #include "task_filter.bpf.h"
 #include "user_stack.bpf.h"
-#include "typed_read.bpf.h"
+#include "kernel_reads.bpf.h"
 
 /* Where the looped name walks (target_path_loop.bpf.h) write: the record's path. */
 static __always_inline char *name_walk_buffer(void)
