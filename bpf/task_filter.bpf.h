@@ -15,6 +15,12 @@ const volatile __u64 filter_cgroup_id = 0;    /* 0 = any */
 const volatile bool filter_comm_enabled = false;
 const volatile char filter_comm[INOTRACE_COMM_LEN] = {};
 
+/* Whether any filter is set: constant to the verifier, which drops what only filters need. */
+static __always_inline bool task_filters_set(void)
+{
+	return filter_pid || filter_uid_enabled || filter_cgroup_id || filter_comm_enabled;
+}
+
 static __always_inline bool task_selected(void)
 {
 	if (filter_pid && (bpf_get_current_pid_tgid() >> 32) != filter_pid)

@@ -39,6 +39,18 @@ static __always_inline struct fsnotify_group *typed_group(__u64 addr)
 	return addr ? typed_cast((void *)addr, kernel_id_fsnotify_group) : NULL;
 }
 
+/* The 8 bytes at `addr`, a pointer array's element at a variable index, as a typed load: the
+ * verifier allows no variable offset from a typed pointer, so `addr` is cast as the xa_node whose
+ * slots[0] lies there (any type with a pointer at a known offset would do; xa_node's id is at
+ * hand). Like every typed load, a fault reads as 0, as a failed probe read does. A helper call
+ * and a copy_from_kernel_nofault less per element: the fd slot and each level of the wd's idr
+ * walk. */
+static __always_inline __u64 typed_load_slot(__u64 addr)
+{
+	struct xa_node *n = typed_cast((void *)(addr - bpf_core_field_offset(struct xa_node, slots)), kernel_id_xa_node);
+	return n ? (__u64)n->slots[0] : 0;
+}
+
 /* current_fdtable(), typed. The task is cast from bpf_get_current_task(), not taken from
  * bpf_get_current_task_btf(): a load through that trusted pointer makes the 6.3+ verifier look
  * its type's __safe_trusted/__safe_rcu variants up by name, a linear search of the kernel's BTF
@@ -54,8 +66,7 @@ static __always_inline struct fsnotify_group *typed_group_of_fd(int fd)
 	struct fdtable_fields t;
 	if (fd < 0 || !typed_current_fdtable(&t) || (__u32)fd >= t.max_fds)
 		return NULL;
-	__u64 slot = 0;
-	bpf_probe_read_kernel(&slot, sizeof(slot), &t.fd[fd]); /* a variable index: no typed load */
+	__u64 slot = typed_load_slot((__u64)&t.fd[fd]);
 	if (!slot)
 		return NULL;
 	struct file *file = typed_cast((void *)slot, kernel_id_file);
@@ -132,9 +143,7 @@ static __always_inline struct inotify_inode_mark *typed_mark_of_wd(struct fsnoti
 		if (!descended && offset >= nslots)
 			return NULL; /* beyond the tree's range */
 		offset &= (nslots - 1);
-		__u64 slot = entry - 2 + slots_off + offset * sizeof(void *); /* a variable index: probed */
-		entry = 0;
-		bpf_probe_read_kernel(&entry, sizeof(entry), (void *)slot);
+		entry = typed_load_slot(entry - 2 + slots_off + offset * sizeof(void *));
 		descended = true;
 	}
 	if (!entry || (entry & 3) == 2 || (!descended && index != 0))

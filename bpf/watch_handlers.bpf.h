@@ -81,10 +81,11 @@ static __always_inline __u64 group_seq(struct fsnotify_group *group)
 }
 
 /* Remembers that a selected task uses this instance (see group_info.selected); `gi`: its entry
- * if the caller has looked it up already. */
+ * if the caller has looked it up already. Without filters every task is selected and nothing
+ * reads the mark: no hash lookup or insert per add. */
 static __always_inline void mark_info_selected(struct fsnotify_group *group, struct inotrace_group_info *gi)
 {
-	if (!group)
+	if (!group || !task_filters_set())
 		return;
 	if (gi) {
 		gi->selected = 1;
@@ -96,7 +97,7 @@ static __always_inline void mark_info_selected(struct fsnotify_group *group, str
 
 static __always_inline void mark_group_selected(struct fsnotify_group *group)
 {
-	if (group)
+	if (group && task_filters_set())
 		mark_info_selected(group, group_info(group));
 }
 

@@ -287,6 +287,50 @@ TEST_F(TraceLive, TypedAndProbedReadsGiveTheSameRecords) {
   EXPECT_EQ(typed[3].mask, (uint32_t)(IN_MODIFY | IN_ATTRIB | IN_EXCL_UNLINK));
 }
 
+// The typed wd lookup loads each level's slot with a typed load at a computed address
+// (typed_load_slot): at a wd past 64 * 64 the instance's idr is three levels deep
+// (XA_CHUNK_SHIFT 6), and every level must give the same mark as the probed walk does.
+TEST_F(TraceLive, TypedAndProbedReadsAgreeThreeLevelsDownTheIdr) {
+  if (!tracer_->typed_reads())
+    GTEST_SKIP() << "SKIPPED: typed reads need the tracepoint backend and the bpf_rdonly_cast kfunc (6.2+); "
+                    "this run reads with probe reads only";
+  std::string d = dir_.mkdir("deep-idr");
+  int last = 0;
+  for (int i = 0; i < 4200; i++) {  // idr_alloc_cyclic hands out ever higher wds
+    last = inotify_add_watch(fd_, d.c_str(), IN_MODIFY);
+    ASSERT_GT(last, 0);
+    ASSERT_EQ(inotify_rm_watch(fd_, last), 0);
+    if (i % 1000 == 999) log_->drain();  // 8,400 records would overflow the tests' 1 MiB ring
+  }
+  ASSERT_GT(last, 64 * 64);
+  TracerOptions o = test_tracer_options(getpid());
+  o.typed_reads = false;
+  Tracer probed(o);
+  ASSERT_FALSE(probed.typed_reads());
+  EventLog probed_log(probed);
+  int wd = inotify_add_watch(fd_, d.c_str(), IN_MODIFY | IN_ATTRIB);
+  ASSERT_GT(wd, last);
+  ASSERT_EQ(inotify_rm_watch(fd_, wd), 0);
+  auto this_wd = [&](const Event& e) { return e.is_watch_event() && e.wd == wd && e.fd == fd_; };
+  auto typed = log_->collect(this_wd, std::chrono::milliseconds(1000));
+  auto probe = probed_log.collect(this_wd, std::chrono::milliseconds(500));
+  ASSERT_EQ(typed.size(), 2u);
+  ASSERT_EQ(probe.size(), 2u);
+  Target t = stat_target(d);
+  for (size_t i = 0; i < typed.size(); i++) {
+    SCOPED_TRACE(fmt::format("record {} ({})", i, event_type_name(typed[i].type)));
+    EXPECT_EQ(typed[i].type, i == 0 ? EventType::Add : EventType::Remove);
+    EXPECT_EQ(typed[i].flags, probe[i].flags);
+    EXPECT_EQ(typed[i].ino, t.ino);  // found, and right
+    EXPECT_EQ(probe[i].ino, t.ino);
+    EXPECT_EQ(typed[i].dev.raw, probe[i].dev.raw);
+    EXPECT_EQ(typed[i].mask, (uint32_t)(IN_MODIFY | IN_ATTRIB));
+    EXPECT_EQ(probe[i].mask, typed[i].mask);
+    EXPECT_EQ(typed[i].path, probe[i].path);
+    EXPECT_EQ(typed[i].instance.group, probe[i].instance.group);
+  }
+}
+
 // A kernel whose verifier rejects the typed programs still traces, with the probed ones: the
 // casts are linked to a kernel function that is no kfunc, which every verifier refuses.
 TEST_F(TraceLive, RejectedTypedProgramsFallBackToProbeReads) {

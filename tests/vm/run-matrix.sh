@@ -216,12 +216,14 @@ if [[ ${VM_HOST:-1} != 0 ]]; then
     status=pass ntests=0 t0=$(date +%s) notes=()
     for i in "${!test_names[@]}"; do
       out=$(INOTRACE_TEST_BACKEND=$b "${bins[$i]}" 2>&1); rc=$?
+      printf '%s\n' "$out" > "$logdir/host-$b-${test_names[$i]}.log"  # kept, as the guests' logs are
       n=$(grep -aoE '^\[==========\] [0-9]+ tests' <<<"$out" | tail -1 | grep -oE '[0-9]+')
       ntests=$((ntests + ${n:-0}))
       if [[ $rc != 0 ]]; then
         status=FAIL; notes+=("${test_names[$i]}: exit $rc")
         while IFS= read -r l; do problems+=("host $host_ver backend $b ${test_names[$i]}: $l"); done < \
           <(grep -aE '^\[  FAILED  \] [^ ]+$' <<<"$out" | sort -u | head -10)
+        while IFS= read -r l; do problems+=("    $l"); done < <(grep -aE -A5 ': Failure$' <<<"$out" | head -40)
       fi
     done
     [[ $status == pass ]] || fails=$((fails + 1))
