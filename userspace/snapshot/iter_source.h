@@ -14,8 +14,8 @@ namespace inotrace {
 struct IterSourceOptions {
   // Watch records in flight, drained by a thread that only copies them. Mapped twice while a
   // run sends watches, so it is resident twice: 2 MiB = 4 MB of RSS. A consumer that falls
-  // behind costs dropped records, which mark every instance truncated and are re-read from
-  // fdinfo (SnapshotTaker), never lost. 2 MiB holds ~12 ms of the walk's output at 100k
+  // behind costs dropped records, which mark the instances they belong to truncated, and those
+  // are re-read from fdinfo (SnapshotTaker), never lost. 2 MiB holds ~12 ms of the walk's output at 100k
   // watches; with both CPUs busy with other work no run dropped even at 1 MiB. 8 MiB was
   // slower (166 against 147-155 ms for --json at 100k): every page of the ring is touched once
   // per run, and fewer pages cost fewer first touches, on a paravirtualised guest above all.
