@@ -86,6 +86,8 @@ std::string last_libbpf_message() {
 
 std::string take_rejected_program() { return std::exchange(g_rejected, {}); }
 
+void restore_rejected_program(std::string name) { g_rejected = std::move(name); }
+
 const Kallsyms& KernelFacts::syms() const {
   static std::mutex mu;  // copies of one KernelFacts may ask from two threads (daemon)
   std::lock_guard lock(mu);

@@ -38,5 +38,7 @@ std::string last_libbpf_message();
 // The program whose load the kernel refused most recently on this thread (libbpf's warning),
 // or "" if none since the last call; the call forgets it.
 std::string take_rejected_program();
+// Puts back what take_rejected_program() gave: an outer TypedCastsAtLoad's, after an inner one.
+void restore_rejected_program(std::string name);
 
 }  // namespace inotrace

@@ -103,24 +103,26 @@ int attach_syscall_tracepoint(const bpf_program* prog, long /*cookie*/, bpf_link
 TypedCastsAtLoad::TypedCastsAtLoad(int cast_func) : outer_cast_func_(t_typed_casts.cast_func) {
   t_typed_casts.cast_func = cast_func;
   outer_failure_.swap(t_typed_casts.link_failure);
-  take_rejected_program();
+  outer_rejected_ = take_rejected_program();
 }
 
 TypedCastsAtLoad::~TypedCastsAtLoad() {
   t_typed_casts.cast_func = outer_cast_func_;
   t_typed_casts.link_failure.swap(outer_failure_);
+  restore_rejected_program(std::move(outer_rejected_));
 }
 
 const std::string& TypedCastsAtLoad::link_failure() const { return t_typed_casts.link_failure; }
 
-void TypedCastsAtLoad::throw_if_typed_refused(int err, const std::vector<std::string>& typed_programs) const {
+void TypedCastsAtLoad::throw_if_typed_refused(int err, const std::vector<std::string>& typed_programs,
+                                              const std::string& libbpf) const {
   if (t_typed_casts.cast_func <= 0) return;  // no typed programs in this load
   if (!t_typed_casts.link_failure.empty())
     throw TypedLoadRefused(fmt::format("the typed-read programs' casts could not be linked: {}", t_typed_casts.link_failure));
   const std::string rejected = take_rejected_program();
   if (std::find(typed_programs.begin(), typed_programs.end(), rejected) != typed_programs.end())
     throw TypedLoadRefused(fmt::format("the typed-read program {} did not load: {} (libbpf: {}; -v for the verifier's log)",
-                                       rejected, strerror(-err), last_libbpf_message()));
+                                       rejected, strerror(-err), libbpf));
 }
 
 void register_section_handlers() {

@@ -40,7 +40,8 @@ struct TypedLoadRefused : Error {
 // with a cast_func <= 0, fails to load. Scopes nest: the outer one is back after the inner.
 class TypedCastsAtLoad {
  public:
-  // Forgets a refusal an earlier load left (take_rejected_program): the next is this scope's.
+  // Sets aside a refusal an earlier load left (take_rejected_program): the next is this
+  // scope's. The outer scope's comes back with it.
   explicit TypedCastsAtLoad(int cast_func);
   ~TypedCastsAtLoad();
   TypedCastsAtLoad(const TypedCastsAtLoad&) = delete;
@@ -48,16 +49,18 @@ class TypedCastsAtLoad {
   // Why a hook could not link them in this scope (libbpf refused the new instructions, or no
   // kfunc was given): the typed program's failure, as a verifier's refusal is. "" if none.
   const std::string& link_failure() const;
-  // After a load in this scope failed with `err` (libbpf's negative errno): throws
+  // After a load in this scope failed with `err` (libbpf's negative errno; `libbpf`: its last
+  // message, taken before anything else logs): throws
   // TypedLoadRefused where the typed programs themselves were refused (their casts could not
   // be linked, or the verifier refused one of `typed_programs`), so that the caller loads the
   // probed twins; returns otherwise, where the probed programs would fail the same way (EPERM,
   // a map that cannot be created) and the caller reports its own error.
-  void throw_if_typed_refused(int err, const std::vector<std::string>& typed_programs) const;
+  void throw_if_typed_refused(int err, const std::vector<std::string>& typed_programs, const std::string& libbpf) const;
 
  private:
   int outer_cast_func_;
   std::string outer_failure_;
+  std::string outer_rejected_;
 };
 
 }  // namespace inotrace

@@ -347,7 +347,7 @@ void Tracer::start(const TracerOptions& opts, const Log& log) {
     std::vector<std::string> typed_programs;
     for (const ProgramSpec* spec : chosen)
       if (spec->reads == Reads::Typed) typed_programs.emplace_back(spec->name);
-    casts.throw_if_typed_refused(e, typed_programs);
+    casts.throw_if_typed_refused(e, typed_programs, last_libbpf_message());
     throw Error(fmt::format("loading the BPF programs failed: {} (libbpf: {}); run with -v for the verifier log",
                             strerror(-e), last_libbpf_message()));
   }

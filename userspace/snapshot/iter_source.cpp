@@ -115,13 +115,14 @@ struct IterSource::Impl {
       bpf_program__set_autoload(p, p == walk);
     TypedCastsAtLoad casts(cast_func_for_load(typed, opts.typed_cast_func_for_test));
     if (int e = inotrace_iter__load(skel)) {
-      std::string libbpf = last_libbpf_message();
+      const std::string libbpf = last_libbpf_message();
+      const std::string typed_walk = bpf_program__name(skel->progs.snapshot_files_typed);
       inotrace_iter__destroy(skel);
       skel = nullptr;
       // Only the typed walk's own refusal falls back: EPERM or a map that cannot be created
       // would fail the probed walk's load the same way. No advice to change the source there:
       // the caller loads the probed walk next.
-      casts.throw_if_typed_refused(e, {"snapshot_files_typed"});
+      casts.throw_if_typed_refused(e, {typed_walk}, libbpf);
       throw Error(fmt::format("loading the snapshot iterator failed: {} (libbpf: {}); BPF iterators need "
                               "Linux 5.8+ with BTF; use --source procfs",
                               strerror(-e), libbpf));
