@@ -61,34 +61,78 @@ TEST(IterWalkTableLive, HoldsTheLastRunsInstancesOnlyAndWalksASharedOneOnce) {
   rmdir(dir.c_str());
 }
 
-// A ring buffer too small for the walk loses watch records: the instances that lost some are
-// flagged truncated (read from fdinfo by the taker), and every other instance's list is whole,
-// not the whole snapshot thrown to fdinfo (six seconds at 1M watches).
-TEST(IterWalkTableLive, LostWatchRecordsTruncateOnlyTheInstancesTheyBelongTo) {
-  INOTRACE_REQUIRE_ROOT();
-  // Instances from small to large: the first fit in the ring, the last overflow it.
-  constexpr int kInstances = 24, kWatches = 300;
-  auto size_of = [](int i) { return 2 + i * 12; };
-  SysctlGuard watches_limit("/proc/sys/fs/inotify/max_user_watches", 1 << 20);
-  char dir_template[] = "/tmp/inotrace-ring-loss-XXXXXX";
-  ASSERT_NE(mkdtemp(dir_template), nullptr);
-  const std::string dir = dir_template;
-  for (int d = 0; d < kWatches; d++) ASSERT_EQ(mkdir((dir + "/d" + std::to_string(d)).c_str(), 0755), 0);
-  std::vector<int> fds;
-  for (int i = 0; i < kInstances; i++) {
-    int fd = inotify_init1(IN_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    for (int d = 0; d < size_of(i); d++) ASSERT_GT(inotify_add_watch(fd, (dir + "/d" + std::to_string(d)).c_str(), IN_CREATE), 0);
-    fds.push_back(fd);
+// Instances from small to large (2 to 278 watches of one directory's subdirectories): the
+// first fit in a 16 KiB ring (~100 records), the last overflow it.
+class IterRingLive : public ::testing::Test {
+ protected:
+  static constexpr int kInstances = 24, kWatches = 300;
+  static int size_of(int i) { return 2 + i * 12; }
+  void SetUp() override {
+    INOTRACE_REQUIRE_ROOT();
+    char dir_template[] = "/tmp/inotrace-ring-loss-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    dir = dir_template;
+    for (int d = 0; d < kWatches; d++) ASSERT_EQ(mkdir((dir + "/d" + std::to_string(d)).c_str(), 0755), 0);
+    for (int i = 0; i < kInstances; i++) {
+      int fd = inotify_init1(IN_CLOEXEC);
+      ASSERT_GE(fd, 0);
+      fds.push_back(fd);
+      for (int d = 0; d < size_of(i); d++)
+        ASSERT_GT(inotify_add_watch(fd, (dir + "/d" + std::to_string(d)).c_str(), IN_CREATE), 0);
+    }
   }
+  void TearDown() override {
+    for (int fd : fds) close(fd);
+    for (int d = 0; d < kWatches && !dir.empty(); d++) rmdir((dir + "/d" + std::to_string(d)).c_str());
+    if (!dir.empty()) rmdir(dir.c_str());
+  }
+  static bool lost_records(const Snapshot& s) {
+    return std::any_of(s.warnings.begin(), s.warnings.end(),
+                       [](const std::string& w) { return w.find("watch records lost") != std::string::npos; });
+  }
+  SysctlGuard watches_limit{"/proc/sys/fs/inotify/max_user_watches", 1 << 20};
+  std::string dir;
+  std::vector<int> fds;
+};
+
+// The walk pauses while the ring is full and goes on once it was drained: a 16 KiB ring for
+// ~3,300 records loses none, every instance's list is whole and every path is its directory's.
+TEST_F(IterRingLive, TheWalkPausesForRoomAndLosesNothing) {
   KernelFacts facts = preflight("");
-  IterSource tiny(facts, IterSourceOptions{.ringbuf_bytes = 16384});  // ~100 records
+  IterSource tiny(facts, IterSourceOptions{.ringbuf_bytes = 16384});
+  for (int run = 0; run < 3; run++) {
+    Snapshot s = tiny.take(true);
+    EXPECT_FALSE(lost_records(s)) << "run " << run;
+    EXPECT_GT(tiny.pauses(), 0u) << "run " << run << ": 16 KiB held every record, the test lost its edge";
+    for (int i = 0; i < kInstances; i++) {
+      const SnapInstance* inst = held_by(s, fds[i]);
+      ASSERT_NE(inst, nullptr);
+      EXPECT_FALSE(inst->truncated) << "instance " << i << ", run " << run;
+      ASSERT_EQ(inst->watches.size(), (size_t)size_of(i)) << "instance " << i << ", run " << run;
+      if (!tiny.names_targets()) continue;  // the bounded walk (no bpf_loop) sends no paths
+      std::vector<std::string> paths, expected;
+      for (const auto& w : inst->watches) paths.push_back(w.fs_path);
+      for (int d = 0; d < size_of(i); d++) expected.push_back(dir + "/d" + std::to_string(d));
+      std::sort(paths.begin(), paths.end());
+      std::sort(expected.begin(), expected.end());
+      EXPECT_EQ(paths, expected) << "instance " << i << ", run " << run;
+    }
+    std::cout << "[  NOTE    ] run " << run << ": " << tiny.pauses() << " pauses, 0 records lost\n";
+  }
+}
+
+// Without pausing, a ring buffer too small for the walk loses watch records: the instances that
+// lost some are flagged truncated (read from fdinfo by the taker), and every other instance's
+// list is whole, not the whole snapshot thrown to fdinfo (six seconds at 1M watches).
+TEST_F(IterRingLive, LostWatchRecordsTruncateOnlyTheInstancesTheyBelongTo) {
+  KernelFacts facts = preflight("");
+  IterSource tiny(facts, IterSourceOptions{.ringbuf_bytes = 16384, .pause_when_full = false});
   int lossy_runs = 0, truncated = 0, whole = 0;
   for (int run = 0; run < 5 && !(truncated && whole); run++) {
     Snapshot s = tiny.take(true);
-    bool lost = std::any_of(s.warnings.begin(), s.warnings.end(),
-                            [](const std::string& w) { return w.find("watch records lost") != std::string::npos; });
+    bool lost = lost_records(s);
     lossy_runs += lost;
+    EXPECT_EQ(tiny.pauses(), 0u);
     for (int i = 0; i < kInstances; i++) {
       const SnapInstance* inst = held_by(s, fds[i]);
       ASSERT_NE(inst, nullptr);
@@ -103,12 +147,9 @@ TEST(IterWalkTableLive, LostWatchRecordsTruncateOnlyTheInstancesTheyBelongTo) {
   }
   std::cout << "[  NOTE    ] " << lossy_runs << " runs lost records; instance lists truncated " << truncated << ", whole "
             << whole << "\n";
-  EXPECT_GT(lossy_runs, 0) << "a 4 KiB ring never overflowed: the test lost its edge";
+  EXPECT_GT(lossy_runs, 0) << "a 16 KiB ring never overflowed: the test lost its edge";
   EXPECT_GT(truncated, 0);
   EXPECT_GT(whole, 0) << "no instance fitted: the test cannot tell the flagged ones from all";
-  for (int fd : fds) close(fd);
-  for (int d = 0; d < kWatches; d++) rmdir((dir + "/d" + std::to_string(d)).c_str());
-  rmdir(dir.c_str());
 }
 
 }  // namespace

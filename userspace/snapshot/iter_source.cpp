@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -70,6 +71,18 @@ struct IterSource::Impl {
   std::string last_error;
   bool bounded = false;
   bool names_targets = false;
+  uint64_t pause_above = ~0ull;  // the walk's flow control (IterSourceOptions::pause_when_full)
+  // Ring bytes above which the walk pauses: room for one record with the longest path (and the
+  // ring's 8-byte record header) is kept free. 0 where the ring holds less than one such
+  // record: the walk then goes one record at a time.
+  static uint64_t pause_threshold(const IterSourceOptions& opts) {
+    if (!opts.pause_when_full) return ~0ull;
+    const uint64_t room = (INOTRACE_SNAP_WATCH_FIXED + INOTRACE_PATH_MAX + 8 + 7) / 8 * 8;
+    return opts.ringbuf_bytes > room ? opts.ringbuf_bytes - room : 0;
+  }
+  // Consumer rounds finished (each drains the ring as it was when the round began): a reader
+  // told the walk paused waits for two, so the ring is empty, or nearly, when the walk goes on.
+  std::atomic<uint64_t> drains{0};
   bpf_program* walk = nullptr;  // the one iterator program loaded
   bool typed_reads = false;     // it is the typed walk
   InotifyIdentity identity;
@@ -104,6 +117,7 @@ struct IterSource::Impl {
     if (!skel) throw Error(fmt::format("cannot open the snapshot iterator: {}", strerror(errno)));
     bpf_map__set_max_entries(skel->maps.snap_watches, opts.ringbuf_bytes);
     skel->data->share_parent_paths = opts.sibling_paths;
+    pause_above = pause_threshold(opts);
     typed_reads = typed != nullptr;
     if (typed) set_typed_read_ids(skel, *typed);
     walk = bounded         ? skel->progs.snapshot_files_bounded
@@ -179,8 +193,10 @@ struct IterSource::Impl {
     if (sends_watches) {
       decoder = std::thread([&] { decode_chunks(); });
       consumer = std::thread([&] {
-        while (!done.load(std::memory_order_acquire))
+        while (!done.load(std::memory_order_acquire)) {
           if (ring_buffer__consume(rb) <= 0) ring_buffer__poll(rb, 1);
+          drains.fetch_add(1, std::memory_order_release);
+        }
         ring_buffer__consume(rb);
         try {
           pass_chunk(true);
@@ -191,13 +207,32 @@ struct IterSource::Impl {
       });
     }
     int read_error = 0;
-    std::vector<inotrace_snap_instance> holders = read_instances(iter_fd.get(), warnings, read_error);
+    std::vector<inotrace_snap_instance> holders =
+        read_instances(iter_fd.get(), warnings, read_error, [&] { wait_for_drain(sends_watches); });
     if (read_error) throw Error(fmt::format("reading the snapshot iterator failed: {}", strerror(read_error)));
     return holders;
   }
 
+  // After read() said EAGAIN: the walk paused for room in the ring (or the kernel's bound of
+  // objects per read() was reached, where no watch record is sent). Waits for the consumer to
+  // drain the ring; one that stops draining (its thread failed) fails the run, not hangs it.
+  void wait_for_drain(bool sends_watches) {
+    if (!sends_watches) return;
+    const uint64_t start = drains.load(std::memory_order_acquire);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (drains.load(std::memory_order_acquire) < start + 2) {
+      if (copy_error || std::chrono::steady_clock::now() > deadline)
+        throw Error("the snapshot walk paused for its ring buffer, and the ring was not drained");
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  }
+
   // The iterator's seq_file: fixed-size instance records, one per holder of an inotify fd.
-  static std::vector<inotrace_snap_instance> read_instances(int iter_fd, std::vector<std::string>& warnings, int& read_error) {
+  // read() gives EAGAIN where the walk paused (see pause_above) before any record: after
+  // paused(), it reads on.
+  template <typename Paused>
+  static std::vector<inotrace_snap_instance> read_instances(int iter_fd, std::vector<std::string>& warnings, int& read_error,
+                                                            Paused paused) {
     std::vector<inotrace_snap_instance> holders;
     std::string pending;
     char buf[16384];
@@ -206,6 +241,10 @@ struct IterSource::Impl {
       if (n == 0) break;
       if (n < 0) {
         if (errno == EINTR) continue;
+        if (errno == EAGAIN) {
+          paused();
+          continue;
+        }
         read_error = errno;
         break;
       }
@@ -305,7 +344,9 @@ struct IterSource::Impl {
   void add_watches(const std::unordered_map<uint64_t, size_t>& index, Snapshot& snap) {
     for (WatchRun& r : runs) {
       auto it = index.find(r.group);
-      if (it == index.end()) continue;  // cannot happen: a walk follows its instance record
+      // A walk paused and never resumed: its file and every other holder went away (closed
+      // or exited) before the iterator came back. The instance is gone.
+      if (it == index.end()) continue;
       auto& watches = snap.instances[it->second].watches;
       if (watches.empty()) watches = std::move(r.watches);
       else std::move(r.watches.begin(), r.watches.end(), std::back_inserter(watches));
@@ -463,6 +504,7 @@ bool IterSource::typed_reads() const { return impl_->typed_reads; }
 const InotifyIdentity& IterSource::identity() const { return impl_->identity; }
 
 uint64_t IterSource::sibling_paths() const { return impl_->sibling_paths; }
+uint64_t IterSource::pauses() const { return impl_->skel->bss->pauses; }
 size_t IterSource::remembered_instances() const { return keys_of(bpf_map__fd(impl_->skel->maps.walked)).size(); }
 
 Snapshot IterSource::take(bool with_paths) { return run(with_paths, false); }
@@ -479,6 +521,8 @@ Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
   skel->bss->run_id++;
   skel->bss->ringbuf_drops = 0;
   skel->bss->walked_full = 0;
+  skel->data->pause_above = impl_->pause_above;
+  skel->bss->pauses = 0;
   impl_->start_decoding();
   const bool sends_watches = !digests_only && !counts_only;
   if (sends_watches) impl_->map_ring();

@@ -14,12 +14,16 @@ namespace inotrace {
 struct IterSourceOptions {
   // Watch records in flight, drained by a thread that only copies them. Mapped twice while a
   // run sends watches, so it is resident twice: 2 MiB = 4 MB of RSS. A consumer that falls
-  // behind costs dropped records, which mark the instances they belong to truncated, and those
-  // are re-read from fdinfo (SnapshotTaker), never lost. 2 MiB holds ~12 ms of the walk's output at 100k
+  // behind pauses the walk (pause_when_full). 2 MiB holds ~12 ms of the walk's output at 100k
   // watches; with both CPUs busy with other work no run dropped even at 1 MiB. 8 MiB was
   // slower (166 against 147-155 ms for --json at 100k): every page of the ring is touched once
   // per run, and fewer pages cost fewer first touches, on a paravirtualised guest above all.
   uint32_t ringbuf_bytes = 2u << 20;
+  // The walk pauses where the ring has no room for one more record and goes on once the
+  // consumer drained it (bpf/snapshot_iter.bpf.c, pause_above). False: records that find the
+  // ring full are dropped, and the instances they belong to flagged truncated and re-read from
+  // fdinfo (SnapshotTaker), never lost: tests of that path.
+  bool pause_when_full = true;
   // False where no run needs the kernel to name targets (the summary views): the loaded walk
   // then has no dentry walk, whose verification is most of a short command's start-up.
   // take(true) then names targets from fdinfo's file handles, which cannot name unlinked
@@ -68,6 +72,8 @@ class IterSource {
   // Watch records of the last run whose path the kernel sent as a leaf name under the previous
   // record's parent (INOTRACE_F_PATH_SIBLING; tests hold the shortcut is taken, and exact).
   uint64_t sibling_paths() const;
+  // Times the last run's walk paused for room in its ring buffer (pause_when_full).
+  uint64_t pauses() const;
 
  private:
   Snapshot run(bool with_paths, bool digests_only, bool counts_only = false);
