@@ -51,6 +51,14 @@ class TraceLive : public ::testing::Test {
     if (fd_ >= 0) close(fd_);
   }
 
+  // Whether the tracer reads with typed loads, after asserting it does wherever the kernel lets
+  // it (the tracepoint backend, bpf_loop, the bpf_rdonly_cast kfunc): false means skip.
+  bool expect_typed_reads_or_skip() {
+    bool can = tracer_->backend() == Backend::Tracepoint && kernel_has_bpf_loop() && typed_read_ids(kRunningKernelBtf);
+    EXPECT_EQ(tracer_->typed_reads(), can) << "typed reads load wherever the kernel has them";
+    return can;
+  }
+
   std::optional<Event> wait_type(EventType t, int wd = -1) {
     return log_->wait_for([&](const Event& e) { return e.type == t && (wd < 0 || e.wd == wd); });
   }
@@ -234,15 +242,15 @@ TEST_F(TraceLive, RmWatchIsARemovalWithReasonRmWatch) {
   EXPECT_EQ(extra.size(), 1u);
 }
 
+constexpr const char* kNoTypedReads =
+    "SKIPPED: typed reads need the tracepoint backend and the bpf_rdonly_cast kfunc (6.2+); "
+    "this run reads with probe reads only";
+
 // On the tracepoint backend, where the kernel lets a program type a pointer (6.2+), the programs
 // read kernel objects with plain typed loads (loader/typed_reads.h): a second tracer reading
 // them with probe reads must see every field of the same operations the same.
 TEST_F(TraceLive, TypedAndProbedReadsGiveTheSameRecords) {
-  bool can = tracer_->backend() == Backend::Tracepoint && kernel_has_bpf_loop() && typed_read_ids(kRunningKernelBtf);
-  EXPECT_EQ(tracer_->typed_reads(), can) << "typed reads load wherever the kernel has them";
-  if (!can)
-    GTEST_SKIP() << "SKIPPED: typed reads need the tracepoint backend and the bpf_rdonly_cast kfunc (6.2+); "
-                    "this run reads with probe reads only";
+  if (!expect_typed_reads_or_skip()) GTEST_SKIP() << kNoTypedReads;
   TracerOptions o = test_tracer_options(getpid());
   o.typed_reads = false;
   Tracer probed(o);
@@ -291,11 +299,7 @@ TEST_F(TraceLive, TypedAndProbedReadsGiveTheSameRecords) {
 // (typed_load_slot): at a wd past 64 * 64 the instance's idr is three levels deep
 // (XA_CHUNK_SHIFT 6), and every level must give the same mark as the probed walk does.
 TEST_F(TraceLive, TypedAndProbedReadsAgreeThreeLevelsDownTheIdr) {
-  bool can = tracer_->backend() == Backend::Tracepoint && kernel_has_bpf_loop() && typed_read_ids(kRunningKernelBtf);
-  EXPECT_EQ(tracer_->typed_reads(), can) << "typed reads load wherever the kernel has them";
-  if (!can)
-    GTEST_SKIP() << "SKIPPED: typed reads need the tracepoint backend and the bpf_rdonly_cast kfunc (6.2+); "
-                    "this run reads with probe reads only";
+  if (!expect_typed_reads_or_skip()) GTEST_SKIP() << kNoTypedReads;
   std::string d = dir_.mkdir("deep-idr");
   int last = 0;
   for (int i = 0; i < 4200; i++) {  // idr_alloc_cyclic hands out ever higher wds
