@@ -71,14 +71,23 @@ struct IterSource::Impl {
   std::string last_error;
   bool bounded = false;
   bool names_targets = false;
-  uint64_t pause_above = ~0ull;  // the walk's flow control (IterSourceOptions::pause_when_full)
-  // Ring bytes above which the walk pauses: room for one record with the longest path (and the
-  // ring's 8-byte record header) is kept free. 0 where the ring holds less than one such
-  // record: the walk then goes one record at a time.
-  static uint64_t pause_threshold(const IterSourceOptions& opts) {
-    if (!opts.pause_when_full) return ~0ull;
-    const uint64_t room = (INOTRACE_SNAP_WATCH_FIXED + INOTRACE_PATH_MAX + 8 + 7) / 8 * 8;
-    return opts.ringbuf_bytes > room ? opts.ringbuf_bytes - room : 0;
+  // The walk's flow control (IterSourceOptions::pause_when_full): it reads the ring's fill
+  // before every (pause_check_mask + 1)th mark and pauses above pause_above, which leaves room
+  // for that many records of the longest path (and the ring's 8-byte header each). Up to 32
+  // marks per read: the read is a cache miss on the consumer's position. A ring too small for
+  // two such runs is read before every mark; one smaller than a record pauses whenever it
+  // holds anything, so the walk goes one record at a time.
+  uint64_t pause_above = ~0ull;
+  uint32_t pause_check_mask = 0;
+  void set_pause_threshold(const IterSourceOptions& opts) {
+    pause_above = ~0ull;
+    pause_check_mask = 0;
+    if (!opts.pause_when_full) return;
+    const uint64_t record = (INOTRACE_SNAP_WATCH_FIXED + INOTRACE_PATH_MAX + 8 + 7) / 8 * 8;
+    uint64_t every = 32;
+    while (every > 1 && 2 * every * record > opts.ringbuf_bytes) every /= 2;
+    pause_check_mask = every - 1;
+    pause_above = opts.ringbuf_bytes > every * record ? opts.ringbuf_bytes - every * record : 0;
   }
   // Consumer rounds finished (each drains the ring as it was when the round began): a reader
   // told the walk paused waits for two, so the ring is empty, or nearly, when the walk goes on.
@@ -117,7 +126,7 @@ struct IterSource::Impl {
     if (!skel) throw Error(fmt::format("cannot open the snapshot iterator: {}", strerror(errno)));
     bpf_map__set_max_entries(skel->maps.snap_watches, opts.ringbuf_bytes);
     skel->data->share_parent_paths = opts.sibling_paths;
-    pause_above = pause_threshold(opts);
+    set_pause_threshold(opts);
     typed_reads = typed != nullptr;
     if (typed) set_typed_read_ids(skel, *typed);
     walk = bounded         ? skel->progs.snapshot_files_bounded
@@ -522,6 +531,7 @@ Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
   skel->bss->ringbuf_drops = 0;
   skel->bss->walked_full = 0;
   skel->data->pause_above = impl_->pause_above;
+  skel->bss->pause_check_mask = impl_->pause_check_mask;
   skel->bss->pauses = 0;
   impl_->start_decoding();
   const bool sends_watches = !digests_only && !counts_only;
