@@ -50,9 +50,16 @@ __u64 pause_above = ~0ULL;
 __u32 pause_check_mask = 0;
 __u64 pauses = 0;
 /* The paused walk (one at a time: one reader per iterator fd), kept outside the per-CPU
- * scratch because the next read() may run on another CPU. */
+ * scratch because the next read() may run on another CPU. It resumes only at the very file it
+ * paused at (task, fd, file), which the next read() shows first if it is still open. Anything
+ * else shown first means that file went away: the walk is dropped (drop_paused_walk()). */
 __u64 paused_group = 0;
 __u64 paused_run = 0;
+static __u64 paused_task, paused_file;
+static __u32 paused_fd;
+/* `walked` value of an instance whose paused walk was dropped: the next holder shown is not a
+ * duplicate but flags it for fdinfo. */
+#define INOTRACE_WALK_DROPPED (1ULL << 63)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -340,13 +347,17 @@ static __always_inline void walk_marks(struct snap_scratch_value *v, const enum 
 
 /* After a walk: true where it paused (the file is shown again, its record written then), else
  * the instance record takes the walk's counts. */
-static __always_inline bool finish_walk(struct snap_scratch_value *v, struct inotrace_snap_instance *rec, __u64 group)
+static __always_inline bool finish_walk(struct snap_scratch_value *v, struct inotrace_snap_instance *rec, __u64 group,
+					struct bpf_iter__task_file *ctx)
 {
 	struct walk_ctx *c = &v->walk;
 	if (c->paused) {
 		paused_walk = *c;
 		paused_group = group;
 		paused_run = run_id;
+		paused_task = (__u64)ctx->task;
+		paused_file = (__u64)ctx->file;
+		paused_fd = ctx->fd;
 		__sync_fetch_and_add(&pauses, 1);
 		return true;
 	}
@@ -356,11 +367,33 @@ static __always_inline bool finish_walk(struct snap_scratch_value *v, struct ino
 	return false;
 }
 
+/* The first file shown after a pause is not the one that paused (closed meanwhile): the walk
+ * is not resumed anywhere else, where its group's address may be another instance's by now and
+ * its last record's parent a freed dentry. Its records stand only if a later holder of the
+ * instance says how far they go, which it cannot: that holder flags it for fdinfo instead. */
+static __always_inline void drop_paused_walk(void)
+{
+	__u64 key = paused_group, dropped = run_id | INOTRACE_WALK_DROPPED;
+	paused_group = 0;
+	bpf_map_update_elem(&walked, &key, &dropped, BPF_EXIST);
+}
+
+static __always_inline bool is_paused_file(struct bpf_iter__task_file *ctx)
+{
+	return (__u64)ctx->task == paused_task && (__u64)ctx->file == paused_file && ctx->fd == paused_fd;
+}
+
 static __always_inline int snapshot_file(struct bpf_iter__task_file *ctx, const enum walk_kind kind)
 {
 	struct seq_file *seq = ctx->meta->seq;
 	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
+	bool resume = false;
+	if (paused_group && paused_run == run_id) {
+		resume = is_paused_file(ctx);
+		if (!resume)
+			drop_paused_walk();
+	}
 	if (!task || !file)
 		return 0;
 	struct fsnotify_group *group = group_of_file(file);
@@ -384,16 +417,25 @@ static __always_inline int snapshot_file(struct bpf_iter__task_file *ctx, const 
 	struct snap_scratch_value *v;
 	__u64 key = (__u64)group;
 	__u64 *seen = bpf_map_lookup_elem(&walked, &key);
-	if (paused_group == key && paused_run == run_id && (v = snap_scratch_value())) {
-		/* This file again after a pause (or another holder of the instance, where that one's
-		 * file went away meanwhile): on from the mark the walk stopped at. A mark freed
-		 * meanwhile fails emit_mark's checks and flags the instance, as in one unlocked walk. */
+	if (resume && paused_group == key && (v = snap_scratch_value())) {
+		/* This file again after a pause: on from the mark the walk stopped at. A mark freed
+		 * meanwhile fails emit_mark's checks and flags the instance, as in one unlocked walk.
+		 * The parent kept for sibling records is forgotten: it was read under another RCU
+		 * read section, and may be freed by now. */
 		paused_group = 0;
 		v->walk = paused_walk;
 		v->walk.paused = 0;
+		v->walk.prev_parent = NULL;
 		walk_marks(v, kind);
-		if (finish_walk(v, &rec, key))
+		if (finish_walk(v, &rec, key, ctx))
 			return 1;
+	} else if (resume) {
+		paused_group = 0; /* cannot happen: the same file, another group */
+		rec.hdr.flags |= INOTRACE_F_SNAP_TRUNCATED | INOTRACE_F_SNAP_WALK_DROPPED;
+	} else if (seen && *seen == (run_id | INOTRACE_WALK_DROPPED)) {
+		rec.hdr.flags |= INOTRACE_F_SNAP_TRUNCATED | INOTRACE_F_SNAP_WALK_DROPPED;
+		__u64 id = run_id;
+		bpf_map_update_elem(&walked, &key, &id, BPF_EXIST); /* its other holders: duplicates */
 	} else if (seen && *seen == run_id) {
 		rec.hdr.flags |= INOTRACE_F_SNAP_DUPLICATE;
 	} else if (skip_marks) {
@@ -410,7 +452,7 @@ static __always_inline int snapshot_file(struct bpf_iter__task_file *ctx, const 
 		c->head = (void *)group + bpf_core_field_offset(struct fsnotify_group, marks_list);
 		c->pos = BPF_CORE_READ(group, marks_list.next);
 		walk_marks(v, kind);
-		if (finish_walk(v, &rec, key))
+		if (finish_walk(v, &rec, key, ctx))
 			return 1;
 	}
 	bpf_seq_write(seq, &rec, sizeof(rec));

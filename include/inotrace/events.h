@@ -72,6 +72,10 @@ enum inotrace_path_kind {
 #define INOTRACE_F_SNAP_DUPLICATE (1u << 8)  /* instance already walked through another fd */
 #define INOTRACE_F_SNAP_TRUNCATED (1u << 9)  /* not every mark was walked */
 #define INOTRACE_F_SNAP_RACE      (1u << 10) /* marks_list changed under the walk */
+/* The walk paused for room in its ring and the file it paused at was gone when the iterator came
+ * back: the records it sent are not to be trusted (the instance may be another one now at the
+ * same address), the instance is read from fdinfo. Set with INOTRACE_F_SNAP_TRUNCATED. */
+#define INOTRACE_F_SNAP_WALK_DROPPED (1u << 11)
 
 struct inotrace_hdr {
 	__u16 type;   /* enum inotrace_rec_type */

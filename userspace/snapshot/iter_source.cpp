@@ -79,7 +79,9 @@ struct IterSource::Impl {
   // holds anything, so the walk goes one record at a time.
   uint64_t pause_above = ~0ull;
   uint32_t pause_check_mask = 0;
+  std::function<void(uint64_t)> on_pause_for_test;
   void set_pause_threshold(const IterSourceOptions& opts) {
+    on_pause_for_test = opts.on_pause_for_test;
     pause_above = ~0ull;
     pause_check_mask = 0;
     if (!opts.pause_when_full) return;
@@ -217,24 +219,33 @@ struct IterSource::Impl {
     }
     int read_error = 0;
     std::vector<inotrace_snap_instance> holders =
-        read_instances(iter_fd.get(), warnings, read_error, [&] { wait_for_drain(sends_watches); });
+        read_instances(iter_fd.get(), warnings, read_error, [&] {
+          if (on_pause_for_test) on_pause_for_test(skel->bss->paused_group);
+          wait_for_drain(sends_watches);
+        });
     if (read_error) throw Error(fmt::format("reading the snapshot iterator failed: {}", strerror(read_error)));
     return holders;
   }
 
   // After read() said EAGAIN: the walk paused for room in the ring (or the kernel's bound of
   // objects per read() was reached, where no watch record is sent). Waits for the consumer to
-  // drain the ring; one that stops draining (its thread failed) fails the run, not hangs it.
+  // drain the ring. One that stops draining (its thread failed, or starved for seconds) does
+  // not hang the run: the walk stops pausing, records that find the ring full are dropped and
+  // their instances read from fdinfo, as without flow control.
   void wait_for_drain(bool sends_watches) {
-    if (!sends_watches) return;
+    if (!sends_watches || skel->data->pause_above == ~0ull) return;
     const uint64_t start = drains.load(std::memory_order_acquire);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (drains.load(std::memory_order_acquire) < start + 2) {
-      if (copy_error || std::chrono::steady_clock::now() > deadline)
-        throw Error("the snapshot walk paused for its ring buffer, and the ring was not drained");
+      if (copy_failed.load(std::memory_order_acquire) || std::chrono::steady_clock::now() > deadline) {
+        skel->data->pause_above = ~0ull;  // the program reads it from the mapped .data
+        drain_stalled = true;
+        return;
+      }
       std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
   }
+  bool drain_stalled = false;  // the last run stopped pausing (wait_for_drain)
 
   // The iterator's seq_file: fixed-size instance records, one per holder of an inotify fd.
   // read() gives EAGAIN where the walk paused (see pause_above) before any record: after
@@ -349,9 +360,12 @@ struct IterSource::Impl {
       off += len;
     }
   }
-  // The runs, moved into their instances.
-  void add_watches(const std::unordered_map<uint64_t, size_t>& index, Snapshot& snap) {
+  // The runs, moved into their instances; not those of an instance whose paused walk was
+  // dropped (INOTRACE_F_SNAP_WALK_DROPPED: they may be another instance's, read from fdinfo).
+  void add_watches(const std::unordered_map<uint64_t, size_t>& index, const std::unordered_set<uint64_t>& dropped,
+                   Snapshot& snap) {
     for (WatchRun& r : runs) {
+      if (dropped.count(r.group)) continue;
       auto it = index.find(r.group);
       // A walk paused and never resumed: its file and every other holder went away (closed
       // or exited) before the iterator came back. The instance is gone.
@@ -409,6 +423,7 @@ struct IterSource::Impl {
   // libbpf's C frames call this: nothing may be thrown through them. A record that cannot be
   // kept (bad_alloc) fails the run, after the walk, on the caller's thread.
   std::exception_ptr copy_error;
+  std::atomic<bool> copy_failed{false};  // copy_error is set: read by the walk's thread
   static int on_watch(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Impl*>(ctx);
     if (self->copy_error) return 0;
@@ -423,6 +438,7 @@ struct IterSource::Impl {
       chunk.append(static_cast<const char*>(data), size);
     } catch (...) {
       self->copy_error = std::current_exception();
+      self->copy_failed.store(true, std::memory_order_release);
     }
     return 0;
   }
@@ -531,6 +547,8 @@ Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
   skel->bss->ringbuf_drops = 0;
   skel->bss->walked_full = 0;
   skel->data->pause_above = impl_->pause_above;
+  impl_->drain_stalled = false;
+  impl_->copy_failed = false;
   skel->bss->pause_check_mask = impl_->pause_check_mask;
   skel->bss->pauses = 0;
   impl_->start_decoding();
@@ -563,7 +581,10 @@ Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
   }
   std::unordered_map<uint64_t, size_t> index = group_by_instance(holders, snap);
   impl_->forget_vanished(index);
-  impl_->add_watches(index, snap);
+  std::unordered_set<uint64_t> dropped;
+  for (const auto& h : holders)
+    if (h.hdr.flags & INOTRACE_F_SNAP_WALK_DROPPED) dropped.insert(h.group);
+  impl_->add_watches(index, dropped, snap);
   if (uint64_t full = skel->bss->walked_full)
     snap.warnings.push_back(fmt::format("{} inotify instance records not remembered by the walk (its table of {} "
                                         "entries is full, or memory ran out): not walked, marked truncated, their "
@@ -572,6 +593,8 @@ Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
   // The walk flagged the instances whose records were lost (truncated: read from fdinfo).
   if (uint64_t drops = skel->bss->ringbuf_drops)
     snap.warnings.push_back(fmt::format("{} watch records lost: snapshot ring buffer full", drops));
+  if (impl_->drain_stalled)
+    snap.warnings.push_back("the snapshot ring buffer was not drained for 5 s: the walk stopped pausing for it");
   if (impl_->undecodable)
     snap.warnings.push_back(fmt::format("{} undecodable watch records (last: {})", impl_->undecodable, impl_->last_error));
   return snap;

@@ -2,6 +2,7 @@
 // (the reconciler takes one per interval).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -24,6 +25,9 @@ struct IterSourceOptions {
   // ring full are dropped, and the instances they belong to flagged truncated and re-read from
   // fdinfo (SnapshotTaker), never lost: tests of that path.
   bool pause_when_full = true;
+  // Tests: called on the reading thread each time read() says the walk paused, with the kernel
+  // address of the instance it paused in (what a test closes a holder at).
+  std::function<void(uint64_t paused_group)> on_pause_for_test;
   // False where no run needs the kernel to name targets (the summary views): the loaded walk
   // then has no dentry walk, whose verification is most of a short command's start-up.
   // take(true) then names targets from fdinfo's file handles, which cannot name unlinked
