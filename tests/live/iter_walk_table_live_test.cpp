@@ -139,7 +139,8 @@ TEST_F(IterRingLive, AWalkWhoseFileClosedDuringItsPauseIsDroppedAndFlaggedForFdi
   uint64_t group = 0;
   {
     IterSource probe(facts);
-    const SnapInstance* inst = held_by(probe.take(false), fds[last]);
+    Snapshot first = probe.take(false);  // held_by points into it
+    const SnapInstance* inst = held_by(first, fds[last]);
     ASSERT_NE(inst, nullptr);
     group = inst->group;
   }
