@@ -52,9 +52,9 @@ __u64 pauses = 0;
 /* The paused walk (one at a time: one reader per iterator fd), kept outside the per-CPU
  * scratch because the next read() may run on another CPU. It resumes only at the very file it
  * paused at (task, fd, file), which the next read() shows first if it is still open. Anything
- * else shown first means that file went away: the walk is dropped (drop_paused_walk()). */
+ * else shown first means that file went away: the walk is dropped (drop_paused_walk()).
+ * Userspace zeroes paused_group before each run: a run that failed midway leaves none behind. */
 __u64 paused_group = 0;
-__u64 paused_run = 0;
 static __u64 paused_task, paused_file;
 static __u32 paused_fd;
 /* `walked` value of an instance whose paused walk was dropped: the next holder shown is not a
@@ -346,19 +346,21 @@ static __always_inline void walk_marks(struct snap_scratch_value *v, const enum 
 }
 
 /* After a walk: true where it paused (the file is shown again, its record written then), else
- * the instance record takes the walk's counts. */
+ * the instance record takes the walk's counts. `from`: the mark count it resumed at (~0: a new
+ * walk); one that pauses again before any mark is the same pause (a read() that had shown
+ * other files ended at it and the next one began with it), counted once. */
 static __always_inline bool finish_walk(struct snap_scratch_value *v, struct inotrace_snap_instance *rec, __u64 group,
-					struct bpf_iter__task_file *ctx)
+					struct bpf_iter__task_file *ctx, __u32 from)
 {
 	struct walk_ctx *c = &v->walk;
 	if (c->paused) {
 		paused_walk = *c;
 		paused_group = group;
-		paused_run = run_id;
 		paused_task = (__u64)ctx->task;
 		paused_file = (__u64)ctx->file;
 		paused_fd = ctx->fd;
-		__sync_fetch_and_add(&pauses, 1);
+		if (c->n != from)
+			__sync_fetch_and_add(&pauses, 1);
 		return true;
 	}
 	rec->nr_marks = digest_only ? c->live : c->n;
@@ -373,9 +375,13 @@ static __always_inline bool finish_walk(struct snap_scratch_value *v, struct ino
  * instance says how far they go, which it cannot: that holder flags it for fdinfo instead. */
 static __always_inline void drop_paused_walk(void)
 {
-	__u64 key = paused_group, dropped = run_id | INOTRACE_WALK_DROPPED;
+	__u64 key = paused_group;
 	paused_group = 0;
-	bpf_map_update_elem(&walked, &key, &dropped, BPF_EXIST);
+	/* Written in place: an update of this map (not preallocated) allocates, and a failed one
+	 * would leave the instance's other holders taking it as walked whole. */
+	__u64 *seen = bpf_map_lookup_elem(&walked, &key);
+	if (seen)
+		*seen = run_id | INOTRACE_WALK_DROPPED;
 }
 
 static __always_inline bool is_paused_file(struct bpf_iter__task_file *ctx)
@@ -388,15 +394,18 @@ static __always_inline int snapshot_file(struct bpf_iter__task_file *ctx, const 
 	struct seq_file *seq = ctx->meta->seq;
 	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
+	struct fsnotify_group *group = task && file ? group_of_file(file) : NULL;
 	bool resume = false;
-	if (paused_group && paused_run == run_id) {
-		resume = is_paused_file(ctx);
+	if (paused_group) {
+		/* The group too: where the file was freed and its memory reused by another
+		 * instance's file at the same fd, that instance is walked afresh. Not told apart: a
+		 * file, group and mark all reused at their old addresses within the pause, which only
+		 * the fd's owner can arrange, and which shows their new instance with the old one's
+		 * first records; no other user's instance is touched. */
+		resume = is_paused_file(ctx) && paused_group == (__u64)group;
 		if (!resume)
 			drop_paused_walk();
 	}
-	if (!task || !file)
-		return 0;
-	struct fsnotify_group *group = group_of_file(file);
 	if (!group)
 		return 0;
 
@@ -417,25 +426,25 @@ static __always_inline int snapshot_file(struct bpf_iter__task_file *ctx, const 
 	struct snap_scratch_value *v;
 	__u64 key = (__u64)group;
 	__u64 *seen = bpf_map_lookup_elem(&walked, &key);
-	if (resume && paused_group == key && (v = snap_scratch_value())) {
+	if (resume) {
 		/* This file again after a pause: on from the mark the walk stopped at. A mark freed
 		 * meanwhile fails emit_mark's checks and flags the instance, as in one unlocked walk.
 		 * The parent kept for sibling records is forgotten: it was read under another RCU
 		 * read section, and may be freed by now. */
 		paused_group = 0;
-		v->walk = paused_walk;
-		v->walk.paused = 0;
-		v->walk.prev_parent = NULL;
-		walk_marks(v, kind);
-		if (finish_walk(v, &rec, key, ctx))
-			return 1;
-	} else if (resume) {
-		paused_group = 0; /* cannot happen: the same file, another group */
-		rec.hdr.flags |= INOTRACE_F_SNAP_TRUNCATED | INOTRACE_F_SNAP_WALK_DROPPED;
+		if (!(v = snap_scratch_value())) {
+			rec.hdr.flags |= INOTRACE_F_SNAP_TRUNCATED | INOTRACE_F_SNAP_WALK_DROPPED; /* cannot happen */
+		} else {
+			v->walk = paused_walk;
+			v->walk.paused = 0;
+			v->walk.prev_parent = NULL;
+			walk_marks(v, kind);
+			if (finish_walk(v, &rec, key, ctx, paused_walk.n))
+				return 1;
+		}
 	} else if (seen && *seen == (run_id | INOTRACE_WALK_DROPPED)) {
 		rec.hdr.flags |= INOTRACE_F_SNAP_TRUNCATED | INOTRACE_F_SNAP_WALK_DROPPED;
-		__u64 id = run_id;
-		bpf_map_update_elem(&walked, &key, &id, BPF_EXIST); /* its other holders: duplicates */
+		*seen = run_id; /* its other holders: duplicates */
 	} else if (seen && *seen == run_id) {
 		rec.hdr.flags |= INOTRACE_F_SNAP_DUPLICATE;
 	} else if (skip_marks) {
@@ -452,7 +461,7 @@ static __always_inline int snapshot_file(struct bpf_iter__task_file *ctx, const 
 		c->head = (void *)group + bpf_core_field_offset(struct fsnotify_group, marks_list);
 		c->pos = BPF_CORE_READ(group, marks_list.next);
 		walk_marks(v, kind);
-		if (finish_walk(v, &rec, key, ctx))
+		if (finish_walk(v, &rec, key, ctx, ~0u))
 			return 1;
 	}
 	bpf_seq_write(seq, &rec, sizeof(rec));

@@ -1,12 +1,14 @@
 // Live tier: the iterator remembers which inotify instances a run already walked (an instance
 // held by several fds is walked once). Its table is not an LRU, so it must hold exactly the
 // instances of the last run: vanished ones are deleted, whatever runs before or beside it.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -129,6 +131,30 @@ TEST_F(IterRingLive, TheWalkPausesForRoomAndLosesNothing) {
   }
 }
 
+// With a ring big enough, the walk reads the ring's fill only every few marks and leaves room
+// for that many of the longest records: behind a consumer that sleeps 100 ms a round, a 128 KiB
+// ring (the fill read every 8 marks) for ~290 KB of records, paths walked whole, loses none.
+TEST_F(IterRingLive, TheWalkReadingTheFillEvery8MarksLosesNothingBehindASlowConsumer) {
+  KernelFacts facts = preflight("");
+  IterSourceOptions o{.ringbuf_bytes = 128u << 10, .sibling_paths = false};
+  o.consumer_delay_for_test = std::chrono::milliseconds(100);
+  IterSource slow(facts, o);
+  if (!slow.names_targets())
+    GTEST_SKIP() << "no bpf_loop (< 5.17): the bounded walk sends no paths, its records fit the ring";
+  ASSERT_EQ(slow.fill_read_every(), 8u);
+  Snapshot s = slow.take(true);
+  EXPECT_FALSE(lost_records(s));
+  EXPECT_GT(slow.pauses(), 0u) << "the ring held every record: the test lost its edge";
+  for (int i = 0; i < kInstances; i++) {
+    const SnapInstance* inst = held_by(s, fds[i]);
+    ASSERT_NE(inst, nullptr);
+    EXPECT_FALSE(inst->truncated) << "instance " << i;
+    EXPECT_EQ(inst->watches.size(), (size_t)size_of(i)) << "instance " << i;
+    for (const auto& w : inst->watches) EXPECT_NE(w.fs_path.find("/d"), std::string::npos) << w.fs_path;
+  }
+  std::cout << "[  NOTE    ] " << slow.pauses() << " pauses, 0 records lost\n";
+}
+
 // A walk that paused is resumed at the very file it paused at only. Here that file is closed
 // while the walk waits: the instance's other holder (a dup, shown later) must not resume it (the
 // group's address could be another instance's by then); it flags the instance for fdinfo, and
@@ -146,14 +172,35 @@ TEST_F(IterRingLive, AWalkWhoseFileClosedDuringItsPauseIsDroppedAndFlaggedForFdi
   }
   int twin = dup(fds[last]);  // above every fd of the fixture: shown after it
   ASSERT_GT(twin, fds[last]);
+  // The paused fd is closed and, at once, a new instance of 3 watches takes its number: the
+  // iterator shows the new file at the fd where the walk paused (the dup keeps the old file, so
+  // the two differ), and the walk must not go on into it.
   bool closed = false;
+  int reopened = -1;
   IterSourceOptions o{.ringbuf_bytes = 16384};
   o.on_pause_for_test = [&](uint64_t paused) {
-    if (paused == group && !closed) closed = close(fds[last]) == 0;
+    if (paused != group || closed) return;
+    closed = close(fds[last]) == 0;
+    int fresh = inotify_init1(IN_CLOEXEC);
+    if (fresh < 0) return;
+    for (int d = 0; d < 3; d++) inotify_add_watch(fresh, (dir + "/d" + std::to_string(d)).c_str(), IN_CREATE);
+    if (fresh == fds[last]) {  // the lowest free number: most often the one just closed
+      reopened = fresh;
+      return;
+    }
+    reopened = dup3(fresh, fds[last], O_CLOEXEC);
+    close(fresh);
   };
   IterSource tiny(facts, o);
   Snapshot s = tiny.take(true);
   ASSERT_TRUE(closed) << "the biggest instance's walk never paused";
+  ASSERT_EQ(reopened, fds[last]) << "the new instance did not take the paused fd's number";
+  const SnapInstance* fresh = held_by(s, reopened);
+  ASSERT_NE(fresh, nullptr);
+  EXPECT_NE(fresh->group, group);
+  EXPECT_FALSE(fresh->truncated);
+  EXPECT_EQ(fresh->watches.size(), 3u) << "the paused walk went on into the instance now at its fd";
+  close(reopened);
   fds[last] = -1;
   const SnapInstance* inst = held_by(s, twin);
   ASSERT_NE(inst, nullptr);

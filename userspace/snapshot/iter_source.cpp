@@ -79,9 +79,7 @@ struct IterSource::Impl {
   // holds anything, so the walk goes one record at a time.
   uint64_t pause_above = ~0ull;
   uint32_t pause_check_mask = 0;
-  std::function<void(uint64_t)> on_pause_for_test;
   void set_pause_threshold(const IterSourceOptions& opts) {
-    on_pause_for_test = opts.on_pause_for_test;
     pause_above = ~0ull;
     pause_check_mask = 0;
     if (!opts.pause_when_full) return;
@@ -94,6 +92,8 @@ struct IterSource::Impl {
   // Consumer rounds finished (each drains the ring as it was when the round began): a reader
   // told the walk paused waits for two, so the ring is empty, or nearly, when the walk goes on.
   std::atomic<uint64_t> drains{0};
+  std::function<void(uint64_t)> on_pause_for_test;       // IterSourceOptions
+  std::chrono::microseconds consumer_delay_for_test{0};  // IterSourceOptions
   bpf_program* walk = nullptr;  // the one iterator program loaded
   bool typed_reads = false;     // it is the typed walk
   InotifyIdentity identity;
@@ -129,6 +129,8 @@ struct IterSource::Impl {
     bpf_map__set_max_entries(skel->maps.snap_watches, opts.ringbuf_bytes);
     skel->data->share_parent_paths = opts.sibling_paths;
     set_pause_threshold(opts);
+    on_pause_for_test = opts.on_pause_for_test;
+    consumer_delay_for_test = opts.consumer_delay_for_test;
     typed_reads = typed != nullptr;
     if (typed) set_typed_read_ids(skel, *typed);
     walk = bounded         ? skel->progs.snapshot_files_bounded
@@ -207,6 +209,7 @@ struct IterSource::Impl {
         while (!done.load(std::memory_order_acquire)) {
           if (ring_buffer__consume(rb) <= 0) ring_buffer__poll(rb, 1);
           drains.fetch_add(1, std::memory_order_release);
+          if (consumer_delay_for_test.count()) std::this_thread::sleep_for(consumer_delay_for_test);
         }
         ring_buffer__consume(rb);
         try {
@@ -530,6 +533,7 @@ const InotifyIdentity& IterSource::identity() const { return impl_->identity; }
 
 uint64_t IterSource::sibling_paths() const { return impl_->sibling_paths; }
 uint64_t IterSource::pauses() const { return impl_->skel->bss->pauses; }
+uint32_t IterSource::fill_read_every() const { return impl_->pause_check_mask + 1; }
 size_t IterSource::remembered_instances() const { return keys_of(bpf_map__fd(impl_->skel->maps.walked)).size(); }
 
 Snapshot IterSource::take(bool with_paths) { return run(with_paths, false); }
@@ -551,6 +555,7 @@ Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
   impl_->copy_failed = false;
   skel->bss->pause_check_mask = impl_->pause_check_mask;
   skel->bss->pauses = 0;
+  skel->bss->paused_group = 0;  // a run that threw midway may have left a paused walk
   impl_->start_decoding();
   const bool sends_watches = !digests_only && !counts_only;
   if (sends_watches) impl_->map_ring();

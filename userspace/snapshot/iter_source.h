@@ -2,6 +2,7 @@
 // (the reconciler takes one per interval).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,6 +29,8 @@ struct IterSourceOptions {
   // Tests: called on the reading thread each time read() says the walk paused, with the kernel
   // address of the instance it paused in (what a test closes a holder at).
   std::function<void(uint64_t paused_group)> on_pause_for_test;
+  // Tests: the consumer sleeps this long after each round, as one starved of CPU would.
+  std::chrono::microseconds consumer_delay_for_test{0};
   // False where no run needs the kernel to name targets (the summary views): the loaded walk
   // then has no dentry walk, whose verification is most of a short command's start-up.
   // take(true) then names targets from fdinfo's file handles, which cannot name unlinked
@@ -76,8 +79,12 @@ class IterSource {
   // Watch records of the last run whose path the kernel sent as a leaf name under the previous
   // record's parent (INOTRACE_F_PATH_SIBLING; tests hold the shortcut is taken, and exact).
   uint64_t sibling_paths() const;
-  // Times the last run's walk paused for room in its ring buffer (pause_when_full).
+  // Places the last run's walk paused at for room in its ring buffer (pause_when_full). A
+  // walk that pauses again at its resumption, before any mark, counts once: so does one whose
+  // read() ended with other files before the pause was waited for.
   uint64_t pauses() const;
+  // Marks the walk goes between two reads of its ring's fill (pause_when_full; 1 to 32).
+  uint32_t fill_read_every() const;
 
  private:
   Snapshot run(bool with_paths, bool digests_only, bool counts_only = false);
