@@ -177,8 +177,7 @@ static __always_inline void hooked_destroy_exit(void)
 	e.group_seq = seq;
 	e.fd = -1;
 	read_ucount(NULL, 0, &e.ucount);
-	if (bpf_ringbuf_output(&events, &e, sizeof(e), 0))
-		count(INOTRACE_CNT_RINGBUF_DROPS);
+	events_output(&e, sizeof(e));
 }
 
 #endif /* INOTRACE_HOOK_HANDLERS_BPF_H */

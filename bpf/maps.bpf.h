@@ -121,4 +121,38 @@ static __always_inline void count(enum inotrace_counter which)
 		*v += 1; /* per-CPU slot: no atomics needed */
 }
 
+/* Set by userspace just before it blocks on `events` (loader/ring_wakeups.h); the first record
+ * after that wakes it. By default the kernel wakes a consumer that has caught up at every
+ * record: an irq_work (a self-IPI) inside the traced syscall, also while the consumer is busy
+ * or gathering a batch and nobody waits, so records go in with BPF_RB_NO_WAKEUP instead. */
+volatile __u32 consumer_waiting = 0;
+
+/* Read after the record's commit, whose xchg orders the two: a consumer that armed after its
+ * last look at the ring either saw the record or is seen here. The wake-up is an empty record
+ * discarded with BPF_RB_FORCE_WAKEUP: it wakes and delivers nothing. */
+static __always_inline void wake_waiting_consumer(void)
+{
+	if (!consumer_waiting)
+		return;
+	void *wake = bpf_ringbuf_reserve(&events, 8, 0);
+	if (!wake)
+		return; /* full: the consumer has records to read, it is not waiting on an empty ring */
+	consumer_waiting = 0;
+	bpf_ringbuf_discard(wake, BPF_RB_FORCE_WAKEUP);
+}
+
+/* Every record of `events` goes out through here (or events_submit). */
+static __always_inline void events_output(void *rec, __u64 size)
+{
+	if (bpf_ringbuf_output(&events, rec, size, BPF_RB_NO_WAKEUP))
+		count(INOTRACE_CNT_RINGBUF_DROPS);
+	wake_waiting_consumer();
+}
+
+static __always_inline void events_submit(void *reserved)
+{
+	bpf_ringbuf_submit(reserved, BPF_RB_NO_WAKEUP);
+	wake_waiting_consumer();
+}
+
 #endif /* INOTRACE_MAPS_BPF_H */

@@ -153,8 +153,7 @@ static __always_inline __u32 watch_event_size(struct inotrace_watch_event *e)
 static __always_inline void watch_event_output(struct inotrace_watch_event *e, __u32 size)
 {
 	e->hdr.size = size;
-	if (bpf_ringbuf_output(&events, e, size, 0))
-		count(INOTRACE_CNT_RINGBUF_DROPS);
+	events_output(e, size);
 }
 
 static __always_inline void watch_event_submit(struct inotrace_watch_event *e)
@@ -423,8 +422,7 @@ static __always_inline void read_task_ucount(__u32 which, struct inotrace_ucount
 static __always_inline void instance_event_submit_with_stack(struct inotrace_instance_event *e, void *ctx)
 {
 	if (!capture_stacks) {
-		if (bpf_ringbuf_output(&events, e, sizeof(*e), 0))
-			count(INOTRACE_CNT_RINGBUF_DROPS);
+		events_output(e, sizeof(*e));
 		return;
 	}
 	char *buf = bpf_ringbuf_reserve(&events, INOTRACE_INSTANCE_EVENT_FIXED + INOTRACE_STACK_BYTES, 0);
@@ -444,7 +442,7 @@ static __always_inline void instance_event_submit_with_stack(struct inotrace_ins
 	r->stack_len = n;
 	r->stack_top_word = n ? user_stack_top_word() : 0;
 	r->hdr.size = INOTRACE_INSTANCE_EVENT_FIXED + n;
-	bpf_ringbuf_submit(buf, 0);
+	events_submit(buf);
 }
 
 /* inotify_init/init1 returned `ret`. Every new instance gets its sequence number (pointers are

@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -240,6 +242,29 @@ TEST_F(TraceLive, RmWatchIsARemovalWithReasonRmWatch) {
   ASSERT_EQ(inotify_rm_watch(fd_, wd), -1);
   auto extra = log_->collect([&](const Event& e) { return e.type == EventType::Remove; }, std::chrono::milliseconds(200));
   EXPECT_EQ(extra.size(), 1u);
+}
+
+// The programs commit records without waking the consumer (BPF_RB_NO_WAKEUP), except the
+// first one after it armed a wake-up to block (loader/ring_wakeups.h): a consumer blocked in
+// poll() with a long timeout must still get each record at once, every time it waits again.
+TEST_F(TraceLive, AWaitingConsumerIsWokenByTheNextRecord) {
+  std::string d = dir_.mkdir("wake");
+  for (int i = 0; i < 20; i++) {
+    log_->drain();  // the ring read to its end: the poll below blocks until the add's record
+    std::thread adder([&] {
+      usleep(30'000);
+      inotify_add_watch(fd_, d.c_str(), IN_CREATE | (i % 2 ? IN_DELETE : 0));
+    });
+    auto began = std::chrono::steady_clock::now();
+    int adds = 0;
+    int n = tracer_->poll(10'000, [&](Event& e) { adds += e.type == EventType::Add || e.type == EventType::Update; });
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
+    adder.join();
+    ASSERT_GE(n, 1) << "round " << i;
+    EXPECT_EQ(adds, 1) << "round " << i;
+    // 30 ms until the add, plus scheduling; without a wake-up the poll waits out its 10 s.
+    EXPECT_LT(waited.count(), 2'000) << "round " << i << ": the record did not wake the waiting consumer";
+  }
 }
 
 constexpr const char* kNoTypedReads =

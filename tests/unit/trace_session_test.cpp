@@ -37,7 +37,7 @@ class ScriptedEvents : public EventSource {
     return n;
   }
   TracerCounters counters() const override { return counts; }
-  int wait_fd() const override { return -1; }
+  void wait(int /*timeout_ms*/) override {}
   const std::string& last_decode_error() const override { return none_; }
 
  private:

@@ -3,7 +3,6 @@
 #include <absl/hash/hash.h>
 #include <fmt/format.h>
 #include <malloc.h>
-#include <poll.h>
 
 #include <atomic>
 #include <climits>
@@ -248,14 +247,13 @@ class Daemon {
 
   void loop() {
     const uint64_t start = WallClock::monotonic_now_ns();
-    const int events_ready = monitor_->session().tracer().wait_fd();
+    EventSource& events = monitor_->session().tracer();
     while (!stop_requested()) {
       uint64_t now = WallClock::monotonic_now_ns();
       if (opts_.duration_s > 0 && now - start >= opts_.duration_s * 1e9) break;
       release_memory_if_due(now);
       // Wait for events without the lock, so that requests are answered meanwhile.
-      pollfd p{events_ready, POLLIN, 0};
-      ::poll(&p, 1, 50);
+      events.wait(50);
       std::lock_guard lock(mu_);
       uint64_t evaluations = monitor_->evaluations();
       monitor_->step(0);

@@ -35,8 +35,9 @@ class EventSource {
   // Every event already waiting, without blocking; returns events handled.
   virtual int drain(const Callback& cb) = 0;
   virtual TracerCounters counters() const = 0;
-  // Polls readable when events wait: lets a caller wait without its locks (-1: none).
-  virtual int wait_fd() const = 0;
+  // Waits up to timeout_ms for events without handing them over: lets a caller wait without
+  // its locks.
+  virtual void wait(int timeout_ms) = 0;
   // Most recent decode error, for diagnostics.
   virtual const std::string& last_decode_error() const = 0;
   // The instances' sequence numbers kept in the kernel, where only the caller can tell which

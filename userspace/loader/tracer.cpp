@@ -5,6 +5,7 @@
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include "loader/inotify_identity.h"
 #include "loader/kallsyms.h"
 #include "loader/program_table.h"
+#include "loader/ring_wakeups.h"
 #include "loader/section_handlers.h"
 #include "loader/typed_reads.h"
 #include "loader/kernel_prober.h"
@@ -74,6 +76,7 @@ uint32_t checked_ringbuf_size(uint64_t bytes) {
 struct Tracer::Impl {
   inotrace_bpf* skel = nullptr;
   ring_buffer* rb = nullptr;
+  std::unique_ptr<RingWakeups> wakeups;  // the consumer asks the programs to wake it (ring_wakeups.h)
   std::vector<bpf_link*> links;
   BackendChoice choice;
   const Callback* cb = nullptr;
@@ -360,6 +363,7 @@ void Tracer::start(const TracerOptions& opts, const Log& log) {
 
   impl_->rb = ring_buffer__new(bpf_map__fd(impl_->skel->maps.events), Impl::on_record, impl_.get(), nullptr);
   if (!impl_->rb) throw Error(fmt::format("cannot open the ring buffer: {}", strerror(errno)));
+  impl_->wakeups = std::make_unique<RingWakeups>(bpf_map__fd(impl_->skel->maps.events), &bss->consumer_waiting);
 }
 
 Tracer::~Tracer() = default;
@@ -372,7 +376,17 @@ const InotifyIdentity& Tracer::identity() const { return impl_->identity; }
 const BackendChoice& Tracer::choice() const { return impl_->choice; }
 const std::string& Tracer::last_decode_error() const { return impl_->last_decode_error; }
 
-int Tracer::wait_fd() const { return ring_buffer__epoll_fd(impl_->rb); }
+void Tracer::wait(int timeout_ms) {
+  if (impl_->wakeups->arm()) {
+    epoll_event ready;
+    if (epoll_wait(ring_buffer__epoll_fd(impl_->rb), &ready, 1, timeout_ms) < 0 && errno != EINTR) {
+      int err = errno;
+      impl_->wakeups->disarm();
+      throw Error(fmt::format("waiting for the ring buffer failed: {}", strerror(err)));
+    }
+  }
+  impl_->wakeups->disarm();
+}
 
 bool Tracer::groups_need_collection() const { return impl_->maps_on_demand; }
 
@@ -413,15 +427,15 @@ size_t Tracer::collect_dead_groups(const std::vector<uint64_t>& live, uint64_t s
 }
 
 int Tracer::poll(int timeout_ms, const Callback& cb) {
-  impl_->cb = &cb;
-  int n = ring_buffer__poll(impl_->rb, timeout_ms);
-  impl_->cb = nullptr;
-  if (n == -EINTR) return 0;
-  if (n < 0) throw Error(fmt::format("reading the ring buffer failed: {}", strerror(-n)));
-  // The kernel wakes a consumer that has caught up, once per record: an irq_work in the traced
-  // syscall and an epoll round trip here for every event (bench c). Once records flow, let them
-  // gather for a millisecond so that one wakeup serves a batch; the default ring buffer holds
-  // ~0.4 s of one core's full rate, so this costs at most 1 ms of latency and no drops.
+  int n = drain(cb);
+  if (n == 0 && timeout_ms != 0) {
+    wait(timeout_ms);
+    n = drain(cb);
+  }
+  // Once records flow, let them gather for a millisecond so that one pass reads a batch: the
+  // programs wake this consumer only when it waits (ring_wakeups.h), and the default ring
+  // buffer holds ~0.4 s of one core's full rate, so this costs at most 1 ms of latency and no
+  // drops (bench c).
   if (n > 0) usleep(kBatchWindowUs);
   return n;
 }

@@ -83,8 +83,9 @@ class Tracer : public EventSource {
   int poll(int timeout_ms, const Callback& cb) override;
   // Hands over what is already buffered, without waiting.
   int drain(const Callback& cb) override;
-  // Polls readable when events wait in the ring buffer: lets a caller wait without its locks.
-  int wait_fd() const override;
+  // Waits up to timeout_ms for a record, without reading it: lets a caller wait without its
+  // locks. The programs wake it (ring_wakeups.h).
+  void wait(int timeout_ms) override;
   TracerCounters counters() const override;
   // Most recent decode error, for diagnostics.
   const std::string& last_decode_error() const override;

@@ -1,0 +1,37 @@
+// Wake-ups of the live events' consumer on demand. The programs commit records without waking
+// anyone (BPF_RB_NO_WAKEUP): the kernel's default raised an irq_work, a self-IPI inside the
+// traced syscall, whenever the consumer had caught up, also while it was busy or gathering a
+// batch (Tracer::poll). The consumer asks for a wake-up only when it is about to block: it
+// sets `consumer_waiting` (the programs' .bss), then looks at the ring once more; the first
+// record committed after that wakes it (maps.bpf.h: wake_waiting_consumer).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace inotrace {
+
+class RingWakeups {
+ public:
+  // ring_fd: the BPF ring buffer; waiting: the programs' flag, in their mmap-ed .bss. Throws
+  // Error when the ring's positions cannot be mapped.
+  RingWakeups(int ring_fd, volatile uint32_t* waiting);
+  ~RingWakeups();
+  RingWakeups(const RingWakeups&) = delete;
+  RingWakeups& operator=(const RingWakeups&) = delete;
+
+  // Asks for a wake-up by the next record; true when the ring holds none yet, so the caller
+  // may block. A record reserved but not yet committed counts as held: its commit comes.
+  bool arm();
+  // Stops asking (back from the wait, or not waiting after all).
+  void disarm();
+  // Whether a record (or a wake-up) waits to be read.
+  bool pending() const;
+
+ private:
+  volatile uint32_t* waiting_;
+  void* positions_ = nullptr;  // the consumer's page, then the producer's: read-only
+  size_t page_ = 0;
+};
+
+}  // namespace inotrace
