@@ -132,12 +132,13 @@ TEST_F(IterRingLive, TheWalkPausesForRoomAndLosesNothing) {
 }
 
 // With a ring big enough, the walk reads the ring's fill only every few marks and leaves room
-// for that many of the longest records: behind a consumer that sleeps 100 ms a round, a 128 KiB
-// ring (the fill read every 8 marks) for ~290 KB of records, paths walked whole, loses none.
+// for that many of the longest records: behind a consumer that drains only when the walk waits
+// for it (so the ring fills to the threshold every time), a 128 KiB ring (the fill read every 8
+// marks) for ~290 KB of records, paths walked whole, loses none.
 TEST_F(IterRingLive, TheWalkReadingTheFillEvery8MarksLosesNothingBehindASlowConsumer) {
   KernelFacts facts = preflight("");
   IterSourceOptions o{.ringbuf_bytes = 128u << 10, .sibling_paths = false};
-  o.consumer_delay_for_test = std::chrono::milliseconds(100);
+  o.consumer_drains_only_when_asked_for_test = true;
   IterSource slow(facts, o);
   if (!slow.names_targets())
     GTEST_SKIP() << "no bpf_loop (< 5.17): the bounded walk sends no paths, its records fit the ring";

@@ -93,7 +93,8 @@ struct IterSource::Impl {
   // told the walk paused waits for two, so the ring is empty, or nearly, when the walk goes on.
   std::atomic<uint64_t> drains{0};
   std::function<void(uint64_t)> on_pause_for_test;       // IterSourceOptions
-  std::chrono::microseconds consumer_delay_for_test{0};  // IterSourceOptions
+  bool consumer_drains_only_when_asked_for_test = false;  // IterSourceOptions
+  std::atomic<bool> walk_waits_for_drain{false};          // wait_for_drain, for the above
   bpf_program* walk = nullptr;  // the one iterator program loaded
   bool typed_reads = false;     // it is the typed walk
   InotifyIdentity identity;
@@ -130,7 +131,7 @@ struct IterSource::Impl {
     skel->data->share_parent_paths = opts.sibling_paths;
     set_pause_threshold(opts);
     on_pause_for_test = opts.on_pause_for_test;
-    consumer_delay_for_test = opts.consumer_delay_for_test;
+    consumer_drains_only_when_asked_for_test = opts.consumer_drains_only_when_asked_for_test;
     typed_reads = typed != nullptr;
     if (typed) set_typed_read_ids(skel, *typed);
     walk = bounded         ? skel->progs.snapshot_files_bounded
@@ -207,9 +208,12 @@ struct IterSource::Impl {
       decoder = std::thread([&] { decode_chunks(); });
       consumer = std::thread([&] {
         while (!done.load(std::memory_order_acquire)) {
+          if (consumer_drains_only_when_asked_for_test && !walk_waits_for_drain.load(std::memory_order_acquire)) {
+            std::this_thread::sleep_for(std::chrono::microseconds(50));
+            continue;
+          }
           if (ring_buffer__consume(rb) <= 0) ring_buffer__poll(rb, 1);
           drains.fetch_add(1, std::memory_order_release);
-          if (consumer_delay_for_test.count()) std::this_thread::sleep_for(consumer_delay_for_test);
         }
         ring_buffer__consume(rb);
         try {
@@ -238,6 +242,11 @@ struct IterSource::Impl {
   void wait_for_drain(bool sends_watches) {
     if (!sends_watches || skel->data->pause_above == ~0ull) return;
     const uint64_t start = drains.load(std::memory_order_acquire);
+    walk_waits_for_drain.store(true, std::memory_order_release);
+    struct Resumed {
+      std::atomic<bool>& waits;
+      ~Resumed() { waits.store(false, std::memory_order_release); }
+    } resumed{walk_waits_for_drain};
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (drains.load(std::memory_order_acquire) < start + 2) {
       if (copy_failed.load(std::memory_order_acquire) || std::chrono::steady_clock::now() > deadline) {

@@ -29,8 +29,10 @@ struct IterSourceOptions {
   // Tests: called on the reading thread each time read() says the walk paused, with the kernel
   // address of the instance it paused in (what a test closes a holder at).
   std::function<void(uint64_t paused_group)> on_pause_for_test;
-  // Tests: the consumer sleeps this long after each round, as one starved of CPU would.
-  std::chrono::microseconds consumer_delay_for_test{0};
+  // Tests: the consumer drains only while the walk waits for room, and once it ended: the
+  // slowest a consumer can be, whatever the scheduler does, so every run fills the ring to
+  // the pause threshold (a consumer that merely slept could be outrun by a preempted walk).
+  bool consumer_drains_only_when_asked_for_test = false;
   // False where no run needs the kernel to name targets (the summary views): the loaded walk
   // then has no dentry walk, whose verification is most of a short command's start-up.
   // take(true) then names targets from fdinfo's file handles, which cannot name unlinked
