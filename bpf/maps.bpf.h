@@ -127,16 +127,28 @@ static __always_inline void count(enum inotrace_counter which)
  * or gathering a batch and nobody waits, so records go in with BPF_RB_NO_WAKEUP instead. */
 volatile __u32 consumer_waiting = 0;
 
-/* Read after the record's commit, whose xchg orders the two: a consumer that armed after its
- * last look at the ring either saw the record or is seen here. The wake-up is an empty record
- * discarded with BPF_RB_FORCE_WAKEUP: it wakes and delivers nothing. */
-static __always_inline void wake_waiting_consumer(void)
+/* Before the output: a consumer that asked is woken by this record's own commit. The flag is
+ * cleared first, so that of several CPUs one wakes it; it is set again should the output fail
+ * (a full ring), for the next record to wake it. */
+static __always_inline __u64 claim_wakeup(void)
+{
+	if (!consumer_waiting)
+		return BPF_RB_NO_WAKEUP;
+	consumer_waiting = 0;
+	return BPF_RB_FORCE_WAKEUP;
+}
+
+/* After the commit, whose xchg orders the two: a consumer that asked while this record was
+ * being written looked at the ring before the commit, so it is seen here. The wake-up is an
+ * empty record discarded with BPF_RB_FORCE_WAKEUP: it wakes and delivers nothing. Should even
+ * that find the ring full, the flag stays set and the next record's claim_wakeup wakes it. */
+static __always_inline void wake_consumer_that_asked_meanwhile(void)
 {
 	if (!consumer_waiting)
 		return;
 	void *wake = bpf_ringbuf_reserve(&events, 8, 0);
 	if (!wake)
-		return; /* full: the consumer has records to read, it is not waiting on an empty ring */
+		return;
 	consumer_waiting = 0;
 	bpf_ringbuf_discard(wake, BPF_RB_FORCE_WAKEUP);
 }
@@ -144,15 +156,19 @@ static __always_inline void wake_waiting_consumer(void)
 /* Every record of `events` goes out through here (or events_submit). */
 static __always_inline void events_output(void *rec, __u64 size)
 {
-	if (bpf_ringbuf_output(&events, rec, size, BPF_RB_NO_WAKEUP))
+	__u64 wakeup = claim_wakeup();
+	if (bpf_ringbuf_output(&events, rec, size, wakeup)) {
 		count(INOTRACE_CNT_RINGBUF_DROPS);
-	wake_waiting_consumer();
+		if (wakeup == BPF_RB_FORCE_WAKEUP)
+			consumer_waiting = 1;
+	}
+	wake_consumer_that_asked_meanwhile();
 }
 
 static __always_inline void events_submit(void *reserved)
 {
-	bpf_ringbuf_submit(reserved, BPF_RB_NO_WAKEUP);
-	wake_waiting_consumer();
+	bpf_ringbuf_submit(reserved, claim_wakeup());
+	wake_consumer_that_asked_meanwhile();
 }
 
 #endif /* INOTRACE_MAPS_BPF_H */

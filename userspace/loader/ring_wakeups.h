@@ -3,7 +3,8 @@
 // traced syscall, whenever the consumer had caught up, also while it was busy or gathering a
 // batch (Tracer::poll). The consumer asks for a wake-up only when it is about to block: it
 // sets `consumer_waiting` (the programs' .bss), then looks at the ring once more; the first
-// record committed after that wakes it (maps.bpf.h: wake_waiting_consumer).
+// record committed after that wakes it (maps.bpf.h: claim_wakeup, and for a record written
+// while the consumer asked, wake_consumer_that_asked_meanwhile).
 #pragma once
 
 #include <cstddef>
@@ -21,14 +22,17 @@ class RingWakeups {
   RingWakeups& operator=(const RingWakeups&) = delete;
 
   // Asks for a wake-up by the next record; true when the ring holds none yet, so the caller
-  // may block. A record reserved but not yet committed counts as held: its commit comes.
+  // may block. False also for a record reserved but not committed yet: the caller then does
+  // not block but reads the ring again at once, as it did when epoll said the ring was ready
+  // (the kernel's poll counts such records too).
   bool arm();
   // Stops asking (back from the wait, or not waiting after all).
   void disarm();
+
+ private:
   // Whether a record (or a wake-up) waits to be read.
   bool pending() const;
 
- private:
   volatile uint32_t* waiting_;
   void* positions_ = nullptr;  // the consumer's page, then the producer's: read-only
   size_t page_ = 0;
