@@ -377,15 +377,14 @@ const BackendChoice& Tracer::choice() const { return impl_->choice; }
 const std::string& Tracer::last_decode_error() const { return impl_->last_decode_error; }
 
 void Tracer::wait(int timeout_ms) {
-  if (impl_->wakeups->arm()) {
-    epoll_event ready;
-    if (epoll_wait(ring_buffer__epoll_fd(impl_->rb), &ready, 1, timeout_ms) < 0 && errno != EINTR) {
-      int err = errno;
-      impl_->wakeups->disarm();
-      throw Error(fmt::format("waiting for the ring buffer failed: {}", strerror(err)));
-    }
-  }
-  impl_->wakeups->disarm();
+  struct Disarm {
+    RingWakeups& wakeups;
+    ~Disarm() { wakeups.disarm(); }
+  } disarm{*impl_->wakeups};
+  if (!impl_->wakeups->arm()) return;
+  epoll_event ready;
+  if (epoll_wait(ring_buffer__epoll_fd(impl_->rb), &ready, 1, timeout_ms) < 0 && errno != EINTR)
+    throw Error(fmt::format("waiting for the ring buffer failed: {}", strerror(errno)));
 }
 
 bool Tracer::groups_need_collection() const { return impl_->maps_on_demand; }
@@ -444,7 +443,8 @@ int Tracer::drain(const Callback& cb) {
   impl_->cb = &cb;
   int n = ring_buffer__consume(impl_->rb);
   impl_->cb = nullptr;
-  return n < 0 ? 0 : n;
+  if (n < 0) throw Error(fmt::format("reading the ring buffer failed: {}", strerror(-n)));
+  return n;
 }
 
 TracerCounters Tracer::counters() const {

@@ -81,7 +81,7 @@ class Tracer : public EventSource {
   std::optional<uint64_t> group_seq(uint64_t group) const;
   // Waits up to timeout_ms, hands every decoded event to cb; returns events handled.
   int poll(int timeout_ms, const Callback& cb) override;
-  // Hands over what is already buffered, without waiting.
+  // Hands over what is already buffered, without waiting. Throws Error should the ring fail.
   int drain(const Callback& cb) override;
   // Waits up to timeout_ms for a record, without reading it: lets a caller wait without its
   // locks. The programs wake it (ring_wakeups.h).
