@@ -4,9 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <thread>
-
 #include "support/fake_node_view.h"
 
 namespace inotrace {
@@ -67,18 +64,27 @@ TEST(WorkloadCache, TheCgroupAnswersFirstAndThePidWhereTheCgroupNamesNoPod) {
   EXPECT_EQ(node.by_pid, 1);
 }
 
+// The cache's clock in tests: stepped by hand, so no answer expires by a loaded machine's delay.
+uint64_t test_now_ns = 0;
+uint64_t test_clock() { return test_now_ns; }
+
 // A cgroup that names no pod yet (a container just started) is asked again when its own answer
 // expires, even while a newer answer by pid stands for the process.
 TEST(WorkloadCache, ACgroupWithoutAPodIsAskedAgainWhenItsOwnAnswerExpires) {
   CountingNodeView node;
   node.workloads[10] = pod("by-pid");
-  WorkloadCache cache(node, /*ttl_ns=*/200'000'000);
+  test_now_ns = 1'000'000'000;
+  WorkloadCache cache(node, /*ttl_ns=*/200'000'000, test_clock);
   cache.of(20, 888);  // the cgroup's answer (no pod) is taken now
-  std::this_thread::sleep_for(std::chrono::milliseconds(120));
+  test_now_ns += 120'000'000;
   EXPECT_EQ(cache.of(10, 888)->pod_uid, "by-pid");  // pid 10's answer is 120 ms newer
   EXPECT_EQ(node.by_cgroup, 1);
   node.cgroup_workloads[888] = pod("by-cgroup");
-  std::this_thread::sleep_for(std::chrono::milliseconds(120));  // the cgroup's answer expired
+  test_now_ns += 80'000'000;  // the cgroup's answer expired (200 ms old), pid 10's has not
+  EXPECT_EQ(cache.of(10, 888)->pod_uid, "by-cgroup");
+  EXPECT_EQ(node.by_cgroup, 2);
+  node.cgroup_workloads.erase(888);
+  test_now_ns += 199'000'000;  // the cgroup's new answer still stands
   EXPECT_EQ(cache.of(10, 888)->pod_uid, "by-cgroup");
   EXPECT_EQ(node.by_cgroup, 2);
 }

@@ -6,6 +6,9 @@
 
 namespace inotrace {
 
+WorkloadCache::WorkloadCache(const NodeView& node, uint64_t ttl_ns, Clock now_ns)
+    : node_(node), ttl_ns_(ttl_ns), now_ns_(now_ns ? now_ns : &WallClock::coarse_monotonic_now_ns) {}
+
 template <class Key, class Lookup>
 const WorkloadCache::Entry& WorkloadCache::cached(absl::flat_hash_map<Key, Entry>& map, Key key, uint64_t now,
                                                   Lookup lookup) {
@@ -19,7 +22,7 @@ const WorkloadCache::Entry& WorkloadCache::cached(absl::flat_hash_map<Key, Entry
 
 // Asked once per event: one coarse clock read (a 5 s lifetime needs no finer one).
 std::shared_ptr<const Workload> WorkloadCache::of(uint32_t pid, uint64_t cgroup_id) {
-  uint64_t now = WallClock::coarse_monotonic_now_ns();
+  uint64_t now = now_ns_();
   // A stream's events come in runs from one process: its answer again, with no hash lookup.
   if (last_ && last_->pid == pid && last_->cgroup_id == cgroup_id && now - last_->looked_ns < ttl_ns_)
     return last_->workload;

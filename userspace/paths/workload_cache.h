@@ -19,8 +19,10 @@ namespace inotrace {
 class WorkloadCache {
  public:
   // ttl_ns: how long an answer stands, on the coarse clock (exact to a tick, 1-4 ms) and counted
-  // from before the lookup, so a slow lookup's answer lives that much less.
-  explicit WorkloadCache(const NodeView& node, uint64_t ttl_ns = 5'000'000'000) : node_(node), ttl_ns_(ttl_ns) {}
+  // from before the lookup, so a slow lookup's answer lives that much less. now_ns: that clock
+  // (tests step their own).
+  using Clock = uint64_t (*)();
+  explicit WorkloadCache(const NodeView& node, uint64_t ttl_ns = 5'000'000'000, Clock now_ns = nullptr);
   // The process's pod and container; nullptr outside pods, or when it is gone.
   std::shared_ptr<const Workload> of(uint32_t pid, uint64_t cgroup_id);
 
@@ -32,6 +34,7 @@ class WorkloadCache {
   static constexpr size_t kMaxEntries = 65536;  // then start over: exited processes pile up
   const NodeView& node_;
   uint64_t ttl_ns_;
+  Clock now_ns_;
   struct Last {
     uint32_t pid;
     uint64_t cgroup_id;
