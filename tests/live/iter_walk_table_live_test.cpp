@@ -179,6 +179,9 @@ TEST_F(IterRingLive, AWalkWhoseFileClosedDuringItsPauseIsDroppedAndFlaggedForFdi
   bool closed = false;
   int reopened = -1;
   IterSourceOptions o{.ringbuf_bytes = 16384};
+  // The ring fills to the threshold every time, whatever the scheduler does: the biggest
+  // instance (~24 KB of records against ~12 KB of room) pauses in every run.
+  o.consumer_drains_only_when_asked_for_test = true;
   o.on_pause_for_test = [&](uint64_t paused) {
     if (paused != group || closed) return;
     closed = close(fds[last]) == 0;
@@ -223,7 +226,11 @@ TEST_F(IterRingLive, AWalkWhoseFileClosedDuringItsPauseIsDroppedAndFlaggedForFdi
 // list is whole, not the whole snapshot thrown to fdinfo (six seconds at 1M watches).
 TEST_F(IterRingLive, LostWatchRecordsTruncateOnlyTheInstancesTheyBelongTo) {
   KernelFacts facts = preflight("");
-  IterSource tiny(facts, IterSourceOptions{.ringbuf_bytes = 16384, .pause_when_full = false});
+  // No consumer drains while the walk goes: ~290 KB of records overflow 16 KiB in every run,
+  // and the first instances fit.
+  IterSourceOptions o{.ringbuf_bytes = 16384, .pause_when_full = false};
+  o.consumer_drains_only_when_asked_for_test = true;
+  IterSource tiny(facts, o);
   int lossy_runs = 0, truncated = 0, whole = 0;
   for (int run = 0; run < 5 && !(truncated && whole); run++) {
     Snapshot s = tiny.take(true);
