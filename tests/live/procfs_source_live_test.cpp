@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <set>
 #include <thread>
@@ -563,9 +564,35 @@ TEST(SnapshotLive, KernfsTargetsAreNamed) {
   close(fd);
 }
 
+// The next fork's pid below every user process of this mount namespace, as after the pids
+// wrapped: false where no pid below them is free (or ns_last_pid cannot be written).
+bool next_pid_below_every_user_process() {
+  const uint64_t own_ns = mount_ns_of(getpid());
+  long lowest = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    long pid = std::stol(name);
+    std::ifstream cmdline("/proc/" + name + "/cmdline");
+    if (cmdline.get() == std::ifstream::traits_type::eof()) continue;  // a kernel thread
+    if (mount_ns_of(pid) != own_ns) continue;
+    if (!lowest || pid < lowest) lowest = pid;
+  }
+  for (long free_pid = lowest - 1; free_pid > 300; free_pid--) {
+    if (std::filesystem::exists("/proc/" + std::to_string(free_pid))) continue;
+    std::ofstream last("/proc/sys/kernel/ns_last_pid");
+    last << free_pid - 1;
+    last.close();
+    return last.good();
+  }
+  return false;
+}
+
 // A chrooted watcher's target is named as the watcher spells it, from its own root, by both
 // sources (the procfs one always did; the iterator's used the namespace's root until both went
 // through one node view); a watcher of the same directory outside the chroot sees the full path.
+// The chrooted watcher gets the namespace's lowest user pid where one is free: it must not
+// stand for the namespace, whose first process in /proc's order it then is (MountNamespaces).
 TEST(SnapshotLive, ChrootedWatcherIsNamedAsItSeesItByBothSources) {
   PROCFS_REQUIRE_ROOT();
   TempDir td("inotrace-chroot");
@@ -573,6 +600,7 @@ TEST(SnapshotLive, ChrootedWatcherIsNamedAsItSeesItByBothSources) {
   MountGuard tmpfs("tmpfs", jail, "tmpfs", 0);
   ASSERT_TRUE(tmpfs.ok()) << strerror(errno);
   ASSERT_EQ(::mkdir((jail + "/d").c_str(), 0755), 0);
+  const bool lowest = next_pid_below_every_user_process();
   Child inside([&](std::vector<int64_t>& r) {
     name_self("itr-jailed");
     if (chroot(jail.c_str()) != 0 || chdir("/") != 0) return false;
@@ -582,6 +610,8 @@ TEST(SnapshotLive, ChrootedWatcherIsNamedAsItSeesItByBothSources) {
     return fd >= 0 && r.back() > 0;
   });
   ASSERT_TRUE(inside.ok()) << inside.failure();
+  std::cout << "[  NOTE    ] the chrooted watcher's pid " << inside.pid()
+            << (lowest ? " is below every other user process's" : " (no lower pid was free)") << "\n";
   Child outside([&](std::vector<int64_t>& r) {
     name_self("itr-free");
     int fd = inotify_init1(0);

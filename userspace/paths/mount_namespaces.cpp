@@ -39,10 +39,32 @@ MountNamespaces MountNamespaces::scan(std::vector<std::string>* warnings, const 
   }
   absl::flat_hash_map<uint64_t, size_t> seen;
   size_t unreadable = 0;
+  // A namespace's table and root are those of the process that stands for it.
+  auto add_namespace = [&](uint64_t ns, uint32_t pid) {
+    std::ifstream f(fmt::format("{}/{}/mountinfo", proc, pid));
+    std::stringstream text;
+    text << f.rdbuf();
+    if (!f) return false;  // vanished between the two reads: another member of the namespace may do
+    auto parsed = parse_mountinfo(text.str());
+    if (warnings)
+      for (auto& w : parsed.warnings) warnings->push_back(fmt::format("pid {} {}", pid, w));
+    seen[ns] = out.namespaces_.size();
+    out.by_pid_[pid] = out.namespaces_.size();
+    out.namespaces_.push_back(NamespaceMounts{ns, pid, std::move(parsed.mounts)});
+    return true;
+  };
+  // This process stands for its own namespace, not the first of it in /proc's order: that one
+  // may be chrooted (once the pids wrapped, where pid 1's namespace is unreadable, a chrooted
+  // watcher came first), and its table and root would be its jail's.
+  uint32_t self = 0;
+  if (proc == "/proc") {
+    self = static_cast<uint32_t>(getpid());
+    if (uint64_t ns = mount_ns_of(self, proc)) add_namespace(ns, self);
+  }
   while (dirent* e = readdir(d)) {
     char* end;
     unsigned long pid = strtoul(e->d_name, &end, 10);
-    if (*end || !pid) continue;
+    if (*end || !pid || pid == self) continue;
     uint64_t ns = mount_ns_of(pid, proc);
     if (!ns) continue;  // exited, or a kernel thread without a namespace link we can read
     auto it = seen.find(ns);
@@ -50,22 +72,10 @@ MountNamespaces MountNamespaces::scan(std::vector<std::string>* warnings, const 
       out.by_pid_[pid] = it->second;
       // Name a namespace by a user process, not a kernel thread (pid 2 lives in the initial one).
       NamespaceMounts& nsm = out.namespaces_[it->second];
-      if (kernel_thread(nsm.pid, proc) && !kernel_thread(pid, proc)) nsm.pid = pid;
+      if (nsm.pid != self && kernel_thread(nsm.pid, proc) && !kernel_thread(pid, proc)) nsm.pid = pid;
       continue;
     }
-    std::ifstream f(fmt::format("{}/{}/mountinfo", proc, pid));
-    std::stringstream text;
-    text << f.rdbuf();
-    if (!f) {
-      unreadable++;
-      continue;  // vanished between the two reads: another member of the namespace may do
-    }
-    auto parsed = parse_mountinfo(text.str());
-    if (warnings)
-      for (auto& w : parsed.warnings) warnings->push_back(fmt::format("pid {} {}", pid, w));
-    seen[ns] = out.namespaces_.size();
-    out.by_pid_[pid] = out.namespaces_.size();
-    out.namespaces_.push_back(NamespaceMounts{ns, (uint32_t)pid, std::move(parsed.mounts)});
+    if (!add_namespace(ns, static_cast<uint32_t>(pid))) unreadable++;
   }
   closedir(d);
   if (unreadable && warnings)
