@@ -639,7 +639,17 @@ TEST(DaemonHttpE2E, MetricsAndApiAnswerFastWhileReconciling100kWatches) {
     into.push_back(duration<double, std::milli>(steady_clock::now() - t0).count());
     return r;
   };
-  for (int i = 0; i < 200; i++) {
+  // 200 rounds, then on until the daemon checked its table 4 times meanwhile (a loaded machine
+  // reconciles more slowly; what is asserted is that the API answers fast while it does).
+  const bool tracepoint = st.value("backend", "") == "tracepoint";
+  auto enough_checks = [&] {
+    json now = status();
+    if (now.is_discarded()) return false;
+    uint64_t c = now.value("reconciles", 0u) + now.value("idle_checks", 0u) - checks0;
+    return c >= 4 && (!tracepoint || now.value("reconciles", 0u) >= 4);
+  };
+  const auto rounds_cap = steady_clock::now() + seconds(60);
+  for (int i = 0; i < 200 || (!enough_checks() && steady_clock::now() < rounds_cap); i++) {
     auto r = timed(get_request("/metrics"), ms);
     if (r.status != 200 || r.body.find("inotrace_watches ") == std::string::npos) errors += fmt::format("#{}: {} {}; ", i, r.status, r.error);
     const char* doc = api_docs[i % 4];
@@ -651,19 +661,20 @@ TEST(DaemonHttpE2E, MetricsAndApiAnswerFastWhileReconciling100kWatches) {
   uint64_t checks = st.value("reconciles", 0u) + st.value("idle_checks", 0u) - checks0;
   std::sort(ms.begin(), ms.end());
   std::sort(api_ms.begin(), api_ms.end());
-  std::string report = fmt::format("{} watches; 200 scrapes of /metrics and 200 reads of /api/status|leaks|users|processes "
+  const size_t n = ms.size(), p50 = n / 2, p99 = n - n / 100 - 1;  // 200 rounds: the 3rd-worst
+  std::string report = fmt::format("{} watches; {} scrapes of /metrics and {} reads of /api/status|leaks|users|processes "
                                    "during {} snapshot checks ({} full reconciles in all): /metrics p50 {:.2f} ms, p99 {:.2f} ms, "
                                    "max {:.2f} ms; /api/* p50 {:.2f} ms, p99 {:.2f} ms, max {:.2f} ms",
-                                   st.value("watches", 0u), checks, st.value("reconciles", 0u), ms[100], ms[197], ms[199],
-                                   api_ms[100], api_ms[197], api_ms[199]);
+                                   st.value("watches", 0u), n, n, checks, st.value("reconciles", 0u), ms[p50], ms[p99], ms[n - 1],
+                                   api_ms[p50], api_ms[p99], api_ms[n - 1]);
   fmt::print("{}\n", report);
   EXPECT_EQ(errors, "");
   EXPECT_GE(checks, 4u) << "the daemon was checking its table meanwhile: " << report;
-  if (st.value("backend", "") == "tracepoint") {
+  if (tracepoint) {
     EXPECT_GE(st.value("reconciles", 0u), 4u) << "full reconciles of 100k watches meanwhile: " << report;
   }
-  EXPECT_LT(ms[197], 50.0) << report;
-  EXPECT_LT(api_ms[197], 50.0) << report;
+  EXPECT_LT(ms[p99], 50.0) << report;
+  EXPECT_LT(api_ms[p99], 50.0) << report;
   EXPECT_EQ(d.stop(), 0) << d.log();
 }
 
