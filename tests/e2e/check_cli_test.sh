@@ -124,9 +124,12 @@ unshare -m --propagation private bash -c '
   mount --bind "$1" "$2"
   sh -c "echo \$\$ >\"\$1/cgroup.procs\" && exec inotifywait -m -q \"\$2\" \"\$2/token\"" sh "$6" "$2" >/dev/null 2>&1 &
   echo $! >"$3/watcher.pid"
-  for _ in $(seq 100); do [[ $(grep -c "^inotify wd:" /proc/$!/fdinfo/* 2>/dev/null | grep -v ":0" | wc -l) -ge 1 ]] && break; sleep 0.1; done
+  # Both watches (the volume root and its token) in place before the unmount.
+  for _ in $(seq 100); do [[ $(cat /proc/$!/fdinfo/* 2>/dev/null | grep -c "^inotify wd:") -ge 2 ]] && break; sleep 0.1; done
   sleep 0.3
-  umount "$2"
+  # A watcher lstat-ing the token at that moment makes the unmount EBUSY: try again.
+  for _ in $(seq 20); do umount "$2" 2>/dev/null && break; sleep 0.1; done
+  ! mountpoint -q "$2" || umount "$2"
   rm -rf "$4/$5"
   touch "$3/leak.ready"
   wait' _ "$mounter" "$kubelet" "$work" "$pods_root" "$uid" "$cg_leaf" &
