@@ -118,12 +118,15 @@ for _ in $(seq 100); do grep -q "Ctrl-C to stop" "$work/trace.err" && break; sle
 grep -q "Ctrl-C to stop" "$work/trace.err" || fail "trace did not start: $(cat "$work/trace.err")"
 ctr_ task exec --exec-id add-$$ "$app" /bin/inotifywait -q -t 1 /w/d > /dev/null || true
 # The refusal: uid 4242 (no instance of its own) may hold 2; its third init fails. The limit is
-# lowered only while the container's shell, already running, makes the three calls.
+# lowered only while the container's shell, already running, makes the three calls; the third
+# only once the first two hold their instances (not after a sleep a loaded machine outlasts).
 [[ $(find /proc/[0-9]*/fd -lname 'anon_inode:inotify' -printf '%U\n' 2>/dev/null | grep -cx 4242) == 0 ]] \
   || fail "uid 4242 already holds inotify instances"
 ctr_ task exec -d --exec-id emfile-$$ "$worker" /bin/setpriv --reuid 4242 --regid 4242 --clear-groups /bin/sh -c \
-  'while [ ! -e /w/go ]; do sleep 0.05; done; inotifywait -m -q /w/a > /dev/null 2>&1 & a=$!; inotifywait -m -q /w/b > /dev/null 2>&1 &
-   b=$!; sleep 0.3; inotifywait -q -t 1 /w/c 2> /w/refused; kill $a $b; touch /w/done' > /dev/null &
+  'has_instance() { for f in /proc/$1/fd/*; do [ "$(busybox readlink "$f")" = anon_inode:inotify ] && return 0; done; return 1; }
+   while [ ! -e /w/go ]; do sleep 0.05; done; inotifywait -m -q /w/a > /dev/null 2>&1 & a=$!; inotifywait -m -q /w/b > /dev/null 2>&1 &
+   b=$!; i=0; until { has_instance $a && has_instance $b; } || [ $i -ge 100 ]; do sleep 0.05; i=$((i + 1)); done
+   inotifywait -q -t 1 /w/c 2> /w/refused; kill $a $b; touch /w/done' > /dev/null &
 pids+=($!)
 sleep 0.5
 # The trace is stopped while the refused process runs and exits: its event is read after the
