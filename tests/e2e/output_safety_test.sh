@@ -92,7 +92,7 @@ section_pointers() {
   inotifywait -m -q "$dir" >/dev/null 2>&1 &
   local iw=$!
   pids+=("$iw")
-  sleep 0.5
+  for _ in $(seq 100); do grep -qs "^inotify wd:" /proc/$iw/fdinfo/* && break; sleep 0.1; done
   "$INOTRACE" snapshot --json >"$work/snap.json" 2>"$work/snap.err"
   "$INOTRACE" snapshot --view instances >"$work/snap-inst.txt" 2>>"$work/snap.err"
   "$INOTRACE" snapshot --view watches >"$work/snap-watch.txt" 2>>"$work/snap.err"

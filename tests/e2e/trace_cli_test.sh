@@ -31,7 +31,9 @@ start_trace() {  # start_trace <stderr-file> <args...>
 watch_with_inotifywait() {  # runs inotifywait -m on $1 for a moment, prints its pid
   inotifywait -m -q "$1" >/dev/null 2>&1 &
   local p=$!
-  sleep 0.5
+  # Until its watch is in place (a sleep a loaded machine could outlast), then a moment more.
+  for _ in $(seq 100); do grep -qs "^inotify wd:" /proc/$p/fdinfo/* && break; sleep 0.1; done
+  sleep 0.2
   kill "$p"; wait "$p" 2>/dev/null
   echo "$p"
 }
