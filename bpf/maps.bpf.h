@@ -121,54 +121,50 @@ static __always_inline void count(enum inotrace_counter which)
 		*v += 1; /* per-CPU slot: no atomics needed */
 }
 
-/* Set by userspace just before it blocks on `events` (loader/ring_wakeups.h); the first record
- * after that wakes it. By default the kernel wakes a consumer that has caught up at every
- * record: an irq_work (a self-IPI) inside the traced syscall, also while the consumer is busy
- * or gathering a batch and nobody waits, so records go in with BPF_RB_NO_WAKEUP instead. */
+/* Set by userspace just before it blocks on `events`, cleared by it once awake
+ * (loader/ring_wakeups.h); the programs only read it. By default the kernel wakes a consumer
+ * that has caught up at every record: an irq_work (a self-IPI) inside the traced syscall, also
+ * while the consumer is busy or gathering a batch and nobody waits, so records go in with
+ * BPF_RB_NO_WAKEUP unless it asked. A program that cleared the flag before its own commit
+ * would leave the others' records unannounced until that commit came. */
 volatile __u32 consumer_waiting = 0;
 
-/* Before the output: a consumer that asked is woken by this record's own commit. The flag is
- * cleared first, so that of several CPUs one wakes it; it is set again should the output fail
- * (a full ring), for the next record to wake it. */
-static __always_inline __u64 claim_wakeup(void)
+/* The record's own commit wakes a consumer that asked before it. */
+static __always_inline __u64 wakeup_flag(void)
 {
-	if (!consumer_waiting)
-		return BPF_RB_NO_WAKEUP;
-	consumer_waiting = 0;
-	return BPF_RB_FORCE_WAKEUP;
+	return consumer_waiting ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
-/* After the commit, whose xchg orders the two: a consumer that asked while this record was
- * being written looked at the ring before the commit, so it is seen here. The wake-up is an
- * empty record discarded with BPF_RB_FORCE_WAKEUP: it wakes and delivers nothing. Should even
- * that find the ring full, the flag stays set and the next record's claim_wakeup wakes it. */
+/* After a commit that woke nobody, whose xchg orders the two: a consumer that asked while the
+ * record was being written looked at the ring before the commit, so it is seen here. The
+ * wake-up is an empty record discarded with BPF_RB_FORCE_WAKEUP: it wakes and delivers nothing.
+ * In a ring too full for even that (one a few records long, --ringbuf-size), the consumer
+ * sleeps out its wait (at most 100 ms) and the records that found no room count as drops. */
 static __always_inline void wake_consumer_that_asked_meanwhile(void)
 {
 	if (!consumer_waiting)
 		return;
 	void *wake = bpf_ringbuf_reserve(&events, 8, 0);
-	if (!wake)
-		return;
-	consumer_waiting = 0;
-	bpf_ringbuf_discard(wake, BPF_RB_FORCE_WAKEUP);
+	if (wake)
+		bpf_ringbuf_discard(wake, BPF_RB_FORCE_WAKEUP);
 }
 
 /* Every record of `events` goes out through here (or events_submit). */
 static __always_inline void events_output(void *rec, __u64 size)
 {
-	__u64 wakeup = claim_wakeup();
-	if (bpf_ringbuf_output(&events, rec, size, wakeup)) {
+	__u64 wakeup = wakeup_flag();
+	if (bpf_ringbuf_output(&events, rec, size, wakeup))
 		count(INOTRACE_CNT_RINGBUF_DROPS);
-		if (wakeup == BPF_RB_FORCE_WAKEUP)
-			consumer_waiting = 1;
-	}
-	wake_consumer_that_asked_meanwhile();
+	if (wakeup == BPF_RB_NO_WAKEUP)
+		wake_consumer_that_asked_meanwhile();
 }
 
 static __always_inline void events_submit(void *reserved)
 {
-	bpf_ringbuf_submit(reserved, claim_wakeup());
-	wake_consumer_that_asked_meanwhile();
+	__u64 wakeup = wakeup_flag();
+	bpf_ringbuf_submit(reserved, wakeup);
+	if (wakeup == BPF_RB_NO_WAKEUP)
+		wake_consumer_that_asked_meanwhile();
 }
 
 #endif /* INOTRACE_MAPS_BPF_H */

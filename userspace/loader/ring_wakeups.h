@@ -2,9 +2,9 @@
 // anyone (BPF_RB_NO_WAKEUP): the kernel's default raised an irq_work, a self-IPI inside the
 // traced syscall, whenever the consumer had caught up, also while it was busy or gathering a
 // batch (Tracer::poll). The consumer asks for a wake-up only when it is about to block: it
-// sets `consumer_waiting` (the programs' .bss), then looks at the ring once more; the first
-// record committed after that wakes it (maps.bpf.h: claim_wakeup, and for a record written
-// while the consumer asked, wake_consumer_that_asked_meanwhile).
+// sets `consumer_waiting` (the programs' .bss), then looks at the ring once more; every record
+// committed after that wakes it (maps.bpf.h: wakeup_flag, and for a record written while the
+// consumer asked, wake_consumer_that_asked_meanwhile) until it clears the flag, once awake.
 #pragma once
 
 #include <cstddef>
@@ -26,7 +26,8 @@ class RingWakeups {
   // not block but reads the ring again at once, as it did when epoll said the ring was ready
   // (the kernel's poll counts such records too).
   bool arm();
-  // Stops asking (back from the wait, or not waiting after all).
+  // Stops asking (back from the wait, or not waiting after all): the programs only read the
+  // flag, so until then every record wakes the consumer.
   void disarm();
 
  private:
