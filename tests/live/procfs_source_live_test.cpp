@@ -16,12 +16,14 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -564,29 +566,38 @@ TEST(SnapshotLive, KernfsTargetsAreNamed) {
   close(fd);
 }
 
-// The next fork's pid below every user process of this mount namespace, as after the pids
-// wrapped: false where no pid below them is free (or ns_last_pid cannot be written).
-bool next_pid_below_every_user_process() {
-  const uint64_t own_ns = mount_ns_of(getpid());
+// The lowest pid of a user process in this mount namespace, and the next fork's pid set below
+// it (as after the pids wrapped) where one is free: the allocator's position is put back by
+// ~NextPidBelowEveryUserProcess.
+struct NextPidBelowEveryUserProcess {
   long lowest = 0;
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    long pid = std::stol(name);
-    std::ifstream cmdline("/proc/" + name + "/cmdline");
-    if (cmdline.get() == std::ifstream::traits_type::eof()) continue;  // a kernel thread
-    if (mount_ns_of(pid) != own_ns) continue;
-    if (!lowest || pid < lowest) lowest = pid;
+  std::string saved;
+  bool set = false;
+  NextPidBelowEveryUserProcess() {
+    const uint64_t own_ns = mount_ns_of(getpid());
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = e.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      long pid = std::stol(name);
+      std::ifstream cmdline("/proc/" + name + "/cmdline");
+      if (cmdline.get() == std::ifstream::traits_type::eof()) continue;  // a kernel thread
+      if (mount_ns_of(pid) != own_ns) continue;
+      if (!lowest || pid < lowest) lowest = pid;
+    }
+    std::getline(std::ifstream("/proc/sys/kernel/ns_last_pid"), saved);
+    for (long free_pid = lowest - 1; free_pid > 300 && !saved.empty(); free_pid--) {
+      if (std::filesystem::exists("/proc/" + std::to_string(free_pid))) continue;
+      std::ofstream last("/proc/sys/kernel/ns_last_pid");
+      last << free_pid - 1;
+      last.close();
+      set = last.good();
+      return;
+    }
   }
-  for (long free_pid = lowest - 1; free_pid > 300; free_pid--) {
-    if (std::filesystem::exists("/proc/" + std::to_string(free_pid))) continue;
-    std::ofstream last("/proc/sys/kernel/ns_last_pid");
-    last << free_pid - 1;
-    last.close();
-    return last.good();
+  ~NextPidBelowEveryUserProcess() {
+    if (set) std::ofstream("/proc/sys/kernel/ns_last_pid") << saved;
   }
-  return false;
-}
+};
 
 // A chrooted watcher's target is named as the watcher spells it, from its own root, by both
 // sources (the procfs one always did; the iterator's used the namespace's root until both went
@@ -600,7 +611,8 @@ TEST(SnapshotLive, ChrootedWatcherIsNamedAsItSeesItByBothSources) {
   MountGuard tmpfs("tmpfs", jail, "tmpfs", 0);
   ASSERT_TRUE(tmpfs.ok()) << strerror(errno);
   ASSERT_EQ(::mkdir((jail + "/d").c_str(), 0755), 0);
-  const bool lowest = next_pid_below_every_user_process();
+  std::optional<NextPidBelowEveryUserProcess> low_pid;
+  low_pid.emplace();
   Child inside([&](std::vector<int64_t>& r) {
     name_self("itr-jailed");
     if (chroot(jail.c_str()) != 0 || chdir("/") != 0) return false;
@@ -609,9 +621,14 @@ TEST(SnapshotLive, ChrootedWatcherIsNamedAsItSeesItByBothSources) {
     r.push_back(inotify_add_watch(fd, "/d", IN_CREATE));
     return fd >= 0 && r.back() > 0;
   });
-  ASSERT_TRUE(inside.ok()) << inside.failure();
+  const bool first = low_pid->set && inside.pid() < low_pid->lowest;
   std::cout << "[  NOTE    ] the chrooted watcher's pid " << inside.pid()
-            << (lowest ? " is below every other user process's" : " (no lower pid was free)") << "\n";
+            << (first ? " is below every other user process's: it is its namespace's first"
+                      : low_pid->set ? ", not below the lowest user pid " + std::to_string(low_pid->lowest) + " (a fork raced it)"
+                                     : ": no pid below the lowest user pid " + std::to_string(low_pid->lowest) + " was free")
+            << "\n";
+  low_pid.reset();  // the pid allocator where it was
+  ASSERT_TRUE(inside.ok()) << inside.failure();
   Child outside([&](std::vector<int64_t>& r) {
     name_self("itr-free");
     int fd = inotify_init1(0);
@@ -627,6 +644,15 @@ TEST(SnapshotLive, ChrootedWatcherIsNamedAsItSeesItByBothSources) {
     SnapshotTaker taker(source == SnapshotSource::Procfs ? nullptr : &facts, source, node);
     SCOPED_TRACE(taker.source_name());
     Snapshot s = taker.take(true);
+    // The namespace is read through a process at its top, not the chrooted watcher that may
+    // come first in pid order: its table lists the jail's mount where it is mounted, which is
+    // what pins, leaks and unmount deductions are looked up in.
+    const NamespaceMounts* own_ns = node.mounts().find(mount_ns_of(getpid()));
+    ASSERT_NE(own_ns, nullptr);
+    EXPECT_NE(own_ns->pid, static_cast<uint32_t>(inside.pid())) << "the chrooted watcher stands for the namespace";
+    EXPECT_TRUE(std::any_of(own_ns->mounts.begin(), own_ns->mounts.end(),
+                            [&](const MountEntry& m) { return m.mount_point == jail; }))
+        << "the namespace's table does not list " << jail << " (read through pid " << own_ns->pid << ")";
     for (auto [child, expected] : {std::pair{&inside, std::string("/d")}, std::pair{&outside, jail + "/d"}}) {
       const SnapInstance* inst = find_instance(s, child->pid(), static_cast<int32_t>(child->at(0)));
       ASSERT_NE(inst, nullptr);

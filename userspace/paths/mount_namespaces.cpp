@@ -10,7 +10,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <vector>
 
 namespace inotrace {
 
@@ -28,6 +30,25 @@ bool kernel_thread(uint32_t pid, const std::string& proc) {
   char c;
   return read(fd.get(), &c, 1) <= 0;
 }
+
+// How well a process stands for its mount namespace, worst first: a kernel thread (its root is
+// the initramfs under the real root), a user process chrooted below the namespace's top (or
+// one whose root could not be looked at), one whose root is the top.
+enum class Standing { KernelThread, User, AtTheTop };
+
+// ".." of /proc/PID/root is resolved against this process's root, not PID's: only at the top
+// of PID's namespace (the root of its root mount) is it the same directory.
+bool root_at_namespace_top(uint32_t pid, const std::string& proc) {
+  struct stat root, parent;
+  const std::string r = fmt::format("{}/{}/root", proc, pid);
+  return stat(r.c_str(), &root) == 0 && stat((r + "/..").c_str(), &parent) == 0 && root.st_dev == parent.st_dev &&
+         root.st_ino == parent.st_ino;
+}
+
+Standing standing_of(uint32_t pid, const std::string& proc) {
+  if (kernel_thread(pid, proc)) return Standing::KernelThread;
+  return root_at_namespace_top(pid, proc) ? Standing::AtTheTop : Standing::User;
+}
 }  // namespace
 
 MountNamespaces MountNamespaces::scan(std::vector<std::string>* warnings, const std::string& proc) {
@@ -38,44 +59,51 @@ MountNamespaces MountNamespaces::scan(std::vector<std::string>* warnings, const 
     return out;
   }
   absl::flat_hash_map<uint64_t, size_t> seen;
+  std::vector<Standing> standing;  // per namespace, of the process that stands for it
   size_t unreadable = 0;
-  // A namespace's table and root are those of the process that stands for it.
-  auto add_namespace = [&](uint64_t ns, uint32_t pid) {
+  // A namespace's table is read from the process that stands for it: a chrooted one's lists
+  // only the mounts below its jail, relative to it.
+  auto read_table = [&](uint32_t pid) -> std::optional<std::vector<MountEntry>> {
     std::ifstream f(fmt::format("{}/{}/mountinfo", proc, pid));
     std::stringstream text;
     text << f.rdbuf();
-    if (!f) return false;  // vanished between the two reads: another member of the namespace may do
+    if (!f) return std::nullopt;  // vanished between the two reads: another member of the namespace may do
     auto parsed = parse_mountinfo(text.str());
     if (warnings)
       for (auto& w : parsed.warnings) warnings->push_back(fmt::format("pid {} {}", pid, w));
-    seen[ns] = out.namespaces_.size();
-    out.by_pid_[pid] = out.namespaces_.size();
-    out.namespaces_.push_back(NamespaceMounts{ns, pid, std::move(parsed.mounts)});
-    return true;
+    return std::move(parsed.mounts);
   };
-  // This process stands for its own namespace, not the first of it in /proc's order: that one
-  // may be chrooted (once the pids wrapped, where pid 1's namespace is unreadable, a chrooted
-  // watcher came first), and its table and root would be its jail's.
-  uint32_t self = 0;
-  if (proc == "/proc") {
-    self = static_cast<uint32_t>(getpid());
-    if (uint64_t ns = mount_ns_of(self, proc)) add_namespace(ns, self);
-  }
   while (dirent* e = readdir(d)) {
     char* end;
     unsigned long pid = strtoul(e->d_name, &end, 10);
-    if (*end || !pid || pid == self) continue;
+    if (*end || !pid) continue;
     uint64_t ns = mount_ns_of(pid, proc);
     if (!ns) continue;  // exited, or a kernel thread without a namespace link we can read
     auto it = seen.find(ns);
     if (it != seen.end()) {
       out.by_pid_[pid] = it->second;
-      // Name a namespace by a user process, not a kernel thread (pid 2 lives in the initial one).
+      // The first process in pid order may be a kernel thread or chrooted (once the pids wrap,
+      // a chrooted watcher can come first): a better one takes its place, table and all.
+      if (standing[it->second] == Standing::AtTheTop) continue;
+      Standing s = standing_of(pid, proc);
+      if (s <= standing[it->second]) continue;
+      auto table = read_table(pid);
+      if (!table) continue;
       NamespaceMounts& nsm = out.namespaces_[it->second];
-      if (nsm.pid != self && kernel_thread(nsm.pid, proc) && !kernel_thread(pid, proc)) nsm.pid = pid;
+      nsm.pid = pid;
+      nsm.mounts = std::move(*table);
+      standing[it->second] = s;
       continue;
     }
-    if (!add_namespace(ns, static_cast<uint32_t>(pid))) unreadable++;
+    auto table = read_table(pid);
+    if (!table) {
+      unreadable++;
+      continue;
+    }
+    seen[ns] = out.namespaces_.size();
+    out.by_pid_[pid] = out.namespaces_.size();
+    out.namespaces_.push_back(NamespaceMounts{ns, (uint32_t)pid, std::move(*table)});
+    standing.push_back(standing_of(pid, proc));
   }
   closedir(d);
   if (unreadable && warnings)

@@ -17,7 +17,7 @@ namespace inotrace {
 
 struct NamespaceMounts {
   uint64_t mnt_ns = 0;   // inode of /proc/PID/ns/mnt
-  uint32_t pid = 0;      // one process in it (whose mountinfo was read)
+  uint32_t pid = 0;      // the process that stands for it (whose mountinfo was read): see scan()
   std::vector<MountEntry> mounts;
 };
 
@@ -32,7 +32,9 @@ uint64_t mount_ns_of(uint32_t pid, const std::string& proc = "/proc");
 
 class MountNamespaces {
  public:
-  // Reads every distinct namespace. `proc` is the procfs root (tests point it elsewhere).
+  // Reads every distinct namespace, each through its first process in pid order whose root is
+  // the namespace's top; failing that its first user process (not a kernel thread), failing
+  // that its first process. `proc` is the procfs root (tests point it elsewhere).
   static MountNamespaces scan(std::vector<std::string>* warnings, const std::string& proc = "/proc");
   // Builds from given tables (tests).
   static MountNamespaces from(std::vector<NamespaceMounts> namespaces);
