@@ -134,7 +134,8 @@ sleep 0.5
 kill -STOP "$trace_pid"
 echo 2 > "$limit_file"
 touch "$rootfs/w/go"
-for _ in $(seq 100); do [[ -e $rootfs/w/done ]] && break; sleep 0.05; done
+# Longer than the container's own wait for its two instances (100 x 0.05 s).
+for _ in $(seq 300); do [[ -e $rootfs/w/done ]] && break; sleep 0.05; done
 echo "$saved_limit" > "$limit_file"
 sleep 0.3
 kill -CONT "$trace_pid"
