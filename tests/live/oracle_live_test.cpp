@@ -183,12 +183,17 @@ TEST(OracleLive, TableEqualsFdinfoTruthAfterRandomWorkload) {
   so.tracer = test_tracer_options();
   so.reconcile_interval_s = kReconcileInterval;  // only used on the tracepoint backend
   TraceSession session(so, [](const std::string&) {});
-  std::atomic<bool> stop{false};
-  std::mutex mu;
+  std::atomic<bool> stop{false}, settling{false};
+  // 1 + the session's checks (full reconciles and digest checks) so far, published by the pump
+  // once the workload ended (0: not yet): read without taking the session from it.
+  std::atomic<uint64_t> checks_done{0};
   std::thread pump([&] {
     while (!stop) {
-      std::lock_guard lock(mu);
       session.poll(20, [](const Event&) {});
+      if (settling.load(std::memory_order_acquire)) {
+        SessionCounters c = session.counters();
+        checks_done.store(1 + c.reconciles + c.digest_checks, std::memory_order_release);
+      }
     }
   });
 
@@ -277,18 +282,18 @@ TEST(OracleLive, TableEqualsFdinfoTruthAfterRandomWorkload) {
 
   // Settle: hooked backends are exact once the ring buffer is drained; the tracepoint backend
   // needs its reconciliation: the pump runs on until a periodic check that began after the
-  // workload ended has run (one running now began before it), however slow the machine.
+  // workload ended has run (one running in the pump's poll now may have begun before it),
+  // however slow the machine.
   bool hooked = session.backend() != Backend::Tracepoint;
   if (hooked) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   } else {
-    auto checks = [&] {
-      std::lock_guard lock(mu);
-      SessionCounters c = session.counters();
-      return c.reconciles + c.digest_checks;
-    };
-    const uint64_t before = checks();
+    settling.store(true, std::memory_order_release);
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    auto checks = [&] { return checks_done.load(std::memory_order_acquire); };
+    while (checks() == 0 && std::chrono::steady_clock::now() < until)  // the first publication
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const uint64_t before = checks();
     while (checks() < before + 2 && std::chrono::steady_clock::now() < until)
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     EXPECT_GE(checks(), before + 2) << "no periodic reconcile after the workload within 60 s";
