@@ -138,8 +138,10 @@ static __always_inline __u64 wakeup_flag(void)
 /* After a commit that woke nobody, whose xchg orders the two: a consumer that asked while the
  * record was being written looked at the ring before the commit, so it is seen here. The
  * wake-up is an empty record discarded with BPF_RB_FORCE_WAKEUP: it wakes and delivers nothing.
- * In a ring too full for even that (one a few records long, --ringbuf-size), the consumer
- * sleeps out its wait (at most 100 ms) and the records that found no room count as drops. */
+ * Should even that reservation fail (a ring too full for 8 bytes, which a --ringbuf-size of a
+ * few records allows; 6.15+'s ring lock giving up; an NMI's trylock before it), the consumer
+ * sleeps out its wait (100 ms in trace, 50 ms in the daemon and top): the records stay in the
+ * ring, and those that found no room count as drops. */
 static __always_inline void wake_consumer_that_asked_meanwhile(void)
 {
 	if (!consumer_waiting)
