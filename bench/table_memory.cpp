@@ -18,14 +18,16 @@
 
 #include "events/decode.h"
 #include "table/watch_table.h"
+#include "util/huge_page_allocator.h"
 
 using namespace inotrace;
 
 namespace {
 
+// malloc's heap and the table's huge-page blocks, which malloc does not count.
 size_t heap_in_use() {
   struct mallinfo2 mi = mallinfo2();
-  return mi.uordblks + mi.hblkhd;
+  return mi.uordblks + mi.hblkhd + huge_block_bytes();
 }
 
 size_t rss_bytes() {

@@ -275,7 +275,7 @@ void PathInterner::maybe_compact() {
 void PathInterner::compact() {
   // Each live name is copied once; its old header then holds its new offset, for the nodes.
   // The node index hashes names, not offsets: it stays as it is. The name set is rebuilt.
-  std::string fresh(arena_, 0, stored_size(0));  // the roots' name
+  Arena fresh(arena_, 0, stored_size(0));  // the roots' name
   fresh.reserve(arena_.size() - arena_dead_);
   std::vector<uint32_t> moved;
   moved.reserve(names_.size());

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "util/huge_page_allocator.h"
+
 namespace inotrace {
 
 using PathId = uint32_t;  // 0 = no path; fits in 28 bits (WatchEntry)
@@ -118,13 +120,15 @@ class PathInterner {
 
   size_t max_nodes_, max_arena_;
   uint64_t refused_ = 0;
-  std::vector<Node> nodes_;  // [0] is the root / "no path"
+  // The arrays a lookup reads at random are in huge pages (util/huge_page_allocator.h).
+  using Arena = std::basic_string<char, std::char_traits<char>, HugePageAllocator<char>>;
+  std::vector<Node, HugePageAllocator<Node>> nodes_;  // [0] is the root / "no path"
   std::vector<uint32_t> free_;
-  std::string arena_;
+  Arena arena_;
   size_t arena_dead_ = 0;
   size_t live_ = 0;
-  absl::flat_hash_set<uint32_t, Hash, Eq> index_;
-  absl::flat_hash_set<uint32_t, NameHash, NameEq> names_;  // every live name's offset, by its bytes
+  absl::flat_hash_set<uint32_t, Hash, Eq, HugePageAllocator<uint32_t>> index_;
+  absl::flat_hash_set<uint32_t, NameHash, NameEq, HugePageAllocator<uint32_t>> names_;  // every live name's offset, by its bytes
   std::string split_name_;  // a name being split, copied out of the arena that store_name() grows
 };
 
