@@ -1,5 +1,6 @@
 #include "loader/tracer.h"
 
+#include <absl/cleanup/cleanup.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -80,6 +81,7 @@ struct Tracer::Impl {
   std::vector<bpf_link*> links;
   BackendChoice choice;
   const Callback* cb = nullptr;
+  int last_drained = -1;  // records the last drain() read; -1: none yet
   Event scratch;  // each record is decoded into it: its buffers are reused (poll is not reentrant)
   uint64_t decode_errors = 0;
   std::string last_decode_error;
@@ -377,11 +379,15 @@ const BackendChoice& Tracer::choice() const { return impl_->choice; }
 const std::string& Tracer::last_decode_error() const { return impl_->last_decode_error; }
 
 void Tracer::wait(int timeout_ms) {
-  struct Disarm {
-    RingWakeups& wakeups;
-    ~Disarm() { wakeups.disarm(); }
-  } disarm{*impl_->wakeups};
-  if (!impl_->wakeups->arm()) return;
+  absl::Cleanup disarm = [&] { impl_->wakeups->disarm(); };
+  if (!impl_->wakeups->arm()) {
+    // Something is in the ring. Right after a drain that read nothing it is, as a rule, a
+    // record reserved and not committed yet (a program preempted between the two): epoll
+    // would report it ready at once too, and returning would spin this thread until the
+    // commit. Nap instead; the commit is read at most a millisecond late.
+    if (impl_->last_drained == 0 && timeout_ms != 0) usleep(kBatchWindowUs);
+    return;
+  }
   epoll_event ready;
   if (epoll_wait(ring_buffer__epoll_fd(impl_->rb), &ready, 1, timeout_ms) < 0 && errno != EINTR)
     throw Error(fmt::format("waiting for the ring buffer failed: {}", strerror(errno)));
@@ -444,6 +450,7 @@ int Tracer::drain(const Callback& cb) {
   int n = ring_buffer__consume(impl_->rb);
   impl_->cb = nullptr;
   if (n < 0) throw Error(fmt::format("reading the ring buffer failed: {}", strerror(-n)));
+  impl_->last_drained = n;
   return n;
 }
 

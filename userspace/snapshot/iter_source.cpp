@@ -1,5 +1,6 @@
 #include "snapshot/iter_source.h"
 
+#include <absl/cleanup/cleanup.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
@@ -189,21 +190,14 @@ struct IterSource::Impl {
     std::thread consumer, decoder;
     // However this ends (a thread that could not start, bad_alloc while reading), both threads
     // are joined and the link destroyed: a joinable std::thread destroyed would terminate.
-    struct Finish {
-      Impl& impl;
-      std::atomic<bool>& done;
-      std::thread &consumer, &decoder;
-      UniqueFd& iter_fd;
-      bpf_link* link;
-      ~Finish() {
-        done.store(true, std::memory_order_release);
-        if (consumer.joinable()) consumer.join();
-        else if (decoder.joinable()) impl.end_chunks();  // no consumer: nothing more will come
-        if (decoder.joinable()) decoder.join();
-        iter_fd.reset();
-        bpf_link__destroy(link);
-      }
-    } finish{*this, done, consumer, decoder, iter_fd, link};
+    absl::Cleanup finish = [&] {
+      done.store(true, std::memory_order_release);
+      if (consumer.joinable()) consumer.join();
+      else if (decoder.joinable()) end_chunks();  // no consumer: nothing more will come
+      if (decoder.joinable()) decoder.join();
+      iter_fd.reset();
+      bpf_link__destroy(link);
+    };
     if (sends_watches) {
       decoder = std::thread([&] { decode_chunks(); });
       consumer = std::thread([&] {
@@ -243,10 +237,7 @@ struct IterSource::Impl {
     if (!sends_watches || skel->data->pause_above == ~0ull) return;
     const uint64_t start = drains.load(std::memory_order_acquire);
     walk_waits_for_drain.store(true, std::memory_order_release);
-    struct Resumed {
-      std::atomic<bool>& waits;
-      ~Resumed() { waits.store(false, std::memory_order_release); }
-    } resumed{walk_waits_for_drain};
+    absl::Cleanup resumed = [&] { walk_waits_for_drain.store(false, std::memory_order_release); };
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (drains.load(std::memory_order_acquire) < start + 2) {
       if (copy_failed.load(std::memory_order_acquire) || std::chrono::steady_clock::now() > deadline) {
@@ -568,15 +559,12 @@ Snapshot IterSource::run(bool with_paths, bool digests_only, bool counts_only) {
   impl_->start_decoding();
   const bool sends_watches = !digests_only && !counts_only;
   if (sends_watches) impl_->map_ring();
-  struct Unmap {
-    Impl* impl;
-    ~Unmap() {
-      impl->unmap_ring();
-      impl->filling = std::string();  // not kept for the next run
-      impl->full.clear();
-      impl->runs.clear();  // rows of a run that threw
-    }
-  } unmap{impl_.get()};
+  absl::Cleanup unmap = [impl = impl_.get()] {
+    impl->unmap_ring();
+    impl->filling = std::string();  // not kept for the next run
+    impl->full.clear();
+    impl->runs.clear();  // rows of a run that threw
+  };
 
   Snapshot snap;
   snap.source = "iterator";

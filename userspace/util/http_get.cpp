@@ -1,5 +1,6 @@
 #include "util/http_get.h"
 
+#include <absl/cleanup/cleanup.h>
 #include <civetweb.h>
 #include <fmt/format.h>
 
@@ -26,10 +27,7 @@ std::string http_get(const std::string& host_port, const std::string& path, int 
   char err[256] = "";
   mg_connection* conn = mg_connect_client(host.c_str(), port, 0, err, sizeof(err));
   if (!conn) throw Error(fmt::format("cannot reach an inotrace daemon at {}: {}", host_port, err[0] ? err : "connect failed"));
-  struct Close {
-    mg_connection* c;
-    ~Close() { mg_close_connection(c); }
-  } close_conn{conn};
+  absl::Cleanup close_conn = [conn] { mg_close_connection(conn); };
   std::string auth = bearer_token.empty() ? "" : fmt::format("Authorization: Bearer {}\r\n", bearer_token);
   std::string req = fmt::format("GET {} HTTP/1.0\r\nHost: {}\r\n{}\r\n", path, host_port, auth);
   if (mg_write(conn, req.data(), req.size()) != (int)req.size()) throw Error(fmt::format("{}: write failed", host_port));
