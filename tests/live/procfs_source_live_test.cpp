@@ -25,6 +25,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "loader/environment.h"
@@ -35,6 +36,7 @@
 #include "snapshot/procfs_source.h"
 #include "snapshot/snapshot_taker.h"
 #include "support/live_support.h"
+#include "util/proc_stat.h"
 
 namespace inotrace::testing {
 namespace {
@@ -579,8 +581,10 @@ struct NextPidBelowEveryUserProcess {
       const std::string name = e.path().filename().string();
       if (name.find_first_not_of("0123456789") != std::string::npos) continue;
       long pid = std::stol(name);
-      std::ifstream cmdline("/proc/" + name + "/cmdline");
-      if (cmdline.get() == std::ifstream::traits_type::eof()) continue;  // a kernel thread
+      std::stringstream stat;
+      stat << std::ifstream("/proc/" + name + "/stat").rdbuf();
+      auto flags = parse_proc_stat_flags(stat.str());
+      if (!flags || (*flags & kPfKthread)) continue;  // a kernel thread, or gone
       if (mount_ns_of(pid) != own_ns) continue;
       if (!lowest || pid < lowest) lowest = pid;
     }

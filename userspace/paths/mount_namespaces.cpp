@@ -1,5 +1,6 @@
 #include "paths/mount_namespaces.h"
-#include "util/unique_fd.h"
+#include "util/proc_stat.h"
+#include "util/small_file.h"
 
 #include <dirent.h>
 #include <fmt/format.h>
@@ -23,12 +24,12 @@ uint64_t mount_ns_of(uint32_t pid, const std::string& proc) {
 }
 
 namespace {
-// Kernel threads have an empty cmdline.
+// By the task's PF_KTHREAD flag (util/proc_stat.h: not by an empty cmdline, whose read can be
+// kept waiting by the process). Unreadable (gone): as bad as a kernel thread.
 bool kernel_thread(uint32_t pid, const std::string& proc) {
-  UniqueFd fd(open(fmt::format("{}/{}/cmdline", proc, pid).c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return true;
-  char c;
-  return read(fd.get(), &c, 1) <= 0;
+  auto stat = read_file_prefix(fmt::format("{}/{}/stat", proc, pid), 4096);
+  auto flags = stat ? parse_proc_stat_flags(*stat) : std::nullopt;
+  return !flags || (*flags & kPfKthread);
 }
 
 // How well a process stands for its mount namespace, worst first: a kernel thread (its root is
