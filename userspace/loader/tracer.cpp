@@ -384,7 +384,9 @@ void Tracer::wait(int timeout_ms) {
     // Something is in the ring. Right after a drain that read nothing it is, as a rule, a
     // record reserved and not committed yet (a program preempted between the two): epoll
     // would report it ready at once too, and returning would spin this thread until the
-    // commit. Nap instead; the commit is read at most a millisecond late.
+    // commit. Nap instead, not asking for wake-ups (armed, every record committed meanwhile
+    // would raise one); the commit is read at most a millisecond late.
+    impl_->wakeups->disarm();
     if (impl_->last_drained == 0 && timeout_ms != 0) usleep(kBatchWindowUs);
     return;
   }
