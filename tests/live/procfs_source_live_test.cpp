@@ -2,6 +2,7 @@
 // on a private tmpfs, the root filesystem, a bind mount, a tmpfs mounted only in a child's own
 // mount namespace, a procfs directory; one instance shared by fork, one by dup. Every
 // (pid, fd, wd, ino, dev, mask) and path must be exactly what the test created.
+#include <absl/cleanup/cleanup.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <gtest/gtest.h>
@@ -665,6 +666,41 @@ TEST(SnapshotLive, ChrootedWatcherIsNamedAsItSeesItByBothSources) {
       EXPECT_EQ(inst->watches[0].path_note, "");
     }
   }
+}
+
+// A process chrooted into a bind of "/" mounted on a directory of "/": ".." of its root is "/",
+// the same inode as its root, on the mount below. It does not stand for the namespace either
+// (its table lists only the bind, at "/"). Told apart by mount id (statx, 5.8+).
+TEST(SnapshotLive, AProcessChrootedIntoABindOfTheRootDoesNotStandForItsNamespace) {
+  PROCFS_REQUIRE_ROOT();
+  struct statx sx {};
+  if (statx(AT_FDCWD, "/", 0, STATX_MNT_ID, &sx) != 0 || !(sx.stx_mask & STATX_MNT_ID))
+    GTEST_SKIP() << "SKIPPED: SnapshotLive.AProcessChrootedIntoABindOfTheRootDoesNotStandForItsNamespace: "
+                    "statx gives no mount id on this kernel (before 5.8)";
+  const std::string jail = fmt::format("/inotrace-bind-root-{}", getpid());  // in "/": see above
+  ASSERT_EQ(::mkdir(jail.c_str(), 0700), 0) << jail << ": " << strerror(errno);
+  absl::Cleanup remove_jail = [&] { ::rmdir(jail.c_str()); };  // after the unmount below
+  MountGuard bind("/", jail, nullptr, MS_BIND);
+  ASSERT_TRUE(bind.ok()) << strerror(errno);
+  std::optional<NextPidBelowEveryUserProcess> low_pid;
+  low_pid.emplace();
+  Child inside([&](std::vector<int64_t>&) {
+    name_self("itr-bindroot");
+    return chroot(jail.c_str()) == 0 && chdir("/") == 0;
+  });
+  const bool first = low_pid->set && inside.pid() < low_pid->lowest;
+  std::cout << "[  NOTE    ] the chrooted process's pid " << inside.pid()
+            << (first ? " is below every other user process's" : " is not the namespace's first: the test lost its edge")
+            << "\n";
+  low_pid.reset();
+  ASSERT_TRUE(inside.ok()) << inside.failure();
+  MountNamespaces mounts = MountNamespaces::scan(nullptr);
+  const NamespaceMounts* own_ns = mounts.find(mount_ns_of(getpid()));
+  ASSERT_NE(own_ns, nullptr);
+  EXPECT_NE(own_ns->pid, static_cast<uint32_t>(inside.pid())) << "the chrooted process stands for the namespace";
+  EXPECT_TRUE(std::any_of(own_ns->mounts.begin(), own_ns->mounts.end(),
+                          [&](const MountEntry& m) { return m.mount_point == jail; }))
+      << "the namespace's table does not list " << jail << " (read through pid " << own_ns->pid << ")";
 }
 
 // A watcher in a cgroup shaped as kubelet's cgroupfs driver makes it (a private subtree, so no

@@ -1,6 +1,7 @@
 #include "paths/mount_namespaces.h"
 #include "util/proc_stat.h"
 #include "util/small_file.h"
+#include "util/unique_fd.h"
 
 #include <dirent.h>
 #include <fmt/format.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -37,13 +39,41 @@ bool kernel_thread(uint32_t pid, const std::string& proc) {
 // one whose root could not be looked at), one whose root is the top.
 enum class Standing { KernelThread, User, AtTheTop };
 
-// ".." of /proc/PID/root is resolved against this process's root, not PID's: only at the top
-// of PID's namespace (the root of its root mount) is it the same directory.
+// Where an open directory is: its inode and, where statx says (5.8+), its mount: the root of a
+// bind of "/" mounted on a directory of "/" has a ".." that is the same inode, on another mount.
+struct Place {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  uint64_t mnt_id = 0;  // 0: not told
+  bool operator==(const Place&) const = default;
+};
+std::optional<Place> place_of(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return std::nullopt;
+  Place p{st.st_dev, st.st_ino, 0};
+  struct statx sx {};
+  if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0 && (sx.stx_mask & STATX_MNT_ID)) p.mnt_id = sx.stx_mnt_id;
+  return p;
+}
+
+// ".." of PID's root stays where it is only at the top of PID's namespace (the root of its
+// root mount); below a chroot it leads up, and at the root of a bind mount to the mount below.
+// Both are looked at through one open of /proc/PID/root, so a pid reused meanwhile cannot
+// answer half. (".." stops at this process's root too: were inotrace chrooted into the same
+// directory as PID, it would take PID for the top; it runs at its namespace's top.)
 bool root_at_namespace_top(uint32_t pid, const std::string& proc) {
-  struct stat root, parent;
-  const std::string r = fmt::format("{}/{}/root", proc, pid);
-  return stat(r.c_str(), &root) == 0 && stat((r + "/..").c_str(), &parent) == 0 && root.st_dev == parent.st_dev &&
-         root.st_ino == parent.st_ino;
+  UniqueFd root(open(fmt::format("{}/{}/root", proc, pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return false;
+  UniqueFd parent(openat(root.get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!parent) return false;
+  auto a = place_of(root.get()), b = place_of(parent.get());
+  return a && b && *a == *b;
+}
+
+// A table read from a process at its namespace's top lists the namespace's root mount at "/";
+// one that does not (the namespace torn down between the reads) cannot stand for it as such.
+bool lists_root_mount(const std::vector<MountEntry>& mounts) {
+  return std::any_of(mounts.begin(), mounts.end(), [](const MountEntry& m) { return m.mount_point == "/"; });
 }
 
 Standing standing_of(uint32_t pid, const std::string& proc) {
@@ -90,6 +120,8 @@ MountNamespaces MountNamespaces::scan(std::vector<std::string>* warnings, const 
       if (s <= standing[it->second]) continue;
       auto table = read_table(pid);
       if (!table) continue;
+      if (s == Standing::AtTheTop && !lists_root_mount(*table)) s = Standing::User;
+      if (s <= standing[it->second]) continue;
       NamespaceMounts& nsm = out.namespaces_[it->second];
       nsm.pid = pid;
       nsm.mounts = std::move(*table);
@@ -103,8 +135,10 @@ MountNamespaces MountNamespaces::scan(std::vector<std::string>* warnings, const 
     }
     seen[ns] = out.namespaces_.size();
     out.by_pid_[pid] = out.namespaces_.size();
+    Standing s = standing_of(pid, proc);
+    if (s == Standing::AtTheTop && !lists_root_mount(*table)) s = Standing::User;
     out.namespaces_.push_back(NamespaceMounts{ns, (uint32_t)pid, std::move(*table)});
-    standing.push_back(standing_of(pid, proc));
+    standing.push_back(s);
   }
   closedir(d);
   if (unreadable && warnings)
