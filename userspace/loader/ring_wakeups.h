@@ -22,9 +22,9 @@ class RingWakeups {
   RingWakeups& operator=(const RingWakeups&) = delete;
 
   // Asks for a wake-up by the next record; true when the ring holds none yet, so the caller
-  // may block. False also for a record reserved but not committed yet: the caller then does
-  // not block but reads the ring again at once, as it did when epoll said the ring was ready
-  // (the kernel's poll counts such records too).
+  // may block. False also for a record reserved but not committed yet (the kernel's poll
+  // counts such records too): the caller does not block, and Tracer::wait, right after a
+  // drain that read nothing, disarms and naps a millisecond rather than read again at once.
   bool arm();
   // Stops asking (back from the wait, or not waiting after all): the programs only read the
   // flag, so until then every record wakes the consumer.

@@ -1,5 +1,7 @@
 #include "util/huge_page_allocator.h"
 
+#include <sys/mman.h>
+
 #include <atomic>
 
 namespace inotrace {

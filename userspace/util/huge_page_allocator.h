@@ -1,13 +1,13 @@
 // An allocator for the watch table's big random-access arrays (the path interner's hash sets,
 // nodes and names): blocks of 2 MiB and more are mapped on their own, aligned to 2 MiB and
-// advised MADV_HUGEPAGE, so that a lookup in a million-entry table costs its cache misses but
-// not a page walk each (the default THP mode, "madvise", gives huge pages only to ranges that
-// ask). Smaller blocks come from malloc as usual. Where THP is off the advice is ignored and
-// the mapping is an ordinary one. Under AddressSanitizer every block comes from malloc, so that
-// the sanitizer still sees each container's bounds.
+// advised MADV_HUGEPAGE, so that lookups in a million-entry table miss the TLB less and a
+// growing array faults once per 2 MiB (the default THP mode, "madvise", gives huge pages only
+// to ranges that ask). Smaller blocks come from malloc as usual. Where THP is off the advice is ignored and
+// the mapping is an ordinary one. Under the default defrag mode ("madvise") the first touch of
+// each 2 MiB may compact memory on a fragmented node, falling back to 4 KiB pages if that
+// fails: a one-off cost per 2 MiB as an array grows, not per event. Under AddressSanitizer
+// every block comes from malloc, so that the sanitizer still sees each container's bounds.
 #pragma once
-
-#include <sys/mman.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -17,7 +17,12 @@
 namespace inotrace {
 
 constexpr size_t kHugePage = size_t{2} << 20;
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)  // clang's spelling
+#define INOTRACE_HUGE_PAGES_UNDER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(INOTRACE_HUGE_PAGES_UNDER_ASAN)
 constexpr size_t kHugeBlockThreshold = SIZE_MAX;
 #else
 constexpr size_t kHugeBlockThreshold = kHugePage;
