@@ -23,11 +23,6 @@ TracerOptions tracepoint_options() {
   return o;
 }
 
-// The instance created for `fd` by this process, from its create record.
-std::optional<Event> created(EventLog& log, int fd) {
-  return log.wait_for([&](const Event& e) { return e.type == EventType::InstanceCreate && e.fd == fd; });
-}
-
 TEST(DeadGroupsLive, EndedInstancesAreForgottenAndTheOthersKeepTheirSequence) {
   INOTRACE_REQUIRE_ROOT();
   Tracer tracer(tracepoint_options());
@@ -43,7 +38,7 @@ TEST(DeadGroupsLive, EndedInstancesAreForgottenAndTheOthersKeepTheirSequence) {
   ASSERT_GE(live, 0);
   ASSERT_GE(ended_a, 0);
   ASSERT_GE(ended_b, 0);
-  auto live_ev = created(log, live), a_ev = created(log, ended_a), b_ev = created(log, ended_b);
+  auto live_ev = instance_created(log, live), a_ev = instance_created(log, ended_a), b_ev = instance_created(log, ended_b);
   ASSERT_TRUE(live_ev && a_ev && b_ev);
   close(ended_a);
   close(ended_b);
@@ -51,7 +46,7 @@ TEST(DeadGroupsLive, EndedInstancesAreForgottenAndTheOthersKeepTheirSequence) {
   log.clear();  // `later` may reuse an ended one's fd number
   int later = inotify_init1(IN_CLOEXEC);  // after the "snapshot" began: not in its list, alive
   ASSERT_GE(later, 0);
-  auto later_ev = created(log, later);
+  auto later_ev = instance_created(log, later);
   ASSERT_TRUE(later_ev);
   // `later` may also take an ended instance's address: that entry is later's now, and kept.
   size_t ended = (a_ev->instance.group != later_ev->instance.group) + (b_ev->instance.group != later_ev->instance.group);
@@ -95,7 +90,7 @@ TEST(DeadGroupsLive, WithoutASnapshotTheOlderHalfIsForgotten) {
   EventLog log(tracer);
   int fds[4];
   for (int& fd : fds) ASSERT_GE(fd = inotify_init1(IN_CLOEXEC), 0);
-  std::optional<Event> first = created(log, fds[0]), newest = created(log, fds[3]);
+  std::optional<Event> first = instance_created(log, fds[0]), newest = instance_created(log, fds[3]);
   ASSERT_TRUE(first && newest);
   EXPECT_GE(tracer.forget_oldest_groups(), 2u);
   EXPECT_FALSE(tracer.group_seq(first->instance.group)) << "the oldest of ours is in the older half";

@@ -14,14 +14,6 @@
 namespace inotrace::testing {
 namespace {
 
-TracerOptions unfiltered_options() { return test_tracer_options(std::nullopt); }
-
-std::optional<Event> created(EventLog& log, int fd) {
-  const uint32_t self = getpid();
-  return log.wait_for(
-      [&](const Event& e) { return e.type == EventType::InstanceCreate && e.fd == fd && e.task.pid == self; });
-}
-
 // By instance address and wd, not fd: fentry where the kernel's BTF hides syscall arguments
 // (5.10) reports adds without their fd. Removals by rm_watch only: on the hooked backends, the
 // previous instance's close removes its watch (the same wd, maybe at the same address) too.
@@ -35,13 +27,13 @@ std::optional<Event> record_of(EventLog& log, EventType type, const Event& insta
 
 TEST(InstanceSeqLive, AThreadSwitchingBetweenInstancesNamesEachRecordsOwn) {
   INOTRACE_REQUIRE_ROOT();
-  Tracer tracer(unfiltered_options());
+  Tracer tracer(test_tracer_options(std::nullopt));  // unfiltered
   EventLog log(tracer);
-  TempDir dir("inotrace-seqmemo");
+  TempDir dir("inotrace-seq");
   int a = inotify_init1(IN_CLOEXEC), b = inotify_init1(IN_CLOEXEC);
   ASSERT_GE(a, 0);
   ASSERT_GE(b, 0);
-  auto a_ev = created(log, a), b_ev = created(log, b);
+  auto a_ev = instance_created(log, a), b_ev = instance_created(log, b);
   ASSERT_TRUE(a_ev && b_ev);
   ASSERT_NE(a_ev->instance.seq, b_ev->instance.seq);
   for (int round = 0; round < 3; round++) {
@@ -64,27 +56,27 @@ TEST(InstanceSeqLive, AThreadSwitchingBetweenInstancesNamesEachRecordsOwn) {
 
 TEST(InstanceSeqLive, AnInstanceAtTheAddressOfTheThreadsLastOneCarriesItsOwnNumber) {
   INOTRACE_REQUIRE_ROOT();
-  Tracer tracer(unfiltered_options());
+  Tracer tracer(test_tracer_options(std::nullopt));  // unfiltered
   EventLog log(tracer);
-  TempDir dir("inotrace-seqmemo-reuse");
+  TempDir dir("inotrace-seq-reuse");
   std::string d = dir.mkdir("w");
   // The slab hands a freed group's memory back first: the next instance usually lands at the
   // last one's address within a few tries.
   for (int attempt = 0; attempt < 200; attempt++) {
     int first = inotify_init1(IN_CLOEXEC);
     ASSERT_GE(first, 0);
-    auto first_ev = created(log, first);
+    auto first_ev = instance_created(log, first);
     ASSERT_TRUE(first_ev);
     int wd = inotify_add_watch(first, d.c_str(), IN_CREATE);
     ASSERT_GT(wd, 0);
     auto first_add = record_of(log, EventType::Add, *first_ev, wd);
-    ASSERT_TRUE(first_add);  // the thread's memo now holds the first instance
+    ASSERT_TRUE(first_add);  // this thread has recorded the first instance
     ASSERT_EQ(first_add->instance.seq, first_ev->instance.seq);
     close(first);
     log.clear();
     int second = inotify_init1(IN_CLOEXEC);
     ASSERT_GE(second, 0);
-    auto second_ev = created(log, second);
+    auto second_ev = instance_created(log, second);
     ASSERT_TRUE(second_ev);
     if (second_ev->instance.group != first_ev->instance.group) {
       close(second);

@@ -90,6 +90,12 @@ std::optional<Event> EventLog::wait_for(const std::function<bool(const Event&)>&
   }
 }
 
+std::optional<Event> instance_created(EventLog& log, int fd) {
+  const uint32_t self = getpid();
+  return log.wait_for(
+      [&](const Event& e) { return e.type == EventType::InstanceCreate && e.fd == fd && e.task.pid == self; });
+}
+
 std::vector<Event> EventLog::collect(const std::function<bool(const Event&)>& pred,
                                      std::chrono::milliseconds window) {
   auto deadline = std::chrono::steady_clock::now() + window;

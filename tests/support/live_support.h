@@ -87,6 +87,9 @@ class EventLog {
   std::vector<Event> events_;
 };
 
+// The create record of the instance this process opened as `fd`.
+std::optional<Event> instance_created(EventLog& log, int fd);
+
 // A cgroup directory chain top/.../leaf made for a test (a private subtree: no other test's
 // kubepods detection sees it), removed leaf first when the test ends, pass or fail.
 class CgroupDirs {
