@@ -40,6 +40,8 @@ TEST(HugePageAllocator, BigBlocksAreAlignedAdvisedAndCounted) {
   }
   EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % kHugePage, 0u);
   EXPECT_EQ(huge_block_bytes() - before, 4 * kHugePage);  // rounded up to whole huge pages
+  EXPECT_EQ(huge_allocated_bytes(n * sizeof(uint64_t)), 4 * kHugePage) << "tables count it as mapped";
+  EXPECT_EQ(huge_allocated_bytes(kHugePage - 1), kHugePage - 1) << "a small block is malloc's, as asked";
   for (size_t i = 0; i < n; i++) p[i] = i;  // the whole block is writable
   EXPECT_EQ(p[n - 1], n - 1);
   // "hg": the range asked for huge pages (VM_HUGEPAGE), whatever THP mode the machine is in; a

@@ -41,6 +41,25 @@ TEST(ProcStat, MalformedTextIsNoFlags) {
   EXPECT_FALSE(parse_proc_stat_flags("12 (x) S 1 2 3 4 5 6x 0"));
 }
 
+TEST(ProcStat, StateAndStartTimeCountedAfterTheLastParenthesis) {
+  // 6.18's layout: starttime is field 22. The comm imitates a zombie and another start time.
+  const char* text =
+      "4242 (x) Z 1 1 1 0 -1 64 0 0 0 0 0 0 0 0 20 0 1 0 99) S 1 4242 4242 0 -1 4194304 5 0 0 0 11 7 0 0 20 0 1 0 "
+      "123456 9000 42\n";
+  EXPECT_EQ(parse_proc_stat_state(text), 'S');
+  EXPECT_EQ(parse_proc_stat_flags(text), 4194304u);
+  EXPECT_EQ(parse_proc_stat_start_time(text), 123456u);
+  EXPECT_EQ(proc_stat_field(text, 4), "1");
+}
+
+TEST(ProcStat, MalformedTextIsNoStateOrStartTime) {
+  EXPECT_FALSE(parse_proc_stat_state("12 (x)"));
+  EXPECT_FALSE(parse_proc_stat_state("12 (x) SS 1"));                                 // not one letter
+  EXPECT_FALSE(parse_proc_stat_start_time("12 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13"));  // cut before field 22
+  EXPECT_FALSE(parse_proc_stat_start_time("12 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 -5 0"));
+  EXPECT_FALSE(proc_stat_field("12 (x) S 1", 2));  // the comm is no field of these
+}
+
 TEST(ProcStat, ThisProcessIsNoKernelThread) {
   std::ifstream f("/proc/self/stat");
   std::stringstream text;
@@ -48,6 +67,8 @@ TEST(ProcStat, ThisProcessIsNoKernelThread) {
   auto flags = parse_proc_stat_flags(text.str());
   ASSERT_TRUE(flags) << text.str();
   EXPECT_FALSE(*flags & kPfKthread);
+  EXPECT_EQ(parse_proc_stat_state(text.str()), 'R') << "reading its own stat, it runs";
+  EXPECT_GT(parse_proc_stat_start_time(text.str()).value_or(0), 0u) << text.str();
 }
 
 }  // namespace

@@ -379,7 +379,6 @@ const BackendChoice& Tracer::choice() const { return impl_->choice; }
 const std::string& Tracer::last_decode_error() const { return impl_->last_decode_error; }
 
 void Tracer::wait(int timeout_ms) {
-  absl::Cleanup disarm = [&] { impl_->wakeups->disarm(); };
   if (!impl_->wakeups->arm()) {
     // Something is in the ring. Right after a drain that read nothing it is, as a rule, a
     // record reserved and not committed yet (a program preempted between the two): epoll
@@ -390,6 +389,7 @@ void Tracer::wait(int timeout_ms) {
     if (impl_->last_drained == 0 && timeout_ms != 0) usleep(kBatchWindowUs);
     return;
   }
+  absl::Cleanup disarm = [&] { impl_->wakeups->disarm(); };  // armed: disarmed however the wait ends
   epoll_event ready;
   if (epoll_wait(ring_buffer__epoll_fd(impl_->rb), &ready, 1, timeout_ms) < 0 && errno != EINTR)
     throw Error(fmt::format("waiting for the ring buffer failed: {}", strerror(errno)));

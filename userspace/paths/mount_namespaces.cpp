@@ -80,6 +80,11 @@ Standing standing_of(uint32_t pid, const std::string& proc) {
   if (kernel_thread(pid, proc)) return Standing::KernelThread;
   return root_at_namespace_top(pid, proc) ? Standing::AtTheTop : Standing::User;
 }
+
+// A process seen at the top stands for its namespace as such only with a table that shows it.
+Standing standing_with_table(Standing s, const std::vector<MountEntry>& table) {
+  return s == Standing::AtTheTop && !lists_root_mount(table) ? Standing::User : s;
+}
 }  // namespace
 
 MountNamespaces MountNamespaces::scan(std::vector<std::string>* warnings, const std::string& proc) {
@@ -120,7 +125,7 @@ MountNamespaces MountNamespaces::scan(std::vector<std::string>* warnings, const 
       if (s <= standing[it->second]) continue;
       auto table = read_table(pid);
       if (!table) continue;
-      if (s == Standing::AtTheTop && !lists_root_mount(*table)) s = Standing::User;
+      s = standing_with_table(s, *table);
       if (s <= standing[it->second]) continue;
       NamespaceMounts& nsm = out.namespaces_[it->second];
       nsm.pid = pid;
@@ -135,8 +140,7 @@ MountNamespaces MountNamespaces::scan(std::vector<std::string>* warnings, const 
     }
     seen[ns] = out.namespaces_.size();
     out.by_pid_[pid] = out.namespaces_.size();
-    Standing s = standing_of(pid, proc);
-    if (s == Standing::AtTheTop && !lists_root_mount(*table)) s = Standing::User;
+    Standing s = standing_with_table(standing_of(pid, proc), *table);
     out.namespaces_.push_back(NamespaceMounts{ns, (uint32_t)pid, std::move(*table)});
     standing.push_back(s);
   }

@@ -24,6 +24,8 @@
 #include "repro/output_dir.h"
 #include "util/error.h"
 #include "util/output_file.h"
+#include "util/proc_stat.h"
+#include "util/small_file.h"
 #include "util/unique_fd.h"
 
 namespace inotrace::repro {
@@ -253,29 +255,23 @@ std::vector<MountEntry> mounts_under(const std::string& dir, pid_t pid) {
   return out;
 }
 
+namespace {
+std::optional<std::string> proc_stat_of(pid_t pid) {
+  return read_file_prefix("/proc/" + std::to_string(pid) + "/stat", 4096);
+}
+}  // namespace
+
 unsigned long long process_start_time(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string s;
-  if (!f || !std::getline(f, s)) return 0;
-  auto rp = s.rfind(')');
-  if (rp == std::string::npos) return 0;
-  std::istringstream rest(s.substr(rp + 1));
-  std::string field;
-  // Fields after the comm start with field 3 (state); starttime is field 22.
-  for (int i = 3; i <= 22; ++i)
-    if (!(rest >> field)) return 0;
-  return std::strtoull(field.c_str(), nullptr, 10);
+  auto stat = proc_stat_of(pid);
+  auto start = stat ? parse_proc_stat_start_time(*stat) : std::nullopt;
+  return start.value_or(0);
 }
 
 bool process_running(pid_t pid) {
   if (pid <= 0) return false;
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string s;
-  if (!f || !std::getline(f, s)) return false;
-  auto rp = s.rfind(')');
-  if (rp == std::string::npos || rp + 2 >= s.size()) return false;
-  char state = s[rp + 2];
-  return state != 'Z' && state != 'X' && state != 'x';
+  auto stat = proc_stat_of(pid);
+  auto state = stat ? parse_proc_stat_state(*stat) : std::nullopt;
+  return state && *state != 'Z' && *state != 'X' && *state != 'x';
 }
 
 ScratchRoot::ScratchRoot(const std::string& parent) {

@@ -273,11 +273,14 @@ void PathInterner::maybe_compact() {
 }
 
 void PathInterner::compact() {
-  // Each live name is copied once; its old header then holds its new offset, for the nodes.
-  // The node index hashes names, not offsets: it stays as it is. The name set is rebuilt.
+  // Two phases, for exception safety: everything that allocates (the fresh arena, the moves,
+  // the new name set's room) happens first and touches nothing of this object; a bad_alloc
+  // there leaves the interner as it was. Then, allocating nothing: each old name header takes
+  // its new offset for the nodes, the arena is swapped, and the name set rebuilt in its room.
+  // The node index hashes names, not offsets: it stays as it is.
   Arena fresh(arena_, 0, stored_size(0));  // the roots' name
   fresh.reserve(arena_.size() - arena_dead_);
-  std::vector<uint32_t> moved;
+  std::vector<std::pair<uint32_t, uint32_t>> moved;  // (old offset, new offset)
   moved.reserve(names_.size());
   for (uint32_t off : names_) {
     std::string_view nm = name_at(off);
@@ -285,24 +288,29 @@ void PathInterner::compact() {
     fresh.append(reinterpret_cast<const char*>(&refs), sizeof refs);
     fresh.append(nm);
     fresh.push_back('\0');
-    set_name_refs(off, to);
-    moved.push_back(to);
+    moved.emplace_back(off, to);
   }
   std::vector<bool> is_free(nodes_.size(), false);
   for (uint32_t f : free_) is_free[f] = true;
+  decltype(names_) fresh_names(0, NameHash{this}, NameEq{this});
+  fresh_names.reserve(moved.size());  // inserts below up to this many do not rehash
+
+  for (auto [off, to] : moved) set_name_refs(off, to);
   for (uint32_t id = 2; id < nodes_.size(); id++)
     if (!is_free[id]) nodes_[id].name_off = name_refs(nodes_[id].name_off);
   arena_.swap(fresh);
   arena_dead_ = 0;
-  names_.clear();
-  names_.reserve(moved.size());
-  names_.insert(moved.begin(), moved.end());
+  for (auto [off, to] : moved) fresh_names.insert(to);
+  names_.swap(fresh_names);
 }
 
 size_t PathInterner::memory_bytes() const {
-  return nodes_.capacity() * sizeof(Node) + free_.capacity() * 4 + arena_.capacity() +
+  // The huge-page arrays as mapped (util/huge_page_allocator.h), the rest as asked for.
+  return huge_allocated_bytes(nodes_.capacity() * sizeof(Node)) + free_.capacity() * 4 +
+         huge_allocated_bytes(arena_.capacity()) +
          (last_chain_.capacity() + chain_.capacity()) * sizeof(std::pair<size_t, uint32_t>) +
-         (index_.capacity() + names_.capacity()) * (sizeof(uint32_t) + 1) + split_name_.capacity();
+         huge_allocated_bytes(index_.capacity() * (sizeof(uint32_t) + 1)) +
+         huge_allocated_bytes(names_.capacity() * (sizeof(uint32_t) + 1)) + split_name_.capacity();
 }
 
 }  // namespace inotrace

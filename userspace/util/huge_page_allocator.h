@@ -28,6 +28,12 @@ constexpr size_t kHugeBlockThreshold = SIZE_MAX;
 constexpr size_t kHugeBlockThreshold = kHugePage;
 #endif
 
+// What a block of `bytes` takes: huge blocks are whole 2 MiB pages (and a huge page backs all
+// of one once it is touched), so a table's memory figure rounds them as mapped.
+constexpr size_t huge_allocated_bytes(size_t bytes) {
+  return bytes < kHugeBlockThreshold ? bytes : (bytes + kHugePage - 1) & ~(kHugePage - 1);
+}
+
 // The untyped part, out of line: mapping, trimming to alignment, advice.
 void* map_huge_block(size_t bytes);
 void unmap_huge_block(void* p, size_t bytes);
