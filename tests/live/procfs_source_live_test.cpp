@@ -569,79 +569,55 @@ TEST(SnapshotLive, KernfsTargetsAreNamed) {
   close(fd);
 }
 
-// The lowest pid of a user process in this mount namespace, and the next fork's pid set below
-// it (as after the pids wrapped) where one is free: the allocator's position is put back by
-// ~NextPidBelowEveryUserProcess.
-struct NextPidBelowEveryUserProcess {
-  long lowest = 0;
-  std::string saved;
-  bool set = false;
-  NextPidBelowEveryUserProcess() {
-    const uint64_t own_ns = mount_ns_of(getpid());
-    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-      const std::string name = e.path().filename().string();
-      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      long pid = std::stol(name);
-      std::stringstream stat;
-      stat << std::ifstream("/proc/" + name + "/stat").rdbuf();
-      auto flags = parse_proc_stat_flags(stat.str());
-      if (!flags || (*flags & kPfKthread)) continue;  // a kernel thread, or gone
-      if (mount_ns_of(pid) != own_ns) continue;
-      if (!lowest || pid < lowest) lowest = pid;
-    }
-    std::getline(std::ifstream("/proc/sys/kernel/ns_last_pid"), saved);
-    for (long free_pid = lowest - 1; free_pid > 300 && !saved.empty(); free_pid--) {
-      if (std::filesystem::exists("/proc/" + std::to_string(free_pid))) continue;
-      std::ofstream last("/proc/sys/kernel/ns_last_pid");
-      last << free_pid - 1;
-      last.close();
-      set = last.good();
-      return;
-    }
-  }
-  ~NextPidBelowEveryUserProcess() {
-    if (set) std::ofstream("/proc/sys/kernel/ns_last_pid") << saved;
-  }
-};
-
 // A chrooted watcher's target is named as the watcher spells it, from its own root, by both
 // sources (the procfs one always did; the iterator's used the namespace's root until both went
-// through one node view); a watcher of the same directory outside the chroot sees the full path.
-// The chrooted watcher gets the namespace's lowest user pid where one is free: it must not
-// stand for the namespace, whose first process in /proc's order it then is (MountNamespaces).
+// through one node view); a watcher of the same directory at the namespace's top sees the full
+// path. Built in a private mount namespace whose order is the test's own: the chrooted watcher
+// made it and comes first in pid order, and must not stand for it (MountNamespaces); the
+// process at its top, forked afterwards, watches from there. Nothing is mounted in the test's
+// namespace, and the namespace ends with the two processes.
 TEST(SnapshotLive, ChrootedWatcherIsNamedAsItSeesItByBothSources) {
   PROCFS_REQUIRE_ROOT();
   TempDir td("inotrace-chroot");
   const std::string jail = std::filesystem::canonical(td.mkdir("jail")).string();
-  MountGuard tmpfs("tmpfs", jail, "tmpfs", 0);
-  ASSERT_TRUE(tmpfs.ok()) << strerror(errno);
-  ASSERT_EQ(::mkdir((jail + "/d").c_str(), 0755), 0);
-  std::optional<NextPidBelowEveryUserProcess> low_pid;
-  low_pid.emplace();
-  Child inside([&](std::vector<int64_t>& r) {
+  Child jailed([&](std::vector<int64_t>& r) {
     name_self("itr-jailed");
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        mount("tmpfs", jail.c_str(), "tmpfs", 0, nullptr) != 0 || mkdir((jail + "/d").c_str(), 0755) != 0)
+      return false;
+    int told[2];
+    if (pipe(told) != 0) return false;
+    pid_t top = fork();  // at the namespace's top until the test releases both
+    if (top < 0) return false;
+    if (top == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      name_self("itr-free");
+      int64_t got[2] = {inotify_init1(0), -1};
+      if (got[0] >= 0) got[1] = inotify_add_watch((int)got[0], (jail + "/d").c_str(), IN_CREATE);
+      (void)!write(told[1], got, sizeof got);
+      char c;
+      while (read(kReleaseFd, &c, 1) > 0) {
+      }
+      _exit(0);
+    }
+    close(told[1]);
+    int64_t got[2] = {-1, -1};
+    if (read(told[0], got, sizeof got) != sizeof got || got[1] <= 0) return false;
+    r.insert(r.end(), {top, got[0]});
     if (chroot(jail.c_str()) != 0 || chdir("/") != 0) return false;
     int fd = inotify_init1(0);
     r.push_back(fd);
     r.push_back(inotify_add_watch(fd, "/d", IN_CREATE));
     return fd >= 0 && r.back() > 0;
   });
-  const bool first = low_pid->set && inside.pid() < low_pid->lowest;
-  std::cout << "[  NOTE    ] the chrooted watcher's pid " << inside.pid()
-            << (first ? " is below every other user process's: it is its namespace's first"
-                      : low_pid->set ? ", not below the lowest user pid " + std::to_string(low_pid->lowest) + " (a fork raced it)"
-                                     : ": no pid below the lowest user pid " + std::to_string(low_pid->lowest) + " was free")
-            << "\n";
-  low_pid.reset();  // the pid allocator where it was
-  ASSERT_TRUE(inside.ok()) << inside.failure();
-  Child outside([&](std::vector<int64_t>& r) {
-    name_self("itr-free");
-    int fd = inotify_init1(0);
-    r.push_back(fd);
-    r.push_back(inotify_add_watch(fd, (jail + "/d").c_str(), IN_CREATE));
-    return fd >= 0 && r.back() > 0;
-  });
-  ASSERT_TRUE(outside.ok()) << outside.failure();
+  ASSERT_TRUE(jailed.ok()) << jailed.failure();
+  const uint32_t top = static_cast<uint32_t>(jailed.at(0));
+  if (top < jailed.pid())  // the pids wrapped between the two forks: the order is not the test's
+    std::cout << "[  NOTE    ] the process at the top (" << top << ") came before the chrooted one (" << jailed.pid()
+              << "): pids wrapped, this run does not test the order\n";
+  const uint64_t ns = mount_ns_of(jailed.pid());
+  ASSERT_NE(ns, 0u);
+  ASSERT_NE(ns, mount_ns_of(getpid()));
   init_libbpf_logging(false);
   KernelFacts facts = preflight("");
   for (SnapshotSource source : {SnapshotSource::Procfs, SnapshotSource::Iterator}) {
@@ -649,18 +625,19 @@ TEST(SnapshotLive, ChrootedWatcherIsNamedAsItSeesItByBothSources) {
     SnapshotTaker taker(source == SnapshotSource::Procfs ? nullptr : &facts, source, node);
     SCOPED_TRACE(taker.source_name());
     Snapshot s = taker.take(true);
-    // The namespace is read through a process at its top, not the chrooted watcher that may
-    // come first in pid order: its table lists the jail's mount where it is mounted, which is
-    // what pins, leaks and unmount deductions are looked up in.
-    const NamespaceMounts* own_ns = node.mounts().find(mount_ns_of(getpid()));
-    ASSERT_NE(own_ns, nullptr);
-    EXPECT_NE(own_ns->pid, static_cast<uint32_t>(inside.pid())) << "the chrooted watcher stands for the namespace";
-    EXPECT_TRUE(std::any_of(own_ns->mounts.begin(), own_ns->mounts.end(),
+    // The namespace is read through its top, not the chrooted watcher that comes first in pid
+    // order: its table lists the jail's mount where it is mounted, which is what pins, leaks
+    // and unmount deductions are looked up in.
+    const NamespaceMounts* theirs = node.mounts().find(ns);
+    ASSERT_NE(theirs, nullptr);
+    EXPECT_EQ(theirs->pid, top) << "read through pid " << theirs->pid << "; the chrooted one is " << jailed.pid();
+    EXPECT_TRUE(std::any_of(theirs->mounts.begin(), theirs->mounts.end(),
                             [&](const MountEntry& m) { return m.mount_point == jail; }))
-        << "the namespace's table does not list " << jail << " (read through pid " << own_ns->pid << ")";
-    for (auto [child, expected] : {std::pair{&inside, std::string("/d")}, std::pair{&outside, jail + "/d"}}) {
-      const SnapInstance* inst = find_instance(s, child->pid(), static_cast<int32_t>(child->at(0)));
-      ASSERT_NE(inst, nullptr);
+        << "the namespace's table does not list " << jail << " (read through pid " << theirs->pid << ")";
+    for (auto [pid, fd, expected] : {std::tuple{(uint32_t)jailed.pid(), jailed.at(2), std::string("/d")},
+                                     std::tuple{top, jailed.at(1), jail + "/d"}}) {
+      const SnapInstance* inst = find_instance(s, pid, static_cast<int32_t>(fd));
+      ASSERT_NE(inst, nullptr) << "pid " << pid << " fd " << fd;
       ASSERT_EQ(inst->watches.size(), 1u);
       EXPECT_EQ(inst->watches[0].path, expected) << inst->watches[0].path_note;
       EXPECT_EQ(inst->watches[0].path_note, "");
