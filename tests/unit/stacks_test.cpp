@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "events/decode.h"
@@ -108,6 +111,28 @@ TEST(StackResolver, AFloodOfDistinctStacksEndsInOneSharedAnswer) {
   EXPECT_TRUE(last->frames.empty());
   EXPECT_EQ(last->unresolved, "stack budget exhausted");
   EXPECT_EQ(r.resolve(0, {0x999999}, 0).get(), last.get());
+}
+
+// A process shapes its own /proc/PID/maps (65k mappings of files with long names make tens of
+// MiB): the resolver reads at most 4 MiB of it, and a line cut at that limit names nothing,
+// not a shorter path. Here as a proc root of the test's own, the maps cut inside a path.
+TEST(StackResolver, HostileMapsAreReadWithinTheBudgetAndACutLineNamesNothing) {
+  const std::string root = std::filesystem::temp_directory_path() / ("inotrace-fake-proc-" + std::to_string(getpid()));
+  std::filesystem::create_directories(root + "/4242");
+  {
+    std::ofstream maps(root + "/4242/maps", std::ios::binary);
+    std::string filler = "00001000-00002000 r--p 00000000 08:01 1 /f";
+    filler += std::string(99 - filler.size(), 'x') + "\n";  // 100 bytes a line
+    for (int i = 0; i < 41942; i++) maps << filler;           // 4,194,200 bytes: the limit is 4,194,304
+    maps << "7f0000000000-7f0000001000 r-xp 00000000 08:01 99 /usr/lib/lib" << std::string(100, 'h') << ".so\n";
+    for (int i = 0; i < 10000; i++) maps << filler;  // and a MiB more
+  }
+  StackResolver r(root);
+  auto s = r.resolve(4242, {0x7f0000000800}, 0);
+  ASSERT_TRUE(s);
+  ASSERT_EQ(s->frames.size(), 1u);
+  EXPECT_FALSE(s->frames[0].module) << "a path cut at the budget: " << s->frames[0].module->path;
+  std::filesystem::remove_all(root);
 }
 
 TEST(StackResolver, OwnStackIsResolvedAndInterned) {

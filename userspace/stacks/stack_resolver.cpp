@@ -87,7 +87,7 @@ const StackResolver::ProcessMaps& StackResolver::mappings_of(uint32_t pid, const
     if (processes_.size() >= kMaxProcesses) processes_.clear();
     it = processes_.emplace(pid, ProcessMaps{}).first;
   }
-  auto text = read_file_prefix(fmt::format("{}/{}/maps", proc_, pid), kMaxMapsBytes);
+  auto text = read_lines_prefix(fmt::format("{}/{}/maps", proc_, pid), kMaxMapsBytes);
   it->second.mappings = text ? parse_executable_mappings(*text) : std::vector<FileMapping>{};
   it->second.read_ns = now;
   return it->second;
@@ -101,7 +101,7 @@ std::unique_ptr<StackResolver::Binary> StackResolver::open_binary(uint32_t pid, 
   auto module = std::make_shared<StackModule>();
   module->path = m.path;
   b->checked_ns = WallClock::monotonic_now_ns();
-  auto mountinfo = read_file_prefix(fmt::format("{}/{}/mountinfo", proc_, pid), kMaxMountinfoBytes);
+  auto mountinfo = read_lines_prefix(fmt::format("{}/{}/mountinfo", proc_, pid), kMaxMountinfoBytes);
   auto mounts = mountinfo ? parse_mountinfo(*mountinfo).mounts : std::vector<MountEntry>{};
   auto mount = std::find_if(mounts.begin(), mounts.end(), [&](const MountEntry& e) { return e.dev.raw == m.dev; });
   if (mount == mounts.end() || may_stall(mount->fstype)) {

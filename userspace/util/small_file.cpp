@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -20,11 +21,24 @@ std::optional<std::string> read_file_prefix(const std::string& path, size_t max_
   if (!f) return std::nullopt;
   std::string out;
   char buf[64 << 10];
-  while (out.size() <= max_bytes && f.read(buf, sizeof(buf)), f.gcount() > 0) out.append(buf, (size_t)f.gcount());
+  // One byte past the limit says whether there was more; nothing beyond it is read.
+  while (out.size() <= max_bytes) {
+    f.read(buf, (std::streamsize)std::min(sizeof(buf), max_bytes + 1 - out.size()));
+    if (f.gcount() <= 0) break;
+    out.append(buf, (size_t)f.gcount());
+  }
   if (f.bad()) return std::nullopt;
   if (cut) *cut = out.size() > max_bytes;
   if (out.size() > max_bytes) out.resize(max_bytes);
   return out;
+}
+
+std::optional<std::string> read_lines_prefix(const std::string& path, size_t max_bytes, bool* cut) {
+  bool was_cut = false;
+  auto text = read_file_prefix(path, max_bytes, &was_cut);
+  if (text && was_cut) text->erase(text->rfind('\n') + 1);  // npos + 1: no whole line, nothing
+  if (cut) *cut = was_cut;
+  return text;
 }
 
 std::optional<long long> read_long_file(const std::string& path) {
