@@ -304,13 +304,24 @@ void PathInterner::compact() {
   names_.swap(fresh_names);
 }
 
+namespace {
+// What an absl::flat_hash_set of 4-byte slots allocates at `capacity`: a control byte per slot,
+// a sentinel and 15 cloned control bytes, aligned to the slots, then the slots (AllocSize in
+// abseil's raw_hash_set.h); nothing before its first insert.
+size_t hash_set_allocation(size_t capacity) {
+  if (!capacity) return 0;
+  return ((capacity + 1 + 15 + 3) & ~size_t{3}) + capacity * sizeof(uint32_t);
+}
+}  // namespace
+
 size_t PathInterner::memory_bytes() const {
-  // The huge-page arrays as mapped (util/huge_page_allocator.h), the rest as asked for.
+  // The huge-page arrays as mapped (util/huge_page_allocator.h), the rest as asked for. A
+  // string allocates its capacity and the NUL.
   return huge_allocated_bytes(nodes_.capacity() * sizeof(Node)) + free_.capacity() * 4 +
-         huge_allocated_bytes(arena_.capacity()) +
+         huge_allocated_bytes(arena_.capacity() + 1) +
          (last_chain_.capacity() + chain_.capacity()) * sizeof(std::pair<size_t, uint32_t>) +
-         huge_allocated_bytes(index_.capacity() * (sizeof(uint32_t) + 1)) +
-         huge_allocated_bytes(names_.capacity() * (sizeof(uint32_t) + 1)) + split_name_.capacity();
+         huge_allocated_bytes(hash_set_allocation(index_.capacity())) +
+         huge_allocated_bytes(hash_set_allocation(names_.capacity())) + split_name_.capacity();
 }
 
 }  // namespace inotrace
