@@ -763,6 +763,67 @@ TEST(SnapshotLive, HolderInAKubeletCgroupIsAttributedToItsPodByBothSources) {
   EXPECT_EQ(fresh.workload_of(c.pid()), nullptr) << "a user-owned cgroup named like a pod's";
 }
 
+// A cgroup named like a pod, nested until /proc/PID/cgroup prints a path just under PATH_MAX:
+// with the hierarchy's mount point in front it is too long to stat whole, which once let the
+// name alone decide (a user with a delegated subtree could pass as any pod). Looked up from the
+// hierarchy's root: made by root it is the pod, given to a user it is not.
+TEST(SnapshotLive, APodNamedCgroupNearPathMaxIsJudgedByItsOwner) {
+  PROCFS_REQUIRE_ROOT();
+  std::string base = std::filesystem::exists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup"
+                                                                                    : "/sys/fs/cgroup/memory";
+  if (!std::filesystem::exists(base + "/cgroup.procs"))
+    GTEST_SKIP() << "SKIPPED: SnapshotLive.APodNamedCgroupNearPathMaxIsJudgedByItsOwner: no cgroup v2 or v1 memory "
+                    "hierarchy mounted at /sys/fs/cgroup";
+  const std::string uid = "6c5b3d2f-9a4e-4f7b-8c8d-1e2f3a4b5c6d";
+  std::vector<std::string> parts{fmt::format("inotrace-deep-{}", getpid()), "kubepods", "burstable", "pod" + uid};
+  const size_t printed = 4090;  // the path /proc prints; PATH_MAX is 4096 with the NUL
+  size_t len = 0;
+  for (const auto& p : parts) len += 1 + p.size();
+  while (len + 1 + 200 + 2 <= printed) parts.push_back(std::string(200, 'p')), len += 201;
+  parts.push_back(std::string(printed - len - 1, 'q'));
+  ASSERT_GT(base.size() + printed, 4095u) << "too short to matter";
+  // Made one level at a time (the whole path is too long for mkdir); removed in reverse.
+  std::vector<UniqueFd> dirs;
+  dirs.emplace_back(open(base.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  absl::Cleanup remove = [&] {
+    for (size_t i = dirs.size() - 1; i > 0; i--) unlinkat(dirs[i - 1].get(), parts[i - 1].c_str(), AT_REMOVEDIR);
+  };
+  for (const auto& p : parts) {
+    ASSERT_EQ(mkdirat(dirs.back().get(), p.c_str(), 0755), 0) << strerror(errno);
+    dirs.emplace_back(openat(dirs.back().get(), p.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    ASSERT_TRUE(dirs.back()) << strerror(errno);
+  }
+  Child c([&](std::vector<int64_t>& r) {
+    name_self("itr-deep-pod");
+    r.push_back(getpid());
+    return true;
+  });
+  ASSERT_TRUE(c.ok()) << c.failure();
+  {
+    UniqueFd procs(openat(dirs.back().get(), "cgroup.procs", O_WRONLY | O_CLOEXEC));
+    ASSERT_TRUE(procs) << strerror(errno);
+    std::string pid = std::to_string(c.pid());
+    ASSERT_EQ(write(procs.get(), pid.data(), pid.size()), (ssize_t)pid.size()) << strerror(errno);
+  }
+  absl::Cleanup leave = [&] {  // back to the root cgroup, so that the directories can go
+    std::ofstream(base + "/cgroup.procs") << c.pid() << "\n";
+  };
+  std::ifstream cg(fmt::format("/proc/{}/cgroup", c.pid()));
+  std::stringstream text;
+  text << cg.rdbuf();
+  ASSERT_NE(text.str().find("/pod" + uid + "/"), std::string::npos) << "the kernel prints the path: " << text.str().size();
+  const RuntimeStateDirs none{"/nonexistent", "/nonexistent", "/nonexistent"};
+  {
+    ProcNodeView view("/proc", none);
+    auto w = view.workload_of(c.pid());
+    ASSERT_TRUE(w) << "made by root, named as a pod";
+    EXPECT_EQ(w->pod_uid, uid);
+  }
+  ASSERT_EQ(fchownat(dirs[dirs.size() - 2].get(), parts.back().c_str(), 65534, 65534, 0), 0) << strerror(errno);
+  ProcNodeView view("/proc", none);
+  EXPECT_EQ(view.workload_of(c.pid()), nullptr) << "a user's cgroup named like a pod, too deep to stat whole";
+}
+
 // Not root: other users' processes are skipped with a warning, own ones are read, and paths
 // need CAP_DAC_READ_SEARCH.
 TEST(ProcfsSourceLive, UnprivilegedScanWarns) {

@@ -1,11 +1,13 @@
 #include "paths/node_view.h"
 
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "paths/cgroup_identity.h"
 #include "util/small_file.h"
+#include "util/unique_fd.h"
 #include "util/wall_clock.h"
 
 namespace inotrace {
@@ -30,9 +32,9 @@ std::optional<DevIno> ProcNodeView::root_of(uint32_t pid) const {
 
 namespace {
 std::optional<std::vector<MountEntry>> read_mount_table(const std::string& file) {
-  auto text = read_small_file(file);
-  if (!text) return std::nullopt;
-  return parse_mountinfo(*text).mounts;
+  auto parsed = read_mountinfo(file);  // within its read limit (paths/mountinfo.h)
+  if (!parsed) return std::nullopt;
+  return std::move(parsed->mounts);
 }
 }  // namespace
 
@@ -64,6 +66,20 @@ std::string cgroup_mount(const std::string& hierarchy) {
   return "/sys/fs/cgroup/" + hierarchy;
 }
 
+// Whether root made the cgroup at `path` (as /proc/PID/cgroup prints it) under the hierarchy
+// mounted at `mount`; nullopt when that hierarchy is not mounted there. Looked up relative to the
+// hierarchy's root, so that a path near PATH_MAX (which /proc still prints) is not made too long
+// by the mount's prefix: a cgroup that cannot be looked at is not taken as root's.
+std::optional<bool> made_by_root(const std::string& mount, const std::string& path) {
+  UniqueFd root(open(mount.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return std::nullopt;
+  size_t from = path.find_first_not_of('/');
+  const std::string relative = from == std::string::npos ? "." : path.substr(from);
+  struct stat st;
+  if (fstatat(root.get(), relative.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
+  return st.st_uid == 0;
+}
+
 }  // namespace
 
 // A pod or unit only where root made the cgroup: a user with a delegated subtree (systemd user
@@ -73,8 +89,7 @@ std::string cgroup_mount(const std::string& hierarchy) {
 std::shared_ptr<const Workload> ProcNodeView::identify(const std::string& path, const std::string& hierarchy) const {
   CgroupIdentity id = identify_cgroup(path);
   if (id.pod_uid.empty() && id.unit.empty()) return nullptr;
-  struct stat st;
-  if (stat((cgroup_mount(hierarchy) + path).c_str(), &st) == 0 && st.st_uid != 0) return nullptr;
+  if (made_by_root(cgroup_mount(hierarchy), path) == false) return nullptr;
   auto w = std::make_shared<Workload>();
   w->pod_uid = std::move(id.pod_uid);
   w->qos = std::move(id.qos);
