@@ -345,3 +345,44 @@ TEST(Mountinfo, LiveSelfFindsRoot) {
 
 }  // namespace
 }  // namespace inotrace
+
+namespace inotrace {
+namespace {
+
+// A table a user shapes (their own namespace: 100,000 mounts on a 4 KiB mount point whose
+// escapes make each line ~16 KiB) is read up to kMountinfoReadLimit, whole lines only, and says
+// it was cut. Here as a file of ~4 KiB lines a little over the limit.
+TEST(Mountinfo, AHugeTableIsReadUpToTheLimitAndSaysSo) {
+  char path[] = "/tmp/inotrace-mountinfo-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  const std::string long_point = "/m" + std::string(4000, 'x');
+  auto line = [&](size_t i) { return fmt::format("{} 1 0:5 / {}{} rw - tmpfs tmpfs rw\n", 100 + i, long_point, i); };
+  size_t lines = 0, bytes = 0;
+  {
+    std::ofstream f(path, std::ios::binary);
+    for (; bytes <= kMountinfoReadLimit + (1u << 20); lines++) {
+      f << line(lines);
+      bytes += line(lines).size();
+    }
+  }
+  auto parsed = read_mountinfo(path);
+  unlink(path);
+  ASSERT_TRUE(parsed);
+  EXPECT_GT(parsed->mounts.size(), 0u);
+  EXPECT_LT(parsed->mounts.size(), lines) << "the mounts past the limit are not read";
+  size_t read_bytes = 0;
+  for (size_t i = 0; i < parsed->mounts.size(); i++) read_bytes += line(i).size();
+  EXPECT_LE(read_bytes, kMountinfoReadLimit);
+  EXPECT_GT(read_bytes + line(parsed->mounts.size()).size(), kMountinfoReadLimit) << "every whole line is read";
+  ASSERT_FALSE(parsed->warnings.empty());
+  EXPECT_NE(parsed->warnings.back().find("mountinfo over 64 MiB"), std::string::npos) << parsed->warnings.back();
+  for (const auto& w : parsed->warnings)
+    EXPECT_EQ(w.find("line"), std::string::npos) << "no half line is parsed: " << w;
+  EXPECT_EQ(parsed->mounts.back().mount_point, long_point + std::to_string(parsed->mounts.size() - 1)) << "whole";
+  EXPECT_FALSE(read_mountinfo("/nonexistent/inotrace/mountinfo"));
+}
+
+}  // namespace
+}  // namespace inotrace

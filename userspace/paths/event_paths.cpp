@@ -28,6 +28,7 @@ std::string join(const std::string& dir, const std::string& rel) {
 }  // namespace
 
 void EventPathCompleter::remember(const std::vector<MountEntry>& mounts) {
+  if (by_id_.size() + mounts.size() > kMaxMountsRemembered) by_id_.clear();  // see the header
   for (const auto& m : mounts) by_id_[m.mount_id] = m;
 }
 
@@ -43,6 +44,7 @@ const std::vector<MountEntry>* EventPathCompleter::namespace_of(uint32_t pid, bo
   const std::vector<MountEntry>* known = it != by_view_.end() ? &it->second : nullptr;
   if (!known)
     if (const NamespaceMounts* shared = node_.mounts().find(ns)) {
+      if (shared_roots_.size() >= kMaxViews) shared_roots_.clear();
       auto [r, fresh] = shared_roots_.try_emplace({ns, shared->pid});
       if (fresh) r->second = node_.root_of(shared->pid);
       if (r->second == root) known = &shared->mounts;
@@ -50,6 +52,7 @@ const std::vector<MountEntry>* EventPathCompleter::namespace_of(uint32_t pid, bo
   if (known && !reread) return known;
   auto table = node_.mount_table_of(pid);
   if (!table) return known;
+  if (by_view_.size() >= kMaxViews && !by_view_.contains(key)) by_view_.clear();  // `known` is not in it
   auto& mounts = by_view_[key] = std::move(*table);
   remember(mounts);
   return &mounts;

@@ -34,6 +34,10 @@ class EventPathCompleter {
 
   const NodeView& node_;
   std::string proc_;
+  // These caches are emptied when full, not grown: every new mount namespace or chroot a user
+  // makes (unshare -m in a loop) would otherwise keep a copy of its mount table for the session.
+  static constexpr size_t kMaxViews = 256;
+  static constexpr size_t kMaxMountsRemembered = 1u << 20;
   // Tables read here: the node view's did not have the mount yet (newer than its refresh), or the
   // watcher is chrooted. Keyed by (mount namespace, root dev, root ino).
   using ViewKey = std::tuple<uint64_t, uint64_t, uint64_t>;

@@ -12,9 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <vector>
 
 namespace inotrace {
@@ -100,14 +98,11 @@ MountNamespaces MountNamespaces::scan(std::vector<std::string>* warnings, const 
   // A namespace's table is read from the process that stands for it: a chrooted one's lists
   // only the mounts below its jail, relative to it.
   auto read_table = [&](uint32_t pid) -> std::optional<std::vector<MountEntry>> {
-    std::ifstream f(fmt::format("{}/{}/mountinfo", proc, pid));
-    std::stringstream text;
-    text << f.rdbuf();
-    if (!f) return std::nullopt;  // vanished between the two reads: another member of the namespace may do
-    auto parsed = parse_mountinfo(text.str());
+    auto parsed = read_mountinfo(fmt::format("{}/{}/mountinfo", proc, pid));
+    if (!parsed) return std::nullopt;  // vanished since it was listed: another member of the namespace may do
     if (warnings)
-      for (auto& w : parsed.warnings) warnings->push_back(fmt::format("pid {} {}", pid, w));
-    return std::move(parsed.mounts);
+      for (auto& w : parsed->warnings) warnings->push_back(fmt::format("pid {} {}", pid, w));
+    return std::move(parsed->mounts);
   };
   while (dirent* e = readdir(d)) {
     char* end;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "util/parse_warnings.h"
+#include "util/small_file.h"
 
 #include <charconv>
 #include <limits>
@@ -167,6 +168,17 @@ MountinfoParse parse_mountinfo(std::string_view text) {
   }
   warn.finish();
   return out;
+}
+
+std::optional<MountinfoParse> read_mountinfo(const std::string& path) {
+  bool cut = false;
+  auto text = read_lines_prefix(path, kMountinfoReadLimit, &cut);
+  if (!text) return std::nullopt;
+  MountinfoParse parsed = parse_mountinfo(*text);
+  if (cut)
+    parsed.warnings.push_back(fmt::format("mountinfo over {} MiB: the mounts after the first {} are not known",
+                                          kMountinfoReadLimit >> 20, parsed.mounts.size()));
+  return parsed;
 }
 
 }  // namespace inotrace

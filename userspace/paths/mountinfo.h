@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,17 @@ struct MountinfoParse {
 inline constexpr size_t kMountinfoMaxWarnings = 100;
 
 MountinfoParse parse_mountinfo(std::string_view text);
+
+// A mount table is text a stranger shapes: a user with a user namespace of their own stacks the
+// kernel's mount-max (100,000) mounts on a 4 KiB mount point, each line ~16 KiB once the kernel
+// escapes it, gigabytes in all. It is read up to this many bytes, whole lines only; a busy
+// node's table is a few MiB.
+inline constexpr size_t kMountinfoReadLimit = 64u << 20;
+
+// Reads and parses a mountinfo file (/proc/PID/mountinfo) within kMountinfoReadLimit; nullopt
+// if it cannot be read (the process is gone). A table cut at the limit says so in a warning,
+// and lists the mounts before the cut.
+std::optional<MountinfoParse> read_mountinfo(const std::string& path);
 
 // Decodes the kernel's \ooo escapes (\040 space, \011 tab, \012 newline, \134 backslash, and any
 // other three-digit octal up to \377). A backslash not starting a valid escape is kept literally.
