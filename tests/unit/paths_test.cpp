@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
+#include <fstream>
 #include <string>
 
 #include "paths/dotdot_walk.h"
@@ -237,6 +240,36 @@ TEST(DotdotWalk, NamesADirectoryDeeperThanPathMax) {
     for (size_t i = 0; i + 1 < n; i++) p = UniqueFd(openat(p.get(), name.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     unlinkat(p.get(), name.c_str(), AT_REMOVEDIR);
   }
+  rmdir(root.c_str());
+}
+
+}  // namespace
+}  // namespace inotrace
+
+namespace inotrace {
+namespace {
+
+// Where whether root made a pod-named cgroup cannot be told, the name decides (documented in
+// ProcNodeView::identify): a path above our cgroup namespace's root, as a pod of its own on a
+// cgroup v2 node reads the others' ("/../../kubepods/..."), or a cgroup gone meanwhile. (The
+// owner check itself, and a path near PATH_MAX, are live: SnapshotLive.APodNamedCgroup...)
+TEST(ProcNodeView, APodCgroupThatCannotBeLookedAtIsNamedByItsPath) {
+  char tmpl[] = "/tmp/inotrace-fakeproc.XXXXXX";
+  const std::string root = mkdtemp(tmpl);
+  ASSERT_EQ(mkdir((root + "/7").c_str(), 0755), 0);
+  const std::string uid = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9";
+  for (const std::string& path : {"/../../kubepods/burstable/pod" + uid + "/abc",
+                                  fmt::format("/inotrace-gone-{}/kubepods/burstable/pod{}", getpid(), uid)}) {
+    SCOPED_TRACE(path);
+    std::ofstream(root + "/7/cgroup", std::ios::trunc) << "0::" << path << "\n";
+    ProcNodeView view(root, RuntimeStateDirs{"/nonexistent", "/nonexistent", "/nonexistent"});
+    auto w = view.workload_of(7);
+    ASSERT_TRUE(w);
+    EXPECT_EQ(w->pod_uid, uid);
+    EXPECT_EQ(w->qos, "burstable");
+  }
+  unlink((root + "/7/cgroup").c_str());
+  rmdir((root + "/7").c_str());
   rmdir(root.c_str());
 }
 

@@ -5,6 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <optional>
+#include <string>
+
 #include "paths/cgroup_identity.h"
 #include "util/small_file.h"
 #include "util/unique_fd.h"
@@ -67,16 +71,21 @@ std::string cgroup_mount(const std::string& hierarchy) {
 }
 
 // Whether root made the cgroup at `path` (as /proc/PID/cgroup prints it) under the hierarchy
-// mounted at `mount`; nullopt when that hierarchy is not mounted there. Looked up relative to the
-// hierarchy's root, so that a path near PATH_MAX (which /proc still prints) is not made too long
-// by the mount's prefix: a cgroup that cannot be looked at is not taken as root's.
+// mounted at `mount`; nullopt where that cannot be told: the hierarchy is not mounted there, the
+// path is above our cgroup namespace's root ("/../..": inotrace runs in a cgroup namespace of its
+// own, as a pod on a cgroup v2 node does), or the cgroup is gone (its last process left). Looked
+// up relative to the hierarchy's root, so that a path near PATH_MAX (which /proc still prints)
+// is not made too long by the mount's prefix; a cgroup that is there but cannot be looked at
+// is not taken as root's.
 std::optional<bool> made_by_root(const std::string& mount, const std::string& path) {
+  if (path == "/.." || path.starts_with("/../")) return std::nullopt;
   UniqueFd root(open(mount.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return std::nullopt;
   size_t from = path.find_first_not_of('/');
   const std::string relative = from == std::string::npos ? "." : path.substr(from);
   struct stat st;
-  if (fstatat(root.get(), relative.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
+  if (fstatat(root.get(), relative.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return errno == ENOENT ? std::nullopt : std::optional<bool>(false);
   return st.st_uid == 0;
 }
 
@@ -84,8 +93,8 @@ std::optional<bool> made_by_root(const std::string& mount, const std::string& pa
 
 // A pod or unit only where root made the cgroup: a user with a delegated subtree (systemd user
 // managers, rootless runtimes) can name directories "kubepods/.../pod<uid>" or "kubelet.service"
-// and would otherwise pass as any pod or unit. Where the hierarchy is not mounted at its usual
-// place, the name alone decides.
+// and would otherwise pass as any pod or unit. Where that cannot be told (made_by_root), the
+// name alone decides.
 std::shared_ptr<const Workload> ProcNodeView::identify(const std::string& path, const std::string& hierarchy) const {
   CgroupIdentity id = identify_cgroup(path);
   if (id.pod_uid.empty() && id.unit.empty()) return nullptr;
