@@ -695,6 +695,14 @@ TEST(SnapshotLive, AProcessChrootedIntoABindOfTheRootDoesNotStandForItsNamespace
       << "the namespace's table does not list " << jail << " (read through pid " << theirs->pid << ")";
 }
 
+// Where the pod tests make their cgroups and move processes: the unified hierarchy, or cgroup
+// v1's memory one (the one inotrace reads a v1 placement from); "" when neither is mounted.
+std::string pod_cgroup_hierarchy() {
+  std::string base = std::filesystem::exists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup"
+                                                                                    : "/sys/fs/cgroup/memory";
+  return std::filesystem::exists(base + "/cgroup.procs") ? base : "";
+}
+
 // A watcher in a cgroup shaped as kubelet's cgroupfs driver makes it (a private subtree, so no
 // other test's kubepods detection sees it) is attributed to its pod and container by both
 // sources, names read from a containerd task bundle laid out as containerd writes it.
@@ -705,9 +713,8 @@ std::string describe(const Workload& w) {
 
 TEST(SnapshotLive, HolderInAKubeletCgroupIsAttributedToItsPodByBothSources) {
   PROCFS_REQUIRE_ROOT();
-  std::string base = std::filesystem::exists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup"
-                                                                                    : "/sys/fs/cgroup/memory";
-  if (!std::filesystem::exists(base + "/cgroup.procs"))
+  const std::string base = pod_cgroup_hierarchy();
+  if (base.empty())
     GTEST_SKIP() << "SKIPPED: SnapshotLive.HolderInAKubeletCgroupIsAttributedToItsPodByBothSources: no cgroup v2 or v1 "
                     "memory hierarchy mounted at /sys/fs/cgroup";
   const std::string uid = "5b4a2c1e-8f3d-4e6a-9b7c-0d1e2f3a4b5c";
@@ -769,9 +776,8 @@ TEST(SnapshotLive, HolderInAKubeletCgroupIsAttributedToItsPodByBothSources) {
 // hierarchy's root: made by root it is the pod, given to a user it is not.
 TEST(SnapshotLive, APodNamedCgroupNearPathMaxIsJudgedByItsOwner) {
   PROCFS_REQUIRE_ROOT();
-  std::string base = std::filesystem::exists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup"
-                                                                                    : "/sys/fs/cgroup/memory";
-  if (!std::filesystem::exists(base + "/cgroup.procs"))
+  const std::string base = pod_cgroup_hierarchy();
+  if (base.empty())
     GTEST_SKIP() << "SKIPPED: SnapshotLive.APodNamedCgroupNearPathMaxIsJudgedByItsOwner: no cgroup v2 or v1 memory "
                     "hierarchy mounted at /sys/fs/cgroup";
   const std::string uid = "6c5b3d2f-9a4e-4f7b-8c8d-1e2f3a4b5c6d";

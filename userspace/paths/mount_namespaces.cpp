@@ -1,6 +1,5 @@
 #include "paths/mount_namespaces.h"
 #include "util/proc_stat.h"
-#include "util/small_file.h"
 #include "util/unique_fd.h"
 
 #include <dirent.h>
@@ -27,7 +26,7 @@ namespace {
 // By the task's PF_KTHREAD flag (util/proc_stat.h: not by an empty cmdline, whose read can be
 // kept waiting by the process). Unreadable (gone): as bad as a kernel thread.
 bool kernel_thread(uint32_t pid, const std::string& proc) {
-  auto stat = read_file_prefix(fmt::format("{}/{}/stat", proc, pid), 4096);
+  auto stat = read_proc_stat(proc, pid);
   auto flags = stat ? parse_proc_stat_flags(*stat) : std::nullopt;
   return !flags || (*flags & kPfKthread);
 }

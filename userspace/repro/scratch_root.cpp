@@ -25,7 +25,6 @@
 #include "util/error.h"
 #include "util/output_file.h"
 #include "util/proc_stat.h"
-#include "util/small_file.h"
 #include "util/unique_fd.h"
 
 namespace inotrace::repro {
@@ -255,21 +254,15 @@ std::vector<MountEntry> mounts_under(const std::string& dir, pid_t pid) {
   return out;
 }
 
-namespace {
-std::optional<std::string> proc_stat_of(pid_t pid) {
-  return read_file_prefix("/proc/" + std::to_string(pid) + "/stat", 4096);
-}
-}  // namespace
-
 unsigned long long process_start_time(pid_t pid) {
-  auto stat = proc_stat_of(pid);
+  auto stat = read_proc_stat("/proc", pid);
   auto start = stat ? parse_proc_stat_start_time(*stat) : std::nullopt;
   return start.value_or(0);
 }
 
 bool process_running(pid_t pid) {
   if (pid <= 0) return false;
-  auto stat = proc_stat_of(pid);
+  auto stat = read_proc_stat("/proc", pid);
   auto state = stat ? parse_proc_stat_state(*stat) : std::nullopt;
   return state && *state != 'Z' && *state != 'X' && *state != 'x';
 }

@@ -2,7 +2,13 @@
 
 #include <charconv>
 
+#include "util/small_file.h"
+
 namespace inotrace {
+
+std::optional<std::string> read_proc_stat(const std::string& proc, uint32_t pid) {
+  return read_file_prefix(proc + "/" + std::to_string(pid) + "/stat", 4096);
+}
 
 std::optional<std::string_view> proc_stat_field(std::string_view stat, int field) {
   size_t close = stat.rfind(')');

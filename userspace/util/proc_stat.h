@@ -5,11 +5,16 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace inotrace {
 
 constexpr uint32_t kPfKthread = 0x00200000;  // PF_KTHREAD, include/linux/sched.h (unchanged since 2.6.27)
+
+// The text of <proc>/<pid>/stat (a few hundred bytes; read within 4 KiB), nullopt when the
+// process is gone.
+std::optional<std::string> read_proc_stat(const std::string& proc, uint32_t pid);
 
 // Field `field` (3 = state and up) of "pid (comm) state ppid ...", counted after the last
 // ')', since the comm may hold spaces and parentheses. nullopt when the text has no such field
