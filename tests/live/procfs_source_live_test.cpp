@@ -34,6 +34,7 @@
 #include <bpf/libbpf.h>
 
 #include "loader/preflight.h"
+#include "paths/file_handle_path.h"
 #include "snapshot/procfs_source.h"
 #include "snapshot/snapshot_taker.h"
 #include "support/live_support.h"
@@ -643,6 +644,132 @@ TEST(SnapshotLive, ChrootedWatcherIsNamedAsItSeesItByBothSources) {
       EXPECT_EQ(inst->watches[0].path_note, "");
     }
   }
+}
+
+// A watcher plants an absolute symlink where its namespace's mountinfo lists a (covered) mount
+// point. Followed from our root, the link leads to our own view of that filesystem, a directory of
+// the attacker's choosing on the same device: the old resolver took it for the mount's root and
+// named the watch by the wrong mount. The mount point must be resolved inside the watcher's root
+// and be the mount mountinfo names. Setup: tmpfs F mounted in the test's namespace (td/F); the
+// child, in its own namespace, binds F/h1 at td/t/m and F/h2 at td/data, unmounts td/F (no whole
+// mount of F is left in its view), covers td/t with a tmpfs holding m -> td/F/h2, and watches
+// td/data/w.
+TEST(SnapshotLive, ASymlinkOverACoveredMountPointDoesNotRenameAWatch) {
+  PROCFS_REQUIRE_ROOT();
+  TempDir td("inotrace-mount-symlink");
+  const std::string base = std::filesystem::canonical(td.path()).string();
+  const std::string f = base + "/F", t = base + "/t", data = base + "/data";
+  ASSERT_EQ(mkdir(f.c_str(), 0755), 0);
+  ASSERT_EQ(mount("tmpfs", f.c_str(), "tmpfs", 0, nullptr), 0) << strerror(errno);
+  absl::Cleanup unmount_f = [&] { umount2(f.c_str(), MNT_DETACH); };
+  for (const std::string& d : {f + "/h1", f + "/h2", f + "/h2/w", t, t + "/m", data})
+    ASSERT_EQ(mkdir(d.c_str(), 0755), 0) << d;
+  Child watcher([&](std::vector<int64_t>& r) {
+    name_self("itr-planter");
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        mount((f + "/h1").c_str(), (t + "/m").c_str(), nullptr, MS_BIND, nullptr) != 0 ||
+        mount((f + "/h2").c_str(), data.c_str(), nullptr, MS_BIND, nullptr) != 0 || umount2(f.c_str(), 0) != 0 ||
+        mount("tmpfs", t.c_str(), "tmpfs", 0, nullptr) != 0 || symlink((f + "/h2").c_str(), (t + "/m").c_str()) != 0)
+      return false;
+    int fd = inotify_init1(0);
+    r.push_back(fd);
+    r.push_back(inotify_add_watch(fd, (data + "/w").c_str(), IN_CREATE));
+    return fd >= 0 && r.back() > 0;
+  });
+  ASSERT_TRUE(watcher.ok()) << watcher.failure();
+  init_libbpf_logging(false);
+  KernelFacts facts = preflight("");
+  for (SnapshotSource source : {SnapshotSource::Procfs, SnapshotSource::Iterator}) {
+    ProcNodeView node;
+    SnapshotTaker taker(source == SnapshotSource::Procfs ? nullptr : &facts, source, node);
+    SCOPED_TRACE(taker.source_name());
+    Snapshot s = taker.take(true);
+    const SnapInstance* inst = find_instance(s, watcher.pid(), static_cast<int32_t>(watcher.at(0)));
+    ASSERT_NE(inst, nullptr);
+    ASSERT_EQ(inst->watches.size(), 1u);
+    EXPECT_EQ(inst->watches[0].path, data + "/w") << inst->watches[0].path_note;
+    EXPECT_EQ(inst->watches[0].path_note, "");
+  }
+}
+
+// A user can bind-mount a subtree of their own tmpfs thousands of times; a watch outside all of
+// them would make the resolver try each. It stops after kMaxMountsTried and says so. In its own
+// namespace the child mounts a tmpfs, watches g/out, binds g/s that many times + 1 and unmounts g.
+TEST(SnapshotLive, MountsOfOneFilesystemAreTriedUpToALimit) {
+  PROCFS_REQUIRE_ROOT();
+  TempDir td("inotrace-many-binds");
+  const std::string base = std::filesystem::canonical(td.path()).string(), g = base + "/g";
+  const size_t binds = FileHandlePathResolver::kMaxMountsTried + 1;
+  for (size_t i = 0; i < binds; i++) ASSERT_EQ(mkdir(fmt::format("{}/b{}", base, i).c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(g.c_str(), 0755), 0);
+  Child watcher([&](std::vector<int64_t>& r) {
+    name_self("itr-binds");
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        mount("tmpfs", g.c_str(), "tmpfs", 0, nullptr) != 0 || mkdir((g + "/s").c_str(), 0755) != 0 ||
+        mkdir((g + "/out").c_str(), 0755) != 0)
+      return false;
+    int fd = inotify_init1(0);
+    r.push_back(fd);
+    r.push_back(inotify_add_watch(fd, (g + "/out").c_str(), IN_CREATE));
+    for (size_t i = 0; i < binds; i++)
+      if (mount((g + "/s").c_str(), fmt::format("{}/b{}", base, i).c_str(), nullptr, MS_BIND, nullptr) != 0) return false;
+    return fd >= 0 && r.back() > 0 && umount2(g.c_str(), 0) == 0;
+  });
+  ASSERT_TRUE(watcher.ok()) << watcher.failure();
+  ProcNodeView node;
+  SnapshotTaker taker(nullptr, SnapshotSource::Procfs, node);
+  Snapshot s = taker.take(true);
+  const SnapInstance* inst = find_instance(s, watcher.pid(), static_cast<int32_t>(watcher.at(0)));
+  ASSERT_NE(inst, nullptr);
+  ASSERT_EQ(inst->watches.size(), 1u);
+  EXPECT_EQ(inst->watches[0].path, "");
+  EXPECT_NE(inst->watches[0].path_note.find(fmt::format("{} mounts in this view, the first {} were tried", binds,
+                                                        FileHandlePathResolver::kMaxMountsTried)),
+            std::string::npos)
+      << inst->watches[0].path_note;
+}
+
+// The resolver keeps an fd per mount it opened, up to an eighth of RLIMIT_NOFILE (at least 16);
+// past that it closes them all and goes on. A child watches a directory in each of 96 tmpfs
+// mounts of its own, with our soft limit at 64 (a budget of 16): every one is named. Keeping an
+// fd for each (as it once did) runs out of fds.
+TEST(SnapshotLive, MoreMountsThanTheFdBudgetAreAllNamed) {
+  PROCFS_REQUIRE_ROOT();
+  TempDir td("inotrace-fd-budget");
+  const std::string base = std::filesystem::canonical(td.path()).string();
+  constexpr int kMounts = 96;
+  for (int i = 0; i < kMounts; i++) ASSERT_EQ(mkdir(fmt::format("{}/m{}", base, i).c_str(), 0755), 0);
+  Child watcher([&](std::vector<int64_t>& r) {
+    name_self("itr-mounts");
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
+    int fd = inotify_init1(0);
+    r.push_back(fd);
+    for (int i = 0; i < kMounts; i++) {
+      std::string m = fmt::format("{}/m{}", base, i);
+      if (mount("tmpfs", m.c_str(), "tmpfs", 0, nullptr) != 0 || mkdir((m + "/d").c_str(), 0755) != 0) return false;
+      r.push_back(inotify_add_watch(fd, (m + "/d").c_str(), IN_CREATE));
+    }
+    return fd >= 0 && std::all_of(r.begin(), r.end(), [](int64_t v) { return v >= 0; });
+  });
+  ASSERT_TRUE(watcher.ok()) << watcher.failure();
+  struct rlimit old {};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+  struct rlimit low = old;
+  low.rlim_cur = 64;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  absl::Cleanup restore = [&] { setrlimit(RLIMIT_NOFILE, &old); };
+  ProcNodeView node;
+  SnapshotTaker taker(nullptr, SnapshotSource::Procfs, node);
+  Snapshot s = taker.take(true);
+  const SnapInstance* inst = find_instance(s, watcher.pid(), static_cast<int32_t>(watcher.at(0)));
+  ASSERT_NE(inst, nullptr);
+  ASSERT_EQ(inst->watches.size(), static_cast<size_t>(kMounts));
+  std::set<std::string> named;
+  for (const SnapWatch& w : inst->watches) {
+    EXPECT_EQ(w.path_note, "") << w.path;
+    named.insert(w.path);
+  }
+  for (int i = 0; i < kMounts; i++) EXPECT_EQ(named.count(fmt::format("{}/m{}/d", base, i)), 1u) << i;
 }
 
 // A process chrooted into a bind of "/" mounted on a directory of "/": ".." of its root is "/",

@@ -2,9 +2,13 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/openat2.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -26,9 +30,44 @@ bool strip_deleted(std::string& s) {
   return true;
 }
 
+// Opens `mount_point` as the process `pid` sees it: resolved inside its root (openat2
+// RESOLVE_IN_ROOT, 5.6+), so a symlink it planted on the way cannot lead our root's walk out to
+// our own tree; O_PATH, because a mount's root may be a file (bind-mounted /etc/resolv.conf) or a
+// device node, which must not be opened for real. Older kernels: a plain open, which the caller's
+// mount id check keeps honest.
+UniqueFd open_mount_point(const std::string& proc, uint32_t pid, const std::string& mount_point) {
+  const std::string root = fmt::format("{}/{}/root", proc, pid);
+  UniqueFd root_fd(open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd) return {};
+  if (mount_point == "/") return root_fd;
+  struct open_how how = {};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  UniqueFd fd(static_cast<int>(syscall(SYS_openat2, root_fd.get(), mount_point.c_str(), &how, sizeof(how))));
+  if (fd || (errno != ENOSYS && errno != E2BIG)) return fd;
+  return UniqueFd(open((root + mount_point).c_str(), O_PATH | O_CLOEXEC));
+}
+
+// The id of the mount `fd` lies on (statx STATX_MNT_ID, 5.8+), or nullopt where the kernel does
+// not say.
+std::optional<uint64_t> mount_id_of(int fd) {
+  struct statx sx = {};
+  if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) != 0 || !(sx.stx_mask & STATX_MNT_ID)) return std::nullopt;
+  return sx.stx_mnt_id;
+}
+
+// How many mount fds one resolver keeps open: an eighth of the fd limit, so that a namespace
+// with thousands of mounts (a hostile user can make them) cannot take every fd the tracer has.
+size_t mount_fd_budget() {
+  struct rlimit rl = {};
+  rlim_t soft = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+  return std::clamp<size_t>(soft == RLIM_INFINITY ? 4096 : soft / 8, 16, 4096);
+}
+
 }  // namespace
 
-FileHandlePathResolver::FileHandlePathResolver(std::string proc) : proc_(std::move(proc)) {
+FileHandlePathResolver::FileHandlePathResolver(std::string proc)
+    : proc_(std::move(proc)), mount_fd_budget_(mount_fd_budget()) {
   self_fd_dir_ = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
   link_buf_.resize(4096);
 }
@@ -64,22 +103,30 @@ bool FileHandlePathResolver::readlink_fd(int fd, std::string& out) {
 
 const FileHandlePathResolver::MountFd& FileHandlePathResolver::mount_fd(uint64_t view, uint32_t pid,
                                                                       const MountEntry& m, KernelDev dev) {
+  if (open_mount_fds_ >= mount_fd_budget_) {  // forget them all: reopening is only slower
+    for (auto& [key, cached] : mount_fds_)
+      if (cached.fd >= 0) close(cached.fd);
+    mount_fds_.clear();
+    open_mount_fds_ = 0;
+  }
   auto [it, inserted] = mount_fds_.try_emplace(std::pair{view, m.mount_id});
   MountFd& mfd = it->second;
   if (!inserted) return mfd;
   // /proc/PID/root jumps to that process's root in its own mount namespace, and the walk below
-  // it follows that namespace's mounts. Opened O_PATH first: a mount's root may be a file
-  // (bind-mounted /etc/resolv.conf) or a device node, which must not be opened for real.
-  std::string p = fmt::format("{}/{}/root{}", proc_, pid, m.mount_point == "/" ? "" : m.mount_point);
-  UniqueFd path_fd(open(p.c_str(), O_PATH | O_CLOEXEC));
+  // it follows that namespace's mounts.
+  UniqueFd path_fd = open_mount_point(proc_, pid, m.mount_point);
   if (!path_fd) {
     mfd.err = errno;
     return mfd;
   }
   const int pfd = path_fd.get();
   struct stat st;
-  if (fstat(pfd, &st) != 0 || KernelDev::from_st_dev(st.st_dev) != dev) {
-    mfd.err = ENXIO;  // another filesystem is mounted over this mount point
+  const std::optional<uint64_t> mnt_id = mount_id_of(pfd);
+  if (fstat(pfd, &st) != 0 || KernelDev::from_st_dev(st.st_dev) != dev ||
+      (mnt_id && *mnt_id != static_cast<uint64_t>(m.mount_id))) {
+    // Another mount is over this mount point (or over a directory on the way to it), or the
+    // path was moved since mountinfo was read: what it leads to is not this mount's root.
+    mfd.err = ENXIO;
   } else if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
     mfd.err = ENOTSUP;
   } else if (!readlink_fd(pfd, mfd.prefix)) {
@@ -93,6 +140,7 @@ const FileHandlePathResolver::MountFd& FileHandlePathResolver::mount_fd(uint64_t
     mfd.fd = self_fd_dir_ >= 0 ? openat(self_fd_dir_, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
                                : open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (mfd.fd < 0) mfd.err = errno;
+    else open_mount_fds_++;
     strip_deleted(mfd.prefix);
     mfd.root_ino = st.st_ino;
   }
@@ -204,12 +252,21 @@ HandlePath FileHandlePathResolver::resolve(uint64_t view, uint32_t pid, std::spa
   }
   // Whole-filesystem mounts first (every inode is below their root), then bind mounts of
   // subtrees; each group in mountinfo order (oldest first), so the choice is deterministic.
+  // At most kMaxMountsTried of them per watch: a user can bind-mount one subtree of their own
+  // tmpfs thousands of times, and every watch outside them would try each.
   int open_err = 0;
   const MountEntry* failed_mount = nullptr;
   bool tried = false, done = false;
+  size_t attempts = 0;
   for (bool whole : {true, false}) {
     for (const MountEntry* m : mounts) {
       if ((m->root == "/") != whole) continue;
+      if (attempts++ == kMaxMountsTried) {
+        out.path.clear();
+        out.note = fmt::format("not resolved: {} has {} mounts in this view, the first {} were tried", dev.str(),
+                               mounts.size(), kMaxMountsTried);
+        return out;
+      }
       const MountFd& mfd = mount_fd(view, pid, *m, dev);
       if (mfd.fd < 0) {
         open_err = mfd.err;
@@ -223,7 +280,7 @@ HandlePath FileHandlePathResolver::resolve(uint64_t view, uint32_t pid, std::spa
   }
   if (!tried) {
     out.path.clear();
-    out.note = open_err == ENXIO     ? fmt::format("cannot open a mount of {}: {} is covered by another mount",
+    out.note = open_err == ENXIO     ? fmt::format("cannot open a mount of {}: {} is covered by another mount, or leads elsewhere",
                                                    dev.str(), failed_mount->mount_point)
                : open_err == ENOTSUP ? fmt::format("cannot open a mount of {}: the root of {} is a special file",
                                                    dev.str(), failed_mount->mount_point)

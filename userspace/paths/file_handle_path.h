@@ -45,6 +45,8 @@ std::optional<std::string> kernfs_path_by_id(int mount_fd, uint64_t id);
 
 class FileHandlePathResolver {
  public:
+  static constexpr size_t kMaxMountsTried = 64;  // mounts of one filesystem tried per watch
+
   // `proc`: the procfs root used for /proc/PID/root (our own fds are always read through the
   // real /proc/self/fd).
   explicit FileHandlePathResolver(std::string proc = "/proc");
@@ -62,7 +64,7 @@ class FileHandlePathResolver {
  private:
   struct MountFd {
     int fd = -1;
-    int err = 0;         // errno of the open; ENXIO: another filesystem is mounted on top;
+    int err = 0;         // errno of the open; ENXIO: it leads to another mount (one on top);
                          // ENOTSUP: the mount's root is neither a directory nor a regular file
     std::string prefix;  // readlink of the fd: the mount point in the readlink coordinates
     uint64_t root_ino = 0;
@@ -78,6 +80,8 @@ class FileHandlePathResolver {
   std::string proc_;
   int self_fd_dir_ = -1;  // /proc/self/fd, for readlinkat
   absl::flat_hash_map<std::pair<uint64_t, int>, MountFd> mount_fds_;  // (view, mount id)
+  size_t open_mount_fds_ = 0;   // fds held in mount_fds_
+  size_t mount_fd_budget_ = 0;  // past it, mount_fds_ is emptied (fds closed) and refilled
   std::vector<char> handle_buf_;
   std::string link_buf_;  // readlinkat buffer
   std::string link_;      // the last link read for a handle
