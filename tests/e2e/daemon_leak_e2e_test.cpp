@@ -5,7 +5,9 @@
 //   pod C: every mount unmounted before deletion               -> watches end (unmount), not flagged
 //   pod D: alive                                               -> not flagged
 // Watchers of A and C start before the daemon (seeded by its snapshot), of B and D after.
+#include <absl/cleanup/cleanup.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <signal.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <ctime>
 #include <fstream>
 #include <thread>
@@ -103,14 +106,33 @@ TEST(DaemonE2E, KubeletLeakIsFlaggedWithWhatPinsIt) {
   auto live = sc.create_pod({"", Pinning::None});
   auto wb = sc.start_watcher(repro::PodScenario::default_watch_paths(b));
   auto wd_live = sc.start_watcher(repro::PodScenario::default_watch_paths(live));
+  // A hostile user (65534) makes a kubelet-shaped tree in /tmp, for a pod that never was, and
+  // watches it: the pod's directory does not exist under the pods root, but the user made the
+  // pods directory that names it, so it is no leak.
+  const std::string forged_top = fmt::format("/tmp/inotrace-forged-{}", getpid());
+  const std::string forged = forged_top + "/var/lib/kubelet/pods/forged-uid/volumes/v";
+  pid_t forger = fork();
+  if (forger == 0) {
+    execlp("setpriv", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c",
+           "mkdir -p \"$0\" && exec inotifywait -m -q \"$0\" > /dev/null", forged.c_str(), nullptr);
+    _exit(127);
+  }
+  ASSERT_GT(forger, 0);
+  absl::Cleanup stop_forger = [&] {
+    kill(forger, SIGKILL);
+    waitpid(forger, nullptr, 0);
+    std::filesystem::remove_all(forged_top);
+  };
 
   // The daemon knows every watcher's watches (A, C from its snapshot; B, live from events).
   auto known = [&](pid_t pid, size_t n) {
     return d.get("/api/watches?pid=" + std::to_string(pid))["watches"].size() == n;
   };
-  eventually([&] { return known(wa.pid(), 3) && known(wb.pid(), 3) && known(wc.pid(), 3) && known(wd_live.pid(), 3); },
+  eventually([&] { return known(wa.pid(), 3) && known(wb.pid(), 3) && known(wc.pid(), 3) && known(wd_live.pid(), 3) &&
+                          known(forger, 1); },
              seconds(60));
   ASSERT_TRUE(known(wa.pid(), 3) && known(wb.pid(), 3)) << d.get("/api/watches").dump();
+  ASSERT_TRUE(known(forger, 1)) << "the forged watch (inotifywait as 65534 on " << forged << ")";
   EXPECT_TRUE(d.get("/api/leaks")["leaks"].empty()) << "nothing is leaked before any deletion";
 
   auto t0 = steady_clock::now();
@@ -159,6 +181,7 @@ TEST(DaemonE2E, KubeletLeakIsFlaggedWithWhatPinsIt) {
     EXPECT_EQ(l["pinned_by"][0]["mount_point"], b.other_ns_mount);
   }
   EXPECT_TRUE(leaks_of(doc, c.uid).empty()) << "cleanly deleted pod flagged";
+  EXPECT_TRUE(leaks_of(doc, "forged-uid").empty()) << "a user-made pods directory named a pod";
   EXPECT_TRUE(leaks_of(doc, live.uid).empty()) << "live pod flagged";
 
   // Pod C's tmpfs watches ended with the unmount (its configmap dir's with the rmdir).

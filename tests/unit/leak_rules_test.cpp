@@ -1,6 +1,8 @@
 // Leak rules on a fake node: a fake pods root and cgroup tree on disk, fake mount tables, and a
 // watch table built from events.
 #include <gtest/gtest.h>
+
+#include <set>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
@@ -126,6 +128,32 @@ TEST_F(FakeNode, PinnedDeadPodIsFlaggedWithItsPin) {
   // `since` is kept across evaluations.
   d.evaluate(t, mounts, 5000, false, 5000);
   EXPECT_EQ(d.leaks()[0].since_mono_ns, 1000u);
+}
+
+// A pod-shaped path counts only under a pods directory root made, as the process that sees the
+// path sees it: a user can make /tmp/x/var/lib/kubelet/pods/<any uid> and watch it, or mount a
+// tmpfs at such a path in a namespace of their own.
+TEST_F(FakeNode, PodsDirectoriesAUserCouldHaveMadeNameNoPod) {
+  PodIndex pods(pods_dir(), "none");
+  WatchTable t;
+  t.apply(add(0xd, 1, kTmpfsDead, 1, "/tmp/x/var/lib/kubelet/pods/forged-1/v"));
+  t.apply(add(0xd, 2, kTmpfsLive, 1, "/watched/elsewhere"));
+  t.apply(add(0xd, 3, kTmpfsOrphan, 1, "/srv/var/lib/kubelet/pods/real-3/v"));
+  FakeNodeView node(MountNamespaces::from({
+      NamespaceMounts{4026531840, 1, {}},
+      NamespaceMounts{4026532999, 777, {mount_of(kTmpfsLive, "/", "/home/u/var/lib/kubelet/pods/forged-2/v")}}}));
+  node.user_made_dirs = {"/tmp/x/var/lib/kubelet/pods", "/home/u/var/lib/kubelet/pods"};
+  LeakDetector d(pods);
+  d.evaluate(t, node, 1, false, 1);
+  ASSERT_EQ(d.leaks().size(), 1u);
+  EXPECT_EQ(d.leaks()[0].pod_uid, "real-3") << "the same shape under a directory root made still counts";
+  // Once those directories are root's, both forged shapes name pods (here: deleted ones).
+  node.user_made_dirs.clear();
+  t.apply(add(0xd, 4, 2049, 99, "/etc/hosts"));  // (a change: the detector looks again)
+  d.evaluate(t, node, 2, false, 2);
+  std::set<std::string> uids;
+  for (const auto& l : d.leaks()) uids.insert(l.pod_uid);
+  EXPECT_EQ(uids, (std::set<std::string>{"forged-1", "forged-2", "real-3"}));
 }
 
 TEST_F(FakeNode, DeadPodFoundThroughAMountPointInAnotherNamespace) {

@@ -20,13 +20,33 @@ struct PodMatch {
   std::string path;
 };
 
-// The first known path of the watch that names a pod: its own path, then every mount point of
-// its filesystem (a dead pod's tmpfs is reachable only through the mounts that pin it).
-std::optional<PodMatch> pod_of(const std::string& own_path, const std::vector<MountRef>& mounts,
-                               const std::string& pods_root) {
-  if (auto uid = pod_uid_from_path(own_path, pods_root)) return PodMatch{*uid, own_path};
+// Whether a pods directory, as a process sees it, is root's: a user can make
+// /tmp/var/lib/kubelet/pods/<any uid>/x and watch it, which would flag a leak of a pod that never
+// was. Asked once per (process, directory) and evaluation.
+class PodsDirTrust {
+ public:
+  explicit PodsDirTrust(const NodeView& node) : node_(node) {}
+  bool operator()(uint32_t pid, const std::string& dir) {
+    auto [it, fresh] = known_.try_emplace(std::make_pair(pid, dir), false);
+    if (fresh) it->second = pid != 0 && node_.root_made_directory(pid, dir);
+    return it->second;
+  }
+
+ private:
+  const NodeView& node_;
+  absl::flat_hash_map<std::pair<uint32_t, std::string>, bool> known_;
+};
+
+// The first known path of the watch that names a pod under a directory root made: its own path
+// (as its first holder sees it), then every mount point of its filesystem (a dead pod's tmpfs is
+// reachable only through the mounts that pin it; as a process of that namespace sees it).
+std::optional<PodMatch> pod_of(const std::string& own_path, uint32_t holder, const std::vector<MountRef>& mounts,
+                               const std::string& pods_root, PodsDirTrust& trusted) {
+  if (auto pod = pod_in_path(own_path, pods_root); pod && trusted(holder, pod->pods_dir))
+    return PodMatch{std::move(pod->uid), own_path};
   for (const auto& m : mounts)
-    if (auto uid = pod_uid_from_path(m.mount->mount_point, pods_root)) return PodMatch{*uid, m.mount->mount_point};
+    if (auto pod = pod_in_path(m.mount->mount_point, pods_root); pod && trusted(m.ns->pid, pod->pods_dir))
+      return PodMatch{std::move(pod->uid), m.mount->mount_point};
   return std::nullopt;
 }
 
@@ -98,13 +118,14 @@ void LeakDetector::evaluate(const WatchTable& table, const NodeView& node, uint6
   leaks_.clear();
   absl::flat_hash_map<uint32_t, std::vector<MountRef>> mounts_by_dev;
   absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> still;
+  PodsDirTrust trusted(node);
   for (const auto& [group, inst] : table.instances()) {
     const Holder* h = inst.holders.empty() ? nullptr : &inst.holders.front();
     for (const auto& [wd, w] : inst.watches) {
       auto [mit, fresh] = mounts_by_dev.try_emplace(w.dev);
       if (fresh) mit->second = mounts.mounts_of(KernelDev{w.dev});
       std::string path = table.path_of(w);
-      auto pod = pod_of(path, mit->second, pods_.pods_root());
+      auto pod = pod_of(path, h ? h->pid : 0, mit->second, pods_.pods_root(), trusted);
       if (!pod) continue;
       std::string reason;
       if (!pods_.pod_dir_exists(pod->uid)) reason = "pod_deleted";
