@@ -648,47 +648,53 @@ TEST(SnapshotLive, ChrootedWatcherIsNamedAsItSeesItByBothSources) {
 
 // A watcher plants an absolute symlink where its namespace's mountinfo lists a (covered) mount
 // point. Followed from our root, the link leads to our own view of that filesystem, a directory of
-// the attacker's choosing on the same device: the old resolver took it for the mount's root and
-// named the watch by the wrong mount. The mount point must be resolved inside the watcher's root
-// and be the mount mountinfo names. Setup: tmpfs F mounted in the test's namespace (td/F); the
+// the attacker's choosing on the same device; followed inside the watcher's root, to its other
+// mount of it: either way the old resolver took it for the mount's root and named the watch by
+// the wrong mount. A mount point is opened without following symlinks, and must be the mount
+// mountinfo names. Setup: tmpfs F mounted in the test's namespace (td/F); the
 // child, in its own namespace, binds F/h1 at td/t/m and F/h2 at td/data, unmounts td/F (no whole
 // mount of F is left in its view), covers td/t with a tmpfs holding m -> td/F/h2, and watches
 // td/data/w.
 TEST(SnapshotLive, ASymlinkOverACoveredMountPointDoesNotRenameAWatch) {
   PROCFS_REQUIRE_ROOT();
-  TempDir td("inotrace-mount-symlink");
-  const std::string base = std::filesystem::canonical(td.path()).string();
-  const std::string f = base + "/F", t = base + "/t", data = base + "/data";
-  ASSERT_EQ(mkdir(f.c_str(), 0755), 0);
-  ASSERT_EQ(mount("tmpfs", f.c_str(), "tmpfs", 0, nullptr), 0) << strerror(errno);
-  absl::Cleanup unmount_f = [&] { umount2(f.c_str(), MNT_DETACH); };
-  for (const std::string& d : {f + "/h1", f + "/h2", f + "/h2/w", t, t + "/m", data})
-    ASSERT_EQ(mkdir(d.c_str(), 0755), 0) << d;
-  Child watcher([&](std::vector<int64_t>& r) {
-    name_self("itr-planter");
-    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-        mount((f + "/h1").c_str(), (t + "/m").c_str(), nullptr, MS_BIND, nullptr) != 0 ||
-        mount((f + "/h2").c_str(), data.c_str(), nullptr, MS_BIND, nullptr) != 0 || umount2(f.c_str(), 0) != 0 ||
-        mount("tmpfs", t.c_str(), "tmpfs", 0, nullptr) != 0 || symlink((f + "/h2").c_str(), (t + "/m").c_str()) != 0)
-      return false;
-    int fd = inotify_init1(0);
-    r.push_back(fd);
-    r.push_back(inotify_add_watch(fd, (data + "/w").c_str(), IN_CREATE));
-    return fd >= 0 && r.back() > 0;
-  });
-  ASSERT_TRUE(watcher.ok()) << watcher.failure();
-  init_libbpf_logging(false);
-  KernelFacts facts = preflight("");
-  for (SnapshotSource source : {SnapshotSource::Procfs, SnapshotSource::Iterator}) {
-    ProcNodeView node;
-    SnapshotTaker taker(source == SnapshotSource::Procfs ? nullptr : &facts, source, node);
-    SCOPED_TRACE(taker.source_name());
-    Snapshot s = taker.take(true);
-    const SnapInstance* inst = find_instance(s, watcher.pid(), static_cast<int32_t>(watcher.at(0)));
-    ASSERT_NE(inst, nullptr);
-    ASSERT_EQ(inst->watches.size(), 1u);
-    EXPECT_EQ(inst->watches[0].path, data + "/w") << inst->watches[0].path_note;
-    EXPECT_EQ(inst->watches[0].path_note, "");
+  // The link's target: our view of F (outside their namespace), then their other mount of F.
+  for (const std::string target : {"F/h2", "data"}) {
+    SCOPED_TRACE("t/m -> <td>/" + target);
+    TempDir td("inotrace-mount-symlink");
+    const std::string base = std::filesystem::canonical(td.path()).string();
+    const std::string f = base + "/F", t = base + "/t", data = base + "/data";
+    ASSERT_EQ(mkdir(f.c_str(), 0755), 0);
+    ASSERT_EQ(mount("tmpfs", f.c_str(), "tmpfs", 0, nullptr), 0) << strerror(errno);
+    absl::Cleanup unmount_f = [&] { umount2(f.c_str(), MNT_DETACH); };
+    for (const std::string& d : {f + "/h1", f + "/h2", f + "/h2/w", t, t + "/m", data})
+      ASSERT_EQ(mkdir(d.c_str(), 0755), 0) << d;
+    Child watcher([&](std::vector<int64_t>& r) {
+      name_self("itr-planter");
+      if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+          mount((f + "/h1").c_str(), (t + "/m").c_str(), nullptr, MS_BIND, nullptr) != 0 ||
+          mount((f + "/h2").c_str(), data.c_str(), nullptr, MS_BIND, nullptr) != 0 || umount2(f.c_str(), 0) != 0 ||
+          mount("tmpfs", t.c_str(), "tmpfs", 0, nullptr) != 0 ||
+          symlink((base + "/" + target).c_str(), (t + "/m").c_str()) != 0)
+        return false;
+      int fd = inotify_init1(0);
+      r.push_back(fd);
+      r.push_back(inotify_add_watch(fd, (data + "/w").c_str(), IN_CREATE));
+      return fd >= 0 && r.back() > 0;
+    });
+    ASSERT_TRUE(watcher.ok()) << watcher.failure();
+    init_libbpf_logging(false);
+    KernelFacts facts = preflight("");
+    for (SnapshotSource source : {SnapshotSource::Procfs, SnapshotSource::Iterator}) {
+      ProcNodeView node;
+      SnapshotTaker taker(source == SnapshotSource::Procfs ? nullptr : &facts, source, node);
+      SCOPED_TRACE(taker.source_name());
+      Snapshot s = taker.take(true);
+      const SnapInstance* inst = find_instance(s, watcher.pid(), static_cast<int32_t>(watcher.at(0)));
+      ASSERT_NE(inst, nullptr);
+      ASSERT_EQ(inst->watches.size(), 1u);
+      EXPECT_EQ(inst->watches[0].path, data + "/w") << inst->watches[0].path_note;
+      EXPECT_EQ(inst->watches[0].path_note, "");
+    }
   }
 }
 

@@ -16,6 +16,7 @@
 #include "paths/dotdot_walk.h"
 #include "paths/mount_join.h"
 #include "paths/unnamed_reasons.h"
+#include "util/small_file.h"
 #include "util/unique_fd.h"
 
 namespace inotrace {
@@ -30,44 +31,71 @@ bool strip_deleted(std::string& s) {
   return true;
 }
 
-// Opens `mount_point` as the process `pid` sees it: resolved inside its root (openat2
-// RESOLVE_IN_ROOT, 5.6+), so a symlink it planted on the way cannot lead our root's walk out to
-// our own tree; O_PATH, because a mount's root may be a file (bind-mounted /etc/resolv.conf) or a
-// device node, which must not be opened for real. Older kernels: a plain open, which the caller's
-// mount id check keeps honest.
+// Opens `mount_point` as the process `pid` sees it, from its root, without following a symlink:
+// mountinfo's mount points never hold one, so one on the way was planted after it was read (and
+// from our root, an absolute one would lead into our own tree). O_PATH, because a mount's root
+// may be a file (bind-mounted /etc/resolv.conf) or a device node, which must not be opened for
+// real. openat2 (5.6+); where it is missing or seccomp refuses it, one component at a time.
 UniqueFd open_mount_point(const std::string& proc, uint32_t pid, const std::string& mount_point) {
-  const std::string root = fmt::format("{}/{}/root", proc, pid);
-  UniqueFd root_fd(open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root_fd) return {};
-  if (mount_point == "/") return root_fd;
+  UniqueFd root_fd(open(fmt::format("{}/{}/root", proc, pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd || mount_point == "/") return root_fd;
   struct open_how how = {};
   how.flags = O_PATH | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS;
   UniqueFd fd(static_cast<int>(syscall(SYS_openat2, root_fd.get(), mount_point.c_str(), &how, sizeof(how))));
-  if (fd || (errno != ENOSYS && errno != E2BIG)) return fd;
-  return UniqueFd(open((root + mount_point).c_str(), O_PATH | O_CLOEXEC));
+  if (fd || (errno != ENOSYS && errno != EPERM && errno != E2BIG)) return fd;
+  UniqueFd cur = std::move(root_fd);
+  for (size_t at = 0; at < mount_point.size();) {
+    size_t end = std::min(mount_point.find('/', at), mount_point.size());
+    const std::string name = mount_point.substr(at, end - at);
+    at = end + 1;
+    if (name.empty() || name == ".") continue;
+    if (name == "..") {
+      errno = EXDEV;
+      return {};
+    }
+    cur = UniqueFd(openat(cur.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!cur) return {};
+    struct stat st;
+    if (fstat(cur.get(), &st) != 0 || S_ISLNK(st.st_mode)) {
+      errno = ELOOP;
+      return {};
+    }
+  }
+  return cur;
 }
 
-// The id of the mount `fd` lies on (statx STATX_MNT_ID, 5.8+), or nullopt where the kernel does
-// not say.
+// The id of the mount `fd` lies on: statx STATX_MNT_ID (5.8+), else the mnt_id line of
+// /proc/self/fdinfo (3.15+); nullopt where neither says.
 std::optional<uint64_t> mount_id_of(int fd) {
   struct statx sx = {};
-  if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) != 0 || !(sx.stx_mask & STATX_MNT_ID)) return std::nullopt;
-  return sx.stx_mnt_id;
+  if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0 && (sx.stx_mask & STATX_MNT_ID)) return sx.stx_mnt_id;
+  std::optional<std::string> read = read_small_file(fmt::format("/proc/self/fdinfo/{}", fd));
+  if (!read) return std::nullopt;
+  const std::string& info = *read;
+  size_t at = info.find("\nmnt_id:");
+  if (at == std::string::npos) return std::nullopt;
+  at += 8;
+  while (at < info.size() && (info[at] == ' ' || info[at] == '\t')) at++;
+  uint64_t id = 0;
+  auto [end, ec] = std::from_chars(info.data() + at, info.data() + info.size(), id);
+  if (ec != std::errc() || end == info.data() + at) return std::nullopt;
+  return id;
 }
 
-// How many mount fds one resolver keeps open: an eighth of the fd limit, so that a namespace
-// with thousands of mounts (a hostile user can make them) cannot take every fd the tracer has.
-size_t mount_fd_budget() {
+// How many mount fds one resolver keeps open: an eighth of the fd limit shared by the resolvers
+// working at once, so that a namespace with thousands of mounts (a hostile user can make them)
+// cannot take every fd the tracer has.
+size_t mount_fd_budget(unsigned sharers) {
   struct rlimit rl = {};
   rlim_t soft = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
-  return std::clamp<size_t>(soft == RLIM_INFINITY ? 4096 : soft / 8, 16, 4096);
+  return std::clamp<size_t>((soft == RLIM_INFINITY ? 32768 : soft / 8) / std::max(1u, sharers), 8, 4096);
 }
 
 }  // namespace
 
-FileHandlePathResolver::FileHandlePathResolver(std::string proc)
-    : proc_(std::move(proc)), mount_fd_budget_(mount_fd_budget()) {
+FileHandlePathResolver::FileHandlePathResolver(std::string proc, unsigned sharers)
+    : proc_(std::move(proc)), mount_fd_budget_(mount_fd_budget(sharers)) {
   self_fd_dir_ = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
   link_buf_.resize(4096);
 }
@@ -103,13 +131,15 @@ bool FileHandlePathResolver::readlink_fd(int fd, std::string& out) {
 
 const FileHandlePathResolver::MountFd& FileHandlePathResolver::mount_fd(uint64_t view, uint32_t pid,
                                                                       const MountEntry& m, KernelDev dev) {
-  if (open_mount_fds_ >= mount_fd_budget_) {  // forget them all: reopening is only slower
-    for (auto& [key, cached] : mount_fds_)
+  const std::pair<uint64_t, int> key{view, m.mount_id};
+  if (open_mount_fds_ >= mount_fd_budget_ && !mount_fds_.contains(key)) {  // forget them all: reopening is only slower
+    for (auto& [k, cached] : mount_fds_)
       if (cached.fd >= 0) close(cached.fd);
     mount_fds_.clear();
     open_mount_fds_ = 0;
   }
-  auto [it, inserted] = mount_fds_.try_emplace(std::pair{view, m.mount_id});
+  // (The reference returned is used before the next call: try_emplace may move every entry.)
+  auto [it, inserted] = mount_fds_.try_emplace(key);
   MountFd& mfd = it->second;
   if (!inserted) return mfd;
   // /proc/PID/root jumps to that process's root in its own mount namespace, and the walk below

@@ -49,7 +49,8 @@ class FileHandlePathResolver {
 
   // `proc`: the procfs root used for /proc/PID/root (our own fds are always read through the
   // real /proc/self/fd).
-  explicit FileHandlePathResolver(std::string proc = "/proc");
+  // `sharers`: how many resolvers work at once (threads), who share the fd budget.
+  explicit FileHandlePathResolver(std::string proc = "/proc", unsigned sharers = 1);
   ~FileHandlePathResolver();  // closes every cached fd
   FileHandlePathResolver(const FileHandlePathResolver&) = delete;
   FileHandlePathResolver& operator=(const FileHandlePathResolver&) = delete;

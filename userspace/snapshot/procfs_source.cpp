@@ -454,8 +454,9 @@ void resolve_paths(const std::string& proc, const std::vector<PathPlanner::Job>&
   std::vector<HandlePath> results(jobs.size());
   constexpr size_t kChunk = 128;
   std::atomic<size_t> next{0};
-  run_workers(worker_count(jobs.size(), 2048, max_threads), [&](size_t) {
-    FileHandlePathResolver resolver(proc);  // per thread: its own fds
+  const size_t workers = worker_count(jobs.size(), 2048, max_threads);
+  run_workers(workers, [&](size_t) {
+    FileHandlePathResolver resolver(proc, static_cast<unsigned>(workers));  // per thread: its own fds
     while (true) {
       size_t begin = next.fetch_add(kChunk);
       if (begin >= jobs.size()) break;
