@@ -106,33 +106,47 @@ TEST(DaemonE2E, KubeletLeakIsFlaggedWithWhatPinsIt) {
   auto live = sc.create_pod({"", Pinning::None});
   auto wb = sc.start_watcher(repro::PodScenario::default_watch_paths(b));
   auto wd_live = sc.start_watcher(repro::PodScenario::default_watch_paths(live));
-  // A hostile user (65534) makes a kubelet-shaped tree in /tmp, for a pod that never was, and
-  // watches it: the pod's directory does not exist under the pods root, but the user made the
-  // pods directory that names it, so it is no leak.
+  // A hostile user (65534) makes kubelet-shaped trees in /tmp, for pods that never were, and
+  // watches them: one as made, the other with its pods directory then moved away and replaced by
+  // the user's symlink to the real pods root. Neither pods directory is the pods root.
   const std::string forged_top = fmt::format("/tmp/inotrace-forged-{}", getpid());
-  const std::string forged = forged_top + "/var/lib/kubelet/pods/forged-uid/volumes/v";
+  const std::string script =
+      "mkdir -p \"$0/a/var/lib/kubelet/pods/forged-uid/v\" \"$0/b/var/lib/kubelet/pods/forged-swap/v\" || exit 1\n"
+      "inotifywait -m -q \"$0/a/var/lib/kubelet/pods/forged-uid/v\" > /dev/null &\n"
+      "inotifywait -m -q \"$0/b/var/lib/kubelet/pods/forged-swap/v\" > /dev/null &\n"
+      "sleep 1; mv \"$0/b/var/lib/kubelet/pods\" \"$0/b/old\" && ln -s \"$1\" \"$0/b/var/lib/kubelet/pods\"\n"
+      "wait\n";
+  const std::string pods_root = sc.pods_root();
   pid_t forger = fork();
   if (forger == 0) {
-    execlp("setpriv", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c",
-           "mkdir -p \"$0\" && exec inotifywait -m -q \"$0\" > /dev/null", forged.c_str(), nullptr);
+    setpgid(0, 0);
+    execlp("setpriv", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c", script.c_str(),
+           forged_top.c_str(), pods_root.c_str(), nullptr);
     _exit(127);
   }
   ASSERT_GT(forger, 0);
   absl::Cleanup stop_forger = [&] {
-    kill(forger, SIGKILL);
+    kill(-forger, SIGKILL);
     waitpid(forger, nullptr, 0);
     std::filesystem::remove_all(forged_top);
   };
-
+  auto forged_known = [&] {
+    std::string all = d.get("/api/watches").dump();
+    return all.find("forged-uid/v") != std::string::npos && all.find("forged-swap/v") != std::string::npos;
+  };
   // The daemon knows every watcher's watches (A, C from its snapshot; B, live from events).
   auto known = [&](pid_t pid, size_t n) {
     return d.get("/api/watches?pid=" + std::to_string(pid))["watches"].size() == n;
   };
   eventually([&] { return known(wa.pid(), 3) && known(wb.pid(), 3) && known(wc.pid(), 3) && known(wd_live.pid(), 3) &&
-                          known(forger, 1); },
+                          forged_known(); },
              seconds(60));
   ASSERT_TRUE(known(wa.pid(), 3) && known(wb.pid(), 3)) << d.get("/api/watches").dump();
-  ASSERT_TRUE(known(forger, 1)) << "the forged watch (inotifywait as 65534 on " << forged << ")";
+  ASSERT_TRUE(forged_known()) << "the forged watches (inotifywait as 65534 under " << forged_top << ")";
+  eventually([&] {  // the swap done
+    struct stat st;
+    return lstat((forged_top + "/b/var/lib/kubelet/pods").c_str(), &st) == 0 && S_ISLNK(st.st_mode);
+  }, seconds(10));
   EXPECT_TRUE(d.get("/api/leaks")["leaks"].empty()) << "nothing is leaked before any deletion";
 
   auto t0 = steady_clock::now();
@@ -182,6 +196,7 @@ TEST(DaemonE2E, KubeletLeakIsFlaggedWithWhatPinsIt) {
   }
   EXPECT_TRUE(leaks_of(doc, c.uid).empty()) << "cleanly deleted pod flagged";
   EXPECT_TRUE(leaks_of(doc, "forged-uid").empty()) << "a user-made pods directory named a pod";
+  EXPECT_TRUE(leaks_of(doc, "forged-swap").empty()) << "a user's symlink to the pods root named a pod";
   EXPECT_TRUE(leaks_of(doc, live.uid).empty()) << "live pod flagged";
 
   // Pod C's tmpfs watches ended with the unmount (its configmap dir's with the rmdir).

@@ -56,8 +56,8 @@ InodeAt ProcNodeView::inode_at(uint32_t pid, const std::string& path, KernelDev 
 
 bool ProcNodeView::process_visible(uint32_t pid) const { return inotrace::process_visible(proc_, pid); }
 
-bool ProcNodeView::root_made_directory(uint32_t pid, const std::string& dir) const {
-  return inotrace::root_made_directory(proc_, pid, dir);
+std::optional<DevIno> ProcNodeView::directory_of(uint32_t pid, const std::string& dir) const {
+  return directory_in_root(proc_, pid, dir);
 }
 
 InodeAt ProcNodeView::inode_here(const std::string& path, KernelDev dev, uint64_t ino) const {
