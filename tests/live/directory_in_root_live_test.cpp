@@ -21,6 +21,7 @@
 #include <string>
 
 #include "paths/directory_in_root.h"
+#include "paths/mount_ns_owner.h"
 #include "support/live_support.h"
 
 namespace inotrace::testing {
@@ -96,6 +97,18 @@ TEST_F(DirectoryInRootLive, AUsersTreeAndTheirSymlinksNameNoneOfRoots) {
   EXPECT_EQ(here(mine + "/var/lib/kubelet/pods"), std::nullopt);
 }
 
+// Root's symlink hard-linked into a user's directory (what a user can do where
+// fs.protected_hardlinks is 0; made here as root) is root's, but not followed.
+TEST_F(DirectoryInRootLive, AHardLinkOfRootsSymlinkIsNotFollowed) {
+  const std::string mine = base_ + "/hl";
+  ASSERT_EQ(mkdir(mine.c_str(), 0755), 0);
+  ASSERT_EQ(chown(mine.c_str(), kNobody, kNobody), 0);
+  ASSERT_EQ(symlink((base_ + "/data/kubelet").c_str(), (base_ + "/roots-link").c_str()), 0);
+  EXPECT_EQ(here(base_ + "/roots-link/pods"), pods_) << "root's own, one link";
+  ASSERT_EQ(link((base_ + "/roots-link").c_str(), (mine + "/kubelet").c_str()), 0);
+  EXPECT_EQ(here(mine + "/kubelet/pods"), std::nullopt);
+}
+
 // A user + mount namespace of the user's own: they are root in it, mount a tmpfs and make the
 // tree there; seen from here, through their root, it is not the pods root.
 TEST_F(DirectoryInRootLive, ATreeInAUsersOwnNamespaceIsNotThePodsRoot) {
@@ -145,6 +158,9 @@ TEST_F(DirectoryInRootLive, ATreeInAUsersOwnNamespaceIsNotThePodsRoot) {
   EXPECT_NE(*theirs, id_of(mnt)) << "their tmpfs, not our directory under it";
   EXPECT_EQ(directory_in_root("/proc", pid, base_ + "/var/lib/kubelet/pods"), pods_)
       << "root's tree, as they see it, is still the pods root";
+  // Which is why the detector asks who owns the namespace first.
+  EXPECT_EQ(mount_ns_owned_by_initial_user_ns("/proc", pid), std::optional<bool>(false));
+  EXPECT_EQ(mount_ns_owned_by_initial_user_ns("/proc", getpid()), std::optional<bool>(true));
 }
 
 }  // namespace

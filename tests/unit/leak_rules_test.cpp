@@ -159,6 +159,14 @@ TEST_F(FakeNode, OnlyThePodsRootItselfNamesPods) {
   std::set<std::string> uids;
   for (const auto& l : d.leaks()) uids.insert(l.pod_uid);
   EXPECT_EQ(uids, (std::set<std::string>{"forged-1", "forged-2", "real-3"}));
+  // A mount namespace a user's user namespace owns is theirs to mount in: nothing seen from it
+  // counts (here: the holder's, 4242).
+  node.in_user_namespace = {4242};
+  t.apply(add(0xd, 5, 2049, 98, "/etc/passwd"));
+  d.evaluate(t, node, 3, false, 3);
+  uids.clear();
+  for (const auto& l : d.leaks()) uids.insert(l.pod_uid);
+  EXPECT_EQ(uids, (std::set<std::string>{"forged-2"}));
 }
 
 // The containerized mounter's copy of the pods root counts as a pods directory only where root

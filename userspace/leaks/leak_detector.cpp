@@ -21,7 +21,8 @@ struct PodMatch {
 };
 
 // Whether a pods directory, as a process sees it, is the node's pods root itself (or a bind of
-// it), or the containerized mounter's copy (PodIndex::pods_dir_ids): a user can make /tmp/x/var/lib/kubelet/pods/<any uid> and watch it, point such a path at
+// it), or the containerized mounter's copy (PodIndex::pods_dir_ids), in a mount namespace only
+// root mounts in (mount_ns_owner.h): a user can make /tmp/x/var/lib/kubelet/pods/<any uid> and watch it, point such a path at
 // "/" with a symlink, or mount a tmpfs there in a namespace of their own, which would flag leaks
 // of pods that never were. Asked once per (process, directory) and evaluation.
 class PodsDirCheck {
@@ -31,7 +32,8 @@ class PodsDirCheck {
     if (pods_dirs_.empty() || pid == 0) return false;
     auto [it, fresh] = known_.try_emplace(std::make_pair(pid, dir), false);
     if (fresh) {
-      auto id = node_.directory_of(pid, dir);
+      // (Where the kernel cannot say who owns the namespace, before 4.9, the directory decides.)
+      auto id = node_.mounts_made_by_root(pid).value_or(true) ? node_.directory_of(pid, dir) : std::nullopt;
       it->second = id && std::find(pods_dirs_.begin(), pods_dirs_.end(), *id) != pods_dirs_.end();
     }
     return it->second;

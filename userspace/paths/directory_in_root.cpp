@@ -51,7 +51,9 @@ std::optional<std::pair<uint64_t, uint64_t>> directory_in_root(const std::string
     if (S_ISLNK(st.st_mode)) {
       char target[4096];
       ssize_t n = readlinkat(next.get(), "", target, sizeof(target));
-      if (st.st_uid != 0 || ++symlinks > kMaxSymlinks || n <= 0 || n == (ssize_t)sizeof(target)) return std::nullopt;
+      // Root's, and not a hard link of root's that a user made in a directory of theirs (where
+      // fs.protected_hardlinks is 0, the kernel's default).
+      if (st.st_uid != 0 || st.st_nlink != 1 || ++symlinks > kMaxSymlinks || n <= 0 || n == (ssize_t)sizeof(target)) return std::nullopt;
       std::string_view t(target, n);
       if (t.front() == '/') {
         cur = UniqueFd(dup(root.get()));

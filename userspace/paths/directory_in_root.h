@@ -6,7 +6,10 @@
 //
 // Only root's symlinks are followed: a user could otherwise watch a tree of their own and then
 // swap its pods directory for a symlink to the real one (or to "/"). A symlink belongs to whoever
-// made it, and a user can neither make nor move one into a directory they cannot write.
+// made it, and a user can neither make nor move one into a directory they cannot write; one
+// with more than one link may be root's hard-linked into the user's directory (possible where
+// fs.protected_hardlinks is 0) and is not followed either. What a user mounts in a namespace of
+// their own is the caller's to refuse (mount_ns_owner.h).
 #pragma once
 
 #include <cstdint>

@@ -60,6 +60,10 @@ std::optional<DevIno> ProcNodeView::directory_of(uint32_t pid, const std::string
   return directory_in_root(proc_, pid, dir);
 }
 
+std::optional<bool> ProcNodeView::mounts_made_by_root(uint32_t pid) const {
+  return mount_ns_owned_by_initial_user_ns(proc_, pid);
+}
+
 InodeAt ProcNodeView::inode_here(const std::string& path, KernelDev dev, uint64_t ino) const {
   return inotrace::inode_at(path, dev, ino);
 }
