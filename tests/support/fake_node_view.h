@@ -3,8 +3,6 @@
 // judges targets (no procfs, no privileges).
 #pragma once
 
-#include <sys/stat.h>
-
 #include <map>
 #include <set>
 #include <string>
@@ -50,14 +48,6 @@ class FakeNodeView : public NodeView {
     return visible.count(pid) ? inode_here(path, dev, ino) : InodeAt::Unknown;
   }
   bool process_visible(uint32_t pid) const override { return visible.count(pid) > 0; }
-  std::optional<bool> mounts_made_by_root(uint32_t pid) const override { return !in_user_namespace.count(pid); }
-  std::optional<DevIno> directory_of(uint32_t pid, const std::string& dir) const override {
-    auto it = directories.find({pid, dir});
-    if (it != directories.end()) return it->second;
-    struct stat st;  // else: as this process sees it
-    if (stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return DevIno{st.st_dev, st.st_ino};
-    return std::nullopt;
-  }
   InodeAt inode_here(const std::string& path, KernelDev dev, uint64_t ino) const override {
     auto it = files.find(path);
     if (it == files.end()) return InodeAt::Gone;
@@ -78,9 +68,6 @@ class FakeNodeView : public NodeView {
   std::map<uint32_t, std::vector<MountEntry>> tables_of;
   std::optional<std::vector<MountEntry>> own_table;
   std::set<uint32_t> visible;                                // processes whose root can be looked at
-  // (pid, path) -> the directory it names; any other: as the test process sees it
-  std::map<std::pair<uint32_t, std::string>, DevIno> directories;
-  std::set<uint32_t> in_user_namespace;  // processes whose mount namespace a user's user namespace owns
   std::map<std::string, std::pair<uint32_t, uint64_t>> files;  // path -> (dev, ino), the same for all
   std::map<uint32_t, Workload> workloads;
   std::map<uint64_t, Workload> cgroup_workloads;  // by cgroup id

@@ -1,8 +1,6 @@
 // Leak rules on a fake node: a fake pods root and cgroup tree on disk, fake mount tables, and a
 // watch table built from events.
 #include <gtest/gtest.h>
-
-#include <set>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 
@@ -130,68 +128,6 @@ TEST_F(FakeNode, PinnedDeadPodIsFlaggedWithItsPin) {
   EXPECT_EQ(d.leaks()[0].since_mono_ns, 1000u);
 }
 
-// A pod-shaped path counts only where its pods directory is the pods root itself (or a bind of
-// it), as the process that sees the path sees it: a user can make /tmp/x/var/lib/kubelet/pods/<any
-// uid> and watch it, or mount a tmpfs at such a path in a namespace of their own.
-TEST_F(FakeNode, OnlyThePodsRootItselfNamesPods) {
-  PodIndex pods(pods_dir(), "none");
-  ASSERT_TRUE(pods.pods_root_id().has_value());
-  WatchTable t;
-  t.apply(add(0xd, 1, kTmpfsDead, 1, "/tmp/x/var/lib/kubelet/pods/forged-1/v"));  // held by pid 4242
-  t.apply(add(0xd, 2, kTmpfsLive, 1, "/watched/elsewhere"));
-  t.apply(add(0xd, 3, kTmpfsOrphan, 1, "/srv/var/lib/kubelet/pods/real-3/v"));
-  FakeNodeView node(MountNamespaces::from({
-      NamespaceMounts{4026531840, 1, {}},
-      NamespaceMounts{4026532999, 777, {mount_of(kTmpfsLive, "/", "/home/u/var/lib/kubelet/pods/forged-2/v")}}}));
-  const DevIno elsewhere{1, 2};
-  node.directories[{4242, "/tmp/x/var/lib/kubelet/pods"}] = elsewhere;
-  node.directories[{777, "/home/u/var/lib/kubelet/pods"}] = elsewhere;
-  node.directories[{4242, "/srv/var/lib/kubelet/pods"}] = *pods.pods_root_id();  // a bind of the pods root
-  LeakDetector d(pods);
-  d.evaluate(t, node, 1, false, 1);
-  ASSERT_EQ(d.leaks().size(), 1u);
-  EXPECT_EQ(d.leaks()[0].pod_uid, "real-3") << "the same shape at a bind of the pods root counts";
-  // Where those directories are the pods root, both shapes name pods (here: deleted ones).
-  node.directories[{4242, "/tmp/x/var/lib/kubelet/pods"}] = *pods.pods_root_id();
-  node.directories[{777, "/home/u/var/lib/kubelet/pods"}] = *pods.pods_root_id();
-  t.apply(add(0xd, 4, 2049, 99, "/etc/hosts"));  // (a change: the detector looks again)
-  d.evaluate(t, node, 2, false, 2);
-  std::set<std::string> uids;
-  for (const auto& l : d.leaks()) uids.insert(l.pod_uid);
-  EXPECT_EQ(uids, (std::set<std::string>{"forged-1", "forged-2", "real-3"}));
-  // A mount namespace a user's user namespace owns is theirs to mount in: nothing seen from it
-  // counts (here: the holder's, 4242).
-  node.in_user_namespace = {4242};
-  t.apply(add(0xd, 5, 2049, 98, "/etc/passwd"));
-  d.evaluate(t, node, 3, false, 3);
-  uids.clear();
-  for (const auto& l : d.leaks()) uids.insert(l.pod_uid);
-  EXPECT_EQ(uids, (std::set<std::string>{"forged-2"}));
-}
-
-// The containerized mounter's copy of the pods root counts as a pods directory only where root
-// made its whole path; a directory on it that others may write to spoils it.
-TEST(PodIndexDirs, TheMountersCopyCountsWhereRootMadeIt) {
-  if (geteuid() != 0) GTEST_SKIP() << "SKIPPED: PodIndexDirs.TheMountersCopyCountsWhereRootMadeIt: needs root (root-owned directories)";
-  char tmpl[] = "/tmp/inotrace-pod-index.XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const fs::path node = tmpl;
-  const fs::path pods = node / "var/lib/kubelet/pods";
-  const fs::path copy = node / "home/kubernetes/containerized_mounter/rootfs/var/lib/kubelet/pods";
-  fs::create_directories(pods);
-  fs::create_directories(copy);
-  struct stat st {};
-  ASSERT_EQ(stat(copy.c_str(), &st), 0);
-  {
-    PodIndex index(pods.string(), "none");
-    ASSERT_EQ(index.pods_dir_ids().size(), 2u);
-    EXPECT_EQ(index.pods_dir_ids()[1], (std::pair<uint64_t, uint64_t>{st.st_dev, st.st_ino}));
-  }
-  fs::permissions(node / "home/kubernetes", fs::perms::group_write, fs::perm_options::add);
-  EXPECT_EQ(PodIndex(pods.string(), "none").pods_dir_ids().size(), 1u) << "a group-writable directory on the way";
-  fs::remove_all(node);
-}
-
 TEST_F(FakeNode, DeadPodFoundThroughAMountPointInAnotherNamespace) {
   PodIndex pods(pods_dir(), "none");
   WatchTable t;
@@ -201,7 +137,6 @@ TEST_F(FakeNode, DeadPodFoundThroughAMountPointInAnotherNamespace) {
   FakeNodeView mounts(MountNamespaces::from({
       NamespaceMounts{4026531840, 1, {}},
       NamespaceMounts{4026532999, 777, {mount_of(kTmpfsDead, "/", "/mnt/copy/var/lib/kubelet/pods/gone-2/volumes/v")}}}));
-  mounts.directories[{777, "/mnt/copy/var/lib/kubelet/pods"}] = *pods.pods_root_id();  // a bind of the pods root there
   LeakDetector d(pods);
   d.evaluate(t, mounts, 1, false, 1);
   ASSERT_EQ(d.leaks().size(), 1u);

@@ -20,47 +20,13 @@ struct PodMatch {
   std::string path;
 };
 
-// Whether a pods directory, as a process sees it, is the node's pods root itself (or a bind of
-// it), or the containerized mounter's copy (PodIndex::pods_dir_ids), in a mount namespace only
-// root mounts in (mount_ns_owner.h): a user can make /tmp/x/var/lib/kubelet/pods/<any uid> and watch it, point such a path at
-// "/" with a symlink, or mount a tmpfs there in a namespace of their own, which would flag leaks
-// of pods that never were. Asked once per (process, directory) and evaluation.
-class PodsDirCheck {
- public:
-  PodsDirCheck(const NodeView& node, const std::vector<DevIno>& pods_dirs) : node_(node), pods_dirs_(pods_dirs) {}
-  bool is_pods_root(uint32_t pid, const std::string& dir) {
-    if (pods_dirs_.empty() || pid == 0) return false;
-    auto [it, fresh] = known_.try_emplace(std::make_pair(pid, dir), false);
-    if (fresh) {
-      // (Where the kernel cannot say who owns the namespace, before 4.9, the directory decides.)
-      auto id = node_.mounts_made_by_root(pid).value_or(true) ? node_.directory_of(pid, dir) : std::nullopt;
-      it->second = id && std::find(pods_dirs_.begin(), pods_dirs_.end(), *id) != pods_dirs_.end();
-    }
-    return it->second;
-  }
-
- private:
-  const NodeView& node_;
-  const std::vector<DevIno>& pods_dirs_;
-  absl::flat_hash_map<std::pair<uint32_t, std::string>, bool> known_;
-};
-
-// The first known path of the watch that names a pod in the pods root: its own path (as its
-// first holder sees it), then every mount point of its filesystem (a dead pod's tmpfs is
-// reachable only through the mounts that pin it; as a process of that namespace sees it). The
-// latter depends on the filesystem alone: `by_mounts` is its answer, worked out once per device.
-std::optional<PodMatch> pod_of(const std::string& own_path, uint32_t holder, const std::optional<PodMatch>& by_mounts,
-                               const std::string& pods_root, PodsDirCheck& check) {
-  if (auto pod = pod_in_path(own_path, pods_root); pod && check.is_pods_root(holder, pod->pods_dir))
-    return PodMatch{std::move(pod->uid), own_path};
-  return by_mounts;
-}
-
-std::optional<PodMatch> pod_of_mounts(const std::vector<MountRef>& mounts, const std::string& pods_root,
-                                      PodsDirCheck& check) {
+// The first known path of the watch that names a pod: its own path, then every mount point of
+// its filesystem (a dead pod's tmpfs is reachable only through the mounts that pin it).
+std::optional<PodMatch> pod_of(const std::string& own_path, const std::vector<MountRef>& mounts,
+                               const std::string& pods_root) {
+  if (auto uid = pod_uid_from_path(own_path, pods_root)) return PodMatch{*uid, own_path};
   for (const auto& m : mounts)
-    if (auto pod = pod_in_path(m.mount->mount_point, pods_root); pod && check.is_pods_root(m.ns->pid, pod->pods_dir))
-      return PodMatch{std::move(pod->uid), m.mount->mount_point};
+    if (auto uid = pod_uid_from_path(m.mount->mount_point, pods_root)) return PodMatch{*uid, m.mount->mount_point};
   return std::nullopt;
 }
 
@@ -130,23 +96,15 @@ void LeakDetector::evaluate(const WatchTable& table, const NodeView& node, uint6
   if (inputs == last_inputs_ && !candidates_pending()) return;
   last_inputs_ = inputs;
   leaks_.clear();
-  struct DevMounts {
-    std::vector<MountRef> mounts;
-    std::optional<PodMatch> pod;  // what they name
-  };
-  absl::flat_hash_map<uint32_t, DevMounts> mounts_by_dev;
+  absl::flat_hash_map<uint32_t, std::vector<MountRef>> mounts_by_dev;
   absl::flat_hash_map<std::pair<uint64_t, int32_t>, uint64_t> still;
-  PodsDirCheck check(node, pods_.pods_dir_ids());
   for (const auto& [group, inst] : table.instances()) {
     const Holder* h = inst.holders.empty() ? nullptr : &inst.holders.front();
     for (const auto& [wd, w] : inst.watches) {
       auto [mit, fresh] = mounts_by_dev.try_emplace(w.dev);
-      if (fresh) {
-        mit->second.mounts = mounts.mounts_of(KernelDev{w.dev});
-        mit->second.pod = pod_of_mounts(mit->second.mounts, pods_.pods_root(), check);
-      }
+      if (fresh) mit->second = mounts.mounts_of(KernelDev{w.dev});
       std::string path = table.path_of(w);
-      auto pod = pod_of(path, h ? h->pid : 0, mit->second.pod, pods_.pods_root(), check);
+      auto pod = pod_of(path, mit->second, pods_.pods_root());
       if (!pod) continue;
       std::string reason;
       if (!pods_.pod_dir_exists(pod->uid)) reason = "pod_deleted";
@@ -158,7 +116,7 @@ void LeakDetector::evaluate(const WatchTable& table, const NodeView& node, uint6
       still[key] = since;
       if (since > confirmed_at) continue;  // a candidate until a snapshot confirms it
       Leak leak{watch_ref(h, inst, wd, w, pod->path, w.path_truncated && pod->path == path), pod->uid, reason, since, {}};
-      for (const auto& m : mit->second.mounts) leak.pinned_by.push_back(Pin{m.ns->mnt_ns, m.ns->pid, m.mount->mount_point});
+      for (const auto& m : mit->second) leak.pinned_by.push_back(Pin{m.ns->mnt_ns, m.ns->pid, m.mount->mount_point});
       leaks_.push_back(std::move(leak));
     }
   }

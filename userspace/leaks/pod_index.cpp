@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <string_view>
 
 namespace inotrace {
 
@@ -30,32 +29,6 @@ void for_each_subdir(const std::string& dir, F f) {
   closedir(d);
 }
 
-constexpr std::string_view kKubeletPods = "/var/lib/kubelet/pods";
-
-// <node>/home/kubernetes/containerized_mounter/rootfs/var/lib/kubelet/pods for a pods root of
-// <node>/var/lib/kubelet/pods; "" for another.
-std::string mounter_pods_root(std::string_view pods_root) {
-  if (!pods_root.ends_with(kKubeletPods)) return "";
-  std::string node(pods_root.substr(0, pods_root.size() - kKubeletPods.size()));
-  return node + "/home/kubernetes/containerized_mounter/rootfs" + std::string(kKubeletPods);
-}
-
-// (st_dev, st_ino) of `path` if every directory on it, "/" included, is root's and writable by
-// nobody else (or sticky, as /tmp: what others make in it is theirs, and fails in turn); no
-// symlinks.
-std::optional<std::pair<uint64_t, uint64_t>> root_made_dir_id(const std::string& path) {
-  if (path.empty() || path.front() != '/') return std::nullopt;
-  struct stat st;
-  for (size_t end = 0;; end = path.find('/', end + 1)) {
-    std::string prefix = end == std::string::npos ? path : path.substr(0, std::max<size_t>(end, 1));
-    if (lstat(prefix.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
-        ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)))
-      return std::nullopt;
-    if (end == std::string::npos) break;
-  }
-  return std::pair<uint64_t, uint64_t>{st.st_dev, st.st_ino};
-}
-
 }  // namespace
 
 PodIndex::PodIndex(std::string pods_root, std::string kubepods_cgroup, std::string cgroup_fs)
@@ -67,22 +40,13 @@ PodIndex::PodIndex(std::string pods_root, std::string kubepods_cgroup, std::stri
 bool PodIndex::pod_dir_exists(const std::string& uid) const { return pod_dirs_.contains(uid); }
 
 uint64_t PodIndex::fingerprint() const {
-  uint64_t h = absl::HashOf(kubepods_, pod_dirs_.size(), pod_cgroups_.size(),
-                            pods_dir_ids_);
+  uint64_t h = absl::HashOf(kubepods_, pod_dirs_.size(), pod_cgroups_.size());
   for (const auto& d : pod_dirs_) h ^= absl::HashOf(d, 1);
   for (const auto& c : pod_cgroups_) h ^= absl::HashOf(c, 2);
   return h;
 }
 
 void PodIndex::refresh() {
-  struct stat st;
-  pods_root_id_.reset();
-  pods_dir_ids_.clear();
-  if (stat(pods_root_.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    pods_root_id_.emplace(st.st_dev, st.st_ino);
-    pods_dir_ids_.push_back(*pods_root_id_);
-  }
-  if (auto mounter = root_made_dir_id(mounter_pods_root(pods_root_))) pods_dir_ids_.push_back(*mounter);
   pod_dirs_.clear();
   for_each_subdir(pods_root_, [&](const std::string& name) { pod_dirs_.insert(name); });
 

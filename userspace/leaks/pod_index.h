@@ -10,8 +10,6 @@
 
 #include <optional>
 #include <string>
-#include <utility>
-#include <vector>
 
 namespace inotrace {
 
@@ -23,13 +21,6 @@ class PodIndex {
 
   void refresh();  // re-reads the pods root and the cgroup hierarchy
   const std::string& pods_root() const { return pods_root_; }
-  // (st_dev, st_ino) of the pods root as we see it; nullopt if it is not a directory here.
-  const std::optional<std::pair<uint64_t, uint64_t>>& pods_root_id() const { return pods_root_id_; }
-  // The directories a pods directory may be: the pods root and, where the pods root is
-  // <node>/var/lib/kubelet/pods, a containerized mounter's copy of it at
-  // <node>/home/kubernetes/containerized_mounter/rootfs/var/lib/kubelet/pods (GKE's COS nodes)
-  // when root made that path (every directory on it root's, writable by nobody else or sticky).
-  const std::vector<std::pair<uint64_t, uint64_t>>& pods_dir_ids() const { return pods_dir_ids_; }
   bool pod_dir_exists(const std::string& uid) const;
   bool has_cgroup_hierarchy() const { return !kubepods_.empty(); }
   const std::string& cgroup_hierarchy() const { return kubepods_; }
@@ -42,8 +33,6 @@ class PodIndex {
   std::string configured_cgroup_;
   std::string cgroup_fs_;
   std::string kubepods_;
-  std::optional<std::pair<uint64_t, uint64_t>> pods_root_id_;
-  std::vector<std::pair<uint64_t, uint64_t>> pods_dir_ids_;
   absl::flat_hash_set<std::string> pod_dirs_;
   absl::flat_hash_set<std::string> pod_cgroups_;  // uids, dashes restored
 };

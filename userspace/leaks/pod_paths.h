@@ -12,10 +12,4 @@ namespace inotrace {
 // uses UUIDs; static pods use hashes).
 std::optional<std::string> pod_uid_from_path(std::string_view path, std::string_view pods_root);
 
-struct PodInPath {
-  std::string uid;
-  std::string pods_dir;  // the part of the path before "/<uid>": whom it belongs to decides
-};
-std::optional<PodInPath> pod_in_path(std::string_view path, std::string_view pods_root);
-
 }  // namespace inotrace

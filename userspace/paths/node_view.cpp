@@ -56,14 +56,6 @@ InodeAt ProcNodeView::inode_at(uint32_t pid, const std::string& path, KernelDev 
 
 bool ProcNodeView::process_visible(uint32_t pid) const { return inotrace::process_visible(proc_, pid); }
 
-std::optional<DevIno> ProcNodeView::directory_of(uint32_t pid, const std::string& dir) const {
-  return directory_in_root(proc_, pid, dir);
-}
-
-std::optional<bool> ProcNodeView::mounts_made_by_root(uint32_t pid) const {
-  return mount_ns_owned_by_initial_user_ns(proc_, pid);
-}
-
 InodeAt ProcNodeView::inode_here(const std::string& path, KernelDev dev, uint64_t ino) const {
   return inotrace::inode_at(path, dev, ino);
 }

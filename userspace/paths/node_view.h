@@ -22,8 +22,6 @@
 #include "paths/inode_at.h"
 #include "paths/mount_namespaces.h"
 #include "paths/mountinfo.h"
-#include "paths/directory_in_root.h"
-#include "paths/mount_ns_owner.h"
 #include "paths/runtime_names.h"
 
 namespace inotrace {
@@ -51,12 +49,6 @@ class NodeView {
   virtual std::optional<std::vector<MountEntry>> own_mount_table() const = 0;  // this process's
   virtual InodeAt inode_at(uint32_t pid, const std::string& path, KernelDev dev, uint64_t ino) const = 0;
   virtual bool process_visible(uint32_t pid) const = 0;
-  // The directory `dir` names as the process sees it (directory_in_root.h); nullopt when it
-  // cannot be looked at.
-  virtual std::optional<DevIno> directory_of(uint32_t pid, const std::string& dir) const = 0;
-  // Whether the process's mount namespace belongs to the initial user namespace, where only root
-  // mounts (mount_ns_owner.h); nullopt when it cannot be told.
-  virtual std::optional<bool> mounts_made_by_root(uint32_t pid) const = 0;
   // The same check in this process's own view.
   virtual InodeAt inode_here(const std::string& path, KernelDev dev, uint64_t ino) const = 0;
   // The procfs root through which processes' roots and cwds are reached ("/proc").
@@ -84,8 +76,6 @@ class ProcNodeView : public NodeView {
   std::optional<std::vector<MountEntry>> own_mount_table() const override;
   InodeAt inode_at(uint32_t pid, const std::string& path, KernelDev dev, uint64_t ino) const override;
   bool process_visible(uint32_t pid) const override;
-  std::optional<DevIno> directory_of(uint32_t pid, const std::string& dir) const override;
-  std::optional<bool> mounts_made_by_root(uint32_t pid) const override;
   InodeAt inode_here(const std::string& path, KernelDev dev, uint64_t ino) const override;
   const std::string& proc() const override { return proc_; }
   std::shared_ptr<const Workload> workload_of(uint32_t pid) const override;
